@@ -1,0 +1,66 @@
+# vcm — build, test, demo. `make` builds build/libvcm.a and build/libvcm.so.
+CC      ?= cc
+CXX     ?= c++
+OPT     ?= -O2
+WARN     = -std=c11 -Wall -Wextra -Werror
+CFLAGS  ?=
+ALLCFLAGS = $(WARN) $(OPT) -g -fPIC -Iinclude -Isrc $(CFLAGS)
+B       ?= build
+
+CORE_SRC = src/region.c
+LIB_SRC  = $(CORE_SRC) src/report.c
+LIB_OBJ  = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
+TESTS    = test_region test_model
+TEST_BIN = $(TESTS:%=$(B)/test/%)
+
+.PHONY: all lib test demo clean asan valgrind freestanding m32 check-all
+all: lib
+lib: $(B)/libvcm.a $(B)/libvcm.so
+
+$(B)/obj/%.o: src/%.c include/vcm.h src/*.h | $(B)/obj
+	$(CC) $(ALLCFLAGS) -c $< -o $@
+$(B)/obj $(B)/test:
+	mkdir -p $@
+
+$(B)/libvcm.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(B)/libvcm.so: $(LIB_OBJ) src/libvcm.map
+	$(CC) -shared -o $@ $(LIB_OBJ) -Wl,--version-script=src/libvcm.map $(LDFLAGS)
+
+$(B)/test/%: test/%.c test/harness.h $(B)/libvcm.a | $(B)/test
+	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm.a -lpthread
+
+$(B)/demo: demo/demo.c $(B)/libvcm.a
+	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm.a
+
+# The main job: the embedded demo.
+demo: $(B)/demo
+	$(B)/demo
+
+# All tests; the last line is the total "N passed, N failed".
+test: $(TEST_BIN)
+	@tools/runtests $(TEST_BIN)
+
+# The same tests under ASan+UBSan, in a separate build tree.
+asan:
+	$(MAKE) B=build/asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" test
+
+# The region core under valgrind memcheck (the model test at a reduced count).
+valgrind: $(B)/test/test_region $(B)/test/test_model
+	valgrind -q --error-exitcode=9 $(B)/test/test_region
+	VCM_MODEL_OPS=200000 valgrind -q --error-exitcode=9 $(B)/test/test_model
+
+# The core builds freestanding and needs nothing but memcpy/memset.
+freestanding: | $(B)/obj
+	$(CC) $(WARN) -Wconversion -O2 -ffreestanding -nostdlib -Iinclude -Isrc -c $(CORE_SRC) -o $(B)/obj/region_freestanding.o
+	@undef=$$(nm -u $(B)/obj/region_freestanding.o | awk '{print $$2}' | grep -vE '^(memcpy|memset)$$' || true); \
+	  if [ -n "$$undef" ]; then echo "freestanding core needs: $$undef"; exit 1; fi; echo "freestanding core: ok"
+
+# The region core and its tests as 32-bit code.
+m32:
+	$(MAKE) B=build/m32 CFLAGS=-m32 LDFLAGS=-m32 $(TEST_BIN:$(B)/%=build/m32/%)
+	tools/runtests build/m32/test/test_region build/m32/test/test_model
+
+clean:
+	rm -rf build

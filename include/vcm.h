@@ -1,0 +1,175 @@
+/* vcm — the vector malloc.
+ *
+ * Every allocation is a reserved-capacity vector: a chunk of a power-of-two size class whose
+ * bytes *used* and *capacity* are recorded out of line, in a map apart from the chunks. A
+ * realloc that fits the capacity stays in place; a bigger one moves to the next class over and
+ * copies only the used bytes.
+ *
+ * Two layers share one core:
+ *  - the region API (vcm_region_*): the allocator over a caller-given block of memory, with no
+ *    operating system underneath (builds freestanding). Not thread-safe: one region, one user
+ *    at a time (or a lock of the caller's).
+ *  - the process API (vcm_malloc, …): the whole process's heap, made of OS-backed regions, one
+ *    set per thread, plus large blocks. Thread-safe. The libc names (malloc, free, …) are the
+ *    same functions when libvcm is linked or preloaded.
+ *
+ * Misuse (freeing a pointer that is not the start of a live chunk) is always detected and sent
+ * to a handler; the default prints the pointer and the reason and aborts.
+ */
+#ifndef VCM_H
+#define VCM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------- */
+/* Geometry and errors                                                                       */
+
+/* Size classes are powers of two from size_min to size_max; grow_factor must be 2.
+ * size_min >= 16 (each chunk's map entry takes 8 bytes, the seed's min/2 budget), and
+ * size_max <= VCM_CLASS_MAX. */
+typedef struct vcm_geometry {
+  size_t size_min;      /* smallest chunk capacity, power of two, >= 16 */
+  size_t size_max;      /* largest chunk capacity, power of two, >= size_min */
+  unsigned grow_factor; /* capacity ratio between neighbouring classes; only 2 is supported */
+} vcm_geometry;
+
+#define VCM_MAX_CLASSES 24           /* 2^4 … 2^27 */
+#define VCM_CLASS_MAX ((size_t)1 << 27)
+#define VCM_DEFAULT_MIN 16u
+#define VCM_DEFAULT_MAX 1024u
+
+/* Why a geometry or a region was refused. vcm_strerror() names each one. */
+typedef enum vcm_status {
+  VCM_OK = 0,
+  VCM_E_NULL,      /* a required pointer argument is NULL */
+  VCM_E_ALIGN,     /* disc not aligned to 16 bytes */
+  VCM_E_POW2,      /* size_min or size_max is not a power of two */
+  VCM_E_ORDER,     /* size_max < size_min */
+  VCM_E_MIN,       /* size_min < 16: no room for the 8-byte map entry */
+  VCM_E_MAX,       /* size_max > VCM_CLASS_MAX */
+  VCM_E_FACTOR,    /* grow_factor is not 2 */
+  VCM_E_SMALL,     /* disc too small for one channel */
+  VCM_E_TOO_MANY   /* more chunks than a 32-bit map index can name (use a smaller disc) */
+} vcm_status;
+
+/* A static string naming the status. Never NULL. Thread-safe, O(1). */
+const char *vcm_strerror(vcm_status s);
+
+/* What a disc of a given size yields under a geometry (see docs/DESIGN.md, "Geometry").
+ * channel_factor = log2(max) - log2(min) + 2, channel_size = channel_factor * max;
+ * n_channels = floor(disc_size / channel_size) (the seed's formula: the head lives in the
+ * vcm_region object, not in the disc, so the whole disc is map and channels). */
+typedef struct vcm_plan {
+  size_t n_classes;          /* log2(max) - log2(min) + 1 */
+  size_t channel_factor;     /* n_classes + 1: the chunk classes plus one max-sized map share */
+  size_t channel_size;       /* channel_factor * size_max bytes */
+  size_t chunks_per_channel; /* 2^n_classes - 1 */
+  size_t map_entry_bytes;    /* 8 */
+  size_t n_channels;         /* channels that fit */
+  size_t data_bytes;         /* n_channels * n_classes * size_max: the chunks */
+  size_t map_bytes;          /* n_channels * chunks_per_channel * 8: the map */
+  size_t slack_bytes;        /* disc bytes left over (map share unused + tail) */
+} vcm_plan;
+
+/* Compute the plan for a disc of disc_size bytes. geometry NULL means the seed's default
+ * (16, 1024, 2). Returns VCM_OK and fills *out, or the reason the geometry is refused
+ * (VCM_E_SMALL if not even one channel fits). O(1), thread-safe, no side effects. */
+vcm_status vcm_region_plan(size_t disc_size, const vcm_geometry *geometry, vcm_plan *out);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Regions: the allocator over caller memory                                                */
+
+/* The head of a region: caller-owned storage (static, stack or anywhere), opaque. */
+#define VCM_REGION_BYTES 1024
+typedef struct vcm_region {
+  union {
+    void *p;
+    uint64_t u;
+  } opaque_[VCM_REGION_BYTES / 8];
+} vcm_region;
+
+/* Called on misuse with the region, the offending pointer and a short reason ("double free",
+ * "interior pointer", "foreign pointer"). If it returns, the operation is ignored and the
+ * region is unchanged (realloc and expand then fail; queries return 0). */
+typedef void (*vcm_misuse_fn)(void *ctx, const void *ptr, const char *reason);
+
+/* Lay the map and the channels into disc[0, size). disc must be 16-byte aligned and stay
+ * valid while the region is used; its contents need not be zeroed. geometry NULL = default.
+ * Returns VCM_OK or the reason (the region is then unusable). O(1): the map is read lazily. */
+vcm_status vcm_region_init(vcm_region *r, void *disc, size_t size, const vcm_geometry *geometry);
+
+/* Replace the misuse handler (NULL restores the default: message to stderr, then abort). */
+void vcm_region_set_handler(vcm_region *r, vcm_misuse_fn fn, void *ctx);
+
+/* A chunk of the smallest class with capacity >= n, recording used = n; if that class has no
+ * free chunk in any channel, the next bigger class that has one. n == 0 gives a unique
+ * smallest chunk with used 0. Returns NULL if n > size_max or no chunk is free.
+ * O(1) (at most n_classes bitmap steps). Chunks of capacity c are aligned to
+ * min(c, alignment of the disc). */
+void *vcm_region_alloc(vcm_region *r, size_t n);
+
+/* alloc(count * size) zeroed; NULL if the product overflows or alloc fails. O(n). */
+void *vcm_region_calloc(vcm_region *r, size_t count, size_t size);
+
+/* A chunk aligned to align (a power of two <= min(size_max, disc alignment)). NULL if align
+ * is not such a power of two or no chunk is free. O(1). */
+void *vcm_region_aligned_alloc(vcm_region *r, size_t align, size_t n);
+
+/* Resize p to n bytes. n <= capacity: same pointer, used = n, O(1) (unless n <= capacity/4:
+ * then it moves down to a fitting class if one is free). n > capacity: moves to the class that
+ * fits (or the next bigger with room), copying only the used bytes, O(used); returns NULL and
+ * leaves p untouched if nothing fits. p NULL: alloc(n). p invalid: handler, NULL. */
+void *vcm_region_realloc(vcm_region *r, void *p, size_t n);
+
+/* Grow (or shrink) p to n bytes in place: 0 and used = n if n <= capacity, else -1 and p
+ * unchanged. Never moves. O(1). */
+int vcm_region_expand(vcm_region *r, void *p, size_t n);
+
+/* Free p (NULL is a no-op). A pointer that is not the start of a live chunk of r goes to the
+ * handler and changes nothing. O(1). */
+void vcm_region_free(vcm_region *r, void *p);
+
+/* Bytes used / capacity of the live chunk p; 0 (after the handler) if p is not one. O(1). */
+size_t vcm_region_used(vcm_region *r, const void *p);
+size_t vcm_region_capacity(vcm_region *r, const void *p);
+
+typedef struct vcm_region_stats {
+  size_t region_bytes;   /* map + data */
+  size_t map_bytes, data_bytes;
+  size_t n_channels, n_classes;
+  size_t live_chunks;    /* chunks handed out and not freed */
+  size_t live_capacity;  /* bytes reserved by live chunks (sum of capacities) */
+  size_t live_used;      /* bytes requested by live chunks (sum of used) */
+  size_t peak_capacity;  /* highest live_capacity seen */
+  size_t failed;         /* allocations and moves that found no chunk */
+  size_t realloc_inplace, realloc_moved, bytes_copied;
+  size_t class_size[VCM_MAX_CLASSES];  /* class i: capacity size_min << i */
+  size_t class_live[VCM_MAX_CLASSES];  /* live chunks of class i */
+  size_t class_total[VCM_MAX_CLASSES]; /* chunks of class i in the region */
+} vcm_region_stats;
+
+/* Fill *out. O(n_classes). */
+void vcm_region_stats_get(vcm_region *r, vcm_region_stats *out);
+
+/* Walk the whole map and check every invariant (free lists well formed, each chunk live or
+ * free exactly once, counters equal to the map). Returns 0, or -1 with *why (if why != NULL)
+ * set to a static description of the first violation. O(chunks handed out). */
+int vcm_region_check(vcm_region *r, const char **why);
+
+/* Visit every chunk handed out so far in class-then-address order: fn(ctx, ptr, capacity,
+ * used, live). For pictures and debugging. O(chunks handed out). */
+typedef void (*vcm_visit_fn)(void *ctx, const void *ptr, size_t capacity, size_t used, int live);
+void vcm_region_visit(vcm_region *r, vcm_visit_fn fn, void *ctx);
+
+/* Which channel (0-based) holds p, or -1 if p is not inside the region's chunks. O(1). */
+long vcm_region_channel_of(vcm_region *r, const void *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VCM_H */

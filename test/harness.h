@@ -1,0 +1,43 @@
+/* A tiny test harness: CHECK counts, the program ends with "N passed, N failed". */
+#ifndef VCM_TEST_HARNESS_H
+#define VCM_TEST_HARNESS_H
+#include <stdio.h>
+#include <stdlib.h>
+
+static int t_passed, t_failed;
+
+#define CHECK(cond)                                                                          \
+  do {                                                                                       \
+    if (cond) {                                                                              \
+      t_passed++;                                                                            \
+    } else {                                                                                 \
+      t_failed++;                                                                            \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
+    }                                                                                        \
+  } while (0)
+
+#define CHECK_EQ(a, b)                                                                       \
+  do {                                                                                       \
+    unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b);           \
+    if (a_ == b_) {                                                                          \
+      t_passed++;                                                                            \
+    } else {                                                                                 \
+      t_failed++;                                                                            \
+      fprintf(stderr, "%s:%d: CHECK_EQ failed: %s = %llu, %s = %llu\n", __FILE__, __LINE__,  \
+              #a, a_, #b, b_);                                                               \
+    }                                                                                        \
+  } while (0)
+
+static inline int t_report(void) {
+  printf("%d passed, %d failed\n", t_passed, t_failed);
+  return t_failed != 0;
+}
+
+/* xorshift64*: a small seeded generator for tests. */
+static inline unsigned long long t_rand(unsigned long long *s) {
+  *s ^= *s >> 12;
+  *s ^= *s << 25;
+  *s ^= *s >> 27;
+  return *s * 2685821657736338717ull;
+}
+#endif
