@@ -8,9 +8,9 @@ ALLCFLAGS = $(WARN) $(OPT) -g -fPIC -Iinclude -Isrc $(CFLAGS)
 B       ?= build
 
 CORE_SRC = src/region.c
-LIB_SRC  = $(CORE_SRC) src/report.c
+LIB_SRC  = $(CORE_SRC) src/report.c src/os_posix.c src/meta.c src/heap.c src/large.c src/alloc.c src/override.c
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
-TESTS    = test_region test_model
+TESTS    = test_region test_model test_process
 TEST_BIN = $(TESTS:%=$(B)/test/%)
 
 .PHONY: all lib test demo clean asan valgrind freestanding m32 check-all
@@ -25,7 +25,7 @@ $(B)/obj $(B)/test:
 $(B)/libvcm.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(B)/libvcm.so: $(LIB_OBJ) src/libvcm.map
-	$(CC) -shared -o $@ $(LIB_OBJ) -Wl,--version-script=src/libvcm.map $(LDFLAGS)
+	$(CC) -shared -o $@ $(LIB_OBJ) -Wl,--version-script=src/libvcm.map -Wl,-Bsymbolic-functions -lpthread $(LDFLAGS)
 
 $(B)/test/%: test/%.c test/harness.h $(B)/libvcm.a | $(B)/test
 	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm.a -lpthread
@@ -53,7 +53,7 @@ valgrind: $(B)/test/test_region $(B)/test/test_model
 
 # The core builds freestanding and needs nothing but memcpy/memset.
 freestanding: | $(B)/obj
-	$(CC) $(WARN) -Wconversion -O2 -ffreestanding -nostdlib -Iinclude -Isrc -c $(CORE_SRC) -o $(B)/obj/region_freestanding.o
+	$(CC) $(WARN) -Wconversion -O2 -ffreestanding -nostdlib -DVCM_FREESTANDING -Iinclude -Isrc -c $(CORE_SRC) -o $(B)/obj/region_freestanding.o
 	@undef=$$(nm -u $(B)/obj/region_freestanding.o | awk '{print $$2}' | grep -vE '^(memcpy|memset)$$' || true); \
 	  if [ -n "$$undef" ]; then echo "freestanding core needs: $$undef"; exit 1; fi; echo "freestanding core: ok"
 

@@ -169,6 +169,76 @@ void vcm_region_visit(vcm_region *r, vcm_visit_fn fn, void *ctx);
 /* Which channel (0-based) holds p, or -1 if p is not inside the region's chunks. O(1). */
 long vcm_region_channel_of(vcm_region *r, const void *p);
 
+/* ---------------------------------------------------------------------------------------- */
+/* The process heap                                                                          */
+/*
+ * Thread-safe. Each thread allocates from its own regions without locks; a block freed by
+ * another thread goes back through a lock-free list. Sizes up to 256 KiB come from power-of-two
+ * classes (16 B … 256 KiB); bigger blocks get their own mapping with a power-of-two capacity,
+ * grown by moving page tables (mremap), never by copying. Unless noted, failures return NULL
+ * with errno = ENOMEM, and the O(1) bounds exclude the OS calls made when a thread's regions
+ * are full (a new region) or for large blocks (one mmap/mremap/munmap).
+ * The libc names (malloc, free, …) are these functions when libvcm is linked or preloaded.
+ */
+
+/* A block of capacity >= n (the next power of two, at least 16), used = n. O(1). */
+void *vcm_malloc(size_t n);
+/* Free p (NULL: no-op). Invalid, interior or double frees go to the misuse handler. O(1). */
+void vcm_free(void *p);
+/* Zeroed count*size bytes; NULL/ENOMEM if the product overflows. O(n). */
+void *vcm_calloc(size_t count, size_t size);
+/* Resize: within the capacity, in place (O(1)); beyond it, moves to the class that fits,
+ * copying only the used bytes, or remaps a large block (no copy). Failure: NULL, ENOMEM, p
+ * intact. p NULL: malloc(n). n == 0: frees p and returns NULL (as glibc). */
+void *vcm_realloc(void *p, size_t n);
+void *vcm_reallocarray(void *p, size_t count, size_t size);
+/* Aligned blocks; align must be a power of two (posix_memalign: also a multiple of
+ * sizeof(void *)), else EINVAL. Any alignment the address space allows. */
+int vcm_posix_memalign(void **out, size_t align, size_t n);
+void *vcm_aligned_alloc(size_t align, size_t n);
+void *vcm_memalign(size_t align, size_t n);
+void *vcm_valloc(size_t n);
+void *vcm_pvalloc(size_t n);
+/* The capacity of p. The program may now use all of it, so vcm records used = capacity (a
+ * later move copies every byte). 0 for NULL. */
+size_t vcm_malloc_usable_size(void *p);
+/* free() that also checks size (C23): a size other than the one requested (or, after
+ * malloc_usable_size, up to the capacity) is reported as misuse. */
+void vcm_free_sized(void *p, size_t size);
+void vcm_free_aligned_sized(void *p, size_t align, size_t size);
+
+/* The vector API. */
+/* Bytes used / capacity of a live block; 0 for NULL. O(1). */
+size_t vcm_used(const void *p);
+size_t vcm_capacity(const void *p);
+/* Set used = n if n <= capacity, returning 0; else -1, and p unchanged. Never moves. O(1). */
+int vcm_expand(void *p, size_t n);
+/* Make the capacity at least n without changing used: p itself if it already is, else the
+ * moved block (used bytes copied, or pages remapped). NULL/ENOMEM on failure, p intact. */
+void *vcm_reserve(void *p, size_t n);
+
+/* Misuse handler for the process heap (NULL: the default, which prints and aborts). */
+void vcm_set_misuse_handler(vcm_misuse_fn fn, void *ctx);
+
+/* Process statistics. O(regions). Thread-safe; figures of other threads are a snapshot. */
+typedef struct vcm_stats {
+  size_t heaps;            /* thread heaps created (live and waiting for adoption) */
+  size_t regions;          /* segments (regions) mapped */
+  size_t small_live_chunks, small_live_capacity, small_live_used, small_peak_capacity;
+  size_t class_size[VCM_MAX_CLASSES], class_live[VCM_MAX_CLASSES];
+  size_t large_live, large_capacity, large_used, large_cached;
+  size_t realloc_inplace, realloc_moved, bytes_copied; /* small blocks */
+  size_t os_reserved, os_purged, os_remapped, os_failed; /* bytes (failed: calls) */
+} vcm_stats;
+void vcm_stats_get(vcm_stats *out);
+
+/* Check every region of the process heap (vcm_region_check on each). Call it only when no
+ * other thread is allocating. 0, or -1 with *why set. */
+int vcm_check(const char **why);
+
+/* Testing: make the n-th OS memory request from now fail (0 disables). */
+void vcm_debug_fail_os(long n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,15 +27,7 @@ _Static_assert(sizeof(vcmi_region) <= sizeof(vcm_region), "vcm_region storage to
 _Static_assert(_Alignof(vcmi_region) <= _Alignof(vcm_region), "vcm_region misaligned");
 _Static_assert(VCM_CLASS_MAX - 1 <= VCMI_USED_MASK, "used field holds the largest class");
 
-static unsigned log2_floor(size_t x) { /* x > 0 */
-#if defined(__GNUC__)
-  return 63u - (unsigned)__builtin_clzll((unsigned long long)x);
-#else
-  unsigned n = 0;
-  while (x >>= 1) n++;
-  return n;
-#endif
-}
+#define log2_floor vcmi_log2
 static int is_pow2(size_t x) { return x && !(x & (x - 1)); }
 
 const char *vcm_strerror(vcm_status s) {
@@ -133,44 +125,15 @@ void vcmi_misuse(vcmi_region *r, const void *p, const char *why) {
   r->handler(r->handler_ctx, p, why);
 }
 
-/* Freestanding default: no way to print, so stop hard. Hosted libvcm overrides this weak
- * definition with one that prints (src/report.c). */
-__attribute__((weak)) void vcmi_misuse_default(void *ctx, const void *ptr, const char *reason) {
+#ifdef VCM_FREESTANDING
+/* Freestanding default: no way to print, so stop hard. Hosted builds print (src/report.c). */
+void vcmi_misuse_default(void *ctx, const void *ptr, const char *reason) {
   (void)ctx;
   (void)ptr;
   (void)reason;
   __builtin_trap();
 }
-
-unsigned vcmi_class_of(const vcmi_region *r, size_t n) {
-  if (n <= ((size_t)1 << r->lmin)) return r->nclass - 1u;
-  return r->lmax - (log2_floor(n - 1) + 1u); /* ceil(log2 n) */
-}
-
-static void note_live(vcmi_region *r, unsigned k, size_t n) {
-  r->live[k]++;
-  r->live_used += n;
-  r->live_cap += vcmi_class_cap(r, k);
-  if (r->live_cap > r->peak_cap) r->peak_cap = r->live_cap;
-}
-
-void *vcmi_alloc_class(vcmi_region *r, unsigned k, size_t n) {
-  uint32_t g = r->free_head[k];
-  vcmi_entry *e;
-  if (g != VCMI_NONE) {
-    e = vcmi_entry_at(r, k, g);
-    r->free_head[k] = e->link;
-  } else if (r->fresh[k] < (r->n_channels << k)) {
-    g = r->fresh[k]++;
-    e = vcmi_entry_at(r, k, g);
-  } else {
-    r->avail &= ~(1u << k);
-    return 0;
-  }
-  e->state = VCMI_LIVE | (uint32_t)n;
-  note_live(r, k, n);
-  return vcmi_chunk_addr(r, k, g);
-}
+#endif
 
 /* Smallest class that fits, else the nearest bigger class with a chunk (I4 makes the bitmap
  * search exact after at most nclass failed tries). */
@@ -220,21 +183,6 @@ void *vcm_region_aligned_alloc(vcm_region *rr, size_t align, size_t n) {
   return alloc_fit(r, vcmi_class_of(r, want), n);
 }
 
-int vcmi_locate(const vcmi_region *r, const void *p, vcmi_loc *out) {
-  uintptr_t off = (uintptr_t)p - (uintptr_t)r->data;
-  if ((uintptr_t)p < (uintptr_t)r->data || off >= r->stride * r->nclass) return -1;
-  size_t k = r->stride_log2 ? off >> r->stride_log2 : off / r->stride;
-  size_t in = off - k * r->stride;
-  unsigned shift = r->lmax - (unsigned)k;
-  if (in & (((size_t)1 << shift) - 1u)) return -1;
-  uint32_t g = (uint32_t)(in >> shift);
-  if (g >= r->fresh[k]) return -1;
-  out->k = (unsigned)k;
-  out->g = g;
-  out->e = vcmi_entry_at(r, (unsigned)k, g);
-  return 0;
-}
-
 /* Locate a live chunk or report why p is not one. */
 static vcmi_entry *live_entry(vcmi_region *r, const void *p, vcmi_loc *loc) {
   if (vcmi_locate(r, p, loc) != 0) {
@@ -253,7 +201,7 @@ static vcmi_entry *live_entry(vcmi_region *r, const void *p, vcmi_loc *loc) {
 
 void vcmi_release(vcmi_region *r, const vcmi_loc *loc) {
   vcmi_entry *e = loc->e;
-  if (e->state & VCMI_LIVE) {
+  if (e->state & (VCMI_LIVE | VCMI_REMOTE)) {
     r->live[loc->k]--;
     r->live_used -= e->state & VCMI_USED_MASK;
     r->live_cap -= vcmi_class_cap(r, loc->k);
@@ -409,7 +357,7 @@ int vcm_region_check(vcm_region *rr, const char **why) {
       if (kinds != 1 && !bad) FAIL("chunk is lost or in two states");
       if ((s & VCMI_LIVE) && (s & VCMI_USED_MASK) > vcmi_class_cap(r, k) && !bad)
         FAIL("used exceeds capacity");
-      if (s & VCMI_LIVE) {
+      if (s & (VCMI_LIVE | VCMI_REMOTE)) { /* remote chunks count until collected */
         nlive++;
         used += s & VCMI_USED_MASK;
         cap += vcmi_class_cap(r, k);
@@ -420,7 +368,10 @@ int vcm_region_check(vcm_region *rr, const char **why) {
     if (!bad && !(r->avail & (1u << k)) && (nfree || r->fresh[k] < limit))
       FAIL("class marked exhausted but has chunks");
   }
-  if (!bad && (used != r->live_used || cap != r->live_cap)) FAIL("byte counters differ from the map");
+  /* In the process heap another thread may resize a chunk in place without the owner's
+   * counter (DESIGN §6), so live_used is exact only for caller regions. */
+  if (!bad && (cap != r->live_cap || (!r->owner && used != r->live_used)))
+    FAIL("byte counters differ from the map");
   if (!bad && r->peak_cap < r->live_cap) FAIL("peak below current");
   return bad ? -1 : 0;
 }

@@ -44,7 +44,7 @@ typedef struct vcmi_region {
   void *handler_ctx;
   void *owner;                         /* process heap: the owning thread heap */
   uint32_t remote_head;                /* process heap: map index list of REMOTE chunks */
-  uint32_t pad_;
+  uint32_t idle;                       /* process heap: classes empty at the last purge */
 } vcmi_region;
 
 /* Where a pointer falls. */
@@ -72,14 +72,68 @@ static inline vcmi_entry *vcmi_entry_at(const vcmi_region *r, unsigned k, uint32
 void vcmi_region_setup(vcmi_region *r, void *data, void *map, uint32_t n_channels,
                        unsigned lmin, unsigned lmax);
 
+static inline unsigned vcmi_log2(size_t x) { /* floor, x > 0 */
+  return 63u - (unsigned)__builtin_clzll((unsigned long long)x);
+}
+
 /* Class for n bytes (n <= max). */
-unsigned vcmi_class_of(const vcmi_region *r, size_t n);
+static inline unsigned vcmi_class_of(const vcmi_region *r, size_t n) {
+  if (n <= ((size_t)1 << r->lmin)) return r->nclass - 1u;
+  return r->lmax - (vcmi_log2(n - 1) + 1u); /* ceil(log2 n) */
+}
 
-/* Take a chunk of exactly class k (no fallback), recording used = n; NULL if none. */
-void *vcmi_alloc_class(vcmi_region *r, unsigned k, size_t n);
+/* Hand out chunk g of class k with used = n. */
+static inline void *vcmi_hand_out(vcmi_region *r, unsigned k, uint32_t g, vcmi_entry *e, size_t n) {
+  e->state = VCMI_LIVE | (uint32_t)n;
+  r->live[k]++;
+  r->live_used += n;
+  r->live_cap += vcmi_class_cap(r, k);
+  if (r->live_cap > r->peak_cap) r->peak_cap = r->live_cap;
+  return vcmi_chunk_addr(r, k, g);
+}
 
-/* Locate p: 0 and *out if p is the start of a chunk handed out, -1 otherwise (no handler). */
-int vcmi_locate(const vcmi_region *r, const void *p, vcmi_loc *out);
+/* A chunk of class k from its free list; NULL if the list is empty. */
+static inline void *vcmi_take_free(vcmi_region *r, unsigned k, size_t n) {
+  uint32_t g = r->free_head[k];
+  if (g == VCMI_NONE) return 0;
+  vcmi_entry *e = vcmi_entry_at(r, k, g);
+  r->free_head[k] = e->link;
+  return vcmi_hand_out(r, k, g, e, n);
+}
+
+/* A never-used chunk of class k; NULL if the class is used up. fresh[k] is read by other
+ * threads locating remote frees, hence the atomic store (a plain store on every target). */
+static inline void *vcmi_take_fresh(vcmi_region *r, unsigned k, size_t n) {
+  uint32_t g = r->fresh[k];
+  if (g >= (r->n_channels << k)) return 0;
+  __atomic_store_n(&r->fresh[k], g + 1u, __ATOMIC_RELAXED);
+  return vcmi_hand_out(r, k, g, vcmi_entry_at(r, k, g), n);
+}
+
+/* A chunk of exactly class k (no fallback), recording used = n; NULL if none, and then the
+ * class's avail bit is cleared (I4). */
+static inline void *vcmi_alloc_class(vcmi_region *r, unsigned k, size_t n) {
+  void *p = vcmi_take_free(r, k, n);
+  if (!p && !(p = vcmi_take_fresh(r, k, n))) r->avail &= ~(1u << k);
+  return p;
+}
+
+/* Locate p: 0 and *out if p is the start of a chunk handed out, -1 otherwise (no handler).
+ * The only division is off / stride, and only when stride is not a power of two. */
+static inline int vcmi_locate(const vcmi_region *r, const void *p, vcmi_loc *out) {
+  uintptr_t off = (uintptr_t)p - (uintptr_t)r->data;
+  if ((uintptr_t)p < (uintptr_t)r->data || off >= r->stride * r->nclass) return -1;
+  size_t k = r->stride_log2 ? off >> r->stride_log2 : off / r->stride;
+  size_t in = off - k * r->stride;
+  unsigned shift = r->lmax - (unsigned)k;
+  if (in & (((size_t)1 << shift) - 1u)) return -1;
+  uint32_t g = (uint32_t)(in >> shift);
+  if (g >= __atomic_load_n(&r->fresh[k], __ATOMIC_RELAXED)) return -1;
+  out->k = (unsigned)k;
+  out->g = g;
+  out->e = vcmi_entry_at(r, (unsigned)k, g);
+  return 0;
+}
 
 /* Return a located live chunk to its class's free list (the entry must be LIVE or REMOTE). */
 void vcmi_release(vcmi_region *r, const vcmi_loc *loc);

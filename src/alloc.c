@@ -1,0 +1,285 @@
+/* The process API: vcm_malloc and friends. Blocks up to VCMI_SMALL_MAX come from the calling
+ * thread's heap (heap.c); bigger ones are large blocks (large.c). A pointer is classified by the
+ * pagemap: a segment (its region's magic), a large block, or nothing (foreign). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "heap.h"
+#include "os.h"
+
+static vcm_misuse_fn proc_handler;
+static void *proc_ctx;
+
+void vcm_set_misuse_handler(vcm_misuse_fn fn, void *ctx) {
+  __atomic_store_n(&proc_ctx, ctx, __ATOMIC_RELAXED);
+  __atomic_store_n(&proc_handler, fn, __ATOMIC_RELEASE);
+}
+
+void vcmi_process_misuse(const void *p, const char *why) {
+  vcm_misuse_fn fn = __atomic_load_n(&proc_handler, __ATOMIC_ACQUIRE);
+  if (fn)
+    fn(__atomic_load_n(&proc_ctx, __ATOMIC_RELAXED), p, why);
+  else
+    vcmi_misuse_default(NULL, p, why);
+}
+
+void vcm_debug_fail_os(long n) { vcmi_os_fail_at(n); }
+
+/* What p belongs to: 1 a segment region (*r), 2 a large block (*b), 0 nothing. */
+static inline int classify(const void *p, vcmi_region **r, vcmi_large **b) {
+  void *d = vcmi_pagemap_get(p);
+  if (VCMI_LIKELY(d != NULL)) {
+    if (VCMI_LIKELY(*(const uint32_t *)d == VCMI_MAGIC)) {
+      *r = vcmi_region_of(&((vcmi_segment *)d)->region);
+      return 1;
+    }
+    *b = d;
+    return 2;
+  }
+  return 0;
+}
+
+static void *oom(void) {
+  errno = ENOMEM;
+  return NULL;
+}
+
+void *vcm_malloc(size_t n) {
+  if (VCMI_LIKELY(n <= VCMI_SMALL_MAX)) {
+    vcmi_heap *h = vcmi_heap_get();
+    void *p = VCMI_LIKELY(h != NULL) ? vcmi_heap_alloc_class(h, vcmi_small_class(n), n) : NULL;
+    return VCMI_LIKELY(p != NULL) ? p : oom();
+  }
+  void *p = vcmi_large_alloc(n, 0, 0);
+  return p ? p : oom();
+}
+
+void vcm_free(void *p) {
+  vcmi_region *r;
+  vcmi_large *b;
+  if (!p) return;
+  switch (classify(p, &r, &b)) {
+  case 1: vcmi_seg_free(r, p); return;
+  case 2: vcmi_large_free(b, p); return;
+  default: vcmi_process_misuse(p, "foreign pointer (not allocated by vcm)");
+  }
+}
+
+void *vcm_calloc(size_t count, size_t size) {
+  if (size && count > SIZE_MAX / size) return oom();
+  size_t n = count * size;
+  if (n > VCMI_SMALL_MAX) {
+    void *p = vcmi_large_alloc(n, 0, 1);
+    return p ? p : oom();
+  }
+  void *p = vcm_malloc(n);
+  if (p) memset(p, 0, n);
+  return p;
+}
+
+void *vcm_realloc(void *p, size_t n) {
+  vcmi_region *r;
+  vcmi_large *b;
+  void *q;
+  if (!p) return vcm_malloc(n);
+  if (n == 0) {
+    vcm_free(p);
+    return NULL;
+  }
+  switch (classify(p, &r, &b)) {
+  case 1: q = vcmi_seg_realloc(r, p, n); break;
+  case 2: q = vcmi_large_realloc(b, p, n); break;
+  default:
+    vcmi_process_misuse(p, "realloc of a foreign pointer (not allocated by vcm)");
+    errno = EINVAL;
+    return NULL;
+  }
+  return q ? q : oom();
+}
+
+void *vcm_reallocarray(void *p, size_t count, size_t size) {
+  if (size && count > SIZE_MAX / size) return oom();
+  return vcm_realloc(p, count * size);
+}
+
+/* align is a power of two. */
+static void *aligned(size_t align, size_t n) {
+  if (align <= 16) return vcm_malloc(n);
+  size_t want = n < align ? align : n;
+  if (want <= VCMI_SMALL_MAX) { /* every chunk is aligned to its capacity */
+    vcmi_heap *h = vcmi_heap_get();
+    void *p = h ? vcmi_heap_alloc_class(h, vcmi_small_class(want), n) : NULL;
+    return p ? p : oom();
+  }
+  void *p = vcmi_large_alloc(n, align, 0);
+  return p ? p : oom();
+}
+
+static int pow2(size_t a) { return a && !(a & (a - 1)); }
+
+int vcm_posix_memalign(void **out, size_t align, size_t n) {
+  if (!pow2(align) || align % sizeof(void *)) return EINVAL;
+  int saved = errno;
+  void *p = aligned(align, n);
+  if (!p) {
+    errno = saved; /* posix_memalign reports through its result, not errno */
+    return ENOMEM;
+  }
+  *out = p;
+  return 0;
+}
+
+void *vcm_aligned_alloc(size_t align, size_t n) {
+  if (!pow2(align)) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return aligned(align, n);
+}
+
+void *vcm_memalign(size_t align, size_t n) {
+  if (!pow2(align)) { /* glibc rounds other alignments up to a power of two */
+    if (align > SIZE_MAX / 2 + 1) {
+      errno = EINVAL;
+      return NULL;
+    }
+    size_t a = 1;
+    while (a < align) a <<= 1;
+    align = a;
+  }
+  return aligned(align, n);
+}
+
+void *vcm_valloc(size_t n) { return aligned(VCMI_PAGE, n); }
+
+void *vcm_pvalloc(size_t n) {
+  if (n > SIZE_MAX - VCMI_PAGE) return oom();
+  return aligned(VCMI_PAGE, (n + VCMI_PAGE - 1u) & ~(size_t)(VCMI_PAGE - 1u));
+}
+
+/* used (capacity = 0) or capacity of p; claim as in vcmi_seg_size. */
+static size_t size_of(const void *p, int capacity, int claim) {
+  vcmi_region *r;
+  vcmi_large *b;
+  if (!p) return 0;
+  switch (classify(p, &r, &b)) {
+  case 1: return vcmi_seg_size(r, p, capacity, claim);
+  case 2: return vcmi_large_size(b, p, capacity, claim);
+  default: vcmi_process_misuse(p, "size query of a foreign pointer (not allocated by vcm)");
+  }
+  return 0;
+}
+
+size_t vcm_malloc_usable_size(void *p) { return size_of(p, 1, 1); }
+size_t vcm_used(const void *p) { return size_of(p, 0, 0); }
+size_t vcm_capacity(const void *p) { return size_of(p, 1, 0); }
+
+void vcm_free_sized(void *p, size_t size) {
+  if (p) {
+    size_t used = size_of(p, 0, 0), cap = size_of(p, 1, 0);
+    if (cap && size != used && !(used == cap && size <= cap)) {
+      vcmi_process_misuse(p, "free_sized with a size that is not the block's");
+      return;
+    }
+  }
+  vcm_free(p);
+}
+
+void vcm_free_aligned_sized(void *p, size_t align, size_t size) {
+  if (p && (!pow2(align) || (uintptr_t)p % align)) {
+    vcmi_process_misuse(p, "free_aligned_sized with an alignment the block does not have");
+    return;
+  }
+  vcm_free_sized(p, size);
+}
+
+int vcm_expand(void *p, size_t n) {
+  vcmi_region *r;
+  vcmi_large *b;
+  if (!p) return -1;
+  switch (classify(p, &r, &b)) {
+  case 1: return vcmi_seg_expand(r, p, n);
+  case 2: return vcmi_large_expand(b, p, n);
+  default: vcmi_process_misuse(p, "expand of a foreign pointer (not allocated by vcm)");
+  }
+  return -1;
+}
+
+void *vcm_reserve(void *p, size_t n) {
+  if (!p) return vcm_malloc(n);
+  size_t used = vcm_used(p);
+  if (vcm_capacity(p) >= n) return p;
+  void *q = vcm_realloc(p, n);
+  if (q) vcm_expand(q, used); /* keep used: reserve grows capacity only */
+  return q;
+}
+
+/* ---- stats and checks ---- */
+
+static void add_region(void *ctx, vcm_region *rr) {
+  vcm_stats *st = ctx;
+  vcm_region_stats rs;
+  vcm_region_stats_get(rr, &rs);
+  st->regions++;
+  st->small_live_chunks += rs.live_chunks;
+  st->small_live_capacity += rs.live_capacity;
+  st->small_live_used += rs.live_used;
+  st->small_peak_capacity += rs.peak_capacity;
+  for (size_t i = 0; i < rs.n_classes; i++) {
+    st->class_size[i] = rs.class_size[i];
+    st->class_live[i] += rs.class_live[i];
+  }
+}
+
+void vcmi_heap_each_region(void (*fn)(void *ctx, vcm_region *r), void *ctx);
+void vcmi_heap_each_heap(void (*fn)(void *ctx, vcmi_heap *h), void *ctx);
+void vcmi_large_stats(size_t *count, size_t *cap, size_t *used, size_t *cached);
+
+static void add_heap(void *ctx, vcmi_heap *h) {
+  vcm_stats *st = ctx;
+  st->heaps++;
+  st->realloc_inplace += __atomic_load_n(&h->realloc_inplace, __ATOMIC_RELAXED);
+  st->realloc_moved += __atomic_load_n(&h->realloc_moved, __ATOMIC_RELAXED);
+  st->bytes_copied += __atomic_load_n(&h->bytes_copied, __ATOMIC_RELAXED);
+}
+
+void vcm_stats_get(vcm_stats *out) {
+  vcmi_os_stats os;
+  memset(out, 0, sizeof *out);
+  vcmi_heap_each_region(add_region, out);
+  vcmi_heap_each_heap(add_heap, out);
+  vcmi_large_stats(&out->large_live, &out->large_capacity, &out->large_used, &out->large_cached);
+  vcmi_os_stats_get(&os);
+  out->os_reserved = os.reserved;
+  out->os_purged = os.purged;
+  out->os_remapped = os.remapped;
+  out->os_failed = os.failed;
+}
+
+typedef struct {
+  const char *why;
+  int bad;
+} check_ctx;
+
+static void check_region(void *ctx, vcm_region *r) {
+  check_ctx *c = ctx;
+  const char *why = NULL;
+  if (!c->bad && vcm_region_check(r, &why) != 0) {
+    c->bad = 1;
+    c->why = why;
+  }
+}
+
+int vcm_check(const char **why) {
+  check_ctx c = {NULL, 0};
+  vcmi_heap_each_region(check_region, &c);
+  if (c.bad && why) *why = c.why;
+  return c.bad ? -1 : 0;
+}
+
+/* At load: fork handlers (pthread_atfork may allocate, so not from inside malloc). */
+__attribute__((constructor)) static void vcmi_init(void) {
+  pthread_atfork(vcmi_heap_fork_prepare, vcmi_heap_fork_parent, vcmi_heap_fork_child);
+}

@@ -1,0 +1,396 @@
+/* Thread heaps: each thread allocates from segments it owns, without locks. A chunk freed by
+ * another thread goes on its segment's remote list (lock-free push through the map entries);
+ * the owner collects the list when it runs short. A thread's exit hands its heap to the next
+ * thread that starts or runs short.
+ *
+ * Lock order: heaps_lock, then large_lock (large.c), then meta_lock (meta.c).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "heap.h"
+#include "os.h"
+
+__thread vcmi_heap *vcmi_tls_heap __attribute__((tls_model("initial-exec")));
+
+static vcmi_lock heaps_lock;
+static vcmi_heap *all_heaps, *abandoned, *spare; /* spare: adopted, no segments */
+static pthread_key_t heap_key;
+static int key_ready;
+
+#define PURGE_BYTES ((size_t)64 << 20) /* freed bytes between purges */
+#define PURGE_CLASS_MIN ((size_t)64 << 10)
+
+/* Segment geometry, fixed for the process (see docs/DESIGN.md §6). */
+#define SEG_MAP_BYTES ((size_t)VCMI_SEG_CHANNELS * (((size_t)1 << VCMI_NCLASS) - 1u) * 8u)
+#define SEG_DATA_OFF                                                                         \
+  ((VCMI_PAGE + SEG_MAP_BYTES + VCMI_PAGE + VCMI_GRANULE - 1u) & ~(VCMI_GRANULE - 1u))
+#define SEG_DATA_BYTES ((size_t)VCMI_NCLASS * VCMI_SEG_CHANNELS * VCMI_SMALL_MAX)
+#define SEG_SIZE (SEG_DATA_OFF + SEG_DATA_BYTES)
+
+_Static_assert(sizeof(vcmi_segment) <= VCMI_PAGE, "segment header fits its page");
+
+static void seg_misuse(void *ctx, const void *p, const char *why) {
+  (void)ctx;
+  vcmi_process_misuse(p, why);
+}
+
+static vcmi_region *reg(vcmi_segment *s) { return vcmi_region_of(&s->region); }
+
+static vcmi_segment *seg_create(vcmi_heap *h) {
+  unsigned char *base = vcmi_os_reserve(SEG_SIZE, VCMI_GRANULE);
+  if (!base) return NULL;
+  vcmi_os_guard(base + SEG_DATA_OFF - VCMI_PAGE, VCMI_PAGE);
+  vcmi_segment *s = (vcmi_segment *)(void *)base;
+  vcmi_region *r = reg(s);
+  vcmi_region_setup(r, base + SEG_DATA_OFF, base + VCMI_PAGE, VCMI_SEG_CHANNELS, VCMI_LMIN,
+                    VCMI_LMAX);
+  r->handler = seg_misuse;
+  r->owner = h;
+  s->size = SEG_SIZE;
+  if (vcmi_pagemap_set(base, SEG_SIZE, s) != 0) {
+    vcmi_os_release(base, SEG_SIZE);
+    return NULL;
+  }
+  vcmi_lock_take(&heaps_lock); /* segment lists change under heaps_lock, for readers */
+  s->next = h->segs;
+  h->segs = s;
+  vcmi_lock_give(&heaps_lock);
+  return s;
+}
+
+static void seg_destroy(vcmi_segment *s) {
+  vcmi_pagemap_set(s, s->size, NULL);
+  vcmi_os_release(s, s->size);
+}
+
+/* Take back every chunk other threads freed into r. Owner only. */
+static void seg_collect(vcmi_region *r) {
+  uint32_t idx = __atomic_exchange_n(&r->remote_head, VCMI_NONE, __ATOMIC_ACQUIRE);
+  while (idx != VCMI_NONE) {
+    unsigned k = vcmi_log2(idx / r->n_channels + 1u);
+    vcmi_loc loc = {k, idx - r->n_channels * ((1u << k) - 1u), &r->map[idx]};
+    uint32_t next = loc.e->link;
+    vcmi_release(r, &loc);
+    idx = next;
+  }
+}
+
+static void heap_collect(vcmi_heap *h) {
+  if (!__atomic_load_n(&h->remote_pending, __ATOMIC_RELAXED)) return;
+  __atomic_store_n(&h->remote_pending, 0, __ATOMIC_RELAXED);
+  for (vcmi_segment *s = h->segs; s; s = s->next) seg_collect(reg(s));
+}
+
+static void heap_destructor(void *arg);
+
+static void global_init(void) {
+  /* Under heaps_lock. pthread_key_create does not allocate in glibc. */
+  if (!key_ready) {
+    if (pthread_key_create(&heap_key, heap_destructor) == 0) key_ready = 1;
+  }
+}
+
+vcmi_heap *vcmi_heap_init_thread(void) {
+  int is_new = 0;
+  vcmi_lock_take(&heaps_lock);
+  global_init();
+  vcmi_heap *h = abandoned;
+  if (h) {
+    abandoned = h->next_abandoned;
+  } else if ((h = spare) != NULL) {
+    spare = h->next_abandoned;
+  }
+  vcmi_lock_give(&heaps_lock);
+  if (!h) {
+    if (!(h = vcmi_meta_alloc(sizeof *h))) return NULL;
+    memset(h, 0, sizeof *h);
+    is_new = 1;
+  }
+  if (!h->segs) {
+    vcmi_segment *s = seg_create(h);
+    vcmi_lock_take(&heaps_lock);
+    if (is_new) { /* listed even without a segment, so that it is reused as a spare */
+      h->next_all = all_heaps;
+      all_heaps = h;
+    }
+    if (!s) {
+      h->next_abandoned = spare;
+      spare = h;
+    }
+    vcmi_lock_give(&heaps_lock);
+    if (!s) return NULL;
+    for (unsigned k = 0; k < VCMI_NCLASS; k++) h->cur[k] = reg(s);
+  }
+  /* Set before pthread_setspecific: if that allocates, the nested malloc finds the heap. */
+  vcmi_tls_heap = h;
+  if (key_ready) pthread_setspecific(heap_key, h);
+  return h;
+}
+
+/* Thread exit: the heap, with everything in it, waits for another thread to adopt it. */
+static void heap_destructor(void *arg) {
+  vcmi_heap *h = arg;
+  heap_collect(h);
+  vcmi_tls_heap = NULL;
+  vcmi_lock_take(&heaps_lock);
+  h->next_abandoned = abandoned;
+  abandoned = h;
+  vcmi_lock_give(&heaps_lock);
+}
+
+/* Move an abandoned heap's segments into h; its struct becomes a spare. */
+static int adopt(vcmi_heap *h) {
+  vcmi_lock_take(&heaps_lock);
+  vcmi_heap *a = abandoned;
+  if (a) {
+    abandoned = a->next_abandoned;
+    vcmi_segment *last = a->segs;
+    for (vcmi_segment *s = a->segs; s; s = s->next) {
+      __atomic_store_n(&reg(s)->owner, (void *)h, __ATOMIC_RELAXED);
+      last = s;
+    }
+    if (last) {
+      last->next = h->segs;
+      h->segs = a->segs;
+    }
+    a->segs = NULL;
+    a->next_abandoned = spare;
+    spare = a;
+  }
+  vcmi_lock_give(&heaps_lock);
+  if (!a) return 0;
+  /* Remote frees that read the old owner flagged a, not h: collect everything once. */
+  __atomic_store_n(&h->remote_pending, 1, __ATOMIC_RELAXED);
+  h->realloc_inplace += a->realloc_inplace;
+  h->realloc_moved += a->realloc_moved;
+  h->bytes_copied += a->bytes_copied;
+  a->realloc_inplace = a->realloc_moved = a->bytes_copied = 0;
+  return 1;
+}
+
+void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n) {
+  void *p;
+  vcmi_region *r = h->cur[k];
+  heap_collect(h);
+  if ((p = vcmi_take_free(r, k, n)) || (p = vcmi_take_fresh(r, k, n))) return p;
+  for (int round = 0; round < 2; round++) {
+    for (vcmi_segment *s = h->segs; s; s = s->next)
+      if ((p = vcmi_take_free(reg(s), k, n)) || (p = vcmi_take_fresh(reg(s), k, n))) {
+        h->cur[k] = reg(s);
+        return p;
+      }
+    if (round == 0 && !adopt(h)) break;
+    heap_collect(h);
+  }
+  vcmi_segment *s = seg_create(h);
+  if (!s) return NULL;
+  h->cur[k] = reg(s);
+  return vcmi_take_fresh(reg(s), k, n);
+}
+
+/* Drop the whole pages inside [p, p + n). */
+static void purge_inside(void *p, size_t n) {
+  uintptr_t a = ((uintptr_t)p + VCMI_PAGE - 1u) & ~(uintptr_t)(VCMI_PAGE - 1u);
+  uintptr_t b = ((uintptr_t)p + n) & ~(uintptr_t)(VCMI_PAGE - 1u);
+  if (b > a) vcmi_os_purge((void *)a, b - a);
+}
+
+/* Return memory to the OS, bounded in delay by PURGE_BYTES of frees: a class with no live
+ * chunk at two purges in a row is reset and its pages dropped; free chunks of 64 KiB and up
+ * are dropped; a segment with nothing live (not the heap's first) is unmapped. */
+static void heap_purge(vcmi_heap *h) {
+  h->freed = 0;
+  heap_collect(h);
+  vcmi_segment **link = &h->segs;
+  while (*link) {
+    vcmi_segment *s = *link;
+    vcmi_region *r = reg(s);
+    uint32_t live = 0;
+    for (unsigned k = 0; k < r->nclass; k++) live |= r->live[k];
+    int remote = __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED) != VCMI_NONE;
+    if (!live && !remote && s != h->segs) {
+      vcmi_lock_take(&heaps_lock);
+      *link = s->next;
+      vcmi_lock_give(&heaps_lock);
+      for (unsigned k = 0; k < VCMI_NCLASS; k++)
+        if (h->cur[k] == r) h->cur[k] = reg(h->segs);
+      seg_destroy(s);
+      continue;
+    }
+    for (unsigned k = 0; k < r->nclass; k++) {
+      size_t cap = vcmi_class_cap(r, k);
+      if (!r->live[k] && r->fresh[k] && (r->idle & (1u << k)) && !remote) {
+        /* Reset the class: as if never used; its chunk and map pages go back. */
+        purge_inside(vcmi_chunk_addr(r, k, 0), (size_t)r->fresh[k] * cap);
+        purge_inside(vcmi_entry_at(r, k, 0), (size_t)r->fresh[k] * sizeof(vcmi_entry));
+        __atomic_store_n(&r->fresh[k], 0u, __ATOMIC_RELAXED);
+        r->free_head[k] = VCMI_NONE;
+        r->avail |= 1u << k;
+        continue;
+      }
+      if (cap < PURGE_CLASS_MIN) continue;
+      for (uint32_t g = r->free_head[k]; g != VCMI_NONE; g = vcmi_entry_at(r, k, g)->link) {
+        vcmi_entry *e = vcmi_entry_at(r, k, g);
+        if (e->state & VCMI_PURGED) continue;
+        vcmi_os_purge(vcmi_chunk_addr(r, k, g), cap);
+        e->state |= VCMI_PURGED;
+      }
+    }
+    r->idle = 0;
+    for (unsigned k = 0; k < r->nclass; k++)
+      if (!r->live[k]) r->idle |= 1u << k;
+    link = &s->next;
+  }
+}
+
+/* Another thread frees a chunk of r: mark it REMOTE (a CAS, so a racing double free is seen
+ * once) and push its map index on r's remote list. */
+static void remote_free(vcmi_region *r, vcmi_loc *loc, const void *p) {
+  vcmi_entry *e = loc->e;
+  uint32_t s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
+  do {
+    if (!(s & VCMI_LIVE)) {
+      vcmi_misuse(r, p, "double free (chunk is not live)");
+      return;
+    }
+  } while (!__atomic_compare_exchange_n(&e->state, &s, (s & ~VCMI_LIVE) | VCMI_REMOTE, 1,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+  uint32_t idx = (uint32_t)(e - r->map);
+  uint32_t head = __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED);
+  do {
+    __atomic_store_n(&e->link, head, __ATOMIC_RELAXED);
+  } while (!__atomic_compare_exchange_n(&r->remote_head, &head, idx, 1, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
+  vcmi_heap *o = __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED);
+  __atomic_store_n(&o->remote_pending, 1, __ATOMIC_RELAXED);
+}
+
+/* Locate p in r or report why it is not a chunk start. */
+static int locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc) {
+  if (VCMI_LIKELY(vcmi_locate(r, p, loc) == 0)) return 0;
+  vcmi_misuse(r, p, "interior pointer (not the start of a chunk)");
+  return -1;
+}
+
+static int is_owner(vcmi_region *r, vcmi_heap *h) {
+  return h && __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED) == h;
+}
+
+void vcmi_seg_free(vcmi_region *r, void *p) {
+  vcmi_loc loc;
+  if (locate_or_report(r, p, &loc) != 0) return;
+  vcmi_heap *h = vcmi_tls_heap;
+  if (VCMI_UNLIKELY(!is_owner(r, h))) {
+    remote_free(r, &loc, p);
+    return;
+  }
+  if (VCMI_UNLIKELY(!(loc.e->state & VCMI_LIVE))) {
+    vcmi_misuse(r, p, "double free (chunk is not live)");
+    return;
+  }
+  vcmi_release(r, &loc);
+  h->freed += vcmi_class_cap(r, loc.k);
+  if (VCMI_UNLIKELY(h->freed >= PURGE_BYTES)) heap_purge(h);
+}
+
+/* Live entry of p, or report. */
+static vcmi_entry *live_or_report(vcmi_region *r, const void *p, vcmi_loc *loc) {
+  if (locate_or_report(r, p, loc) != 0) return NULL;
+  if (!(__atomic_load_n(&loc->e->state, __ATOMIC_RELAXED) & VCMI_LIVE)) {
+    vcmi_misuse(r, p, "use of a freed pointer (chunk is not live)");
+    return NULL;
+  }
+  return loc->e;
+}
+
+/* Record used = n. The owner keeps the region's byte counter exact; another thread only
+ * rewrites the entry (the counter of a region is then approximate; see DESIGN §6). */
+static void seg_set_used(vcmi_region *r, vcmi_entry *e, size_t n) {
+  uint32_t s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
+  if (is_owner(r, vcmi_tls_heap)) r->live_used = r->live_used - (s & VCMI_USED_MASK) + n;
+  __atomic_store_n(&e->state, (s & ~VCMI_USED_MASK) | (uint32_t)n, __ATOMIC_RELAXED);
+}
+
+int vcmi_seg_expand(vcmi_region *r, void *p, size_t n) {
+  vcmi_loc loc;
+  if (!live_or_report(r, p, &loc) || n > vcmi_class_cap(r, loc.k)) return -1;
+  seg_set_used(r, loc.e, n);
+  return 0;
+}
+
+size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim) {
+  vcmi_loc loc;
+  if (!live_or_report(r, p, &loc)) return 0;
+  size_t cap = vcmi_class_cap(r, loc.k);
+  if (claim) seg_set_used(r, loc.e, cap);
+  return capacity ? cap : (__atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK);
+}
+
+void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
+  vcmi_loc loc;
+  if (!live_or_report(r, p, &loc)) return NULL;
+  size_t cap = vcmi_class_cap(r, loc.k);
+  size_t used = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK;
+  void *q = NULL;
+  if (n <= cap) {
+    /* Shrinking to a quarter or less moves down (4x hysteresis); otherwise in place. */
+    unsigned k = vcmi_small_class(n);
+    vcmi_heap *h = n <= cap / 4 && k != loc.k ? vcmi_heap_get() : NULL;
+    if (h) q = vcmi_heap_alloc_class(h, k, n);
+    if (!q) {
+      seg_set_used(r, loc.e, n);
+      if (vcmi_tls_heap) vcmi_tls_heap->realloc_inplace++;
+      return p;
+    }
+  } else if (n <= VCMI_SMALL_MAX) {
+    vcmi_heap *h = vcmi_heap_get();
+    if (!h || !(q = vcmi_heap_alloc_class(h, vcmi_small_class(n), n))) return NULL;
+  } else if (!(q = vcmi_large_alloc(n, 0, 0))) {
+    return NULL;
+  }
+  size_t keep = used < n ? used : n;
+  memcpy(q, p, keep);
+  vcmi_heap *h = vcmi_tls_heap; /* set: q came from this thread's heap or a large block */
+  if (h) {
+    h->realloc_moved++;
+    h->bytes_copied += keep;
+  }
+  vcmi_seg_free(r, p);
+  return q;
+}
+
+/* fork: hold every lock across it; the child keeps only the forking thread's heap in use.
+ * Heaps of threads that do not exist in the child are neither adopted nor touched again (a
+ * thread could have been inside one), so their memory is leaked in the child, never reused. */
+void vcmi_heap_fork_prepare(void) {
+  vcmi_lock_take(&heaps_lock);
+  vcmi_large_fork_prepare();
+  vcmi_meta_fork_prepare();
+}
+void vcmi_heap_fork_parent(void) {
+  vcmi_meta_fork_parent();
+  vcmi_large_fork_parent();
+  vcmi_lock_give(&heaps_lock);
+}
+void vcmi_heap_fork_child(void) {
+  vcmi_meta_fork_child();
+  vcmi_large_fork_child();
+  heaps_lock.v = 0;
+}
+
+/* For stats and checks: visit every heap's segments under heaps_lock. */
+void vcmi_heap_each_region(void (*fn)(void *ctx, vcm_region *r), void *ctx) {
+  vcmi_lock_take(&heaps_lock);
+  for (vcmi_heap *h = all_heaps; h; h = h->next_all)
+    for (vcmi_segment *s = h->segs; s; s = s->next) fn(ctx, &s->region);
+  vcmi_lock_give(&heaps_lock);
+}
+
+void vcmi_heap_each_heap(void (*fn)(void *ctx, vcmi_heap *h), void *ctx) {
+  vcmi_lock_take(&heaps_lock);
+  for (vcmi_heap *h = all_heaps; h; h = h->next_all) fn(ctx, h);
+  vcmi_lock_give(&heaps_lock);
+}

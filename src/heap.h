@@ -1,0 +1,106 @@
+/* Internal interfaces of the process heap: thread heaps of regions (heap.c), large blocks
+ * (large.c), the address map (pagemap.c) and the lock. Not installed. */
+#ifndef VCMI_HEAP_H
+#define VCMI_HEAP_H
+#include <stdint.h>
+
+#include "region.h"
+
+/* Process geometry: classes 16 B … 256 KiB; a segment is one region of 32 channels. */
+#define VCMI_LMIN 4u
+#define VCMI_LMAX 18u
+#define VCMI_NCLASS (VCMI_LMAX - VCMI_LMIN + 1u)
+#define VCMI_SMALL_MAX ((size_t)1 << VCMI_LMAX)
+#define VCMI_SEG_CHANNELS 32u
+#define VCMI_GRANULE_SHIFT 21u /* pagemap granule: 2 MiB */
+#define VCMI_GRANULE ((size_t)1 << VCMI_GRANULE_SHIFT)
+#define VCMI_LARGE_MAGIC 0x76636d4cu /* "vcmL" */
+
+#if defined(__GNUC__)
+#define VCMI_LIKELY(x) __builtin_expect(!!(x), 1)
+#define VCMI_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#endif
+
+/* A spinlock for rare paths (heap creation, large blocks, metadata). */
+typedef struct vcmi_lock {
+  int v;
+} vcmi_lock;
+void vcmi_lock_take(vcmi_lock *l);
+static inline void vcmi_lock_give(vcmi_lock *l) { __atomic_store_n(&l->v, 0, __ATOMIC_RELEASE); }
+
+/* Address map: granule -> descriptor (a segment's region or a large block), O(1). */
+void *vcmi_pagemap_get(const void *p);
+int vcmi_pagemap_set(const void *start, size_t size, void *desc); /* -1: out of memory */
+
+/* Small metadata objects from OS pages, never returned (heaps, large descriptors). */
+void *vcmi_meta_alloc(size_t size);
+
+void vcmi_meta_fork_prepare(void);
+void vcmi_meta_fork_parent(void);
+void vcmi_meta_fork_child(void);
+
+/* A segment: one OS reservation holding a region of VCMI_SEG_CHANNELS channels.
+ *   [ this header | map | … | guard page | data (2 MiB aligned) ]
+ * The header and map never share a page with chunks; the guard page stops a linear overflow
+ * from the data side reaching them. */
+typedef struct vcmi_segment {
+  vcm_region region; /* first: the pagemap points here, and magic tells segment from large */
+  struct vcmi_segment *next;
+  size_t size;       /* bytes reserved, header included */
+} vcmi_segment;
+
+/* A thread heap: the segments one thread allocates from. Only its thread touches it, except
+ * remote_pending (any thread sets it) and the lists under heaps_lock. */
+typedef struct vcmi_heap {
+  vcmi_region *cur[VCMI_NCLASS]; /* class k allocates here first; never NULL */
+  vcmi_segment *segs;
+  int remote_pending;            /* a segment of ours has chunks on its remote list */
+  size_t freed;                  /* bytes freed since the last purge */
+  size_t realloc_inplace, realloc_moved, bytes_copied;
+  struct vcmi_heap *next_all, *next_abandoned;
+} vcmi_heap;
+
+extern __thread vcmi_heap *vcmi_tls_heap __attribute__((tls_model("initial-exec")));
+
+vcmi_heap *vcmi_heap_init_thread(void); /* this thread's heap, created or adopted; NULL if OOM */
+static inline vcmi_heap *vcmi_heap_get(void) {
+  vcmi_heap *h = vcmi_tls_heap;
+  return VCMI_LIKELY(h != NULL) ? h : vcmi_heap_init_thread();
+}
+/* Class k has no free chunk in h->cur[k]: collect remote frees, take a fresh chunk, try
+ * other segments, adopt an abandoned heap's, or map a new segment. NULL if the OS refuses. */
+void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n);
+static inline void *vcmi_heap_alloc_class(vcmi_heap *h, unsigned k, size_t n) {
+  void *p = vcmi_take_free(h->cur[k], k, n);
+  return VCMI_LIKELY(p != NULL) ? p : vcmi_heap_alloc_slow(h, k, n);
+}
+static inline unsigned vcmi_small_class(size_t n) {
+  if (n <= ((size_t)1 << VCMI_LMIN)) return VCMI_NCLASS - 1u;
+  return VCMI_LMAX - (vcmi_log2(n - 1) + 1u);
+}
+/* Free or resize a chunk of a segment region (desc from the pagemap). */
+void vcmi_seg_free(vcmi_region *r, void *p);
+void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n);
+int vcmi_seg_expand(vcmi_region *r, void *p, size_t n);
+/* Used/capacity of a live chunk; claim = 1 sets used to the capacity (malloc_usable_size:
+ * the program may now write all of it, so a later move must copy all of it). */
+size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim);
+void vcmi_heap_fork_prepare(void);
+void vcmi_heap_fork_parent(void);
+void vcmi_heap_fork_child(void);
+
+/* Large blocks (> VCMI_SMALL_MAX): own mapping, power-of-two capacity, grown by remap. */
+typedef struct vcmi_large vcmi_large;
+void *vcmi_large_alloc(size_t n, size_t align, int zero);
+void vcmi_large_free(vcmi_large *b, void *p);
+void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n);
+int vcmi_large_expand(vcmi_large *b, void *p, size_t n);
+size_t vcmi_large_size(vcmi_large *b, const void *p, int capacity, int claim);
+void vcmi_large_fork_prepare(void);
+void vcmi_large_fork_parent(void);
+void vcmi_large_fork_child(void);
+
+/* Misuse outside any region (foreign pointers, large blocks): report and abort (or call the
+ * process handler). */
+void vcmi_process_misuse(const void *p, const char *why);
+#endif

@@ -1,0 +1,220 @@
+/* Large blocks: above the largest class, each block is its own mapping with a power-of-two
+ * capacity. The record (used, capacity) lives in a descriptor apart from the block, found
+ * through the pagemap by the block's 2 MiB-aligned start. Growth within the capacity is a
+ * metadata update (the program touches the new pages); growth past it remaps the page tables
+ * (in place when the address space after the block is free), never copying bytes. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+
+#include "heap.h"
+#include "os.h"
+
+struct vcmi_large {
+  uint32_t magic; /* VCMI_LARGE_MAGIC while live, 0 when freed */
+  uint32_t fresh; /* pages never written since the OS gave them: calloc can skip zeroing */
+  unsigned char *p;
+  size_t used, cap;
+  struct vcmi_large *next; /* free descriptors / cached blocks */
+};
+
+#define LARGE_MIN ((size_t)512 << 10)
+#define CACHE_MAX_BYTES ((size_t)64 << 20) /* freed blocks kept mapped for reuse */
+#define CACHE_MAX_BLOCK ((size_t)32 << 20)
+#define SHRINK_PURGE ((size_t)1 << 20) /* drop the tail pages when a shrink frees this much */
+
+static vcmi_lock large_lock;
+static vcmi_large *desc_free, *cache;
+static size_t cache_bytes;
+static size_t n_live, bytes_live_cap, bytes_live_used; /* under large_lock */
+
+static size_t page_up(size_t n) { return (n + VCMI_PAGE - 1u) & ~(size_t)(VCMI_PAGE - 1u); }
+
+/* Capacity for n bytes: the next power of two, at least LARGE_MIN; 0 if that overflows. */
+static size_t cap_for(size_t n) {
+  if (n > ((size_t)1 << (sizeof(size_t) * 8 - 2))) return 0;
+  size_t c = LARGE_MIN;
+  while (c < n) c <<= 1;
+  return c;
+}
+
+static vcmi_large *desc_get(void) {
+  vcmi_large *d = desc_free;
+  if (d) {
+    desc_free = d->next;
+    return d;
+  }
+  return vcmi_meta_alloc(sizeof *d);
+}
+
+void *vcmi_large_alloc(size_t n, size_t align, int zero) {
+  size_t cap = cap_for(n);
+  size_t al = align > VCMI_GRANULE ? align : VCMI_GRANULE;
+  if (!cap) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  vcmi_lock_take(&large_lock);
+  /* A cached block of exactly this capacity and alignment is reused as it is. */
+  vcmi_large *d = NULL, **link = &cache;
+  for (; *link; link = &(*link)->next)
+    if ((*link)->cap == cap && ((uintptr_t)(*link)->p & (al - 1u)) == 0) {
+      d = *link;
+      *link = d->next;
+      cache_bytes -= cap;
+      break;
+    }
+  if (!d) {
+    vcmi_lock_give(&large_lock);
+    unsigned char *p = vcmi_os_reserve(cap, al);
+    if (!p) return NULL;
+    if (cap >= VCMI_GRANULE) vcmi_os_hugepage(p, cap);
+    vcmi_lock_take(&large_lock);
+    d = desc_get();
+    if (!d || vcmi_pagemap_set(p, 1, d) != 0) {
+      if (d) {
+        d->next = desc_free;
+        desc_free = d;
+      }
+      vcmi_lock_give(&large_lock);
+      vcmi_os_release(p, cap);
+      errno = ENOMEM;
+      return NULL;
+    }
+    d->p = p;
+    d->cap = cap;
+    d->fresh = 1;
+  }
+  d->used = n;
+  d->magic = VCMI_LARGE_MAGIC;
+  n_live++;
+  bytes_live_cap += cap;
+  bytes_live_used += n;
+  vcmi_lock_give(&large_lock);
+  if (zero && !d->fresh) memset(d->p, 0, n);
+  d->fresh = 0;
+  return d->p;
+}
+
+static int check(vcmi_large *b, const void *p) {
+  if (b->p != p) {
+    vcmi_process_misuse(p, "interior pointer (not the start of a block)");
+    return -1;
+  }
+  if (__atomic_load_n(&b->magic, __ATOMIC_ACQUIRE) != VCMI_LARGE_MAGIC) {
+    vcmi_process_misuse(p, "double free (block is not live)");
+    return -1;
+  }
+  return 0;
+}
+
+void vcmi_large_free(vcmi_large *b, void *p) {
+  if (check(b, p) != 0) return;
+  vcmi_lock_take(&large_lock);
+  if (b->magic != VCMI_LARGE_MAGIC) { /* lost a race with another free of p */
+    vcmi_lock_give(&large_lock);
+    vcmi_process_misuse(p, "double free (block is not live)");
+    return;
+  }
+  b->magic = 0;
+  n_live--;
+  bytes_live_cap -= b->cap;
+  bytes_live_used -= b->used;
+  if (b->cap <= CACHE_MAX_BLOCK && cache_bytes + b->cap <= CACHE_MAX_BYTES) {
+    /* Kept mapped (its pagemap entry too: a double free still finds it, not live). */
+    b->next = cache;
+    cache = b;
+    cache_bytes += b->cap;
+    vcmi_lock_give(&large_lock);
+    return;
+  }
+  vcmi_pagemap_set(b->p, 1, NULL);
+  b->next = desc_free;
+  desc_free = b;
+  vcmi_lock_give(&large_lock);
+  vcmi_os_release(p, b->cap);
+}
+
+static void set_used(vcmi_large *b, size_t n) {
+  vcmi_lock_take(&large_lock);
+  bytes_live_used = bytes_live_used - b->used + n;
+  b->used = n;
+  vcmi_lock_give(&large_lock);
+}
+
+void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
+  if (check(b, p) != 0) return NULL;
+  if (n <= VCMI_SMALL_MAX || n <= b->cap / 4) { /* a quarter or less: move down */
+    void *q = n <= VCMI_SMALL_MAX ? NULL : vcmi_large_alloc(n, 0, 0);
+    if (n <= VCMI_SMALL_MAX) {
+      vcmi_heap *h = vcmi_heap_get();
+      q = h ? vcmi_heap_alloc_class(h, vcmi_small_class(n), n) : NULL;
+    }
+    if (q) {
+      memcpy(q, p, n < b->used ? n : b->used);
+      vcmi_large_free(b, p);
+      return q;
+    }
+  }
+  if (n <= b->cap) {
+    /* Shrinking gives the pages beyond the new end back. */
+    if (n < b->used && page_up(b->used) - page_up(n) >= SHRINK_PURGE)
+      vcmi_os_purge(b->p + page_up(n), page_up(b->used) - page_up(n));
+    set_used(b, n);
+    return p;
+  }
+  size_t cap = cap_for(n);
+  if (!cap) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  unsigned char *q = vcmi_os_remap(b->p, b->cap, cap, NULL);
+  if (!q) {
+    /* No room after the block: record a new place first, then move the pages onto it. */
+    unsigned char *hole = vcmi_os_reserve(cap, VCMI_GRANULE);
+    if (!hole) return NULL;
+    vcmi_lock_take(&large_lock);
+    int ok = vcmi_pagemap_set(hole, 1, b) == 0;
+    vcmi_lock_give(&large_lock);
+    if (ok && !(q = vcmi_os_remap(b->p, b->cap, cap, hole))) vcmi_pagemap_set(hole, 1, NULL);
+    if (!q) {
+      vcmi_os_release(hole, cap);
+      errno = ENOMEM;
+      return NULL;
+    }
+    vcmi_pagemap_set(b->p, 1, NULL);
+  }
+  vcmi_lock_take(&large_lock);
+  bytes_live_cap += cap - b->cap;
+  bytes_live_used += n - b->used;
+  b->p = q;
+  b->cap = cap;
+  b->used = n;
+  vcmi_lock_give(&large_lock);
+  return q;
+}
+
+int vcmi_large_expand(vcmi_large *b, void *p, size_t n) {
+  if (check(b, p) != 0 || n > b->cap) return -1;
+  set_used(b, n);
+  return 0;
+}
+
+size_t vcmi_large_size(vcmi_large *b, const void *p, int capacity, int claim) {
+  if (check(b, p) != 0) return 0;
+  if (claim) set_used(b, b->cap);
+  return capacity ? b->cap : b->used;
+}
+
+void vcmi_large_stats(size_t *count, size_t *cap, size_t *used, size_t *cached) {
+  vcmi_lock_take(&large_lock);
+  *count = n_live;
+  *cap = bytes_live_cap;
+  *used = bytes_live_used;
+  *cached = cache_bytes;
+  vcmi_lock_give(&large_lock);
+}
+
+void vcmi_large_fork_prepare(void) { vcmi_lock_take(&large_lock); }
+void vcmi_large_fork_parent(void) { vcmi_lock_give(&large_lock); }
+void vcmi_large_fork_child(void) { large_lock.v = 0; }

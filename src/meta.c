@@ -1,0 +1,78 @@
+/* Process-wide metadata: the spinlock, the address map (pagemap) and the metadata allocator.
+ * None of it ever shares a page with chunks. */
+#include <sched.h>
+#include <string.h>
+
+#include "heap.h"
+#include "os.h"
+
+void vcmi_lock_take(vcmi_lock *l) {
+  for (;;) {
+    if (!__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE)) return;
+    while (__atomic_load_n(&l->v, __ATOMIC_RELAXED)) sched_yield();
+  }
+}
+
+/* Two-level radix over 48-bit addresses at 2 MiB granules: 2^13 leaves of 2^14 entries.
+ * Leaves are created under meta_lock and published with release; readers load with acquire.
+ * Lookups need no lock. */
+#define LEAF_BITS 14u
+#define TOP_BITS (48u - VCMI_GRANULE_SHIFT - LEAF_BITS)
+static void **top[(size_t)1 << TOP_BITS];
+static vcmi_lock meta_lock;
+
+void *vcmi_pagemap_get(const void *p) {
+  uintptr_t g = (uintptr_t)p >> VCMI_GRANULE_SHIFT;
+  if (g >> (TOP_BITS + LEAF_BITS)) return NULL;
+  void **leaf = __atomic_load_n(&top[g >> LEAF_BITS], __ATOMIC_ACQUIRE);
+  if (!leaf) return NULL;
+  return __atomic_load_n(&leaf[g & (((uintptr_t)1 << LEAF_BITS) - 1)], __ATOMIC_ACQUIRE);
+}
+
+int vcmi_pagemap_set(const void *start, size_t size, void *desc) {
+  uintptr_t g0 = (uintptr_t)start >> VCMI_GRANULE_SHIFT;
+  uintptr_t g1 = ((uintptr_t)start + (size ? size - 1 : 0)) >> VCMI_GRANULE_SHIFT;
+  if (g1 >> (TOP_BITS + LEAF_BITS)) return -1;
+  vcmi_lock_take(&meta_lock);
+  for (uintptr_t g = g0; g <= g1; g++) {
+    void **leaf = top[g >> LEAF_BITS];
+    if (!leaf) {
+      if (!desc) continue; /* clearing: nothing mapped here */
+      leaf = vcmi_os_reserve(sizeof(void *) << LEAF_BITS, VCMI_PAGE);
+      if (!leaf) {
+        vcmi_lock_give(&meta_lock);
+        return -1;
+      }
+      __atomic_store_n(&top[g >> LEAF_BITS], leaf, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&leaf[g & (((uintptr_t)1 << LEAF_BITS) - 1)], desc, __ATOMIC_RELEASE);
+  }
+  vcmi_lock_give(&meta_lock);
+  return 0;
+}
+
+/* Bump allocation from 1 MiB OS blocks; 64-byte aligned so heaps do not share cache lines. */
+static unsigned char *meta_cur, *meta_end;
+
+void *vcmi_meta_alloc(size_t size) {
+  size = (size + 63u) & ~(size_t)63u;
+  vcmi_lock_take(&meta_lock);
+  if (!meta_cur || (size_t)(meta_end - meta_cur) < size) {
+    size_t block = size > ((size_t)1 << 20) ? size : ((size_t)1 << 20);
+    unsigned char *b = vcmi_os_reserve(block, VCMI_PAGE);
+    if (!b) {
+      vcmi_lock_give(&meta_lock);
+      return NULL;
+    }
+    meta_cur = b;
+    meta_end = b + block;
+  }
+  void *p = meta_cur;
+  meta_cur += size;
+  vcmi_lock_give(&meta_lock);
+  return p;
+}
+
+void vcmi_meta_fork_prepare(void) { vcmi_lock_take(&meta_lock); }
+void vcmi_meta_fork_parent(void) { vcmi_lock_give(&meta_lock); }
+void vcmi_meta_fork_child(void) { meta_lock.v = 0; }

@@ -1,0 +1,109 @@
+/* The POSIX (Linux) side of the OS contract in os.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <sys/mman.h>
+
+#include "os.h"
+
+static size_t st_reserved, st_purged, st_remapped, st_calls, st_failed;
+static long fail_countdown; /* > 0: the call that brings it to 0 fails */
+
+#define ADD(x, v) __atomic_fetch_add(&(x), (v), __ATOMIC_RELAXED)
+#define SUB(x, v) __atomic_fetch_sub(&(x), (v), __ATOMIC_RELAXED)
+
+void vcmi_os_fail_at(long n) { __atomic_store_n(&fail_countdown, n, __ATOMIC_RELAXED); }
+
+/* Fault injection: decide whether this acquiring call fails. */
+static int injected_failure(void) {
+  ADD(st_calls, 1);
+  long c = __atomic_load_n(&fail_countdown, __ATOMIC_RELAXED);
+  if (c <= 0) return 0;
+  if (__atomic_sub_fetch(&fail_countdown, 1, __ATOMIC_RELAXED) == 0) {
+    ADD(st_failed, 1);
+    errno = ENOMEM;
+    return 1;
+  }
+  return 0;
+}
+
+static void *map_raw(size_t size, int prot) {
+  void *p = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    ADD(st_failed, 1);
+    errno = ENOMEM;
+    return NULL;
+  }
+  return p;
+}
+
+/* Map size + align, then trim both ends so an aligned size-byte mapping remains. */
+static void *map_aligned(size_t size, size_t align, int prot) {
+  if (size + align < size) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (align <= VCMI_PAGE) return map_raw(size, prot);
+  unsigned char *p = map_raw(size + align, prot);
+  if (!p) return NULL;
+  uintptr_t a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+  size_t head = a - (uintptr_t)p, tail = align - head;
+  if (head) munmap(p, head);
+  if (tail) munmap((unsigned char *)a + size, tail);
+  return (void *)a;
+}
+
+void *vcmi_os_reserve(size_t size, size_t align) {
+  if (injected_failure()) return NULL;
+  void *p = map_aligned(size, align, PROT_READ | PROT_WRITE);
+  if (p) ADD(st_reserved, size);
+  return p;
+}
+
+int vcmi_os_release(void *p, size_t size) {
+  SUB(st_reserved, size);
+  return munmap(p, size);
+}
+
+int vcmi_os_purge(void *p, size_t size) {
+  ADD(st_purged, size);
+  return madvise(p, size, MADV_DONTNEED);
+}
+
+int vcmi_os_guard(void *p, size_t size) { return mprotect(p, size, PROT_NONE); }
+
+void vcmi_os_hugepage(void *p, size_t size) {
+#ifdef MADV_HUGEPAGE
+  (void)madvise(p, size, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)size;
+#endif
+}
+
+void *vcmi_os_remap(void *p, size_t old, size_t new_size, void *dest) {
+  if (injected_failure()) return NULL;
+  void *q = dest ? mremap(p, old, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dest)
+                 : mremap(p, old, new_size, 0);
+  if (q == MAP_FAILED) {
+    if (dest) ADD(st_failed, 1);
+    errno = ENOMEM;
+    return NULL;
+  }
+  ADD(st_reserved, new_size - old);
+  ADD(st_remapped, old);
+  return q;
+}
+
+int vcmi_os_shrink(void *p, size_t old, size_t new_size) {
+  SUB(st_reserved, old - new_size);
+  return munmap((unsigned char *)p + new_size, old - new_size);
+}
+
+void vcmi_os_stats_get(vcmi_os_stats *out) {
+  out->reserved = __atomic_load_n(&st_reserved, __ATOMIC_RELAXED);
+  out->purged = __atomic_load_n(&st_purged, __ATOMIC_RELAXED);
+  out->remapped = __atomic_load_n(&st_remapped, __ATOMIC_RELAXED);
+  out->calls = __atomic_load_n(&st_calls, __ATOMIC_RELAXED);
+  out->failed = __atomic_load_n(&st_failed, __ATOMIC_RELAXED);
+}

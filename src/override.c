@@ -1,0 +1,20 @@
+/* The libc entry points, when libvcm is linked or preloaded: each is the vcm_ function. */
+#define _GNU_SOURCE
+#include <stddef.h>
+
+#include "vcm.h"
+
+void *malloc(size_t n) { return vcm_malloc(n); }
+void free(void *p) { vcm_free(p); }
+void cfree(void *p) { vcm_free(p); }
+void *calloc(size_t c, size_t s) { return vcm_calloc(c, s); }
+void *realloc(void *p, size_t n) { return vcm_realloc(p, n); }
+void *reallocarray(void *p, size_t c, size_t s) { return vcm_reallocarray(p, c, s); }
+int posix_memalign(void **out, size_t a, size_t n) { return vcm_posix_memalign(out, a, n); }
+void *aligned_alloc(size_t a, size_t n) { return vcm_aligned_alloc(a, n); }
+void *memalign(size_t a, size_t n) { return vcm_memalign(a, n); }
+void *valloc(size_t n) { return vcm_valloc(n); }
+void *pvalloc(size_t n) { return vcm_pvalloc(n); }
+size_t malloc_usable_size(void *p) { return vcm_malloc_usable_size(p); }
+void free_sized(void *p, size_t n) { vcm_free_sized(p, n); }
+void free_aligned_sized(void *p, size_t a, size_t n) { vcm_free_aligned_sized(p, a, n); }

@@ -1,0 +1,380 @@
+/* The process heap: every entry point, errno, alignment, growth, large blocks, threads,
+ * fork, misuse and OS failure. Linked against libvcm.a, so malloc itself is vcm's. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "vcm.h"
+
+void free_sized(void *p, size_t n);
+
+/* Called through volatile pointers: the compiler must not see (and refuse) the misuse and the
+ * impossible sizes these tests make on purpose. */
+static void (*volatile free_)(void *) = free;
+static void *(*volatile malloc_)(size_t) = malloc;
+static void *(*volatile calloc_)(size_t, size_t) = calloc;
+static void *(*volatile realloc_)(void *, size_t) = realloc;
+static void *(*volatile reallocarray_)(void *, size_t, size_t) = reallocarray;
+static size_t (*volatile usable_)(void *) = malloc_usable_size;
+
+static struct {
+  int calls;
+  const void *ptr;
+  const char *reason;
+} misuse;
+
+static void on_misuse(void *ctx, const void *ptr, const char *reason) {
+  (void)ctx;
+  misuse.calls++;
+  misuse.ptr = ptr;
+  misuse.reason = reason;
+}
+
+static void fill(unsigned char *p, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++) p[i] = (unsigned char)(seed + i * 13 + (i >> 9));
+}
+static int same(const unsigned char *p, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != (unsigned char)(seed + i * 13 + (i >> 9))) return 0;
+  return 1;
+}
+
+static void test_linked_malloc_is_vcm(void) {
+  void *p = malloc(20);
+  CHECK(p != NULL);
+  CHECK_EQ(vcm_capacity(p), 32); /* vcm knows it: malloc is vcm's */
+  CHECK_EQ(vcm_used(p), 20);
+  CHECK_EQ(malloc_usable_size(p), 32);
+  CHECK_EQ(vcm_used(p), 32); /* usable size claims the capacity */
+  free(p);
+}
+
+static void test_small(void) {
+  for (size_t n = 0; n <= 4096; n += (n < 64 ? 1 : 61)) {
+    unsigned char *p = malloc(n);
+    CHECK(p != NULL);
+    size_t cap = vcm_capacity(p);
+    CHECK(cap >= n && cap >= 16 && (cap & (cap - 1)) == 0);
+    CHECK((uintptr_t)p % 16 == 0);
+    fill(p, n, (unsigned)n);
+    CHECK(same(p, n, (unsigned)n));
+    free(p);
+  }
+  unsigned char *c = calloc(100, 10);
+  for (int i = 0; i < 1000; i++) CHECK(c[i] == 0);
+  free(c);
+  errno = 0;
+  CHECK(calloc_(SIZE_MAX / 2, 3) == NULL);
+  CHECK_EQ(errno, ENOMEM);
+  void *r = malloc(10);
+  errno = 0;
+  CHECK(reallocarray_(r, SIZE_MAX / 4, 8) == NULL);
+  CHECK_EQ(errno, ENOMEM);
+  r = reallocarray_(r, 4, 8);
+  CHECK(r != NULL);
+  free(r);
+}
+
+static void test_growth(void) {
+  /* A vector grown 8 B at a time: in place within each capacity, moves copy used only. */
+  vcm_stats a, b;
+  vcm_stats_get(&a);
+  unsigned char *v = NULL;
+  size_t moves = 0, n;
+  for (n = 8; n <= (1u << 20); n += 8) {
+    unsigned char *q = realloc(v, n);
+    CHECK(q != NULL);
+    if (q != v) moves++;
+    q[n - 8] = (unsigned char)n;
+    v = q;
+  }
+  CHECK(moves <= 18); /* one per class crossed, then large growth */
+  size_t bad = 0;
+  for (size_t i = 8; i < (1u << 20); i += 8) bad += v[i - 8] != (unsigned char)i;
+  CHECK_EQ(bad, 0);
+  vcm_stats_get(&b);
+  CHECK(b.bytes_copied - a.bytes_copied < (512u << 10)); /* < the largest small class × 2 */
+  free(v);
+
+  /* expand and reserve */
+  char *s = malloc(100);
+  CHECK_EQ(vcm_expand(s, 128), 0);
+  CHECK_EQ(vcm_used(s), 128);
+  CHECK_EQ(vcm_expand(s, 129), -1);
+  memcpy(s, "hello", 6);
+  vcm_expand(s, 6);
+  char *t = vcm_reserve(s, 5000);
+  CHECK(t && vcm_capacity(t) >= 5000 && vcm_used(t) == 6 && strcmp(t, "hello") == 0);
+  CHECK(vcm_reserve(t, 100) == t);
+  free(t);
+  /* realloc(p, 0) frees (glibc) */
+  CHECK(realloc(malloc(5), 0) == NULL);
+}
+
+static void test_large(void) {
+  size_t n = 3u << 20;
+  unsigned char *p = malloc(n);
+  CHECK(p != NULL);
+  CHECK_EQ(vcm_capacity(p), 4u << 20);
+  fill(p, n, 7);
+  unsigned char *q = realloc(p, 4u << 20); /* within capacity: same place */
+  CHECK(q == p);
+  vcm_stats a, b;
+  vcm_stats_get(&a);
+  q = realloc(q, 64u << 20); /* past it: remapped, not copied */
+  CHECK(q != NULL);
+  CHECK(same(q, n, 7));
+  vcm_stats_get(&b);
+  CHECK_EQ(b.bytes_copied, a.bytes_copied);
+  CHECK(b.os_remapped > a.os_remapped);
+  q = realloc(q, 1000); /* back to a small class */
+  CHECK(q && vcm_capacity(q) == 1024 && same(q, 1000, 7));
+  free(q);
+  unsigned char *z = calloc(1, 5u << 20);
+  size_t nz = 0;
+  for (size_t i = 0; i < (5u << 20); i += 4096) nz += z[i] != 0;
+  CHECK_EQ(nz, 0);
+  memset(z, 1, 5u << 20);
+  free(z);
+  z = calloc(5u << 20, 1); /* likely the cached block: must still read zero */
+  nz = 0;
+  for (size_t i = 0; i < (5u << 20); i++) nz += z[i] != 0;
+  CHECK_EQ(nz, 0);
+  free(z);
+}
+
+static void test_aligned(void) {
+  for (size_t a = 1; a <= (8u << 20); a *= 2) {
+    size_t sizes[] = {1, a, a + 1, 3 * a};
+    for (int i = 0; i < 4; i++) {
+      void *p = NULL;
+      if (a >= sizeof(void *)) {
+        CHECK_EQ(posix_memalign(&p, a, sizes[i]), 0);
+        CHECK(p && (uintptr_t)p % a == 0);
+        CHECK(vcm_capacity(p) >= sizes[i]);
+        free(p);
+      }
+      p = aligned_alloc(a, sizes[i]); /* size == alignment included */
+      CHECK(p && (uintptr_t)p % a == 0);
+      free(p);
+      p = memalign(a, sizes[i]);
+      CHECK(p && (uintptr_t)p % a == 0);
+      free(p);
+    }
+  }
+  void *p = (void *)1;
+  CHECK_EQ(posix_memalign(&p, 24, 8), EINVAL);
+  CHECK(p == (void *)1);
+  CHECK_EQ(posix_memalign(&p, 4, 8), EINVAL);
+  errno = 0;
+  CHECK(aligned_alloc(24, 8) == NULL);
+  CHECK_EQ(errno, EINVAL);
+  p = valloc(10);
+  CHECK((uintptr_t)p % 4096 == 0);
+  free(p);
+  p = pvalloc(10);
+  CHECK((uintptr_t)p % 4096 == 0 && vcm_capacity(p) >= 4096);
+  free(p);
+  errno = 0;
+  CHECK(aligned_alloc((size_t)1 << 62, 8) == NULL);
+  CHECK_EQ(errno, ENOMEM);
+  errno = 0;
+  CHECK(malloc_(SIZE_MAX - 4096) == NULL);
+  CHECK_EQ(errno, ENOMEM);
+  CHECK(pvalloc(SIZE_MAX - 100) == NULL);
+}
+
+static void test_misuse(void) {
+  vcm_set_misuse_handler(on_misuse, NULL);
+  misuse.calls = 0;
+  static char stat_buf[64];
+  char stack_buf[64];
+  void *small = malloc(100), *large = malloc(1u << 20);
+  void *keep = malloc(100);
+  memset(keep, 9, 100);
+  free_(small);
+  free_(small);
+  CHECK(misuse.calls == 1 && misuse.ptr == small && strstr(misuse.reason, "double free"));
+  free_(large);
+  free_(large);
+  CHECK(misuse.calls == 2 && misuse.ptr == large && strstr(misuse.reason, "double free"));
+  free_((char *)keep + 16);
+  CHECK(misuse.calls == 3 && misuse.ptr == (char *)keep + 16 && strstr(misuse.reason, "interior"));
+  free_(stat_buf);
+  CHECK(misuse.calls == 4 && misuse.ptr == stat_buf && strstr(misuse.reason, "foreign"));
+  free_(stack_buf);
+  CHECK(misuse.calls == 5 && misuse.ptr == stack_buf);
+  CHECK(realloc_(small, 10) == NULL);
+  CHECK(misuse.calls == 6 && misuse.ptr == small);
+  CHECK_EQ(usable_(small), 0);
+  CHECK(misuse.calls == 7 && misuse.ptr == small);
+  void *sz = malloc(40);
+  free_sized(sz, 41);
+  CHECK(misuse.calls == 8 && misuse.ptr == sz && strstr(misuse.reason, "free_sized"));
+  free_sized(sz, 40);
+  CHECK_EQ(misuse.calls, 8);
+  for (int i = 0; i < 100; i++) CHECK(((unsigned char *)keep)[i] == 9);
+  free(keep);
+  vcm_set_misuse_handler(NULL, NULL);
+  CHECK_EQ(vcm_check(NULL), 0);
+}
+
+/* Threads: each allocates, hands half its blocks to the next thread to free. */
+#define NT 8
+#define PER 20000
+static void *mailbox[NT][PER];
+
+static void *worker(void *arg) {
+  int id = (int)(intptr_t)arg;
+  unsigned long long rng = 0x1234567ull + (unsigned)id;
+  for (int i = 0; i < PER; i++) {
+    size_t n = 64 + t_rand(&rng) % (i % 100 == 0 ? 400000 : 2000);
+    unsigned char *p = malloc(n);
+    fill(p, 64, (unsigned)id);
+    mailbox[id][i] = p;
+    if (i % 2) {
+      unsigned char *q = realloc(p, n * 2);
+      mailbox[id][i] = q;
+    }
+  }
+  return NULL;
+}
+
+static void *freer(void *arg) {
+  int id = (int)(intptr_t)arg, from = (id + 1) % NT;
+  int bad = 0;
+  for (int i = 0; i < PER; i++) {
+    unsigned char *p = mailbox[from][i];
+    bad += !same(p, 64, (unsigned)from);
+    free(p);
+  }
+  return (void *)(intptr_t)bad;
+}
+
+static void test_threads(void) {
+  pthread_t t[NT];
+  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
+  for (int i = 0; i < NT; i++) pthread_join(t[i], NULL);
+  intptr_t bad = 0;
+  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, freer, (void *)(intptr_t)i);
+  for (int i = 0; i < NT; i++) {
+    void *r;
+    pthread_join(t[i], &r);
+    bad += (intptr_t)r;
+  }
+  CHECK_EQ(bad, 0);
+  /* The blocks freed remotely come back: new threads adopt the exited heaps. */
+  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
+  for (int i = 0; i < NT; i++) pthread_join(t[i], NULL);
+  for (int i = 0; i < NT; i++)
+    for (int j = 0; j < PER; j++) free(mailbox[i][j]);
+  vcm_stats st;
+  vcm_stats_get(&st);
+  CHECK(st.heaps <= 2 * NT + 1); /* heaps are reused, not leaked per thread */
+  const char *why = "";
+  CHECK_EQ(vcm_check(&why), 0);
+  if (*why) fprintf(stderr, "check: %s\n", why);
+}
+
+static void *spin_alloc(void *arg) {
+  volatile int *stop = arg;
+  while (!*stop) free(malloc(100));
+  return NULL;
+}
+
+static void test_fork(void) {
+  volatile int stop = 0;
+  pthread_t t;
+  pthread_create(&t, NULL, spin_alloc, (void *)&stop);
+  int ok = 1;
+  for (int i = 0; i < 20 && ok; i++) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      void *ps[1000];
+      for (int j = 0; j < 1000; j++) ps[j] = malloc((size_t)j * 7 + 1);
+      for (int j = 0; j < 1000; j++) free(ps[j]);
+      free(malloc(5u << 20));
+      _exit(vcm_check(NULL) == 0 ? 0 : 3);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+  stop = 1;
+  pthread_join(t, NULL);
+  CHECK(ok);
+}
+
+/* OS refusal: injected at every n, and by RLIMIT_AS. */
+static void test_os_failure(void) {
+  int unexpected = 0;
+  for (long n = 1; n <= 6; n++) {
+    unsigned char *keep = malloc(300000); /* large: its growth needs the OS */
+    fill(keep, 300000, 5);
+    vcm_debug_fail_os(n);
+    void *ps[6];
+    for (int i = 0; i < 6; i++) ps[i] = NULL;
+    errno = 0;
+    unsigned char *grown = realloc(keep, 40u << 20);
+    if (!grown) {
+      unexpected += errno != ENOMEM;
+      unexpected += !same(keep, 300000, 5); /* old block intact */
+      grown = keep;
+    }
+    for (int i = 0; i < 6; i++) {
+      errno = 0;
+      ps[i] = malloc((size_t)(1u << 20) << i);
+      if (!ps[i]) unexpected += errno != ENOMEM;
+    }
+    vcm_debug_fail_os(0);
+    for (int i = 0; i < 6; i++) free(ps[i]);
+    unexpected += !same(grown, 300000, 5);
+    free(grown);
+  }
+  CHECK_EQ(unexpected, 0);
+  CHECK_EQ(vcm_check(NULL), 0);
+
+  pid_t pid = fork();
+  if (pid == 0) {
+    struct rlimit rl = {(rlim_t)1 << 30, (rlim_t)1 << 30};
+    setrlimit(RLIMIT_AS, &rl);
+    size_t got = 0;
+    int bad = 0;
+    void *ps[4096];
+    int n = 0;
+    for (; n < 4096; n++) {
+      errno = 0;
+      if (!(ps[n] = malloc(8u << 20))) {
+        bad += errno != ENOMEM;
+        break;
+      }
+      got += 8u << 20;
+    }
+    for (int i = 0; i < n; i++) free(ps[i]);
+    void *after = malloc(8u << 20); /* memory is back */
+    _exit(bad || got == 0 || n == 4096 || !after || vcm_check(NULL) ? 1 : 0);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+int main(void) {
+  test_linked_malloc_is_vcm();
+  test_small();
+  test_growth();
+  test_large();
+  test_aligned();
+  test_misuse();
+  test_threads();
+  test_fork();
+  test_os_failure();
+  return t_report();
+}
