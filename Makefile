@@ -10,10 +10,12 @@ B       ?= build
 CORE_SRC = src/region.c
 LIB_SRC  = $(CORE_SRC) src/report.c src/os_posix.c src/meta.c src/heap.c src/large.c src/alloc.c src/override.c
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
-TESTS    = test_region test_model test_process
+# Tests that use only the vcm_ API link without the libc names, so sanitizers keep theirs.
+SAN_TESTS = test_region test_model test_threads
+TESTS    = $(SAN_TESTS) test_process
 TEST_BIN = $(TESTS:%=$(B)/test/%)
 
-.PHONY: all lib test demo clean asan valgrind freestanding m32 check-all
+.PHONY: all lib test demo clean asan tsan valgrind freestanding m32
 all: lib
 lib: $(B)/libvcm.a $(B)/libvcm.so
 
@@ -27,8 +29,13 @@ $(B)/libvcm.a: $(LIB_OBJ)
 $(B)/libvcm.so: $(LIB_OBJ) src/libvcm.map
 	$(CC) -shared -o $@ $(LIB_OBJ) -Wl,--version-script=src/libvcm.map -Wl,-Bsymbolic-functions -lpthread $(LDFLAGS)
 
-$(B)/test/%: test/%.c test/harness.h $(B)/libvcm.a | $(B)/test
+$(B)/libvcm-api.a: $(filter-out $(B)/obj/override.o,$(LIB_OBJ))
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/test/test_process: test/test_process.c test/harness.h $(B)/libvcm.a | $(B)/test
 	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm.a -lpthread
+$(B)/test/%: test/%.c test/harness.h $(B)/libvcm-api.a | $(B)/test
+	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm-api.a -lpthread
 
 $(B)/demo: demo/demo.c $(B)/libvcm.a
 	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm.a
@@ -41,10 +48,15 @@ demo: $(B)/demo
 test: $(TEST_BIN)
 	@tools/runtests $(TEST_BIN)
 
-# The same tests under ASan+UBSan, in a separate build tree.
+# The tests that leave malloc alone, under ASan+UBSan and under TSan, in separate trees.
+SAN_RUN = tools/runtests $(SAN_TESTS:%=build/$(1)/test/%)
 asan:
 	$(MAKE) B=build/asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  LDFLAGS="-fsanitize=address,undefined" test
+	  LDFLAGS="-fsanitize=address,undefined" $(SAN_TESTS:%=build/asan/test/%)
+	ASAN_OPTIONS=detect_leaks=0 $(call SAN_RUN,asan)
+tsan:
+	$(MAKE) B=build/tsan OPT="-O1 -fsanitize=thread" LDFLAGS="-fsanitize=thread" build/tsan/test/test_threads
+	tools/runtests build/tsan/test/test_threads
 
 # The region core under valgrind memcheck (the model test at a reduced count).
 valgrind: $(B)/test/test_region $(B)/test/test_model

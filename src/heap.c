@@ -378,14 +378,18 @@ void vcmi_heap_fork_parent(void) {
 void vcmi_heap_fork_child(void) {
   vcmi_meta_fork_child();
   vcmi_large_fork_child();
+  for (vcmi_heap *h = all_heaps; h; h = h->next_all) h->orphan = h != vcmi_tls_heap;
+  for (vcmi_heap *h = abandoned; h; h = h->next_abandoned) h->orphan = 0;
+  for (vcmi_heap *h = spare; h; h = h->next_abandoned) h->orphan = 0;
   heaps_lock.v = 0;
 }
 
-/* For stats and checks: visit every heap's segments under heaps_lock. */
+/* For stats and checks: visit every heap's segments under heaps_lock (in a fork child, not
+ * those of threads that do not exist there: they may have stopped mid-operation). */
 void vcmi_heap_each_region(void (*fn)(void *ctx, vcm_region *r), void *ctx) {
   vcmi_lock_take(&heaps_lock);
   for (vcmi_heap *h = all_heaps; h; h = h->next_all)
-    for (vcmi_segment *s = h->segs; s; s = s->next) fn(ctx, &s->region);
+    for (vcmi_segment *s = h->orphan ? NULL : h->segs; s; s = s->next) fn(ctx, &s->region);
   vcmi_lock_give(&heaps_lock);
 }
 

@@ -55,6 +55,7 @@ typedef struct vcmi_heap {
   vcmi_region *cur[VCMI_NCLASS]; /* class k allocates here first; never NULL */
   vcmi_segment *segs;
   int remote_pending;            /* a segment of ours has chunks on its remote list */
+  int orphan;                    /* fork child: its thread is gone, maybe mid-operation */
   size_t freed;                  /* bytes freed since the last purge */
   size_t realloc_inplace, realloc_moved, bytes_copied;
   struct vcmi_heap *next_all, *next_abandoned;

@@ -3,7 +3,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -226,92 +225,6 @@ static void test_misuse(void) {
   CHECK_EQ(vcm_check(NULL), 0);
 }
 
-/* Threads: each allocates, hands half its blocks to the next thread to free. */
-#define NT 8
-#define PER 20000
-static void *mailbox[NT][PER];
-
-static void *worker(void *arg) {
-  int id = (int)(intptr_t)arg;
-  unsigned long long rng = 0x1234567ull + (unsigned)id;
-  for (int i = 0; i < PER; i++) {
-    size_t n = 64 + t_rand(&rng) % (i % 100 == 0 ? 400000 : 2000);
-    unsigned char *p = malloc(n);
-    fill(p, 64, (unsigned)id);
-    mailbox[id][i] = p;
-    if (i % 2) {
-      unsigned char *q = realloc(p, n * 2);
-      mailbox[id][i] = q;
-    }
-  }
-  return NULL;
-}
-
-static void *freer(void *arg) {
-  int id = (int)(intptr_t)arg, from = (id + 1) % NT;
-  int bad = 0;
-  for (int i = 0; i < PER; i++) {
-    unsigned char *p = mailbox[from][i];
-    bad += !same(p, 64, (unsigned)from);
-    free(p);
-  }
-  return (void *)(intptr_t)bad;
-}
-
-static void test_threads(void) {
-  pthread_t t[NT];
-  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
-  for (int i = 0; i < NT; i++) pthread_join(t[i], NULL);
-  intptr_t bad = 0;
-  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, freer, (void *)(intptr_t)i);
-  for (int i = 0; i < NT; i++) {
-    void *r;
-    pthread_join(t[i], &r);
-    bad += (intptr_t)r;
-  }
-  CHECK_EQ(bad, 0);
-  /* The blocks freed remotely come back: new threads adopt the exited heaps. */
-  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
-  for (int i = 0; i < NT; i++) pthread_join(t[i], NULL);
-  for (int i = 0; i < NT; i++)
-    for (int j = 0; j < PER; j++) free(mailbox[i][j]);
-  vcm_stats st;
-  vcm_stats_get(&st);
-  CHECK(st.heaps <= 2 * NT + 1); /* heaps are reused, not leaked per thread */
-  const char *why = "";
-  CHECK_EQ(vcm_check(&why), 0);
-  if (*why) fprintf(stderr, "check: %s\n", why);
-}
-
-static void *spin_alloc(void *arg) {
-  volatile int *stop = arg;
-  while (!*stop) free(malloc(100));
-  return NULL;
-}
-
-static void test_fork(void) {
-  volatile int stop = 0;
-  pthread_t t;
-  pthread_create(&t, NULL, spin_alloc, (void *)&stop);
-  int ok = 1;
-  for (int i = 0; i < 20 && ok; i++) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      void *ps[1000];
-      for (int j = 0; j < 1000; j++) ps[j] = malloc((size_t)j * 7 + 1);
-      for (int j = 0; j < 1000; j++) free(ps[j]);
-      free(malloc(5u << 20));
-      _exit(vcm_check(NULL) == 0 ? 0 : 3);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  }
-  stop = 1;
-  pthread_join(t, NULL);
-  CHECK(ok);
-}
-
 /* OS refusal: injected at every n, and by RLIMIT_AS. */
 static void test_os_failure(void) {
   int unexpected = 0;
@@ -373,8 +286,6 @@ int main(void) {
   test_large();
   test_aligned();
   test_misuse();
-  test_threads();
-  test_fork();
   test_os_failure();
   return t_report();
 }

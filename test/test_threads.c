@@ -1,0 +1,114 @@
+/* Threads on the process heap through the vcm_ API only, so the same test runs under TSan
+ * (which owns the malloc symbol there): cross-thread frees and reallocs, heap adoption after
+ * thread exit, fork while another thread allocates. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "vcm.h"
+
+static void fill(unsigned char *p, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++) p[i] = (unsigned char)(seed + i * 13 + (i >> 9));
+}
+static int same(const unsigned char *p, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != (unsigned char)(seed + i * 13 + (i >> 9))) return 0;
+  return 1;
+}
+
+/* Threads: each allocates, hands half its blocks to the next thread to free. */
+#define NT 8
+#define PER 20000
+static void *mailbox[NT][PER];
+
+static void *worker(void *arg) {
+  int id = (int)(intptr_t)arg;
+  unsigned long long rng = 0x1234567ull + (unsigned)id;
+  for (int i = 0; i < PER; i++) {
+    size_t n = 64 + t_rand(&rng) % (i % 100 == 0 ? 400000 : 2000);
+    unsigned char *p = vcm_malloc(n);
+    fill(p, 64, (unsigned)id);
+    mailbox[id][i] = p;
+    if (i % 2) {
+      unsigned char *q = vcm_realloc(p, n * 2);
+      mailbox[id][i] = q;
+    }
+  }
+  return NULL;
+}
+
+static void *freer(void *arg) {
+  int id = (int)(intptr_t)arg, from = (id + 1) % NT;
+  int bad = 0;
+  for (int i = 0; i < PER; i++) {
+    unsigned char *p = mailbox[from][i];
+    bad += !same(p, 64, (unsigned)from);
+    vcm_free(p);
+  }
+  return (void *)(intptr_t)bad;
+}
+
+static void test_threads(void) {
+  pthread_t t[NT];
+  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
+  for (int i = 0; i < NT; i++) pthread_join(t[i], NULL);
+  intptr_t bad = 0;
+  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, freer, (void *)(intptr_t)i);
+  for (int i = 0; i < NT; i++) {
+    void *r;
+    pthread_join(t[i], &r);
+    bad += (intptr_t)r;
+  }
+  CHECK_EQ(bad, 0);
+  /* The blocks freed remotely come back: new threads adopt the exited heaps. */
+  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
+  for (int i = 0; i < NT; i++) pthread_join(t[i], NULL);
+  for (int i = 0; i < NT; i++)
+    for (int j = 0; j < PER; j++) vcm_free(mailbox[i][j]);
+  vcm_stats st;
+  vcm_stats_get(&st);
+  CHECK(st.heaps <= 2 * NT + 1); /* heaps are reused, not leaked per thread */
+  const char *why = "";
+  CHECK_EQ(vcm_check(&why), 0);
+  if (*why) fprintf(stderr, "check: %s\n", why);
+}
+
+static void *spin_alloc(void *arg) {
+  int *stop = arg;
+  while (!__atomic_load_n(stop, __ATOMIC_RELAXED)) vcm_free(vcm_malloc(100));
+  return NULL;
+}
+
+static void test_fork(void) {
+  int stop = 0;
+  pthread_t t;
+  pthread_create(&t, NULL, spin_alloc, &stop);
+  int ok = 1;
+  for (int i = 0; i < 20 && ok; i++) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      void *ps[1000];
+      for (int j = 0; j < 1000; j++) ps[j] = vcm_malloc((size_t)j * 7 + 1);
+      for (int j = 0; j < 1000; j++) vcm_free(ps[j]);
+      vcm_free(vcm_malloc(5u << 20));
+      _exit(vcm_check(NULL) == 0 ? 0 : 3);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!ok) fprintf(stderr, "fork child %d: status %#x\n", i, status);
+  }
+  __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+  pthread_join(t, NULL);
+  CHECK(ok);
+}
+
+int main(void) {
+  test_threads();
+  test_fork();
+  return t_report();
+}
