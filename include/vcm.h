@@ -231,6 +231,9 @@ typedef struct vcm_stats {
   size_t os_reserved, os_purged, os_remapped, os_failed; /* bytes (failed: calls) */
 } vcm_stats;
 void vcm_stats_get(vcm_stats *out);
+/* Print the stats to file descriptor fd, as text or (json != 0) one JSON object. Does not
+ * allocate. Set VCM_STATS=1 (text) or 2 (JSON) to print them to stderr at exit. */
+void vcm_stats_print(int fd, int json);
 
 /* Check every region of the process heap (vcm_region_check on each). Call it only when no
  * other thread is allocating. 0, or -1 with *why set. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "heap.h"
+#include "options.h"
 #include "os.h"
 
 static vcm_misuse_fn proc_handler;
@@ -216,70 +217,13 @@ void *vcm_reserve(void *p, size_t n) {
   return q;
 }
 
-/* ---- stats and checks ---- */
-
-static void add_region(void *ctx, vcm_region *rr) {
-  vcm_stats *st = ctx;
-  vcm_region_stats rs;
-  vcm_region_stats_get(rr, &rs);
-  st->regions++;
-  st->small_live_chunks += rs.live_chunks;
-  st->small_live_capacity += rs.live_capacity;
-  st->small_live_used += rs.live_used;
-  st->small_peak_capacity += rs.peak_capacity;
-  for (size_t i = 0; i < rs.n_classes; i++) {
-    st->class_size[i] = rs.class_size[i];
-    st->class_live[i] += rs.class_live[i];
-  }
-}
-
-void vcmi_heap_each_region(void (*fn)(void *ctx, vcm_region *r), void *ctx);
-void vcmi_heap_each_heap(void (*fn)(void *ctx, vcmi_heap *h), void *ctx);
-void vcmi_large_stats(size_t *count, size_t *cap, size_t *used, size_t *cached);
-
-static void add_heap(void *ctx, vcmi_heap *h) {
-  vcm_stats *st = ctx;
-  st->heaps++;
-  st->realloc_inplace += __atomic_load_n(&h->realloc_inplace, __ATOMIC_RELAXED);
-  st->realloc_moved += __atomic_load_n(&h->realloc_moved, __ATOMIC_RELAXED);
-  st->bytes_copied += __atomic_load_n(&h->bytes_copied, __ATOMIC_RELAXED);
-}
-
-void vcm_stats_get(vcm_stats *out) {
-  vcmi_os_stats os;
-  memset(out, 0, sizeof *out);
-  vcmi_heap_each_region(add_region, out);
-  vcmi_heap_each_heap(add_heap, out);
-  vcmi_large_stats(&out->large_live, &out->large_capacity, &out->large_used, &out->large_cached);
-  vcmi_os_stats_get(&os);
-  out->os_reserved = os.reserved;
-  out->os_purged = os.purged;
-  out->os_remapped = os.remapped;
-  out->os_failed = os.failed;
-}
-
-typedef struct {
-  const char *why;
-  int bad;
-} check_ctx;
-
-static void check_region(void *ctx, vcm_region *r) {
-  check_ctx *c = ctx;
-  const char *why = NULL;
-  if (!c->bad && vcm_region_check(r, &why) != 0) {
-    c->bad = 1;
-    c->why = why;
-  }
-}
-
-int vcm_check(const char **why) {
-  check_ctx c = {NULL, 0};
-  vcmi_heap_each_region(check_region, &c);
-  if (c.bad && why) *why = c.why;
-  return c.bad ? -1 : 0;
-}
-
-/* At load: fork handlers (pthread_atfork may allocate, so not from inside malloc). */
+/* At load: options, and fork handlers (pthread_atfork may allocate, so not from inside
+ * malloc). Allocation before this runs uses the defaults. */
 __attribute__((constructor)) static void vcmi_init(void) {
+  vcmi_options_init();
   pthread_atfork(vcmi_heap_fork_prepare, vcmi_heap_fork_parent, vcmi_heap_fork_child);
+}
+
+__attribute__((destructor)) static void vcmi_fini(void) {
+  if (vcmi_opt[VCMI_OPT_STATS]) vcm_stats_print(2, vcmi_opt[VCMI_OPT_STATS] == 2);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "heap.h"
+#include "options.h"
 #include "os.h"
 
 __thread vcmi_heap *vcmi_tls_heap __attribute__((tls_model("initial-exec")));
@@ -20,7 +21,7 @@ static vcmi_heap *all_heaps, *abandoned, *spare; /* spare: adopted, no segments 
 static pthread_key_t heap_key;
 static int key_ready;
 
-#define PURGE_BYTES ((size_t)64 << 20) /* freed bytes between purges */
+#define PURGE_BYTES ((size_t)vcmi_opt[VCMI_OPT_PURGE_MB] << 20) /* freed bytes between purges */
 #define PURGE_CLASS_MIN ((size_t)64 << 10)
 
 /* Segment geometry, fixed for the process (see docs/DESIGN.md §6). */

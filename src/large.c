@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "heap.h"
+#include "options.h"
 #include "os.h"
 
 struct vcmi_large {
@@ -19,7 +20,7 @@ struct vcmi_large {
 };
 
 #define LARGE_MIN ((size_t)512 << 10)
-#define CACHE_MAX_BYTES ((size_t)64 << 20) /* freed blocks kept mapped for reuse */
+#define CACHE_MAX_BYTES ((size_t)vcmi_opt[VCMI_OPT_LARGE_CACHE_MB] << 20) /* kept for reuse */
 #define CACHE_MAX_BLOCK ((size_t)32 << 20)
 #define SHRINK_PURGE ((size_t)1 << 20) /* drop the tail pages when a shrink frees this much */
 

@@ -1,0 +1,20 @@
+/* Options, defined once: name, default, description. Each is read from VCM_<NAME> at load. */
+#ifndef VCMI_OPTIONS_H
+#define VCMI_OPTIONS_H
+
+#define VCMI_OPTIONS(X)                                                                      \
+  X(STATS, 0, "print statistics to stderr at exit (1 = text, 2 = JSON)")                     \
+  X(PURGE_MB, 64, "MiB freed by a thread between returns of memory to the OS")             \
+  X(LARGE_CACHE_MB, 64, "MiB of freed large blocks kept mapped for reuse")                   \
+  X(VERBOSE, 0, "print the options in effect at start-up (1) ")
+
+typedef enum {
+#define VCMI_OPT_ENUM(name, def, doc) VCMI_OPT_##name,
+  VCMI_OPTIONS(VCMI_OPT_ENUM) VCMI_OPT_COUNT
+#undef VCMI_OPT_ENUM
+} vcmi_option;
+
+extern long vcmi_opt[VCMI_OPT_COUNT];
+/* Read the environment (no allocation); called once at load. */
+void vcmi_options_init(void);
+#endif

@@ -1,0 +1,139 @@
+/* Statistics: gathered from every heap's regions, the large blocks and the OS layer, and
+ * printed as text or JSON without stdio (snprintf into a stack buffer, then write). */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "heap.h"
+#include "os.h"
+
+/* ---- stats and checks ---- */
+
+static void add_region(void *ctx, vcm_region *rr) {
+  vcm_stats *st = ctx;
+  vcm_region_stats rs;
+  vcm_region_stats_get(rr, &rs);
+  st->regions++;
+  st->small_live_chunks += rs.live_chunks;
+  st->small_live_capacity += rs.live_capacity;
+  st->small_live_used += rs.live_used;
+  st->small_peak_capacity += rs.peak_capacity;
+  for (size_t i = 0; i < rs.n_classes; i++) {
+    st->class_size[i] = rs.class_size[i];
+    st->class_live[i] += rs.class_live[i];
+  }
+}
+
+void vcmi_heap_each_region(void (*fn)(void *ctx, vcm_region *r), void *ctx);
+void vcmi_heap_each_heap(void (*fn)(void *ctx, vcmi_heap *h), void *ctx);
+void vcmi_large_stats(size_t *count, size_t *cap, size_t *used, size_t *cached);
+
+static void add_heap(void *ctx, vcmi_heap *h) {
+  vcm_stats *st = ctx;
+  st->heaps++;
+  st->realloc_inplace += __atomic_load_n(&h->realloc_inplace, __ATOMIC_RELAXED);
+  st->realloc_moved += __atomic_load_n(&h->realloc_moved, __ATOMIC_RELAXED);
+  st->bytes_copied += __atomic_load_n(&h->bytes_copied, __ATOMIC_RELAXED);
+}
+
+void vcm_stats_get(vcm_stats *out) {
+  vcmi_os_stats os;
+  memset(out, 0, sizeof *out);
+  vcmi_heap_each_region(add_region, out);
+  vcmi_heap_each_heap(add_heap, out);
+  vcmi_large_stats(&out->large_live, &out->large_capacity, &out->large_used, &out->large_cached);
+  vcmi_os_stats_get(&os);
+  out->os_reserved = os.reserved;
+  out->os_purged = os.purged;
+  out->os_remapped = os.remapped;
+  out->os_failed = os.failed;
+}
+
+typedef struct {
+  const char *why;
+  int bad;
+} check_ctx;
+
+static void check_region(void *ctx, vcm_region *r) {
+  check_ctx *c = ctx;
+  const char *why = NULL;
+  if (!c->bad && vcm_region_check(r, &why) != 0) {
+    c->bad = 1;
+    c->why = why;
+  }
+}
+
+int vcm_check(const char **why) {
+  check_ctx c = {NULL, 0};
+  vcmi_heap_each_region(check_region, &c);
+  if (c.bad && why) *why = c.why;
+  return c.bad ? -1 : 0;
+}
+
+
+typedef struct {
+  int fd;
+  char buf[4096];
+  size_t n;
+} out_t;
+
+static void flush(out_t *o) {
+  size_t done = 0;
+  while (done < o->n) {
+    ssize_t w = write(o->fd, o->buf + done, o->n - done);
+    if (w <= 0) break;
+    done += (size_t)w;
+  }
+  o->n = 0;
+}
+
+__attribute__((format(printf, 2, 3))) static void put(out_t *o, const char *fmt, ...) {
+  va_list ap;
+  if (o->n > sizeof o->buf - 256) flush(o);
+  va_start(ap, fmt);
+  int k = vsnprintf(o->buf + o->n, sizeof o->buf - o->n, fmt, ap);
+  va_end(ap);
+  if (k > 0) o->n += (size_t)k < sizeof o->buf - o->n ? (size_t)k : sizeof o->buf - o->n - 1;
+}
+
+static double pct(size_t a, size_t b) { return b ? 100.0 * (double)a / (double)b : 0.0; }
+
+void vcm_stats_print(int fd, int json) {
+  vcm_stats s;
+  out_t o;
+  o.fd = fd;
+  o.n = 0;
+  vcm_stats_get(&s);
+  if (json) {
+    put(&o, "{\"heaps\":%zu,\"regions\":%zu,\"small\":{\"live_chunks\":%zu,\"capacity\":%zu,"
+            "\"used\":%zu,\"peak_capacity\":%zu,\"classes\":[",
+        s.heaps, s.regions, s.small_live_chunks, s.small_live_capacity, s.small_live_used,
+        s.small_peak_capacity);
+    for (size_t i = 0; i < VCM_MAX_CLASSES && s.class_size[i]; i++)
+      put(&o, "%s{\"size\":%zu,\"live\":%zu}", i ? "," : "", s.class_size[i], s.class_live[i]);
+    put(&o, "]},\"realloc\":{\"in_place\":%zu,\"moved\":%zu,\"bytes_copied\":%zu},"
+            "\"large\":{\"live\":%zu,\"capacity\":%zu,\"used\":%zu,\"cached\":%zu},"
+            "\"os\":{\"reserved\":%zu,\"purged\":%zu,\"remapped\":%zu,\"failed\":%zu}}\n",
+        s.realloc_inplace, s.realloc_moved, s.bytes_copied, s.large_live, s.large_capacity,
+        s.large_used, s.large_cached, s.os_reserved, s.os_purged, s.os_remapped, s.os_failed);
+    flush(&o);
+    return;
+  }
+  put(&o, "vcm stats: %zu thread heaps, %zu regions\n", s.heaps, s.regions);
+  put(&o, "  small: %zu live chunks, %zu B used of %zu B capacity (%.1f%%), peak %zu B\n",
+      s.small_live_chunks, s.small_live_used, s.small_live_capacity,
+      pct(s.small_live_used, s.small_live_capacity), s.small_peak_capacity);
+  put(&o, "  %10s %10s\n", "class", "live");
+  for (size_t i = 0; i < VCM_MAX_CLASSES && s.class_size[i]; i++)
+    if (s.class_live[i]) put(&o, "  %10zu %10zu\n", s.class_size[i], s.class_live[i]);
+  put(&o, "  realloc: %zu in place, %zu moved (%.1f%% in place), %zu B copied\n",
+      s.realloc_inplace, s.realloc_moved, pct(s.realloc_inplace, s.realloc_inplace + s.realloc_moved),
+      s.bytes_copied);
+  put(&o, "  large: %zu live, %zu B used of %zu B capacity, %zu B cached\n", s.large_live,
+      s.large_used, s.large_capacity, s.large_cached);
+  put(&o, "  os: %zu B reserved, %zu B purged, %zu B remapped (not copied), %zu failed calls\n",
+      s.os_reserved, s.os_purged, s.os_remapped, s.os_failed);
+  flush(&o);
+}
