@@ -40,9 +40,10 @@ $(B)/test/%: test/%.c test/harness.h $(B)/libvcm-api.a | $(B)/test
 $(B)/demo: demo/demo.c $(B)/libvcm.a
 	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm.a
 
-# The main job: the embedded demo.
-demo: $(B)/demo
+# The main job: the embedded demo, then a real program running on vcm.
+demo: $(B)/demo $(B)/libvcm.so
 	$(B)/demo
+	tools/demo-real
 
 # All tests; the last line is the total "N passed, N failed".
 test: $(TEST_BIN)
