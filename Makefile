@@ -15,7 +15,7 @@ SAN_TESTS = test_region test_model test_threads
 TESTS    = $(SAN_TESTS) test_process
 TEST_BIN = $(TESTS:%=$(B)/test/%)
 
-.PHONY: all lib test demo clean asan tsan valgrind freestanding m32
+.PHONY: all lib test demo clean asan tsan valgrind freestanding m32 bench-region
 all: lib
 lib: $(B)/libvcm.a $(B)/libvcm.so
 
@@ -74,6 +74,12 @@ freestanding: | $(B)/obj
 m32:
 	$(MAKE) B=build/m32 CFLAGS=-m32 LDFLAGS=-m32 $(TEST_BIN:$(B)/%=build/m32/%)
 	tools/runtests build/m32/test/test_region build/m32/test/test_model
+
+# Region core cost per operation, 64 KiB … 1 GiB regions (not a test: speed is measured here).
+$(B)/region_bench: bench/region_bench.c $(B)/libvcm-api.a
+	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm-api.a
+bench-region: $(B)/region_bench
+	$(B)/region_bench 30 5
 
 clean:
 	rm -rf build
