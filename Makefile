@@ -20,7 +20,7 @@ all: lib
 lib: $(B)/libvcm.a $(B)/libvcm.so
 
 $(B)/obj/%.o: src/%.c include/vcm.h src/*.h | $(B)/obj
-	$(CC) $(ALLCFLAGS) -c $< -o $@
+	$(CC) $(ALLCFLAGS) -DVCM_BUILD -fvisibility=hidden -c $< -o $@
 $(B)/obj $(B)/test:
 	mkdir -p $@
 

@@ -25,6 +25,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#ifdef VCM_BUILD /* the library is built -fvisibility=hidden: only this API is exported */
+#pragma GCC visibility push(default)
+#endif
 
 /* ---------------------------------------------------------------------------------------- */
 /* Geometry and errors                                                                       */
@@ -242,6 +245,9 @@ int vcm_check(const char **why);
 /* Testing: make the n-th OS memory request from now fail (0 disables). */
 void vcm_debug_fail_os(long n);
 
+#ifdef VCM_BUILD
+#pragma GCC visibility pop
+#endif
 #ifdef __cplusplus
 }
 #endif

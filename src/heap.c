@@ -125,6 +125,7 @@ vcmi_heap *vcmi_heap_init_thread(void) {
     if (!s) return NULL;
     for (unsigned k = 0; k < VCMI_NCLASS; k++) h->cur[k] = reg(s);
   }
+  h->purge_at = PURGE_BYTES;
   /* Set before pthread_setspecific: if that allocates, the nested malloc finds the heap. */
   vcmi_tls_heap = h;
   if (key_ready) pthread_setspecific(heap_key, h);
@@ -276,25 +277,23 @@ static int locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc) {
   return -1;
 }
 
-static int is_owner(vcmi_region *r, vcmi_heap *h) {
-  return h && __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED) == h;
-}
 
-void vcmi_seg_free(vcmi_region *r, void *p) {
+void vcmi_seg_free_slow(vcmi_region *r, void *p) {
   vcmi_loc loc;
   if (locate_or_report(r, p, &loc) != 0) return;
   vcmi_heap *h = vcmi_tls_heap;
-  if (VCMI_UNLIKELY(!is_owner(r, h))) {
+  if (!is_owner(r, h)) {
     remote_free(r, &loc, p);
     return;
   }
-  if (VCMI_UNLIKELY(!(loc.e->state & VCMI_LIVE))) {
+  if (loc.e->state & VCMI_LIVE) {
+    vcmi_release(r, &loc);
+    h->freed += vcmi_class_cap(r, loc.k);
+  } else if (h->freed < h->purge_at) { /* (the fast path also lands here to purge) */
     vcmi_misuse(r, p, "double free (chunk is not live)");
     return;
   }
-  vcmi_release(r, &loc);
-  h->freed += vcmi_class_cap(r, loc.k);
-  if (VCMI_UNLIKELY(h->freed >= PURGE_BYTES)) heap_purge(h);
+  if (h->freed >= h->purge_at) heap_purge(h);
 }
 
 /* Live entry of p, or report. */
@@ -307,11 +306,10 @@ static vcmi_entry *live_or_report(vcmi_region *r, const void *p, vcmi_loc *loc) 
   return loc->e;
 }
 
-/* Record used = n. The owner keeps the region's byte counter exact; another thread only
- * rewrites the entry (the counter of a region is then approximate; see DESIGN §6). */
+/* Record used = n. Any thread may (the program owns the chunk); only the entry changes. */
 static void seg_set_used(vcmi_region *r, vcmi_entry *e, size_t n) {
+  (void)r;
   uint32_t s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
-  if (is_owner(r, vcmi_tls_heap)) r->live_used = r->live_used - (s & VCMI_USED_MASK) + n;
   __atomic_store_n(&e->state, (s & ~VCMI_USED_MASK) | (uint32_t)n, __ATOMIC_RELAXED);
 }
 
@@ -359,7 +357,7 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
     h->realloc_moved++;
     h->bytes_copied += keep;
   }
-  vcmi_seg_free(r, p);
+  vcm_free(p);
   return q;
 }
 

@@ -28,8 +28,19 @@ typedef struct vcmi_lock {
 void vcmi_lock_take(vcmi_lock *l);
 static inline void vcmi_lock_give(vcmi_lock *l) { __atomic_store_n(&l->v, 0, __ATOMIC_RELEASE); }
 
-/* Address map: granule -> descriptor (a segment's region or a large block), O(1). */
-void *vcmi_pagemap_get(const void *p);
+/* Address map: granule -> descriptor (a segment's region or a large block), O(1): a
+ * two-level radix over 48-bit addresses, 2^13 leaves of 2^14 granules (meta.c). */
+#define VCMI_PAGEMAP_LEAF_BITS 14u
+#define VCMI_PAGEMAP_TOP_BITS (48u - VCMI_GRANULE_SHIFT - VCMI_PAGEMAP_LEAF_BITS)
+extern void **vcmi_pagemap_top[(size_t)1 << VCMI_PAGEMAP_TOP_BITS];
+static inline void *vcmi_pagemap_get(const void *p) {
+  uintptr_t g = (uintptr_t)p >> VCMI_GRANULE_SHIFT;
+  if (g >> (VCMI_PAGEMAP_TOP_BITS + VCMI_PAGEMAP_LEAF_BITS)) return NULL;
+  void **leaf = __atomic_load_n(&vcmi_pagemap_top[g >> VCMI_PAGEMAP_LEAF_BITS], __ATOMIC_ACQUIRE);
+  if (!leaf) return NULL;
+  return __atomic_load_n(&leaf[g & (((uintptr_t)1 << VCMI_PAGEMAP_LEAF_BITS) - 1)],
+                         __ATOMIC_ACQUIRE);
+}
 int vcmi_pagemap_set(const void *start, size_t size, void *desc); /* -1: out of memory */
 
 /* Small metadata objects from OS pages, never returned (heaps, large descriptors). */
@@ -57,6 +68,7 @@ typedef struct vcmi_heap {
   int remote_pending;            /* a segment of ours has chunks on its remote list */
   int orphan;                    /* fork child: its thread is gone, maybe mid-operation */
   size_t freed;                  /* bytes freed since the last purge */
+  size_t purge_at;               /* purge when freed reaches this (VCM_PURGE_MB) */
   size_t realloc_inplace, realloc_moved, bytes_copied;
   struct vcmi_heap *next_all, *next_abandoned;
 } vcmi_heap;
@@ -79,8 +91,24 @@ static inline unsigned vcmi_small_class(size_t n) {
   if (n <= ((size_t)1 << VCMI_LMIN)) return VCMI_NCLASS - 1u;
   return VCMI_LMAX - (vcmi_log2(n - 1) + 1u);
 }
-/* Free or resize a chunk of a segment region (desc from the pagemap). */
-void vcmi_seg_free(vcmi_region *r, void *p);
+static inline int is_owner(vcmi_region *r, vcmi_heap *h) {
+  return h && __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED) == h;
+}
+/* Free a chunk of a segment region (from the pagemap): the owner's live chunk inline, all
+ * else (another thread's chunk, misuse, a purge due) in vcmi_seg_free_slow. */
+void vcmi_seg_free_slow(vcmi_region *r, void *p);
+static inline void vcmi_seg_free(vcmi_region *r, void *p) {
+  vcmi_loc loc;
+  vcmi_heap *h = vcmi_tls_heap;
+  if (VCMI_LIKELY(vcmi_locate(r, p, &loc) == 0 && is_owner(r, h) &&
+                  (loc.e->state & VCMI_LIVE))) {
+    vcmi_release(r, &loc);
+    h->freed += vcmi_class_cap(r, loc.k);
+    if (VCMI_LIKELY(h->freed < h->purge_at)) return;
+  }
+  vcmi_seg_free_slow(r, p);
+}
+/* Resize a chunk of a segment region. */
 void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n);
 int vcmi_seg_expand(vcmi_region *r, void *p, size_t n);
 /* Used/capacity of a live chunk; claim = 1 sets used to the capacity (malloc_usable_size:

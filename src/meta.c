@@ -16,18 +16,11 @@ void vcmi_lock_take(vcmi_lock *l) {
 /* Two-level radix over 48-bit addresses at 2 MiB granules: 2^13 leaves of 2^14 entries.
  * Leaves are created under meta_lock and published with release; readers load with acquire.
  * Lookups need no lock. */
-#define LEAF_BITS 14u
-#define TOP_BITS (48u - VCMI_GRANULE_SHIFT - LEAF_BITS)
-static void **top[(size_t)1 << TOP_BITS];
+#define LEAF_BITS VCMI_PAGEMAP_LEAF_BITS
+#define TOP_BITS VCMI_PAGEMAP_TOP_BITS
+#define top vcmi_pagemap_top
+void **vcmi_pagemap_top[(size_t)1 << VCMI_PAGEMAP_TOP_BITS];
 static vcmi_lock meta_lock;
-
-void *vcmi_pagemap_get(const void *p) {
-  uintptr_t g = (uintptr_t)p >> VCMI_GRANULE_SHIFT;
-  if (g >> (TOP_BITS + LEAF_BITS)) return NULL;
-  void **leaf = __atomic_load_n(&top[g >> LEAF_BITS], __ATOMIC_ACQUIRE);
-  if (!leaf) return NULL;
-  return __atomic_load_n(&leaf[g & (((uintptr_t)1 << LEAF_BITS) - 1)], __ATOMIC_ACQUIRE);
-}
 
 int vcmi_pagemap_set(const void *start, size_t size, void *desc) {
   uintptr_t g0 = (uintptr_t)start >> VCMI_GRANULE_SHIFT;

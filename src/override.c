@@ -4,6 +4,8 @@
 
 #include "vcm.h"
 
+#pragma GCC visibility push(default)
+
 void *malloc(size_t n) { return vcm_malloc(n); }
 void free(void *p) { vcm_free(p); }
 void cfree(void *p) { vcm_free(p); }
@@ -18,3 +20,4 @@ void *pvalloc(size_t n) { return vcm_pvalloc(n); }
 size_t malloc_usable_size(void *p) { return vcm_malloc_usable_size(p); }
 void free_sized(void *p, size_t n) { vcm_free_sized(p, n); }
 void free_aligned_sized(void *p, size_t a, size_t n) { vcm_free_aligned_sized(p, a, n); }
+#pragma GCC visibility pop

@@ -6,8 +6,8 @@
  *     free list of class k, or REMOTE (process heap only); chunks with g >= fresh[k] were never
  *     handed out and their map entries are never read.
  *  I2 free lists hold class-numbers < fresh[k], each once, state neither LIVE nor REMOTE.
- *  I3 used <= capacity for every LIVE chunk; live[k], live_used and live_cap equal the sums
- *     over LIVE chunks.
+ *  I3 used <= capacity for every LIVE chunk; live[k] (and, for caller regions, live_used
+ *     and live_cap) equal the sums over LIVE and REMOTE chunks.
  *  I4 avail bit k clear => class k has no free chunk and its fresh chunks are exhausted.
  */
 #include "region.h"
@@ -95,6 +95,8 @@ void vcmi_region_setup(vcmi_region *r, void *data, void *map, uint32_t n_channel
   r->stride = (size_t)n_channels << lmax;
   r->stride_log2 = is_pow2(r->stride) ? (uint8_t)log2_floor(r->stride) : 0;
   r->avail = (r->nclass == 32 ? 0u : (1u << r->nclass)) - 1u;
+  for (unsigned k = 0; k < r->nclass; k++)
+    r->mapk[k] = r->map + (size_t)n_channels * (((size_t)1 << k) - 1u);
   for (unsigned k = 0; k < VCM_MAX_CLASSES; k++) r->free_head[k] = VCMI_NONE;
   r->handler = vcmi_misuse_default;
   r->remote_head = VCMI_NONE;
@@ -135,15 +137,33 @@ void vcmi_misuse_default(void *ctx, const void *ptr, const char *reason) {
 }
 #endif
 
+/* The region API keeps byte counters and the peak; the process heap's fast paths do not
+ * (its stats derive them from the map), so they are kept here, not in region.h. */
+static void *take(vcmi_region *r, unsigned k, size_t n) {
+  void *p = vcmi_alloc_class(r, k, n);
+  if (p) {
+    r->live_used += n;
+    r->live_cap += vcmi_class_cap(r, k);
+    if (r->live_cap > r->peak_cap) r->peak_cap = r->live_cap;
+  }
+  return p;
+}
+
+static void drop(vcmi_region *r, const vcmi_loc *loc) {
+  r->live_used -= loc->e->state & VCMI_USED_MASK;
+  r->live_cap -= vcmi_class_cap(r, loc->k);
+  vcmi_release(r, loc);
+}
+
 /* Smallest class that fits, else the nearest bigger class with a chunk (I4 makes the bitmap
  * search exact after at most nclass failed tries). */
 static void *alloc_fit(vcmi_region *r, unsigned k, size_t n) {
-  void *p = vcmi_alloc_class(r, k, n);
+  void *p = take(r, k, n);
   if (VCMI_LIKELY(p != 0)) return p;
   uint32_t bigger = r->avail & ((1u << k) - 1u);
   while (bigger) {
     unsigned j = log2_floor(bigger); /* the nearest bigger class has the highest index */
-    if ((p = vcmi_alloc_class(r, j, n)) != 0) return p;
+    if ((p = take(r, j, n)) != 0) return p;
     bigger &= ~(1u << j);
   }
   r->failed++;
@@ -199,24 +219,11 @@ static vcmi_entry *live_entry(vcmi_region *r, const void *p, vcmi_loc *loc) {
   return loc->e;
 }
 
-void vcmi_release(vcmi_region *r, const vcmi_loc *loc) {
-  vcmi_entry *e = loc->e;
-  if (e->state & (VCMI_LIVE | VCMI_REMOTE)) {
-    r->live[loc->k]--;
-    r->live_used -= e->state & VCMI_USED_MASK;
-    r->live_cap -= vcmi_class_cap(r, loc->k);
-  }
-  e->state = 0;
-  e->link = r->free_head[loc->k];
-  r->free_head[loc->k] = loc->g;
-  r->avail |= 1u << loc->k;
-}
-
 void vcm_region_free(vcm_region *rr, void *p) {
   vcmi_region *r = vcmi_region_of(rr);
   vcmi_loc loc;
   if (!p || !live_entry(r, p, &loc)) return;
-  vcmi_release(r, &loc);
+  drop(r, &loc);
 }
 
 static void set_used(vcmi_region *r, vcmi_entry *e, size_t n) {
@@ -238,7 +245,7 @@ static void *move(vcmi_region *r, vcmi_loc *loc, void *p, void *q, size_t n) {
   __builtin_memcpy(q, p, keep);
   r->realloc_moved++;
   r->bytes_copied += keep;
-  vcmi_release(r, loc);
+  drop(r, loc);
   return q;
 }
 
@@ -253,7 +260,7 @@ void *vcm_region_realloc(vcm_region *rr, void *p, size_t n) {
     /* Shrinking to a quarter or less moves down if that class has a chunk; the hysteresis
      * keeps a vector that shrinks a little and regrows in place. */
     unsigned k = vcmi_class_of(r, n);
-    if (n <= cap / 4 && k != loc.k && (q = vcmi_alloc_class(r, k, n)) != 0)
+    if (n <= cap / 4 && k != loc.k && (q = take(r, k, n)) != 0)
       return move(r, &loc, p, q, n);
     set_used(r, loc.e, n);
     r->realloc_inplace++;
@@ -307,9 +314,23 @@ void vcm_region_stats_get(vcm_region *rr, vcm_region_stats *out) {
   out->n_channels = r->n_channels;
   out->n_classes = r->nclass;
   out->live_chunks = live;
-  out->live_capacity = r->live_cap;
-  out->live_used = r->live_used;
-  out->peak_capacity = r->peak_cap;
+  out->live_capacity = 0;
+  out->peak_capacity = 0;
+  for (unsigned k = 0; k < r->nclass; k++) {
+    out->live_capacity += (size_t)r->live[k] * vcmi_class_cap(r, k);
+    out->peak_capacity += (size_t)r->fresh[k] * vcmi_class_cap(r, k);
+  }
+  if (!r->owner) { /* caller region: exact counters */
+    out->live_used = r->live_used;
+    out->peak_capacity = r->peak_cap;
+  } else { /* process heap: used bytes from the map; peak = chunks ever handed out */
+    out->live_used = 0;
+    for (unsigned k = 0; k < r->nclass; k++)
+      for (uint32_t g = 0; g < r->fresh[k]; g++) {
+        uint32_t st = __atomic_load_n(&vcmi_entry_at(r, k, g)->state, __ATOMIC_RELAXED);
+        if (st & (VCMI_LIVE | VCMI_REMOTE)) out->live_used += st & VCMI_USED_MASK;
+      }
+  }
   out->failed = r->failed;
   out->realloc_inplace = r->realloc_inplace;
   out->realloc_moved = r->realloc_moved;
@@ -368,11 +389,10 @@ int vcm_region_check(vcm_region *rr, const char **why) {
     if (!bad && !(r->avail & (1u << k)) && (nfree || r->fresh[k] < limit))
       FAIL("class marked exhausted but has chunks");
   }
-  /* In the process heap another thread may resize a chunk in place without the owner's
-   * counter (DESIGN §6), so live_used is exact only for caller regions. */
-  if (!bad && (cap != r->live_cap || (!r->owner && used != r->live_used)))
+  /* Byte counters and the peak are kept for caller regions only (DESIGN §6). */
+  if (!bad && !r->owner && (cap != r->live_cap || used != r->live_used))
     FAIL("byte counters differ from the map");
-  if (!bad && r->peak_cap < r->live_cap) FAIL("peak below current");
+  if (!bad && !r->owner && r->peak_cap < r->live_cap) FAIL("peak below current");
   return bad ? -1 : 0;
 }
 

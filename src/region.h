@@ -35,10 +35,12 @@ typedef struct vcmi_region {
   unsigned char *data;
   vcmi_entry *map;
   size_t stride;
+  vcmi_entry *mapk[VCM_MAX_CLASSES];   /* class k's first map entry (derived; saves a multiply) */
   uint32_t free_head[VCM_MAX_CLASSES]; /* first free class-number, VCMI_NONE if none */
   uint32_t fresh[VCM_MAX_CLASSES];     /* class-numbers >= fresh[k] were never handed out */
   uint32_t live[VCM_MAX_CLASSES];      /* live chunks per class */
-  size_t live_used, live_cap, peak_cap, failed;
+  size_t live_used, live_cap, peak_cap; /* caller regions only: kept by region.c's API */
+  size_t failed;
   size_t realloc_inplace, realloc_moved, bytes_copied;
   vcm_misuse_fn handler;
   void *handler_ctx;
@@ -63,7 +65,7 @@ static inline unsigned char *vcmi_chunk_addr(const vcmi_region *r, unsigned k, u
   return r->data + (size_t)k * r->stride + ((size_t)g << (r->lmax - k));
 }
 static inline vcmi_entry *vcmi_entry_at(const vcmi_region *r, unsigned k, uint32_t g) {
-  return r->map + (size_t)r->n_channels * (((size_t)1 << k) - 1) + g;
+  return r->mapk[k] + g; /* = map + n_channels * (2^k - 1) + g */
 }
 
 /* Lay out a region over separate map and data areas (the process heap keeps the map on its
@@ -86,9 +88,6 @@ static inline unsigned vcmi_class_of(const vcmi_region *r, size_t n) {
 static inline void *vcmi_hand_out(vcmi_region *r, unsigned k, uint32_t g, vcmi_entry *e, size_t n) {
   e->state = VCMI_LIVE | (uint32_t)n;
   r->live[k]++;
-  r->live_used += n;
-  r->live_cap += vcmi_class_cap(r, k);
-  if (r->live_cap > r->peak_cap) r->peak_cap = r->live_cap;
   return vcmi_chunk_addr(r, k, g);
 }
 
@@ -136,7 +135,14 @@ static inline int vcmi_locate(const vcmi_region *r, const void *p, vcmi_loc *out
 }
 
 /* Return a located live chunk to its class's free list (the entry must be LIVE or REMOTE). */
-void vcmi_release(vcmi_region *r, const vcmi_loc *loc);
+static inline void vcmi_release(vcmi_region *r, const vcmi_loc *loc) {
+  vcmi_entry *e = loc->e;
+  r->live[loc->k]--;
+  e->state = 0;
+  e->link = r->free_head[loc->k];
+  r->free_head[loc->k] = loc->g;
+  r->avail |= 1u << loc->k;
+}
 
 /* Report misuse through the region's handler. */
 void vcmi_misuse(vcmi_region *r, const void *p, const char *why);
