@@ -15,7 +15,7 @@ SAN_TESTS = test_region test_model test_threads
 TESTS    = $(SAN_TESTS) test_process
 TEST_BIN = $(TESTS:%=$(B)/test/%)
 
-.PHONY: all lib test demo clean asan tsan valgrind freestanding m32 bench-region
+.PHONY: all lib test demo clean asan tsan valgrind freestanding m32 bench bench-smoke bench-region
 all: lib
 lib: $(B)/libvcm.a $(B)/libvcm.so
 
@@ -74,6 +74,13 @@ freestanding: | $(B)/obj
 m32:
 	$(MAKE) B=build/m32 CFLAGS=-m32 LDFLAGS=-m32 $(TEST_BIN:$(B)/%=build/m32/%)
 	tools/runtests build/m32/test/test_region build/m32/test/test_model
+
+# vcm against glibc, jemalloc, mimalloc, tcmalloc (bench/README.md): the table goes to
+# docs/BENCHMARKS.md and the chart to docs/bench.svg. bench-smoke: every workload once, small.
+bench: lib
+	VCM_LIB=$(CURDIR)/$(B)/libvcm.so bench/run.sh
+bench-smoke: lib
+	VCM_LIB=$(CURDIR)/$(B)/libvcm.so bench/run.sh --smoke
 
 # Region core cost per operation, 64 KiB … 1 GiB regions (not a test: speed is measured here).
 $(B)/region_bench: bench/region_bench.c $(B)/libvcm-api.a
