@@ -12,7 +12,9 @@ LIB_SRC  = $(CORE_SRC) src/report.c src/os_posix.c src/meta.c src/heap.c src/lar
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 # Tests that use only the vcm_ API link without the libc names, so sanitizers keep theirs.
 SAN_TESTS = test_region test_model test_threads
-TESTS    = $(SAN_TESTS) test_process
+# Tests of the libc names (malloc is vcm's): linked with the full libvcm.a.
+LIBC_TESTS = test_process test_check
+TESTS    = $(SAN_TESTS) $(LIBC_TESTS)
 TEST_BIN = $(TESTS:%=$(B)/test/%)
 
 .PHONY: all lib test demo clean asan tsan valgrind freestanding m32 bench bench-smoke bench-region
@@ -32,7 +34,7 @@ $(B)/libvcm.so: $(LIB_OBJ) src/libvcm.map
 $(B)/libvcm-api.a: $(filter-out $(B)/obj/override.o,$(LIB_OBJ))
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/test/test_process: test/test_process.c test/harness.h $(B)/libvcm.a | $(B)/test
+$(LIBC_TESTS:%=$(B)/test/%): $(B)/test/%: test/%.c test/harness.h $(B)/libvcm.a | $(B)/test
 	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm.a -lpthread
 $(B)/test/%: test/%.c test/harness.h $(B)/libvcm-api.a | $(B)/test
 	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm-api.a -lpthread

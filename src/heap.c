@@ -85,10 +85,40 @@ static void heap_collect(vcmi_heap *h) {
   for (vcmi_segment *s = h->segs; s; s = s->next) seg_collect(reg(s));
 }
 
+/* VCM_CHECK=1: every chunk on a free list is filled with CHECK_FILL, and a live chunk's slack
+ * (used to capacity) holds it too. Allocation verifies a reused chunk is still all fill (a
+ * write after free), free and realloc verify the slack (an overflow past the used size). To
+ * keep the fast paths unchanged, a checking heap's cur[] all point at check_dummy, whose free
+ * lists are empty, and its purge_at is 0: every allocation and free takes the slow path. */
+#define CHECK_FILL 0xA5u
+static vcmi_region check_dummy;
+
+static int all_fill(const unsigned char *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != CHECK_FILL) return 0;
+  return 1;
+}
+
+static void check_slack(vcmi_region *r, const vcmi_loc *loc, const unsigned char *p) {
+  size_t used = __atomic_load_n(&loc->e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK;
+  if (!all_fill(p + used, vcmi_class_cap(r, loc->k) - used))
+    vcmi_misuse(r, p, "heap overflow (bytes past the used size were written)");
+}
+
+static void heap_set_mode(vcmi_heap *h, vcmi_region *first) {
+  h->check = vcmi_opt[VCMI_OPT_CHECK] != 0;
+  for (unsigned k = 0; k < VCMI_NCLASS; k++) {
+    check_dummy.free_head[k] = VCMI_NONE;
+    h->cur[k] = h->check ? &check_dummy : first;
+  }
+  h->purge_at = h->check ? 0 : PURGE_BYTES;
+}
+
 static void heap_destructor(void *arg);
 
 static void global_init(void) {
-  /* Under heaps_lock. pthread_key_create does not allocate in glibc. */
+  /* Under heaps_lock. Neither getenv nor pthread_key_create allocates in glibc. */
+  vcmi_options_init();
   if (!key_ready) {
     if (pthread_key_create(&heap_key, heap_destructor) == 0) key_ready = 1;
   }
@@ -123,9 +153,8 @@ vcmi_heap *vcmi_heap_init_thread(void) {
     }
     vcmi_lock_give(&heaps_lock);
     if (!s) return NULL;
-    for (unsigned k = 0; k < VCMI_NCLASS; k++) h->cur[k] = reg(s);
+    heap_set_mode(h, reg(s));
   }
-  h->purge_at = PURGE_BYTES;
   /* Set before pthread_setspecific: if that allocates, the nested malloc finds the heap. */
   vcmi_tls_heap = h;
   if (key_ready) pthread_setspecific(heap_key, h);
@@ -173,25 +202,39 @@ static int adopt(vcmi_heap *h) {
   return 1;
 }
 
+static void *take(vcmi_region *r, unsigned k, size_t n, int *reused) {
+  void *p = vcmi_take_free(r, k, n);
+  *reused = p != NULL;
+  return p ? p : vcmi_take_fresh(r, k, n);
+}
+
 void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n) {
-  void *p;
+  int reused;
   vcmi_region *r = h->cur[k];
   heap_collect(h);
-  if ((p = vcmi_take_free(r, k, n)) || (p = vcmi_take_fresh(r, k, n))) return p;
-  for (int round = 0; round < 2; round++) {
-    for (vcmi_segment *s = h->segs; s; s = s->next)
-      if ((p = vcmi_take_free(reg(s), k, n)) || (p = vcmi_take_fresh(reg(s), k, n))) {
-        h->cur[k] = reg(s);
-        return p;
-      }
-    if (round == 0 && !adopt(h)) break;
+  unsigned char *p = take(r, k, n, &reused);
+  for (int round = 0; !p && round < 2; round++) {
+    for (vcmi_segment *s = h->segs; s && !p; s = s->next)
+      if ((p = take(reg(s), k, n, &reused))) r = reg(s);
+    if (!p && (round == 1 || !adopt(h))) {
+      vcmi_segment *s = seg_create(h);
+      if (!s) return NULL;
+      r = reg(s);
+      p = take(r, k, n, &reused);
+    }
     heap_collect(h);
   }
-  vcmi_segment *s = seg_create(h);
-  if (!s) return NULL;
-  h->cur[k] = reg(s);
-  return vcmi_take_fresh(reg(s), k, n);
+  if (!h->check) {
+    h->cur[k] = r;
+    return p;
+  }
+  size_t cap = vcmi_class_cap(r, k);
+  if (reused && !all_fill(p, cap))
+    vcmi_misuse(r, p, "write after free (a freed chunk was changed)");
+  memset(p + n, CHECK_FILL, cap - n);
+  return p;
 }
+
 
 /* Drop the whole pages inside [p, p + n). */
 static void purge_inside(void *p, size_t n) {
@@ -233,7 +276,7 @@ static void heap_purge(vcmi_heap *h) {
         r->avail |= 1u << k;
         continue;
       }
-      if (cap < PURGE_CLASS_MIN) continue;
+      if (cap < PURGE_CLASS_MIN || h->check) continue; /* check mode: free chunks stay filled */
       for (uint32_t g = r->free_head[k]; g != VCMI_NONE; g = vcmi_entry_at(r, k, g)->link) {
         vcmi_entry *e = vcmi_entry_at(r, k, g);
         if (e->state & VCMI_PURGED) continue;
@@ -260,6 +303,12 @@ static void remote_free(vcmi_region *r, vcmi_loc *loc, const void *p) {
     }
   } while (!__atomic_compare_exchange_n(&e->state, &s, (s & ~VCMI_LIVE) | VCMI_REMOTE, 1,
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+  if (vcmi_opt[VCMI_OPT_CHECK]) { /* the chunk is ours until pushed */
+    if (!all_fill((const unsigned char *)p + (s & VCMI_USED_MASK),
+                  vcmi_class_cap(r, loc->k) - (s & VCMI_USED_MASK)))
+      vcmi_misuse(r, p, "heap overflow (bytes past the used size were written)");
+    memset((void *)(uintptr_t)p, CHECK_FILL, vcmi_class_cap(r, loc->k));
+  }
   uint32_t idx = (uint32_t)(e - r->map);
   uint32_t head = __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED);
   do {
@@ -287,13 +336,17 @@ void vcmi_seg_free_slow(vcmi_region *r, void *p) {
     return;
   }
   if (loc.e->state & VCMI_LIVE) {
+    if (h->check) {
+      check_slack(r, &loc, p);
+      memset(p, CHECK_FILL, vcmi_class_cap(r, loc.k));
+    }
     vcmi_release(r, &loc);
     h->freed += vcmi_class_cap(r, loc.k);
-  } else if (h->freed < h->purge_at) { /* (the fast path also lands here to purge) */
+  } else {
     vcmi_misuse(r, p, "double free (chunk is not live)");
     return;
   }
-  if (h->freed >= h->purge_at) heap_purge(h);
+  if (h->freed >= PURGE_BYTES) heap_purge(h); /* (purge_at is 0 in check mode) */
 }
 
 /* Live entry of p, or report. */
@@ -316,6 +369,8 @@ static void seg_set_used(vcmi_region *r, vcmi_entry *e, size_t n) {
 int vcmi_seg_expand(vcmi_region *r, void *p, size_t n) {
   vcmi_loc loc;
   if (!live_or_report(r, p, &loc) || n > vcmi_class_cap(r, loc.k)) return -1;
+  if (vcmi_opt[VCMI_OPT_CHECK] && n < (loc.e->state & VCMI_USED_MASK))
+    memset((unsigned char *)p + n, CHECK_FILL, vcmi_class_cap(r, loc.k) - n);
   seg_set_used(r, loc.e, n);
   return 0;
 }
@@ -334,12 +389,15 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
   size_t cap = vcmi_class_cap(r, loc.k);
   size_t used = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK;
   void *q = NULL;
+  int check = vcmi_opt[VCMI_OPT_CHECK] != 0;
+  if (check) check_slack(r, &loc, p);
   if (n <= cap) {
     /* Shrinking to a quarter or less moves down (4x hysteresis); otherwise in place. */
     unsigned k = vcmi_small_class(n);
     vcmi_heap *h = n <= cap / 4 && k != loc.k ? vcmi_heap_get() : NULL;
     if (h) q = vcmi_heap_alloc_class(h, k, n);
     if (!q) {
+      if (check && n < cap) memset((unsigned char *)p + n, CHECK_FILL, cap - n);
       seg_set_used(r, loc.e, n);
       if (vcmi_tls_heap) vcmi_tls_heap->realloc_inplace++;
       return p;

@@ -67,6 +67,7 @@ typedef struct vcmi_heap {
   vcmi_segment *segs;
   int remote_pending;            /* a segment of ours has chunks on its remote list */
   int orphan;                    /* fork child: its thread is gone, maybe mid-operation */
+  int check;                     /* VCM_CHECK: slack and free-fill checks (slow paths only) */
   size_t freed;                  /* bytes freed since the last purge */
   size_t purge_at;               /* purge when freed reaches this (VCM_PURGE_MB) */
   size_t realloc_inplace, realloc_moved, bytes_copied;
@@ -101,10 +102,10 @@ static inline void vcmi_seg_free(vcmi_region *r, void *p) {
   vcmi_loc loc;
   vcmi_heap *h = vcmi_tls_heap;
   if (VCMI_LIKELY(vcmi_locate(r, p, &loc) == 0 && is_owner(r, h) &&
-                  (loc.e->state & VCMI_LIVE))) {
+                  (loc.e->state & VCMI_LIVE) && h->freed < h->purge_at)) {
     vcmi_release(r, &loc);
     h->freed += vcmi_class_cap(r, loc.k);
-    if (VCMI_LIKELY(h->freed < h->purge_at)) return;
+    return;
   }
   vcmi_seg_free_slow(r, p);
 }

@@ -42,6 +42,9 @@ static long parse(const char *s) {
 }
 
 void vcmi_options_init(void) {
+  static int done;
+  if (done) return;
+  done = 1;
   for (int i = 0; i < VCMI_OPT_COUNT; i++) {
     const char *s = getenv(names[i]);
     if (!s) continue;

@@ -4,6 +4,7 @@
 
 #define VCMI_OPTIONS(X)                                                                      \
   X(STATS, 0, "print statistics to stderr at exit (1 = text, 2 = JSON)")                     \
+  X(CHECK, 0, "fill slack and freed chunks; report overflows and writes after free (1)")      \
   X(PURGE_MB, 64, "MiB freed by a thread between returns of memory to the OS")             \
   X(LARGE_CACHE_MB, 64, "MiB of freed large blocks kept mapped for reuse")                   \
   X(VERBOSE, 0, "print the options in effect at start-up (1) ")
@@ -15,6 +16,6 @@ typedef enum {
 } vcmi_option;
 
 extern long vcmi_opt[VCMI_OPT_COUNT];
-/* Read the environment (no allocation); called once at load. */
+/* Read the environment (no allocation); called once, at the first heap or at load. */
 void vcmi_options_init(void);
 #endif
