@@ -80,6 +80,8 @@ void *vcm_calloc(size_t count, size_t size) {
   return p;
 }
 
+/* Realloc within the capacity is the common case of growing vectors: it is handled here
+ * inline, a map lookup and one store; everything else goes to heap.c or large.c. */
 void *vcm_realloc(void *p, size_t n) {
   vcmi_region *r;
   vcmi_large *b;
@@ -90,8 +92,29 @@ void *vcm_realloc(void *p, size_t n) {
     return NULL;
   }
   switch (classify(p, &r, &b)) {
-  case 1: q = vcmi_seg_realloc(r, p, n); break;
-  case 2: q = vcmi_large_realloc(b, p, n); break;
+  case 1: {
+    vcmi_loc loc;
+    vcmi_heap *h = vcmi_tls_heap;
+    if (VCMI_LIKELY(vcmi_locate(r, p, &loc) == 0 && h && !h->check)) {
+      uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
+      size_t cap = vcmi_class_cap(r, loc.k);
+      if (VCMI_LIKELY((s & VCMI_LIVE) && n <= cap && n > cap / 4)) {
+        __atomic_store_n(&loc.e->state, (s & ~VCMI_USED_MASK) | (uint32_t)n, __ATOMIC_RELAXED);
+        h->realloc_inplace++;
+        return p;
+      }
+    }
+    q = vcmi_seg_realloc(r, p, n);
+    break;
+  }
+  case 2:
+    if (VCMI_LIKELY(b->p == p && n <= b->cap && n >= b->used &&
+                    __atomic_load_n(&b->magic, __ATOMIC_RELAXED) == VCMI_LARGE_MAGIC)) {
+      __atomic_store_n(&b->used, n, __ATOMIC_RELAXED); /* growth inside the capacity */
+      return p;
+    }
+    q = vcmi_large_realloc(b, p, n);
+    break;
   default:
     vcmi_process_misuse(p, "realloc of a foreign pointer (not allocated by vcm)");
     errno = EINVAL;

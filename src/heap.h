@@ -119,8 +119,15 @@ void vcmi_heap_fork_prepare(void);
 void vcmi_heap_fork_parent(void);
 void vcmi_heap_fork_child(void);
 
-/* Large blocks (> VCMI_SMALL_MAX): own mapping, power-of-two capacity, grown by remap. */
-typedef struct vcmi_large vcmi_large;
+/* Large blocks (> VCMI_SMALL_MAX): own mapping, power-of-two capacity, grown by remap. The
+ * descriptor lives in metadata pages; the pagemap maps the block's first granule to it. */
+typedef struct vcmi_large {
+  uint32_t magic; /* VCMI_LARGE_MAGIC while live, 0 when freed */
+  uint32_t fresh; /* pages never written since the OS gave them: calloc can skip zeroing */
+  unsigned char *p;
+  size_t used, cap;
+  struct vcmi_large *next, *prev; /* live list (for stats); next: free or cached list */
+} vcmi_large;
 void *vcmi_large_alloc(size_t n, size_t align, int zero);
 void vcmi_large_free(vcmi_large *b, void *p);
 void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n);

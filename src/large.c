@@ -11,13 +11,6 @@
 #include "options.h"
 #include "os.h"
 
-struct vcmi_large {
-  uint32_t magic; /* VCMI_LARGE_MAGIC while live, 0 when freed */
-  uint32_t fresh; /* pages never written since the OS gave them: calloc can skip zeroing */
-  unsigned char *p;
-  size_t used, cap;
-  struct vcmi_large *next; /* free descriptors / cached blocks */
-};
 
 #define LARGE_MIN ((size_t)512 << 10)
 #define CACHE_MAX_BYTES ((size_t)vcmi_opt[VCMI_OPT_LARGE_CACHE_MB] << 20) /* kept for reuse */
@@ -27,7 +20,12 @@ struct vcmi_large {
 static vcmi_lock large_lock;
 static vcmi_large *desc_free, *cache;
 static size_t cache_bytes;
-static size_t n_live, bytes_live_cap, bytes_live_used; /* under large_lock */
+static vcmi_large live_list = {0, 0, NULL, 0, 0, &live_list, &live_list}; /* under large_lock */
+
+static void unlink_live(vcmi_large *b) {
+  b->prev->next = b->next;
+  b->next->prev = b->prev;
+}
 
 static size_t page_up(size_t n) { return (n + VCMI_PAGE - 1u) & ~(size_t)(VCMI_PAGE - 1u); }
 
@@ -87,10 +85,11 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
     d->fresh = 1;
   }
   d->used = n;
-  d->magic = VCMI_LARGE_MAGIC;
-  n_live++;
-  bytes_live_cap += cap;
-  bytes_live_used += n;
+  __atomic_store_n(&d->magic, VCMI_LARGE_MAGIC, __ATOMIC_RELEASE);
+  d->next = live_list.next;
+  d->prev = &live_list;
+  live_list.next->prev = d;
+  live_list.next = d;
   vcmi_lock_give(&large_lock);
   if (zero && !d->fresh) memset(d->p, 0, n);
   d->fresh = 0;
@@ -117,10 +116,8 @@ void vcmi_large_free(vcmi_large *b, void *p) {
     vcmi_process_misuse(p, "double free (block is not live)");
     return;
   }
-  b->magic = 0;
-  n_live--;
-  bytes_live_cap -= b->cap;
-  bytes_live_used -= b->used;
+  __atomic_store_n(&b->magic, 0u, __ATOMIC_RELEASE);
+  unlink_live(b);
   if (b->cap <= CACHE_MAX_BLOCK && cache_bytes + b->cap <= CACHE_MAX_BYTES) {
     /* Kept mapped (its pagemap entry too: a double free still finds it, not live). */
     b->next = cache;
@@ -136,12 +133,9 @@ void vcmi_large_free(vcmi_large *b, void *p) {
   vcmi_os_release(p, b->cap);
 }
 
-static void set_used(vcmi_large *b, size_t n) {
-  vcmi_lock_take(&large_lock);
-  bytes_live_used = bytes_live_used - b->used + n;
-  b->used = n;
-  vcmi_lock_give(&large_lock);
-}
+/* used and cap change only by the thread that owns the block (the program's); stats read them
+ * relaxed, under large_lock, as a snapshot. */
+static void set_used(vcmi_large *b, size_t n) { __atomic_store_n(&b->used, n, __ATOMIC_RELAXED); }
 
 void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
   if (check(b, p) != 0) return NULL;
@@ -186,8 +180,6 @@ void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
     vcmi_pagemap_set(b->p, 1, NULL);
   }
   vcmi_lock_take(&large_lock);
-  bytes_live_cap += cap - b->cap;
-  bytes_live_used += n - b->used;
   b->p = q;
   b->cap = cap;
   b->used = n;
@@ -208,10 +200,13 @@ size_t vcmi_large_size(vcmi_large *b, const void *p, int capacity, int claim) {
 }
 
 void vcmi_large_stats(size_t *count, size_t *cap, size_t *used, size_t *cached) {
+  *count = *cap = *used = 0;
   vcmi_lock_take(&large_lock);
-  *count = n_live;
-  *cap = bytes_live_cap;
-  *used = bytes_live_used;
+  for (vcmi_large *b = live_list.next; b != &live_list; b = b->next) {
+    (*count)++;
+    *cap += b->cap;
+    *used += __atomic_load_n(&b->used, __ATOMIC_RELAXED);
+  }
   *cached = cache_bytes;
   vcmi_lock_give(&large_lock);
 }
