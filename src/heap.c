@@ -107,21 +107,20 @@ static void check_slack(vcmi_region *r, const vcmi_loc *loc, const unsigned char
 
 static void heap_set_mode(vcmi_heap *h, vcmi_region *first) {
   h->check = vcmi_opt[VCMI_OPT_CHECK] != 0;
-  for (unsigned k = 0; k < VCMI_NCLASS; k++) {
-    check_dummy.free_head[k] = VCMI_NONE;
-    h->cur[k] = h->check ? &check_dummy : first;
-  }
+  for (unsigned k = 0; k < VCMI_NCLASS; k++) h->cur[k] = h->check ? &check_dummy : first;
   h->purge_at = h->check ? 0 : PURGE_BYTES;
 }
 
 static void heap_destructor(void *arg);
 
 static void global_init(void) {
-  /* Under heaps_lock. Neither getenv nor pthread_key_create allocates in glibc. */
+  /* Once, under heaps_lock. Neither getenv nor pthread_key_create allocates in glibc. */
+  static int done;
+  if (done) return;
+  done = 1;
   vcmi_options_init();
-  if (!key_ready) {
-    if (pthread_key_create(&heap_key, heap_destructor) == 0) key_ready = 1;
-  }
+  for (unsigned k = 0; k < VCMI_NCLASS; k++) check_dummy.free_head[k] = VCMI_NONE;
+  if (pthread_key_create(&heap_key, heap_destructor) == 0) key_ready = 1;
 }
 
 vcmi_heap *vcmi_heap_init_thread(void) {
