@@ -8,12 +8,12 @@ ALLCFLAGS = $(WARN) $(OPT) -g -fPIC -Iinclude -Isrc $(CFLAGS)
 B       ?= build
 
 CORE_SRC = src/region.c
-LIB_SRC  = $(CORE_SRC) src/report.c src/os_posix.c src/meta.c src/heap.c src/large.c src/alloc.c src/stats.c src/options.c src/override.c
+LIB_SRC  = $(CORE_SRC) src/report.c src/os_posix.c src/meta.c src/heap.c src/large.c src/alloc.c src/stats.c src/options.c src/override.c src/picture.c
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 # Tests that use only the vcm_ API link without the libc names, so sanitizers keep theirs.
 SAN_TESTS = test_region test_model test_threads
 # Tests of the libc names (malloc is vcm's): linked with the full libvcm.a.
-LIBC_TESTS = test_process test_check
+LIBC_TESTS = test_process test_check test_picture
 TESTS    = $(SAN_TESTS) $(LIBC_TESTS)
 TEST_BIN = $(TESTS:%=$(B)/test/%)
 
@@ -74,7 +74,7 @@ freestanding: | $(B)/obj
 
 # The region core and its tests as 32-bit code.
 m32:
-	$(MAKE) B=build/m32 CFLAGS=-m32 LDFLAGS=-m32 $(TEST_BIN:$(B)/%=build/m32/%)
+	$(MAKE) B=build/m32 CFLAGS=-m32 LDFLAGS=-m32 build/m32/test/test_region build/m32/test/test_model
 	tools/runtests build/m32/test/test_region build/m32/test/test_model
 
 # vcm against glibc, jemalloc, mimalloc, tcmalloc (bench/README.md): the table goes to
@@ -92,3 +92,47 @@ bench-region: $(B)/region_bench
 
 clean:
 	rm -rf build
+
+# ---- The heap picture, the launcher, install ----
+.PHONY: test-picture picture-demo install uninstall install-test options-doc options-doc-check
+VCM_VERSION := $(shell cat tools/VERSION)
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+test-picture: $(B)/test/test_picture
+	@tools/runtests $(B)/test/test_picture
+
+# docs/heap.svg: the demo's region (demo/demo.c) drawn by vcm_region_svg.
+$(B)/picture_demo: demo/picture_demo.c $(B)/libvcm.a
+	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm.a
+picture-demo: $(B)/picture_demo
+	$(B)/picture_demo docs/heap.svg
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: header, libraries, vcm.pc, the vcm launcher, docs.
+install: lib
+	install -d '$(DESTDIR)$(PREFIX)/include' '$(DESTDIR)$(PREFIX)/lib/pkgconfig' \
+	  '$(DESTDIR)$(PREFIX)/bin' '$(DESTDIR)$(PREFIX)/share/doc/vcm'
+	install -m 644 include/vcm.h '$(DESTDIR)$(PREFIX)/include/vcm.h'
+	install -m 644 $(B)/libvcm.a '$(DESTDIR)$(PREFIX)/lib/libvcm.a'
+	install -m 755 $(B)/libvcm.so '$(DESTDIR)$(PREFIX)/lib/libvcm.so'
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VCM_VERSION)|g' tools/vcm.pc.in \
+	  > '$(DESTDIR)$(PREFIX)/lib/pkgconfig/vcm.pc'
+	sed -e 's|^VCM_VERSION=@VERSION@$$|VCM_VERSION=$(VCM_VERSION)|' tools/vcm > '$(DESTDIR)$(PREFIX)/bin/vcm'
+	chmod 755 '$(DESTDIR)$(PREFIX)/bin/vcm'
+	install -m 644 README.md $(wildcard docs/DESIGN.md docs/OPTIONS.md docs/heap.svg) \
+	  '$(DESTDIR)$(PREFIX)/share/doc/vcm/'
+uninstall:
+	rm -f '$(DESTDIR)$(PREFIX)/include/vcm.h' '$(DESTDIR)$(PREFIX)/lib/libvcm.a' \
+	  '$(DESTDIR)$(PREFIX)/lib/libvcm.so' '$(DESTDIR)$(PREFIX)/lib/pkgconfig/vcm.pc' \
+	  '$(DESTDIR)$(PREFIX)/bin/vcm'
+	rm -rf '$(DESTDIR)$(PREFIX)/share/doc/vcm'
+
+# Install into a temporary prefix, build and run a program with pkg-config, run the launcher.
+install-test: lib
+	test/install_test.sh
+
+# docs/OPTIONS.md from the option list in src/options.h (defined once).
+options-doc:
+	tools/gen-options-doc src/options.h > docs/OPTIONS.md
+options-doc-check:
+	@tools/gen-options-doc src/options.h | diff -u docs/OPTIONS.md - && echo "docs/OPTIONS.md: up to date"

@@ -172,6 +172,14 @@ void vcm_region_visit(vcm_region *r, vcm_visit_fn fn, void *ctx);
 /* Which channel (0-based) holds p, or -1 if p is not inside the region's chunks. O(1). */
 long vcm_region_channel_of(vcm_region *r, const void *p);
 
+/* Write an SVG picture of the region to file descriptor fd: each channel a row, each chunk a
+ * cell as wide as its capacity, shaded by used/capacity; free chunks hatched, never-used ones
+ * faint; totals in the title, a legend. Small classes of big regions are drawn as one bar per
+ * row and class (live | free | never used). Elements carry class="live"/"free"/"never".
+ * Does not allocate; not thread-safe (as the region). O(chunks handed out), under ~2 MB.
+ * Returns 0, or -1 if a write failed. */
+int vcm_region_svg(vcm_region *r, int fd);
+
 /* ---------------------------------------------------------------------------------------- */
 /* The process heap                                                                          */
 /*
@@ -237,6 +245,12 @@ void vcm_stats_get(vcm_stats *out);
 /* Print the stats to file descriptor fd, as text or (json != 0) one JSON object. Does not
  * allocate. Set VCM_STATS=1 (text) or 2 (JSON) to print them to stderr at exit. */
 void vcm_stats_print(int fd, int json);
+
+/* Write an SVG picture of the whole process heap to fd: every thread heap's regions (the
+ * channels ever used), then the large blocks, under a title with vcm_stats_get's totals. Does
+ * not allocate (safe at exit and under LD_PRELOAD); holds the heap list lock while writing.
+ * VCM_SVG=FILE writes it at exit. Returns 0, or -1 if a write failed. */
+int vcm_svg(int fd);
 
 /* Check every region of the process heap (vcm_region_check on each). Call it only when no
  * other thread is allocating. 0, or -1 with *why set. */

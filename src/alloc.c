@@ -249,4 +249,5 @@ __attribute__((constructor)) static void vcmi_init(void) {
 
 __attribute__((destructor)) static void vcmi_fini(void) {
   if (vcmi_opt[VCMI_OPT_STATS]) vcm_stats_print(2, vcmi_opt[VCMI_OPT_STATS] == 2);
+  vcmi_svg_at_exit();
 }

@@ -137,6 +137,15 @@ void vcmi_large_fork_prepare(void);
 void vcmi_large_fork_parent(void);
 void vcmi_large_fork_child(void);
 
+/* Visit the live and the cached large blocks (under large_lock); for the heap picture. */
+void vcmi_large_each(void (*fn)(void *ctx, const void *p, size_t used, size_t cap, int cached),
+                     void *ctx);
+/* Visit every region of every heap, or every heap (under heaps_lock). */
+void vcmi_heap_each_region(void (*fn)(void *ctx, vcm_region *r), void *ctx);
+void vcmi_heap_each_heap(void (*fn)(void *ctx, vcmi_heap *h), void *ctx);
+/* VCM_SVG=FILE: write the heap picture to FILE at exit (%p in FILE: the pid). */
+void vcmi_svg_at_exit(void);
+
 /* Misuse outside any region (foreign pointers, large blocks): report and abort (or call the
  * process handler). */
 void vcmi_process_misuse(const void *p, const char *why);

@@ -211,6 +211,15 @@ void vcmi_large_stats(size_t *count, size_t *cap, size_t *used, size_t *cached) 
   vcmi_lock_give(&large_lock);
 }
 
+void vcmi_large_each(void (*fn)(void *ctx, const void *p, size_t used, size_t cap, int cached),
+                     void *ctx) {
+  vcmi_lock_take(&large_lock);
+  for (vcmi_large *b = live_list.next; b != &live_list; b = b->next)
+    fn(ctx, b->p, __atomic_load_n(&b->used, __ATOMIC_RELAXED), b->cap, 0);
+  for (vcmi_large *b = cache; b; b = b->next) fn(ctx, b->p, 0, b->cap, 1);
+  vcmi_lock_give(&large_lock);
+}
+
 void vcmi_large_fork_prepare(void) { vcmi_lock_take(&large_lock); }
 void vcmi_large_fork_parent(void) { vcmi_lock_give(&large_lock); }
 void vcmi_large_fork_child(void) { large_lock.v = 0; }

@@ -30,12 +30,12 @@ static void say(const char *a, const char *b, const char *c, const char *d, cons
   if (write(2, line, n) < 0) return;
 }
 
-/* A decimal number in [0, 2^40]; -1 if s is not one. */
+/* A decimal number in [0, 2^30]; -1 if s is not one. */
 static long parse(const char *s) {
   long v = 0;
   if (!*s) return -1;
   for (; *s; s++) {
-    if (*s < '0' || *s > '9' || v > (1L << 40) / 10) return -1;
+    if (*s < '0' || *s > '9' || v > (1L << 30) / 10) return -1;
     v = v * 10 + (*s - '0');
   }
   return v;

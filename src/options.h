@@ -9,6 +9,10 @@
   X(LARGE_CACHE_MB, 64, "MiB of freed large blocks kept mapped for reuse")                   \
   X(VERBOSE, 0, "print the options in effect at start-up (1) ")
 
+/* Options that are strings, read where used with getenv (not parsed as numbers). */
+#define VCMI_STRING_OPTIONS(X)                                                               \
+  X(SVG, "", "write a picture of the heap (SVG) to this file at exit; %p = the pid")
+
 typedef enum {
 #define VCMI_OPT_ENUM(name, def, doc) VCMI_OPT_##name,
   VCMI_OPTIONS(VCMI_OPT_ENUM) VCMI_OPT_COUNT

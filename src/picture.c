@@ -22,19 +22,6 @@
 
 #include "heap.h"
 
-/* Public (declared in vcm.h by the lead; repeated here with default visibility so the
- * library exports them whatever the header holds). */
-__attribute__((visibility("default"))) int vcm_region_svg(vcm_region *r, int fd);
-__attribute__((visibility("default"))) int vcm_svg(int fd);
-/* Internal: VCM_SVG=FILE writes vcm_svg to FILE at exit (%p in FILE: the pid). */
-void vcmi_svg_at_exit(void);
-
-/* From heap.c and, when present, large.c (weak: the picture shows large blocks one by one only
- * if large.c provides the walk; otherwise their totals from vcm_stats_get). */
-void vcmi_heap_each_region(void (*fn)(void *ctx, vcm_region *r), void *ctx);
-extern void vcmi_large_each(void (*fn)(void *ctx, const void *p, size_t used, size_t cap,
-                                       int cached),
-                            void *ctx) __attribute__((weak));
 
 typedef unsigned long long ull;
 
@@ -687,10 +674,8 @@ int vcm_svg(int fd) {
   memset(&P, 0, sizeof P);
   P.cells = CELL_BUDGET;
   vcmi_heap_each_region(plan_region, &P);
-  int per_block = vcmi_large_each != NULL;
-  if (per_block) vcmi_large_each(large_cb, &P);
-  long large_rows = per_block ? (long)P.n_top + (P.rest_live || P.rest_cached)
-                              : (s.large_live || s.large_cached);
+  vcmi_large_each(large_cb, &P);
+  long large_rows = (long)P.n_top + (P.rest_live || P.rest_cached);
 
   long y = TITLE_H;
   for (unsigned i = 0; i < P.n; i++) {
@@ -735,7 +720,7 @@ int vcm_svg(int fd) {
   y = large_y;
   put(&o, "<text class=\"h2\" x=\"200\" y=\"%ld\">large blocks</text>\n", y + 200);
   y += 300;
-  if (per_block && large_rows) {
+  if (large_rows) {
     y = draw_large(&o, &P, y);
     put(&o, "<text class=\"note\" x=\"%ld\" y=\"%ld\">one row per block, biggest first; width "
             "in proportion to capacity</text>\n",

@@ -26,8 +26,6 @@ static void add_region(void *ctx, vcm_region *rr) {
   }
 }
 
-void vcmi_heap_each_region(void (*fn)(void *ctx, vcm_region *r), void *ctx);
-void vcmi_heap_each_heap(void (*fn)(void *ctx, vcmi_heap *h), void *ctx);
 void vcmi_large_stats(size_t *count, size_t *cap, size_t *used, size_t *cached);
 
 static void add_heap(void *ctx, vcmi_heap *h) {
