@@ -17,7 +17,7 @@ LIBC_TESTS = test_process test_check test_picture
 TESTS    = $(SAN_TESTS) $(LIBC_TESTS)
 TEST_BIN = $(TESTS:%=$(B)/test/%)
 
-.PHONY: all lib test demo clean asan tsan valgrind freestanding m32 bench bench-smoke bench-region
+.PHONY: all lib test demo clean asan tsan valgrind freestanding m32 bench bench-smoke bench-region load load-short
 all: lib
 lib: $(B)/libvcm.a $(B)/libvcm.so
 
@@ -83,6 +83,13 @@ bench: lib
 	VCM_LIB=$(CURDIR)/$(B)/libvcm.so bench/run.sh
 bench-smoke: lib
 	VCM_LIB=$(CURDIR)/$(B)/libvcm.so bench/run.sh --smoke
+
+# The threaded stress test at 32 threads with RSS sampled (tools/load-test): 10 minutes, and a
+# short version for CI.
+load: lib
+	tools/load-test 32 600
+load-short: lib
+	tools/load-test 32 20
 
 # Region core cost per operation, 64 KiB … 1 GiB regions (not a test: speed is measured here).
 $(B)/region_bench: bench/region_bench.c $(B)/libvcm-api.a
