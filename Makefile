@@ -17,7 +17,7 @@ LIBC_TESTS = test_process test_check test_picture
 TESTS    = $(SAN_TESTS) $(LIBC_TESTS)
 TEST_BIN = $(TESTS:%=$(B)/test/%)
 
-.PHONY: all lib test demo clean asan tsan valgrind freestanding m32 bench bench-smoke bench-region load load-short
+.PHONY: all lib test demo clean asan tsan valgrind freestanding m32 bench bench-smoke bench-region load load-short matrix
 all: lib
 lib: $(B)/libvcm.a $(B)/libvcm.so
 
@@ -60,6 +60,12 @@ asan:
 tsan:
 	$(MAKE) B=build/tsan OPT="-O1 -fsanitize=thread" LDFLAGS="-fsanitize=thread" build/tsan/test/test_threads
 	tools/runtests build/tsan/test/test_threads
+
+# The test suite again with clang, and both compilers at -O0, each in its own tree.
+matrix:
+	$(MAKE) B=build/gcc-O0 CC=gcc OPT=-O0 test
+	$(MAKE) B=build/clang-O0 CC=clang OPT=-O0 test
+	$(MAKE) B=build/clang-O2 CC=clang OPT=-O2 test
 
 # The region core under valgrind memcheck (the model test at a reduced count).
 valgrind: $(B)/test/test_region $(B)/test/test_model

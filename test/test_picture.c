@@ -301,7 +301,7 @@ static void test_process(void) {
   static void *keep[5000];
   for (int i = 0; i < 5000; i++) keep[i] = malloc(1 + (size_t)(i * 37) % 3000);
   for (int i = 0; i < 5000; i += 4) free(keep[i]);
-  void *large = malloc((size_t)3 << 20);
+  void *volatile large = malloc((size_t)3 << 20); /* volatile: not elided */
   void *volatile large2 = malloc((size_t)600 << 10); /* volatile: the pair is not elided */
   free(large2); /* cached for reuse */
   CHECK(large != NULL);
