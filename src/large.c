@@ -165,19 +165,23 @@ void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
   }
   unsigned char *q = vcmi_os_remap(b->p, b->cap, cap, NULL);
   if (!q) {
-    /* No room after the block: record a new place first, then move the pages onto it. */
+    /* No room after the block: record the new place, and forget the old one *before* the
+     * move frees its addresses (after it, another thread's new block may be mapped there and
+     * registered, and clearing then would orphan that block). */
     unsigned char *hole = vcmi_os_reserve(cap, VCMI_GRANULE);
     if (!hole) return NULL;
-    vcmi_lock_take(&large_lock);
-    int ok = vcmi_pagemap_set(hole, 1, b) == 0;
-    vcmi_lock_give(&large_lock);
-    if (ok && !(q = vcmi_os_remap(b->p, b->cap, cap, hole))) vcmi_pagemap_set(hole, 1, NULL);
+    if (vcmi_pagemap_set(hole, 1, b) == 0) {
+      vcmi_pagemap_set(b->p, 1, NULL);
+      if (!(q = vcmi_os_remap(b->p, b->cap, cap, hole))) {
+        vcmi_pagemap_set(b->p, 1, b); /* still mapped: nobody else can have its addresses */
+        vcmi_pagemap_set(hole, 1, NULL);
+      }
+    }
     if (!q) {
       vcmi_os_release(hole, cap);
       errno = ENOMEM;
       return NULL;
     }
-    vcmi_pagemap_set(b->p, 1, NULL);
   }
   vcmi_lock_take(&large_lock);
   b->p = q;

@@ -107,7 +107,59 @@ static void test_fork(void) {
   CHECK(ok);
 }
 
+/* A large block moved by realloc (mremap onto a new place) frees its old addresses; another
+ * thread's new large block may be mapped there at once. The move must forget the old address
+ * before that, or the new block becomes "foreign" (a bug the 10-minute load test found). */
+static int foreign_reports;
+static void count_misuse(void *ctx, const void *p, const char *why) {
+  (void)ctx;
+  (void)p;
+  (void)why;
+  __atomic_fetch_add(&foreign_reports, 1, __ATOMIC_RELAXED);
+}
+
+static void *mover(void *arg) {
+  int *stop = arg;
+  while (!__atomic_load_n(stop, __ATOMIC_RELAXED)) {
+    void *blocker[4];
+    unsigned char *p = vcm_malloc(600u << 10);
+    for (int i = 0; i < 4; i++) blocker[i] = vcm_malloc(600u << 10); /* no room after p */
+    p[0] = 1;
+    for (size_t n = 1200u << 10; n <= (10u << 20); n *= 2) p = vcm_realloc(p, n);
+    for (int i = 0; i < 4; i++) vcm_free(blocker[i]);
+    vcm_free(p);
+  }
+  return NULL;
+}
+
+static void *mapper(void *arg) {
+  int *stop = arg;
+  while (!__atomic_load_n(stop, __ATOMIC_RELAXED)) {
+    void *q = vcm_malloc(700u << 10);
+    if (vcm_capacity(q) == 0) __atomic_fetch_add(&foreign_reports, 1000, __ATOMIC_RELAXED);
+    vcm_free(q);
+  }
+  return NULL;
+}
+
+static void test_large_move_race(void) {
+  int stop = 0;
+  pthread_t a, b, c;
+  vcm_set_misuse_handler(count_misuse, NULL);
+  pthread_create(&a, NULL, mover, &stop);
+  pthread_create(&b, NULL, mapper, &stop);
+  pthread_create(&c, NULL, mapper, &stop);
+  usleep(1500000);
+  __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+  pthread_join(a, NULL);
+  pthread_join(b, NULL);
+  pthread_join(c, NULL);
+  vcm_set_misuse_handler(NULL, NULL);
+  CHECK_EQ(__atomic_load_n(&foreign_reports, __ATOMIC_RELAXED), 0);
+}
+
 int main(void) {
+  test_large_move_race();
   test_threads();
   test_fork();
   return t_report();
