@@ -126,11 +126,12 @@ void vcmi_large_free(vcmi_large *b, void *p) {
     vcmi_lock_give(&large_lock);
     return;
   }
+  size_t cap = b->cap; /* b may be reused as soon as the lock is given */
   vcmi_pagemap_set(b->p, 1, NULL);
   b->next = desc_free;
   desc_free = b;
   vcmi_lock_give(&large_lock);
-  vcmi_os_release(p, b->cap);
+  vcmi_os_release(p, cap);
 }
 
 /* used and cap change only by the thread that owns the block (the program's); stats read them
