@@ -54,15 +54,20 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
     return NULL;
   }
   vcmi_lock_take(&large_lock);
-  /* A cached block of exactly this capacity and alignment is reused as it is. */
-  vcmi_large *d = NULL, **link = &cache;
-  for (; *link; link = &(*link)->next)
-    if ((*link)->cap == cap && ((uintptr_t)(*link)->p & (al - 1u)) == 0) {
-      d = *link;
-      *link = d->next;
-      cache_bytes -= cap;
-      break;
-    }
+  /* Reuse the smallest cached block with room (up to 4x the capacity asked: a bigger one only
+   * gives the block more room to grow in place), suitably aligned; its pages are resident. */
+  vcmi_large *d = NULL, **best = NULL;
+  for (vcmi_large **link = &cache; *link; link = &(*link)->next) {
+    vcmi_large *c = *link;
+    if (c->cap >= cap && c->cap <= 4 * cap && ((uintptr_t)c->p & (al - 1u)) == 0 &&
+        (!best || c->cap < (*best)->cap))
+      best = link;
+  }
+  if (best) {
+    d = *best;
+    *best = d->next;
+    cache_bytes -= d->cap;
+  }
   if (!d) {
     vcmi_lock_give(&large_lock);
     unsigned char *p = vcmi_os_reserve(cap, al);
