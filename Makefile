@@ -17,7 +17,7 @@ LIBC_TESTS = test_process test_check test_picture
 TESTS    = $(SAN_TESTS) $(LIBC_TESTS)
 TEST_BIN = $(TESTS:%=$(B)/test/%)
 
-.PHONY: all lib test demo clean asan tsan valgrind freestanding m32 bench bench-smoke bench-region load load-short matrix
+.PHONY: all lib test unit deps stress-tsan preload-full demo clean asan tsan valgrind freestanding m32 bench bench-smoke bench-region load load-short matrix
 all: lib
 lib: $(B)/libvcm.a $(B)/libvcm.so
 
@@ -47,9 +47,34 @@ demo: $(B)/demo $(B)/libvcm.so
 	$(B)/demo
 	tools/demo-real
 
-# All tests; the last line is the total "N passed, N failed".
-test: $(TEST_BIN)
+# All tests; the last line is the total "N passed, N failed". Besides the unit tests: the
+# stress test linked with libvcm.a, and real programs (python3.11's tests, sqlite3, perl, git,
+# the stress test and a C++ test built against glibc) under LD_PRELOAD, compared with glibc.
+# The real programs need Debian packages: `make deps` installs them (as root).
+test: $(TEST_BIN) $(B)/test/stress lib
+	@tools/runtests $(TEST_BIN) "$(B)/test/stress -t 8 -d 10" \
+	  "test/preload/run.sh --quick $(CURDIR)/$(B)/libvcm.so"
+
+# The unit tests alone (no real programs, no packages needed).
+unit: $(TEST_BIN)
 	@tools/runtests $(TEST_BIN)
+
+deps:
+	apt-get install -y build-essential gcc-multilib g++-multilib valgrind clang binutils pkgconf \
+	  perl git sqlite3 python3 python3.11 libpython3.11-testsuite gnuplot-nox \
+	  libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4
+
+# The threaded stress test linked with libvcm.a (malloc is vcm's), and under TSan with vcm
+# built for TSan; the real-program tests in full (a few minutes).
+$(B)/test/stress: test/stress/stress.c $(B)/libvcm.a | $(B)/test
+	$(CC) -std=c11 -Wall -Wextra -Werror $(OPT) -g -D_GNU_SOURCE -pthread $< -o $@ $(B)/libvcm.a
+stress-tsan:
+	$(MAKE) B=build/tsan OPT="-O1 -fsanitize=thread" LDFLAGS="-fsanitize=thread" build/tsan/libvcm.a
+	$(CC) -std=c11 -O1 -g -D_GNU_SOURCE -pthread -fsanitize=thread test/stress/stress.c \
+	  build/tsan/libvcm.a -o build/tsan/stress
+	tools/runtests "build/tsan/stress -t 8 -d 5"
+preload-full: lib
+	test/preload/run.sh $(CURDIR)/$(B)/libvcm.so
 
 # The tests that leave malloc alone, under ASan+UBSan and under TSan, in separate trees.
 SAN_RUN = tools/runtests $(SAN_TESTS:%=build/$(1)/test/%)
@@ -63,9 +88,9 @@ tsan:
 
 # The test suite again with clang, and both compilers at -O0, each in its own tree.
 matrix:
-	$(MAKE) B=build/gcc-O0 CC=gcc OPT=-O0 test
-	$(MAKE) B=build/clang-O0 CC=clang OPT=-O0 test
-	$(MAKE) B=build/clang-O2 CC=clang OPT=-O2 test
+	$(MAKE) B=build/gcc-O0 CC=gcc OPT=-O0 unit
+	$(MAKE) B=build/clang-O0 CC=clang OPT=-O0 unit
+	$(MAKE) B=build/clang-O2 CC=clang OPT=-O2 unit
 
 # The region core under valgrind memcheck (the model test at a reduced count).
 valgrind: $(B)/test/test_region $(B)/test/test_model
