@@ -50,8 +50,8 @@ demo: $(B)/demo $(B)/libvcm.so
 # All tests; the last line is the total "N passed, N failed". Besides the unit tests: the
 # stress test linked with libvcm.a, and real programs (python3.11's tests, sqlite3, perl, git,
 # the stress test and a C++ test built against glibc) under LD_PRELOAD, compared with glibc.
-# The real programs need Debian packages: `make deps` installs them (as root).
-test: $(TEST_BIN) $(B)/test/stress lib
+# The real programs need Debian packages: `make deps` (run first) installs any that is missing.
+test: deps $(TEST_BIN) $(B)/test/stress lib
 	@tools/runtests $(TEST_BIN) "$(B)/test/stress -t 8 -d 10" \
 	  "test/preload/run.sh --quick $(CURDIR)/$(B)/libvcm.so"
 
@@ -59,10 +59,15 @@ test: $(TEST_BIN) $(B)/test/stress lib
 unit: $(TEST_BIN)
 	@tools/runtests $(TEST_BIN)
 
+DEPS = build-essential gcc-multilib g++-multilib valgrind clang binutils pkgconf perl git \
+  sqlite3 python3 python3.11 libpython3.11-testsuite gnuplot-nox libjemalloc2 libmimalloc2.0 \
+  libtcmalloc-minimal4
+# Install the Debian packages the tests and benchmarks use, if any is missing (needs root).
 deps:
-	apt-get install -y build-essential gcc-multilib g++-multilib valgrind clang binutils pkgconf \
-	  perl git sqlite3 python3 python3.11 libpython3.11-testsuite gnuplot-nox \
-	  libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4
+	@missing=$$(for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || \
+	  { echo "run as root: apt-get install -y" $$missing; exit 1; }; fi
 
 # The threaded stress test linked with libvcm.a (malloc is vcm's), and under TSan with vcm
 # built for TSan; the real-program tests in full (a few minutes).
