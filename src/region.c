@@ -14,6 +14,32 @@
 
 #define VCMI_ALIGN 16u
 
+/* Build option VCM_VALGRIND: tell memcheck that chunks are heap blocks of their used size
+ * (the slack and free chunks are inaccessible), for programs that use the region API. */
+#ifdef VCM_VALGRIND /* a memcheck memory pool per disc, named by its data address */
+#include <valgrind/memcheck.h>
+#define VG_INIT(d, n, size) /* data [d, d + n) inaccessible but for chunks; the map usable */ \
+  do {                                                                                       \
+    if (VALGRIND_MEMPOOL_EXISTS(d)) VALGRIND_DESTROY_MEMPOOL(d); /* re-init of a disc */     \
+    VALGRIND_CREATE_MEMPOOL(d, 0, 0);                                                        \
+    VALGRIND_MAKE_MEM_UNDEFINED(d, size);                                                    \
+    VALGRIND_MAKE_MEM_NOACCESS(d, n);                                                        \
+  } while (0)
+#define VG_ALLOC(r, p, n) VALGRIND_MEMPOOL_ALLOC((r)->data, p, n)
+#define VG_FREE(r, p) VALGRIND_MEMPOOL_FREE((r)->data, p)
+#define VG_RESIZE(r, p, from, to)                                                            \
+  do {                                                                                       \
+    VALGRIND_MEMPOOL_CHANGE((r)->data, p, p, to);                                            \
+    if ((to) > (from)) VALGRIND_MAKE_MEM_UNDEFINED((p) + (from), (to) - (from));             \
+    else VALGRIND_MAKE_MEM_NOACCESS((p) + (to), (from) - (to));                              \
+  } while (0)
+#else
+#define VG_INIT(d, n, size) ((void)0)
+#define VG_ALLOC(r, p, n) ((void)0)
+#define VG_FREE(r, p) ((void)0)
+#define VG_RESIZE(r, p, from, to) ((void)0)
+#endif
+
 #if defined(__GNUC__)
 #define VCMI_LIKELY(x) __builtin_expect(!!(x), 1)
 #define VCMI_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -114,6 +140,7 @@ vcm_status vcm_region_init(vcm_region *rr, void *disc, size_t size, const vcm_ge
   unsigned char *d = (unsigned char *)disc;
   vcmi_region_setup(vcmi_region_of(rr), d, d + plan.data_bytes, (uint32_t)plan.n_channels,
                     lmin, lmax);
+  VG_INIT(d, plan.data_bytes, size);
   return VCM_OK;
 }
 
@@ -142,6 +169,7 @@ void vcmi_misuse_default(void *ctx, const void *ptr, const char *reason) {
 static void *take(vcmi_region *r, unsigned k, size_t n) {
   void *p = vcmi_alloc_class(r, k, n);
   if (p) {
+    VG_ALLOC(r, p, n);
     r->live_used += n;
     r->live_cap += vcmi_class_cap(r, k);
     if (r->live_cap > r->peak_cap) r->peak_cap = r->live_cap;
@@ -150,6 +178,7 @@ static void *take(vcmi_region *r, unsigned k, size_t n) {
 }
 
 static void drop(vcmi_region *r, const vcmi_loc *loc) {
+  VG_FREE(r, vcmi_chunk_addr(r, loc->k, loc->g));
   r->live_used -= loc->e->state & VCMI_USED_MASK;
   r->live_cap -= vcmi_class_cap(r, loc->k);
   vcmi_release(r, loc);
@@ -226,7 +255,9 @@ void vcm_region_free(vcm_region *rr, void *p) {
   drop(r, &loc);
 }
 
-static void set_used(vcmi_region *r, vcmi_entry *e, size_t n) {
+static void set_used(vcmi_region *r, const vcmi_loc *loc, size_t n) {
+  vcmi_entry *e = loc->e;
+  VG_RESIZE(r, vcmi_chunk_addr(r, loc->k, loc->g), (size_t)(e->state & VCMI_USED_MASK), n);
   r->live_used = r->live_used - (e->state & VCMI_USED_MASK) + n;
   e->state = VCMI_LIVE | (uint32_t)n;
 }
@@ -236,7 +267,7 @@ int vcm_region_expand(vcm_region *rr, void *p, size_t n) {
   vcmi_loc loc;
   if (!p || !live_entry(r, p, &loc)) return -1;
   if (n > vcmi_class_cap(r, loc.k)) return -1;
-  set_used(r, loc.e, n);
+  set_used(r, &loc, n);
   return 0;
 }
 
@@ -262,7 +293,7 @@ void *vcm_region_realloc(vcm_region *rr, void *p, size_t n) {
     unsigned k = vcmi_class_of(r, n);
     if (n <= cap / 4 && k != loc.k && (q = take(r, k, n)) != 0)
       return move(r, &loc, p, q, n);
-    set_used(r, loc.e, n);
+    set_used(r, &loc, n);
     r->realloc_inplace++;
     return p;
   }
