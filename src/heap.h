@@ -84,9 +84,23 @@ static inline vcmi_heap *vcmi_heap_get(void) {
 /* Class k has no free chunk in h->cur[k]: collect remote frees, take a fresh chunk, try
  * other segments, adopt an abandoned heap's, or map a new segment. NULL if the OS refuses. */
 void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n);
+/* Segment geometry as constants: the fast paths below are vcmi_take_free, vcmi_locate and
+ * vcmi_release of region.h with the stride (32 channels x 256 KiB = 2^23) and the class sizes
+ * folded in. The check-mode dummy region has empty free lists, so it always falls through. */
+#define VCMI_SEG_STRIDE_LOG2 (VCMI_LMAX + 5u)
+_Static_assert(VCMI_SEG_CHANNELS == 32u, "stride is 2^5 channels of the largest class");
+
 static inline void *vcmi_heap_alloc_class(vcmi_heap *h, unsigned k, size_t n) {
-  void *p = vcmi_take_free(h->cur[k], k, n);
-  return VCMI_LIKELY(p != NULL) ? p : vcmi_heap_alloc_slow(h, k, n);
+  vcmi_region *r = h->cur[k];
+  uint32_t g = r->free_head[k];
+  if (VCMI_LIKELY(g != VCMI_NONE)) {
+    vcmi_entry *e = r->mapk[k] + g;
+    r->free_head[k] = e->link;
+    e->state = VCMI_LIVE | (uint32_t)n;
+    r->live[k]++;
+    return r->data + ((size_t)k << VCMI_SEG_STRIDE_LOG2) + ((size_t)g << (VCMI_LMAX - k));
+  }
+  return vcmi_heap_alloc_slow(h, k, n);
 }
 static inline unsigned vcmi_small_class(size_t n) {
   if (n <= ((size_t)1 << VCMI_LMIN)) return VCMI_NCLASS - 1u;
@@ -99,13 +113,22 @@ static inline int is_owner(vcmi_region *r, vcmi_heap *h) {
  * else (another thread's chunk, misuse, a purge due) in vcmi_seg_free_slow. */
 void vcmi_seg_free_slow(vcmi_region *r, void *p);
 static inline void vcmi_seg_free(vcmi_region *r, void *p) {
-  vcmi_loc loc;
   vcmi_heap *h = vcmi_tls_heap;
-  if (VCMI_LIKELY(vcmi_locate(r, p, &loc) == 0 && is_owner(r, h) &&
-                  (loc.e->state & VCMI_LIVE) && h->freed < h->purge_at)) {
-    vcmi_release(r, &loc);
-    h->freed += vcmi_class_cap(r, loc.k);
-    return;
+  uintptr_t off = (uintptr_t)p - (uintptr_t)r->data;
+  unsigned k = (unsigned)(off >> VCMI_SEG_STRIDE_LOG2), shift = VCMI_LMAX - k;
+  uintptr_t in = off & (((uintptr_t)1 << VCMI_SEG_STRIDE_LOG2) - 1u);
+  if (VCMI_LIKELY(k < VCMI_NCLASS && !(in & (((uintptr_t)1 << shift) - 1u)) && is_owner(r, h))) {
+    uint32_t g = (uint32_t)(in >> shift);
+    vcmi_entry *e = r->mapk[k] + g;
+    if (VCMI_LIKELY(g < r->fresh[k] && (e->state & VCMI_LIVE) && h->freed < h->purge_at)) {
+      e->state = 0;
+      e->link = r->free_head[k];
+      r->free_head[k] = g;
+      r->avail |= 1u << k;
+      r->live[k]--;
+      h->freed += (size_t)1 << shift;
+      return;
+    }
   }
   vcmi_seg_free_slow(r, p);
 }
