@@ -47,12 +47,13 @@ demo: $(B)/demo $(B)/libvcm.so
 	$(B)/demo
 	tools/demo-real
 
-# All tests; the last line is the total "N passed, N failed". Besides the unit tests: the
+# All tests; the last line is the total "N passed, N failed". Besides the unit tests: one
+# program per misuse (test/misuse: the exact message, the pointer, the abort), the
 # stress test linked with libvcm.a, and real programs (python3.11's tests, sqlite3, perl, git,
 # the stress test and a C++ test built against glibc) under LD_PRELOAD, compared with glibc.
 # The real programs need Debian packages: `make deps` (run first) installs any that is missing.
 test: deps $(TEST_BIN) $(B)/test/stress lib
-	@tools/runtests $(TEST_BIN) "$(B)/test/stress -t 8 -d 10" \
+	@tools/runtests $(TEST_BIN) "test/misuse/run.sh $(B)" "$(B)/test/stress -t 8 -d 10" \
 	  "test/preload/run.sh --quick $(CURDIR)/$(B)/libvcm.so"
 
 # The unit tests alone (no real programs, no packages needed).

@@ -101,20 +101,22 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
   return d->p;
 }
 
-static int check(vcmi_large *b, const void *p) {
+/* p is the start of the live block b, or report (freeing: a double free; else a use). */
+static int check(vcmi_large *b, const void *p, int freeing) {
   if (b->p != p) {
     vcmi_process_misuse(p, "interior pointer (not the start of a block)");
     return -1;
   }
   if (__atomic_load_n(&b->magic, __ATOMIC_ACQUIRE) != VCMI_LARGE_MAGIC) {
-    vcmi_process_misuse(p, "double free (block is not live)");
+    vcmi_process_misuse(p, freeing ? "double free (block is not live)"
+                                   : "use of a freed pointer (block is not live)");
     return -1;
   }
   return 0;
 }
 
 void vcmi_large_free(vcmi_large *b, void *p) {
-  if (check(b, p) != 0) return;
+  if (check(b, p, 1) != 0) return;
   vcmi_lock_take(&large_lock);
   if (b->magic != VCMI_LARGE_MAGIC) { /* lost a race with another free of p */
     vcmi_lock_give(&large_lock);
@@ -144,7 +146,7 @@ void vcmi_large_free(vcmi_large *b, void *p) {
 static void set_used(vcmi_large *b, size_t n) { __atomic_store_n(&b->used, n, __ATOMIC_RELAXED); }
 
 void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
-  if (check(b, p) != 0) return NULL;
+  if (check(b, p, 0) != 0) return NULL;
   if (n <= VCMI_SMALL_MAX || n <= b->cap / 4) { /* a quarter or less: move down */
     void *q = n <= VCMI_SMALL_MAX ? NULL : vcmi_large_alloc(n, 0, 0);
     if (n <= VCMI_SMALL_MAX) {
@@ -198,13 +200,13 @@ void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
 }
 
 int vcmi_large_expand(vcmi_large *b, void *p, size_t n) {
-  if (check(b, p) != 0 || n > b->cap) return -1;
+  if (check(b, p, 0) != 0 || n > b->cap) return -1;
   set_used(b, n);
   return 0;
 }
 
 size_t vcmi_large_size(vcmi_large *b, const void *p, int capacity, int claim) {
-  if (check(b, p) != 0) return 0;
+  if (check(b, p, 0) != 0) return 0;
   if (claim) set_used(b, b->cap);
   return capacity ? b->cap : b->used;
 }

@@ -1,0 +1,12 @@
+/* malloc_usable_size of a freed pointer.
+ * expect: use of a freed pointer (chunk is not live) */
+#include "misuse.h"
+
+int main(void) {
+  char *p = vcm_block(100);
+  free_(p);
+  show(p);
+  size_t n = usable_(p);
+  (void)n;
+  return survived();
+}
