@@ -153,10 +153,12 @@ typedef struct vcm_region_stats {
   size_t realloc_inplace, realloc_moved, bytes_copied;
   size_t class_size[VCM_MAX_CLASSES];  /* class i: capacity size_min << i */
   size_t class_live[VCM_MAX_CLASSES];  /* live chunks of class i */
+  size_t class_used[VCM_MAX_CLASSES];  /* bytes used (requested) by them */
+  size_t class_peak[VCM_MAX_CLASSES];  /* chunks of class i ever handed out (high-water) */
   size_t class_total[VCM_MAX_CLASSES]; /* chunks of class i in the region */
 } vcm_region_stats;
 
-/* Fill *out. O(n_classes). */
+/* Fill *out. O(chunks handed out): the used bytes per class are summed from the map. */
 void vcm_region_stats_get(vcm_region *r, vcm_region_stats *out);
 
 /* Walk the whole map and check every invariant (free lists well formed, each chunk live or
@@ -237,9 +239,11 @@ typedef struct vcm_stats {
   size_t regions;          /* segments (regions) mapped */
   size_t small_live_chunks, small_live_capacity, small_live_used, small_peak_capacity;
   size_t class_size[VCM_MAX_CLASSES], class_live[VCM_MAX_CLASSES];
+  size_t class_used[VCM_MAX_CLASSES], class_peak[VCM_MAX_CLASSES]; /* as vcm_region_stats */
   size_t large_live, large_capacity, large_used, large_cached;
   size_t realloc_inplace, realloc_moved, bytes_copied; /* small blocks */
   size_t os_reserved, os_purged, os_remapped, os_failed; /* bytes (failed: calls) */
+  size_t os_resident;      /* the process's resident bytes (/proc/self/statm), 0 if unknown */
 } vcm_stats;
 void vcm_stats_get(vcm_stats *out);
 /* Print the stats to file descriptor fd, as text or (json != 0) one JSON object. Does not

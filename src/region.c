@@ -328,16 +328,22 @@ long vcm_region_channel_of(vcm_region *rr, const void *p) {
 void vcm_region_stats_get(vcm_region *rr, vcm_region_stats *out) {
   vcmi_region *r = vcmi_region_of(rr);
   size_t live = 0;
-  for (unsigned i = 0; i < VCM_MAX_CLASSES; i++) {
-    out->class_size[i] = out->class_live[i] = out->class_total[i] = 0;
-  }
-  /* Public class index i counts up from size_min; internal k counts down from size_max. */
+  for (unsigned i = 0; i < VCM_MAX_CLASSES; i++)
+    out->class_size[i] = out->class_live[i] = out->class_used[i] = out->class_peak[i] =
+        out->class_total[i] = 0;
+  /* Public class index i counts up from size_min; internal k counts down from size_max. The
+   * used bytes come from the map (relaxed loads: in the process heap, a snapshot). */
   for (unsigned k = 0; k < r->nclass; k++) {
     unsigned i = r->nclass - 1u - k;
     out->class_size[i] = vcmi_class_cap(r, k);
     out->class_live[i] = r->live[k];
+    out->class_peak[i] = r->fresh[k];
     out->class_total[i] = (size_t)r->n_channels << k;
     live += r->live[k];
+    for (uint32_t g = 0; g < r->fresh[k]; g++) {
+      uint32_t st = __atomic_load_n(&vcmi_entry_at(r, k, g)->state, __ATOMIC_RELAXED);
+      if (st & (VCMI_LIVE | VCMI_REMOTE)) out->class_used[i] += st & VCMI_USED_MASK;
+    }
   }
   out->data_bytes = r->stride * r->nclass;
   out->map_bytes = (size_t)r->n_channels * (((size_t)1 << r->nclass) - 1u) * sizeof(vcmi_entry);
@@ -351,17 +357,9 @@ void vcm_region_stats_get(vcm_region *rr, vcm_region_stats *out) {
     out->live_capacity += (size_t)r->live[k] * vcmi_class_cap(r, k);
     out->peak_capacity += (size_t)r->fresh[k] * vcmi_class_cap(r, k);
   }
-  if (!r->owner) { /* caller region: exact counters */
-    out->live_used = r->live_used;
-    out->peak_capacity = r->peak_cap;
-  } else { /* process heap: used bytes from the map; peak = chunks ever handed out */
-    out->live_used = 0;
-    for (unsigned k = 0; k < r->nclass; k++)
-      for (uint32_t g = 0; g < r->fresh[k]; g++) {
-        uint32_t st = __atomic_load_n(&vcmi_entry_at(r, k, g)->state, __ATOMIC_RELAXED);
-        if (st & (VCMI_LIVE | VCMI_REMOTE)) out->live_used += st & VCMI_USED_MASK;
-      }
-  }
+  out->live_used = 0;
+  for (unsigned i = 0; i < r->nclass; i++) out->live_used += out->class_used[i];
+  if (!r->owner) out->peak_capacity = r->peak_cap; /* caller region: the exact peak */
   out->failed = r->failed;
   out->realloc_inplace = r->realloc_inplace;
   out->realloc_moved = r->realloc_moved;

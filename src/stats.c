@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,10 +24,45 @@ static void add_region(void *ctx, vcm_region *rr) {
   for (size_t i = 0; i < rs.n_classes; i++) {
     st->class_size[i] = rs.class_size[i];
     st->class_live[i] += rs.class_live[i];
+    st->class_used[i] += rs.class_used[i];
+    st->class_peak[i] += rs.class_peak[i];
   }
 }
 
+/* The process's resident bytes: the second field of /proc/self/statm, in pages. */
+static size_t resident_bytes(void) {
+  char buf[128];
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  const char *p = buf;
+  while (*p && *p != ' ') p++;
+  size_t pages = 0;
+  for (p++; *p >= '0' && *p <= '9'; p++) pages = pages * 10 + (size_t)(*p - '0');
+  return pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
 void vcmi_large_stats(size_t *count, size_t *cap, size_t *used, size_t *cached);
+
+/* Per thread heap, for the printout: its regions and what lives in them. */
+typedef struct {
+  size_t regions, chunks, capacity;
+} heap_sum;
+
+static void sum_heap(vcmi_heap *h, heap_sum *out) {
+  out->regions = out->chunks = out->capacity = 0;
+  for (vcmi_segment *s = h->segs; s; s = s->next) {
+    vcmi_region *r = vcmi_region_of(&s->region);
+    out->regions++;
+    for (unsigned k = 0; k < r->nclass; k++) {
+      out->chunks += r->live[k];
+      out->capacity += (size_t)r->live[k] * vcmi_class_cap(r, k);
+    }
+  }
+}
 
 static void add_heap(void *ctx, vcmi_heap *h) {
   vcm_stats *st = ctx;
@@ -47,6 +83,7 @@ void vcm_stats_get(vcm_stats *out) {
   out->os_purged = os.purged;
   out->os_remapped = os.remapped;
   out->os_failed = os.failed;
+  out->os_resident = resident_bytes();
 }
 
 typedef struct {
@@ -98,6 +135,13 @@ __attribute__((format(printf, 2, 3))) static void put(out_t *o, const char *fmt,
 
 static double pct(size_t a, size_t b) { return b ? 100.0 * (double)a / (double)b : 0.0; }
 
+static void print_heap(void *ctx, vcmi_heap *h) {
+  heap_sum hs;
+  sum_heap(h, &hs);
+  put(ctx, "  thread heap %p: %zu regions, %zu live chunks, %zu B capacity%s\n", (void *)h,
+      hs.regions, hs.chunks, hs.capacity, h->segs ? "" : " (spare)");
+}
+
 void vcm_stats_print(int fd, int json) {
   vcm_stats s;
   out_t o;
@@ -110,12 +154,15 @@ void vcm_stats_print(int fd, int json) {
         s.heaps, s.regions, s.small_live_chunks, s.small_live_capacity, s.small_live_used,
         s.small_peak_capacity);
     for (size_t i = 0; i < VCM_MAX_CLASSES && s.class_size[i]; i++)
-      put(&o, "%s{\"size\":%zu,\"live\":%zu}", i ? "," : "", s.class_size[i], s.class_live[i]);
+      put(&o, "%s{\"size\":%zu,\"live\":%zu,\"used\":%zu,\"peak\":%zu}", i ? "," : "",
+          s.class_size[i], s.class_live[i], s.class_used[i], s.class_peak[i]);
     put(&o, "]},\"realloc\":{\"in_place\":%zu,\"moved\":%zu,\"bytes_copied\":%zu},"
             "\"large\":{\"live\":%zu,\"capacity\":%zu,\"used\":%zu,\"cached\":%zu},"
-            "\"os\":{\"reserved\":%zu,\"purged\":%zu,\"remapped\":%zu,\"failed\":%zu}}\n",
+            "\"os\":{\"reserved\":%zu,\"purged\":%zu,\"remapped\":%zu,\"failed\":%zu,"
+            "\"resident\":%zu}}\n",
         s.realloc_inplace, s.realloc_moved, s.bytes_copied, s.large_live, s.large_capacity,
-        s.large_used, s.large_cached, s.os_reserved, s.os_purged, s.os_remapped, s.os_failed);
+        s.large_used, s.large_cached, s.os_reserved, s.os_purged, s.os_remapped, s.os_failed,
+        s.os_resident);
     flush(&o);
     return;
   }
@@ -123,15 +170,20 @@ void vcm_stats_print(int fd, int json) {
   put(&o, "  small: %zu live chunks, %zu B used of %zu B capacity (%.1f%%), peak %zu B\n",
       s.small_live_chunks, s.small_live_used, s.small_live_capacity,
       pct(s.small_live_used, s.small_live_capacity), s.small_peak_capacity);
-  put(&o, "  %10s %10s\n", "class", "live");
+  put(&o, "  %10s %10s %14s %14s %12s\n", "class", "live", "used B", "capacity B", "peak");
   for (size_t i = 0; i < VCM_MAX_CLASSES && s.class_size[i]; i++)
-    if (s.class_live[i]) put(&o, "  %10zu %10zu\n", s.class_size[i], s.class_live[i]);
+    if (s.class_peak[i])
+      put(&o, "  %10zu %10zu %14zu %14zu %12zu\n", s.class_size[i], s.class_live[i],
+          s.class_used[i], s.class_live[i] * s.class_size[i], s.class_peak[i]);
   put(&o, "  realloc: %zu in place, %zu moved (%.1f%% in place), %zu B copied\n",
       s.realloc_inplace, s.realloc_moved, pct(s.realloc_inplace, s.realloc_inplace + s.realloc_moved),
       s.bytes_copied);
   put(&o, "  large: %zu live, %zu B used of %zu B capacity, %zu B cached\n", s.large_live,
       s.large_used, s.large_capacity, s.large_cached);
-  put(&o, "  os: %zu B reserved, %zu B purged, %zu B remapped (not copied), %zu failed calls\n",
-      s.os_reserved, s.os_purged, s.os_remapped, s.os_failed);
+  put(&o, "  os: %zu B reserved, %zu B resident, %zu B purged, %zu B remapped (not copied), "
+          "%zu failed calls\n",
+      s.os_reserved, s.os_resident, s.os_purged, s.os_remapped, s.os_failed);
+  flush(&o);
+  vcmi_heap_each_heap(print_heap, &o);
   flush(&o);
 }
