@@ -72,7 +72,7 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
     vcmi_lock_give(&large_lock);
     unsigned char *p = vcmi_os_reserve(cap, al);
     if (!p) return NULL;
-    if (cap >= VCMI_GRANULE) vcmi_os_hugepage(p, cap);
+    if (cap >= VCMI_GRANULE && vcmi_opt[VCMI_OPT_THP]) vcmi_os_hugepage(p, cap);
     vcmi_lock_take(&large_lock);
     d = desc_get();
     if (!d || vcmi_pagemap_set(p, 1, d) != 0) {
@@ -191,6 +191,7 @@ void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
       return NULL;
     }
   }
+  if (cap >= VCMI_GRANULE && vcmi_opt[VCMI_OPT_THP]) vcmi_os_hugepage(q, cap);
   vcmi_lock_take(&large_lock);
   b->p = q;
   b->cap = cap;
