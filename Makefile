@@ -17,7 +17,7 @@ LIBC_TESTS = test_process test_check test_picture
 TESTS    = $(SAN_TESTS) $(LIBC_TESTS)
 TEST_BIN = $(TESTS:%=$(B)/test/%)
 
-.PHONY: all lib test unit deps stress-tsan preload-full demo clean asan tsan valgrind freestanding m32 bench bench-smoke bench-region load load-short matrix valgrind-client
+.PHONY: all lib test unit deps fuzz stress-tsan preload-full demo clean asan tsan valgrind freestanding m32 bench bench-smoke bench-region load load-short matrix valgrind-client
 all: lib
 lib: $(B)/libvcm.a $(B)/libvcm.so
 
@@ -53,8 +53,15 @@ demo: $(B)/demo $(B)/libvcm.so
 # the stress test and a C++ test built against glibc) under LD_PRELOAD, compared with glibc.
 # The real programs need Debian packages: `make deps` (run first) installs any that is missing.
 test: deps $(TEST_BIN) $(B)/test/stress lib
-	@tools/runtests $(TEST_BIN) "test/misuse/run.sh $(B)" "$(B)/test/stress -t 8 -d 10" \
+	@tools/runtests $(TEST_BIN) "test/misuse/run.sh $(B)" "B=$(B) fuzz/run.sh replay" \
+	  "$(B)/test/stress -t 8 -d 10" \
 	  "test/preload/run.sh --quick $(CURDIR)/$(B)/libvcm.so"
+
+# The fuzzer (libFuzzer, clang) over region and process operations against a model, for
+# FUZZ_SECONDS; make test replays its corpus (fuzz/corpus) with a gcc build.
+FUZZ_SECONDS ?= 600
+fuzz:
+	B=$(B) fuzz/run.sh fuzz $(FUZZ_SECONDS)
 
 # The unit tests alone (no real programs, no packages needed).
 unit: $(TEST_BIN)

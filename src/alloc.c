@@ -108,7 +108,7 @@ void *vcm_realloc(void *p, size_t n) {
     break;
   }
   case 2:
-    if (VCMI_LIKELY(b->p == p && n <= b->cap && n >= b->used &&
+    if (VCMI_LIKELY(b->p == p && n <= b->cap && n >= b->used && n > b->cap / 4 &&
                     __atomic_load_n(&b->magic, __ATOMIC_RELAXED) == VCMI_LARGE_MAGIC)) {
       __atomic_store_n(&b->used, n, __ATOMIC_RELAXED); /* growth inside the capacity */
       return p;

@@ -90,7 +90,10 @@ void *vcmi_os_remap(void *p, size_t old, size_t new_size, void *dest) {
     errno = ENOMEM;
     return NULL;
   }
-  ADD(st_reserved, new_size - old);
+  if (dest) /* dest was counted when it was reserved; the old mapping is gone */
+    SUB(st_reserved, old);
+  else
+    ADD(st_reserved, new_size - old);
   ADD(st_remapped, old);
   return q;
 }

@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -137,6 +138,24 @@ static void test_large(void) {
   q = realloc(q, 1000); /* back to a small class */
   CHECK(q && vcm_capacity(q) == 1024 && same(q, 1000, 7));
   free(q);
+  /* A move onto a new place (the space after the block is taken) keeps the OS figures
+   * true: reserved bytes come back to where they were once the block is freed. */
+  vcm_stats_get(&a);
+  unsigned char *m = malloc(1u << 20);
+  void *wall = mmap(m + (1u << 20), 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  unsigned char *moved = realloc(m, 3u << 20);
+  CHECK(wall != MAP_FAILED && moved != m);
+  free(moved);
+  munmap(wall, 4096);
+  vcm_stats_get(&b);
+  CHECK_EQ(b.os_reserved - b.large_cached, a.os_reserved - a.large_cached);
+  /* A large block whose used size was lowered shrinks like a small one: a quarter or less
+   * of the capacity moves down. */
+  unsigned char *big = malloc(8u << 20);
+  CHECK_EQ(vcm_expand(big, 8190), 0);
+  unsigned char *down = realloc(big, 8191);
+  CHECK(down != big && vcm_capacity(down) == 8192);
+  free(down);
   unsigned char *z = calloc(1, 5u << 20);
   size_t nz = 0;
   for (size_t i = 0; i < (5u << 20); i += 4096) nz += z[i] != 0;
