@@ -166,10 +166,8 @@ test-picture: $(B)/test/test_picture
 	@tools/runtests $(B)/test/test_picture
 
 # docs/heap.svg: the demo's region (demo/demo.c) drawn by vcm_region_svg.
-$(B)/picture_demo: demo/picture_demo.c $(B)/libvcm.a
-	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm.a
-picture-demo: $(B)/picture_demo
-	$(B)/picture_demo docs/heap.svg
+picture-demo: $(B)/demo
+	$(B)/demo --svg docs/heap.svg
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: header, libraries, vcm.pc, the vcm launcher, docs.
 install: lib

@@ -1,7 +1,10 @@
 /* The main job's first half: the seed's default region on a static 32 KiB disc, growing
- * vectors and strings, then the stats and a text picture of the channels. */
+ * vectors and strings, then the stats and a text picture of the channels.
+ * Usage: demo [--svg FILE] (also draw the region as SVG with vcm_region_svg). */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vcm.h"
 
@@ -47,7 +50,23 @@ static void show(vcm_region *r) {
     printf("  ch%zu |%.*s|\n", c, pic.len[c], pic.rows[c]);
 }
 
-int main(void) {
+/* Write the region's picture to file. */
+static int write_svg(vcm_region *r, const char *file) {
+  int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) {
+    perror(file);
+    return 1;
+  }
+  int rc = vcm_region_svg(r, fd);
+  if (close(fd) != 0 || rc != 0) {
+    fprintf(stderr, "%s: write failed\n", file);
+    return 1;
+  }
+  printf("picture: %s\n", file);
+  return 0;
+}
+
+int main(int argc, char **argv) {
   vcm_region r;
   vcm_plan plan;
   vcm_status s = vcm_region_plan(sizeof disc, NULL, &plan);
@@ -92,5 +111,5 @@ int main(void) {
     return 1;
   }
   printf("invariant check: ok\n");
-  return 0;
+  return argc > 2 && strcmp(argv[1], "--svg") == 0 ? write_svg(&r, argv[2]) : 0;
 }
