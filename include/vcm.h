@@ -244,6 +244,7 @@ typedef struct vcm_stats {
   size_t realloc_inplace, realloc_moved, bytes_copied; /* small blocks */
   size_t os_reserved, os_purged, os_remapped, os_failed; /* bytes (failed: calls) */
   size_t os_resident;      /* the process's resident bytes (/proc/self/statm), 0 if unknown */
+  size_t os_calls;         /* OS memory requests made (reserve, remap) */
 } vcm_stats;
 void vcm_stats_get(vcm_stats *out);
 /* Print the stats to file descriptor fd, as text or (json != 0) one JSON object. Does not

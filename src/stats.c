@@ -83,6 +83,7 @@ void vcm_stats_get(vcm_stats *out) {
   out->os_purged = os.purged;
   out->os_remapped = os.remapped;
   out->os_failed = os.failed;
+  out->os_calls = os.calls;
   out->os_resident = resident_bytes();
 }
 

@@ -246,32 +246,75 @@ static void test_misuse(void) {
 }
 
 /* OS refusal: injected at every n, and by RLIMIT_AS. */
-static void test_os_failure(void) {
-  int unexpected = 0;
-  for (long n = 1; n <= 6; n++) {
-    unsigned char *keep = malloc_(300000); /* large: its growth needs the OS */
-    fill(keep, 300000, 5);
-    vcm_debug_fail_os(n);
-    void *ps[6];
-    for (int i = 0; i < 6; i++) ps[i] = NULL;
+/* A workload that needs the OS: large blocks, remap growth, calloc, aligned, new segments.
+ * Returns how many results were wrong: a NULL must come with ENOMEM, and a failed realloc
+ * must leave its block as it was. It frees everything it allocated. */
+static int os_workload(int *nulls) {
+  int bad = 0;
+  void *ps[120];
+  int n = 0;
+#define TRY(expr)                                                                            \
+  do {                                                                                       \
+    errno = 0;                                                                               \
+    void *p_ = (expr);                                                                       \
+    if (p_) ps[n++] = p_;                                                                    \
+    else {                                                                                   \
+      ++*nulls;                                                                              \
+      bad += errno != ENOMEM;                                                                \
+    }                                                                                        \
+  } while (0)
+  unsigned char *big = malloc_(300000);
+  if (big) {
+    fill(big, 300000, 5);
     errno = 0;
-    unsigned char *grown = realloc_(keep, 40u << 20);
+    unsigned char *grown = realloc_(big, 40u << 20);
     if (!grown) {
-      unexpected += errno != ENOMEM;
-      unexpected += !same(keep, 300000, 5); /* old block intact */
-      grown = keep;
+      ++*nulls;
+      bad += errno != ENOMEM || !same(big, 300000, 5);
+      grown = big;
     }
-    for (int i = 0; i < 6; i++) {
-      errno = 0;
-      ps[i] = malloc_((size_t)(1u << 20) << i);
-      if (!ps[i]) unexpected += errno != ENOMEM;
-    }
-    vcm_debug_fail_os(0);
-    for (int i = 0; i < 6; i++) free_(ps[i]);
-    unexpected += !same(grown, 300000, 5);
-    free_(grown);
+    bad += !same(grown, 300000, 5);
+    ps[n++] = grown;
+  } else {
+    ++*nulls;
+    bad += errno != ENOMEM;
   }
+  TRY(calloc_(1, 3u << 20));
+  TRY(aligned_alloc_(4u << 20, 1u << 20));
+  for (int i = 0; i < 100; i++) TRY(malloc_(100000)); /* class 128 KiB: a second segment */
+  for (int i = 0; i < 6; i++) TRY(malloc_((size_t)(1u << 20) << i));
+#undef TRY
+  for (int i = 0; i < n; i++) free_(ps[i]);
+  return bad;
+}
+
+/* The OS refuses the n-th memory request, for every n the workload makes: every failure is
+ * clean, nothing stays allocated, the heap checks, and the workload then runs whole. */
+static void test_os_failure(void) {
+  vcm_stats before, after;
+  int nulls = 0, unexpected = 0;
+  vcm_stats_get(&before);
+  unexpected += os_workload(&nulls);
+  vcm_stats_get(&after);
+  long calls = (long)(after.os_calls - before.os_calls);
+  CHECK(calls > 3 && nulls == 0);
+  int injected = 0;
+  for (long n = 1; n <= calls + 1; n++) {
+    int got = 0;
+    vcm_debug_fail_os(n);
+    unexpected += os_workload(&got);
+    vcm_debug_fail_os(0);
+    injected += got > 0;
+    if (vcm_check(NULL) != 0) unexpected++;
+  }
+  CHECK(injected > 0);
   CHECK_EQ(unexpected, 0);
+  vcm_stats_get(&after);
+  CHECK_EQ(after.small_live_chunks, before.small_live_chunks); /* nothing leaked */
+  CHECK_EQ(after.large_live, before.large_live);
+  nulls = 0;
+  CHECK_EQ(os_workload(&nulls), 0); /* memory is back: the workload runs whole */
+  CHECK_EQ(nulls, 0);
   CHECK_EQ(vcm_check(NULL), 0);
 
   pid_t pid = fork();
