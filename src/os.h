@@ -23,8 +23,6 @@ void vcmi_os_hugepage(void *p, size_t size);
  * new_size bytes from vcmi_os_reserve, which the move consumes. NULL on failure, and the old
  * mapping (and dest) are untouched. */
 void *vcmi_os_remap(void *p, size_t old, size_t new_size, void *dest);
-/* Shrink the mapping [p, p + old) to new bytes in place, unmapping the tail. */
-int vcmi_os_shrink(void *p, size_t old, size_t new_size);
 
 /* Counters of OS memory, bytes (relaxed; for stats). */
 typedef struct vcmi_os_stats {

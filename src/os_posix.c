@@ -98,11 +98,6 @@ void *vcmi_os_remap(void *p, size_t old, size_t new_size, void *dest) {
   return q;
 }
 
-int vcmi_os_shrink(void *p, size_t old, size_t new_size) {
-  SUB(st_reserved, old - new_size);
-  return munmap((unsigned char *)p + new_size, old - new_size);
-}
-
 void vcmi_os_stats_get(vcmi_os_stats *out) {
   out->reserved = __atomic_load_n(&st_reserved, __ATOMIC_RELAXED);
   out->purged = __atomic_load_n(&st_purged, __ATOMIC_RELAXED);

@@ -7,7 +7,7 @@
 #include "region.h"
 
 /* Format "vcm: <what>: <reason> <ptr>\n" into buf; returns the length. No allocation. */
-size_t vcmi_format_ptr(char *buf, size_t size, const char *what, const char *reason,
+static size_t format_ptr(char *buf, size_t size, const char *what, const char *reason,
                        const void *ptr) {
   size_t n = 0;
   const char *parts[] = {"vcm: ", what, ": ", reason, " at 0x"};
@@ -29,7 +29,7 @@ size_t vcmi_format_ptr(char *buf, size_t size, const char *what, const char *rea
 void vcmi_misuse_default(void *ctx, const void *ptr, const char *reason) {
   char buf[256];
   (void)ctx;
-  size_t n = vcmi_format_ptr(buf, sizeof buf, "invalid free or use", reason, ptr);
+  size_t n = format_ptr(buf, sizeof buf, "invalid free or use", reason, ptr);
   ssize_t w = write(2, buf, n);
   (void)w;
   abort();
