@@ -49,8 +49,7 @@ static void *oom(void) {
 
 void *vcm_malloc(size_t n) {
   if (VCMI_LIKELY(n <= VCMI_SMALL_MAX)) {
-    vcmi_heap *h = vcmi_heap_get();
-    void *p = VCMI_LIKELY(h != NULL) ? vcmi_heap_alloc_class(h, vcmi_small_class(n), n) : NULL;
+    void *p = vcmi_small_alloc(n, n);
     return VCMI_LIKELY(p != NULL) ? p : oom();
   }
   void *p = vcmi_large_alloc(n, 0, 0);
@@ -95,7 +94,7 @@ void *vcm_realloc(void *p, size_t n) {
   case 1: {
     vcmi_loc loc;
     vcmi_heap *h = vcmi_tls_heap;
-    if (VCMI_LIKELY(vcmi_locate(r, p, &loc) == 0 && h && !h->check)) {
+    if (VCMI_LIKELY(vcmi_seg_locate(r, p, &loc) == 0 && h && !h->check)) {
       uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
       size_t cap = vcmi_class_cap(r, loc.k);
       if (VCMI_LIKELY((s & VCMI_LIVE) && n <= cap && n > cap / 4)) {
@@ -133,8 +132,7 @@ static void *aligned(size_t align, size_t n) {
   if (align <= 16) return vcm_malloc(n);
   size_t want = n < align ? align : n;
   if (want <= VCMI_SMALL_MAX) { /* every chunk is aligned to its capacity */
-    vcmi_heap *h = vcmi_heap_get();
-    void *p = h ? vcmi_heap_alloc_class(h, vcmi_small_class(want), n) : NULL;
+    void *p = vcmi_small_alloc(want, n);
     return p ? p : oom();
   }
   void *p = vcmi_large_alloc(n, align, 0);

@@ -320,7 +320,7 @@ static void remote_free(vcmi_region *r, vcmi_loc *loc, const void *p) {
 
 /* Locate p in r or report why it is not a chunk start. */
 static int locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc) {
-  if (VCMI_LIKELY(vcmi_locate(r, p, loc) == 0)) return 0;
+  if (VCMI_LIKELY(vcmi_seg_locate(r, p, loc) == 0)) return 0;
   vcmi_misuse(r, p, "interior pointer (not the start of a chunk)");
   return -1;
 }
@@ -359,8 +359,7 @@ static vcmi_entry *live_or_report(vcmi_region *r, const void *p, vcmi_loc *loc) 
 }
 
 /* Record used = n. Any thread may (the program owns the chunk); only the entry changes. */
-static void seg_set_used(vcmi_region *r, vcmi_entry *e, size_t n) {
-  (void)r;
+static void seg_set_used(vcmi_entry *e, size_t n) {
   uint32_t s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
   __atomic_store_n(&e->state, (s & ~VCMI_USED_MASK) | (uint32_t)n, __ATOMIC_RELAXED);
 }
@@ -370,7 +369,7 @@ int vcmi_seg_expand(vcmi_region *r, void *p, size_t n) {
   if (!live_or_report(r, p, &loc) || n > vcmi_class_cap(r, loc.k)) return -1;
   if (vcmi_opt[VCMI_OPT_CHECK] && n < (loc.e->state & VCMI_USED_MASK))
     memset((unsigned char *)p + n, CHECK_FILL, vcmi_class_cap(r, loc.k) - n);
-  seg_set_used(r, loc.e, n);
+  seg_set_used(loc.e, n);
   return 0;
 }
 
@@ -378,7 +377,7 @@ size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim) {
   vcmi_loc loc;
   if (!live_or_report(r, p, &loc)) return 0;
   size_t cap = vcmi_class_cap(r, loc.k);
-  if (claim) seg_set_used(r, loc.e, cap);
+  if (claim) seg_set_used(loc.e, cap);
   return capacity ? cap : (__atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK);
 }
 
@@ -392,18 +391,15 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
   if (check) check_slack(r, &loc, p);
   if (n <= cap) {
     /* Shrinking to a quarter or less moves down (4x hysteresis); otherwise in place. */
-    unsigned k = vcmi_small_class(n);
-    vcmi_heap *h = n <= cap / 4 && k != loc.k ? vcmi_heap_get() : NULL;
-    if (h) q = vcmi_heap_alloc_class(h, k, n);
+    if (n <= cap / 4 && vcmi_small_class(n) != loc.k) q = vcmi_small_alloc(n, n);
     if (!q) {
       if (check && n < cap) memset((unsigned char *)p + n, CHECK_FILL, cap - n);
-      seg_set_used(r, loc.e, n);
+      seg_set_used(loc.e, n);
       if (vcmi_tls_heap) vcmi_tls_heap->realloc_inplace++;
       return p;
     }
   } else if (n <= VCMI_SMALL_MAX) {
-    vcmi_heap *h = vcmi_heap_get();
-    if (!h || !(q = vcmi_heap_alloc_class(h, vcmi_small_class(n), n))) return NULL;
+    if (!(q = vcmi_small_alloc(n, n))) return NULL;
   } else if (!(q = vcmi_large_alloc(n, 0, 0))) {
     return NULL;
   }

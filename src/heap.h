@@ -84,9 +84,8 @@ static inline vcmi_heap *vcmi_heap_get(void) {
 /* Class k has no free chunk in h->cur[k]: collect remote frees, take a fresh chunk, try
  * other segments, adopt an abandoned heap's, or map a new segment. NULL if the OS refuses. */
 void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n);
-/* Segment geometry as constants: the fast paths below are vcmi_take_free, vcmi_locate and
- * vcmi_release of region.h with the stride (32 channels x 256 KiB = 2^23) and the class sizes
- * folded in. The check-mode dummy region has empty free lists, so it always falls through. */
+/* Segment geometry as constants: the fast paths below are vcmi_take_free and vcmi_locate of
+ * region.h with the stride (32 channels x 256 KiB = 2^23) and the class sizes folded in. The check-mode dummy region has empty free lists, so it always falls through. */
 #define VCMI_SEG_STRIDE_LOG2 (VCMI_LMAX + 5u)
 _Static_assert(VCMI_SEG_CHANNELS == 32u, "stride is 2^5 channels of the largest class");
 
@@ -109,26 +108,35 @@ static inline unsigned vcmi_small_class(size_t n) {
 static inline int is_owner(vcmi_region *r, vcmi_heap *h) {
   return h && __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED) == h;
 }
+/* A small block of capacity >= size recording used bytes, from this thread's heap. */
+static inline void *vcmi_small_alloc(size_t size, size_t used) {
+  vcmi_heap *h = vcmi_heap_get();
+  return VCMI_LIKELY(h != NULL) ? vcmi_heap_alloc_class(h, vcmi_small_class(size), used) : NULL;
+}
+/* vcmi_locate for a segment region: 0 and *out if p starts a chunk handed out, else -1. */
+static inline int vcmi_seg_locate(const vcmi_region *r, const void *p, vcmi_loc *out) {
+  uintptr_t off = (uintptr_t)p - (uintptr_t)r->data;
+  unsigned k = (unsigned)(off >> VCMI_SEG_STRIDE_LOG2), shift = VCMI_LMAX - k;
+  uintptr_t in = off & (((uintptr_t)1 << VCMI_SEG_STRIDE_LOG2) - 1u);
+  if (k >= VCMI_NCLASS || (in & (((uintptr_t)1 << shift) - 1u))) return -1;
+  uint32_t g = (uint32_t)(in >> shift);
+  if (g >= __atomic_load_n(&r->fresh[k], __ATOMIC_RELAXED)) return -1;
+  out->k = k;
+  out->g = g;
+  out->e = r->mapk[k] + g;
+  return 0;
+}
 /* Free a chunk of a segment region (from the pagemap): the owner's live chunk inline, all
  * else (another thread's chunk, misuse, a purge due) in vcmi_seg_free_slow. */
 void vcmi_seg_free_slow(vcmi_region *r, void *p);
 static inline void vcmi_seg_free(vcmi_region *r, void *p) {
   vcmi_heap *h = vcmi_tls_heap;
-  uintptr_t off = (uintptr_t)p - (uintptr_t)r->data;
-  unsigned k = (unsigned)(off >> VCMI_SEG_STRIDE_LOG2), shift = VCMI_LMAX - k;
-  uintptr_t in = off & (((uintptr_t)1 << VCMI_SEG_STRIDE_LOG2) - 1u);
-  if (VCMI_LIKELY(k < VCMI_NCLASS && !(in & (((uintptr_t)1 << shift) - 1u)) && is_owner(r, h))) {
-    uint32_t g = (uint32_t)(in >> shift);
-    vcmi_entry *e = r->mapk[k] + g;
-    if (VCMI_LIKELY(g < r->fresh[k] && (e->state & VCMI_LIVE) && h->freed < h->purge_at)) {
-      e->state = 0;
-      e->link = r->free_head[k];
-      r->free_head[k] = g;
-      r->avail |= 1u << k;
-      r->live[k]--;
-      h->freed += (size_t)1 << shift;
-      return;
-    }
+  vcmi_loc loc;
+  if (VCMI_LIKELY(vcmi_seg_locate(r, p, &loc) == 0 && is_owner(r, h) &&
+                  (loc.e->state & VCMI_LIVE) && h->freed < h->purge_at)) {
+    vcmi_release(r, &loc);
+    h->freed += (size_t)1 << (VCMI_LMAX - loc.k);
+    return;
   }
   vcmi_seg_free_slow(r, p);
 }

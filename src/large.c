@@ -148,11 +148,7 @@ static void set_used(vcmi_large *b, size_t n) { __atomic_store_n(&b->used, n, __
 void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
   if (check(b, p, 0) != 0) return NULL;
   if (n <= VCMI_SMALL_MAX || n <= b->cap / 4) { /* a quarter or less: move down */
-    void *q = n <= VCMI_SMALL_MAX ? NULL : vcmi_large_alloc(n, 0, 0);
-    if (n <= VCMI_SMALL_MAX) {
-      vcmi_heap *h = vcmi_heap_get();
-      q = h ? vcmi_heap_alloc_class(h, vcmi_small_class(n), n) : NULL;
-    }
+    void *q = n <= VCMI_SMALL_MAX ? vcmi_small_alloc(n, n) : vcmi_large_alloc(n, 0, 0);
     if (q) {
       memcpy(q, p, n < b->used ? n : b->used);
       vcmi_large_free(b, p);
