@@ -34,9 +34,9 @@ $(B)/libvcm.so: $(LIB_OBJ) src/libvcm.map
 $(B)/libvcm-api.a: $(filter-out $(B)/obj/override.o,$(LIB_OBJ))
 	rm -f $@ && ar rcs $@ $^
 
-$(LIBC_TESTS:%=$(B)/test/%): $(B)/test/%: test/%.c test/harness.h $(B)/libvcm.a | $(B)/test
+$(LIBC_TESTS:%=$(B)/test/%): $(B)/test/%: test/%.c test/harness.h test/capture.h $(B)/libvcm.a | $(B)/test
 	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm.a -lpthread
-$(B)/test/%: test/%.c test/harness.h $(B)/libvcm-api.a | $(B)/test
+$(B)/test/%: test/%.c test/harness.h test/capture.h $(B)/libvcm-api.a | $(B)/test
 	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm-api.a -lpthread
 
 $(B)/demo: demo/demo.c $(B)/libvcm.a

@@ -28,6 +28,16 @@ static int t_passed, t_failed;
     }                                                                                        \
   } while (0)
 
+/* A seeded byte pattern: t_fill writes it, t_same checks it is still there. */
+static inline void t_fill(unsigned char *p, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++) p[i] = (unsigned char)(seed + i * 13 + (i >> 9));
+}
+static inline int t_same(const unsigned char *p, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != (unsigned char)(seed + i * 13 + (i >> 9))) return 0;
+  return 1;
+}
+
 static inline int t_report(void) {
   printf("%d passed, %d failed\n", t_passed, t_failed);
   return t_failed != 0;

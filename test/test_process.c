@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "harness.h"
 #include "vcm.h"
 
@@ -24,28 +25,6 @@ static void *(*volatile realloc_)(void *, size_t) = realloc;
 static void *(*volatile reallocarray_)(void *, size_t, size_t) = reallocarray;
 static size_t (*volatile usable_)(void *) = malloc_usable_size;
 static void *(*volatile aligned_alloc_)(size_t, size_t) = aligned_alloc;
-
-static struct {
-  int calls;
-  const void *ptr;
-  const char *reason;
-} misuse;
-
-static void on_misuse(void *ctx, const void *ptr, const char *reason) {
-  (void)ctx;
-  misuse.calls++;
-  misuse.ptr = ptr;
-  misuse.reason = reason;
-}
-
-static void fill(unsigned char *p, size_t n, unsigned seed) {
-  for (size_t i = 0; i < n; i++) p[i] = (unsigned char)(seed + i * 13 + (i >> 9));
-}
-static int same(const unsigned char *p, size_t n, unsigned seed) {
-  for (size_t i = 0; i < n; i++)
-    if (p[i] != (unsigned char)(seed + i * 13 + (i >> 9))) return 0;
-  return 1;
-}
 
 static void test_linked_malloc_is_vcm(void) {
   void *p = malloc(20);
@@ -64,8 +43,8 @@ static void test_small(void) {
     size_t cap = vcm_capacity(p);
     CHECK(cap >= n && cap >= 16 && (cap & (cap - 1)) == 0);
     CHECK((uintptr_t)p % 16 == 0);
-    fill(p, n, (unsigned)n);
-    CHECK(same(p, n, (unsigned)n));
+    t_fill(p, n, (unsigned)n);
+    CHECK(t_same(p, n, (unsigned)n));
     free(p);
   }
   unsigned char *c = calloc(100, 10);
@@ -124,19 +103,19 @@ static void test_large(void) {
   unsigned char *p = malloc(n);
   CHECK(p != NULL);
   CHECK_EQ(vcm_capacity(p), 4u << 20);
-  fill(p, n, 7);
+  t_fill(p, n, 7);
   unsigned char *q = realloc(p, 4u << 20); /* within capacity: same place */
   CHECK(q == p);
   vcm_stats a, b;
   vcm_stats_get(&a);
   q = realloc(q, 64u << 20); /* past it: remapped, not copied */
   CHECK(q != NULL);
-  CHECK(same(q, n, 7));
+  CHECK(t_same(q, n, 7));
   vcm_stats_get(&b);
   CHECK_EQ(b.bytes_copied, a.bytes_copied);
   CHECK(b.os_remapped > a.os_remapped);
   q = realloc(q, 1000); /* back to a small class */
-  CHECK(q && vcm_capacity(q) == 1024 && same(q, 1000, 7));
+  CHECK(q && vcm_capacity(q) == 1024 && t_same(q, 1000, 7));
   free(q);
   /* A move onto a new place (the space after the block is taken) keeps the OS figures
    * true: reserved bytes come back to where they were once the block is freed. */
@@ -265,15 +244,15 @@ static int os_workload(int *nulls) {
   } while (0)
   unsigned char *big = malloc_(300000);
   if (big) {
-    fill(big, 300000, 5);
+    t_fill(big, 300000, 5);
     errno = 0;
     unsigned char *grown = realloc_(big, 40u << 20);
     if (!grown) {
       ++*nulls;
-      bad += errno != ENOMEM || !same(big, 300000, 5);
+      bad += errno != ENOMEM || !t_same(big, 300000, 5);
       grown = big;
     }
-    bad += !same(grown, 300000, 5);
+    bad += !t_same(grown, 300000, 5);
     ps[n++] = grown;
   } else {
     ++*nulls;

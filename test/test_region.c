@@ -2,23 +2,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "capture.h"
 #include "harness.h"
 #include "vcm.h"
 
 static _Alignas(4096) unsigned char disc[1 << 20];
-
-static struct {
-  int calls;
-  const void *ptr;
-  const char *reason;
-} misuse;
-
-static void on_misuse(void *ctx, const void *ptr, const char *reason) {
-  (void)ctx;
-  misuse.calls++;
-  misuse.ptr = ptr;
-  misuse.reason = reason;
-}
 
 static vcm_region fresh(size_t size, const vcm_geometry *g) {
   vcm_region r;

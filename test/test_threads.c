@@ -11,15 +11,6 @@
 #include "harness.h"
 #include "vcm.h"
 
-static void fill(unsigned char *p, size_t n, unsigned seed) {
-  for (size_t i = 0; i < n; i++) p[i] = (unsigned char)(seed + i * 13 + (i >> 9));
-}
-static int same(const unsigned char *p, size_t n, unsigned seed) {
-  for (size_t i = 0; i < n; i++)
-    if (p[i] != (unsigned char)(seed + i * 13 + (i >> 9))) return 0;
-  return 1;
-}
-
 /* Threads: each allocates, hands half its blocks to the next thread to free. */
 #define NT 8
 #define PER 20000
@@ -31,7 +22,7 @@ static void *worker(void *arg) {
   for (int i = 0; i < PER; i++) {
     size_t n = 64 + t_rand(&rng) % (i % 100 == 0 ? 400000 : 2000);
     unsigned char *p = vcm_malloc(n);
-    fill(p, 64, (unsigned)id);
+    t_fill(p, 64, (unsigned)id);
     mailbox[id][i] = p;
     if (i % 2) {
       unsigned char *q = vcm_realloc(p, n * 2);
@@ -46,7 +37,7 @@ static void *freer(void *arg) {
   int bad = 0;
   for (int i = 0; i < PER; i++) {
     unsigned char *p = mailbox[from][i];
-    bad += !same(p, 64, (unsigned)from);
+    bad += !t_same(p, 64, (unsigned)from);
     vcm_free(p);
   }
   return (void *)(intptr_t)bad;
