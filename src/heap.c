@@ -302,10 +302,8 @@ static void remote_free(vcmi_region *r, vcmi_loc *loc, const void *p) {
     }
   } while (!__atomic_compare_exchange_n(&e->state, &s, (s & ~VCMI_LIVE) | VCMI_REMOTE, 1,
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-  if (vcmi_opt[VCMI_OPT_CHECK]) { /* the chunk is ours until pushed */
-    if (!all_fill((const unsigned char *)p + (s & VCMI_USED_MASK),
-                  vcmi_class_cap(r, loc->k) - (s & VCMI_USED_MASK)))
-      vcmi_misuse(r, p, "heap overflow (bytes past the used size were written)");
+  if (vcmi_opt[VCMI_OPT_CHECK]) { /* the chunk is ours until pushed; REMOTE keeps used */
+    check_slack(r, loc, p);
     memset((void *)(uintptr_t)p, CHECK_FILL, vcmi_class_cap(r, loc->k));
   }
   uint32_t idx = (uint32_t)(e - r->map);
