@@ -16,10 +16,6 @@
 #define VCMI_GRANULE ((size_t)1 << VCMI_GRANULE_SHIFT)
 #define VCMI_LARGE_MAGIC 0x76636d4cu /* "vcmL" */
 
-#if defined(__GNUC__)
-#define VCMI_LIKELY(x) __builtin_expect(!!(x), 1)
-#define VCMI_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#endif
 
 /* A spinlock for rare paths (heap creation, large blocks, metadata). */
 typedef struct vcmi_lock {

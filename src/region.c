@@ -40,13 +40,6 @@
 #define VG_RESIZE(r, p, from, to) ((void)0)
 #endif
 
-#if defined(__GNUC__)
-#define VCMI_LIKELY(x) __builtin_expect(!!(x), 1)
-#define VCMI_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#else
-#define VCMI_LIKELY(x) (x)
-#define VCMI_UNLIKELY(x) (x)
-#endif
 
 _Static_assert(sizeof(vcmi_entry) == 8, "map entry is the seed's 8 bytes");
 _Static_assert(sizeof(vcmi_region) <= sizeof(vcm_region), "vcm_region storage too small");

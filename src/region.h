@@ -4,6 +4,9 @@
 
 #include "vcm.h"
 
+#define VCMI_LIKELY(x) __builtin_expect(!!(x), 1) /* GCC and clang: the core uses builtins */
+#define VCMI_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
 /* One map entry per chunk, 8 bytes (the seed's min/2 budget). See docs/DESIGN.md, "Map".
  *   state: bits 0..27 used bytes (<= 2^27), bit 28 MARK (checker scratch), bit 29 REMOTE
  *          (freed by another thread, waiting in the region's remote list), bit 30 PURGED
