@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "heap.h"
+#include "large.h"
 #include "options.h"
 #include "os.h"
 

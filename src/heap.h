@@ -1,50 +1,12 @@
-/* Internal interfaces of the process heap: thread heaps of regions (heap.c), large blocks
- * (large.c), the address map (pagemap.c) and the lock. Not installed. */
+/* Internal interfaces of the thread heaps (heap.c): heaps and their segments, each a region.
+ * Not installed. */
 #ifndef VCMI_HEAP_H
 #define VCMI_HEAP_H
 #include <stdint.h>
 
+#include "meta.h"
 #include "region.h"
-
-/* Process geometry: classes 16 B … 256 KiB; a segment is one region of 32 channels. */
-#define VCMI_LMIN 4u
-#define VCMI_LMAX 18u
-#define VCMI_NCLASS (VCMI_LMAX - VCMI_LMIN + 1u)
-#define VCMI_SMALL_MAX ((size_t)1 << VCMI_LMAX)
-#define VCMI_SEG_CHANNELS 32u
-#define VCMI_GRANULE_SHIFT 21u /* pagemap granule: 2 MiB */
-#define VCMI_GRANULE ((size_t)1 << VCMI_GRANULE_SHIFT)
-#define VCMI_LARGE_MAGIC 0x76636d4cu /* "vcmL" */
-
-
-/* A spinlock for rare paths (heap creation, large blocks, metadata). */
-typedef struct vcmi_lock {
-  int v;
-} vcmi_lock;
-void vcmi_lock_take(vcmi_lock *l);
-static inline void vcmi_lock_give(vcmi_lock *l) { __atomic_store_n(&l->v, 0, __ATOMIC_RELEASE); }
-
-/* Address map: granule -> descriptor (a segment's region or a large block), O(1): a
- * two-level radix over 48-bit addresses, 2^13 leaves of 2^14 granules (meta.c). */
-#define VCMI_PAGEMAP_LEAF_BITS 14u
-#define VCMI_PAGEMAP_TOP_BITS (48u - VCMI_GRANULE_SHIFT - VCMI_PAGEMAP_LEAF_BITS)
-extern void **vcmi_pagemap_top[(size_t)1 << VCMI_PAGEMAP_TOP_BITS];
-static inline void *vcmi_pagemap_get(const void *p) {
-  uintptr_t g = (uintptr_t)p >> VCMI_GRANULE_SHIFT;
-  if (g >> (VCMI_PAGEMAP_TOP_BITS + VCMI_PAGEMAP_LEAF_BITS)) return NULL;
-  void **leaf = __atomic_load_n(&vcmi_pagemap_top[g >> VCMI_PAGEMAP_LEAF_BITS], __ATOMIC_ACQUIRE);
-  if (!leaf) return NULL;
-  return __atomic_load_n(&leaf[g & (((uintptr_t)1 << VCMI_PAGEMAP_LEAF_BITS) - 1)],
-                         __ATOMIC_ACQUIRE);
-}
-int vcmi_pagemap_set(const void *start, size_t size, void *desc); /* -1: out of memory */
-
-/* Small metadata objects from OS pages, never returned (heaps, large descriptors). */
-void *vcmi_meta_alloc(size_t size);
-
-void vcmi_meta_fork_prepare(void);
-void vcmi_meta_fork_parent(void);
-void vcmi_meta_fork_child(void);
+#include "sizes.h"
 
 /* A segment: one OS reservation holding a region of VCMI_SEG_CHANNELS channels.
  *   [ this header | map | … | guard page | data (2 MiB aligned) ]
@@ -81,9 +43,8 @@ static inline vcmi_heap *vcmi_heap_get(void) {
  * other segments, adopt an abandoned heap's, or map a new segment. NULL if the OS refuses. */
 void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n);
 /* Segment geometry as constants: the fast paths below are vcmi_take_free and vcmi_locate of
- * region.h with the stride (32 channels x 256 KiB = 2^23) and the class sizes folded in. The check-mode dummy region has empty free lists, so it always falls through. */
-#define VCMI_SEG_STRIDE_LOG2 (VCMI_LMAX + 5u)
-_Static_assert(VCMI_SEG_CHANNELS == 32u, "stride is 2^5 channels of the largest class");
+ * region.h with the stride (VCMI_SEG_STRIDE_LOG2) and the class sizes folded in. The
+ * check-mode dummy region has empty free lists, so it always falls through. */
 
 static inline void *vcmi_heap_alloc_class(vcmi_heap *h, unsigned k, size_t n) {
   vcmi_region *r = h->cur[k];
@@ -146,27 +107,6 @@ void vcmi_heap_fork_prepare(void);
 void vcmi_heap_fork_parent(void);
 void vcmi_heap_fork_child(void);
 
-/* Large blocks (> VCMI_SMALL_MAX): own mapping, power-of-two capacity, grown by remap. The
- * descriptor lives in metadata pages; the pagemap maps the block's first granule to it. */
-typedef struct vcmi_large {
-  uint32_t magic; /* VCMI_LARGE_MAGIC while live, 0 when freed */
-  uint32_t fresh; /* pages never written since the OS gave them: calloc can skip zeroing */
-  unsigned char *p;
-  size_t used, cap;
-  struct vcmi_large *next, *prev; /* live list (for stats); next: free or cached list */
-} vcmi_large;
-void *vcmi_large_alloc(size_t n, size_t align, int zero);
-void vcmi_large_free(vcmi_large *b, void *p);
-void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n);
-int vcmi_large_expand(vcmi_large *b, void *p, size_t n);
-size_t vcmi_large_size(vcmi_large *b, const void *p, int capacity, int claim);
-void vcmi_large_fork_prepare(void);
-void vcmi_large_fork_parent(void);
-void vcmi_large_fork_child(void);
-
-/* Visit the live and the cached large blocks (under large_lock); for the heap picture. */
-void vcmi_large_each(void (*fn)(void *ctx, const void *p, size_t used, size_t cap, int cached),
-                     void *ctx);
 /* Visit every region of every heap, or every heap (under heaps_lock). */
 void vcmi_heap_each_region(void (*fn)(void *ctx, vcm_region *r), void *ctx);
 void vcmi_heap_each_heap(void (*fn)(void *ctx, vcmi_heap *h), void *ctx);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "heap.h"
+#include "large.h"
 #include "options.h"
 #include "os.h"
 

@@ -3,7 +3,7 @@
 #include <sched.h>
 #include <string.h>
 
-#include "heap.h"
+#include "meta.h"
 #include "os.h"
 
 void vcmi_lock_take(vcmi_lock *l) {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "heap.h"
+#include "large.h"
 
 
 typedef unsigned long long ull;

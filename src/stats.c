@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "heap.h"
+#include "large.h"
 #include "os.h"
 
 /* ---- stats and checks ---- */
@@ -44,8 +45,6 @@ static size_t resident_bytes(void) {
   for (p++; *p >= '0' && *p <= '9'; p++) pages = pages * 10 + (size_t)(*p - '0');
   return pages * (size_t)sysconf(_SC_PAGESIZE);
 }
-
-void vcmi_large_stats(size_t *count, size_t *cap, size_t *used, size_t *cached);
 
 /* Per thread heap, for the printout: its regions and what lives in them. */
 typedef struct {

@@ -1,0 +1,34 @@
+/* Large blocks (large.c): above VCMI_SMALL_MAX, each its own mapping with a power-of-two
+ * capacity, grown by remap. Not installed. */
+#ifndef VCMI_LARGE_H
+#define VCMI_LARGE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sizes.h"
+
+#define VCMI_LARGE_MAGIC 0x76636d4cu /* "vcmL" */
+
+/* The descriptor lives in metadata pages; the pagemap maps the block's first granule to it. */
+typedef struct vcmi_large {
+  uint32_t magic; /* VCMI_LARGE_MAGIC while live, 0 when freed */
+  uint32_t fresh; /* pages never written since the OS gave them: calloc can skip zeroing */
+  unsigned char *p;
+  size_t used, cap;
+  struct vcmi_large *next, *prev; /* live list (for stats); next: free or cached list */
+} vcmi_large;
+void *vcmi_large_alloc(size_t n, size_t align, int zero);
+void vcmi_large_free(vcmi_large *b, void *p);
+void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n);
+int vcmi_large_expand(vcmi_large *b, void *p, size_t n);
+size_t vcmi_large_size(vcmi_large *b, const void *p, int capacity, int claim);
+void vcmi_large_fork_prepare(void);
+void vcmi_large_fork_parent(void);
+void vcmi_large_fork_child(void);
+
+/* Totals of the live blocks, and the bytes cached (under large_lock); for stats. */
+void vcmi_large_stats(size_t *count, size_t *cap, size_t *used, size_t *cached);
+/* Visit the live and the cached large blocks (under large_lock); for the heap picture. */
+void vcmi_large_each(void (*fn)(void *ctx, const void *p, size_t used, size_t cap, int cached),
+                     void *ctx);
+#endif
