@@ -49,12 +49,13 @@ demo: $(B)/demo $(B)/libvcm.so
 
 # All tests; the last line is the total "N passed, N failed". Besides the unit tests: one
 # program per misuse (test/misuse: the exact message, the pointer, the abort), the
-# stress test linked with libvcm.a, and real programs (python3.11's tests, sqlite3, perl, git,
+# stress test linked with libvcm.a, the RSS of memory freed by another thread (test/rss), and
+# real programs (python3.11's tests, sqlite3, perl, git,
 # the stress test and a C++ test built against glibc) under LD_PRELOAD, compared with glibc.
 # The real programs need Debian packages: `make deps` (run first) installs any that is missing.
 test: deps $(TEST_BIN) $(B)/test/stress lib
 	@tools/runtests $(TEST_BIN) "test/misuse/run.sh $(B)" "B=$(B) fuzz/run.sh replay" \
-	  "$(B)/test/stress -t 8 -d 10" \
+	  "$(B)/test/stress -t 8 -d 10" "test/rss/run.sh $(CURDIR)/$(B)/libvcm.so $(B)" \
 	  "test/preload/run.sh --quick $(CURDIR)/$(B)/libvcm.so"
 
 # The fuzzer (libFuzzer, clang) over region and process operations against a model, for

@@ -68,22 +68,27 @@ static void seg_destroy(vcmi_segment *s) {
   vcmi_os_release(s, s->size);
 }
 
-/* Take back every chunk other threads freed into r. Owner only. */
-static void seg_collect(vcmi_region *r) {
+/* Take back every chunk other threads freed into r. Owner only. Returns the bytes taken. */
+static size_t seg_collect(vcmi_region *r) {
+  size_t bytes = 0;
   uint32_t idx = __atomic_exchange_n(&r->remote_head, VCMI_NONE, __ATOMIC_ACQUIRE);
   while (idx != VCMI_NONE) {
     unsigned k = vcmi_log2(idx / r->n_channels + 1u);
     vcmi_loc loc = {k, idx - r->n_channels * ((1u << k) - 1u), &r->map[idx]};
     uint32_t next = loc.e->link;
     vcmi_release(r, &loc);
+    bytes += vcmi_class_cap(r, k);
     idx = next;
   }
+  return bytes;
 }
 
+/* Remote frees count toward the next purge like local ones (issue 11, cause 4): a heap whose
+ * chunks other threads free gives pages back when it next runs short, freeing nothing itself. */
 static void heap_collect(vcmi_heap *h) {
   if (!__atomic_load_n(&h->remote_pending, __ATOMIC_RELAXED)) return;
   __atomic_store_n(&h->remote_pending, 0, __ATOMIC_RELAXED);
-  for (vcmi_segment *s = h->segs; s; s = s->next) seg_collect(reg(s));
+  for (vcmi_segment *s = h->segs; s; s = s->next) h->freed += seg_collect(reg(s));
 }
 
 /* VCM_CHECK=1: every chunk on a free list is filled with CHECK_FILL, and a live chunk's slack
@@ -208,10 +213,13 @@ static void *take(vcmi_region *r, unsigned k, size_t n, int *reused) {
   return p ? p : vcmi_take_fresh(r, k, n);
 }
 
+static void heap_purge(vcmi_heap *h);
+
 void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n) {
   int reused;
-  vcmi_region *r = h->cur[k];
   heap_collect(h);
+  if (h->freed >= PURGE_BYTES) heap_purge(h); /* remote frees collected may make it due */
+  vcmi_region *r = h->cur[k];
   unsigned char *p = take(r, k, n, &reused);
   for (int round = 0; !p && round < 2; round++) {
     for (vcmi_segment *s = h->segs; s && !p; s = s->next)
@@ -247,8 +255,8 @@ static void purge_inside(void *p, size_t n) {
  * chunk at two purges in a row is reset and its pages dropped; free chunks of 64 KiB and up
  * are dropped; a segment with nothing live (not the heap's first) is unmapped. */
 static void heap_purge(vcmi_heap *h) {
-  h->freed = 0;
   heap_collect(h);
+  h->freed = 0;
   vcmi_segment **link = &h->segs;
   while (*link) {
     vcmi_segment *s = *link;
