@@ -21,6 +21,11 @@
 #define BENCH_UNUSED __attribute__((unused))
 
 static const char *bench_name = "?";
+/* Set by `prog SCALE floor` (bench_init_variant): growth workloads then malloc each vector once at
+ * its final size and never realloc (grow_step), writing the same bytes in the
+ * same order, so time(prog) / time(prog floor) is what growth costs. */
+static int bench_floor;
+static char bench_name_buf[32];
 
 /* Report a failed check and exit non-zero. */
 static BENCH_UNUSED __attribute__((noreturn, format(printf, 1, 2))) void
@@ -36,9 +41,23 @@ bench_fail(const char *fmt, ...) {
   exit(1);
 }
 
-/* Parse argv[1] as the scale (default 1). */
-static BENCH_UNUSED double bench_init(const char *name, int argc, char **argv) {
+/* Parse argv[1] as the scale (default 1) and the optional argv[2] as the
+ * variant word `accepted` (setting *variant; NULL: no variant): `floor` for the
+ * growth workloads (&bench_floor), `sized` for s3. The result line's name gets
+ * the word appended. */
+static BENCH_UNUSED double bench_init_variant(const char *name, int argc, char **argv,
+                                             const char *accepted, int *variant) {
   bench_name = name;
+  if (argc > 2) {
+    if (accepted && strcmp(argv[2], accepted) == 0) {
+      *variant = 1;
+    } else {
+      fprintf(stderr, "%s: unknown variant %s\n", argv[0], argv[2]);
+      exit(2);
+    }
+    snprintf(bench_name_buf, sizeof bench_name_buf, "%s%s", name, argv[2]);
+    bench_name = bench_name_buf;
+  }
   if (argc < 2) return 1.0;
   char *end;
   errno = 0;
@@ -48,6 +67,9 @@ static BENCH_UNUSED double bench_init(const char *name, int argc, char **argv) {
     exit(2);
   }
   return s;
+}
+static BENCH_UNUSED double bench_init(const char *name, int argc, char **argv) {
+  return bench_init_variant(name, argc, argv, NULL, NULL);
 }
 
 /* full * scale, at least lo. */
@@ -146,10 +168,18 @@ static inline void *grow_realloc(void *p, size_t old, size_t n) {
   return q;
 }
 
+/* One growth step of a vector from old to n bytes; final is the largest size
+ * it will reach. In floor mode the first step mallocs final bytes and later
+ * steps keep the block. */
+static inline void *grow_step(void *p, size_t old, size_t n, size_t final) {
+  if (!bench_floor) return grow_realloc(p, old, n);
+  return p ? p : xmalloc(final);
+}
+
 /* --- Result line --------------------------------------------------------- */
 static BENCH_UNUSED void bench_result(uint64_t ops, int growth) {
   printf("result name=%s ops=%" PRIu64 " check=ok", bench_name, ops);
-  if (growth) {
+  if (growth && !bench_floor) {
     uint64_t n = bench_grow.inplace + bench_grow.moved;
     printf(" reallocs=%" PRIu64 " inplace=%" PRIu64 " inplace_rate=%.4f copied=%" PRIu64,
            n, bench_grow.inplace, n ? (double)bench_grow.inplace / (double)n : 0.0,

@@ -29,24 +29,37 @@ PEERS = [
 ]
 PEER_NAMES = [p[0] for p in PEERS]
 
-# id -> (source file, group, description). Binaries are build/bench/<id>.
-WORKLOADS = [
+# id -> (source file, group, description). Binaries are build/bench/<id>; the
+# ids in VARIANTS run another id's binary with a variant word (floors below).
+GROWTH_WORKLOADS = [
     ("g1", "g1_onevec.c", "growth", "one vector, +8 B per realloc, to 64 MiB"),
     ("g2", "g2_manyvec.c", "growth", "10k vectors round-robin, small steps, 16 B..256 KiB"),
     ("g3", "g3_strings.c", "growth", "string building, 1..40 B appends, 50k strings"),
     ("g4", "g4_large.c", "growth", "one buffer, +1 MiB per realloc, to 512 MiB"),
-    ("g4floor", "g4_large.c", "floor", "floor for g4: one malloc of 512 MiB, written once"),
     ("g5", "g5_growshrink.c", "growth", "2k vectors grow, shrink, regrow (<= 64 KiB)"),
     ("g6", "g6_interleaved.c", "growth", "10k arrays interleaved, +8 B each, 256 rounds"),
     ("g7", "g7_cxx.cc", "cxx", "C++ vector/string push_back"),
+]
+# Each growth workload's floor: the same program with every vector malloc'ed
+# (or reserve()d) once at its final size and no realloc.
+WORKLOADS = [w for g, src, group, desc in GROWTH_WORKLOADS for w in (
+    (g, src, group, desc),
+    (g + "floor", src, "floor", "floor for %s: each vector malloc'ed once at its final size" % g))
+] + [
     ("s1", "s1_churn.c", "general", "small-object churn 8..512 B, 100k live, 20M calls"),
     ("s2", "s2_prodcons.c", "general", "producer/consumer, cross-thread free, 5M objects"),
     ("s3", "s3_larson.c", "general", "larson-like, 4 threads, mailbox handoff"),
     ("s4", "s4_calloc.c", "general", "calloc 64 KiB..16 MiB, checked zero"),
     ("s5", "s5_aligned.c", "general", "posix_memalign/aligned_alloc, align 16..64 KiB"),
+    ("s6", "s6_xthread.c", "general", "cross-thread free, 8 threads in a ring, 16M objects"),
+    ("s7", "s7_large.c", "general", "malloc-large: 5..25 MiB blocks at random, 24 live"),
+    ("s8", "s3_larson.c", "general", "s3 with sized free (free_sized or the allocator's own)"),
     ("r1", "r1_python.py", "real", "python3 PYTHONMALLOC=malloc: dicts, lists, strings"),
     ("r2", "r2_gen_sql.py", "real", "sqlite3 :memory: inserts, indexes, joins, group by"),
 ]
+VARIANTS = dict([(g + "floor", (g, "floor")) for g, _, _, _ in GROWTH_WORKLOADS] +
+                [("s8", ("s3", "sized"))])
+FLOORED = [g for g, _, _, _ in GROWTH_WORKLOADS]
 # Peer bugs that the workloads catch: reported, but they do not fail the run.
 KNOWN_PEER_BUGS = {
     ("s5", "mimalloc"): "known peer bug: mimalloc 2.0.9 (Debian 12) returns blocks that are "
@@ -70,7 +83,7 @@ def build():
     cxx = os.environ.get("CXX", "c++")
     common = os.path.join(BENCH, "common.h")
     for wid, src in [("runone", "runone.c")] + [(w[0], w[1]) for w in WORKLOADS]:
-        if not src.endswith((".c", ".cc")) or wid == "g4floor":
+        if not src.endswith((".c", ".cc")) or wid in VARIANTS:
             continue
         srcp, out = os.path.join(BENCH, src), os.path.join(BUILD, wid)
         newest = max(os.path.getmtime(srcp), os.path.getmtime(common))
@@ -133,8 +146,9 @@ def commands(workloads, scale, tmp):
     s = "%g" % scale
     cmds = {}
     for wid in workloads:
-        if wid == "g4floor":
-            cmds[wid] = ([os.path.join(BUILD, "g4"), s, "floor"], {}, None, None)
+        if wid in VARIANTS:
+            prog, word = VARIANTS[wid]
+            cmds[wid] = ([os.path.join(BUILD, prog), s, word], {}, None, None)
         elif wid == "r1":
             script = os.path.join(BENCH, "r1_python.py")
             cmds[wid] = ([python_exe(), script, s], {"PYTHONMALLOC": "malloc"}, None, None)
@@ -260,7 +274,7 @@ def main():
                 del per[name]
 
     table = summarize(samples, names)
-    md = report.markdown(table, names, PEER_NAMES, DESC, GROWTH, runs, scale,
+    md = report.markdown(table, names, PEER_NAMES, DESC, GROWTH, FLOORED, runs, scale,
                          [a for a in allocs if a[1]], failures)
     log("")
     log(md)

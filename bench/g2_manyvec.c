@@ -1,5 +1,6 @@
 /* g2: 10,000 vectors grown round-robin by small steps (1..64 B plus up to
- * 1/8 of the current size) up to log-uniform targets in [16 B, 256 KiB]. */
+ * 1/8 of the current size) up to log-uniform targets in [16 B, 256 KiB].
+ * `g2 SCALE floor`: each vector malloc'ed once at its target, same writes. */
 #include "common.h"
 
 typedef struct {
@@ -8,7 +9,7 @@ typedef struct {
 } vec_t;
 
 int main(int argc, char **argv) {
-  double scale = bench_init("g2", argc, argv);
+  double scale = bench_init_variant("g2", argc, argv, "floor", &bench_floor);
   size_t nv = scaled(10000, scale, 20);
   rng_t r = {2};
   vec_t *v = calloc(nv, sizeof *v);
@@ -24,7 +25,7 @@ int main(int argc, char **argv) {
       vec_t *x = &v[active[k]];
       size_t step = rng_range(&r, 1, 64 + x->len / 8);
       size_t n = x->len + step > x->target ? x->target : x->len + step;
-      x->p = grow_realloc(x->p, x->len, n);
+      x->p = grow_step(x->p, x->len, n, x->target);
       if (x->len && x->p[x->len - 1] != pat8(active[k], x->len - 1))
         bench_fail("vector %zu: last byte lost", active[k]);
       pat_fill(x->p, active[k], x->len, n);

@@ -74,7 +74,7 @@ def _cpu():
     return platform.processor() or "unknown CPU"
 
 
-def markdown(table, names, peer_names, desc, growth, runs, scale, preloads, failures):
+def markdown(table, names, peer_names, desc, growth, floored, runs, scale, preloads, failures):
     peers = [a for a in names if a in peer_names]
     wids = list(desc)
     out = ["_%s: %d run(s) per cell, scale %g, %s, %d CPUs, Linux %s. %s._"
@@ -97,16 +97,19 @@ def markdown(table, names, peer_names, desc, growth, runs, scale, preloads, fail
            "The kept size of every realloc that moved: an upper bound on the copy "
            "(an allocator may move pages with mremap instead of copying).", "",
            _grid(table, names, peers, desc, growth, "copied", lambda v: "%.1f" % v), "",
-           "### Physical floor for large growth (g4 time / g4floor time)", "",
-           "Growing 512 MiB by realloc in 1 MiB steps, over one malloc of 512 MiB "
-           "written once; 1.00 would mean growth costs nothing over the bytes themselves.",
+           "### Growth over its floor (time of gN / time of gNfloor)", "",
+           "Each growth workload over the same program with every vector malloc'ed once "
+           "at its final size and no realloc (g7: every container reserve()d first); "
+           "1.00 would mean growth costs nothing over the bytes themselves.",
            ""]
-    g4, fl = table.get("g4", {}), table.get("g4floor", {})
-    rows = ["| allocator | g4 (s) | g4floor (s) | ratio |", "|---|---:|---:|---:|"]
-    for a in names:
-        if a in g4 and a in fl:
-            rows.append("| %s | %.3f | %.3f | %.2f |"
-                        % (a, g4[a]["time"], fl[a]["time"], g4[a]["time"] / fl[a]["time"]))
+    rows = ["| workload | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for g in floored:
+        row, fl = table.get(g, {}), table.get(g + "floor", {})
+        if not any(a in row and a in fl for a in names):
+            continue
+        rows.append("| %s | %s |" % (g, " | ".join(
+            "%.2f" % (row[a]["time"] / fl[a]["time"]) if a in row and a in fl else "—"
+            for a in names)))
     out.append("\n".join(rows))
     if failures:
         counts = {}

@@ -3,7 +3,12 @@
  * the object over through a shared mailbox instead (atomic exchange), so the
  * thread keeps someone else's object and will later free it. 4 x 2M ops at
  * full scale. Each object holds its tag and size at the start and ~tag at the
- * end, so any thread can check it. */
+ * end, so any thread can check it.
+ * `s3 SCALE sized`: objects are freed with their size, by the allocator's
+ * sized free (free_sized, else jemalloc's sdallocx, mimalloc's mi_free_size,
+ * tcmalloc's tc_free_sized; plain free when it has none, e.g. glibc 2.36):
+ * the larson-sized pattern. The result line names the call used. */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -16,6 +21,18 @@
 static _Atomic(uint8_t *) mailbox[MAILBOXES];
 static size_t nops;
 static _Atomic size_t bad;
+static int sized;
+static void (*free2)(void *, size_t);      /* free_sized, mi_free_size, tc_free_sized */
+static void (*free3)(void *, size_t, int); /* sdallocx(p, n, flags) */
+static const char *sized_via = "free";
+
+static void find_sized_free(void) {
+  static const char *const two[] = {"free_sized", "mi_free_size", "tc_free_sized"};
+  for (size_t i = 0; i < sizeof two / sizeof *two && !free2; i++)
+    if ((free2 = (void (*)(void *, size_t))dlsym(RTLD_DEFAULT, two[i]))) sized_via = two[i];
+  if (!free2 && (free3 = (void (*)(void *, size_t, int))dlsym(RTLD_DEFAULT, "sdallocx")))
+    sized_via = "sdallocx";
+}
 
 static uint8_t *new_obj(rng_t *r, uint64_t tag) {
   uint32_t n = (uint32_t)rng_range(r, 24, 1024);
@@ -37,7 +54,12 @@ static void free_obj(uint8_t *p) {
   }
   memcpy(&nt, p + n - 8, 8);
   if (nt != ~tag) atomic_fetch_add(&bad, 1);
-  free(p);
+  if (free2)
+    free2(p, n);
+  else if (free3)
+    free3(p, n, 0);
+  else
+    free(p);
 }
 
 static void *worker(void *arg) {
@@ -63,7 +85,8 @@ static void *worker(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  double scale = bench_init("s3", argc, argv);
+  double scale = bench_init_variant("s3", argc, argv, "sized", &sized);
+  if (sized) find_sized_free();
   nops = scaled(2000000, scale, 5000);
   pthread_t t[THREADS];
   for (size_t i = 0; i < THREADS; i++)
@@ -75,6 +98,7 @@ int main(int argc, char **argv) {
     if (p) free_obj(p);
   }
   if (atomic_load(&bad)) bench_fail("%zu objects corrupted", atomic_load(&bad));
+  if (sized) printf("sized_free=%s\n", sized_via);
   bench_result(THREADS * nops, 0);
   return 0;
 }
