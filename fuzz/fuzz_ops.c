@@ -545,8 +545,8 @@ static void r_op_drain(input *in) {
 }
 
 static void r_op_misuse(input *in) {
-  static const char *DOUBLE = "double free", *INTERIOR = "interior pointer",
-                    *FOREIGN = "foreign pointer";
+  static const char *DOUBLE = "double free", *FREED = "use of a freed pointer",
+                    *INTERIOR = "interior pointer", *FOREIGN = "foreign pointer";
   unsigned kind = in8(in) % 10;
   rblk *b = r_slot(in);
   const void *p;
@@ -556,7 +556,7 @@ static void r_op_misuse(input *in) {
     if (!R.nstale) return;
     p = R.stale[in8(in) % (R.nstale < R_STALE ? R.nstale : R_STALE)];
     if (r_is_occupied(p)) return;
-    want = DOUBLE;
+    want = kind == 0 ? DOUBLE : FREED; /* freeing it again, or any other use */
   } else if (kind < 8) { /* inside a live chunk */
     if (!b->p) return;
     size_t cap = (size_t)1 << b->lcap;

@@ -8,24 +8,9 @@
 
 #include "heap.h"
 #include "large.h"
+#include "misuse.h"
 #include "options.h"
 #include "os.h"
-
-static vcm_misuse_fn proc_handler;
-static void *proc_ctx;
-
-void vcm_set_misuse_handler(vcm_misuse_fn fn, void *ctx) {
-  __atomic_store_n(&proc_ctx, ctx, __ATOMIC_RELAXED);
-  __atomic_store_n(&proc_handler, fn, __ATOMIC_RELEASE);
-}
-
-void vcmi_process_misuse(const void *p, const char *why) {
-  vcm_misuse_fn fn = __atomic_load_n(&proc_handler, __ATOMIC_ACQUIRE);
-  if (fn)
-    fn(__atomic_load_n(&proc_ctx, __ATOMIC_RELAXED), p, why);
-  else
-    vcmi_misuse_default(NULL, p, why);
-}
 
 void vcm_debug_fail_os(long n) { vcmi_os_fail_at(n); }
 
@@ -64,7 +49,7 @@ void vcm_free(void *p) {
   switch (classify(p, &r, &b)) {
   case 1: vcmi_seg_free(r, p); return;
   case 2: vcmi_large_free(b, p); return;
-  default: vcmi_process_misuse(p, "foreign pointer (not allocated by vcm)");
+  default: vcmi_process_misuse(p, VCMI_WHY_FOREIGN);
   }
 }
 
@@ -116,7 +101,7 @@ void *vcm_realloc(void *p, size_t n) {
     q = vcmi_large_realloc(b, p, n);
     break;
   default:
-    vcmi_process_misuse(p, "realloc of a foreign pointer (not allocated by vcm)");
+    vcmi_process_misuse(p, VCMI_WHY_FOREIGN_REALLOC);
     errno = EINVAL;
     return NULL;
   }
@@ -190,7 +175,7 @@ static size_t size_of(const void *p, int capacity, int claim) {
   switch (classify(p, &r, &b)) {
   case 1: return vcmi_seg_size(r, p, capacity, claim);
   case 2: return vcmi_large_size(b, p, capacity, claim);
-  default: vcmi_process_misuse(p, "size query of a foreign pointer (not allocated by vcm)");
+  default: vcmi_process_misuse(p, VCMI_WHY_FOREIGN_SIZE);
   }
   return 0;
 }
@@ -203,7 +188,7 @@ void vcm_free_sized(void *p, size_t size) {
   if (p) {
     size_t used = size_of(p, 0, 0), cap = size_of(p, 1, 0);
     if (cap && size != used && !(used == cap && size <= cap)) {
-      vcmi_process_misuse(p, "free_sized with a size that is not the block's");
+      vcmi_process_misuse(p, VCMI_WHY_FREE_SIZED);
       return;
     }
   }
@@ -212,7 +197,7 @@ void vcm_free_sized(void *p, size_t size) {
 
 void vcm_free_aligned_sized(void *p, size_t align, size_t size) {
   if (p && (!pow2(align) || (uintptr_t)p % align)) {
-    vcmi_process_misuse(p, "free_aligned_sized with an alignment the block does not have");
+    vcmi_process_misuse(p, VCMI_WHY_FREE_ALIGNED);
     return;
   }
   vcm_free_sized(p, size);
@@ -225,7 +210,7 @@ int vcm_expand(void *p, size_t n) {
   switch (classify(p, &r, &b)) {
   case 1: return vcmi_seg_expand(r, p, n);
   case 2: return vcmi_large_expand(b, p, n);
-  default: vcmi_process_misuse(p, "expand of a foreign pointer (not allocated by vcm)");
+  default: vcmi_process_misuse(p, VCMI_WHY_FOREIGN_EXPAND);
   }
   return -1;
 }

@@ -34,11 +34,6 @@ static int key_ready;
 
 _Static_assert(sizeof(vcmi_segment) <= VCMI_PAGE, "segment header fits its page");
 
-static void seg_misuse(void *ctx, const void *p, const char *why) {
-  (void)ctx;
-  vcmi_process_misuse(p, why);
-}
-
 static vcmi_region *reg(vcmi_segment *s) { return vcmi_region_of(&s->region); }
 
 static vcmi_segment *seg_create(vcmi_heap *h) {
@@ -49,7 +44,7 @@ static vcmi_segment *seg_create(vcmi_heap *h) {
   vcmi_region *r = reg(s);
   vcmi_region_setup(r, base + SEG_DATA_OFF, base + VCMI_PAGE, VCMI_SEG_CHANNELS, VCMI_LMIN,
                     VCMI_LMAX);
-  r->handler = seg_misuse;
+  r->handler = vcmi_process_report;
   r->owner = h;
   s->size = SEG_SIZE;
   if (vcmi_pagemap_set(base, SEG_SIZE, s) != 0) {
@@ -108,7 +103,7 @@ static int all_fill(const unsigned char *p, size_t n) {
 static void check_slack(vcmi_region *r, const vcmi_loc *loc, const unsigned char *p) {
   size_t used = __atomic_load_n(&loc->e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK;
   if (!all_fill(p + used, vcmi_class_cap(r, loc->k) - used))
-    vcmi_misuse(r, p, "heap overflow (bytes past the used size were written)");
+    vcmi_misuse(r, p, VCMI_WHY_OVERFLOW);
 }
 
 static void heap_set_mode(vcmi_heap *h, vcmi_region *first) {
@@ -238,7 +233,7 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n) {
   }
   size_t cap = vcmi_class_cap(r, k);
   if (reused && !all_fill(p, cap))
-    vcmi_misuse(r, p, "write after free (a freed chunk was changed)");
+    vcmi_misuse(r, p, VCMI_WHY_WRITE_AFTER_FREE);
   memset(p + n, CHECK_FILL, cap - n);
   return p;
 }
@@ -306,7 +301,7 @@ static void remote_free(vcmi_region *r, vcmi_loc *loc, const void *p) {
   uint32_t s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
   do {
     if (!(s & VCMI_LIVE)) {
-      vcmi_misuse(r, p, "double free (chunk is not live)");
+      vcmi_misuse(r, p, VCMI_WHY_DOUBLE_FREE);
       return;
     }
   } while (!__atomic_compare_exchange_n(&e->state, &s, (s & ~VCMI_LIVE) | VCMI_REMOTE, 1,
@@ -328,7 +323,7 @@ static void remote_free(vcmi_region *r, vcmi_loc *loc, const void *p) {
 /* Locate p in r or report why it is not a chunk start. */
 static int locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc) {
   if (VCMI_LIKELY(vcmi_seg_locate(r, p, loc) == 0)) return 0;
-  vcmi_misuse(r, p, "interior pointer (not the start of a chunk)");
+  vcmi_misuse(r, p, VCMI_WHY_INTERIOR);
   return -1;
 }
 
@@ -349,7 +344,7 @@ void vcmi_seg_free_slow(vcmi_region *r, void *p) {
     vcmi_release(r, &loc);
     h->freed += vcmi_class_cap(r, loc.k);
   } else {
-    vcmi_misuse(r, p, "double free (chunk is not live)");
+    vcmi_misuse(r, p, VCMI_WHY_DOUBLE_FREE);
     return;
   }
   if (h->freed >= PURGE_BYTES) heap_purge(h); /* (purge_at is 0 in check mode) */
@@ -359,7 +354,7 @@ void vcmi_seg_free_slow(vcmi_region *r, void *p) {
 static vcmi_entry *live_or_report(vcmi_region *r, const void *p, vcmi_loc *loc) {
   if (locate_or_report(r, p, loc) != 0) return NULL;
   if (!(__atomic_load_n(&loc->e->state, __ATOMIC_RELAXED) & VCMI_LIVE)) {
-    vcmi_misuse(r, p, "use of a freed pointer (chunk is not live)");
+    vcmi_misuse(r, p, VCMI_WHY_USE_AFTER_FREE);
     return NULL;
   }
   return loc->e;

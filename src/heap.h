@@ -112,8 +112,4 @@ void vcmi_heap_each_region(void (*fn)(void *ctx, vcm_region *r), void *ctx);
 void vcmi_heap_each_heap(void (*fn)(void *ctx, vcmi_heap *h), void *ctx);
 /* VCM_SVG=FILE: write the heap picture to FILE at exit (%p in FILE: the pid). */
 void vcmi_svg_at_exit(void);
-
-/* Misuse outside any region (foreign pointers, large blocks): report and abort (or call the
- * process handler). */
-void vcmi_process_misuse(const void *p, const char *why);
 #endif

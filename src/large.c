@@ -9,6 +9,7 @@
 
 #include "heap.h"
 #include "large.h"
+#include "misuse.h"
 #include "options.h"
 #include "os.h"
 
@@ -105,12 +106,11 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
 /* p is the start of the live block b, or report (freeing: a double free; else a use). */
 static int check(vcmi_large *b, const void *p, int freeing) {
   if (b->p != p) {
-    vcmi_process_misuse(p, "interior pointer (not the start of a block)");
+    vcmi_process_misuse(p, VCMI_WHY_INTERIOR_LARGE);
     return -1;
   }
   if (__atomic_load_n(&b->magic, __ATOMIC_ACQUIRE) != VCMI_LARGE_MAGIC) {
-    vcmi_process_misuse(p, freeing ? "double free (block is not live)"
-                                   : "use of a freed pointer (block is not live)");
+    vcmi_process_misuse(p, freeing ? VCMI_WHY_DOUBLE_FREE_LARGE : VCMI_WHY_USE_AFTER_FREE_LARGE);
     return -1;
   }
   return 0;
@@ -121,7 +121,7 @@ void vcmi_large_free(vcmi_large *b, void *p) {
   vcmi_lock_take(&large_lock);
   if (b->magic != VCMI_LARGE_MAGIC) { /* lost a race with another free of p */
     vcmi_lock_give(&large_lock);
-    vcmi_process_misuse(p, "double free (block is not live)");
+    vcmi_process_misuse(p, VCMI_WHY_DOUBLE_FREE_LARGE);
     return;
   }
   __atomic_store_n(&b->magic, 0u, __ATOMIC_RELEASE);

@@ -143,19 +143,9 @@ void vcm_region_set_handler(vcm_region *rr, vcm_misuse_fn fn, void *ctx) {
   r->handler_ctx = fn ? ctx : 0;
 }
 
-void vcmi_misuse(vcmi_region *r, const void *p, const char *why) {
-  r->handler(r->handler_ctx, p, why);
+void vcmi_misuse(vcmi_region *r, const void *p, vcmi_why why) {
+  r->handler(r->handler_ctx, p, vcmi_why_text(why));
 }
-
-#ifdef VCM_FREESTANDING
-/* Freestanding default: no way to print, so stop hard. Hosted builds print (src/report.c). */
-void vcmi_misuse_default(void *ctx, const void *ptr, const char *reason) {
-  (void)ctx;
-  (void)ptr;
-  (void)reason;
-  __builtin_trap();
-}
-#endif
 
 /* The region API keeps byte counters and the peak; the process heap's fast paths do not
  * (its stats derive them from the map), so they are kept here, not in region.h. */
@@ -225,17 +215,17 @@ void *vcm_region_aligned_alloc(vcm_region *rr, size_t align, size_t n) {
   return alloc_fit(r, vcmi_class_of(r, want), n);
 }
 
-/* Locate a live chunk or report why p is not one. */
-static vcmi_entry *live_entry(vcmi_region *r, const void *p, vcmi_loc *loc) {
+/* Locate a live chunk or report why p is not one (not live: a double free when freeing, else a
+ * use after free). */
+static vcmi_entry *live_entry(vcmi_region *r, const void *p, vcmi_loc *loc, int freeing) {
   if (vcmi_locate(r, p, loc) != 0) {
     uintptr_t off = (uintptr_t)p - (uintptr_t)r->data;
     int inside = (uintptr_t)p >= (uintptr_t)r->data && off < r->stride * r->nclass;
-    vcmi_misuse(r, p, inside ? "interior pointer (not the start of a chunk)"
-                             : "foreign pointer (not from this heap)");
+    vcmi_misuse(r, p, inside ? VCMI_WHY_INTERIOR : VCMI_WHY_FOREIGN_REGION);
     return 0;
   }
   if (!(loc->e->state & VCMI_LIVE)) {
-    vcmi_misuse(r, p, "double free (chunk is not live)");
+    vcmi_misuse(r, p, freeing ? VCMI_WHY_DOUBLE_FREE : VCMI_WHY_USE_AFTER_FREE);
     return 0;
   }
   return loc->e;
@@ -244,7 +234,7 @@ static vcmi_entry *live_entry(vcmi_region *r, const void *p, vcmi_loc *loc) {
 void vcm_region_free(vcm_region *rr, void *p) {
   vcmi_region *r = vcmi_region_of(rr);
   vcmi_loc loc;
-  if (!p || !live_entry(r, p, &loc)) return;
+  if (!p || !live_entry(r, p, &loc, 1)) return;
   drop(r, &loc);
 }
 
@@ -258,7 +248,7 @@ static void set_used(vcmi_region *r, const vcmi_loc *loc, size_t n) {
 int vcm_region_expand(vcm_region *rr, void *p, size_t n) {
   vcmi_region *r = vcmi_region_of(rr);
   vcmi_loc loc;
-  if (!p || !live_entry(r, p, &loc)) return -1;
+  if (!p || !live_entry(r, p, &loc, 0)) return -1;
   if (n > vcmi_class_cap(r, loc.k)) return -1;
   set_used(r, &loc, n);
   return 0;
@@ -278,7 +268,7 @@ void *vcm_region_realloc(vcm_region *rr, void *p, size_t n) {
   vcmi_loc loc;
   void *q;
   if (!p) return vcm_region_alloc(rr, n);
-  if (!live_entry(r, p, &loc)) return 0;
+  if (!live_entry(r, p, &loc, 0)) return 0;
   size_t cap = vcmi_class_cap(r, loc.k);
   if (n <= cap) {
     /* Shrinking to a quarter or less moves down if that class has a chunk; the hysteresis
@@ -301,13 +291,13 @@ void *vcm_region_realloc(vcm_region *rr, void *p, size_t n) {
 size_t vcm_region_used(vcm_region *rr, const void *p) {
   vcmi_region *r = vcmi_region_of(rr);
   vcmi_loc loc;
-  return live_entry(r, p, &loc) ? (loc.e->state & VCMI_USED_MASK) : 0;
+  return live_entry(r, p, &loc, 0) ? (loc.e->state & VCMI_USED_MASK) : 0;
 }
 
 size_t vcm_region_capacity(vcm_region *rr, const void *p) {
   vcmi_region *r = vcmi_region_of(rr);
   vcmi_loc loc;
-  return live_entry(r, p, &loc) ? vcmi_class_cap(r, loc.k) : 0;
+  return live_entry(r, p, &loc, 0) ? vcmi_class_cap(r, loc.k) : 0;
 }
 
 long vcm_region_channel_of(vcm_region *rr, const void *p) {

@@ -2,6 +2,7 @@
 #ifndef VCMI_REGION_H
 #define VCMI_REGION_H
 
+#include "misuse.h"
 #include "vcm.h"
 
 #define VCMI_LIKELY(x) __builtin_expect(!!(x), 1) /* GCC and clang: the core uses builtins */
@@ -147,10 +148,7 @@ static inline void vcmi_release(vcmi_region *r, const vcmi_loc *loc) {
   r->avail |= 1u << loc->k;
 }
 
-/* Report misuse through the region's handler. */
-void vcmi_misuse(vcmi_region *r, const void *p, const char *why);
-
-/* The default handler: hosted builds print and abort; freestanding builds trap. */
-void vcmi_misuse_default(void *ctx, const void *ptr, const char *reason);
+/* Report misuse through the region's handler (with the reason's text, misuse.h). */
+void vcmi_misuse(vcmi_region *r, const void *p, vcmi_why why);
 
 #endif

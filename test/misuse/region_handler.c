@@ -1,6 +1,6 @@
 /* Region mode: misuse goes to the handler set with vcm_region_set_handler, with the exact
  * pointer and reason; the operation is ignored, and the region still passes vcm_region_check
- * with unchanged counters. Double free, interior and foreign pointers, and every entry point
+ * with unchanged counters. Double free and use after free, interior and foreign pointers, and every entry point
  * that takes a chunk (free, realloc, expand, used, capacity).
  * expect: handler (exits 0, last line "N passed, 0 failed") */
 #include "misuse.h"
@@ -27,6 +27,7 @@ static void on_misuse(void *ctx, const void *ptr, const char *reason) {
 }
 
 static const char *const DOUBLE = "double free (chunk is not live)";
+static const char *const USE_FREED = "use of a freed pointer (chunk is not live)";
 static const char *const INTERIOR = "interior pointer (not the start of a chunk)";
 static const char *const FOREIGN = "foreign pointer (not from this heap)";
 
@@ -56,10 +57,11 @@ static void expect(const void *p, const char *reason, int line) {
 }
 #define EXPECT(p, reason) expect(p, reason, __LINE__)
 
-/* Every entry point that takes a chunk, on a pointer that is not a live chunk start. */
-static void all_uses(void *p, const char *reason, int line) {
+/* Every entry point that takes a chunk, on a pointer that is not a live chunk start: free
+ * reports freeing, the others use. */
+static void all_uses(void *p, const char *freeing, const char *reason, int line) {
   vcm_region_free(&r, p);
-  expect(p, reason, line);
+  expect(p, freeing, line);
   CHECK(vcm_region_realloc(&r, p, 10) == NULL);
   expect(p, reason, line);
   CHECK_EQ(vcm_region_expand(&r, p, 10), -1);
@@ -69,7 +71,7 @@ static void all_uses(void *p, const char *reason, int line) {
   CHECK_EQ(vcm_region_capacity(&r, p), 0);
   expect(p, reason, line);
 }
-#define ALL_USES(p, reason) all_uses(p, reason, __LINE__)
+#define ALL_USES(p, reason) all_uses(p, reason, reason, __LINE__)
 
 int main(void) {
   vcm_region second;
@@ -89,8 +91,8 @@ int main(void) {
   vcm_region_stats_get(&r, &before);
   CHECK_EQ(before.live_chunks, 2);
 
-  /* Double free, and every other use of the freed chunk. */
-  ALL_USES(freed, DOUBLE);
+  /* Double free, and every other use of the freed chunk (a use after free). */
+  all_uses(freed, DOUBLE, USE_FREED, __LINE__);
   /* Interior pointers: 1 and 16 bytes into a live chunk, the last byte of a 1024 chunk. */
   ALL_USES(keep + 1, INTERIOR);
   ALL_USES(keep + 16, INTERIOR);
