@@ -16,6 +16,9 @@ SAN_TESTS = test_region test_model test_threads
 LIBC_TESTS = test_process test_check test_picture
 TESTS    = $(SAN_TESTS) $(LIBC_TESTS)
 TEST_BIN = $(TESTS:%=$(B)/test/%)
+# Malloc conformance programs run on glibc and on vcm (test/glibc/run.sh), built -O0
+# -fno-builtin so that the compiler drops no call and assumes nothing about malloc.
+GLIBC_BIN = $(patsubst test/glibc/%.c,$(B)/glibc/%,$(wildcard test/glibc/*.c))
 
 .PHONY: all lib test unit deps fuzz stress-tsan preload-full demo clean asan tsan valgrind freestanding m32 bench bench-smoke bench-region load load-short matrix valgrind-client
 all: lib
@@ -23,7 +26,7 @@ lib: $(B)/libvcm.a $(B)/libvcm.so
 
 $(B)/obj/%.o: src/%.c include/vcm.h src/*.h | $(B)/obj
 	$(CC) $(ALLCFLAGS) -DVCM_BUILD -fvisibility=hidden -c $< -o $@
-$(B)/obj $(B)/test:
+$(B)/obj $(B)/test $(B)/glibc:
 	mkdir -p $@
 
 $(B)/libvcm.a: $(LIB_OBJ)
@@ -39,6 +42,9 @@ $(LIBC_TESTS:%=$(B)/test/%): $(B)/test/%: test/%.c test/harness.h test/capture.h
 $(B)/test/%: test/%.c test/harness.h test/capture.h $(B)/libvcm-api.a | $(B)/test
 	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm-api.a -lpthread
 
+$(B)/glibc/%: test/glibc/%.c test/glibc/check.h | $(B)/glibc
+	$(CC) $(WARN) -O0 -fno-builtin -g $< -o $@ -lpthread
+
 $(B)/demo: demo/demo.c $(B)/libvcm.a
 	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm.a
 
@@ -53,8 +59,9 @@ demo: $(B)/demo $(B)/libvcm.so
 # real programs (python3.11's tests, sqlite3, perl, git,
 # the stress test and a C++ test built against glibc) under LD_PRELOAD, compared with glibc.
 # The real programs need Debian packages: `make deps` (run first) installs any that is missing.
-test: deps $(TEST_BIN) $(B)/test/stress lib
+test: deps $(TEST_BIN) $(B)/test/stress lib $(GLIBC_BIN)
 	@tools/runtests $(TEST_BIN) "test/misuse/run.sh $(B)" "B=$(B) fuzz/run.sh replay" \
+	  "test/glibc/run.sh $(B)" \
 	  "$(B)/test/stress -t 8 -d 10" "test/rss/run.sh $(CURDIR)/$(B)/libvcm.so $(B)" \
 	  "test/preload/run.sh --quick $(CURDIR)/$(B)/libvcm.so"
 

@@ -124,7 +124,8 @@ static void global_init(void) {
   if (pthread_key_create(&heap_key, heap_destructor) == 0) key_ready = 1;
 }
 
-vcmi_heap *vcmi_heap_init_thread(void) {
+/* A heap for this thread: an abandoned one (with its segments), a spare, or a new one. */
+static vcmi_heap *heap_take(void) {
   int is_new = 0;
   vcmi_lock_take(&heaps_lock);
   global_init();
@@ -155,21 +156,42 @@ vcmi_heap *vcmi_heap_init_thread(void) {
     if (!s) return NULL;
     heap_set_mode(h, reg(s));
   }
-  /* Set before pthread_setspecific: if that allocates, the nested malloc finds the heap. */
-  vcmi_tls_heap = h;
-  if (key_ready) pthread_setspecific(heap_key, h);
   return h;
 }
 
-/* Thread exit: the heap, with everything in it, waits for another thread to adopt it. */
-static void heap_destructor(void *arg) {
-  vcmi_heap *h = arg;
+/* The heap, with everything in it, waits for another thread to adopt it. */
+static void heap_give_up(vcmi_heap *h) {
   heap_collect(h);
-  vcmi_tls_heap = NULL;
   vcmi_lock_take(&heaps_lock);
   h->next_abandoned = abandoned;
   abandoned = h;
   vcmi_lock_give(&heaps_lock);
+}
+
+/* Set by our key destructor: this thread is exiting and has given its heap up. */
+static __thread int dying __attribute__((tls_model("initial-exec")));
+
+/* Thread exit. Key destructors that run after this one may still allocate (glibc runs up to
+ * four rounds): they borrow a heap for each allocation (vcmi_heap_alloc_first), so no heap
+ * stays with the dead thread, whatever the rounds do. */
+static void heap_destructor(void *arg) {
+  dying = 1;
+  vcmi_tls_heap = NULL;
+  heap_give_up(arg);
+}
+
+void *vcmi_heap_alloc_first(unsigned k, size_t n) {
+  vcmi_heap *h = heap_take();
+  if (!h) return NULL;
+  if (dying) {
+    void *p = vcmi_heap_alloc_class(h, k, n);
+    heap_give_up(h);
+    return p;
+  }
+  /* Set before pthread_setspecific: if that allocates, the nested malloc finds the heap. */
+  vcmi_tls_heap = h;
+  if (key_ready) pthread_setspecific(heap_key, h);
+  return vcmi_heap_alloc_class(h, k, n);
 }
 
 /* Move an abandoned heap's segments into h; its struct becomes a spare. */

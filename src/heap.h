@@ -34,11 +34,9 @@ typedef struct vcmi_heap {
 
 extern __thread vcmi_heap *vcmi_tls_heap __attribute__((tls_model("initial-exec")));
 
-vcmi_heap *vcmi_heap_init_thread(void); /* this thread's heap, created or adopted; NULL if OOM */
-static inline vcmi_heap *vcmi_heap_get(void) {
-  vcmi_heap *h = vcmi_tls_heap;
-  return VCMI_LIKELY(h != NULL) ? h : vcmi_heap_init_thread();
-}
+/* Allocate from class k when this thread has no heap: its first allocation, or one by a key
+ * destructor after the thread gave its heap up. NULL if OOM. */
+void *vcmi_heap_alloc_first(unsigned k, size_t n);
 /* Class k has no free chunk in h->cur[k]: collect remote frees, take a fresh chunk, try
  * other segments, adopt an abandoned heap's, or map a new segment. NULL if the OS refuses. */
 void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n);
@@ -67,8 +65,9 @@ static inline int is_owner(vcmi_region *r, vcmi_heap *h) {
 }
 /* A small block of capacity >= size recording used bytes, from this thread's heap. */
 static inline void *vcmi_small_alloc(size_t size, size_t used) {
-  vcmi_heap *h = vcmi_heap_get();
-  return VCMI_LIKELY(h != NULL) ? vcmi_heap_alloc_class(h, vcmi_small_class(size), used) : NULL;
+  vcmi_heap *h = vcmi_tls_heap;
+  unsigned k = vcmi_small_class(size);
+  return VCMI_LIKELY(h != NULL) ? vcmi_heap_alloc_class(h, k, used) : vcmi_heap_alloc_first(k, used);
 }
 /* vcmi_locate for a segment region: 0 and *out if p starts a chunk handed out, else -1. */
 static inline int vcmi_seg_locate(const vcmi_region *r, const void *p, vcmi_loc *out) {

@@ -1,0 +1,65 @@
+/* A thread storm: 25,000 short threads, 16 at a time, each allocating and freeing, with two
+ * keys whose destructors allocate in every destructor round, the last one included (a value
+ * is set again for three rounds, then only allocated and freed). Mapping count and RSS stay
+ * flat: after the first 2,500 threads and at the end they differ by little. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+
+#include "check.h"
+
+#define THREADS 25000
+#define BATCH 16
+
+static pthread_key_t key1, key2;
+static __thread int rounds;
+
+static void dtor(pthread_key_t k, void *v) {
+  free(v);
+  if (rounds++ < 6) { /* both keys: 3 rounds each set a value again */
+    pthread_setspecific(k, malloc(48));
+  } else {
+    void *p = malloc(300 + (size_t)rounds); /* the last round still allocates */
+    free(p);
+  }
+}
+static void dtor1(void *v) { dtor(key1, v); }
+static void dtor2(void *v) { dtor(key2, v); }
+
+static void *th(void *a) {
+  size_t n = (size_t)(uintptr_t)a;
+  void *keep[8];
+  for (int i = 0; i < 8; i++) keep[i] = malloc(n << i);
+  for (int i = 0; i < 8; i++) free(keep[i]);
+  pthread_setspecific(key1, malloc(24));
+  pthread_setspecific(key2, malloc(4000));
+  return NULL;
+}
+
+static void batch(int *done) {
+  pthread_t t[BATCH];
+  int n = 0;
+  for (int i = 0; i < BATCH; i++, n++)
+    if (pthread_create(&t[i], NULL, th, (void *)(uintptr_t)(16 + (*done + i) % 4000)) != 0) break;
+  CHECK(n == BATCH);
+  for (int i = 0; i < n; i++) pthread_join(t[i], NULL);
+  *done += BATCH;
+}
+
+int main(void) {
+  free(malloc(1));
+  CHECK(pthread_key_create(&key1, dtor1) == 0);
+  CHECK(pthread_key_create(&key2, dtor2) == 0);
+  int done = 0;
+  while (done < THREADS / 10) batch(&done);
+  int m0 = tst_mappings();
+  long r0 = tst_rss_kib();
+  while (done < THREADS && !tst_failed) batch(&done);
+  int m1 = tst_mappings();
+  long r1 = tst_rss_kib();
+  printf("%d threads: %d mappings and %ld KiB resident after %d, %d and %ld KiB at the end\n",
+         done, m0, r0, THREADS / 10, m1, r1);
+  CHECK(m1 <= m0 + 16);
+  CHECK(r1 <= r0 + 4096);
+  return tst_result();
+}
