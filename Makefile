@@ -8,10 +8,10 @@ ALLCFLAGS = $(WARN) $(OPT) -g -fPIC -Iinclude -Isrc $(CFLAGS)
 B       ?= build
 
 CORE_SRC = src/region.c src/misuse.c
-LIB_SRC  = $(CORE_SRC) src/os_posix.c src/meta.c src/heap.c src/large.c src/alloc.c src/stats.c src/options.c src/override.c src/picture.c
+LIB_SRC  = $(CORE_SRC) src/append.c src/os_posix.c src/meta.c src/heap.c src/large.c src/alloc.c src/stats.c src/options.c src/override.c src/picture.c
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 # Tests that use only the vcm_ API link without the libc names, so sanitizers keep theirs.
-SAN_TESTS = test_region test_model test_threads
+SAN_TESTS = test_region test_model test_threads test_append
 # Tests of the libc names (malloc is vcm's): linked with the full libvcm.a.
 LIBC_TESTS = test_process test_check test_picture
 TESTS    = $(SAN_TESTS) $(LIBC_TESTS)
@@ -58,10 +58,12 @@ demo: $(B)/demo $(B)/libvcm.so
 # stress test linked with libvcm.a, the RSS of memory freed by another thread (test/rss), and
 # real programs (python3.11's tests, sqlite3, perl, git,
 # the stress test and a C++ test built against glibc) under LD_PRELOAD, compared with glibc.
+# test_append runs twice, the second time with VCM_CHECK=1 (freed chunks are filled, so a read
+# from the place a chunk moved away from shows).
 # The real programs need Debian packages: `make deps` (run first) installs any that is missing.
 test: deps $(TEST_BIN) $(B)/test/stress lib $(GLIBC_BIN)
-	@tools/runtests $(TEST_BIN) "test/misuse/run.sh $(B)" "B=$(B) fuzz/run.sh replay" \
-	  "test/glibc/run.sh $(B)" \
+	@tools/runtests $(TEST_BIN) "VCM_CHECK=1 $(B)/test/test_append" "test/misuse/run.sh $(B)" \
+	  "B=$(B) fuzz/run.sh replay" "test/glibc/run.sh $(B)" \
 	  "$(B)/test/stress -t 8 -d 10" "test/rss/run.sh $(CURDIR)/$(B)/libvcm.so $(B)" \
 	  "test/preload/run.sh --quick $(CURDIR)/$(B)/libvcm.so"
 

@@ -226,9 +226,6 @@ size_t vcm_used(const void *p);
 size_t vcm_capacity(const void *p);
 /* Set used = n if n <= capacity, returning 0; else -1, and p unchanged. Never moves. O(1). */
 int vcm_expand(void *p, size_t n);
-/* Make the capacity at least n without changing used: p itself if it already is, else the
- * moved block (used bytes copied, or pages remapped). NULL/ENOMEM on failure, p intact. */
-void *vcm_reserve(void *p, size_t n);
 
 /* Misuse handler for the process heap (NULL: the default, which prints and aborts). */
 void vcm_set_misuse_handler(vcm_misuse_fn fn, void *ctx);
@@ -263,6 +260,86 @@ int vcm_check(const char **why);
 
 /* Testing: make the n-th OS memory request from now fail (0 disables). */
 void vcm_debug_fail_os(long n);
+
+/* ---------------------------------------------------------------------------------------- */
+/* The append API: the allocator is the vector                                               */
+/*
+ * A chunk's used bytes are its length: appending writes after them, and the chunk moves only
+ * when the capacity is exceeded (to the class that fits, copying the used bytes; a large block
+ * remaps). Each function exists for both faces, vcm_x(p, …) on the process heap (thread-safe as
+ * vcm_realloc: one thread per chunk at a time) and vcm_region_x(r, p, …) on a region (as the
+ * region: not thread-safe). p must be NULL or the start of a live chunk; anything else goes to
+ * the misuse handler, as free does, and the call fails (NULL or -1, errno EINVAL) changing
+ * nothing. A failed allocation returns NULL (or -1) with errno ENOMEM and p untouched; sizes
+ * that would overflow fail the same way. O(1) plus the bytes copied (O(used) on a move).
+ */
+
+/* Append n bytes from src after the used bytes of p (p NULL: a new chunk with used n).
+ * Returns the chunk (p, or where it moved). src may point into p's used bytes. */
+void *vcm_append(void *p, const void *src, size_t n);
+void *vcm_region_append(vcm_region *r, void *p, const void *src, size_t n);
+
+/* Make the capacity at least n without changing used: p itself if it already is, else the
+ * moved chunk (used bytes copied, or pages remapped). p NULL: a new chunk, used 0. */
+void *vcm_reserve(void *p, size_t n);
+void *vcm_region_reserve(vcm_region *r, void *p, size_t n);
+
+/* Set the length (used) of p to n <= capacity: 0, or -1 (n > capacity, or p NULL with n > 0)
+ * with p unchanged. Never moves. The same operation as vcm_expand, named for shrinking. */
+int vcm_truncate(void *p, size_t n);
+int vcm_region_truncate(vcm_region *r, void *p, size_t n);
+
+/* Typed vectors: T *v = NULL is an empty vector of T; its length is vcm_used(v) / sizeof(T).
+ * No fields of its own: pass v to any vcm function (vcm_free frees it). The macros evaluate v
+ * more than once (use a plain variable) and x once. push and pop return 0, or -1 with errno as
+ * above and v unchanged. pop copies the last element to *out, then drops it. at(v, i) is the
+ * element i (an lvalue); i >= length prints the index and aborts. The vcm_region_vec_ forms
+ * take the region first. */
+#define vcm_vec_len(v) (vcm_used(v) / sizeof *(v))
+#define vcm_vec_cap(v) (vcm_capacity(v) / sizeof *(v))
+#define vcm_vec_push(v, x) \
+  (vcm_vec_grow_(NULL, &(v), sizeof *(v)) == 0 ? ((v)[vcm_vec_len(v) - 1] = (x), 0) : -1)
+#define vcm_vec_pop(v, out) \
+  (vcm_vec_len(v) ? (*(out) = (v)[vcm_vec_len(v) - 1], vcm_truncate((v), vcm_used(v) - sizeof *(v))) : -1)
+#define vcm_vec_at(v, i) ((v)[vcm_vec_index_(NULL, (v), (i), sizeof *(v))])
+#define vcm_vec_reserve(v, n) vcm_vec_reserve_(NULL, &(v), (n), sizeof *(v))
+#define vcm_vec_free(v) (vcm_free(v), (v) = NULL)
+
+#define vcm_region_vec_len(r, v) (vcm_region_used((r), (v)) / sizeof *(v))
+#define vcm_region_vec_cap(r, v) (vcm_region_capacity((r), (v)) / sizeof *(v))
+#define vcm_region_vec_push(r, v, x) \
+  (vcm_vec_grow_((r), &(v), sizeof *(v)) == 0 ? ((v)[vcm_region_vec_len((r), (v)) - 1] = (x), 0) : -1)
+#define vcm_region_vec_pop(r, v, out)                                                        \
+  (vcm_region_vec_len((r), (v)) ? (*(out) = (v)[vcm_region_vec_len((r), (v)) - 1],           \
+                                   vcm_region_truncate((r), (v), vcm_region_used((r), (v)) - sizeof *(v))) \
+                                : -1)
+#define vcm_region_vec_at(r, v, i) ((v)[vcm_vec_index_((r), (v), (i), sizeof *(v))])
+#define vcm_region_vec_reserve(r, v, n) vcm_vec_reserve_((r), &(v), (n), sizeof *(v))
+#define vcm_region_vec_free(r, v) (vcm_region_free((r), (v)), (v) = NULL)
+
+/* The macros' helpers (r NULL: the process heap). pv is the address of the vector variable.
+ * grow_: length + 1 element; reserve_: capacity >= n elements; 0 or -1 (errno), *pv moved on
+ * success only. index_: i if i < length, else prints and aborts. */
+int vcm_vec_grow_(vcm_region *r, void *pv, size_t size);
+int vcm_vec_reserve_(vcm_region *r, void *pv, size_t n, size_t size);
+size_t vcm_vec_index_(vcm_region *r, const void *v, size_t i, size_t size);
+
+/* String builders: char *s = NULL is the empty string. The used bytes are the text and its
+ * terminating NUL, so s is always a C string (s NULL: vcm_str_cstr gives "") and the length is
+ * vcm_used(s) - 1. Each call returns 0, or -1 with errno (ENOMEM, EINVAL on misuse; printf:
+ * its own error) and *s unchanged. append: n bytes of src (may point into *s); cat: a C
+ * string; printf: formatted text (the arguments must not point into *s). O(bytes appended),
+ * plus O(length) when the string moves. */
+int vcm_str_append(char **s, const char *src, size_t n);
+int vcm_str_cat(char **s, const char *cstr);
+int vcm_str_printf(char **s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+size_t vcm_str_len(const char *s);
+int vcm_region_str_append(vcm_region *r, char **s, const char *src, size_t n);
+int vcm_region_str_cat(vcm_region *r, char **s, const char *cstr);
+int vcm_region_str_printf(vcm_region *r, char **s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+size_t vcm_region_str_len(vcm_region *r, const char *s);
+#define vcm_str_cstr(s) ((s) ? (const char *)(s) : "")
 
 #ifdef VCM_BUILD
 #pragma GCC visibility pop

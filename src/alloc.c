@@ -215,15 +215,6 @@ int vcm_expand(void *p, size_t n) {
   return -1;
 }
 
-void *vcm_reserve(void *p, size_t n) {
-  if (!p) return vcm_malloc(n);
-  size_t used = vcm_used(p);
-  if (vcm_capacity(p) >= n) return p;
-  void *q = vcm_realloc(p, n);
-  if (q) vcm_expand(q, used); /* keep used: reserve grows capacity only */
-  return q;
-}
-
 /* At load: options, and fork handlers (pthread_atfork may allocate, so not from inside
  * malloc). Allocation before this runs uses the defaults. */
 __attribute__((constructor)) static void vcmi_init(void) {
