@@ -8,7 +8,7 @@ ALLCFLAGS = $(WARN) $(OPT) -g -fPIC -Iinclude -Isrc $(CFLAGS)
 B       ?= build
 
 CORE_SRC = src/region.c src/misuse.c
-LIB_SRC  = $(CORE_SRC) src/append.c src/os_posix.c src/meta.c src/heap.c src/large.c src/alloc.c src/stats.c src/options.c src/override.c src/picture.c
+LIB_SRC  = $(CORE_SRC) src/append.c src/os_posix.c src/meta.c src/heap.c src/large.c src/alloc.c src/stats.c src/options.c src/override.c src/picture.c src/lifecycle.c
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 # Tests that use only the vcm_ API link without the libc names, so sanitizers keep theirs.
 SAN_TESTS = test_region test_model test_threads test_append
@@ -29,12 +29,17 @@ $(B)/obj/%.o: src/%.c include/vcm.h src/*.h | $(B)/obj
 $(B)/obj $(B)/test $(B)/glibc:
 	mkdir -p $@
 
-$(B)/libvcm.a: $(LIB_OBJ)
+# In the archives lifecycle.o (called by nobody, so never pulled in by the linker) rides in one
+# object with alloc.o, which every program of the process face links.
+AR_OBJ = $(filter-out $(B)/obj/alloc.o $(B)/obj/lifecycle.o,$(LIB_OBJ)) $(B)/obj/alloc+lifecycle.o
+$(B)/obj/alloc+lifecycle.o: $(B)/obj/alloc.o $(B)/obj/lifecycle.o
+	$(CC) -r -nostdlib $(LDFLAGS) $^ -o $@
+$(B)/libvcm.a: $(AR_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(B)/libvcm.so: $(LIB_OBJ) src/libvcm.map
 	$(CC) -shared -o $@ $(LIB_OBJ) -Wl,--version-script=src/libvcm.map -Wl,-Bsymbolic-functions -lpthread $(LDFLAGS)
 
-$(B)/libvcm-api.a: $(filter-out $(B)/obj/override.o,$(LIB_OBJ))
+$(B)/libvcm-api.a: $(filter-out $(B)/obj/override.o,$(AR_OBJ))
 	rm -f $@ && ar rcs $@ $^
 
 $(LIBC_TESTS:%=$(B)/test/%): $(B)/test/%: test/%.c test/harness.h test/capture.h $(B)/libvcm.a | $(B)/test

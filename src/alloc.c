@@ -3,7 +3,6 @@
  * pagemap: a segment (its region's magic), a large block, or nothing (foreign). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "heap.h"
@@ -213,16 +212,4 @@ int vcm_expand(void *p, size_t n) {
   default: vcmi_process_misuse(p, VCMI_WHY_FOREIGN_EXPAND);
   }
   return -1;
-}
-
-/* At load: options, and fork handlers (pthread_atfork may allocate, so not from inside
- * malloc). Allocation before this runs uses the defaults. */
-__attribute__((constructor)) static void vcmi_init(void) {
-  vcmi_options_init();
-  pthread_atfork(vcmi_heap_fork_prepare, vcmi_heap_fork_parent, vcmi_heap_fork_child);
-}
-
-__attribute__((destructor)) static void vcmi_fini(void) {
-  if (vcmi_opt[VCMI_OPT_STATS]) vcm_stats_print(2, vcmi_opt[VCMI_OPT_STATS] == 2);
-  vcmi_svg_at_exit();
 }

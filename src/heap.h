@@ -102,6 +102,7 @@ int vcmi_seg_expand(vcmi_region *r, void *p, size_t n);
 /* Used/capacity of a live chunk; claim = 1 sets used to the capacity (malloc_usable_size:
  * the program may now write all of it, so a later move must copy all of it). */
 size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim);
+/* fork hooks (lifecycle.c): prepare takes heaps_lock, parent gives it, child resets it. */
 void vcmi_heap_fork_prepare(void);
 void vcmi_heap_fork_parent(void);
 void vcmi_heap_fork_child(void);
@@ -109,6 +110,4 @@ void vcmi_heap_fork_child(void);
 /* Visit every region of every heap, or every heap (under heaps_lock). */
 void vcmi_heap_each_region(void (*fn)(void *ctx, vcm_region *r), void *ctx);
 void vcmi_heap_each_heap(void (*fn)(void *ctx, vcmi_heap *h), void *ctx);
-/* VCM_SVG=FILE: write the heap picture to FILE at exit (%p in FILE: the pid). */
-void vcmi_svg_at_exit(void);
 #endif

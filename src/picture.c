@@ -22,6 +22,7 @@
 
 #include "heap.h"
 #include "large.h"
+#include "picture.h"
 
 
 typedef unsigned long long ull;
