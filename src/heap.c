@@ -23,7 +23,6 @@ static pthread_key_t heap_key;
 static int key_ready;
 
 #define PURGE_BYTES ((size_t)vcmi_opt[VCMI_OPT_PURGE_MB] << 20) /* freed bytes between purges */
-#define PURGE_CLASS_MIN ((size_t)64 << 10)
 
 /* Segment geometry, fixed for the process (see docs/DESIGN.md §6). */
 #define SEG_MAP_BYTES ((size_t)VCMI_SEG_CHANNELS * (((size_t)1 << VCMI_NCLASS) - 1u) * 8u)
@@ -224,10 +223,41 @@ static int adopt(vcmi_heap *h) {
   return 1;
 }
 
-static void *take(vcmi_region *r, unsigned k, size_t n, int *reused) {
-  void *p = vcmi_take_free(r, k, n);
-  *reused = p != NULL;
-  return p ? p : vcmi_take_fresh(r, k, n);
+/* Fresh chunks are carved FRESH_BATCH bytes' worth at a time: the first is handed out, the
+ * rest go on the free list in address order, so the fast path serves them and the search of
+ * the other segments below runs once per batch (check mode carves one: its free chunks must
+ * hold the fill). */
+#define FRESH_BATCH ((size_t)16 << 10)
+
+static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
+  uint32_t g = r->fresh[k], end = r->n_channels << k, b = 1;
+  if (g >= end) return NULL;
+  if (!h->check && (FRESH_BATCH >> (VCMI_LMAX - k)) > 1u)
+    b = (uint32_t)(FRESH_BATCH >> (VCMI_LMAX - k));
+  if (b > end - g) b = end - g;
+  for (uint32_t i = g + b; --i > g;) { /* chunks g+1 .. g+b-1, the lowest first out */
+    vcmi_entry *e = vcmi_entry_at(r, k, i);
+    e->state = 0;
+    e->link = r->free_head[k];
+    r->free_head[k] = i;
+  }
+  __atomic_store_n(&r->fresh[k], g + b, __ATOMIC_RELAXED);
+  return vcmi_hand_out(r, k, g, vcmi_entry_at(r, k, g), n);
+}
+
+/* A chunk of class k from h's segments, current segment first: any free chunk before any fresh
+ * one (issue 11, cause 1: fresh chunks grow the footprint while freed ones wait elsewhere). */
+static void *take_any(vcmi_heap *h, unsigned k, size_t n, vcmi_region **rp, int *reused) {
+  void *p;
+  *reused = 1;
+  if ((p = vcmi_take_free(*rp, k, n))) return p;
+  for (vcmi_segment *s = h->segs; s; s = s->next)
+    if ((p = vcmi_take_free(reg(s), k, n))) return *rp = reg(s), p;
+  *reused = 0;
+  if ((p = take_fresh(h, *rp, k, n))) return p;
+  for (vcmi_segment *s = h->segs; s; s = s->next)
+    if ((p = take_fresh(h, reg(s), k, n))) return *rp = reg(s), p;
+  return NULL;
 }
 
 static void heap_purge(vcmi_heap *h);
@@ -237,17 +267,16 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n) {
   heap_collect(h);
   if (h->freed >= PURGE_BYTES) heap_purge(h); /* remote frees collected may make it due */
   vcmi_region *r = h->cur[k];
-  unsigned char *p = take(r, k, n, &reused);
-  for (int round = 0; !p && round < 2; round++) {
-    for (vcmi_segment *s = h->segs; s && !p; s = s->next)
-      if ((p = take(reg(s), k, n, &reused))) r = reg(s);
-    if (!p && (round == 1 || !adopt(h))) {
-      vcmi_segment *s = seg_create(h);
-      if (!s) return NULL;
-      r = reg(s);
-      p = take(r, k, n, &reused);
-    }
+  unsigned char *p = take_any(h, k, n, &r, &reused);
+  if (!p && adopt(h)) {
     heap_collect(h);
+    p = take_any(h, k, n, &r, &reused);
+  }
+  if (!p) {
+    vcmi_segment *s = seg_create(h);
+    if (!s) return NULL;
+    r = reg(s);
+    p = take_fresh(h, r, k, n);
   }
   if (!h->check) {
     h->cur[k] = r;
@@ -268,9 +297,61 @@ static void purge_inside(void *p, size_t n) {
   if (b > a) vcmi_os_purge((void *)a, b - a);
 }
 
-/* Return memory to the OS, bounded in delay by PURGE_BYTES of frees: a class with no live
- * chunk at two purges in a row is reset and its pages dropped; free chunks of 64 KiB and up
- * are dropped; a segment with nothing live (not the heap's first) is unmapped. */
+/* Purging works on spans: SPAN bytes of a class area (or one chunk, for the classes above).
+ * A span whose chunks were all free at two purges in a row goes back to the OS; chunks that
+ * were free at one purge are AGED (the used field of a free entry, otherwise 0), and any
+ * allocation clears it. At the top of a class area such spans are cut off the class (fresh
+ * goes down, the map pages go too): what the class gives up any class can take in pages. */
+#define SPAN_LOG2 16u
+#define SPANS_MAX (VCMI_SEG_CHANNELS << (VCMI_LMAX - SPAN_LOG2)) /* spans per class area */
+#define AGED 1u
+
+/* One class of one segment: age its free chunks, drop the spans that stayed free. */
+static void purge_class(vcmi_heap *h, vcmi_region *r, unsigned k) {
+  uint16_t old[SPANS_MAX], gone[SPANS_MAX]; /* per span: chunks free since the last purge, PURGED */
+  unsigned cl = VCMI_LMAX - k, per_log2 = cl < SPAN_LOG2 ? SPAN_LOG2 - cl : 0;
+  uint32_t fresh = r->fresh[k], nspan = ((fresh - 1u) >> per_log2) + 1u, per = 1u << per_log2;
+  memset(old, 0, nspan * sizeof old[0]);
+  memset(gone, 0, nspan * sizeof gone[0]);
+  for (uint32_t g = r->free_head[k]; g != VCMI_NONE; g = vcmi_entry_at(r, k, g)->link) {
+    vcmi_entry *e = vcmi_entry_at(r, k, g);
+    if (e->state & (AGED | VCMI_PURGED)) old[g >> per_log2]++;
+    else e->state = AGED;
+    if (e->state & VCMI_PURGED) gone[g >> per_log2]++;
+  }
+  /* Cut the top: spans all old-free from t up (the last may be partial). */
+  uint32_t t = nspan;
+  while (t > 0 && old[t - 1u] == (t == nspan ? fresh - ((t - 1u) << per_log2) : per)) t--;
+  uint32_t top = t << per_log2; /* new fresh */
+  /* Inside: spans all old-free and not yet dropped (check mode keeps the fill: none). */
+  for (uint32_t i = 0; i < t && !h->check; i++) {
+    if (old[i] != per || gone[i] == per) continue;
+    vcmi_os_purge(vcmi_chunk_addr(r, k, i << per_log2), (size_t)per << cl);
+    for (uint32_t g = i << per_log2; g < (i + 1u) << per_log2; g++)
+      vcmi_entry_at(r, k, g)->state = VCMI_PURGED;
+  }
+  /* Rebuild the free list: chunks below top, resident ones first (PURGED ones fault again). */
+  uint32_t head[2] = {VCMI_NONE, VCMI_NONE}, *tail[2] = {&head[0], &head[1]};
+  for (uint32_t g = r->free_head[k]; g != VCMI_NONE; g = vcmi_entry_at(r, k, g)->link) {
+    vcmi_entry *e = vcmi_entry_at(r, k, g);
+    if (g >= top) continue;
+    int purged = (e->state & VCMI_PURGED) != 0;
+    *tail[purged] = g;
+    tail[purged] = &e->link;
+  }
+  *tail[0] = head[1];
+  *tail[1] = VCMI_NONE;
+  r->free_head[k] = head[0];
+  if (top < fresh) {
+    purge_inside(vcmi_chunk_addr(r, k, top), (size_t)(fresh - top) << cl);
+    purge_inside(vcmi_entry_at(r, k, top), (size_t)(fresh - top) * sizeof(vcmi_entry));
+    __atomic_store_n(&r->fresh[k], top, __ATOMIC_RELAXED);
+  }
+}
+
+/* Return memory to the OS, bounded in delay by PURGE_BYTES of frees (local and remote): spans
+ * free at two purges in a row (purge_class); a segment with nothing live (not the heap's
+ * first) is unmapped. */
 static void heap_purge(vcmi_heap *h) {
   heap_collect(h);
   h->freed = 0;
@@ -290,28 +371,8 @@ static void heap_purge(vcmi_heap *h) {
       seg_destroy(s);
       continue;
     }
-    for (unsigned k = 0; k < r->nclass; k++) {
-      size_t cap = vcmi_class_cap(r, k);
-      if (!r->live[k] && r->fresh[k] && (r->idle & (1u << k)) && !remote) {
-        /* Reset the class: as if never used; its chunk and map pages go back. */
-        purge_inside(vcmi_chunk_addr(r, k, 0), (size_t)r->fresh[k] * cap);
-        purge_inside(vcmi_entry_at(r, k, 0), (size_t)r->fresh[k] * sizeof(vcmi_entry));
-        __atomic_store_n(&r->fresh[k], 0u, __ATOMIC_RELAXED);
-        r->free_head[k] = VCMI_NONE;
-        r->avail |= 1u << k;
-        continue;
-      }
-      if (cap < PURGE_CLASS_MIN || h->check) continue; /* check mode: free chunks stay filled */
-      for (uint32_t g = r->free_head[k]; g != VCMI_NONE; g = vcmi_entry_at(r, k, g)->link) {
-        vcmi_entry *e = vcmi_entry_at(r, k, g);
-        if (e->state & VCMI_PURGED) continue;
-        vcmi_os_purge(vcmi_chunk_addr(r, k, g), cap);
-        e->state |= VCMI_PURGED;
-      }
-    }
-    r->idle = 0;
     for (unsigned k = 0; k < r->nclass; k++)
-      if (!r->live[k]) r->idle |= 1u << k;
+      if (r->free_head[k] != VCMI_NONE) purge_class(h, r, k);
     link = &s->next;
   }
 }

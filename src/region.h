@@ -50,7 +50,6 @@ typedef struct vcmi_region {
   void *handler_ctx;
   void *owner;                         /* process heap: the owning thread heap */
   uint32_t remote_head;                /* process heap: map index list of REMOTE chunks */
-  uint32_t idle;                       /* process heap: classes empty at the last purge */
 } vcmi_region;
 
 /* Where a pointer falls. */
