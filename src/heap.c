@@ -499,17 +499,17 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
   return q;
 }
 
-/* fork (lifecycle.c takes every lock in order): the child keeps only the forking thread's
- * heap in use. Heaps of threads that do not exist in the child are neither adopted nor touched
- * again (a thread could have been inside one), so their memory is leaked in the child, never
- * reused. */
-void vcmi_heap_fork_prepare(void) { vcmi_lock_take(&heaps_lock); }
-void vcmi_heap_fork_parent(void) { vcmi_lock_give(&heaps_lock); }
+/* fork (lifecycle.c takes every lock in order; one the forking thread holds itself is kept
+ * as it is, see meta.h): the child keeps only the forking thread's heap in use. Heaps of
+ * threads that do not exist in the child are neither adopted nor touched again (a thread could
+ * have been inside one), so their memory is leaked in the child, never reused. */
+void vcmi_heap_fork_prepare(void) { vcmi_lock_fork_prepare(&heaps_lock); }
+void vcmi_heap_fork_parent(void) { vcmi_lock_fork_parent(&heaps_lock); }
 void vcmi_heap_fork_child(void) {
   for (vcmi_heap *h = all_heaps; h; h = h->next_all) h->orphan = h != vcmi_tls_heap;
   for (vcmi_heap *h = abandoned; h; h = h->next_abandoned) h->orphan = 0;
   for (vcmi_heap *h = spare; h; h = h->next_abandoned) h->orphan = 0;
-  heaps_lock.v = 0;
+  vcmi_lock_fork_child(&heaps_lock);
 }
 
 /* For stats and checks: visit every heap's segments under heaps_lock (in a fork child, not

@@ -230,6 +230,6 @@ void vcmi_large_each(void (*fn)(void *ctx, const void *p, size_t used, size_t ca
   vcmi_lock_give(&large_lock);
 }
 
-void vcmi_large_fork_prepare(void) { vcmi_lock_take(&large_lock); }
-void vcmi_large_fork_parent(void) { vcmi_lock_give(&large_lock); }
-void vcmi_large_fork_child(void) { large_lock.v = 0; }
+void vcmi_large_fork_prepare(void) { vcmi_lock_fork_prepare(&large_lock); }
+void vcmi_large_fork_parent(void) { vcmi_lock_fork_parent(&large_lock); }
+void vcmi_large_fork_child(void) { vcmi_lock_fork_child(&large_lock); }

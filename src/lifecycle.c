@@ -11,7 +11,8 @@
 #include "options.h"
 #include "picture.h"
 
-/* fork: hold every lock across it, so the child finds no structure half-changed. */
+/* fork: hold every lock across it, so the child finds no structure half-changed (but for a
+ * lock the forking thread holds itself, in a signal handler that interrupted malloc: meta.h). */
 static void fork_prepare(void) {
   vcmi_heap_fork_prepare();
   vcmi_large_fork_prepare();

@@ -6,12 +6,30 @@
 #include "meta.h"
 #include "os.h"
 
+static __thread char lock_self __attribute__((tls_model("initial-exec")));
+#define SELF ((uintptr_t)&lock_self) /* this thread's token, distinct per live thread */
+
 void vcmi_lock_take(vcmi_lock *l) {
   for (;;) {
-    if (!__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE)) return;
+    uintptr_t free_v = 0;
+    if (__atomic_compare_exchange_n(&l->v, &free_v, SELF, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+      return;
     while (__atomic_load_n(&l->v, __ATOMIC_RELAXED)) sched_yield();
   }
 }
+
+void vcmi_lock_fork_prepare(vcmi_lock *l) {
+  if (__atomic_load_n(&l->v, __ATOMIC_RELAXED) == SELF) {
+    l->kept = 1;
+    return;
+  }
+  vcmi_lock_take(l);
+  l->kept = 0;
+}
+void vcmi_lock_fork_parent(vcmi_lock *l) {
+  if (!l->kept) vcmi_lock_give(l);
+}
+void vcmi_lock_fork_child(vcmi_lock *l) { l->v = 0; }
 
 /* Two-level radix over 48-bit addresses at 2 MiB granules: 2^13 leaves of 2^14 entries.
  * Leaves are created under meta_lock and published with release; readers load with acquire.
@@ -66,6 +84,6 @@ void *vcmi_meta_alloc(size_t size) {
   return p;
 }
 
-void vcmi_meta_fork_prepare(void) { vcmi_lock_take(&meta_lock); }
-void vcmi_meta_fork_parent(void) { vcmi_lock_give(&meta_lock); }
-void vcmi_meta_fork_child(void) { meta_lock.v = 0; }
+void vcmi_meta_fork_prepare(void) { vcmi_lock_fork_prepare(&meta_lock); }
+void vcmi_meta_fork_parent(void) { vcmi_lock_fork_parent(&meta_lock); }
+void vcmi_meta_fork_child(void) { vcmi_lock_fork_child(&meta_lock); }

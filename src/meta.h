@@ -7,12 +7,22 @@
 
 #include "sizes.h"
 
-/* A spinlock for rare paths (heap creation, large blocks, metadata). */
+/* A spinlock for rare paths (heap creation, large blocks, metadata). v is 0 when free, else
+ * its holder's token (the address of a thread-local), so that fork can tell a lock held by the
+ * forking thread itself: a signal handler that interrupted malloc calls fork. */
 typedef struct vcmi_lock {
-  int v;
+  uintptr_t v;
+  int kept; /* fork: the forking thread held it already; written only by a holder */
 } vcmi_lock;
 void vcmi_lock_take(vcmi_lock *l);
 static inline void vcmi_lock_give(vcmi_lock *l) { __atomic_store_n(&l->v, 0, __ATOMIC_RELEASE); }
+/* Across fork: prepare takes l, or keeps it as it is if this thread holds it (taking it would
+ * spin forever); the parent gives back only what prepare took (the interrupted call gives the
+ * rest when the handler returns); the child, one thread, frees l either way, so that the
+ * handler may allocate in the child (on the state the interrupted call left, as glibc). */
+void vcmi_lock_fork_prepare(vcmi_lock *l);
+void vcmi_lock_fork_parent(vcmi_lock *l);
+void vcmi_lock_fork_child(vcmi_lock *l);
 
 /* Address map: granule -> descriptor (a segment's region or a large block), O(1): a
  * two-level radix over 48-bit addresses, 2^13 leaves of 2^14 granules (meta.c). */

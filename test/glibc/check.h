@@ -4,6 +4,7 @@
  * -fno-builtin so that the compiler keeps every call and assumes nothing about them. */
 #ifndef TST_CHECK_H
 #define TST_CHECK_H
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
