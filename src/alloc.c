@@ -64,12 +64,22 @@ void *vcm_calloc(size_t count, size_t size) {
   return p;
 }
 
+/* A realloc moving p (used bytes) to q, a block of the other kind: copy and count; the caller
+ * frees p through its known kind (no second pagemap lookup). */
+static void move(void *q, const void *p, size_t used, size_t n) {
+  size_t keep = used < n ? used : n;
+  memcpy(q, p, keep);
+  vcmi_heap_count_move(keep);
+}
+
 /* Realloc within the capacity is the common case of growing vectors: it is handled here
- * inline, a map lookup and one store; everything else goes to heap.c or large.c. */
+ * inline, a map lookup and one store. Moves between the kinds (small <-> large) are here too;
+ * the rest goes to heap.c or large.c. */
 void *vcm_realloc(void *p, size_t n) {
   vcmi_region *r;
   vcmi_large *b;
-  void *q;
+  void *q = NULL;
+  size_t used;
   if (!p) return vcm_malloc(n);
   if (n == 0) {
     vcm_free(p);
@@ -88,7 +98,12 @@ void *vcm_realloc(void *p, size_t n) {
         return p;
       }
     }
-    q = vcmi_seg_realloc(r, p, n);
+    if (n <= VCMI_SMALL_MAX) {
+      q = vcmi_seg_realloc(r, p, n);
+    } else if (vcmi_seg_used(r, p, &used) == 0 && (q = vcmi_large_alloc(n, 0, 0))) {
+      move(q, p, used, n);
+      vcmi_seg_free(r, p);
+    }
     break;
   }
   case 2:
@@ -96,6 +111,14 @@ void *vcm_realloc(void *p, size_t n) {
                     __atomic_load_n(&b->magic, __ATOMIC_RELAXED) == VCMI_LARGE_MAGIC)) {
       __atomic_store_n(&b->used, n, __ATOMIC_RELAXED); /* growth inside the capacity */
       return p;
+    }
+    if (n <= VCMI_SMALL_MAX) { /* down to the small classes, if one has a chunk */
+      if (vcmi_large_used(b, p, &used) != 0) break;
+      if ((q = vcmi_small_alloc(n, n))) {
+        move(q, p, used, n);
+        vcmi_large_free(b, p);
+        break;
+      }
     }
     q = vcmi_large_realloc(b, p, n);
     break;

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "heap.h"
-#include "large.h"
 #include "options.h"
 #include "os.h"
 
@@ -483,20 +482,22 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
       if (vcmi_tls_heap) vcmi_tls_heap->realloc_inplace++;
       return p;
     }
-  } else if (n <= VCMI_SMALL_MAX) {
-    if (!(q = vcmi_small_alloc(n, n))) return NULL;
-  } else if (!(q = vcmi_large_alloc(n, 0, 0))) {
+  } else if (!(q = vcmi_small_alloc(n, n))) {
     return NULL;
   }
   size_t keep = used < n ? used : n;
   memcpy(q, p, keep);
-  vcmi_heap *h = vcmi_tls_heap; /* set: q came from this thread's heap or a large block */
-  if (h) {
-    h->realloc_moved++;
-    h->bytes_copied += keep;
-  }
-  vcm_free(p);
+  vcmi_heap_count_move(keep);
+  vcmi_seg_free(r, p);
   return q;
+}
+
+int vcmi_seg_used(vcmi_region *r, const void *p, size_t *used) {
+  vcmi_loc loc;
+  if (!live_or_report(r, p, &loc)) return -1;
+  if (vcmi_opt[VCMI_OPT_CHECK]) check_slack(r, &loc, p);
+  *used = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK;
+  return 0;
 }
 
 /* fork (lifecycle.c takes every lock in order; one the forking thread holds itself is kept

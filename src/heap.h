@@ -96,8 +96,21 @@ static inline void vcmi_seg_free(vcmi_region *r, void *p) {
   }
   vcmi_seg_free_slow(r, p);
 }
-/* Resize a chunk of a segment region. */
+/* Resize a chunk of a segment region within the small classes (n <= VCMI_SMALL_MAX): in place,
+ * or moved to another class of this thread's heap. NULL if p is not a live chunk start
+ * (reported) or no chunk is to be had (p untouched). No lock. */
 void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n);
+/* 0 and *used if p is a live chunk start of r, about to move out of the small classes (check
+ * mode: its slack verified); else -1, reported. No lock. */
+int vcmi_seg_used(vcmi_region *r, const void *p, size_t *used);
+/* Count a realloc that moved keep bytes, on this thread's heap (if it has one). */
+static inline void vcmi_heap_count_move(size_t keep) {
+  vcmi_heap *h = vcmi_tls_heap;
+  if (h) {
+    h->realloc_moved++;
+    h->bytes_copied += keep;
+  }
+}
 int vcmi_seg_expand(vcmi_region *r, void *p, size_t n);
 /* Used/capacity of a live chunk; claim = 1 sets used to the capacity (malloc_usable_size:
  * the program may now write all of it, so a later move must copy all of it). */

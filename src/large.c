@@ -7,8 +7,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "heap.h"
 #include "large.h"
+#include "meta.h"
 #include "misuse.h"
 #include "options.h"
 #include "os.h"
@@ -148,8 +148,8 @@ static void set_used(vcmi_large *b, size_t n) { __atomic_store_n(&b->used, n, __
 
 void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
   if (check(b, p, 0) != 0) return NULL;
-  if (n <= VCMI_SMALL_MAX || n <= b->cap / 4) { /* a quarter or less: move down */
-    void *q = n <= VCMI_SMALL_MAX ? vcmi_small_alloc(n, n) : vcmi_large_alloc(n, 0, 0);
+  if (n > VCMI_SMALL_MAX && n <= b->cap / 4) { /* a quarter or less: move down */
+    void *q = vcmi_large_alloc(n, 0, 0);
     if (q) {
       memcpy(q, p, n < b->used ? n : b->used);
       vcmi_large_free(b, p);
@@ -195,6 +195,12 @@ void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
   b->used = n;
   vcmi_lock_give(&large_lock);
   return q;
+}
+
+int vcmi_large_used(vcmi_large *b, const void *p, size_t *used) {
+  if (check(b, p, 0) != 0) return -1;
+  *used = __atomic_load_n(&b->used, __ATOMIC_RELAXED);
+  return 0;
 }
 
 int vcmi_large_expand(vcmi_large *b, void *p, size_t n) {

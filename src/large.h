@@ -19,7 +19,13 @@ typedef struct vcmi_large {
 } vcmi_large;
 void *vcmi_large_alloc(size_t n, size_t align, int zero);
 void vcmi_large_free(vcmi_large *b, void *p);
+/* Resize within the large blocks: in place (shrinking, or growing by remap) or, shrunk to a
+ * quarter of the capacity or less (and n > VCMI_SMALL_MAX), moved to a smaller large block.
+ * n <= VCMI_SMALL_MAX only shrinks in place (alloc.c moves such blocks to the small classes).
+ * NULL if p is not b's live start (reported) or the OS refuses (errno ENOMEM; p untouched). */
 void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n);
+/* 0 and *used if p is the start of the live block b; else -1, reported. */
+int vcmi_large_used(vcmi_large *b, const void *p, size_t *used);
 int vcmi_large_expand(vcmi_large *b, void *p, size_t n);
 size_t vcmi_large_size(vcmi_large *b, const void *p, int capacity, int claim);
 void vcmi_large_fork_prepare(void);
