@@ -11,7 +11,7 @@ CORE_SRC = src/region.c src/misuse.c
 LIB_SRC  = $(CORE_SRC) src/append.c src/os_posix.c src/meta.c src/heap.c src/large.c src/alloc.c src/stats.c src/options.c src/override.c src/picture.c src/lifecycle.c
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 # Tests that use only the vcm_ API link without the libc names, so sanitizers keep theirs.
-SAN_TESTS = test_region test_model test_threads test_append
+SAN_TESTS = test_region test_model test_threads test_append test_vector
 # Tests of the libc names (malloc is vcm's): linked with the full libvcm.a.
 LIBC_TESTS = test_process test_check test_picture
 TESTS    = $(SAN_TESTS) $(LIBC_TESTS)
@@ -46,6 +46,10 @@ $(LIBC_TESTS:%=$(B)/test/%): $(B)/test/%: test/%.c test/harness.h test/capture.h
 	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm.a -lpthread
 $(B)/test/%: test/%.c test/harness.h test/capture.h $(B)/libvcm-api.a | $(B)/test
 	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm-api.a -lpthread
+# C++ tests (include/vcm.hpp): C++17, the same warnings and sanitizers.
+CXXSTD  ?= -std=c++17
+$(B)/test/%: test/%.cc include/vcm.hpp test/harness.h $(B)/libvcm-api.a | $(B)/test
+	$(CXX) $(CXXSTD) -Wall -Wextra -Werror $(OPT) -g -Iinclude $(CFLAGS) $< -o $@ $(B)/libvcm-api.a -lpthread
 
 $(B)/glibc/%: test/glibc/%.c test/glibc/check.h | $(B)/glibc
 	$(CC) $(WARN) -O0 -fno-builtin -g $< -o $@ -lpthread
@@ -63,11 +67,12 @@ demo: $(B)/demo $(B)/libvcm.so
 # stress test linked with libvcm.a, the RSS of memory freed by another thread (test/rss), and
 # real programs (python3.11's tests, sqlite3, perl, git,
 # the stress test and a C++ test built against glibc) under LD_PRELOAD, compared with glibc.
-# test_append runs twice, the second time with VCM_CHECK=1 (freed chunks are filled, so a read
-# from the place a chunk moved away from shows).
+# test_append and test_vector run twice, the second time with VCM_CHECK=1 (freed chunks and
+# slack are filled and checked, so a read from where a chunk moved away shows).
 # The real programs need Debian packages: `make deps` (run first) installs any that is missing.
 test: deps $(TEST_BIN) $(B)/test/stress lib $(GLIBC_BIN)
-	@tools/runtests $(TEST_BIN) "VCM_CHECK=1 $(B)/test/test_append" "test/misuse/run.sh $(B)" \
+	@tools/runtests $(TEST_BIN) "VCM_CHECK=1 $(B)/test/test_append" "VCM_CHECK=1 $(B)/test/test_vector" \
+	  "test/misuse/run.sh $(B)" \
 	  "B=$(B) fuzz/run.sh replay" "test/glibc/run.sh $(B)" \
 	  "$(B)/test/stress -t 8 -d 10" "test/rss/run.sh $(CURDIR)/$(B)/libvcm.so $(B)" \
 	  "test/preload/run.sh --quick $(CURDIR)/$(B)/libvcm.so"
