@@ -39,6 +39,7 @@ GROWTH_WORKLOADS = [
     ("g5", "g5_growshrink.c", "growth", "2k vectors grow, shrink, regrow (<= 64 KiB)"),
     ("g6", "g6_interleaved.c", "growth", "10k arrays interleaved, +8 B each, 256 rounds"),
     ("g7", "g7_cxx.cc", "cxx", "C++ vector/string push_back"),
+    ("g8", "g8_twothreads.c", "growth", "two threads grow 4k vectors each, free the other's"),
 ]
 # Each growth workload's floor: the same program with every vector malloc'ed
 # (or reserve()d) once at its final size and no realloc.
