@@ -1,6 +1,7 @@
 /* Large blocks: above the largest class, each block is its own mapping with a power-of-two
  * capacity. The record (used, capacity) lives in a descriptor apart from the block, found
- * through the pagemap by the block's 2 MiB-aligned start. Growth within the capacity is a
+ * through the pagemap from any of the block's 2 MiB granules (so a pointer past its first
+ * granule is known as an interior pointer, not a foreign one). Growth within the capacity is a
  * metadata update (the program touches the new pages); growth past it remaps the page tables
  * (in place when the address space after the block is free), never copying bytes. */
 #define _GNU_SOURCE
@@ -77,8 +78,9 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
     if (cap >= VCMI_GRANULE && vcmi_opt[VCMI_OPT_THP]) vcmi_os_hugepage(p, cap);
     vcmi_lock_take(&large_lock);
     d = desc_get();
-    if (!d || vcmi_pagemap_set(p, 1, d) != 0) {
+    if (!d || vcmi_pagemap_set(p, cap, d) != 0) {
       if (d) {
+        vcmi_pagemap_set(p, cap, NULL); /* what was set before the map ran out */
         d->next = desc_free;
         desc_free = d;
       }
@@ -135,7 +137,7 @@ void vcmi_large_free(vcmi_large *b, void *p) {
     return;
   }
   size_t cap = b->cap; /* b may be reused as soon as the lock is given */
-  vcmi_pagemap_set(b->p, 1, NULL);
+  vcmi_pagemap_set(b->p, cap, NULL);
   b->next = desc_free;
   desc_free = b;
   vcmi_lock_give(&large_lock);
@@ -169,18 +171,25 @@ void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
     return NULL;
   }
   unsigned char *q = vcmi_os_remap(b->p, b->cap, cap, NULL);
-  if (!q) {
+  if (q) {
+    /* Grown in place: the new granules are the block's too. If the map cannot grow, a pointer
+     * into them reads as foreign (a misuse report less exact), nothing worse. */
+    (void)vcmi_pagemap_set(q, cap, b);
+  } else {
     /* No room after the block: record the new place, and forget the old one *before* the
      * move frees its addresses (after it, another thread's new block may be mapped there and
      * registered, and clearing then would orphan that block). */
     unsigned char *hole = vcmi_os_reserve(cap, VCMI_GRANULE);
     if (!hole) return NULL;
-    if (vcmi_pagemap_set(hole, 1, b) == 0) {
-      vcmi_pagemap_set(b->p, 1, NULL);
+    if (vcmi_pagemap_set(hole, cap, b) == 0) {
+      vcmi_pagemap_set(b->p, b->cap, NULL);
       if (!(q = vcmi_os_remap(b->p, b->cap, cap, hole))) {
-        vcmi_pagemap_set(b->p, 1, b); /* still mapped: nobody else can have its addresses */
-        vcmi_pagemap_set(hole, 1, NULL);
+        /* Still mapped: nobody else can have its addresses; its leaves exist. */
+        vcmi_pagemap_set(b->p, b->cap, b);
+        vcmi_pagemap_set(hole, cap, NULL);
       }
+    } else {
+      vcmi_pagemap_set(hole, cap, NULL); /* what was set before the map ran out */
     }
     if (!q) {
       vcmi_os_release(hole, cap);

@@ -9,7 +9,7 @@
 
 #define VCMI_LARGE_MAGIC 0x76636d4cu /* "vcmL" */
 
-/* The descriptor lives in metadata pages; the pagemap maps the block's first granule to it. */
+/* The descriptor lives in metadata pages; the pagemap maps each of the block's granules to it. */
 typedef struct vcmi_large {
   uint32_t magic; /* VCMI_LARGE_MAGIC while live, 0 when freed */
   uint32_t fresh; /* pages never written since the OS gave them: calloc can skip zeroing */

@@ -1,7 +1,6 @@
 /* Free of an interior pointer of a large block beyond its first 2 MiB granule (3 MiB into
- * an 8 MiB block). The pagemap records only a large block's first granule, so vcm reports
- * this one as foreign, not interior.
- * expect: foreign pointer (not allocated by vcm) */
+ * an 8 MiB block): the pagemap maps every granule of the block, so it is an interior pointer.
+ * expect: interior pointer (not the start of a block) */
 #include "misuse.h"
 
 int main(void) {
