@@ -80,6 +80,7 @@ void *vcm_realloc(void *p, size_t n) {
   vcmi_large *b;
   void *q = NULL;
   size_t used;
+  int saved;
   if (!p) return vcm_malloc(n);
   if (n == 0) {
     vcm_free(p);
@@ -98,6 +99,7 @@ void *vcm_realloc(void *p, size_t n) {
         return p;
       }
     }
+    saved = errno;
     if (n <= VCMI_SMALL_MAX) {
       q = vcmi_seg_realloc(r, p, n);
     } else if (vcmi_seg_used(r, p, &used) == 0 && (q = vcmi_large_alloc(n, 0, 0))) {
@@ -112,6 +114,7 @@ void *vcm_realloc(void *p, size_t n) {
       __atomic_store_n(&b->used, n, __ATOMIC_RELAXED); /* growth inside the capacity */
       return p;
     }
+    saved = errno;
     if (n <= VCMI_SMALL_MAX) { /* down to the small classes, if one has a chunk */
       if (vcmi_large_used(b, p, &used) != 0) break;
       if ((q = vcmi_small_alloc(n, n))) {
@@ -127,7 +130,9 @@ void *vcm_realloc(void *p, size_t n) {
     errno = EINVAL;
     return NULL;
   }
-  return q ? q : oom();
+  if (!q) return oom();
+  errno = saved; /* success: a failed attempt on the way (growing in place) leaves no trace */
+  return q;
 }
 
 void *vcm_reallocarray(void *p, size_t count, size_t size) {

@@ -60,21 +60,29 @@ void *vcmi_os_reserve(size_t size, size_t align) {
   return p;
 }
 
+/* Release and purge run inside free, which must keep errno (POSIX.1-2024): munmap fails with
+ * ENOMEM when splitting a mapping would pass vm.max_map_count. The pages then stay mapped. */
 int vcmi_os_release(void *p, size_t size) {
-  SUB(st_reserved, size);
-  return munmap(p, size);
+  int saved = errno, r = munmap(p, size);
+  if (r == 0) SUB(st_reserved, size);
+  errno = saved;
+  return r;
 }
 
 int vcmi_os_purge(void *p, size_t size) {
-  ADD(st_purged, size);
-  return madvise(p, size, MADV_DONTNEED);
+  int saved = errno, r = madvise(p, size, MADV_DONTNEED);
+  if (r == 0) ADD(st_purged, size);
+  errno = saved;
+  return r;
 }
 
 int vcmi_os_guard(void *p, size_t size) { return mprotect(p, size, PROT_NONE); }
 
 void vcmi_os_hugepage(void *p, size_t size) {
 #ifdef MADV_HUGEPAGE
+  int saved = errno; /* EINVAL where THP is not built in: a hint, the caller succeeds */
   (void)madvise(p, size, MADV_HUGEPAGE);
+  errno = saved;
 #else
   (void)p;
   (void)size;

@@ -43,4 +43,21 @@ static inline long tst_rss_kib(void) {
   fclose(f);
   return res * (sysconf(_SC_PAGESIZE) / 1024);
 }
+
+/* The mapping (from /proc/self/maps) that holds p: 0 and [*start, *end), or -1. */
+static inline int tst_mapping(const void *p, char **start, char **end) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  unsigned long a, b;
+  char line[512];
+  int found = -1;
+  if (!f) return -1;
+  while (found && fgets(line, sizeof line, f))
+    if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a <= (unsigned long)p && (unsigned long)p < b) {
+      *start = (char *)a;
+      *end = (char *)b;
+      found = 0;
+    }
+  fclose(f);
+  return found;
+}
 #endif
