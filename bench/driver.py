@@ -14,6 +14,7 @@ import tempfile
 import time
 
 import report
+import vector_report
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
@@ -58,8 +59,22 @@ WORKLOADS = [w for g, src, group, desc in GROWTH_WORKLOADS for w in (
     ("r1", "r1_python.py", "real", "python3 PYTHONMALLOC=malloc: dicts, lists, strings"),
     ("r2", "r2_gen_sql.py", "real", "sqlite3 :memory: inserts, indexes, joins, group by"),
 ]
+# vcm::vector against std::vector (issue 14): xN is std::vector under every malloc (binary
+# build/bench/xstd), xNv is vcm::vector (build/bench/xvcm, linked with libvcm) on vcm only.
+VECTOR_MODES = [
+    ("x1", "ints", "push_back 10^7 ints"),
+    ("x2", "strings", "push_back 10^7 std::string (1..15 chars)"),
+    ("x3", "structs", "push_back 10^7 64-byte structs"),
+    ("x4", "rr", "10^5 vectors of ints grown round robin to 100"),
+]
+WORKLOADS += [w for x, mode, desc in VECTOR_MODES for w in (
+    (x, "x_vector.cc", "vector", "std::vector: " + desc),
+    (x + "v", "x_vector.cc", "vector", "vcm::vector: " + desc))]
+ONLY_ON = {x + "v": "vcm" for x, _, _ in VECTOR_MODES}
 VARIANTS = dict([(g + "floor", (g, "floor")) for g, _, _, _ in GROWTH_WORKLOADS] +
-                [("s8", ("s3", "sized"))])
+                [("s8", ("s3", "sized"))] +
+                [(x, ("xstd", mode)) for x, mode, _ in VECTOR_MODES] +
+                [(x + "v", ("xvcm", mode)) for x, mode, _ in VECTOR_MODES])
 FLOORED = [g for g, _, _, _ in GROWTH_WORKLOADS]
 # Peer bugs that the workloads catch: reported, but they do not fail the run.
 KNOWN_PEER_BUGS = {
@@ -83,15 +98,23 @@ def build():
     cc = os.environ.get("CC", "cc")
     cxx = os.environ.get("CXX", "c++")
     common = os.path.join(BENCH, "common.h")
-    for wid, src in [("runone", "runone.c")] + [(w[0], w[1]) for w in WORKLOADS]:
+    vcm = os.path.abspath(vcm_lib())
+    hpp = os.path.join(ROOT, "include", "vcm.hpp")
+    extra = {"xvcm": ["-DVCM_VECTOR", "-I" + os.path.dirname(hpp), vcm,
+                      "-Wl,-rpath," + os.path.dirname(vcm)]}
+    for wid, src in [("runone", "runone.c"), ("xstd", "x_vector.cc"), ("xvcm", "x_vector.cc")] + \
+            [(w[0], w[1]) for w in WORKLOADS]:
         if not src.endswith((".c", ".cc")) or wid in VARIANTS:
             continue
+        if wid == "xvcm" and not os.path.exists(vcm):
+            continue  # no vcm library: find_allocators says so
         srcp, out = os.path.join(BENCH, src), os.path.join(BUILD, wid)
-        newest = max(os.path.getmtime(srcp), os.path.getmtime(common))
+        deps = [srcp, common] + ([hpp, vcm] if wid == "xvcm" else [])
+        newest = max(os.path.getmtime(d) for d in deps)
         if os.path.exists(out) and os.path.getmtime(out) >= newest:
             continue
         if src.endswith(".cc"):
-            cmd = [cxx] + CXXFLAGS + ["-o", out, srcp]
+            cmd = [cxx] + CXXFLAGS + ["-o", out, srcp] + extra.get(wid, [])
         else:
             cmd = [cc] + CFLAGS + ["-o", out, srcp, "-lm"]
         log("build: " + " ".join(cmd))
@@ -113,7 +136,7 @@ def find_allocators(only):
             found.append((name, path))
         else:
             log("bench: %s not found; install it with: apt-get install -y %s" % (name, pkg))
-    vcm = os.environ.get("VCM_LIB") or os.path.join(ROOT, "build", "libvcm.so")
+    vcm = vcm_lib()
     if os.path.exists(vcm):
         if exports_malloc(vcm):
             found.append(("vcm", os.path.abspath(vcm)))
@@ -125,6 +148,10 @@ def find_allocators(only):
     if only:
         found = [a for a in found if a[0] in only]
     return found
+
+
+def vcm_lib():
+    return os.environ.get("VCM_LIB") or os.path.join(ROOT, "build", "libvcm.so")
 
 
 def exports_malloc(lib):
@@ -250,6 +277,8 @@ def main():
                 k = (r + wi) % len(allocs)  # rotate who goes first
                 cells = []
                 for name, lib in allocs[k:] + allocs[:k]:
+                    if ONLY_ON.get(wid, name) != name:
+                        continue
                     wall, rss, code, out, err = run_one(argv, env, lib, stdin_path, timeout)
                     ok, fields, why = check_run(wid, code, out, ops)
                     if ok:
@@ -277,6 +306,7 @@ def main():
     table = summarize(samples, names)
     md = report.markdown(table, names, PEER_NAMES, DESC, GROWTH, FLOORED, runs, scale,
                          [a for a in allocs if a[1]], failures)
+    md += vector_report.markdown(table, VECTOR_MODES, names)
     log("")
     log(md)
     log("bench: total %.0f s" % (time.time() - start))
