@@ -8,12 +8,12 @@ ALLCFLAGS = $(WARN) $(OPT) -g -fPIC -Iinclude -Isrc $(CFLAGS)
 B       ?= build
 
 CORE_SRC = src/region.c src/misuse.c
-LIB_SRC  = $(CORE_SRC) src/append.c src/os_posix.c src/meta.c src/heap.c src/large.c src/alloc.c src/stats.c src/options.c src/override.c src/picture.c src/lifecycle.c
+LIB_SRC  = $(CORE_SRC) src/append.c src/os_posix.c src/meta.c src/heap.c src/large.c src/alloc.c src/stats.c src/options.c src/override.c src/out.c src/picture_region.c src/picture_heap.c src/lifecycle.c
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 # Tests that use only the vcm_ API link without the libc names, so sanitizers keep theirs.
 SAN_TESTS = test_region test_model test_threads test_append test_vector
 # Tests of the libc names (malloc is vcm's): linked with the full libvcm.a.
-LIBC_TESTS = test_process test_check test_picture
+LIBC_TESTS = test_process test_check test_picture test_output
 TESTS    = $(SAN_TESTS) $(LIBC_TESTS)
 TEST_BIN = $(TESTS:%=$(B)/test/%)
 # Malloc conformance programs run on glibc and on vcm (test/glibc/run.sh), built -O0

@@ -187,11 +187,12 @@ void *vcm_memalign(size_t align, size_t n) {
   return aligned(align, n);
 }
 
-void *vcm_valloc(size_t n) { return aligned(VCMI_PAGE, n); }
+void *vcm_valloc(size_t n) { return aligned(vcmi_os_page(), n); }
 
 void *vcm_pvalloc(size_t n) {
-  if (n > SIZE_MAX - VCMI_PAGE) return oom();
-  return aligned(VCMI_PAGE, (n + VCMI_PAGE - 1u) & ~(size_t)(VCMI_PAGE - 1u));
+  size_t page = vcmi_os_page();
+  if (n > SIZE_MAX - page) return oom();
+  return aligned(page, (n + page - 1u) & ~(page - 1u));
 }
 
 /* used (capacity = 0) or capacity of p; claim as in vcmi_seg_size. */

@@ -291,8 +291,9 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n) {
 
 /* Drop the whole pages inside [p, p + n). */
 static void purge_inside(void *p, size_t n) {
-  uintptr_t a = ((uintptr_t)p + VCMI_PAGE - 1u) & ~(uintptr_t)(VCMI_PAGE - 1u);
-  uintptr_t b = ((uintptr_t)p + n) & ~(uintptr_t)(VCMI_PAGE - 1u);
+  uintptr_t page = vcmi_os_page();
+  uintptr_t a = ((uintptr_t)p + page - 1u) & ~(page - 1u);
+  uintptr_t b = ((uintptr_t)p + n) & ~(page - 1u);
   if (b > a) vcmi_os_purge((void *)a, b - a);
 }
 

@@ -30,7 +30,10 @@ static void unlink_live(vcmi_large *b) {
   b->next->prev = b->prev;
 }
 
-static size_t page_up(size_t n) { return (n + VCMI_PAGE - 1u) & ~(size_t)(VCMI_PAGE - 1u); }
+static size_t page_up(size_t n) {
+  size_t page = vcmi_os_page();
+  return (n + page - 1u) & ~(page - 1u);
+}
 
 /* Capacity for n bytes: the next power of two, at least LARGE_MIN; 0 if that overflows. */
 static size_t cap_for(size_t n) {

@@ -2,9 +2,9 @@
  * without allocating and abort; freestanding: trap) and the process heap's handler. Everything
  * above reports downward, here. */
 #ifndef VCM_FREESTANDING
-#define _GNU_SOURCE
 #include <stdlib.h>
-#include <unistd.h>
+
+#include "os.h"
 #endif
 #include <stdint.h>
 
@@ -67,8 +67,7 @@ void vcmi_misuse_default(void *ctx, const void *ptr, const char *reason) {
   char buf[256];
   (void)ctx;
   size_t n = format_ptr(buf, sizeof buf, "invalid free or use", reason, ptr);
-  ssize_t w = write(2, buf, n);
-  (void)w;
+  (void)vcmi_os_write(2, buf, n);
   abort();
 }
 #endif

@@ -3,9 +3,9 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "options.h"
+#include "os.h"
 
 long vcmi_opt[VCMI_OPT_COUNT] = {
 #define VCMI_OPT_DEF(name, def, doc) def,
@@ -27,7 +27,7 @@ static void say(const char *a, const char *b, const char *c, const char *d, cons
   for (int i = 0; i < 5; i++)
     for (const char *s = parts[i]; s && *s && n < sizeof line - 1; s++) line[n++] = *s;
   line[n++] = '\n';
-  if (write(2, line, n) < 0) return;
+  (void)vcmi_os_write(2, line, n);
 }
 
 /* A decimal number in [0, 2^30]; -1 if s is not one. */

@@ -5,6 +5,8 @@
 #define VCMI_OS_H
 #include <stddef.h>
 
+/* The page the segment layout is built for (header, map and guard on pages of their own):
+ * a compile-time constant. Rounding at run time (purges, valloc) uses vcmi_os_page(). */
 #define VCMI_PAGE 4096u
 
 /* Reserve size bytes of zeroed, readable and writable address space aligned to align (a power
@@ -29,6 +31,18 @@ typedef struct vcmi_os_stats {
   size_t reserved, purged, remapped, calls, failed;
 } vcmi_os_stats;
 void vcmi_os_stats_get(vcmi_os_stats *out);
+
+/* The OS's page size, asked once (later calls return the first answer). Any thread. */
+size_t vcmi_os_page(void);
+/* The process's resident bytes (Linux: /proc/self/statm times the page size); 0 if unknown. */
+size_t vcmi_os_resident(void);
+/* Write all n bytes of buf to fd, retrying after EINTR and short writes: 0, or -1 (errno set,
+ * some bytes may have been written). No allocation. */
+int vcmi_os_write(int fd, const void *buf, size_t n);
+/* Create or truncate path for writing (0644, close-on-exec): the fd, or -1 (errno). */
+int vcmi_os_create(const char *path);
+void vcmi_os_close(int fd);
+long vcmi_os_pid(void);
 
 /* Fault injection for tests: the n-th call from now that acquires memory fails (n >= 1);
  * 0 disables. Exposed as vcm_debug_fail_os(). */

@@ -1,8 +1,10 @@
 /* The POSIX (Linux) side of the OS contract in os.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "os.h"
 
@@ -113,3 +115,50 @@ void vcmi_os_stats_get(vcmi_os_stats *out) {
   out->calls = __atomic_load_n(&st_calls, __ATOMIC_RELAXED);
   out->failed = __atomic_load_n(&st_failed, __ATOMIC_RELAXED);
 }
+
+size_t vcmi_os_page(void) {
+  static size_t page; /* 0 until asked; every thread gets the same answer, so a race is benign */
+  size_t p = __atomic_load_n(&page, __ATOMIC_RELAXED);
+  if (!p) {
+    long v = sysconf(_SC_PAGESIZE);
+    p = v > 0 ? (size_t)v : VCMI_PAGE;
+    __atomic_store_n(&page, p, __ATOMIC_RELAXED);
+  }
+  return p;
+}
+
+/* The second field of /proc/self/statm: resident pages. */
+size_t vcmi_os_resident(void) {
+  char buf[128];
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  const char *p = buf;
+  while (*p && *p != ' ') p++;
+  size_t pages = 0;
+  for (p++; *p >= '0' && *p <= '9'; p++) pages = pages * 10 + (size_t)(*p - '0');
+  return pages * vcmi_os_page();
+}
+
+int vcmi_os_write(int fd, const void *buf, size_t n) {
+  const char *b = buf;
+  while (n) {
+    ssize_t w = write(fd, b, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    b += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+int vcmi_os_create(const char *path) {
+  return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
+
+void vcmi_os_close(int fd) { (void)close(fd); }
+
+long vcmi_os_pid(void) { return (long)getpid(); }

@@ -1,15 +1,12 @@
 /* Statistics: gathered from every heap's regions, the large blocks and the OS layer, and
  * printed as text or JSON without stdio (snprintf into a stack buffer, then write). */
 #define _GNU_SOURCE
-#include <stdarg.h>
-#include <stdio.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "heap.h"
 #include "large.h"
 #include "os.h"
+#include "out.h"
 
 /* ---- stats and checks ---- */
 
@@ -28,22 +25,6 @@ static void add_region(void *ctx, vcm_region *rr) {
     st->class_used[i] += rs.class_used[i];
     st->class_peak[i] += rs.class_peak[i];
   }
-}
-
-/* The process's resident bytes: the second field of /proc/self/statm, in pages. */
-static size_t resident_bytes(void) {
-  char buf[128];
-  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  const char *p = buf;
-  while (*p && *p != ' ') p++;
-  size_t pages = 0;
-  for (p++; *p >= '0' && *p <= '9'; p++) pages = pages * 10 + (size_t)(*p - '0');
-  return pages * (size_t)sysconf(_SC_PAGESIZE);
 }
 
 /* Per thread heap, for the printout: its regions and what lives in them. */
@@ -83,7 +64,7 @@ void vcm_stats_get(vcm_stats *out) {
   out->os_remapped = os.remapped;
   out->os_failed = os.failed;
   out->os_calls = os.calls;
-  out->os_resident = resident_bytes();
+  out->os_resident = vcmi_os_resident();
 }
 
 typedef struct {
@@ -108,82 +89,56 @@ int vcm_check(const char **why) {
 }
 
 
-typedef struct {
-  int fd;
-  char buf[4096];
-  size_t n;
-} out_t;
-
-static void flush(out_t *o) {
-  size_t done = 0;
-  while (done < o->n) {
-    ssize_t w = write(o->fd, o->buf + done, o->n - done);
-    if (w <= 0) break;
-    done += (size_t)w;
-  }
-  o->n = 0;
-}
-
-__attribute__((format(printf, 2, 3))) static void put(out_t *o, const char *fmt, ...) {
-  va_list ap;
-  if (o->n > sizeof o->buf - 256) flush(o);
-  va_start(ap, fmt);
-  int k = vsnprintf(o->buf + o->n, sizeof o->buf - o->n, fmt, ap);
-  va_end(ap);
-  if (k > 0) o->n += (size_t)k < sizeof o->buf - o->n ? (size_t)k : sizeof o->buf - o->n - 1;
-}
-
 static double pct(size_t a, size_t b) { return b ? 100.0 * (double)a / (double)b : 0.0; }
 
 static void print_heap(void *ctx, vcmi_heap *h) {
   heap_sum hs;
   sum_heap(h, &hs);
-  put(ctx, "  thread heap %p: %zu regions, %zu live chunks, %zu B capacity%s\n", (void *)h,
+  vcmi_put(ctx, "  thread heap %p: %zu regions, %zu live chunks, %zu B capacity%s\n", (void *)h,
       hs.regions, hs.chunks, hs.capacity, h->segs ? "" : " (spare)");
 }
 
 void vcm_stats_print(int fd, int json) {
   vcm_stats s;
-  out_t o;
-  o.fd = fd;
-  o.n = 0;
+  vcmi_out o;
+  vcmi_out_init(&o, fd);
   vcm_stats_get(&s);
   if (json) {
-    put(&o, "{\"heaps\":%zu,\"regions\":%zu,\"small\":{\"live_chunks\":%zu,\"capacity\":%zu,"
+    vcmi_put(&o, "{\"heaps\":%zu,\"regions\":%zu,\"small\":{\"live_chunks\":%zu,\"capacity\":%zu,"
             "\"used\":%zu,\"peak_capacity\":%zu,\"classes\":[",
         s.heaps, s.regions, s.small_live_chunks, s.small_live_capacity, s.small_live_used,
         s.small_peak_capacity);
     for (size_t i = 0; i < VCM_MAX_CLASSES && s.class_size[i]; i++)
-      put(&o, "%s{\"size\":%zu,\"live\":%zu,\"used\":%zu,\"peak\":%zu}", i ? "," : "",
+      vcmi_put(&o, "%s{\"size\":%zu,\"live\":%zu,\"used\":%zu,\"peak\":%zu}", i ? "," : "",
           s.class_size[i], s.class_live[i], s.class_used[i], s.class_peak[i]);
-    put(&o, "]},\"realloc\":{\"in_place\":%zu,\"moved\":%zu,\"bytes_copied\":%zu},"
+    vcmi_put(&o, "]},\"realloc\":{\"in_place\":%zu,\"moved\":%zu,\"bytes_copied\":%zu},"
             "\"large\":{\"live\":%zu,\"capacity\":%zu,\"used\":%zu,\"cached\":%zu},"
             "\"os\":{\"reserved\":%zu,\"purged\":%zu,\"remapped\":%zu,\"failed\":%zu,"
             "\"resident\":%zu}}\n",
         s.realloc_inplace, s.realloc_moved, s.bytes_copied, s.large_live, s.large_capacity,
         s.large_used, s.large_cached, s.os_reserved, s.os_purged, s.os_remapped, s.os_failed,
         s.os_resident);
-    flush(&o);
+    vcmi_flush(&o);
     return;
   }
-  put(&o, "vcm stats: %zu thread heaps, %zu regions\n", s.heaps, s.regions);
-  put(&o, "  small: %zu live chunks, %zu B used of %zu B capacity (%.1f%%), peak %zu B\n",
+  vcmi_put(&o, "vcm stats: %zu thread heaps, %zu regions\n", s.heaps, s.regions);
+  vcmi_put(&o, "  small: %zu live chunks, %zu B used of %zu B capacity (%.1f%%), peak %zu B\n",
       s.small_live_chunks, s.small_live_used, s.small_live_capacity,
       pct(s.small_live_used, s.small_live_capacity), s.small_peak_capacity);
-  put(&o, "  %10s %10s %14s %14s %12s\n", "class", "live", "used B", "capacity B", "peak");
+  vcmi_put(&o, "  %10s %10s %14s %14s %12s\n", "class", "live", "used B", "capacity B", "peak");
   for (size_t i = 0; i < VCM_MAX_CLASSES && s.class_size[i]; i++)
     if (s.class_peak[i])
-      put(&o, "  %10zu %10zu %14zu %14zu %12zu\n", s.class_size[i], s.class_live[i],
+      vcmi_put(&o, "  %10zu %10zu %14zu %14zu %12zu\n", s.class_size[i], s.class_live[i],
           s.class_used[i], s.class_live[i] * s.class_size[i], s.class_peak[i]);
-  put(&o, "  realloc: %zu in place, %zu moved (%.1f%% in place), %zu B copied\n",
+  vcmi_put(&o, "  realloc: %zu in place, %zu moved (%.1f%% in place), %zu B copied\n",
       s.realloc_inplace, s.realloc_moved, pct(s.realloc_inplace, s.realloc_inplace + s.realloc_moved),
       s.bytes_copied);
-  put(&o, "  large: %zu live, %zu B used of %zu B capacity, %zu B cached\n", s.large_live,
+  vcmi_put(&o, "  large: %zu live, %zu B used of %zu B capacity, %zu B cached\n", s.large_live,
       s.large_used, s.large_capacity, s.large_cached);
-  put(&o, "  os: %zu B reserved, %zu B resident, %zu B purged, %zu B remapped (not copied), "
+  vcmi_put(&o, "  os: %zu B reserved, %zu B resident, %zu B purged, %zu B remapped (not copied), "
           "%zu failed calls\n",
       s.os_reserved, s.os_resident, s.os_purged, s.os_remapped, s.os_failed);
-  flush(&o);
+  vcmi_flush(&o);
   vcmi_heap_each_heap(print_heap, &o);
-  flush(&o);
+  vcmi_flush(&o);
 }
