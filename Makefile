@@ -63,7 +63,8 @@ demo: $(B)/demo $(B)/libvcm.so
 	tools/demo-real
 
 # All tests; the last line is the total "N passed, N failed". Besides the unit tests: one
-# program per misuse (test/misuse: the exact message, the pointer, the abort), the
+# program per misuse (test/misuse: the exact message, the pointer, the abort), the malloc
+# conformance programs (test/glibc, on glibc and on vcm), the
 # stress test linked with libvcm.a, the RSS of memory freed by another thread (test/rss), and
 # real programs (python3.11's tests, sqlite3, perl, git,
 # the stress test and a C++ test built against glibc) under LD_PRELOAD, compared with glibc.

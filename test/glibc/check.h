@@ -5,6 +5,7 @@
 #ifndef TST_CHECK_H
 #define TST_CHECK_H
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,5 +60,18 @@ static inline int tst_mapping(const void *p, char **start, char **end) {
     }
   fclose(f);
   return found;
+}
+/* Every power-of-two alignment from `from` to 16 MiB, with sizes 0 to past it: alloc honours
+ * it and the block is writable whole. */
+static inline void tst_alignments(void *(*alloc)(size_t align, size_t n), size_t from) {
+  for (size_t a = from; a <= ((size_t)16 << 20); a <<= 1) {
+    size_t sizes[] = {0, 1, a / 2 + 1, a, a + 1, 3 * a + 5};
+    for (int i = 0; i < 6; i++) {
+      void *p = alloc(a, sizes[i]);
+      CHECK(p != NULL && (uintptr_t)p % a == 0);
+      if (p) memset(p, 0x3c, sizes[i]);
+      free(p);
+    }
+  }
 }
 #endif
