@@ -6,6 +6,8 @@ WARN     = -std=c11 -Wall -Wextra -Werror
 CFLAGS  ?=
 ALLCFLAGS = $(WARN) $(OPT) -g -fPIC -Iinclude -Isrc $(CFLAGS)
 B       ?= build
+VCM_VERSION := $(shell cat tools/VERSION)
+SOVERSION := 1
 
 CORE_SRC = src/region.c src/misuse.c
 LIB_SRC  = $(CORE_SRC) src/append.c src/os_posix.c src/meta.c src/heap.c src/large.c src/alloc.c src/stats.c src/options.c src/override.c src/out.c src/picture_region.c src/picture_heap.c src/lifecycle.c
@@ -36,8 +38,11 @@ $(B)/obj/alloc+lifecycle.o: $(B)/obj/alloc.o $(B)/obj/lifecycle.o
 	$(CC) -r -nostdlib $(LDFLAGS) $^ -o $@
 $(B)/libvcm.a: $(AR_OBJ)
 	rm -f $@ && ar rcs $@ $^
+# The shared library's soname is libvcm.so.1 (the ABI version, Debian package libvcm1);
+# build/libvcm.so.1 names it for programs linked against build/libvcm.so.
 $(B)/libvcm.so: $(LIB_OBJ) src/libvcm.map
-	$(CC) -shared -o $@ $(LIB_OBJ) -Wl,--version-script=src/libvcm.map -Wl,-Bsymbolic-functions -lpthread $(LDFLAGS)
+	$(CC) -shared -o $@ $(LIB_OBJ) -Wl,-soname,libvcm.so.$(SOVERSION) -Wl,--version-script=src/libvcm.map -Wl,-Bsymbolic-functions -lpthread $(LDFLAGS)
+	ln -sf libvcm.so $(B)/libvcm.so.$(SOVERSION)
 
 $(B)/libvcm-api.a: $(filter-out $(B)/obj/override.o,$(AR_OBJ))
 	rm -f $@ && ar rcs $@ $^
@@ -181,9 +186,9 @@ clean:
 	rm -rf build
 
 # ---- The heap picture, the launcher, install ----
-.PHONY: test-picture picture-demo install uninstall install-test options-doc options-doc-check
-VCM_VERSION := $(shell cat tools/VERSION)
+.PHONY: test-picture picture-demo install uninstall install-test package-test options-doc options-doc-check
 PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
 DESTDIR ?=
 
 test-picture: $(B)/test/test_picture
@@ -193,28 +198,39 @@ test-picture: $(B)/test/test_picture
 picture-demo: $(B)/demo
 	$(B)/demo --svg docs/heap.svg
 
-# make install [PREFIX=/usr/local] [DESTDIR=]: header, libraries, vcm.pc, the vcm launcher, docs.
+# make install [PREFIX=/usr/local] [LIBDIR=$(PREFIX)/lib] [DESTDIR=]: headers, libraries
+# (libvcm.so.1, named by its soname, and libvcm.so), vcm.pc, the CMake package
+# (find_package(vcm): target vcm::vcm), the vcm launcher, docs.
+SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@VERSION@|$(VCM_VERSION)|g'
+I_LIB = $(DESTDIR)$(LIBDIR)
 install: lib
-	install -d '$(DESTDIR)$(PREFIX)/include' '$(DESTDIR)$(PREFIX)/lib/pkgconfig' \
+	install -d '$(DESTDIR)$(PREFIX)/include' '$(I_LIB)/pkgconfig' '$(I_LIB)/cmake/vcm' \
 	  '$(DESTDIR)$(PREFIX)/bin' '$(DESTDIR)$(PREFIX)/share/doc/vcm'
-	install -m 644 include/vcm.h '$(DESTDIR)$(PREFIX)/include/vcm.h'
-	install -m 644 $(B)/libvcm.a '$(DESTDIR)$(PREFIX)/lib/libvcm.a'
-	install -m 755 $(B)/libvcm.so '$(DESTDIR)$(PREFIX)/lib/libvcm.so'
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VCM_VERSION)|g' tools/vcm.pc.in \
-	  > '$(DESTDIR)$(PREFIX)/lib/pkgconfig/vcm.pc'
+	install -m 644 include/vcm.h include/vcm.hpp '$(DESTDIR)$(PREFIX)/include/'
+	install -m 644 $(B)/libvcm.a '$(I_LIB)/libvcm.a'
+	install -m 644 $(B)/libvcm.so '$(I_LIB)/libvcm.so.$(SOVERSION)'
+	ln -sf libvcm.so.$(SOVERSION) '$(I_LIB)/libvcm.so'
+	$(SUBST) tools/vcm.pc.in > '$(I_LIB)/pkgconfig/vcm.pc'
+	$(SUBST) tools/vcm-config.cmake.in > '$(I_LIB)/cmake/vcm/vcm-config.cmake'
+	$(SUBST) tools/vcm-config-version.cmake.in > '$(I_LIB)/cmake/vcm/vcm-config-version.cmake'
 	sed -e 's|^VCM_VERSION=@VERSION@$$|VCM_VERSION=$(VCM_VERSION)|' tools/vcm > '$(DESTDIR)$(PREFIX)/bin/vcm'
 	chmod 755 '$(DESTDIR)$(PREFIX)/bin/vcm'
 	install -m 644 README.md $(wildcard docs/DESIGN.md docs/OPTIONS.md docs/heap.svg) \
 	  '$(DESTDIR)$(PREFIX)/share/doc/vcm/'
 uninstall:
-	rm -f '$(DESTDIR)$(PREFIX)/include/vcm.h' '$(DESTDIR)$(PREFIX)/lib/libvcm.a' \
-	  '$(DESTDIR)$(PREFIX)/lib/libvcm.so' '$(DESTDIR)$(PREFIX)/lib/pkgconfig/vcm.pc' \
-	  '$(DESTDIR)$(PREFIX)/bin/vcm'
-	rm -rf '$(DESTDIR)$(PREFIX)/share/doc/vcm'
+	rm -f '$(DESTDIR)$(PREFIX)/include/vcm.h' '$(DESTDIR)$(PREFIX)/include/vcm.hpp' \
+	  '$(I_LIB)/libvcm.a' '$(I_LIB)/libvcm.so' '$(I_LIB)/libvcm.so.$(SOVERSION)' \
+	  '$(I_LIB)/pkgconfig/vcm.pc' '$(DESTDIR)$(PREFIX)/bin/vcm'
+	rm -rf '$(DESTDIR)$(PREFIX)/share/doc/vcm' '$(I_LIB)/cmake/vcm'
 
 # Install into a temporary prefix, build and run a program with pkg-config, run the launcher.
 install-test: lib
 	test/install_test.sh
+
+# The Debian packages (debian/): built from a copy of the tree, installed, used with pkg-config,
+# CMake and the launcher, removed again (needs root).
+package-test:
+	@tools/runtests test/package_test.sh
 
 # docs/OPTIONS.md from the option list in src/options.h (defined once).
 options-doc:

@@ -24,7 +24,8 @@ prefix=$tmp/prefix
 if make -s install PREFIX="$prefix" >"$tmp/install.log" 2>&1; then ok; else
   bad "make install"; cat "$tmp/install.log"
 fi
-for f in include/vcm.h lib/libvcm.a lib/libvcm.so lib/pkgconfig/vcm.pc bin/vcm; do
+for f in include/vcm.h include/vcm.hpp lib/libvcm.a lib/libvcm.so lib/libvcm.so.1 \
+    lib/pkgconfig/vcm.pc lib/cmake/vcm/vcm-config.cmake lib/cmake/vcm/vcm-config-version.cmake bin/vcm; do
   check "installed $f" test -f "$prefix/$f"
 done
 check "bin/vcm executable" test -x "$prefix/bin/vcm"
@@ -69,6 +70,25 @@ else
   fi
 fi
 
+# 3b. CMake finds it (find_package(vcm), target vcm::vcm) and a C++ program builds and runs.
+if command -v cmake >/dev/null 2>&1; then
+  if cmake -S test/cmake -B "$tmp/cmake" -DCMAKE_PREFIX_PATH="$prefix" >"$tmp/cmake.log" 2>&1 &&
+     cmake --build "$tmp/cmake" >>"$tmp/cmake.log" 2>&1; then ok; else
+    bad "build with CMake"; cat "$tmp/cmake.log"
+  fi
+  out=$(LD_LIBRARY_PATH="$prefix/lib" "$tmp/cmake/example" 2>&1)
+  check "CMake example runs" test $? -eq 0
+  check "CMake example output" sh -c "printf '%s' '$out' | grep -q 'string: the vector malloc (length 17)'"
+  mkdir -p "$tmp/cm9" # a version it is not: refused
+  printf 'cmake_minimum_required(VERSION 3.13)\nproject(v NONE)\nfind_package(vcm 9.0 REQUIRED)\n' \
+    >"$tmp/cm9/CMakeLists.txt"
+  if cmake -S "$tmp/cm9" -B "$tmp/cm9/b" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null 2>&1; then
+    bad "find_package(vcm 9.0) accepted version $(cat tools/VERSION)"
+  else ok; fi
+else
+  echo "skip: cmake not installed (Debian: apt-get install cmake)"
+fi
+
 # 4. The launcher.
 vcm=$prefix/bin/vcm
 check "vcm --version" test "$("$vcm" --version)" = "vcm $(cat tools/VERSION)"
@@ -108,6 +128,7 @@ check "source tree: build/libvcm.so" test "$pre" = "$(cd build && pwd -P)/libvcm
 # 6. uninstall leaves nothing behind.
 make -s uninstall PREFIX="$prefix" >/dev/null 2>&1
 check "uninstall" test ! -e "$prefix/lib/libvcm.so" -a ! -e "$prefix/bin/vcm" -a ! -e "$prefix/include/vcm.h"
+check "uninstall: nothing left" test -z "$(find "$prefix" -type f -o -type l)"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
