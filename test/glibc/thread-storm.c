@@ -1,7 +1,9 @@
 /* A thread storm: 25,000 short threads, 16 at a time, each allocating and freeing, with two
  * keys whose destructors allocate in every destructor round, the last one included (a value
  * is set again for three rounds, then only allocated and freed). Mapping count and RSS stay
- * flat: after the first 2,500 threads and at the end they differ by little. */
+ * flat: after the first 5,000 threads and at the end they differ by little (glibc's RSS grows by
+ * about 2 MiB as it spreads threads over more arenas; a heap kept per dead thread would add
+ * hundreds of MiB). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
@@ -51,15 +53,15 @@ int main(void) {
   CHECK(pthread_key_create(&key1, dtor1) == 0);
   CHECK(pthread_key_create(&key2, dtor2) == 0);
   int done = 0;
-  while (done < THREADS / 10) batch(&done);
+  while (done < THREADS / 5) batch(&done);
   int m0 = tst_mappings();
   long r0 = tst_rss_kib();
   while (done < THREADS && !tst_failed) batch(&done);
   int m1 = tst_mappings();
   long r1 = tst_rss_kib();
   printf("%d threads: %d mappings and %ld KiB resident after %d, %d and %ld KiB at the end\n",
-         done, m0, r0, THREADS / 10, m1, r1);
+         done, m0, r0, THREADS / 5, m1, r1);
   CHECK(m1 <= m0 + 16);
-  CHECK(r1 <= r0 + 4096);
+  CHECK(r1 <= r0 + 8192);
   return tst_result();
 }
