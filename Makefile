@@ -35,7 +35,7 @@ $(B)/obj $(B)/test $(B)/glibc:
 # object with alloc.o, which every program of the process face links.
 AR_OBJ = $(filter-out $(B)/obj/alloc.o $(B)/obj/lifecycle.o,$(LIB_OBJ)) $(B)/obj/alloc+lifecycle.o
 $(B)/obj/alloc+lifecycle.o: $(B)/obj/alloc.o $(B)/obj/lifecycle.o
-	$(CC) -r -nostdlib $(LDFLAGS) $^ -o $@
+	$(CC) -r -nostdlib $(filter -m%,$(CFLAGS) $(LDFLAGS)) $^ -o $@
 $(B)/libvcm.a: $(AR_OBJ)
 	rm -f $@ && ar rcs $@ $^
 # The shared library's soname is libvcm.so.1 (the ABI version, Debian package libvcm1);
@@ -104,14 +104,30 @@ deps:
 	  { echo "run as root: apt-get install -y" $$missing; exit 1; }; fi
 
 # The threaded stress test linked with libvcm.a (malloc is vcm's), and under TSan with vcm
-# built for TSan; the real-program tests in full (a few minutes).
-$(B)/test/stress: test/stress/stress.c $(B)/libvcm.a | $(B)/test
-	$(CC) -std=c11 -Wall -Wextra -Werror $(OPT) -g -D_GNU_SOURCE -pthread $< -o $@ $(B)/libvcm.a
+# built for TSan; the real-program tests in full (a few minutes). stress-glibc and cxx_test
+# are built against glibc, for LD_PRELOAD (test/preload/run.sh, tools/load-test): every script
+# builds through these targets, so there is one way to build.
+STRESS_SRC = test/stress/stress.c
+STRESS_FLAGS = -std=c11 -Wall -Wextra -Werror $(OPT) -g -D_GNU_SOURCE -pthread
+$(B)/test/stress: $(STRESS_SRC) $(wildcard test/stress/*.h) $(B)/libvcm.a | $(B)/test
+	$(CC) $(STRESS_FLAGS) $(STRESS_SRC) -o $@ $(B)/libvcm.a $(LDFLAGS)
+$(B)/test/stress-glibc: $(STRESS_SRC) $(wildcard test/stress/*.h) | $(B)/test
+	$(CC) $(STRESS_FLAGS) $(STRESS_SRC) -o $@ $(LDFLAGS)
+$(B)/test/cxx_test: test/stress/cxx_test.cpp | $(B)/test
+	$(CXX) -std=c++17 -Wall -Wextra -Werror $(OPT) -g -fsized-deallocation -pthread $< -o $@
 stress-tsan:
-	$(MAKE) B=build/tsan OPT="-O1 -fsanitize=thread" LDFLAGS="-fsanitize=thread" build/tsan/libvcm.a
-	$(CC) -std=c11 -O1 -g -D_GNU_SOURCE -pthread -fsanitize=thread test/stress/stress.c \
-	  build/tsan/libvcm.a -o build/tsan/stress
-	tools/runtests "build/tsan/stress -t 8 -d 5"
+	$(MAKE) B=build/tsan OPT="-O1 -fsanitize=thread" LDFLAGS="-fsanitize=thread" build/tsan/test/stress
+	tools/runtests "build/tsan/test/stress -t 8 -d 5"
+
+# The fuzzer's programs: the replay (any compiler) and the libFuzzer binary (CC=clang, with
+# OPT holding the sanitizer and -fsanitize=fuzzer-no-link for the library), both over
+# libvcm-api.a built here. fuzz/run.sh builds through these targets.
+$(B)/fuzz:
+	mkdir -p $@
+$(B)/fuzz/replay: fuzz/fuzz_ops.c fuzz/replay_main.c $(wildcard fuzz/*.h) $(B)/libvcm-api.a | $(B)/fuzz
+	$(CC) $(ALLCFLAGS) fuzz/fuzz_ops.c fuzz/replay_main.c $(B)/libvcm-api.a -lpthread -o $@ $(LDFLAGS)
+$(B)/fuzz/fuzz_ops: fuzz/fuzz_ops.c $(wildcard fuzz/*.h) $(B)/libvcm-api.a | $(B)/fuzz
+	$(CC) $(ALLCFLAGS) -fsanitize=fuzzer fuzz/fuzz_ops.c $(B)/libvcm-api.a -pthread -o $@ $(LDFLAGS)
 preload-full: lib
 	test/preload/run.sh $(CURDIR)/$(B)/libvcm.so
 

@@ -33,23 +33,18 @@ VCM_PURGE_MB=2
 VCM_LARGE_CACHE_MB=16
 export VCM_PURGE_MB VCM_LARGE_CACHE_MB
 
+# Both build through the Makefile (its source list and flags): the fuzzer over a libvcm-api.a
+# of its own built by clang with coverage and sanitizers, the replay over $B/libvcm-api.a.
 build_fuzzer() {
-  mkdir -p "$OUT"
-  srcs=
-  for f in src/*.c; do
-    [ "$f" = src/override.c ] || srcs="$srcs $f"
-  done
-  # shellcheck disable=SC2086
-  $CLANG -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    -DVCM_BUILD -Iinclude -Isrc fuzz/fuzz_ops.c $srcs -pthread -o "$OUT/fuzz_ops"
+  make -s B="$OUT/lib" CC="$CLANG" \
+    OPT="-O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
+    LDFLAGS="-fsanitize=address,undefined" "$OUT/lib/fuzz/fuzz_ops"
+  cp "$OUT/lib/fuzz/fuzz_ops" "$OUT/fuzz_ops"
 }
 
 build_replay() {
+  make -s B="$B" CC="$CC" OPT="$FUZZ_OPT" "$B/fuzz/replay"
   mkdir -p "$OUT"
-  make -s B="$B" "$B/libvcm-api.a"
-  # shellcheck disable=SC2086
-  $CC -std=c11 -Wall -Wextra -Werror $FUZZ_OPT -g -Iinclude fuzz/fuzz_ops.c fuzz/replay_main.c \
-    "$B/libvcm-api.a" -lpthread -o "$OUT/replay"
 }
 
 mode=${1:-}

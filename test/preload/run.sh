@@ -16,7 +16,7 @@
 #   perl    big hashes, sorts, strings, nested structures; digests
 #   git     generated repository (fast-import), clone --no-local over
 #           file://, repack -adf, fsck --full --strict, rev-list etc.
-#   stress  build/test/stress (test/stress/stress.c, linked against glibc)
+#   stress  build/test/stress-glibc (test/stress/stress.c, linked against glibc)
 #   cxx     build/test/cxx_test (test/stress/cxx_test.cpp)
 #
 # LIB is the path of the shared library to preload; the word "glibc" instead
@@ -31,8 +31,8 @@
 #
 # Prints PASS/FAIL per program, a timing table, and ends with
 # "N passed, N failed"; exits 1 if anything failed, 2 on a usage or setup
-# error.  Builds the two test binaries into build/test/ with cc and c++
-# (or $CC / $CXX).  Installs nothing and uses no network.
+# error.  Builds the two test binaries into build/test/ with make (cc and c++,
+# or $CC / $CXX).  Installs nothing and uses no network.
 #
 # Debian packages needed (CI installs them; this script only checks):
 #   gcc g++ libc6-dev coreutils python3.11 libpython3.11-testsuite sqlite3 perl git
@@ -172,12 +172,9 @@ echo "== $(uname -srm), $(nproc) cpus, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 # build the test binaries (normal glibc builds; LIB is only preloaded)
 
 mkdir -p "$BUILD" || die "cannot create $BUILD"
-build() {
-    echo "== building $BUILD/stress and $BUILD/cxx_test"
-    "$CC" -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
-        -o "$BUILD/stress" "$ROOT/test/stress/stress.c" &&
-        "$CXX" -std=c++17 -O2 -g -Wall -Wextra -Werror -fsized-deallocation -pthread \
-            -o "$BUILD/cxx_test" "$ROOT/test/stress/cxx_test.cpp"
+build() { # through the Makefile's targets: one way to build
+    echo "== building $BUILD/stress-glibc and $BUILD/cxx_test"
+    make -s -C "$ROOT" CC="$CC" CXX="$CXX" build/test/stress-glibc build/test/cxx_test
 }
 need_build=0
 for p in "${PROGRAMS[@]}"; do [[ $p == stress || $p == cxx ]] && need_build=1; done
@@ -351,7 +348,7 @@ check_malloc_from() { # out-file
 
 prog_stress() {
     cd "$D"
-    X "$BUILD/stress" "${STRESS_ARGS[@]}" "${STRESS_EXTRA[@]}" >"$D/out" 2>&1 ||
+    X "$BUILD/stress-glibc" "${STRESS_ARGS[@]}" "${STRESS_EXTRA[@]}" >"$D/out" 2>&1 ||
         { cat "$D/out"; return 1; }
     cat "$D/out"
     check_malloc_from "$D/out"
