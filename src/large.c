@@ -3,7 +3,9 @@
  * through the pagemap from any of the block's 2 MiB granules (so a pointer past its first
  * granule is known as an interior pointer, not a foreign one). Growth within the capacity is a
  * metadata update (the program touches the new pages); growth past it remaps the page tables
- * (in place when the address space after the block is free), never copying bytes. */
+ * (in place when the address space after the block is free), never copying bytes. Freed
+ * blocks are cached for reuse (best fit, or a smaller one grown by remap); calloc clears only
+ * the part of a reused block that may have been written. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
@@ -16,14 +18,18 @@
 
 
 #define LARGE_MIN ((size_t)512 << 10)
-#define CACHE_MAX_BYTES ((size_t)vcmi_opt[VCMI_OPT_LARGE_CACHE_MB] << 20) /* kept for reuse */
+/* The cache keeps freed blocks mapped for reuse: at most CACHE_MAX_BYTES of their possibly
+ * written pages (a block past that has its pages dropped before it is cached: it then costs
+ * address space only) and CACHE_MAX_SPAN of address space. */
+#define CACHE_MAX_BYTES ((size_t)vcmi_opt[VCMI_OPT_LARGE_CACHE_MB] << 20)
+#define CACHE_MAX_SPAN (CACHE_MAX_BYTES * (sizeof(void *) == 8 ? 8u : 1u))
 #define CACHE_MAX_BLOCK ((size_t)32 << 20)
 #define SHRINK_PURGE ((size_t)1 << 20) /* drop the tail pages when a shrink frees this much */
 
 static vcmi_lock large_lock;
 static vcmi_large *desc_free, *cache;
-static size_t cache_bytes;
-static vcmi_large live_list = {0, 0, NULL, 0, 0, &live_list, &live_list}; /* under large_lock */
+static size_t cache_bytes, cache_span; /* cached: sum of page_up(dirty), sum of cap */
+static vcmi_large live_list = {0, NULL, 0, 0, 0, &live_list, &live_list}; /* under large_lock */
 
 static void unlink_live(vcmi_large *b) {
   b->prev->next = b->next;
@@ -52,6 +58,118 @@ static vcmi_large *desc_get(void) {
   return vcmi_meta_alloc(sizeof *d);
 }
 
+/* Drop the pages of b from byte from on (page-aligned) to its dirty end. b is the caller's:
+ * its program's, or neither live nor cached. */
+static void drop_from(vcmi_large *b, size_t from) {
+  if (page_up(b->dirty) > from) vcmi_os_purge(b->p + from, page_up(b->dirty) - from);
+  if (b->dirty > from) b->dirty = from;
+}
+
+/* Grow b's mapping to cap bytes, its start aligned to al: in place when the address space
+ * after it is free, else moved onto a new reservation. No byte is copied. 0, or -1 (errno
+ * ENOMEM) with b unchanged. b is the caller's to change (its program's, or out of the
+ * cache). */
+static int grow_mapping(vcmi_large *b, size_t cap, size_t al) {
+  unsigned char *q = vcmi_os_remap(b->p, b->cap, cap, NULL);
+  if (q) {
+    /* Grown in place: the new granules are the block's too. If the map cannot grow, a pointer
+     * into them reads as foreign (a misuse report less exact), nothing worse. */
+    (void)vcmi_pagemap_set(q, cap, b);
+  } else {
+    /* Record the new place, and forget the old one *before* the move frees its addresses
+     * (after it, another thread's new block may be mapped there and registered, and
+     * clearing then would orphan that block). */
+    unsigned char *hole = vcmi_os_reserve(cap, al);
+    if (!hole) return -1;
+    if (vcmi_pagemap_set(hole, cap, b) == 0) {
+      vcmi_pagemap_set(b->p, b->cap, NULL);
+      if (!(q = vcmi_os_remap(b->p, b->cap, cap, hole))) {
+        /* Still mapped: nobody else can have its addresses; its leaves exist. */
+        vcmi_pagemap_set(b->p, b->cap, b);
+        vcmi_pagemap_set(hole, cap, NULL);
+      }
+    } else {
+      vcmi_pagemap_set(hole, cap, NULL); /* what was set before the map ran out */
+    }
+    if (!q) {
+      vcmi_os_release(hole, cap);
+      errno = ENOMEM;
+      return -1;
+    }
+  }
+  if (cap >= VCMI_GRANULE && vcmi_opt[VCMI_OPT_THP]) vcmi_os_hugepage(q, cap);
+  vcmi_lock_take(&large_lock);
+  b->p = q;
+  b->cap = cap;
+  vcmi_lock_give(&large_lock);
+  return 0;
+}
+
+/* Keep at most this many written bytes in a block of n used bytes: a reused block has no more
+ * resident than a fresh one the program grew to its capacity (< 2n), plus a little. */
+static size_t keep_max(size_t n) { return 2 * page_up(n) + SHRINK_PURGE; }
+
+/* Is cached block c a better pick than b (NULL: none yet) for n bytes of capacity cap?
+ * Written pages spare page faults, and beyond keep_max(n) they would cost memory (such a
+ * block is left for a bigger request); a capacity over 4x cap is left too (a realloc to a
+ * quarter of the capacity moves down: the block would not stay in place). Best: a block with room whose written part covers n
+ * most tightly; then the block with room and the most written; then a smaller block with
+ * written pages (grown by remap), the most written first. Among equals the smallest. */
+static int better(const vcmi_large *c, const vcmi_large *b, size_t n, size_t cap) {
+  if (page_up(c->dirty) > keep_max(n) || c->cap / 4 > cap) return 0;
+  if (!b) return c->cap >= cap || c->dirty;
+  int rank_c = c->cap < cap ? 0 : c->dirty < n ? 1 : 2;
+  int rank_b = b->cap < cap ? 0 : b->dirty < n ? 1 : 2;
+  if (rank_c != rank_b) return rank_c > rank_b;
+  if (c->dirty != b->dirty) return rank_c == 2 ? c->dirty < b->dirty : c->dirty > b->dirty;
+  return c->cap < b->cap;
+}
+
+/* Take the best cached block for n bytes (capacity cap) aligned to al (under large_lock);
+ * *grow = 1: it is smaller than cap and must be grown. NULL: none. */
+static vcmi_large *cache_take(size_t n, size_t cap, size_t al, int *grow) {
+  vcmi_large **best = NULL;
+  for (vcmi_large **link = &cache; *link; link = &(*link)->next)
+    if (!((uintptr_t)(*link)->p & (al - 1u)) && better(*link, best ? *best : NULL, n, cap))
+      best = link;
+  if (!best) return NULL;
+  vcmi_large *d = *best;
+  *best = d->next;
+  *grow = d->cap < cap;
+  cache_bytes -= page_up(d->dirty);
+  cache_span -= d->cap;
+  return d;
+}
+
+/* Put b in the cache, or give it back to the OS. b is neither live nor cached; takes and
+ * gives large_lock. */
+static void cache_put(vcmi_large *b) {
+  vcmi_lock_take(&large_lock);
+  if (b->cap <= CACHE_MAX_BLOCK && cache_span + b->cap <= CACHE_MAX_SPAN) {
+    if (cache_bytes + page_up(b->dirty) > CACHE_MAX_BYTES) {
+      vcmi_lock_give(&large_lock); /* b is nobody else's: drop its pages unlocked */
+      drop_from(b, 0);
+      vcmi_lock_take(&large_lock);
+    }
+    if (cache_span + b->cap <= CACHE_MAX_SPAN) {
+      /* Kept mapped (its pagemap entry too: a double free still finds it, not live). */
+      b->next = cache;
+      cache = b;
+      cache_bytes += page_up(b->dirty);
+      cache_span += b->cap;
+      vcmi_lock_give(&large_lock);
+      return;
+    }
+  }
+  unsigned char *p = b->p;
+  size_t cap = b->cap; /* b may be reused as soon as the lock is given */
+  vcmi_pagemap_set(p, cap, NULL);
+  b->next = desc_free;
+  desc_free = b;
+  vcmi_lock_give(&large_lock);
+  vcmi_os_release(p, cap);
+}
+
 void *vcmi_large_alloc(size_t n, size_t align, int zero) {
   size_t cap = cap_for(n);
   size_t al = align > VCMI_GRANULE ? align : VCMI_GRANULE;
@@ -59,23 +177,15 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
     errno = ENOMEM;
     return NULL;
   }
+  int grow;
   vcmi_lock_take(&large_lock);
-  /* Reuse the smallest cached block with room (up to 4x the capacity asked: a bigger one only
-   * gives the block more room to grow in place), suitably aligned; its pages are resident. */
-  vcmi_large *d = NULL, **best = NULL;
-  for (vcmi_large **link = &cache; *link; link = &(*link)->next) {
-    vcmi_large *c = *link;
-    if (c->cap >= cap && c->cap <= 4 * cap && ((uintptr_t)c->p & (al - 1u)) == 0 &&
-        (!best || c->cap < (*best)->cap))
-      best = link;
-  }
-  if (best) {
-    d = *best;
-    *best = d->next;
-    cache_bytes -= d->cap;
+  vcmi_large *d = cache_take(n, cap, al, &grow);
+  vcmi_lock_give(&large_lock);
+  if (d && grow && grow_mapping(d, cap, al) != 0) { /* keeps its written pages: no faults */
+    cache_put(d);
+    d = NULL;
   }
   if (!d) {
-    vcmi_lock_give(&large_lock);
     unsigned char *p = vcmi_os_reserve(cap, al);
     if (!p) return NULL;
     if (cap >= VCMI_GRANULE && vcmi_opt[VCMI_OPT_THP]) vcmi_os_hugepage(p, cap);
@@ -94,17 +204,19 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
     }
     d->p = p;
     d->cap = cap;
-    d->fresh = 1;
+    d->dirty = 0;
+    vcmi_lock_give(&large_lock);
   }
+  /* Only the written part of a reused block needs clearing; a fresh mapping reads zero. */
+  if (zero) memset(d->p, 0, n < d->dirty ? n : d->dirty);
   d->used = n;
+  vcmi_lock_take(&large_lock);
   __atomic_store_n(&d->magic, VCMI_LARGE_MAGIC, __ATOMIC_RELEASE);
   d->next = live_list.next;
   d->prev = &live_list;
   live_list.next->prev = d;
   live_list.next = d;
   vcmi_lock_give(&large_lock);
-  if (zero && !d->fresh) memset(d->p, 0, n);
-  d->fresh = 0;
   return d->p;
 }
 
@@ -131,25 +243,18 @@ void vcmi_large_free(vcmi_large *b, void *p) {
   }
   __atomic_store_n(&b->magic, 0u, __ATOMIC_RELEASE);
   unlink_live(b);
-  if (b->cap <= CACHE_MAX_BLOCK && cache_bytes + b->cap <= CACHE_MAX_BYTES) {
-    /* Kept mapped (its pagemap entry too: a double free still finds it, not live). */
-    b->next = cache;
-    cache = b;
-    cache_bytes += b->cap;
-    vcmi_lock_give(&large_lock);
-    return;
-  }
-  size_t cap = b->cap; /* b may be reused as soon as the lock is given */
-  vcmi_pagemap_set(b->p, cap, NULL);
-  b->next = desc_free;
-  desc_free = b;
   vcmi_lock_give(&large_lock);
-  vcmi_os_release(p, cap);
+  if (b->used > b->dirty) b->dirty = b->used; /* the program may have written all it used */
+  cache_put(b);
 }
 
-/* used and cap change only by the thread that owns the block (the program's); stats read them
- * relaxed, under large_lock, as a snapshot. */
-static void set_used(vcmi_large *b, size_t n) { __atomic_store_n(&b->used, n, __ATOMIC_RELAXED); }
+/* used, cap and dirty change only by the thread that owns the block (the program's); stats
+ * read used and cap relaxed, under large_lock, as a snapshot. The program may have written all
+ * of the old used bytes: dirty keeps them. */
+static void set_used(vcmi_large *b, size_t n) {
+  if (b->used > b->dirty) b->dirty = b->used;
+  __atomic_store_n(&b->used, n, __ATOMIC_RELAXED);
+}
 
 void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
   if (check(b, p, 0) != 0) return NULL;
@@ -163,9 +268,8 @@ void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
   }
   if (n <= b->cap) {
     /* Shrinking gives the pages beyond the new end back. */
-    if (n < b->used && page_up(b->used) - page_up(n) >= SHRINK_PURGE)
-      vcmi_os_purge(b->p + page_up(n), page_up(b->used) - page_up(n));
     set_used(b, n);
+    if (page_up(b->dirty) >= page_up(n) + SHRINK_PURGE) drop_from(b, page_up(n));
     return p;
   }
   size_t cap = cap_for(n);
@@ -173,40 +277,9 @@ void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
     errno = ENOMEM;
     return NULL;
   }
-  unsigned char *q = vcmi_os_remap(b->p, b->cap, cap, NULL);
-  if (q) {
-    /* Grown in place: the new granules are the block's too. If the map cannot grow, a pointer
-     * into them reads as foreign (a misuse report less exact), nothing worse. */
-    (void)vcmi_pagemap_set(q, cap, b);
-  } else {
-    /* No room after the block: record the new place, and forget the old one *before* the
-     * move frees its addresses (after it, another thread's new block may be mapped there and
-     * registered, and clearing then would orphan that block). */
-    unsigned char *hole = vcmi_os_reserve(cap, VCMI_GRANULE);
-    if (!hole) return NULL;
-    if (vcmi_pagemap_set(hole, cap, b) == 0) {
-      vcmi_pagemap_set(b->p, b->cap, NULL);
-      if (!(q = vcmi_os_remap(b->p, b->cap, cap, hole))) {
-        /* Still mapped: nobody else can have its addresses; its leaves exist. */
-        vcmi_pagemap_set(b->p, b->cap, b);
-        vcmi_pagemap_set(hole, cap, NULL);
-      }
-    } else {
-      vcmi_pagemap_set(hole, cap, NULL); /* what was set before the map ran out */
-    }
-    if (!q) {
-      vcmi_os_release(hole, cap);
-      errno = ENOMEM;
-      return NULL;
-    }
-  }
-  if (cap >= VCMI_GRANULE && vcmi_opt[VCMI_OPT_THP]) vcmi_os_hugepage(q, cap);
-  vcmi_lock_take(&large_lock);
-  b->p = q;
-  b->cap = cap;
-  b->used = n;
-  vcmi_lock_give(&large_lock);
-  return q;
+  if (grow_mapping(b, cap, VCMI_GRANULE) != 0) return NULL;
+  set_used(b, n);
+  return b->p;
 }
 
 int vcmi_large_used(vcmi_large *b, const void *p, size_t *used) {
@@ -235,7 +308,7 @@ void vcmi_large_stats(size_t *count, size_t *cap, size_t *used, size_t *cached) 
     *cap += b->cap;
     *used += __atomic_load_n(&b->used, __ATOMIC_RELAXED);
   }
-  *cached = cache_bytes;
+  *cached = cache_span;
   vcmi_lock_give(&large_lock);
 }
 

@@ -12,9 +12,10 @@
 /* The descriptor lives in metadata pages; the pagemap maps each of the block's granules to it. */
 typedef struct vcmi_large {
   uint32_t magic; /* VCMI_LARGE_MAGIC while live, 0 when freed */
-  uint32_t fresh; /* pages never written since the OS gave them: calloc can skip zeroing */
   unsigned char *p;
   size_t used, cap;
+  size_t dirty;   /* bytes at or past max(dirty, used) read as zero (never written since the OS
+                   * gave or dropped them): calloc clears only below that */
   struct vcmi_large *next, *prev; /* live list (for stats); next: free or cached list */
 } vcmi_large;
 void *vcmi_large_alloc(size_t n, size_t align, int zero);
@@ -32,7 +33,7 @@ void vcmi_large_fork_prepare(void);
 void vcmi_large_fork_parent(void);
 void vcmi_large_fork_child(void);
 
-/* Totals of the live blocks, and the bytes cached (under large_lock); for stats. */
+/* Totals of the live blocks, and the capacity cached (under large_lock); for stats. */
 void vcmi_large_stats(size_t *count, size_t *cap, size_t *used, size_t *cached);
 /* Visit the live and the cached large blocks (under large_lock); for the heap picture. */
 void vcmi_large_each(void (*fn)(void *ctx, const void *p, size_t used, size_t cap, int cached),

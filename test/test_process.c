@@ -148,6 +148,41 @@ static void test_large(void) {
   free(z);
 }
 
+static size_t nonzero(const unsigned char *p, size_t n) {
+  size_t nz = 0;
+  for (size_t i = 0; i < n; i++) nz += p[i] != 0;
+  return nz;
+}
+
+/* calloc of a reused large block clears only what its last owner may have written (the most
+ * it ever used, less what a shrink dropped): here bytes written while used was higher, and a
+ * whole capacity claimed by malloc_usable_size, must read zero again. */
+static void test_large_calloc_reuse(void) {
+  const size_t M = 1u << 20;
+  unsigned char *p = malloc_(12 * M); /* capacity 16 MiB */
+  CHECK(p != NULL);
+  memset(p, 0xAB, 12 * M);
+  uintptr_t was = (uintptr_t)p;
+  CHECK((uintptr_t)realloc_(p, 10 * M) == was); /* drops the pages past 10 MiB */
+  CHECK_EQ(vcm_expand(p, 14 * M), 0);
+  memset(p + 10 * M, 0xCD, 4 * M);
+  CHECK_EQ(vcm_expand(p, 9 * M), 0); /* used lowered: the bytes up to 14 MiB stay written */
+  free(p);
+  unsigned char *z = calloc(1, 15 * M);
+  CHECK((uintptr_t)z == was); /* the cached block, reused */
+  CHECK_EQ(nonzero(z, 15 * M), 0);
+  free(z);
+  p = malloc_(9 * M);
+  was = (uintptr_t)p;
+  CHECK_EQ(usable_(p), 16 * M);
+  memset(p, 0xEE, 16 * M);
+  free(p);
+  z = calloc(16 * M, 1);
+  CHECK((uintptr_t)z == was);
+  CHECK_EQ(nonzero(z, 16 * M), 0);
+  free(z);
+}
+
 static void test_aligned(void) {
   for (size_t a = 1; a <= (8u << 20); a *= 2) {
     size_t sizes[] = {1, a, a + 1, 3 * a};
@@ -326,6 +361,7 @@ int main(void) {
   test_small();
   test_growth();
   test_large();
+  test_large_calloc_reuse();
   test_aligned();
   test_misuse();
   test_os_failure();
