@@ -13,8 +13,8 @@ CORE_SRC = src/region.c src/misuse.c
 LIB_SRC  = $(CORE_SRC) src/append.c src/os_posix.c src/meta.c src/heap.c src/large.c src/alloc.c src/stats.c src/options.c src/override.c src/out.c src/picture_region.c src/picture_heap.c src/lifecycle.c
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 # Tests that use only the vcm_ API link without the libc names, so sanitizers keep theirs.
-SAN_TESTS = test_region test_model test_threads test_append test_vector
-# Tests of the libc names (malloc is vcm's): linked with the full libvcm.a.
+SAN_TESTS = test_region test_model test_threads test_append test_vector test_assert
+# Tests of the libc names (malloc is vcm's): linked with the full libvcm-test.a.
 LIBC_TESTS = test_process test_check test_picture test_output
 TESTS    = $(SAN_TESTS) $(LIBC_TESTS)
 TEST_BIN = $(TESTS:%=$(B)/test/%)
@@ -28,14 +28,23 @@ lib: $(B)/libvcm.a $(B)/libvcm.so
 
 $(B)/obj/%.o: src/%.c include/vcm.h src/*.h | $(B)/obj
 	$(CC) $(ALLCFLAGS) -DVCM_BUILD -fvisibility=hidden -c $< -o $@
-$(B)/obj $(B)/test $(B)/glibc:
+# Test builds check the internal invariants (VCMI_ASSERT, src/misuse.h); the release library
+# does not. The test programs link libvcm-test.a or libvcm-api-test.a, from objects of their own.
+$(B)/tobj/%.o: src/%.c include/vcm.h src/*.h | $(B)/tobj
+	$(CC) $(ALLCFLAGS) -DVCMI_ASSERTS -DVCM_BUILD -fvisibility=hidden -c $< -o $@
+$(B)/obj $(B)/tobj $(B)/test $(B)/glibc:
 	mkdir -p $@
 
 # In the archives lifecycle.o (called by nobody, so never pulled in by the linker) rides in one
 # object with alloc.o, which every program of the process face links.
 AR_OBJ = $(filter-out $(B)/obj/alloc.o $(B)/obj/lifecycle.o,$(LIB_OBJ)) $(B)/obj/alloc+lifecycle.o
-$(B)/obj/alloc+lifecycle.o: $(B)/obj/alloc.o $(B)/obj/lifecycle.o
+T_AR_OBJ = $(patsubst $(B)/obj/%,$(B)/tobj/%,$(AR_OBJ))
+$(B)/%/alloc+lifecycle.o: $(B)/%/alloc.o $(B)/%/lifecycle.o
 	$(CC) -r -nostdlib $(filter -m%,$(CFLAGS) $(LDFLAGS)) $^ -o $@
+$(B)/libvcm-test.a: $(T_AR_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(B)/libvcm-api-test.a: $(filter-out $(B)/tobj/override.o,$(T_AR_OBJ))
+	rm -f $@ && ar rcs $@ $^
 $(B)/libvcm.a: $(AR_OBJ)
 	rm -f $@ && ar rcs $@ $^
 # The shared library's soname is libvcm.so.1 (the ABI version, Debian package libvcm1);
@@ -47,14 +56,14 @@ $(B)/libvcm.so: $(LIB_OBJ) src/libvcm.map
 $(B)/libvcm-api.a: $(filter-out $(B)/obj/override.o,$(AR_OBJ))
 	rm -f $@ && ar rcs $@ $^
 
-$(LIBC_TESTS:%=$(B)/test/%): $(B)/test/%: test/%.c test/harness.h test/capture.h $(B)/libvcm.a | $(B)/test
-	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm.a -lpthread
-$(B)/test/%: test/%.c test/harness.h test/capture.h $(B)/libvcm-api.a | $(B)/test
-	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm-api.a -lpthread
+$(LIBC_TESTS:%=$(B)/test/%): $(B)/test/%: test/%.c test/harness.h test/capture.h $(B)/libvcm-test.a | $(B)/test
+	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm-test.a -lpthread
+$(B)/test/%: test/%.c test/harness.h test/capture.h $(B)/libvcm-api-test.a | $(B)/test
+	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm-api-test.a -lpthread
 # C++ tests (include/vcm.hpp): C++17, the same warnings and sanitizers.
 CXXSTD  ?= -std=c++17
-$(B)/test/%: test/%.cc include/vcm.hpp test/harness.h $(B)/libvcm-api.a | $(B)/test
-	$(CXX) $(CXXSTD) -Wall -Wextra -Werror $(OPT) -g -Iinclude $(CFLAGS) $< -o $@ $(B)/libvcm-api.a -lpthread
+$(B)/test/%: test/%.cc include/vcm.hpp test/harness.h $(B)/libvcm-api-test.a | $(B)/test
+	$(CXX) $(CXXSTD) -Wall -Wextra -Werror $(OPT) -g -Iinclude $(CFLAGS) $< -o $@ $(B)/libvcm-api-test.a -lpthread
 
 $(B)/glibc/%: test/glibc/%.c test/glibc/check.h | $(B)/glibc
 	$(CC) $(WARN) -O0 -fno-builtin -g $< -o $@ -lpthread
@@ -70,7 +79,7 @@ demo: $(B)/demo $(B)/libvcm.so
 # All tests; the last line is the total "N passed, N failed". Besides the unit tests: one
 # program per misuse (test/misuse: the exact message, the pointer, the abort), the malloc
 # conformance programs (test/glibc, on glibc and on vcm), the
-# stress test linked with libvcm.a, the RSS of memory freed by another thread (test/rss), and
+# stress test linked with libvcm-test.a, the RSS of memory freed by another thread (test/rss), and
 # real programs (python3.11's tests, sqlite3, perl, git,
 # the stress test and a C++ test built against glibc) under LD_PRELOAD, compared with glibc.
 # test_append and test_vector run twice, the second time with VCM_CHECK=1 (freed chunks and
@@ -103,14 +112,14 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || \
 	  { echo "run as root: apt-get install -y" $$missing; exit 1; }; fi
 
-# The threaded stress test linked with libvcm.a (malloc is vcm's), and under TSan with vcm
+# The threaded stress test linked with libvcm-test.a (malloc is vcm's), and under TSan with vcm
 # built for TSan; the real-program tests in full (a few minutes). stress-glibc and cxx_test
 # are built against glibc, for LD_PRELOAD (test/preload/run.sh, tools/load-test): every script
 # builds through these targets, so there is one way to build.
 STRESS_SRC = test/stress/stress.c
 STRESS_FLAGS = -std=c11 -Wall -Wextra -Werror $(OPT) -g -D_GNU_SOURCE -pthread
-$(B)/test/stress: $(STRESS_SRC) $(wildcard test/stress/*.h) $(B)/libvcm.a | $(B)/test
-	$(CC) $(STRESS_FLAGS) $(STRESS_SRC) -o $@ $(B)/libvcm.a $(LDFLAGS)
+$(B)/test/stress: $(STRESS_SRC) $(wildcard test/stress/*.h) $(B)/libvcm-test.a | $(B)/test
+	$(CC) $(STRESS_FLAGS) $(STRESS_SRC) -o $@ $(B)/libvcm-test.a $(LDFLAGS)
 $(B)/test/stress-glibc: $(STRESS_SRC) $(wildcard test/stress/*.h) | $(B)/test
 	$(CC) $(STRESS_FLAGS) $(STRESS_SRC) -o $@ $(LDFLAGS)
 $(B)/test/cxx_test: test/stress/cxx_test.cpp | $(B)/test
@@ -121,13 +130,13 @@ stress-tsan:
 
 # The fuzzer's programs: the replay (any compiler) and the libFuzzer binary (CC=clang, with
 # OPT holding the sanitizer and -fsanitize=fuzzer-no-link for the library), both over
-# libvcm-api.a built here. fuzz/run.sh builds through these targets.
+# libvcm-api-test.a built here. fuzz/run.sh builds through these targets.
 $(B)/fuzz:
 	mkdir -p $@
-$(B)/fuzz/replay: fuzz/fuzz_ops.c fuzz/replay_main.c $(wildcard fuzz/*.h) $(B)/libvcm-api.a | $(B)/fuzz
-	$(CC) $(ALLCFLAGS) fuzz/fuzz_ops.c fuzz/replay_main.c $(B)/libvcm-api.a -lpthread -o $@ $(LDFLAGS)
-$(B)/fuzz/fuzz_ops: fuzz/fuzz_ops.c $(wildcard fuzz/*.h) $(B)/libvcm-api.a | $(B)/fuzz
-	$(CC) $(ALLCFLAGS) -fsanitize=fuzzer fuzz/fuzz_ops.c $(B)/libvcm-api.a -pthread -o $@ $(LDFLAGS)
+$(B)/fuzz/replay: fuzz/fuzz_ops.c fuzz/replay_main.c $(wildcard fuzz/*.h) $(B)/libvcm-api-test.a | $(B)/fuzz
+	$(CC) $(ALLCFLAGS) fuzz/fuzz_ops.c fuzz/replay_main.c $(B)/libvcm-api-test.a -lpthread -o $@ $(LDFLAGS)
+$(B)/fuzz/fuzz_ops: fuzz/fuzz_ops.c $(wildcard fuzz/*.h) $(B)/libvcm-api-test.a | $(B)/fuzz
+	$(CC) $(ALLCFLAGS) -fsanitize=fuzzer fuzz/fuzz_ops.c $(B)/libvcm-api-test.a -pthread -o $@ $(LDFLAGS)
 preload-full: lib
 	test/preload/run.sh $(CURDIR)/$(B)/libvcm.so
 

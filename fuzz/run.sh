@@ -3,7 +3,7 @@
 #
 #   fuzz/run.sh build            both binaries: $B/fuzz/fuzz_ops (libFuzzer, clang, ASan+UBSan,
 #                                vcm's sources compiled in without src/override.c) and
-#                                $B/fuzz/replay (gcc, linked with $B/libvcm-api.a)
+#                                $B/fuzz/replay (gcc, linked with $B/libvcm-api-test.a)
 #   fuzz/run.sh replay [PATH..]  replay fuzz/corpus/ (or PATH..) with the gcc build, one child
 #                                process per input; last line "N passed, N failed"
 #   fuzz/run.sh fuzz SECONDS     libFuzzer for SECONDS at nice 19 on $B/fuzz/corpus (seeded from
@@ -33,8 +33,8 @@ VCM_PURGE_MB=2
 VCM_LARGE_CACHE_MB=16
 export VCM_PURGE_MB VCM_LARGE_CACHE_MB
 
-# Both build through the Makefile (its source list and flags): the fuzzer over a libvcm-api.a
-# of its own built by clang with coverage and sanitizers, the replay over $B/libvcm-api.a.
+# Both build through the Makefile (its source list and flags): the fuzzer over a libvcm-api-test.a
+# of its own built by clang with coverage and sanitizers, the replay over $B/libvcm-api-test.a.
 build_fuzzer() {
   make -s B="$OUT/lib" CC="$CLANG" \
     OPT="-O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \

@@ -468,6 +468,7 @@ size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim) {
 
 void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
   vcmi_loc loc;
+  VCMI_ASSERT(n <= VCMI_SMALL_MAX);
   if (!live_or_report(r, p, &loc)) return NULL;
   size_t cap = vcmi_class_cap(r, loc.k);
   size_t used = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK;

@@ -57,6 +57,7 @@ static inline void *vcmi_heap_alloc_class(vcmi_heap *h, unsigned k, size_t n) {
   return vcmi_heap_alloc_slow(h, k, n);
 }
 static inline unsigned vcmi_small_class(size_t n) {
+  VCMI_ASSERT(n <= VCMI_SMALL_MAX);
   if (n <= ((size_t)1 << VCMI_LMIN)) return VCMI_NCLASS - 1u;
   return VCMI_LMAX - (vcmi_log2(n - 1) + 1u);
 }

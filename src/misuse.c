@@ -42,6 +42,13 @@ void vcmi_misuse_default(void *ctx, const void *ptr, const char *reason) {
   (void)reason;
   __builtin_trap();
 }
+
+void vcmi_assert_fail(const char *what, const char *file, int line) {
+  (void)what;
+  (void)file;
+  (void)line;
+  __builtin_trap();
+}
 #else
 /* Format "vcm: <what>: <reason> at 0x<ptr>\n" into buf; returns the length. No allocation. */
 static size_t format_ptr(char *buf, size_t size, const char *what, const char *reason,
@@ -67,6 +74,20 @@ void vcmi_misuse_default(void *ctx, const void *ptr, const char *reason) {
   char buf[256];
   (void)ctx;
   size_t n = format_ptr(buf, sizeof buf, "invalid free or use", reason, ptr);
+  (void)vcmi_os_write(2, buf, n);
+  abort();
+}
+
+void vcmi_assert_fail(const char *what, const char *file, int line) {
+  char buf[512], num[12];
+  size_t n = 0, k = sizeof num;
+  unsigned v = line > 0 ? (unsigned)line : 0u;
+  num[--k] = 0;
+  do num[--k] = (char)('0' + v % 10u); while ((v /= 10u) && k);
+  const char *parts[] = {"vcm: internal error: ", what, " (", file, ":", num + k, ")\n"};
+  for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+    for (const char *s = parts[i]; *s && n < sizeof buf - 2; s++) buf[n++] = *s;
+  if (buf[n - 1] != '\n') buf[n++] = '\n';
   (void)vcmi_os_write(2, buf, n);
   abort();
 }

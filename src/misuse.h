@@ -36,4 +36,15 @@ void vcmi_misuse_default(void *ctx, const void *ptr, const char *reason);
 void vcmi_process_report(void *ctx, const void *ptr, const char *reason);
 /* Misuse outside any region (foreign pointers, large blocks): vcmi_process_report. */
 void vcmi_process_misuse(const void *ptr, vcmi_why why);
+
+/* VCMI_ASSERT(c): an internal invariant (not the program's misuse, which is reported). Checked
+ * in test builds (-DVCMI_ASSERTS: the Makefile's libvcm-test.a), compiled out of the release
+ * library (c is then not evaluated). A failure calls vcmi_assert_fail: hosted, "vcm: internal
+ * error: <c> (<file>:<line>)" on stderr and abort; freestanding, a trap. */
+#ifdef VCMI_ASSERTS
+#define VCMI_ASSERT(c) ((c) ? (void)0 : vcmi_assert_fail(#c, __FILE__, __LINE__))
+#else
+#define VCMI_ASSERT(c) ((void)sizeof((c) ? 1 : 0))
+#endif
+__attribute__((noreturn)) void vcmi_assert_fail(const char *what, const char *file, int line);
 #endif

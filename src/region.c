@@ -102,6 +102,8 @@ vcm_status vcm_region_plan(size_t disc_size, const vcm_geometry *geometry, vcm_p
 
 void vcmi_region_setup(vcmi_region *r, void *data, void *map, uint32_t n_channels,
                        unsigned lmin, unsigned lmax) {
+  VCMI_ASSERT(data && map && n_channels > 0 && lmin <= lmax && lmax < 8 * sizeof(size_t) &&
+              lmax - lmin < VCM_MAX_CLASSES);
   unsigned char *z = (unsigned char *)r;
   for (size_t i = 0; i < sizeof *r; i++) z[i] = 0;
   r->magic = VCMI_MAGIC;

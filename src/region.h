@@ -83,6 +83,7 @@ static inline unsigned vcmi_log2(size_t x) { /* floor, x > 0 */
 
 /* Class for n bytes (n <= max). */
 static inline unsigned vcmi_class_of(const vcmi_region *r, size_t n) {
+  VCMI_ASSERT(n <= ((size_t)1 << r->lmax));
   if (n <= ((size_t)1 << r->lmin)) return r->nclass - 1u;
   return r->lmax - (vcmi_log2(n - 1) + 1u); /* ceil(log2 n) */
 }
@@ -140,6 +141,7 @@ static inline int vcmi_locate(const vcmi_region *r, const void *p, vcmi_loc *out
 /* Return a located live chunk to its class's free list (the entry must be LIVE or REMOTE). */
 static inline void vcmi_release(vcmi_region *r, const vcmi_loc *loc) {
   vcmi_entry *e = loc->e;
+  VCMI_ASSERT((e->state & (VCMI_LIVE | VCMI_REMOTE)) && r->live[loc->k] > 0);
   r->live[loc->k]--;
   e->state = 0;
   e->link = r->free_head[loc->k];

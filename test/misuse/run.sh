@@ -1,5 +1,5 @@
 #!/bin/sh
-# Misuse tests: each test/misuse/*.c performs one misuse, linked with libvcm.a (so malloc and
+# Misuse tests: each test/misuse/*.c performs one misuse, linked with libvcm-test.a (so malloc and
 # free are vcm's). Its "expect:" line gives the reason vcm must report. The program must die by
 # SIGABRT, after printing "ptr=0x<hex>" (the pointer it misuses) on stdout, with the line
 #   vcm: invalid free or use: <reason> at 0x<hex>
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.." || exit 2
 B=${1:-build}
 CC=${CC:-cc}
 OUT=$B/misuse
-LIB=$B/libvcm.a
+LIB=$B/libvcm-test.a
 make -s B="$B" "$LIB" || exit 2 # the library as the Makefile builds it (up to date)
 mkdir -p "$OUT"
 # The expected reasons assume vcm's default options (e.g. the large cache keeps a freed block
