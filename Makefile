@@ -41,6 +41,7 @@ AR_OBJ = $(filter-out $(B)/obj/alloc.o $(B)/obj/lifecycle.o,$(LIB_OBJ)) $(B)/obj
 T_AR_OBJ = $(patsubst $(B)/obj/%,$(B)/tobj/%,$(AR_OBJ))
 $(B)/%/alloc+lifecycle.o: $(B)/%/alloc.o $(B)/%/lifecycle.o
 	$(CC) -r -nostdlib $(filter -m%,$(CFLAGS) $(LDFLAGS)) $^ -o $@
+.SECONDARY: $(B)/tobj/alloc.o $(B)/tobj/lifecycle.o
 $(B)/libvcm-test.a: $(T_AR_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(B)/libvcm-api-test.a: $(filter-out $(B)/tobj/override.o,$(T_AR_OBJ))

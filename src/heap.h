@@ -1,5 +1,7 @@
 /* Internal interfaces of the thread heaps (heap.c): heaps and their segments, each a region.
- * Not installed. */
+ * Not installed. Unless said otherwise a function needs no lock and holds none on return;
+ * those that take heaps_lock take it briefly (then maybe meta_lock, the lock order). A pointer
+ * that is not a live chunk start is reported (misuse.h) and the call does nothing. */
 #ifndef VCMI_HEAP_H
 #define VCMI_HEAP_H
 #include <stdint.h>
@@ -35,10 +37,12 @@ typedef struct vcmi_heap {
 extern __thread vcmi_heap *vcmi_tls_heap __attribute__((tls_model("initial-exec")));
 
 /* Allocate from class k when this thread has no heap: its first allocation, or one by a key
- * destructor after the thread gave its heap up. NULL if OOM. */
+ * destructor after the thread gave its heap up. NULL if OOM (errno left to the caller). Takes
+ * heaps_lock. */
 void *vcmi_heap_alloc_first(unsigned k, size_t n);
 /* Class k has no free chunk in h->cur[k]: collect remote frees, take a fresh chunk, try
- * other segments, adopt an abandoned heap's, or map a new segment. NULL if the OS refuses. */
+ * other segments, adopt an abandoned heap's, or map a new segment. NULL if the OS refuses
+ * (errno left to the caller). h is this thread's heap. May take heaps_lock. */
 void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n);
 /* Segment geometry as constants: the fast paths below are vcmi_take_free and vcmi_locate of
  * region.h with the stride (VCMI_SEG_STRIDE_LOG2) and the class sizes folded in. The
@@ -84,7 +88,8 @@ static inline int vcmi_seg_locate(const vcmi_region *r, const void *p, vcmi_loc 
   return 0;
 }
 /* Free a chunk of a segment region (from the pagemap): the owner's live chunk inline, all
- * else (another thread's chunk, misuse, a purge due) in vcmi_seg_free_slow. */
+ * else (another thread's chunk, misuse, a purge due) in vcmi_seg_free_slow, which may purge
+ * (taking heaps_lock to unlink an empty segment). */
 void vcmi_seg_free_slow(vcmi_region *r, void *p);
 static inline void vcmi_seg_free(vcmi_region *r, void *p) {
   vcmi_heap *h = vcmi_tls_heap;
@@ -112,16 +117,20 @@ static inline void vcmi_heap_count_move(size_t keep) {
     h->bytes_copied += keep;
   }
 }
+/* Set the used bytes of a live chunk to n: 0, or -1 if n exceeds its capacity or p is not a
+ * live chunk start (reported). */
 int vcmi_seg_expand(vcmi_region *r, void *p, size_t n);
 /* Used/capacity of a live chunk; claim = 1 sets used to the capacity (malloc_usable_size:
- * the program may now write all of it, so a later move must copy all of it). */
+ * the program may now write all of it, so a later move must copy all of it). 0 if p is not a
+ * live chunk start (reported). */
 size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim);
 /* fork hooks (lifecycle.c): prepare takes heaps_lock, parent gives it, child resets it. */
 void vcmi_heap_fork_prepare(void);
 void vcmi_heap_fork_parent(void);
 void vcmi_heap_fork_child(void);
 
-/* Visit every region of every heap, or every heap (under heaps_lock). */
+/* Visit every region of every heap, or every heap: fn runs under heaps_lock, so it must not
+ * allocate from a new segment nor take heaps_lock; it may take large_lock or meta_lock. */
 void vcmi_heap_each_region(void (*fn)(void *ctx, vcm_region *r), void *ctx);
 void vcmi_heap_each_heap(void (*fn)(void *ctx, vcmi_heap *h), void *ctx);
 #endif

@@ -18,7 +18,12 @@ typedef struct vcmi_large {
                    * gave or dropped them): calloc clears only below that */
   struct vcmi_large *next, *prev; /* live list (for stats); next: free or cached list */
 } vcmi_large;
+/* A block of capacity >= n (a power of two, at least 512 KiB) aligned to max(align, 2 MiB),
+ * used = n, zeroed if zero; from the cache or the OS. NULL with errno ENOMEM if the OS or the
+ * pagemap refuses or the capacity would overflow. Takes large_lock, then meta_lock. */
 void *vcmi_large_alloc(size_t n, size_t align, int zero);
+/* Free p, the start of the live block b (from the pagemap): cached, or unmapped. Not b's live
+ * start: reported (interior pointer, double free), nothing done. Takes large_lock. */
 void vcmi_large_free(vcmi_large *b, void *p);
 /* Resize within the large blocks: in place (shrinking, or growing by remap) or, shrunk to a
  * quarter of the capacity or less (and n > VCMI_SMALL_MAX), moved to a smaller large block.
@@ -27,15 +32,19 @@ void vcmi_large_free(vcmi_large *b, void *p);
 void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n);
 /* 0 and *used if p is the start of the live block b; else -1, reported. */
 int vcmi_large_used(vcmi_large *b, const void *p, size_t *used);
+/* used = n: 0, or -1 if n exceeds the capacity or p is not b's live start (reported). */
 int vcmi_large_expand(vcmi_large *b, void *p, size_t n);
+/* Used or capacity (claim as vcmi_seg_size); 0 if p is not b's live start (reported). */
 size_t vcmi_large_size(vcmi_large *b, const void *p, int capacity, int claim);
+/* fork hooks (lifecycle.c): large_lock across fork. */
 void vcmi_large_fork_prepare(void);
 void vcmi_large_fork_parent(void);
 void vcmi_large_fork_child(void);
 
 /* Totals of the live blocks, and the capacity cached (under large_lock); for stats. */
 void vcmi_large_stats(size_t *count, size_t *cap, size_t *used, size_t *cached);
-/* Visit the live and the cached large blocks (under large_lock); for the heap picture. */
+/* Visit the live and the cached large blocks; for the heap picture. fn runs under large_lock:
+ * it must not allocate or free a large block. */
 void vcmi_large_each(void (*fn)(void *ctx, const void *p, size_t used, size_t cap, int cached),
                      void *ctx);
 #endif

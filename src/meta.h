@@ -14,7 +14,7 @@ typedef struct vcmi_lock {
   uintptr_t v;
   int kept; /* fork: the forking thread held it already; written only by a holder */
 } vcmi_lock;
-void vcmi_lock_take(vcmi_lock *l);
+void vcmi_lock_take(vcmi_lock *l); /* spins (yielding) until free; never fails */
 static inline void vcmi_lock_give(vcmi_lock *l) { __atomic_store_n(&l->v, 0, __ATOMIC_RELEASE); }
 /* Across fork: prepare takes l, or keeps it as it is if this thread holds it (taking it would
  * spin forever); the parent gives back only what prepare took (the interrupted call gives the
@@ -37,11 +37,16 @@ static inline void *vcmi_pagemap_get(const void *p) {
   return __atomic_load_n(&leaf[g & (((uintptr_t)1 << VCMI_PAGEMAP_LEAF_BITS) - 1)],
                          __ATOMIC_ACQUIRE);
 }
-int vcmi_pagemap_set(const void *start, size_t size, void *desc); /* -1: out of memory */
+/* Map every granule that [start, start + size) touches to desc (NULL: clear them). Takes
+ * meta_lock. 0, or -1 if an address is past 48 bits or a leaf cannot be mapped (out of memory:
+ * the granules before it are set, the caller clears them). Clearing never fails. */
+int vcmi_pagemap_set(const void *start, size_t size, void *desc);
 
-/* Small metadata objects from OS pages, never returned (heaps, large descriptors). */
+/* Small metadata objects from OS pages, never returned (heaps, large descriptors): size bytes,
+ * 64-byte aligned, zeroed (fresh OS pages). NULL if the OS refuses. Takes meta_lock. */
 void *vcmi_meta_alloc(size_t size);
 
+/* fork hooks (lifecycle.c): meta_lock across fork (see vcmi_lock_fork_prepare). */
 void vcmi_meta_fork_prepare(void);
 void vcmi_meta_fork_parent(void);
 void vcmi_meta_fork_child(void);

@@ -21,6 +21,7 @@ typedef enum {
 } vcmi_option;
 
 extern long vcmi_opt[VCMI_OPT_COUNT];
-/* Read the environment (no allocation); called once, at the first heap or at load. */
+/* Read the environment once (later calls return at once; no allocation, no lock): called at
+ * load and at the first heap. A bad value: a warning on stderr, the default kept. */
 void vcmi_options_init(void);
 #endif

@@ -1,6 +1,8 @@
 /* The OS contract: the only primitives vcm needs from the platform. src/os_posix.c is the only
- * file that calls mmap, mremap, munmap or madvise. Each call that acquires memory returns NULL
- * (errno ENOMEM) on failure; the others return 0 or -1 and keep errno (free calls them). */
+ * file that calls the OS (mmap, mremap, munmap, madvise, sysconf, /proc, write, open). Each
+ * call that acquires memory returns NULL (errno ENOMEM) on failure; the others return 0 or -1
+ * and keep errno (free calls them) unless said otherwise. None takes a lock or allocates; any
+ * thread may call any of them. */
 #ifndef VCMI_OS_H
 #define VCMI_OS_H
 #include <stddef.h>

@@ -73,7 +73,8 @@ static inline vcmi_entry *vcmi_entry_at(const vcmi_region *r, unsigned k, uint32
 
 /* Lay out a region over separate map and data areas (the process heap keeps the map on its
  * own pages). data must hold nclass * n_channels * max bytes, map n_channels*(2^nclass-1)
- * entries; neither needs zeroing. The geometry must already be valid. */
+ * entries; neither needs zeroing. The geometry must already be valid (VCMI_ASSERT in test
+ * builds); never fails. */
 void vcmi_region_setup(vcmi_region *r, void *data, void *map, uint32_t n_channels,
                        unsigned lmin, unsigned lmax);
 
@@ -149,7 +150,8 @@ static inline void vcmi_release(vcmi_region *r, const vcmi_loc *loc) {
   r->avail |= 1u << loc->k;
 }
 
-/* Report misuse through the region's handler (with the reason's text, misuse.h). */
+/* Report misuse through the region's handler (with the reason's text, misuse.h); returns if
+ * the handler returns. No lock (a region is its owner's to use). */
 void vcmi_misuse(vcmi_region *r, const void *p, vcmi_why why);
 
 #endif
