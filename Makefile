@@ -103,7 +103,7 @@ fuzz:
 unit: $(TEST_BIN)
 	@tools/runtests $(TEST_BIN)
 
-DEPS = build-essential gcc-multilib g++-multilib valgrind clang binutils pkgconf perl git \
+DEPS = build-essential gcc-multilib g++-multilib valgrind clang binutils pkgconf cmake perl git \
   sqlite3 python3 python3.11 libpython3.11-testsuite gnuplot-nox libjemalloc2 libmimalloc2.0 \
   libtcmalloc-minimal4
 # Install the Debian packages the tests and benchmarks use, if any is missing (needs root).

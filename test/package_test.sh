@@ -25,7 +25,11 @@ cleanup() {
 [ -n "${KEEP:-}" ] || trap cleanup EXIT
 src=$tmp/vcm-$(cat tools/VERSION)
 mkdir -p "$src"
-git ls-files -co --exclude-standard | grep -v '^build/' | tar -cf - -T - | tar -xf - -C "$src"
+if git rev-parse --git-dir >/dev/null 2>&1; then # the tracked and new files, as a tarball would
+  git ls-files -co --exclude-standard | grep -v '^build/' | tar -cf - -T - | tar -xf - -C "$src"
+else
+  tar -cf - --exclude=./build --exclude=./.git . | tar -xf - -C "$src"
+fi
 
 # 1. The packages.
 if (cd "$src" && dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1; then passed=$((passed + 1)); else
