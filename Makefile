@@ -134,10 +134,11 @@ stress-tsan:
 # libvcm-api-test.a built here. fuzz/run.sh builds through these targets.
 $(B)/fuzz:
 	mkdir -p $@
-$(B)/fuzz/replay: fuzz/fuzz_ops.c fuzz/replay_main.c $(wildcard fuzz/*.h) $(B)/libvcm-api-test.a | $(B)/fuzz
-	$(CC) $(ALLCFLAGS) fuzz/fuzz_ops.c fuzz/replay_main.c $(B)/libvcm-api-test.a -lpthread -o $@ $(LDFLAGS)
-$(B)/fuzz/fuzz_ops: fuzz/fuzz_ops.c $(wildcard fuzz/*.h) $(B)/libvcm-api-test.a | $(B)/fuzz
-	$(CC) $(ALLCFLAGS) -fsanitize=fuzzer fuzz/fuzz_ops.c $(B)/libvcm-api-test.a -pthread -o $@ $(LDFLAGS)
+FUZZ_SRC = fuzz/fuzz_ops.c fuzz/fuzz_region.c fuzz/fuzz_process.c
+$(B)/fuzz/replay: $(FUZZ_SRC) fuzz/replay_main.c fuzz/fuzz.h $(B)/libvcm-api-test.a | $(B)/fuzz
+	$(CC) $(ALLCFLAGS) $(FUZZ_SRC) fuzz/replay_main.c $(B)/libvcm-api-test.a -lpthread -o $@ $(LDFLAGS)
+$(B)/fuzz/fuzz_ops: $(FUZZ_SRC) fuzz/fuzz.h $(B)/libvcm-api-test.a | $(B)/fuzz
+	$(CC) $(ALLCFLAGS) -fsanitize=fuzzer $(FUZZ_SRC) $(B)/libvcm-api-test.a -pthread -o $@ $(LDFLAGS)
 preload-full: lib
 	test/preload/run.sh $(CURDIR)/$(B)/libvcm.so
 
