@@ -117,7 +117,7 @@ deps:
 # built for TSan; the real-program tests in full (a few minutes). stress-glibc and cxx_test
 # are built against glibc, for LD_PRELOAD (test/preload/run.sh, tools/load-test): every script
 # builds through these targets, so there is one way to build.
-STRESS_SRC = test/stress/stress.c
+STRESS_SRC = test/stress/stress.c test/stress/stress_work.c test/stress/stress_api.c
 STRESS_FLAGS = -std=c11 -Wall -Wextra -Werror $(OPT) -g -D_GNU_SOURCE -pthread
 $(B)/test/stress: $(STRESS_SRC) $(wildcard test/stress/*.h) $(B)/libvcm-test.a | $(B)/test
 	$(CC) $(STRESS_FLAGS) $(STRESS_SRC) -o $@ $(B)/libvcm-test.a $(LDFLAGS)
