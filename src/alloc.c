@@ -212,19 +212,52 @@ size_t vcm_malloc_usable_size(void *p) { return size_of(p, 1, 1); }
 size_t vcm_used(const void *p) { return size_of(p, 0, 0); }
 size_t vcm_capacity(const void *p) { return size_of(p, 1, 0); }
 
-void vcm_free_sized(void *p, size_t size) {
-  if (p) {
-    size_t used = size_of(p, 0, 0), cap = size_of(p, 1, 0);
-    if (cap && size != used && !(used == cap && size <= cap)) {
-      vcmi_process_misuse(p, VCMI_WHY_FREE_SIZED);
-      return;
+/* Is size right for a block of used bytes and capacity cap? The used bytes, or up to the
+ * capacity once malloc_usable_size claimed it all. */
+static int size_fits(size_t size, size_t used, size_t cap) {
+  return size == used || (used == cap && size <= cap);
+}
+
+/* free_sized past its fast path: another thread's chunk, a large block, a size claimed by
+ * malloc_usable_size, misuse. */
+static __attribute__((noinline)) void free_sized_slow(void *p, size_t size) {
+  vcmi_region *r;
+  vcmi_large *b;
+  vcmi_loc loc;
+  switch (classify(p, &r, &b)) {
+  case 1:
+    if (vcmi_seg_locate(r, p, &loc) == 0) {
+      uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
+      if ((s & VCMI_LIVE) &&
+          !size_fits(size, s & VCMI_USED_MASK, (size_t)1 << (VCMI_LMAX - loc.k)))
+        break;
     }
+    vcmi_seg_free_slow(r, p); /* frees, or reports a pointer that is no live chunk */
+    return;
+  case 2:
+    if (b->p == p && __atomic_load_n(&b->magic, __ATOMIC_ACQUIRE) == VCMI_LARGE_MAGIC &&
+        !size_fits(size, __atomic_load_n(&b->used, __ATOMIC_RELAXED),
+                   __atomic_load_n(&b->cap, __ATOMIC_RELAXED)))
+      break;
+    vcmi_large_free(b, p); /* frees, or reports a pointer that is no live block */
+    return;
+  default: vcmi_process_misuse(p, VCMI_WHY_FOREIGN); return;
   }
-  vcm_free(p);
+  vcmi_process_misuse(p, VCMI_WHY_FREE_SIZED);
+}
+
+/* Sized frees cost what free costs: the owner's live chunk whose used bytes are size is freed
+ * inline, by the same code as free. */
+void vcm_free_sized(void *p, size_t size) {
+  vcmi_region *r;
+  vcmi_large *b;
+  if (VCMI_LIKELY(p && classify(p, &r, &b) == 1 && vcmi_seg_free_fast(r, p, 1, size) == 0))
+    return;
+  if (p) free_sized_slow(p, size);
 }
 
 void vcm_free_aligned_sized(void *p, size_t align, size_t size) {
-  if (p && (!pow2(align) || (uintptr_t)p % align)) {
+  if (p && (!pow2(align) || ((uintptr_t)p & (align - 1u)))) {
     vcmi_process_misuse(p, VCMI_WHY_FREE_ALIGNED);
     return;
   }

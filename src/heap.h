@@ -91,16 +91,24 @@ static inline int vcmi_seg_locate(const vcmi_region *r, const void *p, vcmi_loc 
  * else (another thread's chunk, misuse, a purge due) in vcmi_seg_free_slow, which may purge
  * (taking heaps_lock to unlink an empty segment). */
 void vcmi_seg_free_slow(vcmi_region *r, void *p);
-static inline void vcmi_seg_free(vcmi_region *r, void *p) {
+/* The inline part: 0 if p was the owner's live chunk (with used bytes = size if sized: the
+ * check of free_sized, folded away for free) and is freed; -1: nothing done. */
+static inline int vcmi_seg_free_fast(vcmi_region *r, void *p, int sized, size_t size) {
   vcmi_heap *h = vcmi_tls_heap;
   vcmi_loc loc;
   if (VCMI_LIKELY(vcmi_seg_locate(r, p, &loc) == 0 && is_owner(r, h) &&
-                  (loc.e->state & VCMI_LIVE) && h->freed < h->purge_at)) {
-    vcmi_release(r, &loc);
-    h->freed += (size_t)1 << (VCMI_LMAX - loc.k);
-    return;
+                  h->freed < h->purge_at)) {
+    uint32_t s = loc.e->state;
+    if (VCMI_LIKELY((s & VCMI_LIVE) && (!sized || (s & VCMI_USED_MASK) == size))) {
+      vcmi_release(r, &loc);
+      h->freed += (size_t)1 << (VCMI_LMAX - loc.k);
+      return 0;
+    }
   }
-  vcmi_seg_free_slow(r, p);
+  return -1;
+}
+static inline void vcmi_seg_free(vcmi_region *r, void *p) {
+  if (VCMI_UNLIKELY(vcmi_seg_free_fast(r, p, 0, 0) != 0)) vcmi_seg_free_slow(r, p);
 }
 /* Resize a chunk of a segment region within the small classes (n <= VCMI_SMALL_MAX): in place,
  * or moved to another class of this thread's heap. NULL if p is not a live chunk start

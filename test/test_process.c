@@ -251,8 +251,19 @@ static void test_misuse(void) {
   void *sz = malloc(40);
   free_sized(sz, 41);
   CHECK(misuse.calls == 8 && misuse.ptr == sz && strstr(misuse.reason, "free_sized"));
+  free_sized(sz, SIZE_MAX); /* never a block's size (and the fast path's "unsized") */
+  CHECK(misuse.calls == 9 && misuse.ptr == sz && strstr(misuse.reason, "free_sized"));
   free_sized(sz, 40);
-  CHECK_EQ(misuse.calls, 8);
+  CHECK_EQ(misuse.calls, 9);
+  free_sized(sz, 40);
+  CHECK(misuse.calls == 10 && misuse.ptr == sz && strstr(misuse.reason, "double free"));
+  void *lz = malloc_(600000);
+  free_sized(lz, 599999);
+  CHECK(misuse.calls == 11 && misuse.ptr == lz && strstr(misuse.reason, "free_sized"));
+  free_sized(lz, 600000);
+  CHECK_EQ(misuse.calls, 11);
+  free_sized(lz, 600000);
+  CHECK(misuse.calls == 12 && misuse.ptr == lz && strstr(misuse.reason, "double free"));
   for (int i = 0; i < 100; i++) CHECK(((unsigned char *)keep)[i] == 9);
   free(keep);
   vcm_set_misuse_handler(NULL, NULL);
