@@ -29,6 +29,7 @@
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "vcm.h"
 
@@ -99,6 +100,22 @@ template <class T>
 class vector;
 template <class T>
 struct is_relocatable<vector<T>> : std::true_type {};
+// Standard types that hold no pointer into themselves in libstdc++, libc++ and MSVC's library
+// (the list of P1144 and folly). Not std::string (short strings point into themselves), nor
+// node-based containers with an embedded sentinel (list, map, set).
+template <class T, class D>
+struct is_relocatable<std::unique_ptr<T, D>> : is_relocatable<D> {};
+template <class T>
+struct is_relocatable<std::default_delete<T>> : std::true_type {};
+template <class T>
+struct is_relocatable<std::shared_ptr<T>> : std::true_type {};
+template <class T>
+struct is_relocatable<std::vector<T, std::allocator<T>>> : std::true_type {};
+template <class T>
+struct is_relocatable<std::vector<T, allocator<T>>> : std::true_type {};
+template <class A, class B>
+struct is_relocatable<std::pair<A, B>>
+    : std::integral_constant<bool, is_relocatable<A>::value && is_relocatable<B>::value> {};
 
 template <class T>
 class vector {

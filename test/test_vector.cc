@@ -5,6 +5,7 @@
 #include <forward_list>
 #include <list>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -187,6 +188,24 @@ static void test_growth() {
   vcm::vector<std::string> strs;
   for (int i = 0; i < 5000; i++) strs.push_back(std::to_string(i) + std::string(i % 40, 'x'));
   CHECK((strs[4999] == "4999" + std::string(4999 % 40, 'x') && strs[17] == "17" + std::string(17, 'x')));
+  // standard types marked relocatable move by realloc: each element exactly once, and no
+  // destructor runs on the old bytes (a double free would show under ASan)
+  static_assert(vcm::is_relocatable<std::unique_ptr<int>>::value, "unique_ptr");
+  static_assert(vcm::is_relocatable<std::pair<std::vector<int>, std::shared_ptr<int>>>::value, "pair");
+  static_assert(!vcm::is_relocatable<std::string>::value, "string");
+  vcm::vector<std::unique_ptr<int>> ups;
+  vcm::vector<std::pair<std::vector<int>, std::shared_ptr<int>>> pairs;
+  for (int i = 0; i < 3000; i++) {
+    ups.push_back(std::make_unique<int>(i));
+    pairs.emplace_back(std::vector<int>(3, i), std::make_shared<int>(i));
+  }
+  bool kept = true;
+  for (int i = 0; i < 3000; i++) {
+    kept &= *ups[(size_t)i] == i;
+    kept &= pairs[(size_t)i].first[2] == i && *pairs[(size_t)i].second == i &&
+            pairs[(size_t)i].second.use_count() == 1;
+  }
+  CHECK(kept);
   vcm::vector<Wide> wide(100);
   wide.push_back(Wide{5});
   CHECK(reinterpret_cast<uintptr_t>(wide.data()) % 64 == 0 && wide.back().v == 5);
