@@ -13,8 +13,6 @@
 #include "harness.h"
 #include "vcm.h"
 
-int vcm_svg(int fd);
-
 static void on_signal(int sig) { (void)sig; }
 
 typedef struct {

@@ -11,12 +11,9 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "picture.h" /* vcmi_svg_at_exit (VCM_SVG=FILE at exit): linkable from libvcm.a */
 #include "vcm.h"
 
-/* In include/vcm.h once the lead adds them; repeated so the test builds either way. */
-int vcm_region_svg(vcm_region *r, int fd);
-int vcm_svg(int fd);
-void vcmi_svg_at_exit(void); /* internal (VCM_SVG=FILE at exit); linkable from libvcm.a */
 
 /* ---- reading an SVG back ---- */
 
