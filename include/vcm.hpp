@@ -9,12 +9,17 @@
 //    with vcm_realloc: small blocks copy the used bytes only (the allocator is told the length
 //    first), large blocks remap their pages and copy nothing. Other types move element by
 //    element into a new block, as std::vector does.
-// Guarantees are std::vector's: push_back/emplace_back/reserve/resize have no effect if an
+// Guarantees are std::vector's: push_back, emplace_back and reserve have no effect if an
 // exception is thrown (strong guarantee; for a T whose move constructor may throw and that is
-// not copyable, as std::vector, only the basic one); insert and erase in the middle give the
-// basic guarantee. Iterator invalidation is std::vector's: growth past capacity() invalidates
+// not copyable, as std::vector, only the basic one); resize leaves the elements as they were
+// but may have grown the capacity (it reserves first); insert and erase in the middle give
+// the basic guarantee. Iterator invalidation is std::vector's: growth past capacity() invalidates
 // every iterator, pointer and reference; otherwise insert/erase/pop_back invalidate those at
 // and after the point changed. Allocation failure throws std::bad_alloc.
+// Complexity as std::vector's: push_back amortised O(1), a growth O(size) element moves (or
+// one remap). Thread safety as the standard library's: vcm::allocator may be used from any
+// thread (vcm's process heap is thread-safe); a vector is used by one thread at a time, or
+// only read by many.
 #ifndef VCM_HPP
 #define VCM_HPP
 
@@ -489,8 +494,8 @@ class vector {
       return e_[-1];
     }
   }
-  // Resize, constructing new elements with make(p). Growth is strong: built in place after
-  // reserving, removed again if one throws.
+  // Resize, constructing new elements with make(p): built in place after reserving, removed
+  // again if one throws (the elements as they were; the capacity may have grown).
   template <class F>
   void resize_with(size_type n, F make) {
     if (n <= size()) {

@@ -278,6 +278,23 @@ static void test_exceptions() {
     CHECK_EQ(live, (long)n);
   }
   CHECK_EQ(live, 0);
+  // reserve whose copies throw: no effect
+  {
+    vcm::vector<Thrower> v(20, Thrower(4));
+    size_t cap = v.capacity();
+    const Thrower *data = v.data();
+    countdown = 7;
+    bool threw = false;
+    try {
+      v.reserve(cap * 4);
+    } catch (const std::runtime_error &) {
+      threw = true;
+    }
+    countdown = -1;
+    CHECK(threw && v.size() == 20 && v.capacity() == cap && v.data() == data && v[19].v == 4);
+    CHECK_EQ(live, 20);
+  }
+  CHECK_EQ(live, 0);
   // the new element's own copy throws
   {
     vcm::vector<Thrower> v(3);
