@@ -4,12 +4,15 @@
 # under LD_PRELOAD. A case is one program on one malloc; it passes if the program exits 0
 # within its time limit (a hang is a failure: the fork tests deadlock on a broken malloc).
 #
-#   test/glibc/run.sh [BUILD_DIR]    (default build; programs are built by make into BUILD_DIR/glibc/)
+#   test/glibc/run.sh [BUILD_DIR [LIB...]]   (default build; make builds the programs into
+#                                            BUILD_DIR/glibc/; each LIB, another malloc's
+#                                            shared library, is run too, under its file name)
 #
 # Prints PASS/FAIL per case and ends with "N passed, N failed"; exit status 1 if any failed.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 B=${1:-build}
+[ $# -gt 0 ] && shift
 LIB=$(cd "$B" && pwd)/libvcm.so
 for v in $(env | sed -n 's/^\(VCM_[A-Z0-9_]*\)=.*/\1/p'); do
   unset "$v"
@@ -19,8 +22,10 @@ fail=0
 for src in test/glibc/*.c; do
   name=$(basename "$src" .c)
   prog=$B/glibc/$name
-  for malloc in glibc vcm; do
-    if [ $malloc = vcm ]; then pre=$LIB; else pre=; fi
+  for malloc in glibc "$LIB" "$@"; do
+    pre=
+    [ "$malloc" = glibc ] || { pre=$malloc; malloc=$(basename "$malloc" .so); }
+    [ "$malloc" = libvcm ] && malloc=vcm
     out=$(LD_PRELOAD=$pre timeout 60 "$prog" 2>&1)
     rc=$?
     if [ $rc -eq 0 ]; then
