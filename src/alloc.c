@@ -72,15 +72,49 @@ static void move(void *q, const void *p, size_t used, size_t n) {
   vcmi_heap_count_move(keep);
 }
 
+/* p, a chunk of the segment region r, grows past the small classes. */
+static void *small_to_large(vcmi_region *r, void *p, size_t n) {
+  size_t used;
+  void *q;
+  if (vcmi_seg_used(r, p, &used) != 0 || !(q = vcmi_large_alloc(n, 0, 0))) return NULL;
+  move(q, p, used, n);
+  vcmi_seg_free(r, p);
+  return q;
+}
+
+/* p, the large block b, shrinks into the small classes: moved if one has a chunk, else shrunk
+ * in place. */
+static void *large_to_small(vcmi_large *b, void *p, size_t n) {
+  size_t used;
+  void *q;
+  if (vcmi_large_used(b, p, &used) != 0) return NULL;
+  if (!(q = vcmi_small_alloc(n, n))) return vcmi_large_realloc(b, p, n);
+  move(q, p, used, n);
+  vcmi_large_free(b, p);
+  return q;
+}
+
+/* vcm_realloc past its in-place fast paths (kind 1: p is a chunk of r; 2: the large block b).
+ * Out of line, so that the fast paths save no registers. */
+__attribute__((noinline)) static void *realloc_slow(int kind, vcmi_region *r, vcmi_large *b,
+                                                    void *p, size_t n) {
+  int saved = errno;
+  void *q;
+  if (kind == 1)
+    q = n <= VCMI_SMALL_MAX ? vcmi_seg_realloc(r, p, n) : small_to_large(r, p, n);
+  else
+    q = n <= VCMI_SMALL_MAX ? large_to_small(b, p, n) : vcmi_large_realloc(b, p, n);
+  if (!q) return oom();
+  errno = saved; /* success: a failed attempt on the way (growing in place) leaves no trace */
+  return q;
+}
+
 /* Realloc within the capacity is the common case of growing vectors: it is handled here
  * inline, a map lookup and one store. Moves between the kinds (small <-> large) are here too;
  * the rest goes to heap.c or large.c. */
 void *vcm_realloc(void *p, size_t n) {
   vcmi_region *r;
   vcmi_large *b;
-  void *q = NULL;
-  size_t used;
-  int saved;
   if (!p) return vcm_malloc(n);
   if (n == 0) {
     vcm_free(p);
@@ -99,14 +133,7 @@ void *vcm_realloc(void *p, size_t n) {
         return p;
       }
     }
-    saved = errno;
-    if (n <= VCMI_SMALL_MAX) {
-      q = vcmi_seg_realloc(r, p, n);
-    } else if (vcmi_seg_used(r, p, &used) == 0 && (q = vcmi_large_alloc(n, 0, 0))) {
-      move(q, p, used, n);
-      vcmi_seg_free(r, p);
-    }
-    break;
+    return realloc_slow(1, r, NULL, p, n);
   }
   case 2:
     if (VCMI_LIKELY(b->p == p && n <= b->cap && n >= b->used && n > b->cap / 4 &&
@@ -114,25 +141,12 @@ void *vcm_realloc(void *p, size_t n) {
       __atomic_store_n(&b->used, n, __ATOMIC_RELAXED); /* growth inside the capacity */
       return p;
     }
-    saved = errno;
-    if (n <= VCMI_SMALL_MAX) { /* down to the small classes, if one has a chunk */
-      if (vcmi_large_used(b, p, &used) != 0) break;
-      if ((q = vcmi_small_alloc(n, n))) {
-        move(q, p, used, n);
-        vcmi_large_free(b, p);
-        break;
-      }
-    }
-    q = vcmi_large_realloc(b, p, n);
-    break;
+    return realloc_slow(2, NULL, b, p, n);
   default:
     vcmi_process_misuse(p, VCMI_WHY_FOREIGN_REALLOC);
     errno = EINVAL;
     return NULL;
   }
-  if (!q) return oom();
-  errno = saved; /* success: a failed attempt on the way (growing in place) leaves no trace */
-  return q;
 }
 
 void *vcm_reallocarray(void *p, size_t count, size_t size) {
