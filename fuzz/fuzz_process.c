@@ -36,7 +36,15 @@ static size_t large_cap(size_t n) {
   while (c < n) c <<= 1;
   return c;
 }
-static size_t malloc_cap(size_t n) { return n <= SMALL_MAX ? small_cap(n) : large_cap(n); }
+/* Capacity by intent (docs/DESIGN.md §6): malloc's tight classes are 16, 32, 48, 64, then
+ * 5/4, 6/4, 7/4 and 2 times each power of two; a realloc from NULL or growing, a power of two. */
+static size_t tight_cap(size_t n) {
+  if (n <= 64) return n <= 16 ? 16 : (n + 15) / 16 * 16;
+  size_t q = small_cap(n) / 8; /* n in (4q, 8q] */
+  return (n + q - 1) / q * q;
+}
+static size_t malloc_cap(size_t n) { return n <= SMALL_MAX ? tight_cap(n) : large_cap(n); }
+static size_t grow_cap(size_t n) { return n <= SMALL_MAX ? small_cap(n) : large_cap(n); }
 
 /* A new large block may be a cached one with up to 4x the capacity needed (large.c). */
 static int cap_matches(size_t want, size_t got) {
@@ -73,13 +81,14 @@ static void p_take(pblk *b, unsigned char *p, size_t n, size_t cap, size_t align
   CHECK(p != NULL);
   size_t c = vcm_capacity(p);
   CHECK(vcm_used(p) == n);
-  CHECK(c >= n && c >= 16 && pow2(c));
+  CHECK(c >= n && c >= 16 && c % 16 == 0);
   if (!cap_matches(cap, c)) {
     if (!injecting) fail_at(__LINE__, "capacity as predicted", NULL);
     lenient = 1;
   }
-  /* Every small chunk is aligned to its capacity; large blocks to 2 MiB at least. */
-  CHECK(((uintptr_t)p & ((c <= SMALL_MAX ? c : GRANULE) - 1)) == 0);
+  /* A small chunk of power-of-two capacity is aligned to it, any other to 16; large blocks to
+   * 2 MiB at least. */
+  CHECK(((uintptr_t)p & ((c <= SMALL_MAX ? (pow2(c) ? c : 16) : GRANULE) - 1)) == 0);
   if (align) CHECK(((uintptr_t)p & (align - 1)) == 0);
   for (int i = 0; i < P_ALL; i++) {
     pblk *o = &P[i];
@@ -179,17 +188,17 @@ static size_t p_realloc_cap(size_t c, size_t used, size_t n, int *same) {
   *same = 0;
   if (c <= SMALL_MAX) {
     if (n <= c) {
-      if (n <= c / 4 && small_cap(n) != c) return small_cap(n);
+      if (n <= (pow2(c) ? c / 4 : c / 2) && c > 16) return pow2(c) ? small_cap(n) : tight_cap(n);
       *same = 1;
       return c;
     }
-    return malloc_cap(n);
+    return grow_cap(n);
   }
   if (n <= c && n >= used && n > c / 4) { /* growth in the capacity stays (alloc.c) */
     *same = 1;
     return c;
   }
-  if (n <= SMALL_MAX) return small_cap(n);
+  if (n <= SMALL_MAX) return tight_cap(n);
   if (n <= c / 4) return large_cap(n);
   if (n <= c) {
     *same = 1;
@@ -253,7 +262,7 @@ static void p_realloc_to(pblk *b, size_t n) {
     if (n >= HUGE_MIN)
       CHECK(p == NULL && errno == ENOMEM);
     else
-      p_new(b, p, n, malloc_cap(n), 0, 0);
+      p_new(b, p, n, grow_cap(n), 0, 0);
     return;
   }
   p_verify(b);
@@ -295,7 +304,7 @@ void p_op_reallocarray(input *in) {
   n = n / count * count;
   if (!b->p) {
     unsigned char *p = vcm_reallocarray(NULL, count, n / count);
-    p_new(b, p, n, malloc_cap(n), 0, 0);
+    p_new(b, p, n, grow_cap(n), 0, 0);
     return;
   }
   p_verify(b);
@@ -341,7 +350,7 @@ void p_op_reserve(input *in) {
   }
   unsigned char *old = b->p;
   size_t used = b->used;
-  p_take(b, q, used, b->cap <= SMALL_MAX ? malloc_cap(n) : large_cap(n), 0, b->id);
+  p_take(b, q, used, b->cap <= SMALL_MAX ? grow_cap(n) : large_cap(n), 0, b->id);
   CHECK(vcm_capacity(q) >= n);
   if (q != old) pstale[npstale++ % P_STALE] = old;
   CHECK(span(q, b->id, 0, used, VERIFY));
@@ -621,7 +630,7 @@ void p_op_bulk(input *in) {
   if (n > SMALL_MAX) n = SMALL_MAX - (n & 0xFFFF);
   for (unsigned count = 1 + (v >> 1) % 48; count && npbulk < P_BULK; count--) {
     pblk *b = &P[P_SLOTS + npbulk];
-    p_new(b, vcm_malloc(n), n, small_cap(n), 0, 0);
+    p_new(b, vcm_malloc(n), n, tight_cap(n), 0, 0);
     if (!b->p) break;
     npbulk++;
   }

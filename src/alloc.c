@@ -109,13 +109,21 @@ __attribute__((noinline)) static void *realloc_slow(int kind, vcmi_region *r, vc
   return q;
 }
 
+/* realloc(NULL, n): a vector starting, so power-of-two capacity (exact-size growth then stays
+ * in place, amortised O(1)); malloc's capacity is tight (heap.h). */
+static void *realloc_new(size_t n) {
+  if (n > VCMI_SMALL_MAX) return vcm_malloc(n);
+  void *q = vcmi_small_alloc_pow2(n, n);
+  return VCMI_LIKELY(q != NULL) ? q : oom();
+}
+
 /* Realloc within the capacity is the common case of growing vectors: it is handled here
  * inline, a map lookup and one store. Moves between the kinds (small <-> large) are here too;
  * the rest goes to heap.c or large.c. */
 void *vcm_realloc(void *p, size_t n) {
   vcmi_region *r;
   vcmi_large *b;
-  if (!p) return vcm_malloc(n);
+  if (!p) return realloc_new(n);
   if (n == 0) {
     vcm_free(p);
     return NULL;
@@ -127,7 +135,7 @@ void *vcm_realloc(void *p, size_t n) {
     if (VCMI_LIKELY(vcmi_seg_locate(r, p, &loc) == 0 && h && !h->check)) {
       uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
       size_t cap = vcmi_class_cap(r, loc.k);
-      if (VCMI_LIKELY((s & VCMI_LIVE) && n <= cap && n > cap / 4)) {
+      if (VCMI_LIKELY((s & VCMI_LIVE) && n <= cap && n > vcmi_shrink_floor(r, cap))) {
         __atomic_store_n(&loc.e->state, (s & ~VCMI_USED_MASK) | (uint32_t)n, __ATOMIC_RELAXED);
         h->realloc_inplace++;
         return p;
@@ -158,8 +166,8 @@ void *vcm_reallocarray(void *p, size_t count, size_t size) {
 static void *aligned(size_t align, size_t n) {
   if (align <= 16) return vcm_malloc(n);
   size_t want = n < align ? align : n;
-  if (want <= VCMI_SMALL_MAX) { /* every chunk is aligned to its capacity */
-    void *p = vcmi_small_alloc(want, n);
+  if (want <= VCMI_SMALL_MAX) { /* a power-of-two chunk is aligned to its capacity */
+    void *p = vcmi_small_alloc_pow2(want, n);
     return p ? p : oom();
   }
   void *p = vcmi_large_alloc(n, align, 0);

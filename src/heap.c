@@ -28,25 +28,39 @@ static int key_ready;
 #define SEG_DATA_OFF                                                                         \
   ((VCMI_PAGE + SEG_MAP_BYTES + VCMI_PAGE + VCMI_GRANULE - 1u) & ~(VCMI_GRANULE - 1u))
 #define SEG_DATA_BYTES ((size_t)VCMI_NCLASS * VCMI_SEG_CHANNELS * VCMI_SMALL_MAX)
-#define SEG_SIZE (SEG_DATA_OFF + SEG_DATA_BYTES)
+#define SEG_SIZE(x) (SEG_DATA_OFF + (1u + (size_t)(x)) * SEG_DATA_BYTES) /* xscale x */
+
+/* Heap class t -> region class and xscale (generated from the rule in heap.h). */
+const vcmi_tclass_t vcmi_tclass[VCMI_NTIGHT] = {
+    {14, 0}, {13, 0}, {14, 2}, {12, 0}, {14, 4}, {13, 2}, {14, 6}, {11, 0}, {13, 4}, {12, 2},
+    {13, 6}, {10, 0}, {12, 4}, {11, 2}, {12, 6}, {9, 0},  {11, 4}, {10, 2}, {11, 6}, {8, 0},
+    {10, 4}, {9, 2},  {10, 6}, {7, 0},  {9, 4},  {8, 2},  {9, 6},  {6, 0},  {8, 4},  {7, 2},
+    {8, 6},  {5, 0},  {7, 4},  {6, 2},  {7, 6},  {4, 0},  {6, 4},  {5, 2},  {6, 6},  {3, 0},
+    {5, 4},  {4, 2},  {5, 6},  {2, 0},  {4, 4},  {3, 2},  {4, 6},  {1, 0},  {3, 4},  {2, 2},
+    {3, 6},  {0, 0}};
 
 _Static_assert(sizeof(vcmi_segment) <= VCMI_PAGE, "segment header fits its page");
 
 static vcmi_region *reg(vcmi_segment *s) { return vcmi_region_of(&s->region); }
 
-static vcmi_segment *seg_create(vcmi_heap *h) {
-  unsigned char *base = vcmi_os_reserve(SEG_SIZE, VCMI_GRANULE);
+/* A segment of xscale x: the classes between the powers of two live in segments whose whole
+ * layout is scaled by 3, 5 or 7 (region.h), so that a pointer's class is still its position. */
+static vcmi_segment *seg_create(vcmi_heap *h, unsigned x) {
+  unsigned char *base = vcmi_os_reserve(SEG_SIZE(x), VCMI_GRANULE);
   if (!base) return NULL;
   vcmi_os_guard(base + SEG_DATA_OFF - VCMI_PAGE, VCMI_PAGE);
   vcmi_segment *s = (vcmi_segment *)(void *)base;
   vcmi_region *r = reg(s);
   vcmi_region_setup(r, base + SEG_DATA_OFF, base + VCMI_PAGE, VCMI_SEG_CHANNELS, VCMI_LMIN,
                     VCMI_LMAX);
+  r->xscale = (uint8_t)x;
+  r->stride *= 1u + x;
+  if (x) r->stride_log2 = 0;
   r->handler = vcmi_process_report;
   r->owner = h;
-  s->size = SEG_SIZE;
-  if (vcmi_pagemap_set(base, SEG_SIZE, s) != 0) {
-    vcmi_os_release(base, SEG_SIZE);
+  s->size = SEG_SIZE(x);
+  if (vcmi_pagemap_set(base, s->size, s) != 0) {
+    vcmi_os_release(base, s->size);
     return NULL;
   }
   vcmi_lock_take(&heaps_lock); /* segment lists change under heaps_lock, for readers */
@@ -87,10 +101,10 @@ static void heap_collect(vcmi_heap *h) {
 /* VCM_CHECK=1: every chunk on a free list is filled with CHECK_FILL, and a live chunk's slack
  * (used to capacity) holds it too. Allocation verifies a reused chunk is still all fill (a
  * write after free), free and realloc verify the slack (an overflow past the used size). To
- * keep the fast paths unchanged, a checking heap's cur[] all point at check_dummy, whose free
+ * keep the fast paths unchanged, a checking heap's cur[] all point at empty_region, whose free
  * lists are empty, and its purge_at is 0: every allocation and free takes the slow path. */
 #define CHECK_FILL 0xA5u
-static vcmi_region check_dummy;
+static vcmi_region empty_region;
 
 static int all_fill(const unsigned char *p, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -106,7 +120,8 @@ static void check_slack(vcmi_region *r, const vcmi_loc *loc, const unsigned char
 
 static void heap_set_mode(vcmi_heap *h, vcmi_region *first) {
   h->check = vcmi_opt[VCMI_OPT_CHECK] != 0;
-  for (unsigned k = 0; k < VCMI_NCLASS; k++) h->cur[k] = h->check ? &check_dummy : first;
+  for (unsigned t = 0; t < VCMI_NTIGHT; t++)
+    h->cur[t] = h->check || vcmi_tclass[t].x ? &empty_region : first;
   h->purge_at = h->check ? 0 : PURGE_BYTES;
 }
 
@@ -118,7 +133,7 @@ static void global_init(void) {
   if (done) return;
   done = 1;
   vcmi_options_init();
-  for (unsigned k = 0; k < VCMI_NCLASS; k++) check_dummy.free_head[k] = VCMI_NONE;
+  for (unsigned k = 0; k < VCMI_NCLASS; k++) empty_region.free_head[k] = VCMI_NONE;
   if (pthread_key_create(&heap_key, heap_destructor) == 0) key_ready = 1;
 }
 
@@ -140,7 +155,7 @@ static vcmi_heap *heap_take(void) {
     is_new = 1;
   }
   if (!h->segs) {
-    vcmi_segment *s = seg_create(h);
+    vcmi_segment *s = seg_create(h, 0);
     vcmi_lock_take(&heaps_lock);
     if (is_new) { /* listed even without a segment, so that it is reused as a spare */
       h->next_all = all_heaps;
@@ -222,11 +237,11 @@ static int adopt(vcmi_heap *h) {
   return 1;
 }
 
-/* Fresh chunks are carved FRESH_BATCH bytes' worth at a time: the first is handed out, the
+/* Fresh chunks are carved a page's worth (FRESH_BATCH) at a time: the first is handed out, the
  * rest go on the free list in address order, so the fast path serves them and the search of
  * the other segments below runs once per batch (check mode carves one: its free chunks must
  * hold the fill). */
-#define FRESH_BATCH ((size_t)16 << 10)
+#define FRESH_BATCH ((size_t)4 << 10)
 
 static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
   uint32_t g = r->fresh[k], end = r->n_channels << k, b = 1;
@@ -244,41 +259,44 @@ static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
   return vcmi_hand_out(r, k, g, vcmi_entry_at(r, k, g), n);
 }
 
-/* A chunk of class k from h's segments, current segment first: any free chunk before any fresh
- * one (issue 11, cause 1: fresh chunks grow the footprint while freed ones wait elsewhere). */
-static void *take_any(vcmi_heap *h, unsigned k, size_t n, vcmi_region **rp, int *reused) {
+/* A chunk of heap class t from h's segments of its scale, current segment first: any free
+ * chunk before any fresh one (issue 11, cause 1: fresh chunks grow the footprint while freed
+ * ones wait elsewhere). */
+static void *take_any(vcmi_heap *h, unsigned t, size_t n, vcmi_region **rp, int *reused) {
+  unsigned k = vcmi_tclass[t].k, x = vcmi_tclass[t].x;
   void *p;
   *reused = 1;
   if ((p = vcmi_take_free(*rp, k, n))) return p;
   for (vcmi_segment *s = h->segs; s; s = s->next)
-    if ((p = vcmi_take_free(reg(s), k, n))) return *rp = reg(s), p;
+    if (reg(s)->xscale == x && (p = vcmi_take_free(reg(s), k, n))) return *rp = reg(s), p;
   *reused = 0;
   if ((p = take_fresh(h, *rp, k, n))) return p;
   for (vcmi_segment *s = h->segs; s; s = s->next)
-    if ((p = take_fresh(h, reg(s), k, n))) return *rp = reg(s), p;
+    if (reg(s)->xscale == x && (p = take_fresh(h, reg(s), k, n))) return *rp = reg(s), p;
   return NULL;
 }
 
 static void heap_purge(vcmi_heap *h);
 
-void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n) {
+void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
   int reused;
+  unsigned k = vcmi_tclass[t].k;
   heap_collect(h);
   if (h->freed >= PURGE_BYTES) heap_purge(h); /* remote frees collected may make it due */
-  vcmi_region *r = h->cur[k];
-  unsigned char *p = take_any(h, k, n, &r, &reused);
+  vcmi_region *r = h->cur[t];
+  unsigned char *p = take_any(h, t, n, &r, &reused);
   if (!p && adopt(h)) {
     heap_collect(h);
-    p = take_any(h, k, n, &r, &reused);
+    p = take_any(h, t, n, &r, &reused);
   }
   if (!p) {
-    vcmi_segment *s = seg_create(h);
+    vcmi_segment *s = seg_create(h, vcmi_tclass[t].x);
     if (!s) return NULL;
     r = reg(s);
     p = take_fresh(h, r, k, n);
   }
   if (!h->check) {
-    h->cur[k] = r;
+    h->cur[t] = r;
     return p;
   }
   size_t cap = vcmi_class_cap(r, k);
@@ -326,7 +344,7 @@ static void purge_class(vcmi_heap *h, vcmi_region *r, unsigned k) {
   /* Inside: spans all old-free and not yet dropped (check mode keeps the fill: none). */
   for (uint32_t i = 0; i < t && !h->check; i++) {
     if (old[i] != per || gone[i] == per) continue;
-    vcmi_os_purge(vcmi_chunk_addr(r, k, i << per_log2), (size_t)per << cl);
+    vcmi_os_purge(vcmi_chunk_addr(r, k, i << per_log2), (size_t)per * vcmi_class_cap(r, k));
     for (uint32_t g = i << per_log2; g < (i + 1u) << per_log2; g++)
       vcmi_entry_at(r, k, g)->state = VCMI_PURGED;
   }
@@ -343,7 +361,7 @@ static void purge_class(vcmi_heap *h, vcmi_region *r, unsigned k) {
   *tail[1] = VCMI_NONE;
   r->free_head[k] = head[0];
   if (top < fresh) {
-    purge_inside(vcmi_chunk_addr(r, k, top), (size_t)(fresh - top) << cl);
+    purge_inside(vcmi_chunk_addr(r, k, top), (size_t)(fresh - top) * vcmi_class_cap(r, k));
     purge_inside(vcmi_entry_at(r, k, top), (size_t)(fresh - top) * sizeof(vcmi_entry));
     __atomic_store_n(&r->fresh[k], top, __ATOMIC_RELAXED);
   }
@@ -366,8 +384,8 @@ static void heap_purge(vcmi_heap *h) {
       vcmi_lock_take(&heaps_lock);
       *link = s->next;
       vcmi_lock_give(&heaps_lock);
-      for (unsigned k = 0; k < VCMI_NCLASS; k++)
-        if (h->cur[k] == r) h->cur[k] = reg(h->segs);
+      for (unsigned t = 0; t < VCMI_NTIGHT; t++)
+        if (h->cur[t] == r) h->cur[t] = &empty_region;
       seg_destroy(s);
       continue;
     }
@@ -476,15 +494,16 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
   int check = vcmi_opt[VCMI_OPT_CHECK] != 0;
   if (check) check_slack(r, &loc, p);
   if (n <= cap) {
-    /* Shrinking to a quarter or less moves down (4x hysteresis); otherwise in place. */
-    if (n <= cap / 4 && vcmi_small_class(n) != loc.k) q = vcmi_small_alloc(n, n);
+    /* Shrinking to vcmi_shrink_floor or less moves down; otherwise in place. */
+    if (n <= vcmi_shrink_floor(r, cap) && cap > 16) /* keeping its intent: vector or not */
+      q = r->xscale ? vcmi_small_alloc(n, n) : vcmi_small_alloc_pow2(n, n);
     if (!q) {
       if (check && n < cap) memset((unsigned char *)p + n, CHECK_FILL, cap - n);
       seg_set_used(loc.e, n);
       if (vcmi_tls_heap) vcmi_tls_heap->realloc_inplace++;
       return p;
     }
-  } else if (!(q = vcmi_small_alloc(n, n))) {
+  } else if (!(q = vcmi_small_alloc_pow2(n, n))) { /* growing: a vector's capacity */
     return NULL;
   }
   size_t keep = used < n ? used : n;

@@ -20,10 +20,29 @@ typedef struct vcmi_segment {
   size_t size;       /* bytes reserved, header included */
 } vcmi_segment;
 
+/* Capacity by intent (docs/DESIGN.md §6): the heap's classes t are 16, 32, 48, 64, then four
+ * per doubling (5/4, 6/4, 7/4 and 2 times a power of two) up to 256 KiB. malloc and calloc take
+ * the tightest; a realloc (from NULL or growing) and an aligned allocation take a power of two.
+ * Class t is region class vcmi_tclass[t].k of the segments with xscale vcmi_tclass[t].x. */
+#define VCMI_NTIGHT 52u
+typedef struct vcmi_tclass_t {
+  uint8_t k, x;
+} vcmi_tclass_t;
+extern const vcmi_tclass_t vcmi_tclass[VCMI_NTIGHT];
+static inline unsigned vcmi_tight_class(size_t n) {
+  VCMI_ASSERT(n <= VCMI_SMALL_MAX);
+  if (n <= 64) return n <= 16 ? 0u : (unsigned)((n + 15u) >> 4) - 1u;
+  unsigned l = vcmi_log2(n - 1u); /* n in (2^l, 2^(l+1)], l >= 6 */
+  return 4u + (l - 6u) * 4u + ((unsigned)((n - 1u) >> (l - 2u)) & 3u);
+}
+static inline unsigned vcmi_pow2_class(size_t n) {
+  return n <= 16 ? 0u : vcmi_tight_class((size_t)2 << vcmi_log2(n - 1u));
+}
+
 /* A thread heap: the segments one thread allocates from. Only its thread touches it, except
  * remote_pending (any thread sets it) and the lists under heaps_lock. */
 typedef struct vcmi_heap {
-  vcmi_region *cur[VCMI_NCLASS]; /* class k allocates here first; never NULL */
+  vcmi_region *cur[VCMI_NTIGHT]; /* class t allocates here first; never NULL */
   vcmi_segment *segs;
   int remote_pending;            /* a segment of ours has chunks on its remote list */
   int orphan;                    /* fork child: its thread is gone, maybe mid-operation */
@@ -48,35 +67,47 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n);
  * region.h with the stride (VCMI_SEG_STRIDE_LOG2) and the class sizes folded in. The
  * check-mode dummy region has empty free lists, so it always falls through. */
 
-static inline void *vcmi_heap_alloc_class(vcmi_heap *h, unsigned k, size_t n) {
-  vcmi_region *r = h->cur[k];
+static inline void *vcmi_heap_alloc_class(vcmi_heap *h, unsigned t, size_t n) {
+  vcmi_region *r = h->cur[t];
+  unsigned k = vcmi_tclass[t].k;
   uint32_t g = r->free_head[k];
   if (VCMI_LIKELY(g != VCMI_NONE)) {
     vcmi_entry *e = r->mapk[k] + g;
     r->free_head[k] = e->link;
     e->state = VCMI_LIVE | (uint32_t)n;
     r->live[k]++;
-    return r->data + ((size_t)k << VCMI_SEG_STRIDE_LOG2) + ((size_t)g << (VCMI_LMAX - k));
+    return r->data + (((size_t)k << VCMI_SEG_STRIDE_LOG2) + ((size_t)g << (VCMI_LMAX - k))) *
+                         (1u + r->xscale);
   }
-  return vcmi_heap_alloc_slow(h, k, n);
-}
-static inline unsigned vcmi_small_class(size_t n) {
-  VCMI_ASSERT(n <= VCMI_SMALL_MAX);
-  if (n <= ((size_t)1 << VCMI_LMIN)) return VCMI_NCLASS - 1u;
-  return VCMI_LMAX - (vcmi_log2(n - 1) + 1u);
+  return vcmi_heap_alloc_slow(h, t, n);
 }
 static inline int is_owner(vcmi_region *r, vcmi_heap *h) {
   return h && __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED) == h;
 }
-/* A small block of capacity >= size recording used bytes, from this thread's heap. */
-static inline void *vcmi_small_alloc(size_t size, size_t used) {
+/* A small block of class t recording used bytes, from this thread's heap. */
+static inline void *vcmi_small_alloc_class(unsigned t, size_t used) {
   vcmi_heap *h = vcmi_tls_heap;
-  unsigned k = vcmi_small_class(size);
-  return VCMI_LIKELY(h != NULL) ? vcmi_heap_alloc_class(h, k, used) : vcmi_heap_alloc_first(k, used);
+  return VCMI_LIKELY(h != NULL) ? vcmi_heap_alloc_class(h, t, used) : vcmi_heap_alloc_first(t, used);
+}
+/* malloc's intent: the tightest class >= size. */
+static inline void *vcmi_small_alloc(size_t size, size_t used) {
+  return vcmi_small_alloc_class(vcmi_tight_class(size), used);
+}
+/* A vector's (growing realloc, aligned): a power of two >= size, aligned to itself. */
+static inline void *vcmi_small_alloc_pow2(size_t size, size_t used) {
+  return vcmi_small_alloc_class(vcmi_pow2_class(size), used);
 }
 /* vcmi_locate for a segment region: 0 and *out if p starts a chunk handed out, else -1. */
 static inline int vcmi_seg_locate(const vcmi_region *r, const void *p, vcmi_loc *out) {
   uintptr_t off = (uintptr_t)p - (uintptr_t)r->data;
+  if (r->xscale) { /* off = scale * (an offset of the power-of-two layout), exactly */
+    /* x < 2^26: x * ceil(2^32 / scale) >> 32 is x / scale exactly (the error needs x >= 2^29) */
+    static const uint64_t inv[4] = {(uint64_t)1 << 32, 0x55555556u, 0x33333334u, 0x24924925u};
+    if (off >= ((uintptr_t)1 << 30) || (off & 15u)) return -1;
+    uint64_t x = off >> 4, q = (x * inv[r->xscale >> 1]) >> 32;
+    if (q * (1u + r->xscale) != x) return -1;
+    off = (uintptr_t)q << 4;
+  }
   unsigned k = (unsigned)(off >> VCMI_SEG_STRIDE_LOG2), shift = VCMI_LMAX - k;
   uintptr_t in = off & (((uintptr_t)1 << VCMI_SEG_STRIDE_LOG2) - 1u);
   if (k >= VCMI_NCLASS || (in & (((uintptr_t)1 << shift) - 1u))) return -1;
@@ -101,7 +132,7 @@ static inline int vcmi_seg_free_fast(vcmi_region *r, void *p, int sized, size_t 
     uint32_t s = loc.e->state;
     if (VCMI_LIKELY((s & VCMI_LIVE) && (!sized || (s & VCMI_USED_MASK) == size))) {
       vcmi_release(r, &loc);
-      h->freed += (size_t)1 << (VCMI_LMAX - loc.k);
+      h->freed += vcmi_class_cap(r, loc.k);
       return 0;
     }
   }
@@ -109,6 +140,12 @@ static inline int vcmi_seg_free_fast(vcmi_region *r, void *p, int sized, size_t 
 }
 static inline void vcmi_seg_free(vcmi_region *r, void *p) {
   if (VCMI_UNLIKELY(vcmi_seg_free_fast(r, p, 0, 0) != 0)) vcmi_seg_free_slow(r, p);
+}
+/* A realloc to this many bytes or fewer moves a chunk down: a quarter of a power-of-two
+ * capacity (a vector shrinking a little and regrowing stays), half of a scaled one (it came
+ * from malloc and never grew: a buffer trimmed to its contents). */
+static inline size_t vcmi_shrink_floor(const vcmi_region *r, size_t cap) {
+  return cap >> (r->xscale ? 1 : 2);
 }
 /* Resize a chunk of a segment region within the small classes (n <= VCMI_SMALL_MAX): in place,
  * or moved to another class of this thread's heap. NULL if p is not a live chunk start

@@ -307,7 +307,7 @@ long vcm_region_channel_of(vcm_region *rr, const void *p) {
   uintptr_t off = (uintptr_t)p - (uintptr_t)r->data;
   if ((uintptr_t)p < (uintptr_t)r->data || off >= r->stride * r->nclass) return -1;
   size_t k = off / r->stride;
-  return (long)(((off - k * r->stride) >> (r->lmax - k)) >> k);
+  return (long)(((off - k * r->stride) / vcmi_class_cap(r, (unsigned)k)) >> k);
 }
 
 void vcm_region_stats_get(vcm_region *rr, vcm_region_stats *out) {

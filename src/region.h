@@ -30,10 +30,13 @@ typedef struct vcmi_entry {
 /* Class k holds chunks of capacity max >> k (k = 0 is the biggest). Class k's chunks, for all
  * channels, lie in one area of `stride` = n_channels * max bytes at data + k * stride; chunk
  * number g of class k is at data + k*stride + g*(max >> k) and belongs to channel g >> k.
- * Its map entry is map[n_channels * (2^k - 1) + g]. */
+ * Its map entry is map[n_channels * (2^k - 1) + g]. A process segment may scale all of this
+ * by 3, 5 or 7 (xscale 2, 4, 6): capacities (1 + xscale) * (max >> k), the stride likewise,
+ * for the classes between the powers of two (docs/DESIGN.md §6); xscale is 0 elsewhere. */
 typedef struct vcmi_region {
   uint32_t magic;
   uint8_t lmin, lmax, nclass, stride_log2; /* stride_log2 = 0: stride not a power of two */
+  uint8_t xscale;
   uint32_t n_channels;
   uint32_t avail;                    /* bit k: class k may have a chunk to give */
   unsigned char *data;
@@ -62,10 +65,10 @@ typedef struct vcmi_loc {
 static inline vcmi_region *vcmi_region_of(vcm_region *r) { return (vcmi_region *)(void *)r; }
 
 static inline size_t vcmi_class_cap(const vcmi_region *r, unsigned k) {
-  return (size_t)1 << (r->lmax - k);
+  return (size_t)(1u + r->xscale) << (r->lmax - k);
 }
 static inline unsigned char *vcmi_chunk_addr(const vcmi_region *r, unsigned k, uint32_t g) {
-  return r->data + (size_t)k * r->stride + ((size_t)g << (r->lmax - k));
+  return r->data + (size_t)k * r->stride + (((size_t)g * (1u + r->xscale)) << (r->lmax - k));
 }
 static inline vcmi_entry *vcmi_entry_at(const vcmi_region *r, unsigned k, uint32_t g) {
   return r->mapk[k] + g; /* = map + n_channels * (2^k - 1) + g */
@@ -123,6 +126,7 @@ static inline void *vcmi_alloc_class(vcmi_region *r, unsigned k, size_t n) {
 }
 
 /* Locate p: 0 and *out if p is the start of a chunk handed out, -1 otherwise (no handler).
+ * Caller regions only (xscale 0); segments use vcmi_seg_locate (heap.h).
  * The only division is off / stride, and only when stride is not a power of two. */
 static inline int vcmi_locate(const vcmi_region *r, const void *p, vcmi_loc *out) {
   uintptr_t off = (uintptr_t)p - (uintptr_t)r->data;

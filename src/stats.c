@@ -19,11 +19,15 @@ static void add_region(void *ctx, vcm_region *rr) {
   st->small_live_capacity += rs.live_capacity;
   st->small_live_used += rs.live_used;
   st->small_peak_capacity += rs.peak_capacity;
-  for (size_t i = 0; i < rs.n_classes; i++) {
-    st->class_size[i] = rs.class_size[i];
-    st->class_live[i] += rs.class_live[i];
-    st->class_used[i] += rs.class_used[i];
-    st->class_peak[i] += rs.class_peak[i];
+  /* The rows are the power-of-two classes; a scaled segment's chunks (3, 5, 7 x a power of
+   * two, heap.h) count in the row of the next power of two up. */
+  vcmi_region *r = vcmi_region_of(rr);
+  unsigned up = r->xscale == 0 ? 0u : r->xscale == 2 ? 2u : 3u;
+  for (size_t i = 0; i < rs.n_classes && i + up < VCM_MAX_CLASSES; i++) {
+    st->class_size[i + up] = (size_t)1 << (r->lmin + i + up);
+    st->class_live[i + up] += rs.class_live[i];
+    st->class_used[i + up] += rs.class_used[i];
+    st->class_peak[i + up] += rs.class_peak[i];
   }
 }
 

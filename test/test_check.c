@@ -65,10 +65,10 @@ static void test_checks(void) {
   /* Shrinking (realloc, expand) makes new slack: never reported. */
   unsigned char *s = malloc_(100);
   memset(s, 1, 100);
-  s = realloc_(s, 50);
-  memset(s, 2, 50);
-  CHECK(vcm_expand(s, 120) == 0);
-  memset(s, 3, 120);
+  s = realloc_(s, 60); /* in place: more than half of the 112-byte class */
+  memset(s, 2, 60);
+  CHECK(vcm_expand(s, 112) == 0); /* malloc(100)'s capacity: the 112-byte class */
+  memset(s, 3, 112);
   CHECK(vcm_expand(s, 10) == 0);
   free_(s);
   CHECK_EQ(seen.calls, 0);

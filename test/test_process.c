@@ -41,7 +41,7 @@ static void test_small(void) {
     unsigned char *p = malloc(n);
     CHECK(p != NULL);
     size_t cap = vcm_capacity(p);
-    CHECK(cap >= n && cap >= 16 && (cap & (cap - 1)) == 0);
+    CHECK(cap >= n && cap >= 16 && cap % 16 == 0 && cap <= n + n / 4 + 16); /* tight class */
     CHECK((uintptr_t)p % 16 == 0);
     t_fill(p, n, (unsigned)n);
     CHECK(t_same(p, n, (unsigned)n));
@@ -60,6 +60,56 @@ static void test_small(void) {
   r = reallocarray_(r, 4, 8);
   CHECK(r != NULL);
   free(r);
+}
+
+/* Capacity by intent (issue 11): malloc and calloc get the tightest class (16, 32, 48, 64, then
+ * four per doubling); a realloc from NULL or one that grows gets a power of two, so a vector
+ * growing by exact sizes moves once per doubling; aligned allocations are powers of two. */
+static void test_intent(void) {
+  static const size_t want[][2] = {{1, 16},     {33, 48},     {65, 80},     {100, 112},
+                                   {1032, 1280}, {4368, 5120}, {5121, 6144}, {200000, 229376}};
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    void *p = malloc(want[i][0]), *c = calloc(1, want[i][0]);
+    CHECK_EQ(vcm_capacity(p), want[i][1]);
+    CHECK_EQ(vcm_capacity(c), want[i][1]);
+    CHECK((uintptr_t)p % 16 == 0 && (uintptr_t)c % 16 == 0);
+    free(p);
+    free(c);
+  }
+  static void *(*volatile realloc_v)(void *, size_t) = realloc; /* gcc makes realloc(NULL,) malloc */
+  char *v = realloc_v(NULL, 100);
+  CHECK_EQ(vcm_capacity(v), 128);
+  free(v);
+  char *m = malloc(1032);
+  memset(m, 7, 1032);
+  char *g = realloc(m, 1281); /* grows past 1280: a vector now, 2048 */
+  CHECK(g != m && vcm_capacity(g) == 2048 && g[1031] == 7);
+  vcm_stats s0, s1;
+  vcm_stats_get(&s0);
+  char *h = realloc(g, 2048); /* then in place up to the power of two */
+  vcm_stats_get(&s1);
+  CHECK(h && vcm_capacity(h) == 2048 && h[1031] == 7);
+  CHECK_EQ(s1.realloc_inplace - s0.realloc_inplace, 1);
+  free(h);
+  /* A malloc'd buffer trimmed to half or less moves down to its tight class; above, stays. */
+  char *b = malloc(150);
+  memset(b, 5, 150);
+  char *b2 = realloc(b, 90);
+  CHECK(b2 == b && vcm_capacity(b2) == 160);
+  char *b3 = realloc(b2, 59);
+  CHECK(b3 && vcm_capacity(b3) == 64 && b3[58] == 5);
+  free(b3);
+  void *a = aligned_alloc(64, 80);
+  CHECK(a && (uintptr_t)a % 64 == 0 && vcm_capacity(a) == 128);
+  free(a);
+  /* Every class: in its own area, located back from the pointer (free checks it). */
+  for (size_t n = 16; n <= ((size_t)256 << 10); n += n / 8) {
+    unsigned char *p = malloc(n);
+    CHECK(p && vcm_capacity(p) >= n && vcm_used(p) == n);
+    p[0] = 1;
+    p[n - 1] = 2;
+    free(p);
+  }
 }
 
 static void test_growth(void) {
@@ -84,10 +134,10 @@ static void test_growth(void) {
   free(v);
 
   /* expand and reserve */
-  char *s = malloc(100);
-  CHECK_EQ(vcm_expand(s, 128), 0);
-  CHECK_EQ(vcm_used(s), 128);
-  CHECK_EQ(vcm_expand(s, 129), -1);
+  char *s = malloc(100); /* tight class: 112 */
+  CHECK_EQ(vcm_expand(s, 112), 0);
+  CHECK_EQ(vcm_used(s), 112);
+  CHECK_EQ(vcm_expand(s, 113), -1);
   memcpy(s, "hello", 6);
   vcm_expand(s, 6);
   char *t = vcm_reserve(s, 5000);
@@ -370,6 +420,7 @@ static void test_os_failure(void) {
 int main(void) {
   test_linked_malloc_is_vcm();
   test_small();
+  test_intent();
   test_growth();
   test_large();
   test_large_calloc_reuse();
