@@ -138,10 +138,32 @@ static void global_init(void) {
 }
 
 /* A heap for this thread: an abandoned one (with its segments), a spare, or a new one. */
+/* A heap whose thread is gone without giving it up (its first allocation came in the last
+ * round of key destructors, or it never ran them) goes to the abandoned list. A few heaps in
+ * use are checked per call, round robin, so a thread start costs a few system calls at most.
+ * Under heaps_lock. Not in a fork child's orphans (their thread may have stopped mid-use). */
+static void reclaim_dead(void) {
+  static vcmi_heap *cursor;
+  for (int checked = 0, seen = 0; checked < 8 && seen < 64; seen++) {
+    vcmi_heap *h = cursor ? cursor : all_heaps;
+    if (!h) return;
+    cursor = h->next_all;
+    long tid = __atomic_load_n(&h->tid, __ATOMIC_RELAXED);
+    if (!tid || h->orphan) continue;
+    checked++;
+    if (vcmi_os_thread_alive(tid)) continue;
+    h->tid = 0;
+    h->next_abandoned = abandoned;
+    abandoned = h;
+    return;
+  }
+}
+
 static vcmi_heap *heap_take(void) {
   int is_new = 0;
   vcmi_lock_take(&heaps_lock);
   global_init();
+  if (!abandoned) reclaim_dead();
   vcmi_heap *h = abandoned;
   if (h) {
     abandoned = h->next_abandoned;
@@ -176,6 +198,7 @@ static vcmi_heap *heap_take(void) {
 static void heap_give_up(vcmi_heap *h) {
   heap_collect(h);
   vcmi_lock_take(&heaps_lock);
+  __atomic_store_n(&h->tid, 0L, __ATOMIC_RELAXED);
   h->next_abandoned = abandoned;
   abandoned = h;
   vcmi_lock_give(&heaps_lock);
@@ -186,7 +209,8 @@ static __thread int dying __attribute__((tls_model("initial-exec")));
 
 /* Thread exit. Key destructors that run after this one may still allocate (glibc runs up to
  * four rounds): they borrow a heap for each allocation (vcmi_heap_alloc_first), so no heap
- * stays with the dead thread, whatever the rounds do. */
+ * stays with the dead thread, whatever the rounds do (a thread whose first allocation comes in
+ * the last round gets no destructor call: reclaim_dead finds its heap). */
 static void heap_destructor(void *arg) {
   dying = 1;
   vcmi_tls_heap = NULL;
@@ -202,6 +226,7 @@ void *vcmi_heap_alloc_first(unsigned k, size_t n) {
     return p;
   }
   /* Set before pthread_setspecific: if that allocates, the nested malloc finds the heap. */
+  __atomic_store_n(&h->tid, vcmi_os_thread_id(), __ATOMIC_RELAXED);
   vcmi_tls_heap = h;
   if (key_ready) pthread_setspecific(heap_key, h);
   return vcmi_heap_alloc_class(h, k, n);
@@ -531,6 +556,7 @@ void vcmi_heap_fork_child(void) {
   for (vcmi_heap *h = all_heaps; h; h = h->next_all) h->orphan = h != vcmi_tls_heap;
   for (vcmi_heap *h = abandoned; h; h = h->next_abandoned) h->orphan = 0;
   for (vcmi_heap *h = spare; h; h = h->next_abandoned) h->orphan = 0;
+  if (vcmi_tls_heap) vcmi_tls_heap->tid = vcmi_os_thread_id(); /* the child's thread id */
   vcmi_lock_fork_child(&heaps_lock);
 }
 

@@ -46,6 +46,7 @@ typedef struct vcmi_heap {
   vcmi_segment *segs;
   int remote_pending;            /* a segment of ours has chunks on its remote list */
   int orphan;                    /* fork child: its thread is gone, maybe mid-operation */
+  long tid;                      /* the thread using it; 0 on the abandoned or spare list */
   int check;                     /* VCM_CHECK: slack and free-fill checks (slow paths only) */
   size_t freed;                  /* bytes freed since the last purge */
   size_t purge_at;               /* purge when freed reaches this (VCM_PURGE_MB) */

@@ -45,6 +45,10 @@ int vcmi_os_write(int fd, const void *buf, size_t n);
 int vcmi_os_create(const char *path);
 void vcmi_os_close(int fd);
 long vcmi_os_pid(void);
+/* The calling thread's id (Linux: gettid), and whether thread tid of this process still
+ * exists: 0 only if it certainly does not (a reused id counts as alive). Keeps errno. */
+long vcmi_os_thread_id(void);
+int vcmi_os_thread_alive(long tid);
 
 /* Fault injection for tests: the n-th call from now that acquires memory fails (n >= 1);
  * 0 disables. Exposed as vcm_debug_fail_os(). */

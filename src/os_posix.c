@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "os.h"
@@ -162,3 +163,12 @@ int vcmi_os_create(const char *path) {
 void vcmi_os_close(int fd) { (void)close(fd); }
 
 long vcmi_os_pid(void) { return (long)getpid(); }
+
+long vcmi_os_thread_id(void) { return (long)syscall(SYS_gettid); }
+
+int vcmi_os_thread_alive(long tid) {
+  int saved = errno;
+  int gone = syscall(SYS_tgkill, (long)getpid(), tid, 0) != 0 && errno == ESRCH;
+  errno = saved;
+  return !gone;
+}

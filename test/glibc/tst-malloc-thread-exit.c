@@ -1,8 +1,9 @@
 /* Thread exit gives the thread's memory back for reuse, also when key destructors allocate
  * after the allocator's own destructor ran (glibc runs up to four destructor rounds; a value
  * set again in a round brings another round). Checks: 3000 threads one after the other, each
- * leaving a key value whose destructor frees it and sets a new one, then threads exiting while
- * others allocate what they freed: the mapping count stays flat. */
+ * leaving a key value whose destructor frees it and sets a new one; 2000 threads whose first
+ * allocation comes in the last destructor round (no round follows it); then threads exiting
+ * while others allocate what they freed: the mapping count stays flat. */
 #define _GNU_SOURCE
 #include <pthread.h>
 
@@ -18,6 +19,25 @@ static void dtor(void *v) {
 static void *setter(void *a) {
   (void)a;
   pthread_setspecific(key, malloc(32));
+  return NULL;
+}
+
+/* Key values that are not allocated, set again for three rounds; the fourth allocates. */
+static pthread_key_t late_key;
+static __thread int late_rounds;
+static char late_value;
+
+static void late_dtor(void *v) {
+  (void)v;
+  if (++late_rounds < 4)
+    pthread_setspecific(late_key, &late_value);
+  else
+    free(malloc(40));
+}
+
+static void *late_setter(void *a) {
+  (void)a;
+  pthread_setspecific(late_key, &late_value);
   return NULL;
 }
 
@@ -55,6 +75,15 @@ int main(void) {
   int m1 = tst_mappings();
   printf("key destructors that allocate: %d mappings after 200 threads, %d after 3200\n", m0,
          m1);
+  CHECK(m1 <= m0 + 16);
+
+  CHECK(pthread_key_create(&late_key, late_dtor) == 0);
+  run(late_setter, NULL, 200);
+  m0 = tst_mappings();
+  run(late_setter, NULL, 2000);
+  m1 = tst_mappings();
+  printf("first allocation in the last destructor round: %d mappings after 200 threads, %d "
+         "after 2200\n", m0, m1);
   CHECK(m1 <= m0 + 16);
 
   void *pass[64] = {0};
