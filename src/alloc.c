@@ -32,13 +32,21 @@ static void *oom(void) {
   return NULL;
 }
 
-void *vcm_malloc(size_t n) {
-  if (VCMI_LIKELY(n <= VCMI_SMALL_MAX)) {
-    void *p = vcmi_small_alloc(n, n);
-    return VCMI_LIKELY(p != NULL) ? p : oom();
-  }
-  void *p = vcmi_large_alloc(n, 0, 0);
+/* malloc past the free-list pop: the slow path of a class, the first allocation of a thread,
+ * a large block; errno on failure. */
+static __attribute__((noinline)) void *malloc_slow(size_t n) {
+  void *p = n <= VCMI_SMALL_MAX ? vcmi_small_alloc(n, n) : vcmi_large_alloc(n, 0, 0);
   return p ? p : oom();
+}
+
+/* The fast path is the pop alone; everything else is a tail call (no frame here). */
+void *vcm_malloc(size_t n) {
+  vcmi_heap *h = vcmi_tls_heap;
+  if (VCMI_LIKELY(n <= VCMI_SMALL_MAX && h != NULL)) {
+    void *p = vcmi_heap_pop(h, vcmi_tight_class(n), n);
+    if (VCMI_LIKELY(p != NULL)) return p;
+  }
+  return malloc_slow(n);
 }
 
 void vcm_free(void *p) {

@@ -68,19 +68,22 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n);
  * region.h with the stride (VCMI_SEG_STRIDE_LOG2) and the class sizes folded in. The
  * check-mode dummy region has empty free lists, so it always falls through. */
 
-static inline void *vcmi_heap_alloc_class(vcmi_heap *h, unsigned t, size_t n) {
+/* The head of class t's free list in h->cur[t], or NULL if it is empty. */
+static inline void *vcmi_heap_pop(vcmi_heap *h, unsigned t, size_t n) {
   vcmi_region *r = h->cur[t];
   unsigned k = vcmi_tclass[t].k;
   uint32_t g = r->free_head[k];
-  if (VCMI_LIKELY(g != VCMI_NONE)) {
-    vcmi_entry *e = r->mapk[k] + g;
-    r->free_head[k] = e->link;
-    e->state = VCMI_LIVE | (uint32_t)n;
-    r->live[k]++;
-    return r->data + (((size_t)k << VCMI_SEG_STRIDE_LOG2) + ((size_t)g << (VCMI_LMAX - k))) *
-                         (1u + r->xscale);
-  }
-  return vcmi_heap_alloc_slow(h, t, n);
+  if (VCMI_UNLIKELY(g == VCMI_NONE)) return NULL;
+  vcmi_entry *e = r->mapk[k] + g;
+  r->free_head[k] = e->link;
+  e->state = VCMI_LIVE | (uint32_t)n;
+  r->live[k]++;
+  return r->data + (((size_t)k << VCMI_SEG_STRIDE_LOG2) + ((size_t)g << (VCMI_LMAX - k))) *
+                       (1u + r->xscale);
+}
+static inline void *vcmi_heap_alloc_class(vcmi_heap *h, unsigned t, size_t n) {
+  void *p = vcmi_heap_pop(h, t, n);
+  return VCMI_LIKELY(p != NULL) ? p : vcmi_heap_alloc_slow(h, t, n);
 }
 static inline int is_owner(vcmi_region *r, vcmi_heap *h) {
   return h && __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED) == h;
@@ -98,8 +101,12 @@ static inline void *vcmi_small_alloc(size_t size, size_t used) {
 static inline void *vcmi_small_alloc_pow2(size_t size, size_t used) {
   return vcmi_small_alloc_class(vcmi_pow2_class(size), used);
 }
-/* vcmi_locate for a segment region: 0 and *out if p starts a chunk handed out, else -1. */
-static inline int vcmi_seg_locate(const vcmi_region *r, const void *p, vcmi_loc *out) {
+/* vcmi_locate for a segment region: 0 and *out if p starts a chunk handed out, else -1.
+ * vcmi_seg_find without the bound (0) skips the test against fresh[k]: for fast paths that
+ * then require the entry LIVE, which an entry at or above fresh[k] never is (its map page is
+ * new or dropped, or it was last written while its chunk was free, before a purge lowered
+ * fresh[k]). */
+static inline int vcmi_seg_find(const vcmi_region *r, const void *p, vcmi_loc *out, int bound) {
   uintptr_t off = (uintptr_t)p - (uintptr_t)r->data;
   if (r->xscale) { /* off = scale * (an offset of the power-of-two layout), exactly */
     /* x < 2^26: x * ceil(2^32 / scale) >> 32 is x / scale exactly (the error needs x >= 2^29) */
@@ -113,11 +120,14 @@ static inline int vcmi_seg_locate(const vcmi_region *r, const void *p, vcmi_loc 
   uintptr_t in = off & (((uintptr_t)1 << VCMI_SEG_STRIDE_LOG2) - 1u);
   if (k >= VCMI_NCLASS || (in & (((uintptr_t)1 << shift) - 1u))) return -1;
   uint32_t g = (uint32_t)(in >> shift);
-  if (g >= __atomic_load_n(&r->fresh[k], __ATOMIC_RELAXED)) return -1;
+  if (bound && g >= __atomic_load_n(&r->fresh[k], __ATOMIC_RELAXED)) return -1;
   out->k = k;
   out->g = g;
   out->e = r->mapk[k] + g;
   return 0;
+}
+static inline int vcmi_seg_locate(const vcmi_region *r, const void *p, vcmi_loc *out) {
+  return vcmi_seg_find(r, p, out, 1);
 }
 /* Free a chunk of a segment region (from the pagemap): the owner's live chunk inline, all
  * else (another thread's chunk, misuse, a purge due) in vcmi_seg_free_slow, which may purge
@@ -128,11 +138,16 @@ void vcmi_seg_free_slow(vcmi_region *r, void *p);
 static inline int vcmi_seg_free_fast(vcmi_region *r, void *p, int sized, size_t size) {
   vcmi_heap *h = vcmi_tls_heap;
   vcmi_loc loc;
-  if (VCMI_LIKELY(vcmi_seg_locate(r, p, &loc) == 0 && is_owner(r, h) &&
+  if (VCMI_LIKELY(vcmi_seg_find(r, p, &loc, 0) == 0 && is_owner(r, h) &&
                   h->freed < h->purge_at)) {
-    uint32_t s = loc.e->state;
+    vcmi_entry *e = loc.e;
+    uint32_t s = e->state;
     if (VCMI_LIKELY((s & VCMI_LIVE) && (!sized || (s & VCMI_USED_MASK) == size))) {
-      vcmi_release(r, &loc);
+      /* vcmi_release without the avail bit, which the process heap never reads */
+      r->live[loc.k]--;
+      e->state = 0;
+      e->link = r->free_head[loc.k];
+      r->free_head[loc.k] = loc.g;
       h->freed += vcmi_class_cap(r, loc.k);
       return 0;
     }

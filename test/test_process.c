@@ -314,6 +314,12 @@ static void test_misuse(void) {
   CHECK_EQ(misuse.calls, 11);
   free_sized(lz, 600000);
   CHECK(misuse.calls == 12 && misuse.ptr == lz && strstr(misuse.reason, "double free"));
+  /* A chunk start never handed out (far past the class's fresh frontier): not a block. */
+  unsigned char *tiny = malloc_(16);
+  free_(tiny + (1u << 22));
+  CHECK(misuse.calls == 13 && misuse.ptr == tiny + (1u << 22));
+  free_(tiny);
+  CHECK_EQ(misuse.calls, 13);
   for (int i = 0; i < 100; i++) CHECK(((unsigned char *)keep)[i] == 9);
   free(keep);
   vcm_set_misuse_handler(NULL, NULL);
