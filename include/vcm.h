@@ -299,20 +299,25 @@ int vcm_region_truncate(vcm_region *r, void *p, size_t n);
 #define vcm_vec_cap(v) (vcm_capacity(v) / sizeof *(v))
 #define vcm_vec_push(v, x) \
   (vcm_vec_grow_(NULL, &(v), sizeof *(v)) == 0 ? ((v)[vcm_vec_len(v) - 1] = (x), 0) : -1)
-#define vcm_vec_pop(v, out) \
-  (vcm_vec_len(v) ? (*(out) = (v)[vcm_vec_len(v) - 1], vcm_truncate((v), vcm_used(v) - sizeof *(v))) : -1)
+#define vcm_vec_pop(v, out)                                                                  \
+  (vcm_vec_len(v) ? (*(out) = (v)[vcm_vec_len(v) - 1],                                       \
+                     vcm_truncate((v), vcm_used(v) - sizeof *(v)))                           \
+                  : -1)
 #define vcm_vec_at(v, i) ((v)[vcm_vec_index_(NULL, (v), (i), sizeof *(v))])
 #define vcm_vec_reserve(v, n) vcm_vec_reserve_(NULL, &(v), (n), sizeof *(v))
 #define vcm_vec_free(v) (vcm_free(v), (v) = NULL)
 
 #define vcm_region_vec_len(r, v) (vcm_region_used((r), (v)) / sizeof *(v))
 #define vcm_region_vec_cap(r, v) (vcm_region_capacity((r), (v)) / sizeof *(v))
-#define vcm_region_vec_push(r, v, x) \
-  (vcm_vec_grow_((r), &(v), sizeof *(v)) == 0 ? ((v)[vcm_region_vec_len((r), (v)) - 1] = (x), 0) : -1)
+#define vcm_region_vec_push(r, v, x)                                                         \
+  (vcm_vec_grow_((r), &(v), sizeof *(v)) == 0                                                \
+       ? ((v)[vcm_region_vec_len((r), (v)) - 1] = (x), 0)                                    \
+       : -1)
 #define vcm_region_vec_pop(r, v, out)                                                        \
-  (vcm_region_vec_len((r), (v)) ? (*(out) = (v)[vcm_region_vec_len((r), (v)) - 1],           \
-                                   vcm_region_truncate((r), (v), vcm_region_used((r), (v)) - sizeof *(v))) \
-                                : -1)
+  (vcm_region_vec_len((r), (v))                                                              \
+       ? (*(out) = (v)[vcm_region_vec_len((r), (v)) - 1],                                    \
+          vcm_region_truncate((r), (v), vcm_region_used((r), (v)) - sizeof *(v)))            \
+       : -1)
 #define vcm_region_vec_at(r, v, i) ((v)[vcm_vec_index_((r), (v), (i), sizeof *(v))])
 #define vcm_region_vec_reserve(r, v, n) vcm_vec_reserve_((r), &(v), (n), sizeof *(v))
 #define vcm_region_vec_free(r, v) (vcm_region_free((r), (v)), (v) = NULL)

@@ -101,10 +101,12 @@ static void *reserve(vcm_region *r, void *p, size_t n) {
 void *vcm_reserve(void *p, size_t n) { return reserve(NULL, p, n); }
 void *vcm_region_reserve(vcm_region *r, void *p, size_t n) { return reserve(r, p, n); }
 
-int vcm_truncate(void *p, size_t n) { return p ? vcm_expand(p, n) : -(n != 0); }
-int vcm_region_truncate(vcm_region *r, void *p, size_t n) {
-  return p ? vcm_region_expand(r, p, n) : -(n != 0);
+static int truncate_to(vcm_region *r, void *p, size_t n) {
+  if (!p) return -(n != 0);
+  return live_cap(r, p) ? expand(r, p, n) : -1;
 }
+int vcm_truncate(void *p, size_t n) { return truncate_to(NULL, p, n); }
+int vcm_region_truncate(vcm_region *r, void *p, size_t n) { return truncate_to(r, p, n); }
 
 /* The vector variable at pv holds a pointer; it is read and written through memcpy, so any
  * T ** may be passed as void *. */

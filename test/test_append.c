@@ -118,6 +118,9 @@ static void test_misuse(void) {
   CHECK(used(p) == 10 && memcmp(p, "0123456789", 10) == 0);
   misuse.calls = 0;
   CHECK(reserve(p + 2, 4096) == NULL && misuse.calls >= 1 && misuse.ptr == p + 2);
+  misuse.calls = 0;
+  errno = 0;
+  CHECK(truncate_(p + 3, 0) == -1 && errno == EINVAL && misuse.calls == 1 && misuse.ptr == p + 3);
   release(p);
   misuse.calls = 0;
   CHECK(append(p, "a", 1) == NULL && misuse.calls >= 1 && misuse.ptr == p); /* freed */
