@@ -134,7 +134,7 @@ stress-tsan:
 # libvcm-api-test.a built here. fuzz/run.sh builds through these targets.
 $(B)/fuzz:
 	mkdir -p $@
-FUZZ_SRC = fuzz/fuzz_ops.c fuzz/fuzz_region.c fuzz/fuzz_process.c
+FUZZ_SRC = fuzz/fuzz_ops.c fuzz/fuzz_common.c fuzz/fuzz_region.c fuzz/fuzz_process.c
 $(B)/fuzz/replay: $(FUZZ_SRC) fuzz/replay_main.c fuzz/fuzz.h $(B)/libvcm-api-test.a | $(B)/fuzz
 	$(CC) $(ALLCFLAGS) $(FUZZ_SRC) fuzz/replay_main.c $(B)/libvcm-api-test.a -lpthread -o $@ $(LDFLAGS)
 $(B)/fuzz/fuzz_ops: $(FUZZ_SRC) fuzz/fuzz.h $(B)/libvcm-api-test.a | $(B)/fuzz

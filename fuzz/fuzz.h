@@ -1,6 +1,6 @@
-/* The operation fuzzer's shared parts (fuzz/fuzz_ops.c): input bytes, block patterns, the
- * misuse log and the model's CHECK; the region operations (fuzz_region.c) and the process
- * operations (fuzz_process.c). */
+/* The operation fuzzer (fuzz/fuzz_ops.c): its common parts (fuzz_common.c: input bytes, block
+ * patterns, the misuse log, the model's CHECK), the region operations (fuzz_region.c) and the
+ * process operations (fuzz_process.c). */
 #ifndef VCM_FUZZ_H
 #define VCM_FUZZ_H
 #define _GNU_SOURCE
