@@ -206,7 +206,22 @@ load-short: lib
 # Region core cost per operation, 64 KiB … 1 GiB regions (not a test: speed is measured here).
 $(B)/region_bench: bench/region_bench.c $(B)/libvcm-api.a
 	$(CC) $(ALLCFLAGS) $< -o $@ $(B)/libvcm-api.a
-bench-region: $(B)/region_bench
+# Fill, churn and growth against the fixed-class core this one replaced (issue 10), built from
+# git with its symbols renamed, and a reference buddy allocator (bench/region_fill.c).
+OLD_CORE = 00ddb73
+OLD_SYMS = vcm_strerror vcm_region_plan vcmi_region_setup vcm_region_init vcm_region_set_handler \
+  vcmi_misuse vcm_region_alloc vcm_region_calloc vcm_region_aligned_alloc vcm_region_free \
+  vcm_region_expand vcm_region_realloc vcm_region_used vcm_region_capacity \
+  vcm_region_channel_of vcm_region_stats_get vcm_region_check vcm_region_visit
+$(B)/old/region.o:
+	mkdir -p $(B)/old
+	git show $(OLD_CORE):src/region.c > $(B)/old/region.c
+	git show $(OLD_CORE):src/region.h > $(B)/old/region.h
+	$(CC) $(ALLCFLAGS) $(foreach f,$(OLD_SYMS),-D$(f)=old_$(f)) -c $(B)/old/region.c -o $@
+$(B)/region_fill: bench/region_fill.c $(B)/old/region.o $(B)/libvcm-api.a
+	$(CC) $(ALLCFLAGS) $< $(B)/old/region.o -o $@ $(B)/libvcm-api.a -lm
+bench-region: $(B)/region_bench $(B)/region_fill
+	$(B)/region_fill
 	$(B)/region_bench 30 5
 
 clean:

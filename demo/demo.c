@@ -45,7 +45,7 @@ static void show(vcm_region *r) {
   memset(&pic, 0, sizeof pic);
   pic.r = r;
   vcm_region_visit(r, draw, &pic);
-  printf("channels (one char per chunk handed out, small classes first; '.' free, 0-9 fill):\n");
+  printf("channels (one char per chunk in address order; '.' free, 0-9 fill):\n");
   for (size_t c = 0; c < st.n_channels && c < 64; c++)
     printf("  ch%zu |%.*s|\n", c, pic.len[c], pic.rows[c]);
 }

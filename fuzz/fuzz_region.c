@@ -22,9 +22,9 @@ typedef struct {
 static struct {
   vcm_region r;
   unsigned char *data;
-  size_t data_bytes, stride, nch, natural;
+  size_t data_bytes, nch, natural;
   unsigned lmin, lmax;
-  size_t total[32], live[32]; /* chunks in / live chunks of the class of capacity 2^c */
+  size_t live[32]; /* live chunks of the class of capacity 2^c */
   size_t live_n, live_used, live_cap;
   rblk b[R_SLOTS];
   size_t nbulk; /* b[R_NAMED .. R_NAMED + nbulk) are live */
@@ -38,14 +38,61 @@ static unsigned r_class(size_t n) {
   unsigned c = n ? log2_ceil(n) : 0;
   return c < R.lmin ? R.lmin : c;
 }
-/* Class an allocation of n bytes must land in: the smallest that fits and has a chunk free;
- * -1: the allocation must fail. */
-static int r_fit_from(unsigned c) {
-  for (; c <= R.lmax; c++)
-    if (R.live[c] < R.total[c]) return (int)c;
+/* The map's bytes (docs/DESIGN.md §2): a 2-byte slot per 16 data bytes, then the free bitmap,
+ * one bit per possible chunk, with 64-ary summary levels up to one word. */
+static size_t map_bytes(size_t nch, size_t K, unsigned lmax) {
+  size_t slots = ((nch * K << lmax) / 16 * 2 + 7) & ~(size_t)7, bits = nch * K * (((size_t)1 << K) - 1), words = 0;
+  for (;;) {
+    size_t w = (bits + 63) / 64;
+    words += w;
+    if (w == 1) break;
+    bits = w;
+  }
+  return slots + words * 8;
+}
+/* No live chunk in data bytes [from, to) (granule-aligned). */
+static int r_free_span(size_t from, size_t to) {
+  size_t g = from / 16, end = to / 16;
+  for (; g < end && g % 8; g++)
+    if (R.occ[g]) return 0;
+  for (; g + 8 <= end; g += 8) {
+    uint64_t w;
+    memcpy(&w, R.occ + g, 8);
+    if (w) return 0;
+  }
+  for (; g < end; g++)
+    if (R.occ[g]) return 0;
+  return 1;
+}
+/* Class an allocation of n bytes lands in: its own, if some block of that capacity, aligned
+ * to it from the data start, is wholly free (buddies merge at once, so such a block is a free
+ * chunk or lies in one, which splits); -1: the allocation must fail. Blocks under 8 granules
+ * are tested 8 granules at a time: OR-fold each group of g occupancy bytes into its first. */
+static int r_fit(size_t n) {
+  if (n > rmax()) return -1;
+  unsigned c = r_class(n);
+  size_t cap = (size_t)1 << c, g = cap / 16, ng = R.data_bytes / 16, i = 0;
+  if (g < 8) {
+    static const uint64_t firsts[5] = {0, 0x0101010101010101ull, 0x0001000100010001ull, 0,
+                                       0x0000000100000001ull};
+    for (; i + 8 <= ng; i += 8) {
+      uint64_t w;
+      memcpy(&w, R.occ + i, 8);
+      for (size_t sh = 1; sh < g; sh <<= 1) w |= w >> (8 * sh);
+      if ((w & firsts[g]) != firsts[g]) return (int)c;
+    }
+  }
+  for (size_t o = i * 16; o < R.data_bytes; o += cap)
+    if (r_free_span(o, o + cap)) return (int)c;
   return -1;
 }
-static int r_fit(size_t n) { return n > rmax() ? -1 : r_fit_from(r_class(n)); }
+/* Live chunk b grows in place to n's class iff it is the left piece of that class's block
+ * and the rest of the block is free (its right buddies). */
+static int r_absorbs(const rblk *b, size_t n) {
+  if (n > rmax() || n <= (size_t)1 << b->lcap) return 0;
+  size_t c = (size_t)1 << r_class(n), o = (size_t)(b->p - R.data);
+  return (o & (c - 1)) == 0 && r_free_span(o + ((size_t)1 << b->lcap), o + c);
+}
 
 static void r_occ(unsigned char *p, size_t cap, int on) {
   size_t g0 = (size_t)(p - R.data) / 16, g1 = g0 + cap / 16;
@@ -65,13 +112,11 @@ static void r_take(rblk *b, unsigned char *p, size_t n, unsigned lcap, uint32_t 
   size_t cap = (size_t)1 << lcap;
   CHECK(p != NULL);
   CHECK(p >= R.data && p + cap <= R.data + R.data_bytes);
-  size_t off = (size_t)(p - R.data), k = R.lmax - lcap;
-  CHECK(off / R.stride == k); /* in its class's area */
-  size_t in = off - k * R.stride;
-  CHECK((in & (cap - 1)) == 0);
+  size_t off = (size_t)(p - R.data);
+  CHECK((off & (cap - 1)) == 0); /* aligned to its capacity from the data start */
   size_t al = cap < R.natural ? cap : R.natural;
   CHECK(((uintptr_t)p & (al - 1)) == 0);
-  CHECK(vcm_region_channel_of(&R.r, p) == (long)((in >> lcap) >> k));
+  CHECK(vcm_region_channel_of(&R.r, p) == (long)((off >> R.lmax) % R.nch)); /* block's channel */
   CHECK((size_t)vcm_region_channel_of(&R.r, p) < R.nch);
   r_occ(p, cap, 1);
   CHECK(vcm_region_capacity(&R.r, p) == cap);
@@ -94,6 +139,18 @@ static void r_forget(rblk *b) {
   R.live_cap -= (size_t)1 << b->lcap;
   R.stale[R.nstale++ % R_STALE] = b->p;
   b->p = NULL;
+}
+
+/* b's capacity changed in place to 2^lcap. */
+static void r_recap(rblk *b, unsigned lcap) {
+  r_occ(b->p, (size_t)1 << b->lcap, 0);
+  R.live[b->lcap]--;
+  R.live_cap -= (size_t)1 << b->lcap;
+  b->lcap = lcap;
+  r_occ(b->p, (size_t)1 << lcap, 1);
+  R.live[lcap]++;
+  R.live_cap += (size_t)1 << lcap;
+  CHECK(vcm_region_capacity(&R.r, b->p) == (size_t)1 << lcap);
 }
 
 static void r_set_used(rblk *b, size_t n) {
@@ -125,11 +182,14 @@ void r_check(void) {
   CHECK(st.live_used == R.live_used);
   CHECK(st.peak_capacity >= st.live_capacity);
   CHECK(st.n_channels == R.nch && st.n_classes == R.lmax - R.lmin + 1u);
+  size_t tiled = 0;
   for (unsigned c = R.lmin; c <= R.lmax; c++) {
     CHECK(st.class_size[c - R.lmin] == (size_t)1 << c);
     CHECK(st.class_live[c - R.lmin] == R.live[c]);
-    CHECK(st.class_total[c - R.lmin] == R.total[c]);
+    tiled += st.class_total[c - R.lmin] << c;
   }
+  CHECK(tiled == R.data_bytes); /* the chunks, live and free, tile the data */
+  CHECK(st.max_steps <= st.steps_bound);
 }
 
 /* Sizes for the region: tiny, class boundaries +-, anywhere in a class, or too big. */
@@ -191,37 +251,35 @@ void r_setup(input *in) {
   if (!gp) lmin = 4, lmax = 10;
   vcm_plan plan;
   vcm_status s = vcm_region_plan(size, gp, &plan);
-  size_t K = lmax - lmin + 1u, F = K + 1u, max = (size_t)1 << lmax;
+  size_t K = lmax - lmin + 1u, max = (size_t)1 << lmax;
+  size_t share = (map_bytes(1, K, lmax) + max - 1) & ~(max - 1), F = K + share / max;
   size_t n = size / (F * max);
+  while (n && map_bytes(n, K, lmax) > n * share) n--;
   CHECK(s == (n ? VCM_OK : VCM_E_SMALL));
-  if (s == VCM_OK) { /* the formulas of docs/DESIGN.md, "Geometry" */
+  if (s == VCM_OK) { /* the formulas of docs/DESIGN.md, "Geometry" and "Map" */
     CHECK(plan.n_classes == K && plan.channel_factor == F && plan.channel_size == F * max);
-    CHECK(plan.chunks_per_channel == ((size_t)1 << K) - 1u && plan.map_entry_bytes == 8);
+    CHECK(plan.chunks_per_channel == ((size_t)1 << K) - 1u && plan.map_entry_bytes == 2);
     CHECK(plan.n_channels == n && plan.data_bytes == n * K * max);
-    CHECK(plan.map_bytes == n * plan.chunks_per_channel * 8);
+    CHECK(plan.map_bytes == map_bytes(n, K, lmax));
     CHECK(plan.data_bytes + plan.map_bytes + plan.slack_bytes == size);
-    CHECK(plan.map_bytes <= n * max); /* the map share: one max per channel */
+    CHECK(plan.map_bytes <= n * share); /* the map share: whole blocks per channel */
   }
   s = vcm_region_init(&R.r, disc, size, gp);
   CHECK(s == (n ? VCM_OK : VCM_E_SMALL));
   if (s != VCM_OK) { /* too small for this geometry: the default one always fits */
-    lmin = 4, lmax = 10, max = 1024, K = 7;
+    lmin = 4, lmax = 10, max = 1024, K = 7, share = 1024;
     CHECK(vcm_region_plan(size, NULL, &plan) == VCM_OK);
     CHECK(vcm_region_init(&R.r, disc, size, NULL) == VCM_OK);
     n = plan.n_channels;
   }
   vcm_region_set_handler(&R.r, on_misuse, &reg_log);
-  R.data = disc;
+  R.data = disc + n * share; /* the map first, in the channels' shares */
   R.data_bytes = plan.data_bytes;
   R.nch = n;
-  R.stride = n * max;
-  R.natural = lowbit((uintptr_t)disc);
+  R.natural = lowbit((uintptr_t)R.data);
   R.lmin = lmin;
   R.lmax = lmax;
-  for (unsigned c = 0; c < 32; c++) {
-    R.live[c] = 0;
-    R.total[c] = c >= lmin && c <= lmax ? n << (lmax - c) : 0;
-  }
+  for (unsigned c = 0; c < 32; c++) R.live[c] = 0;
   R.live_n = R.live_used = R.live_cap = 0;
   R.nbulk = 0;
   R.nstale = 0;
@@ -231,7 +289,8 @@ void r_setup(input *in) {
   vcm_region_stats_get(&R.r, &st);
   CHECK(st.data_bytes == plan.data_bytes && st.map_bytes == plan.map_bytes);
   CHECK(st.region_bytes == plan.data_bytes + plan.map_bytes);
-  CHECK(vcm_region_channel_of(&R.r, disc + plan.data_bytes) == -1);
+  CHECK(vcm_region_channel_of(&R.r, R.data + plan.data_bytes) == -1);
+  CHECK(vcm_region_channel_of(&R.r, R.data - 16) == -1);
   r_check();
 }
 
@@ -308,9 +367,11 @@ void r_op_realloc(input *in) {
   }
   size_t n = r_resize(in, b), cap = (size_t)1 << b->lcap, keep = b->used < n ? b->used : n;
   int c = -2; /* -2 in place, -1 fails, else moves to class c */
+  unsigned lnew = b->lcap; /* in place: a quarter or less splits, growth absorbs buddies */
   if (n <= cap) {
-    unsigned cn = r_class(n);
-    if (n <= cap / 4 && cn != b->lcap && R.live[cn] < R.total[cn]) c = (int)cn;
+    if (n <= cap / 4 && r_class(n) != b->lcap) lnew = r_class(n);
+  } else if (r_absorbs(b, n)) {
+    lnew = r_class(n);
   } else {
     c = r_fit(n);
   }
@@ -319,6 +380,7 @@ void r_op_realloc(input *in) {
   if (c == -2) {
     CHECK(q == b->p);
     size_t old = b->used;
+    r_recap(b, lnew);
     r_set_used(b, n);
     CHECK(vcm_region_used(&R.r, q) == n);
     if (n > old) span(q, b->id, old, n, FILL);
@@ -343,13 +405,15 @@ void r_op_expand(input *in) {
     return;
   }
   size_t n = r_resize(in, b), cap = (size_t)1 << b->lcap, old = b->used;
+  int absorbs = r_absorbs(b, n);
   int rc = vcm_region_expand(&R.r, b->p, n);
-  if (n > cap) {
+  if (n > cap && !absorbs) {
     CHECK(rc == -1);
     r_verify(b);
     return;
   }
   CHECK(rc == 0);
+  if (absorbs) r_recap(b, r_class(n));
   r_set_used(b, n);
   if (n > old) span(b->p, b->id, old, n, FILL);
   r_verify(b);

@@ -53,7 +53,7 @@ typedef enum vcm_status {
   VCM_E_ALIGN,     /* disc not aligned to 16 bytes */
   VCM_E_POW2,      /* size_min or size_max is not a power of two */
   VCM_E_ORDER,     /* size_max < size_min */
-  VCM_E_MIN,       /* size_min < 16: no room for the 8-byte map entry */
+  VCM_E_MIN,       /* size_min < 16: the map's granule is 16 bytes */
   VCM_E_MAX,       /* size_max > VCM_CLASS_MAX */
   VCM_E_FACTOR,    /* grow_factor is not 2 */
   VCM_E_SMALL,     /* disc too small for one channel */
@@ -64,18 +64,19 @@ typedef enum vcm_status {
 const char *vcm_strerror(vcm_status s);
 
 /* What a disc of a given size yields under a geometry (see docs/DESIGN.md, "Geometry").
- * channel_factor = log2(max) - log2(min) + 2, channel_size = channel_factor * max;
- * n_channels = floor(disc_size / channel_size) (the seed's formula: the head lives in the
- * vcm_region object, not in the disc, so the whole disc is map and channels). */
+ * A channel is n_classes blocks of size_max plus a map share (the channel's map rounded up to
+ * whole size_max: one for the seed's geometry, so channel_factor = n_classes + 1);
+ * n_channels = floor(disc_size / channel_size) (the head lives in the vcm_region object, not
+ * in the disc, so the whole disc is map and channels). */
 typedef struct vcm_plan {
   size_t n_classes;          /* log2(max) - log2(min) + 1 */
-  size_t channel_factor;     /* n_classes + 1: the chunk classes plus one max-sized map share */
+  size_t channel_factor;     /* n_classes + map share / size_max (seed: 7 + 1) */
   size_t channel_size;       /* channel_factor * size_max bytes */
-  size_t chunks_per_channel; /* 2^n_classes - 1 */
-  size_t map_entry_bytes;    /* 8 */
+  size_t chunks_per_channel; /* 2^n_classes - 1: the seed's channel, each block pre-split */
+  size_t map_entry_bytes;    /* 2: a 16-bit slot per 16 bytes of data (plus the free bitmap) */
   size_t n_channels;         /* channels that fit */
   size_t data_bytes;         /* n_channels * n_classes * size_max: the chunks */
-  size_t map_bytes;          /* n_channels * chunks_per_channel * 8: the map */
+  size_t map_bytes;          /* slots + free bitmap (docs/DESIGN.md §2) */
   size_t slack_bytes;        /* disc bytes left over (map share unused + tail) */
 } vcm_plan;
 
@@ -101,19 +102,20 @@ typedef struct vcm_region {
  * region is unchanged (realloc and expand then fail; queries return 0). */
 typedef void (*vcm_misuse_fn)(void *ctx, const void *ptr, const char *reason);
 
-/* Lay the map and the channels into disc[0, size). disc must be 16-byte aligned and stay
- * valid while the region is used; its contents need not be zeroed. geometry NULL = default.
- * Returns VCM_OK or the reason (the region is then unusable). O(1): the map is read lazily. */
+/* Lay the map and the channels into disc[0, size): the map first, the data after it. disc
+ * must be 16-byte aligned and stay valid while the region is used; its contents need not be
+ * zeroed. geometry NULL = default. Returns VCM_OK or the reason (the region is then
+ * unusable). O(map bytes) (about size / 8): the map is zeroed, the data is not touched. */
 vcm_status vcm_region_init(vcm_region *r, void *disc, size_t size, const vcm_geometry *geometry);
 
 /* Replace the misuse handler (NULL restores the default: message to stderr, then abort). */
 void vcm_region_set_handler(vcm_region *r, vcm_misuse_fn fn, void *ctx);
 
-/* A chunk of the smallest class with capacity >= n, recording used = n; if that class has no
- * free chunk in any channel, the next bigger class that has one. n == 0 gives a unique
- * smallest chunk with used 0. Returns NULL if n > size_max or no chunk is free.
- * O(1) (at most n_classes bitmap steps). Chunks of capacity c are aligned to
- * min(c, alignment of the disc). */
+/* A chunk of the smallest class with capacity >= n, recording used = n, split from the
+ * smallest free chunk that holds it (class n's own area of the disc first). n == 0 gives a
+ * unique smallest chunk with used 0. Returns NULL if n > size_max or no free chunk is big
+ * enough. O(n_classes * D) map steps, D <= 7 the free bitmap's depth (docs/DESIGN.md §3).
+ * Chunks of capacity c are aligned to min(c, alignment of the data). */
 void *vcm_region_alloc(vcm_region *r, size_t n);
 
 /* alloc(count * size) zeroed; NULL if the product overflows or alloc fails. O(n). */
@@ -123,18 +125,19 @@ void *vcm_region_calloc(vcm_region *r, size_t count, size_t size);
  * is not such a power of two or no chunk is free. O(1). */
 void *vcm_region_aligned_alloc(vcm_region *r, size_t align, size_t n);
 
-/* Resize p to n bytes. n <= capacity: same pointer, used = n, O(1) (unless n <= capacity/4:
- * then it moves down to a fitting class if one is free). n > capacity: moves to the class that
- * fits (or the next bigger with room), copying only the used bytes, O(used); returns NULL and
- * leaves p untouched if nothing fits. p NULL: alloc(n). p invalid: handler, NULL. */
+/* Resize p to n bytes. n <= capacity: same pointer, used = n, O(1) (n <= capacity/4 gives
+ * the right halves back in place, O(n_classes * D)). n > capacity: same pointer if p's free
+ * buddies (up to n's class) can be absorbed, nothing copied; else moves to a chunk of n's
+ * class, copying only the used bytes, O(used + n_classes * D); returns NULL and leaves p
+ * untouched if nothing fits. p NULL: alloc(n). p invalid: handler, NULL. */
 void *vcm_region_realloc(vcm_region *r, void *p, size_t n);
 
-/* Grow (or shrink) p to n bytes in place: 0 and used = n if n <= capacity, else -1 and p
- * unchanged. Never moves. O(1). */
+/* Grow (or shrink) p to n bytes in place: 0 and used = n if n <= capacity or p's free buddies
+ * can be absorbed to hold n, else -1 and p unchanged. Never moves. O(n_classes * D). */
 int vcm_region_expand(vcm_region *r, void *p, size_t n);
 
-/* Free p (NULL is a no-op). A pointer that is not the start of a live chunk of r goes to the
- * handler and changes nothing. O(1). */
+/* Free p (NULL is a no-op); it merges with its free buddies. A pointer that is not the start
+ * of a live chunk of r goes to the handler and changes nothing. O(n_classes * D). */
 void vcm_region_free(vcm_region *r, void *p);
 
 /* Bytes used / capacity of the live chunk p; 0 (after the handler) if p is not one. O(1). */
@@ -151,23 +154,29 @@ typedef struct vcm_region_stats {
   size_t peak_capacity;  /* highest live_capacity seen */
   size_t failed;         /* allocations and moves that found no chunk */
   size_t realloc_inplace, realloc_moved, bytes_copied;
+  size_t max_steps;      /* caller region: most map steps one alloc, free or realloc took */
+  size_t steps_bound;    /* caller region: the bound on them (docs/DESIGN.md §3); 0: segment */
   size_t class_size[VCM_MAX_CLASSES];  /* class i: capacity size_min << i */
   size_t class_live[VCM_MAX_CLASSES];  /* live chunks of class i */
   size_t class_used[VCM_MAX_CLASSES];  /* bytes used (requested) by them */
-  size_t class_peak[VCM_MAX_CLASSES];  /* chunks of class i ever handed out (high-water) */
-  size_t class_total[VCM_MAX_CLASSES]; /* chunks of class i in the region */
+  size_t class_peak[VCM_MAX_CLASSES];  /* caller region: most live chunks of class i at once;
+                                        * segment: chunks of class i ever handed out */
+  size_t class_total[VCM_MAX_CLASSES]; /* chunks of class i in the region now (caller region:
+                                        * live and free, as split; segment: fixed) */
 } vcm_region_stats;
 
-/* Fill *out. O(chunks handed out): the used bytes per class are summed from the map. */
+/* Fill *out. O(chunks): the used bytes per class are summed from the map. */
 void vcm_region_stats_get(vcm_region *r, vcm_region_stats *out);
 
-/* Walk the whole map and check every invariant (free lists well formed, each chunk live or
- * free exactly once, counters equal to the map). Returns 0, or -1 with *why (if why != NULL)
- * set to a static description of the first violation. O(chunks handed out). */
+/* Walk the whole map and check every invariant (chunks tile the data, each live or free
+ * exactly once, the free bitmap and its summaries, buddies merged, counters equal to the map).
+ * Returns 0, or -1 with *why (if why != NULL) set to a static description of the first
+ * violation. O(map bytes) for a caller region, O(chunks handed out) for a segment. */
 int vcm_region_check(vcm_region *r, const char **why);
 
-/* Visit every chunk handed out so far in class-then-address order: fn(ctx, ptr, capacity,
- * used, live). For pictures and debugging. O(chunks handed out). */
+/* Visit every chunk: a caller region's in address order, live and free (used 0); a segment's
+ * chunks handed out so far, class by class. fn(ctx, ptr, capacity, used, live). For pictures
+ * and debugging. O(chunks). */
 typedef void (*vcm_visit_fn)(void *ctx, const void *ptr, size_t capacity, size_t used, int live);
 void vcm_region_visit(vcm_region *r, vcm_visit_fn fn, void *ctx);
 

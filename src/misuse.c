@@ -28,6 +28,7 @@ static const char *const why_text[VCMI_WHY_COUNT] = {
     [VCMI_WHY_FREE_ALIGNED] = "free_aligned_sized with an alignment the block does not have",
     [VCMI_WHY_OVERFLOW] = "heap overflow (bytes past the used size were written)",
     [VCMI_WHY_WRITE_AFTER_FREE] = "write after free (a freed chunk was changed)",
+    [VCMI_WHY_CORRUPT] = "corrupted map (an entry contradicts the map; the region refuses it)",
 };
 
 const char *vcmi_why_text(vcmi_why why) {

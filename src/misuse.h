@@ -20,6 +20,7 @@ typedef enum vcmi_why {
   VCMI_WHY_FREE_ALIGNED,
   VCMI_WHY_OVERFLOW,         /* check mode: the slack past the used size was written */
   VCMI_WHY_WRITE_AFTER_FREE, /* check mode: a free chunk was written */
+  VCMI_WHY_CORRUPT,          /* caller region: a map word contradicts the map (forged) */
   VCMI_WHY_COUNT
 } vcmi_why;
 

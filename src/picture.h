@@ -54,6 +54,7 @@ typedef struct {
   size_t handed[VCM_MAX_CLASSES]; /* chunks handed out so far, by k */
   size_t freed;              /* handed out and not live */
   long compact;              /* >= 0: one row for the whole region, labelled "region N" */
+  int split;                 /* a caller region's split/merge map: no chunk is never used */
 } vcmi_pic_lay;
 
 /* Plan a region's rows: channels never touched are collapsed (when there are many), at most

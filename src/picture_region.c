@@ -116,6 +116,7 @@ void vcmi_pic_plan(vcmi_pic_lay *l, vcm_region *r, const vcm_region_stats *st, s
   l->nch = st->n_channels;
   if (!l->K || !l->nch) return;
   l->lmax = vcmi_log2(st->class_size[l->K - 1]);
+  l->split = vcmi_region_of(r)->slot != NULL;
   vcm_region_visit(r, count_cb, l);
   size_t touched = 0;
   for (unsigned k = 0; k < l->K; k++) {
@@ -163,7 +164,6 @@ typedef struct {
   int draw;           /* 0: count into acc; 1: draw the chunk-by-chunk cells */
   size_t row0, nrows; /* the window of rows */
   long y;             /* top of row 0 */
-  uint32_t seen[VCM_MAX_CLASSES];
   acc_t acc[WIN][VCM_MAX_CLASSES];
 } win_t;
 
@@ -175,10 +175,8 @@ static void win_cb(void *ctx, const void *p, size_t cap, size_t used, int live) 
   if (!cap) return;
   unsigned k = l->lmax - vcmi_log2(cap);
   if (k >= l->K) return;
-  uint32_t g = w->seen[k]++; /* visits are in address order: g is the class-number */
   long ch = vcm_region_channel_of(l->r, p);
-  if (ch < 0) ch = (long)(g >> k);
-  if ((size_t)ch >= l->shown) return;
+  if (ch < 0 || (size_t)ch >= l->shown) return;
   size_t row = (size_t)ch / l->bucket;
   if (row < w->row0 || row >= w->row0 + w->nrows) return;
   if (!w->draw) {
@@ -192,9 +190,13 @@ static void win_cb(void *ctx, const void *p, size_t cap, size_t used, int live) 
     return;
   }
   if (!(l->mask >> k & 1u) || !vcmi_pic_room(w->o)) return;
-  size_t j = g & (((size_t)1 << k) - 1u); /* position in the channel's slice of class k */
-  long x0 = block_x(l, k) + (long)(((vcmi_ull)j * (vcmi_ull)l->bw) >> k);
-  long x1 = block_x(l, k) + (long)(((vcmi_ull)(j + 1) * (vcmi_ull)l->bw) >> k);
+  /* Block b of the data is class area b / n_channels of channel b % n_channels (both
+   * layouts): the cell's column is its area, its place and width its bytes in the block. */
+  const vcmi_region *r = vcmi_region_of(l->r);
+  size_t off = (size_t)((const unsigned char *)p - r->data), in = off & (((size_t)1 << l->lmax) - 1u);
+  unsigned area = (unsigned)((off >> l->lmax) / l->nch);
+  long x0 = block_x(l, area) + (long)(((ull)in * (ull)l->bw) >> l->lmax);
+  long x1 = block_x(l, area) + (long)(((ull)(in + cap) * (ull)l->bw) >> l->lmax);
   if (live)
     vcmi_put(w->o, "<rect class=\"live l%u\" x=\"%ld\" y=\"%ld\" width=\"%ld\" height=\"%ld\"/>\n",
         vcmi_pic_shade(used, cap), x0, row_y(w, row), x1 - x0, l->rh);
@@ -274,7 +276,6 @@ long vcmi_pic_rows(vcmi_out *o, const vcmi_pic_lay *l, long y, unsigned sid, int
     w.row0 = row0;
     w.nrows = l->rows - row0 < WIN ? l->rows - row0 : WIN;
     w.draw = 0;
-    memset(w.seen, 0, sizeof w.seen);
     memset(w.acc, 0, sizeof w.acc);
     vcm_region_visit(l->r, win_cb, &w);
     for (size_t i = 0; i < w.nrows; i++) {
@@ -295,6 +296,7 @@ long vcmi_pic_rows(vcmi_out *o, const vcmi_pic_lay *l, long y, unsigned sid, int
       for (unsigned k = 0; k < l->K; k++) {
         const acc_t *a = &w.acc[i][k];
         size_t per = (size_t)1 << k, total = per * (c1 - c0 + 1);
+        if (l->split) total = a->live + a->freed; /* split/merge map: every chunk exists */
         live += a->live;
         used += a->used;
         cap += (vcmi_ull)a->live << (l->lmax - k);
@@ -303,7 +305,7 @@ long vcmi_pic_rows(vcmi_out *o, const vcmi_pic_lay *l, long y, unsigned sid, int
           vcmi_put(o, "<rect class=\"never\" data-n=\"%zu\" x=\"%ld\" y=\"%ld\" width=\"%ld\" "
                  "height=\"%ld\" style=\"fill:url(#s%uk%u)\"/>\n",
               never, block_x(l, k), ry, l->bw, l->rh, sid, k);
-        } else {
+        } else if (total) {
           bar(o, l, k, row, ry, a, total);
         }
       }
@@ -317,8 +319,7 @@ long vcmi_pic_rows(vcmi_out *o, const vcmi_pic_lay *l, long y, unsigned sid, int
     }
     if (l->mask) {
       w.draw = 1;
-      memset(w.seen, 0, sizeof w.seen);
-      vcm_region_visit(l->r, win_cb, &w);
+        vcm_region_visit(l->r, win_cb, &w);
     }
   }
   y += (long)l->rows * l->pitch;

@@ -14,6 +14,8 @@
  *          (free and its pages returned to the OS), bit 31 LIVE.
  *   link:  free chunk: class-number of the next free chunk of its class (VCMI_NONE ends);
  *          REMOTE chunk: map index of the next remote-freed chunk. */
+#define VCMI_LEVELS 8 /* bitmap levels: 64^7 > any bit count a 32-bit class-number allows */
+
 typedef struct vcmi_entry {
   uint32_t state;
   uint32_t link;
@@ -53,6 +55,19 @@ typedef struct vcmi_region {
   void *handler_ctx;
   void *owner;                         /* process heap: the owning thread heap */
   uint32_t remote_head;                /* process heap: map index list of REMOTE chunks */
+  /* Caller regions only: the split/merge map (region.c, docs/DESIGN.md §2). NULL slot: a
+   * segment, laid out in fixed class areas (the fields above). */
+  uint16_t *slot;                      /* one 16-bit slot per 16-byte granule of data */
+  uint64_t *bits;                      /* free bitmap (class-major) and its 64-ary summaries */
+  size_t nbits;                        /* level-0 bits: nblocks * (2^nclass - 1) */
+  size_t lvl[VCMI_LEVELS];             /* word offset of each level in bits */
+  size_t lvln[VCMI_LEVELS];            /* bits in each level */
+  uint32_t nblocks;                    /* max-sized blocks: n_channels * nclass */
+  uint32_t depth;                      /* levels; the last one is a single word */
+  uint32_t nfree[VCM_MAX_CLASSES];     /* free chunks per class */
+  uint32_t peak[VCM_MAX_CLASSES];      /* high-water of live[k] */
+  size_t map_bytes;
+  size_t steps, max_steps;             /* map steps of the current / the longest operation */
 } vcmi_region;
 
 /* Where a pointer falls. */

@@ -21,8 +21,8 @@ typedef struct {
 } slot;
 
 static slot s[SLOTS];
-static size_t live_per_class[32], total_per_class[32];
-static size_t smin, smax, nclass;
+static size_t live_per_class[32];
+static size_t smin, smax, nclass, data_off, data_end; /* data: disc[data_off, data_end) */
 static unsigned long long rng;
 static long divergences;
 
@@ -38,11 +38,27 @@ static unsigned cls(size_t cap) { /* 0 = smallest */
   while ((smin << c) < cap) c++;
   return c;
 }
+static int units_free(size_t from, size_t to) { /* disc offsets */
+  for (size_t u = from / 16; u < to / 16; u++)
+    if (owner[u]) return 0;
+  return 1;
+}
+static size_t cap_for(size_t n) { return smin << cls(n < smin ? smin : n); }
+/* Buddies merge at once, so a region can hand out capacity c iff some block of c bytes,
+ * aligned to c from the data start, is wholly free. */
 static int model_can_fit(size_t n) {
   if (n > smax) return 0;
-  for (unsigned c = cls(n < smin ? smin : n); c < nclass; c++)
-    if (live_per_class[c] < total_per_class[c]) return 1;
+  size_t c = cap_for(n);
+  for (size_t o = data_off; o < data_end; o += c)
+    if (units_free(o, o + c)) return 1;
   return 0;
+}
+/* Chunk x can grow in place to n iff it is the left piece up to n's capacity and the rest of
+ * that block is free (its right buddies, whole). */
+static int model_can_absorb(const slot *x, size_t n) {
+  if (n > smax || n <= x->cap) return 0;
+  size_t c = cap_for(n), o = (size_t)(x->p - disc);
+  return (o - data_off) % c == 0 && units_free(o + x->cap, o + c);
 }
 static uint8_t pat(const slot *x, size_t j) { return (uint8_t)(x->seed + j * 7 + (j >> 8)); }
 
@@ -80,10 +96,11 @@ static void run(size_t disc_size, const vcm_geometry *g, long ops, long check_ev
   smin = st.class_size[0];
   nclass = st.n_classes;
   smax = st.class_size[nclass - 1];
-  for (unsigned c = 0; c < nclass; c++) {
-    total_per_class[c] = st.class_total[c];
-    live_per_class[c] = 0;
-  }
+  vcm_plan plan;
+  CHECK_EQ(vcm_region_plan(disc_size, g, &plan), VCM_OK);
+  data_off = plan.n_channels * (plan.channel_factor - plan.n_classes) * smax;
+  data_end = data_off + plan.data_bytes;
+  for (unsigned c = 0; c < nclass; c++) live_per_class[c] = 0;
   memset(s, 0, sizeof s);
   memset(owner, 0, sizeof owner);
   long before = divergences, op;
@@ -123,31 +140,40 @@ static void run(size_t disc_size, const vcm_geometry *g, long ops, long check_ev
       fill(x, 0, n);
     } else if (what < 5) { /* realloc */
       size_t n = rand_size();
-      int could = model_can_fit(n);
+      int could = model_can_fit(n), absorbs = model_can_absorb(x, n);
       EXPECT(intact(x, x->used), "contents changed before realloc");
       unsigned char *q = vcm_region_realloc(&r, x->p, n);
       if (!q) {
-        EXPECT(n > x->cap && !could, "realloc failed though a chunk was free");
+        EXPECT(n > x->cap && !could && !absorbs, "realloc failed though a chunk was free");
         EXPECT(intact(x, x->used), "failed realloc changed the block");
         continue;
       }
       size_t keep = x->used < n ? x->used : n;
-      if (n <= x->cap && n > x->cap / 4) EXPECT(q == x->p, "in-capacity realloc moved");
-      if (q != x->p) {
-        own(x->p, x->cap, 0);
-        live_per_class[cls(x->cap)]--;
-        x->p = q;
-        x->cap = vcm_region_capacity(&r, q);
-        EXPECT(own(q, x->cap, (uint16_t)(i + 1)), "moved chunk overlaps a live chunk");
-        live_per_class[cls(x->cap)]++;
-      }
+      if (n <= x->cap || absorbs) EXPECT(q == x->p, "realloc moved though it could stay");
+      /* In place it may have shrunk (a quarter or less) or absorbed its buddies. */
+      own(x->p, x->cap, 0);
+      live_per_class[cls(x->cap)]--;
+      x->p = q;
+      x->cap = vcm_region_capacity(&r, q);
+      EXPECT(x->cap >= n && (n <= smin || x->cap < 4 * n), "capacity after realloc");
+      EXPECT(own(q, x->cap, (uint16_t)(i + 1)), "resized chunk overlaps a live chunk");
+      live_per_class[cls(x->cap)]++;
       EXPECT(intact(x, keep), "realloc lost contents");
       x->used = n;
       fill(x, keep, n);
     } else if (what < 6) { /* expand */
       size_t n = rand_size();
+      int absorbs = model_can_absorb(x, n);
       int rc = vcm_region_expand(&r, x->p, n);
-      EXPECT((rc == 0) == (n <= x->cap), "expand result");
+      EXPECT((rc == 0) == (n <= x->cap || absorbs), "expand result");
+      if (rc == 0 && absorbs) { /* grown in place over its free buddies */
+        own(x->p, x->cap, 0);
+        live_per_class[cls(x->cap)]--;
+        x->cap = vcm_region_capacity(&r, x->p);
+        EXPECT(x->cap == cap_for(n), "capacity after expand");
+        EXPECT(own(x->p, x->cap, (uint16_t)(i + 1)), "expanded chunk overlaps a live chunk");
+        live_per_class[cls(x->cap)]++;
+      }
       if (rc == 0) {
         size_t keep = x->used < n ? x->used : n;
         x->used = n;
@@ -187,7 +213,7 @@ int main(void) {
   printf("seed %llu\n", rng);
   vcm_geometry wide = {16, 65536, 2};
   run(32 * 1024, NULL, ops, 1);           /* the seed's disc: tight, fallbacks, failures */
-  run(sizeof disc, NULL, ops / 2, 1);     /* 256 channels */
+  run(sizeof disc, NULL, ops / 2, 8);     /* 256 channels: the checker reads 256 KiB of map */
   run(sizeof disc, &wide, ops / 2, 64);   /* 16 B … 64 KiB */
   return t_report();
 }

@@ -25,33 +25,43 @@ static void test_seed_example(void) {
   CHECK_EQ(p.channel_factor, 8);      /* log2(1024) - log2(16) + 2 */
   CHECK_EQ(p.channel_size, 8 * 1024); /* 8 × max */
   CHECK_EQ(p.chunks_per_channel, 127);/* 1 + 2 + … + 64 */
-  CHECK_EQ(p.map_entry_bytes, 8);     /* min / 2 */
+  CHECK_EQ(p.map_entry_bytes, 2);     /* a 16-bit slot per 16-byte granule */
   CHECK_EQ(p.n_channels, 4);          /* floor(32 KiB / 8 KiB) */
   CHECK_EQ(p.data_bytes, 4 * 7 * 1024);
-  CHECK_EQ(p.map_bytes, 4 * 127 * 8);
-  CHECK(p.data_bytes + p.map_bytes <= 32 * 1024);
-  CHECK_EQ(p.slack_bytes, 32 * 1024 - 4 * 7 * 1024 - 4 * 127 * 8);
+  /* Slots 28 KiB / 16 × 2 B = 3584 B; free bitmap 28 blocks × 127 bits = 3556 bits = 56
+   * words + 1 summary word = 456 B (docs/DESIGN.md §2). */
+  CHECK_EQ(p.map_bytes, 3584 + 456);
+  CHECK(p.map_bytes <= 4 * 1024);     /* within the seed's share: one max per channel */
+  CHECK_EQ(p.slack_bytes, 32 * 1024 - 4 * 7 * 1024 - 3584 - 456);
 
-  /* The region really holds 4 channels of 1×1024, 2×512 … 64×16. */
+  /* A fresh region is 28 free 1024-byte blocks: 4 channels × 7 class areas. */
   vcm_region r = fresh(32 * 1024, NULL);
   vcm_region_stats st;
   vcm_region_stats_get(&r, &st);
   CHECK_EQ(st.n_channels, 4);
   for (unsigned i = 0; i < 7; i++) {
     CHECK_EQ(st.class_size[i], 16u << i);
-    CHECK_EQ(st.class_total[i], 4u * (64u >> i));
+    CHECK_EQ(st.class_total[i], i == 6 ? 28u : 0u);
   }
-  /* Every chunk can be taken exactly once: 4 × 64 sixteen-byte chunks, then fallback. */
+  /* Class k is cut from its own area first, so the seed's layout appears: the 16-byte
+   * chunks fill area 6, channel by channel, 64 to a channel. */
   unsigned char *seen[256];
   for (int i = 0; i < 256; i++) {
     seen[i] = vcm_region_alloc(&r, 16);
     CHECK(seen[i] != NULL);
     CHECK_EQ(vcm_region_capacity(&r, seen[i]), 16);
     CHECK(vcm_region_channel_of(&r, seen[i]) == i / 64);
+    CHECK(i == 0 || seen[i] == seen[i - 1] + 16);
   }
-  void *over = vcm_region_alloc(&r, 16); /* class exhausted: next class over (32) */
-  CHECK_EQ(vcm_region_capacity(&r, over), 32);
+  vcm_region_stats_get(&r, &st);
+  CHECK_EQ(st.class_total[0], 256);
+  CHECK_EQ(st.class_total[6], 24);
+  /* Area 6 is full: the next 16-byte chunk is split from another block (area 0's first). */
+  unsigned char *over = vcm_region_alloc(&r, 16);
+  CHECK_EQ(vcm_region_capacity(&r, over), 16);
   CHECK_EQ(vcm_region_used(&r, over), 16);
+  CHECK_EQ(vcm_region_channel_of(&r, over), 0);
+  CHECK(over < seen[0]);
   CHECK_EQ(vcm_region_check(&r, NULL), 0);
 }
 
@@ -60,9 +70,10 @@ static void test_plan_any_size(void) {
   vcm_geometry big = {16, 1u << 20, 2};
   CHECK_EQ(vcm_region_plan(64u << 20, &big, &p), VCM_OK);
   CHECK_EQ(p.n_classes, 17);
-  CHECK_EQ(p.channel_size, 18u << 20);
+  /* Slots are 1/8 of the data (2.125 MiB per channel): the share is 3 blocks. */
+  CHECK_EQ(p.channel_size, 20u << 20);
   CHECK_EQ(p.n_channels, 3);
-  CHECK(p.map_bytes <= p.n_channels * (1u << 20)); /* the map fits its share */
+  CHECK(p.map_bytes <= p.n_channels * (3u << 20)); /* the map fits its share */
   for (size_t size = 8192; size < (1u << 20); size += 4099) {
     CHECK_EQ(vcm_region_plan(size, NULL, &p), VCM_OK);
     CHECK_EQ(p.n_channels, size / 8192);
@@ -112,8 +123,8 @@ static void test_alloc_realloc(void) {
   vcm_region_stats_get(&r, &st);
   CHECK_EQ(st.bytes_copied - copied, 30);
   CHECK(vcm_region_realloc(&r, q, 40) == q); /* 40 > 128/4: stays */
-  char *s = vcm_region_realloc(&r, q, 10);   /* a quarter or less: moves down */
-  CHECK(s != q);
+  char *s = vcm_region_realloc(&r, q, 10);   /* a quarter or less: splits in place */
+  CHECK(s == q);
   CHECK_EQ(vcm_region_capacity(&r, s), 16);
   CHECK(memcmp(s, "0123456789", 10) == 0);
   CHECK(vcm_region_realloc(&r, s, 2000) == NULL); /* too big: fails, s untouched */
@@ -140,10 +151,10 @@ static void test_alloc_realloc(void) {
 
 static void test_exhaustion(void) {
   vcm_region r = fresh(16384, NULL); /* 2 channels */
-  void *ps[2 * 127];
+  void *ps[2 * 7 * 64];
   size_t n = 0, cap = 0;
-  while (n < 2 * 127 && (ps[n] = vcm_region_alloc(&r, 1)) != NULL) cap += vcm_region_capacity(&r, ps[n++]);
-  CHECK_EQ(n, 2 * 127);                 /* every chunk of every class, smallest first */
+  while (n < 2 * 7 * 64 && (ps[n] = vcm_region_alloc(&r, 1)) != NULL) cap += vcm_region_capacity(&r, ps[n++]);
+  CHECK_EQ(n, 2 * 7 * 64);              /* every block split into 16-byte chunks */
   CHECK_EQ(cap, 2 * 7 * 1024);
   CHECK(vcm_region_alloc(&r, 1) == NULL);
   vcm_region_stats st;
@@ -157,6 +168,8 @@ static void test_exhaustion(void) {
   vcm_region_stats_get(&r, &st);
   CHECK_EQ(st.live_chunks, 0);
   CHECK_EQ(st.live_capacity, 0);
+  CHECK_EQ(st.class_total[6], 14); /* everything merged back into whole blocks */
+  CHECK(vcm_region_alloc(&r, 1024) != NULL);
   CHECK_EQ(vcm_region_check(&r, NULL), 0);
   CHECK_EQ(misuse.calls, 0);
 }
@@ -192,7 +205,7 @@ static void test_misuse(void) {
   CHECK_EQ(misuse.calls, 5);
   CHECK(misuse.ptr == &local);
 
-  /* A never-handed-out chunk position is not live either. */
+  /* A position in free memory (never handed out) is not live either. */
   vcm_region_free(&r, (char *)keep + 8 * 128);
   CHECK_EQ(misuse.calls, 6);
   CHECK_EQ(vcm_region_used(&r, p), 0);
@@ -208,15 +221,13 @@ static void test_misuse(void) {
   CHECK_EQ(misuse.calls, 8);
 }
 
-/* An overflow writes every byte of the data area past a chunk: the map and head are elsewhere
- * (the data area comes first), so every other chunk's record and the free lists survive. */
+/* An overflow writes every byte past a chunk to the end of the disc: the map lies before the
+ * data, so every chunk's record and the free bitmap survive (only data is overwritten). */
 static void test_overflow_cannot_corrupt(void) {
   vcm_region r = fresh(32 * 1024, NULL);
   unsigned char *a = vcm_region_alloc(&r, 16), *b = vcm_region_alloc(&r, 500);
   vcm_region_free(&r, vcm_region_alloc(&r, 64));
-  vcm_plan p;
-  vcm_region_plan(32 * 1024, NULL, &p);
-  memset(a, 0xFF, (size_t)(disc + p.data_bytes - a)); /* to the end of the chunks */
+  memset(a, 0xFF, (size_t)(disc + 32 * 1024 - a)); /* to the end of the disc */
   CHECK_EQ(vcm_region_check(&r, NULL), 0);
   CHECK_EQ(vcm_region_used(&r, b), 500);
   vcm_region_free(&r, b);
@@ -225,24 +236,179 @@ static void test_overflow_cannot_corrupt(void) {
   CHECK_EQ(vcm_region_check(&r, NULL), 0);
 }
 
+/* The slot of the region's first chunk: the map is [slots][bitmap], the data after the
+ * channels' map shares (one max each for the seed's geometry). */
+static uint16_t *slot_of(const unsigned char *p, size_t n_channels) {
+  return (uint16_t *)(void *)disc + (size_t)(p - disc - (ptrdiff_t)(n_channels * 1024)) / 16;
+}
+
 static void test_checker_catches(void) {
   vcm_region r = fresh(32 * 1024, NULL);
-  void *a = vcm_region_alloc(&r, 16);
+  unsigned char *a = vcm_region_alloc(&r, 16);
   vcm_region_free(&r, vcm_region_alloc(&r, 16));
   CHECK_EQ(vcm_region_check(&r, NULL), 0);
-  /* Corrupt the map on purpose: the live chunk's entry loses its live bit. */
-  vcm_plan p;
-  vcm_region_plan(32 * 1024, NULL, &p);
-  uint32_t *map = (uint32_t *)(disc + p.data_bytes);
-  uint32_t *e = map + 2 * (4 * 63 + 0); /* class 16 B (k = 6) begins at 4 × (2^6 - 1) */
-  CHECK(e[0] & 0x80000000u);
-  e[0] &= ~0x80000000u;
+  /* Corrupt the map on purpose: the live chunk's slot loses its live bit, then a stray head
+   * appears inside a free chunk. */
+  uint16_t *s = slot_of(a, 4);
+  CHECK(s[0] & 0x4000u);
+  s[0] &= (uint16_t)~0x4000u;
   const char *why = NULL;
   CHECK_EQ(vcm_region_check(&r, &why), -1);
   CHECK(why != NULL);
-  e[0] |= 0x80000000u;
+  s[0] |= 0x4000u;
   CHECK_EQ(vcm_region_check(&r, NULL), 0);
-  (void)a;
+  s[5] = 0x8000u;
+  CHECK_EQ(vcm_region_check(&r, &why), -1);
+  CHECK(strstr(why, "head") != NULL);
+  s[5] = 0;
+  CHECK_EQ(vcm_region_check(&r, NULL), 0);
+}
+
+/* Chunks split from a block and merge back when freed; growth absorbs free buddies in place. */
+static void test_split_merge_absorb(void) {
+  vcm_region r = fresh(32 * 1024, NULL);
+  vcm_region_stats st;
+  unsigned char *a = vcm_region_alloc(&r, 16); /* block of area 6 cut down to 16 */
+  vcm_region_stats_get(&r, &st);
+  for (unsigned i = 0; i < 6; i++) CHECK_EQ(st.class_total[i], 1u + (i == 0)); /* a + halves */
+  memcpy(a, "0123456789abcdef", 16);
+  CHECK(vcm_region_realloc(&r, a, 24) == a); /* absorbs its free 16-byte buddy */
+  CHECK_EQ(vcm_region_capacity(&r, a), 32);
+  CHECK(vcm_region_realloc(&r, a, 1000) == a); /* and the buddies' buddies, up to max */
+  CHECK_EQ(vcm_region_capacity(&r, a), 1024);
+  CHECK(memcmp(a, "0123456789abcdef", 16) == 0);
+  vcm_region_stats_get(&r, &st);
+  CHECK_EQ(st.bytes_copied, 0);
+  CHECK_EQ(st.realloc_inplace, 2);
+  CHECK(vcm_region_realloc(&r, a, 100) == a); /* a quarter or less: the right halves go */
+  CHECK_EQ(vcm_region_capacity(&r, a), 128);
+  unsigned char *b = vcm_region_alloc(&r, 128); /* a's buddy, from the same block */
+  CHECK(b == a + 128);
+  CHECK_EQ(vcm_region_expand(&r, a, 200), -1); /* buddy live: expand fails, a unchanged */
+  CHECK_EQ(vcm_region_capacity(&r, a), 128);
+  unsigned char *c = vcm_region_realloc(&r, a, 200); /* moves, copies the 100 used bytes */
+  CHECK(c != a && c != NULL);
+  vcm_region_stats_get(&r, &st);
+  CHECK_EQ(st.bytes_copied, 100);
+  vcm_region_free(&r, b); /* merges with a's old chunk: 256 free at the block's start */
+  CHECK(c == a + 256);
+  CHECK_EQ(vcm_region_expand(&r, c, 1000), -1); /* a right half cannot grow in place */
+  vcm_region_free(&r, c);
+  unsigned char *d = vcm_region_alloc(&r, 100); /* the left piece of a block */
+  CHECK_EQ(vcm_region_expand(&r, d, 1000), 0);   /* expand absorbs too */
+  CHECK_EQ(vcm_region_capacity(&r, d), 1024);
+  CHECK_EQ(vcm_region_used(&r, d), 1000);
+  vcm_region_free(&r, d);
+  vcm_region_stats_get(&r, &st);
+  CHECK_EQ(st.class_total[6], 28); /* all merged back */
+  CHECK_EQ(vcm_region_check(&r, NULL), 0);
+  CHECK_EQ(misuse.calls, 0);
+}
+
+/* Misuse stays exact after splits and merges: the handler gets the pointer and the reason,
+ * and the region is unchanged. */
+static void test_misuse_after_split_merge(void) {
+  vcm_region r = fresh(32 * 1024, NULL);
+  unsigned char *a = vcm_region_alloc(&r, 16), *b = vcm_region_alloc(&r, 16);
+  CHECK(b == a + 16);
+  vcm_region_free(&r, b + 4); /* interior pointer into a piece of a split block */
+  CHECK_EQ(misuse.calls, 1);
+  CHECK(misuse.ptr == b + 4 && strstr(misuse.reason, "interior") != NULL);
+  vcm_region_free(&r, b);
+  vcm_region_free(&r, a); /* a and b merge with the block's free halves */
+  vcm_region_free(&r, b); /* double free of a chunk that has merged since */
+  CHECK_EQ(misuse.calls, 2);
+  CHECK(misuse.ptr == b && strstr(misuse.reason, "double free") != NULL);
+  CHECK(vcm_region_realloc(&r, b, 8) == NULL);
+  CHECK_EQ(misuse.calls, 3);
+  CHECK(misuse.ptr == b && strstr(misuse.reason, "freed") != NULL);
+  a = vcm_region_alloc(&r, 16);
+  b = vcm_region_alloc(&r, 16);
+  memset(a, 3, 16);
+  vcm_region_free(&r, b);
+  CHECK(vcm_region_realloc(&r, a, 32) == a); /* absorbs b's chunk */
+  vcm_region_free(&r, b); /* a pointer to a piece of a merged (live) chunk */
+  CHECK_EQ(misuse.calls, 4);
+  CHECK(misuse.ptr == b && strstr(misuse.reason, "interior") != NULL);
+  CHECK_EQ(vcm_region_used(&r, a), 32);
+  for (int i = 0; i < 16; i++) CHECK(a[i] == 3);
+  CHECK_EQ(vcm_region_check(&r, NULL), 0);
+}
+
+/* The most map steps any alloc, free or realloc takes is bounded by a constant of the
+ * geometry and the bitmap's depth (docs/DESIGN.md §3): counted, not timed. */
+static void test_steps_bounded(void) {
+  static _Alignas(4096) unsigned char big[16u << 20];
+  size_t sizes[] = {sizeof disc, sizeof big};
+  for (unsigned t = 0; t < 2; t++) {
+    unsigned char *d = t ? big : disc;
+    vcm_region r;
+    CHECK_EQ(vcm_region_init(&r, d, sizes[t], NULL), VCM_OK);
+    static void *live[4096];
+    memset(live, 0, sizeof live);
+    unsigned long long x = 88172645463325252ull;
+    for (long op = 0; op < 400000; op++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      unsigned i = (unsigned)(x % 4096), n = (unsigned)((x >> 20) % 1025);
+      if (!live[i]) live[i] = vcm_region_alloc(&r, n);
+      else if ((x >> 40) & 1) vcm_region_free(&r, live[i]), live[i] = NULL;
+      else {
+        void *q = vcm_region_realloc(&r, live[i], n);
+        if (q) live[i] = q;
+      }
+    }
+    vcm_region_stats st;
+    vcm_region_stats_get(&r, &st);
+    CHECK(st.max_steps > 0);
+    CHECK(st.max_steps <= st.steps_bound);
+    /* Seed geometry, K = 7, depth D <= 4 up to 16 MiB: K + 5D + 2K(1 + D) + D = 101. */
+    CHECK(st.steps_bound <= 101);
+    CHECK_EQ(vcm_region_check(&r, NULL), 0);
+    printf("steps: %zu-byte disc, most %zu, bound %zu\n", sizes[t], st.max_steps, st.steps_bound);
+  }
+}
+
+/* Issue 13 item 3: forged values written over the end of the map (what an underflow of the
+ * first chunk would write; no overflow reaches it) and past the last chunk: the region never
+ * hands out memory outside its data and never crashes; contradictions go to the handler. */
+static void test_forged_map(void) {
+  unsigned long long x = 0x2545F4914F6CDD1Dull;
+  for (int round = 0; round < 300; round++) {
+    vcm_region r = fresh(32 * 1024, NULL);
+    vcm_plan p;
+    vcm_region_plan(32 * 1024, NULL, &p);
+    unsigned char *data = disc + 4 * 1024, *end = data + p.data_bytes;
+    void *live[64] = {0};
+    for (int i = 0; i < 64; i++) live[i] = vcm_region_alloc(&r, (size_t)(i * 37) % 1025);
+    /* Forge 8..64 bytes: the bitmap's last words, or the slots of the first chunks, or the
+     * tail past the last chunk. */
+    size_t len = 8 + (size_t)(round % 8) * 8;
+    unsigned char *at = round % 3 == 0 ? disc + p.map_bytes - len
+                      : round % 3 == 1 ? disc : end;
+    for (size_t j = 0; j < len; j++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      at[j] = (unsigned char)x;
+    }
+    for (int op = 0; op < 400; op++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      unsigned i = (unsigned)(x % 64);
+      if (!live[i]) {
+        unsigned char *q = vcm_region_alloc(&r, (size_t)(x >> 30) % 1025);
+        CHECK(!q || (q >= data && q < end));
+        live[i] = q;
+      } else if (x & (1ull << 40)) {
+        vcm_region_free(&r, live[i]);
+        live[i] = NULL;
+      } else {
+        unsigned char *q = vcm_region_realloc(&r, live[i], (size_t)(x >> 30) % 1025);
+        CHECK(!q || (q >= data && q < end));
+        if (q) live[i] = q;
+      }
+    }
+    vcm_region_stats st;
+    vcm_region_stats_get(&r, &st); /* walks the map: must not crash either */
+    (void)vcm_region_check(&r, NULL);
+  }
 }
 
 int main(void) {
@@ -254,5 +420,9 @@ int main(void) {
   test_misuse();
   test_overflow_cannot_corrupt();
   test_checker_catches();
+  test_split_merge_absorb();
+  test_misuse_after_split_merge();
+  test_steps_bounded();
+  test_forged_map();
   return t_report();
 }
