@@ -294,7 +294,7 @@ void *vcm_reserve(void *p, size_t n);
 void *vcm_region_reserve(vcm_region *r, void *p, size_t n);
 
 /* Set the length (used) of p to n <= capacity: 0, or -1 (n > capacity, or p NULL with n > 0)
- * with p unchanged. Never moves. The same operation as vcm_expand, named for shrinking. */
+ * with p unchanged. Never moves, never changes the capacity (a region's expand may grow it). */
 int vcm_truncate(void *p, size_t n);
 int vcm_region_truncate(vcm_region *r, void *p, size_t n);
 

@@ -2,7 +2,8 @@
  * only on the public chunk operations (used, capacity, expand, realloc, alloc), so it is the
  * same code over a region and over the process heap: r == NULL means the process heap.
  *
- * Growth: a chunk that is full moves with realloc(used + n), which picks the class that fits
+ * Growth: a chunk that is full grows with realloc(used + n) (a region's absorbs free buddies in
+ * place first; else it moves), which picks the class that fits
  * (the next power of two), so appending k bytes one at a time costs O(k) amortised. Appending
  * within the capacity never uses realloc: a realloc to a quarter of the capacity or less moves
  * down, which would undo a reserve. */
@@ -101,9 +102,10 @@ static void *reserve(vcm_region *r, void *p, size_t n) {
 void *vcm_reserve(void *p, size_t n) { return reserve(NULL, p, n); }
 void *vcm_region_reserve(vcm_region *r, void *p, size_t n) { return reserve(r, p, n); }
 
-static int truncate_to(vcm_region *r, void *p, size_t n) {
+static int truncate_to(vcm_region *r, void *p, size_t n) { /* expand, never past the capacity */
   if (!p) return -(n != 0);
-  return live_cap(r, p) ? expand(r, p, n) : -1;
+  size_t cap = live_cap(r, p);
+  return cap && n <= cap ? expand(r, p, n) : -1;
 }
 int vcm_truncate(void *p, size_t n) { return truncate_to(NULL, p, n); }
 int vcm_region_truncate(vcm_region *r, void *p, size_t n) { return truncate_to(r, p, n); }

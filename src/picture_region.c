@@ -195,8 +195,8 @@ static void win_cb(void *ctx, const void *p, size_t cap, size_t used, int live) 
   const vcmi_region *r = vcmi_region_of(l->r);
   size_t off = (size_t)((const unsigned char *)p - r->data), in = off & (((size_t)1 << l->lmax) - 1u);
   unsigned area = (unsigned)((off >> l->lmax) / l->nch);
-  long x0 = block_x(l, area) + (long)(((ull)in * (ull)l->bw) >> l->lmax);
-  long x1 = block_x(l, area) + (long)(((ull)(in + cap) * (ull)l->bw) >> l->lmax);
+  long x0 = block_x(l, area) + (long)(((vcmi_ull)in * (vcmi_ull)l->bw) >> l->lmax);
+  long x1 = block_x(l, area) + (long)(((vcmi_ull)(in + cap) * (vcmi_ull)l->bw) >> l->lmax);
   if (live)
     vcmi_put(w->o, "<rect class=\"live l%u\" x=\"%ld\" y=\"%ld\" width=\"%ld\" height=\"%ld\"/>\n",
         vcmi_pic_shade(used, cap), x0, row_y(w, row), x1 - x0, l->rh);

@@ -148,9 +148,10 @@ vcm_status vcm_region_plan(size_t disc_size, const vcm_geometry *geometry, vcm_p
   return n ? VCM_OK : VCM_E_SMALL;
 }
 
-void vcmi_region_setup(vcmi_region *r, void *data, void *map, uint32_t n_channels,
-                       unsigned lmin, unsigned lmax) {
-  VCMI_ASSERT(data && map && n_channels > 0 && lmin <= lmax && lmax < 8 * sizeof(size_t) &&
+/* The head common to both layouts: geometry, data, handler; everything else zero. */
+static void setup_head(vcmi_region *r, void *data, uint32_t n_channels, unsigned lmin,
+                       unsigned lmax) {
+  VCMI_ASSERT(data && n_channels > 0 && lmin <= lmax && lmax < 8 * sizeof(size_t) &&
               lmax - lmin < VCM_MAX_CLASSES);
   unsigned char *z = (unsigned char *)r;
   for (size_t i = 0; i < sizeof *r; i++) z[i] = 0;
@@ -160,14 +161,21 @@ void vcmi_region_setup(vcmi_region *r, void *data, void *map, uint32_t n_channel
   r->nclass = (uint8_t)(lmax - lmin + 1u);
   r->n_channels = n_channels;
   r->data = (unsigned char *)data;
-  r->map = (vcmi_entry *)map;
   r->stride = (size_t)n_channels << lmax;
   r->stride_log2 = is_pow2(r->stride) ? (uint8_t)log2_floor(r->stride) : 0;
+  r->handler = vcmi_misuse_default;
+}
+
+/* A segment: the fixed layout's entry map, free lists empty, every class fresh. */
+void vcmi_region_setup(vcmi_region *r, void *data, void *map, uint32_t n_channels,
+                       unsigned lmin, unsigned lmax) {
+  VCMI_ASSERT(map != NULL);
+  setup_head(r, data, n_channels, lmin, lmax);
+  r->map = (vcmi_entry *)map;
   r->avail = (r->nclass == 32 ? 0u : (1u << r->nclass)) - 1u;
-  for (unsigned k = 0; map && k < r->nclass; k++) /* caller regions pass no entry map */
+  for (unsigned k = 0; k < r->nclass; k++)
     r->mapk[k] = r->map + (size_t)n_channels * (((size_t)1 << k) - 1u);
   for (unsigned k = 0; k < VCM_MAX_CLASSES; k++) r->free_head[k] = VCMI_NONE;
-  r->handler = vcmi_misuse_default;
   r->remote_head = VCMI_NONE;
 }
 
@@ -380,8 +388,7 @@ vcm_status vcm_region_init(vcm_region *rr, void *disc, size_t size, const vcm_ge
   unsigned char *d = (unsigned char *)disc;
   size_t share = (plan.channel_factor - plan.n_classes) << lmax;
   vcmi_region *r = vcmi_region_of(rr);
-  vcmi_region_setup(r, d + plan.n_channels * share, 0, (uint32_t)plan.n_channels, lmin, lmax);
-  r->avail = 0;
+  setup_head(r, d + plan.n_channels * share, (uint32_t)plan.n_channels, lmin, lmax);
   r->nblocks = (uint32_t)(plan.n_channels * plan.n_classes);
   r->map_bytes = map_size(r->nblocks, r->nclass, lmax, r->lvl, r->lvln, &r->depth);
   r->nbits = r->lvln[0];
