@@ -102,8 +102,8 @@ int main(void) {
   ALL_USES(static_buf, FOREIGN);
   vcm_plan plan;
   CHECK(vcm_region_plan(sizeof disc, NULL, &plan) == VCM_OK);
-  ALL_USES(disc + plan.data_bytes, FOREIGN); /* the first map entry */
-  ALL_USES(disc + sizeof disc - 16, FOREIGN);
+  ALL_USES(disc, FOREIGN);                  /* the map's first slot: the map precedes the data */
+  ALL_USES(disc + plan.map_bytes, FOREIGN); /* the gap between the map and the data */
   void *theirs = vcm_region_alloc(&second, 64);
   CHECK(theirs != NULL);
   ALL_USES(theirs, FOREIGN);
