@@ -193,10 +193,11 @@ static void win_cb(void *ctx, const void *p, size_t cap, size_t used, int live) 
   /* Block b of the data is class area b / n_channels of channel b % n_channels (both
    * layouts): the cell's column is its area, its place and width its bytes in the block. */
   const vcmi_region *r = vcmi_region_of(l->r);
-  size_t off = (size_t)((const unsigned char *)p - r->data), in = off & (((size_t)1 << l->lmax) - 1u);
-  unsigned area = (unsigned)((off >> l->lmax) / l->nch);
-  long x0 = block_x(l, area) + (long)(((vcmi_ull)in * (vcmi_ull)l->bw) >> l->lmax);
-  long x1 = block_x(l, area) + (long)(((vcmi_ull)(in + cap) * (vcmi_ull)l->bw) >> l->lmax);
+  size_t off = (size_t)((const unsigned char *)p - r->data), blk = vcmi_class_cap(r, 0);
+  size_t in = off % blk;
+  unsigned area = (unsigned)(off / blk / l->nch);
+  long x0 = block_x(l, area) + (long)((vcmi_ull)in * (vcmi_ull)l->bw / blk);
+  long x1 = block_x(l, area) + (long)((vcmi_ull)(in + cap) * (vcmi_ull)l->bw / blk);
   if (live)
     vcmi_put(w->o, "<rect class=\"live l%u\" x=\"%ld\" y=\"%ld\" width=\"%ld\" height=\"%ld\"/>\n",
         vcmi_pic_shade(used, cap), x0, row_y(w, row), x1 - x0, l->rh);
