@@ -158,10 +158,12 @@ matrix:
 	$(MAKE) B=build/clang-O0 CC=clang OPT=-O0 unit
 	$(MAKE) B=build/clang-O2 CC=clang OPT=-O2 unit
 
-# The region core under valgrind memcheck (the model test at a reduced count).
-valgrind: $(B)/test/test_region $(B)/test/test_model
+# The region core under valgrind memcheck (the model test at a reduced count), and the append
+# API over it.
+valgrind: $(B)/test/test_region $(B)/test/test_model $(B)/test/test_append
 	valgrind -q --error-exitcode=9 $(B)/test/test_region
 	VCM_MODEL_OPS=200000 valgrind -q --error-exitcode=9 $(B)/test/test_model
+	valgrind -q --error-exitcode=9 $(B)/test/test_append
 
 # memcheck with vcm's client requests (build option -DVCM_VALGRIND): region chunks are heap
 # blocks to memcheck (a memory pool per disc), so it reports the write past the used size and
