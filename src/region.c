@@ -225,13 +225,19 @@ static void set_used(vcmi_region *r, size_t h, size_t cap, size_t n) {
   if (cap >= ((size_t)1 << 24)) s[2] = (uint16_t)((n >> 24) & 0x7FFFu);
 }
 
-/* Set or clear level-0 bit b and the summaries above it: at most depth words. */
+/* Set or clear level-0 bit b and the summaries above it: at most depth words; a summary bit
+ * changes only when its word turns empty or non-empty. */
 static void mark(vcmi_region *r, size_t b, int on) {
-  for (unsigned l = 0; l < r->depth; l++, b >>= 6) {
-    uint64_t *w = r->bits + r->lvl[l] + (b >> 6), m = (uint64_t)1 << (b & 63u), was = *w;
+  uint64_t *w = r->bits + (b >> 6), m = (uint64_t)1 << (b & 63u), was = *w;
+  r->steps++;
+  *w = on ? was | m : was & ~m;
+  if (VCMI_LIKELY(on ? was != 0 : *w != 0)) return;
+  for (unsigned l = 1; l < r->depth; l++) {
+    b >>= 6;
+    w = r->bits + r->lvl[l] + (b >> 6), m = (uint64_t)1 << (b & 63u), was = *w;
     r->steps++;
     *w = on ? was | m : was & ~m;
-    if (on ? was != 0 : *w != 0) return; /* the word's summary bit is unchanged */
+    if (on ? was != 0 : *w != 0) return;
   }
 }
 /* Chunk i of class k becomes free (on) or taken. */
@@ -269,16 +275,20 @@ static size_t find(vcmi_region *r, size_t s, size_t end) {
 }
 
 /* A free chunk of class k or the nearest bigger class, split down to class k (the right
- * halves stay free); returns its first granule, NOT_FOUND, or CORRUPT. Class k's own area
- * (blocks k*n .. k*n+n-1: the seed's layout) is searched first, so a fresh region fills as
- * the seed's channels. Steps: 4*depth + (k-j)*(1+depth). */
+ * halves stay free); returns its first granule, NOT_FOUND, or CORRUPT. A whole block is cut
+ * from class k's own area first (blocks k*n .. k*n+n-1: the seed's layout), so a fresh region
+ * fills as the seed's channels. Steps: 4*depth + (k-j)*(1+depth). */
 static size_t split_take(vcmi_region *r, unsigned k) {
   uint32_t have = r->avail & ((2u << k) - 1u);
   if (!have) return NOT_FOUND;
   unsigned j = log2_floor(have); /* the highest index is the smallest capacity */
-  size_t base = bit_base(r, j), end = base + ((size_t)r->nblocks << j);
-  size_t i = find(r, base + (((size_t)k * r->n_channels) << j), end);
-  if (i == NOT_FOUND) i = find(r, base, end);
+  size_t base = bit_base(r, j), end = base + ((size_t)r->nblocks << j), i;
+  if (j == 0) { /* a whole block: from class k's area on, else from the start */
+    i = find(r, base + (size_t)k * r->n_channels, end);
+    if (i == NOT_FOUND) i = find(r, base, end);
+  } else { /* a piece of a block already cut: the first by address */
+    i = find(r, base, end);
+  }
   if (i >= CORRUPT) return CORRUPT; /* nfree said the class had one */
   i -= base;
   size_t h = i << gshift(r, j);
