@@ -32,7 +32,7 @@ void *vcmi_os_remap(void *p, size_t old, size_t new_size, void *dest);
 typedef struct vcmi_os_stats {
   size_t reserved, purged, remapped, calls, failed;
 } vcmi_os_stats;
-void vcmi_os_stats_get(vcmi_os_stats *out);
+void vcmi_os_stats_get(vcmi_os_stats *out); /* a snapshot; never fails */
 
 /* The OS's page size, asked once (later calls return the first answer). Any thread. */
 size_t vcmi_os_page(void);
@@ -43,8 +43,8 @@ size_t vcmi_os_resident(void);
 int vcmi_os_write(int fd, const void *buf, size_t n);
 /* Create or truncate path for writing (0644, close-on-exec): the fd, or -1 (errno). */
 int vcmi_os_create(const char *path);
-void vcmi_os_close(int fd);
-long vcmi_os_pid(void);
+void vcmi_os_close(int fd); /* errors ignored */
+long vcmi_os_pid(void);     /* never fails */
 /* The calling thread's id (Linux: gettid), and whether thread tid of this process still
  * exists: 0 only if it certainly does not (a reused id counts as alive). Keeps errno. */
 long vcmi_os_thread_id(void);

@@ -11,6 +11,7 @@ typedef struct vcmi_out {
   char buf[8192];
 } vcmi_out;
 
+/* Start writing to fd (nothing is written until a flush; nothing to close). */
 void vcmi_out_init(vcmi_out *o, int fd);
 /* Append printf-style text (under 1 KiB a call: a longer one is cut, never overflows),
  * flushing first when the buffer is nearly full. */
