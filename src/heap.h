@@ -135,7 +135,8 @@ static inline int vcmi_seg_locate(const vcmi_region *r, const void *p, vcmi_loc 
 void vcmi_seg_free_slow(vcmi_region *r, void *p);
 /* The inline part: 0 if p was the owner's live chunk (with used bytes = size if sized: the
  * check of free_sized, folded away for free) and is freed; -1: nothing done. */
-static inline int vcmi_seg_free_fast(vcmi_region *r, void *p, int sized, size_t size) {
+static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region *r, void *p,
+                                                                  int sized, size_t size) {
   vcmi_heap *h = vcmi_tls_heap;
   vcmi_loc loc;
   if (VCMI_LIKELY(vcmi_seg_find(r, p, &loc, 0) == 0 && is_owner(r, h) &&
