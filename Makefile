@@ -66,6 +66,9 @@ CXXSTD  ?= -std=c++17
 $(B)/test/%: test/%.cc include/vcm.hpp test/harness.h $(B)/libvcm-api-test.a | $(B)/test
 	$(CXX) $(CXXSTD) -Wall -Wextra -Werror $(OPT) -g -Iinclude $(CFLAGS) $< -o $@ $(B)/libvcm-api-test.a -lpthread
 
+# The producer/consumer program of test/rss/run.sh (against glibc; run with and without vcm).
+$(B)/test/prodcons: test/rss/prodcons.c | $(B)/test
+	$(CC) -O0 -fno-builtin -pthread $< -o $@
 $(B)/glibc/%: test/glibc/%.c test/glibc/check.h | $(B)/glibc
 	$(CC) $(WARN) -O0 -fno-builtin -g $< -o $@ -lpthread
 

@@ -5,8 +5,7 @@
 set -u
 lib=$1; b=${2:-build}
 dir=$(dirname "$0")
-mkdir -p "$b/test"
-cc -O0 -fno-builtin -pthread "$dir/prodcons.c" -o "$b/test/prodcons" || { echo "0 passed, 1 failed"; exit 1; }
+make -s -C "$dir/../.." B="$b" "$b/test/prodcons" || { echo "0 passed, 1 failed"; exit 1; }
 glibc=$("$b/test/prodcons") || { echo "glibc run failed"; echo "0 passed, 1 failed"; exit 1; }
 vcm=$(LD_PRELOAD=$lib "$b/test/prodcons") || { echo "vcm run failed"; echo "0 passed, 1 failed"; exit 1; }
 peak() { printf '%s\n' "$1" | awk '{ v = $(NF-1) + 0; if (v > m) m = v } END { print m }'; }
