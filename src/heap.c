@@ -25,8 +25,9 @@ static int key_ready;
 
 /* Segment geometry, fixed for the process (see docs/DESIGN.md §6). */
 #define SEG_MAP_BYTES ((size_t)VCMI_SEG_CHANNELS * (((size_t)1 << VCMI_NCLASS) - 1u) * 8u)
+#define SEG_PAGE_MAX ((size_t)64 << 10) /* the largest OS page the layout leaves room for */
 #define SEG_DATA_OFF                                                                         \
-  ((VCMI_PAGE + SEG_MAP_BYTES + VCMI_PAGE + VCMI_GRANULE - 1u) & ~(VCMI_GRANULE - 1u))
+  ((SEG_PAGE_MAX + SEG_MAP_BYTES + SEG_PAGE_MAX + VCMI_GRANULE - 1u) & ~(VCMI_GRANULE - 1u))
 #define SEG_DATA_BYTES ((size_t)VCMI_NCLASS * VCMI_SEG_CHANNELS * VCMI_SMALL_MAX)
 #define SEG_SIZE(x) (SEG_DATA_OFF + (1u + (size_t)(x)) * SEG_DATA_BYTES) /* xscale x */
 
@@ -48,10 +49,11 @@ static vcmi_region *reg(vcmi_segment *s) { return vcmi_region_of(&s->region); }
 static vcmi_segment *seg_create(vcmi_heap *h, unsigned x) {
   unsigned char *base = vcmi_os_reserve(SEG_SIZE(x), VCMI_GRANULE);
   if (!base) return NULL;
-  vcmi_os_guard(base + SEG_DATA_OFF - VCMI_PAGE, VCMI_PAGE);
+  size_t page = vcmi_os_page() < SEG_PAGE_MAX ? vcmi_os_page() : SEG_PAGE_MAX;
+  vcmi_os_guard(base + SEG_DATA_OFF - page, page); /* header and map on pages of their own */
   vcmi_segment *s = (vcmi_segment *)(void *)base;
   vcmi_region *r = reg(s);
-  vcmi_region_setup(r, base + SEG_DATA_OFF, base + VCMI_PAGE, VCMI_SEG_CHANNELS, VCMI_LMIN,
+  vcmi_region_setup(r, base + SEG_DATA_OFF, base + page, VCMI_SEG_CHANNELS, VCMI_LMIN,
                     VCMI_LMAX);
   r->xscale = (uint8_t)x;
   r->stride *= 1u + x;
