@@ -7,8 +7,8 @@
 #define VCMI_OS_H
 #include <stddef.h>
 
-/* The page the segment layout is built for (header, map and guard on pages of their own):
- * a compile-time constant. Rounding at run time (purges, valloc) uses vcmi_os_page(). */
+/* The smallest page vcm expects: the least alignment of a reservation; a segment header fits
+ * in one. What depends on the real page size (guards, purges, valloc) asks vcmi_os_page(). */
 #define VCMI_PAGE 4096u
 
 /* Reserve size bytes of zeroed, readable and writable address space aligned to align (a power
