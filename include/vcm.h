@@ -33,7 +33,7 @@ extern "C" {
 /* Geometry and errors                                                                       */
 
 /* Size classes are powers of two from size_min to size_max; grow_factor must be 2.
- * size_min >= 16 (each chunk's map entry takes 8 bytes, the seed's min/2 budget), and
+ * size_min >= 16 (the map's granule: a caller region keeps a 16-bit slot per 16 bytes), and
  * size_max <= VCM_CLASS_MAX. */
 typedef struct vcm_geometry {
   size_t size_min;      /* smallest chunk capacity, power of two, >= 16 */
@@ -184,8 +184,9 @@ void vcm_region_visit(vcm_region *r, vcm_visit_fn fn, void *ctx);
 long vcm_region_channel_of(vcm_region *r, const void *p);
 
 /* Write an SVG picture of the region to file descriptor fd: each channel a row, each chunk a
- * cell as wide as its capacity, shaded by used/capacity; free chunks hatched, never-used ones
- * faint; totals in the title, a legend. Small classes of big regions are drawn as one bar per
+ * cell as wide as its capacity, shaded by used/capacity; free chunks hatched (a caller
+ * region's chunks are all live or free: the columns are its class areas, each cell where its
+ * chunk lies in its block); totals in the title, a legend. Small classes of big regions are drawn as one bar per
  * row and class (live | free | never used). Elements carry class="live"/"free"/"never".
  * Does not allocate; not thread-safe (as the region). O(chunks handed out), under ~2 MB.
  * Returns 0, or -1 if a write failed. */
