@@ -317,8 +317,8 @@ int vcm_region_truncate(vcm_region *r, void *p, size_t n);
 #define vcm_vec_reserve(v, n) vcm_vec_reserve_(NULL, &(v), (n), sizeof *(v))
 #define vcm_vec_free(v) (vcm_free(v), (v) = NULL)
 
-#define vcm_region_vec_len(r, v) (vcm_region_used((r), (v)) / sizeof *(v))
-#define vcm_region_vec_cap(r, v) (vcm_region_capacity((r), (v)) / sizeof *(v))
+#define vcm_region_vec_len(r, v) ((v) ? vcm_region_used((r), (v)) / sizeof *(v) : 0)
+#define vcm_region_vec_cap(r, v) ((v) ? vcm_region_capacity((r), (v)) / sizeof *(v) : 0)
 #define vcm_region_vec_push(r, v, x)                                                         \
   (vcm_vec_grow_((r), &(v), sizeof *(v)) == 0                                                \
        ? ((v)[vcm_region_vec_len((r), (v)) - 1] = (x), 0)                                    \

@@ -16,11 +16,12 @@
 
 #include "vcm.h"
 
+/* NULL is the empty vector on both faces (the region queries would report it as misuse). */
 static size_t cap_of(vcm_region *r, const void *p) {
-  return r ? vcm_region_capacity(r, p) : vcm_capacity(p);
+  return !p ? 0 : r ? vcm_region_capacity(r, p) : vcm_capacity(p);
 }
 static size_t used_of(vcm_region *r, const void *p) {
-  return r ? vcm_region_used(r, p) : vcm_used(p);
+  return !p ? 0 : r ? vcm_region_used(r, p) : vcm_used(p);
 }
 static int expand(vcm_region *r, void *p, size_t n) {
   return r ? vcm_region_expand(r, p, n) : vcm_expand(p, n);

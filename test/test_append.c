@@ -162,7 +162,11 @@ static void test_vec(void) {
   CHECK_EQ(last, 0);
   if (R) vcm_region_vec_free(R, v); else vcm_vec_free(v);
   CHECK(v == NULL);
-  CHECK_EQ(R ? vcm_region_vec_pop(R, v, &last) : vcm_vec_pop(v, &last), -1); /* empty */
+  misuse.calls = 0; /* NULL is the empty vector, not misuse */
+  CHECK_EQ(R ? vcm_region_vec_pop(R, v, &last) : vcm_vec_pop(v, &last), -1);
+  CHECK_EQ(R ? vcm_region_vec_len(R, v) + vcm_region_vec_cap(R, v) : vcm_vec_len(v) + vcm_vec_cap(v), 0);
+  CHECK_EQ(R ? vcm_region_str_len(R, NULL) : vcm_str_len(NULL), 0);
+  CHECK_EQ(misuse.calls, 0);
 
   struct rec *rs = NULL;
   CHECK_EQ(R ? vcm_region_vec_reserve(R, rs, 8) : vcm_vec_reserve(rs, 8), 0);
