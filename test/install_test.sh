@@ -56,9 +56,9 @@ else
   fi
   LD_LIBRARY_PATH="$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/example" >"$tmp/example.out" 2>&1
   check "example exits 0" test $? -eq 0
-  check "example: vcm_malloc" has "$tmp/example.out" "vcm_malloc(100): used 100, capacity 128"
-  check "example: in place" has "$tmp/example.out" "vcm_realloc(120): in place"
-  check "example: malloc is vcm's" has "$tmp/example.out" "malloc(40) is vcm's: yes, capacity 64"
+  check "example: vcm_malloc" has "$tmp/example.out" "vcm_malloc(100): used 100, capacity 112"
+  check "example: in place" has "$tmp/example.out" "vcm_realloc(capacity): in place"
+  check "example: malloc is vcm's" has "$tmp/example.out" "malloc(40) is vcm's: yes, capacity 48"
   check "example: ok" has "$tmp/example.out" "ok"
   # Static: libvcm.a with pkg-config --static.
   sflags=$(pkg-config --static --cflags --libs vcm)
