@@ -21,7 +21,10 @@ static vcmi_heap *all_heaps, *abandoned, *spare; /* spare: adopted, no segments 
 static pthread_key_t heap_key;
 static int key_ready;
 
-#define PURGE_BYTES ((size_t)vcmi_opt[VCMI_OPT_PURGE_MB] << 20) /* freed bytes between purges */
+#define PURGE_BYTES ((size_t)vcmi_opt[VCMI_OPT_PURGE_MB] << 20) /* most freed between purges */
+#define PURGE_MIN (PURGE_BYTES < ((size_t)1 << 20) ? PURGE_BYTES : ((size_t)1 << 20))
+/* A purge is due (check mode: every PURGE_BYTES, its purge_at 0 sends every free here). */
+#define PURGE_DUE(h) ((h)->freed >= ((h)->check ? PURGE_BYTES : (h)->purge_at))
 
 /* Segment geometry, fixed for the process (see docs/DESIGN.md §6). */
 #define SEG_MAP_BYTES ((size_t)VCMI_SEG_CHANNELS * (((size_t)1 << VCMI_NCLASS) - 1u) * 8u)
@@ -124,7 +127,7 @@ static void heap_set_mode(vcmi_heap *h, vcmi_region *first) {
   h->check = vcmi_opt[VCMI_OPT_CHECK] != 0;
   for (unsigned t = 0; t < VCMI_NTIGHT; t++)
     h->cur[t] = h->check || vcmi_tclass[t].x ? &empty_region : first;
-  h->purge_at = h->check ? 0 : PURGE_BYTES;
+  h->purge_at = h->check ? 0 : PURGE_MIN;
 }
 
 static void heap_destructor(void *arg);
@@ -283,6 +286,7 @@ static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
     r->free_head[k] = i;
   }
   __atomic_store_n(&r->fresh[k], g + b, __ATOMIC_RELAXED);
+  if (b > 1) r->avail |= 1u << k; /* new free chunks: the next purge looks at the class */
   return vcmi_hand_out(r, k, g, vcmi_entry_at(r, k, g), n);
 }
 
@@ -309,7 +313,7 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
   int reused;
   unsigned k = vcmi_tclass[t].k;
   heap_collect(h);
-  if (h->freed >= PURGE_BYTES) heap_purge(h); /* remote frees collected may make it due */
+  if (PURGE_DUE(h)) heap_purge(h); /* remote frees collected may make it due */
   vcmi_region *r = h->cur[t];
   unsigned char *p = take_any(h, t, n, &r, &reused);
   if (!p && adopt(h)) {
@@ -351,8 +355,10 @@ static void purge_inside(void *p, size_t n) {
 #define SPANS_MAX (VCMI_SEG_CHANNELS << (VCMI_LMAX - SPAN_LOG2)) /* spans per class area */
 #define AGED 1u
 
-/* One class of one segment: age its free chunks, drop the spans that stayed free. */
-static void purge_class(vcmi_heap *h, vcmi_region *r, unsigned k) {
+/* One class of one segment: age its free chunks, drop the spans that stayed free. Returns
+ * whether it aged any (then the next purge must look again, frees or not). */
+static int purge_class(vcmi_heap *h, vcmi_region *r, unsigned k) {
+  int aged = 0;
   uint16_t old[SPANS_MAX], gone[SPANS_MAX]; /* per span: chunks free since the last purge, PURGED */
   unsigned cl = VCMI_LMAX - k, per_log2 = cl < SPAN_LOG2 ? SPAN_LOG2 - cl : 0;
   uint32_t fresh = r->fresh[k], nspan = ((fresh - 1u) >> per_log2) + 1u, per = 1u << per_log2;
@@ -361,7 +367,7 @@ static void purge_class(vcmi_heap *h, vcmi_region *r, unsigned k) {
   for (uint32_t g = r->free_head[k]; g != VCMI_NONE; g = vcmi_entry_at(r, k, g)->link) {
     vcmi_entry *e = vcmi_entry_at(r, k, g);
     if (e->state & (AGED | VCMI_PURGED)) old[g >> per_log2]++;
-    else e->state = AGED;
+    else e->state = AGED, aged = 1;
     if (e->state & VCMI_PURGED) gone[g >> per_log2]++;
   }
   /* Cut the top: spans all old-free from t up (the last may be partial). */
@@ -392,12 +398,16 @@ static void purge_class(vcmi_heap *h, vcmi_region *r, unsigned k) {
     purge_inside(vcmi_entry_at(r, k, top), (size_t)(fresh - top) * sizeof(vcmi_entry));
     __atomic_store_n(&r->fresh[k], top, __ATOMIC_RELAXED);
   }
+  return aged;
 }
 
-/* Return memory to the OS, bounded in delay by PURGE_BYTES of frees (local and remote): spans
- * free at two purges in a row (purge_class); a segment with nothing live (not the heap's
- * first) is unmapped. */
+/* Return memory to the OS, bounded in delay by purge_at bytes of frees (local and remote): an
+ * eighth of the heap's footprint (fresh chunks) at the last purge, at least PURGE_MIN, at most
+ * PURGE_BYTES. Spans free at two purges in a row go (purge_class); a segment with nothing live
+ * (not the heap's first) is unmapped. A class is looked at only if it was freed into since the
+ * last purge (the region's avail bit, which the heap keeps for this) or aged chunks then. */
 static void heap_purge(vcmi_heap *h) {
+  size_t foot = 0;
   heap_collect(h);
   h->freed = 0;
   vcmi_segment **link = &h->segs;
@@ -416,10 +426,19 @@ static void heap_purge(vcmi_heap *h) {
       seg_destroy(s);
       continue;
     }
-    for (unsigned k = 0; k < r->nclass; k++)
-      if (r->free_head[k] != VCMI_NONE) purge_class(h, r, k);
+    uint32_t aging = 0;
+    for (unsigned k = 0; k < r->nclass; k++) {
+      if (r->free_head[k] != VCMI_NONE && ((r->avail | s->aging) >> k & 1u) &&
+          purge_class(h, r, k))
+        aging |= 1u << k;
+      foot += (size_t)r->fresh[k] * vcmi_class_cap(r, k);
+    }
+    s->aging = aging;
+    r->avail = 0;
     link = &s->next;
   }
+  foot /= 8;
+  h->purge_at = h->check ? 0 : foot < PURGE_MIN ? PURGE_MIN : foot > PURGE_BYTES ? PURGE_BYTES : foot;
 }
 
 /* Another thread frees a chunk of r: mark it REMOTE (a CAS, so a racing double free is seen
@@ -475,7 +494,7 @@ void vcmi_seg_free_slow(vcmi_region *r, void *p) {
     vcmi_misuse(r, p, VCMI_WHY_DOUBLE_FREE);
     return;
   }
-  if (h->freed >= PURGE_BYTES) heap_purge(h); /* (purge_at is 0 in check mode) */
+  if (PURGE_DUE(h)) heap_purge(h);
 }
 
 /* Live entry of p, or report. */

@@ -18,6 +18,7 @@ typedef struct vcmi_segment {
   vcm_region region; /* first: the pagemap points here, and magic tells segment from large */
   struct vcmi_segment *next;
   size_t size;       /* bytes reserved, header included */
+  uint32_t aging;    /* classes whose free chunks were first seen at the last purge */
 } vcmi_segment;
 
 /* Capacity by intent (docs/DESIGN.md §6): the heap's classes t are 16, 32, 48, 64, then four
@@ -49,7 +50,7 @@ typedef struct vcmi_heap {
   long tid;                      /* the thread using it; 0 on the abandoned or spare list */
   int check;                     /* VCM_CHECK: slack and free-fill checks (slow paths only) */
   size_t freed;                  /* bytes freed since the last purge */
-  size_t purge_at;               /* purge when freed reaches this (VCM_PURGE_MB) */
+  size_t purge_at;               /* purge when freed reaches this (heap_purge sets it) */
   size_t realloc_inplace, realloc_moved, bytes_copied;
   struct vcmi_heap *next_all, *next_abandoned;
 } vcmi_heap;
