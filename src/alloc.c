@@ -60,6 +60,32 @@ void vcm_free(void *p) {
   }
 }
 
+#define CALLOC_TEST_MIN ((size_t)64 << 10) /* below this, clearing beats finding out */
+
+/* A chunk of n bytes (CALLOC_TEST_MIN <= n <= VCMI_SMALL_MAX) reading zero, not cleared when
+ * its pages already read zero: the free-list head if a purge dropped its pages (PURGED), or
+ * the chunk at the class's fresh frontier (never handed out, or its pages dropped when a purge
+ * lowered the frontier), recognised by its address. */
+static void *calloc_mid(size_t n) {
+  vcmi_heap *h = vcmi_tls_heap;
+  unsigned t = vcmi_tight_class(n), k = vcmi_tclass[t].k;
+  if (!h || h->check) return NULL;
+  vcmi_region *r = h->cur[t];
+  uint32_t g = r->free_head[k], f = r->fresh[k];
+  void *p;
+  int clean;
+  if (g != VCMI_NONE) {
+    clean = (r->mapk[k][g].state & VCMI_PURGED) != 0;
+    p = vcmi_heap_pop(h, t, n); /* chunk g */
+  } else {
+    p = vcmi_heap_alloc_slow(h, t, n);
+    clean = p == r->data + (((size_t)k << VCMI_SEG_STRIDE_LOG2) + ((size_t)f << (VCMI_LMAX - k))) *
+                               (1u + r->xscale);
+  }
+  if (p && !clean) memset(p, 0, n);
+  return p; /* NULL: the caller's fallback reports */
+}
+
 void *vcm_calloc(size_t count, size_t size) {
   if (size && count > SIZE_MAX / size) return oom();
   size_t n = count * size;
@@ -67,7 +93,9 @@ void *vcm_calloc(size_t count, size_t size) {
     void *p = vcmi_large_alloc(n, 0, 1);
     return p ? p : oom();
   }
-  void *p = vcm_malloc(n);
+  void *p = NULL;
+  if (n >= CALLOC_TEST_MIN && (p = calloc_mid(n))) return p;
+  p = vcm_malloc(n);
   if (p) memset(p, 0, n);
   return p;
 }

@@ -233,6 +233,22 @@ static void test_large_calloc_reuse(void) {
   free(z);
 }
 
+/* calloc of a mid-size chunk (64 KiB and up) skips clearing only chunks whose pages read
+ * zero: a chunk just written and freed must come back cleared. */
+static void test_calloc_mid(void) {
+  for (size_t n = 64u << 10; n <= (256u << 10); n += 40u << 10) {
+    unsigned char *p = calloc_(1, n);
+    CHECK(p && nonzero(p, n) == 0);
+    memset(p, 0x5A, n);
+    uintptr_t was = (uintptr_t)p;
+    free_(p);
+    unsigned char *q = calloc_(n, 1);
+    CHECK((uintptr_t)q == was); /* the chunk just freed, from the free list */
+    CHECK(q && nonzero(q, n) == 0);
+    free_(q);
+  }
+}
+
 static void test_aligned(void) {
   for (size_t a = 1; a <= (8u << 20); a *= 2) {
     size_t sizes[] = {1, a, a + 1, 3 * a};
@@ -430,6 +446,7 @@ int main(void) {
   test_growth();
   test_large();
   test_large_calloc_reuse();
+  test_calloc_mid();
   test_aligned();
   test_misuse();
   test_os_failure();
