@@ -16,7 +16,8 @@
  *     no other level-0 bit is set; a free chunk's buddy is never a free chunk of its class
  *     (freed chunks merge at once).
  *  B3 summary bit i of level l+1 is set iff word i of level l is not zero; nfree[k] counts
- *     class k's bits; avail bit k iff nfree[k] > 0.
+ *     class k's bits; avail bit k iff nfree[k] > 0; no free chunk of class k lies below
+ *     first[k].
  *  B4 used <= capacity for every live chunk; live[k], live_used, live_cap equal the map's sums.
  *
  * Invariants of a segment (fixed layout):
@@ -104,8 +105,8 @@ static vcm_status check_geometry(const vcm_geometry *g, unsigned *lmin, unsigned
 
 /* Bytes of the map for nblocks blocks of 2^lmax bytes and nclass classes; fills the level
  * offsets if lvl != NULL. */
-static size_t map_size(size_t nblocks, unsigned nclass, unsigned lmax, size_t *lvl,
-                       size_t *lvln, uint32_t *depth) {
+static size_t map_size(size_t nblocks, unsigned nclass, unsigned lmax, uint32_t *lvl,
+                       uint32_t *lvln, uint32_t *depth) {
   size_t slots = (nblocks << (lmax - GRANULE_LOG2)) * sizeof(uint16_t);
   size_t n = nblocks * (((size_t)1 << nclass) - 1u), words = 0;
   unsigned l = 0;
@@ -113,8 +114,8 @@ static size_t map_size(size_t nblocks, unsigned nclass, unsigned lmax, size_t *l
   for (;; l++) {
     size_t w = (n + 63u) >> 6;
     if (lvl) {
-      lvl[l] = words;
-      lvln[l] = n;
+      lvl[l] = (uint32_t)words; /* < 2^32: the plan caps the chunks (VCM_E_TOO_MANY) */
+      lvln[l] = (uint32_t)n;
     }
     words += w;
     if (w == 1) break;
@@ -245,10 +246,12 @@ static void mark(vcmi_region *r, size_t b, int on) {
 /* Chunk i of class k becomes free (on) or taken. */
 static void mark_chunk(vcmi_region *r, unsigned k, size_t i, int on) {
   mark(r, bit_base(r, k) + i, on);
-  if (on) r->nfree[k]++;
-  else r->nfree[k]--;
-  if (r->nfree[k]) r->avail |= 1u << k;
-  else r->avail &= ~(1u << k);
+  if (on) {
+    if (i < r->first[k]) r->first[k] = (uint32_t)i;
+    if (r->nfree[k]++ == 0) r->avail |= 1u << k;
+  } else if (--r->nfree[k] == 0) {
+    r->avail &= ~(1u << k);
+  }
 }
 
 /* The first set level-0 bit in [s, end): up the summaries from s, then down. At most
@@ -284,12 +287,12 @@ static size_t split_take(vcmi_region *r, unsigned k) {
   uint32_t have = r->avail & ((2u << k) - 1u);
   if (!have) return NOT_FOUND;
   unsigned j = log2_floor(have); /* the highest index is the smallest capacity */
-  size_t base = bit_base(r, j), end = base + ((size_t)r->nblocks << j), i;
-  if (j == 0) { /* a whole block: from class k's area on, else from the start */
+  size_t base = bit_base(r, j), end = base + ((size_t)r->nblocks << j), i = NOT_FOUND;
+  if (j == 0) /* a whole block: from class k's area on, else the first */
     i = find(r, base + (size_t)k * r->n_channels, end);
-    if (i == NOT_FOUND) i = find(r, base, end);
-  } else { /* a piece of a block already cut: the first by address */
-    i = find(r, base, end);
+  if (i == NOT_FOUND) { /* the first by address, from the hint (nothing free below it) */
+    i = find(r, base + r->first[j], end);
+    if (i < CORRUPT) r->first[j] = (uint32_t)(i - base);
   }
   if (i >= CORRUPT) return CORRUPT; /* nfree said the class had one */
   i -= base;
@@ -404,6 +407,7 @@ vcm_status vcm_region_init(vcm_region *rr, void *disc, size_t size, const vcm_ge
   r->nblocks = (uint32_t)(plan.n_channels * plan.n_classes);
   r->map_bytes = map_size(r->nblocks, r->nclass, lmax, r->lvl, r->lvln, &r->depth);
   r->nbits = r->lvln[0];
+  for (unsigned k = 0; k < VCM_MAX_CLASSES; k++) r->first[k] = UINT32_MAX; /* none free yet */
   r->slot = (uint16_t *)(void *)d;
   r->bits = (uint64_t *)(void *)(d + r->map_bytes) - (r->lvl[r->depth - 1u] + 1u);
   VG_INIT(d, size, r->data, plan.data_bytes); /* before the map is written */
@@ -725,6 +729,7 @@ static void check_chunk(void *ctx, vcmi_region *r, size_t h, unsigned k) {
   }
   if (s != FREE_HEAD(k)) t->bad = "free head slot has stray bits";
   if (!marked) t->bad = "free chunk not in the bitmap";
+  if ((h >> gshift(r, k)) < r->first[k]) t->bad = "free chunk below its class's search hint";
   if (k > 0 && r->slot[h ^ n] == FREE_HEAD(k)) t->bad = "free buddies not merged";
   t->free[k]++;
   t->nfree++;

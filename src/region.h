@@ -59,9 +59,10 @@ typedef struct vcmi_region {
    * segment, laid out in fixed class areas (the fields above). */
   uint16_t *slot;                      /* one 16-bit slot per 16-byte granule of data */
   uint64_t *bits;                      /* free bitmap (class-major) and its 64-ary summaries */
-  size_t nbits;                        /* level-0 bits: nblocks * (2^nclass - 1) */
-  size_t lvl[VCMI_LEVELS];             /* word offset of each level in bits */
-  size_t lvln[VCMI_LEVELS];            /* bits in each level */
+  uint32_t nbits;                      /* level-0 bits: nblocks * (2^nclass - 1) < 2^32 */
+  uint32_t lvl[VCMI_LEVELS];           /* word offset of each level in bits */
+  uint32_t lvln[VCMI_LEVELS];          /* bits in each level */
+  uint32_t first[VCM_MAX_CLASSES];     /* class k has no free chunk below this one (a hint) */
   uint32_t nblocks;                    /* max-sized blocks: n_channels * nclass */
   uint32_t depth;                      /* levels; the last one is a single word */
   uint32_t nfree[VCM_MAX_CLASSES];     /* free chunks per class */
