@@ -355,9 +355,10 @@ void vcmi_pic_legend(vcmi_out *o, long y, int large, int agg) {
          "<text x=\"%ld\" y=\"%ld\">never handed out</text>\n",
       x + 10200, y, x + 10680, y + 125);
   y += 380;
-  vcmi_put(o, "<text class=\"sub\" x=\"%ld\" y=\"%ld\">Each row is a channel: one chunk of the largest "
-         "class, two of half that, \xe2\x80\xa6; every class block holds the same bytes, so a "
-         "cell's width is its capacity.</text>\n",
+  vcmi_put(o, "<text class=\"sub\" x=\"%ld\" y=\"%ld\">Each row is a channel, each column one block "
+         "(class area): cut into one chunk of its class, two of half that, \xe2\x80\xa6 in a "
+         "segment, split and merged as needed in a caller region; a cell lies where its chunk "
+         "does, as wide as its capacity.</text>\n",
       x, y);
   if (agg)
     vcmi_put(o, "<text class=\"sub\" x=\"%ld\" y=\"%ld\">Grey italic columns are too fine to draw "
