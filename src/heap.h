@@ -142,14 +142,9 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
   vcmi_loc loc;
   if (VCMI_LIKELY(vcmi_seg_find(r, p, &loc, 0) == 0 && is_owner(r, h) &&
                   h->freed < h->purge_at)) {
-    vcmi_entry *e = loc.e;
-    uint32_t s = e->state;
+    uint32_t s = loc.e->state;
     if (VCMI_LIKELY((s & VCMI_LIVE) && (!sized || (s & VCMI_USED_MASK) == size))) {
-      /* vcmi_release without the avail bit, which the process heap never reads */
-      r->live[loc.k]--;
-      e->state = 0;
-      e->link = r->free_head[loc.k];
-      r->free_head[loc.k] = loc.g;
+      vcmi_release(r, &loc); /* its avail bit tells the next purge to look at the class */
       h->freed += vcmi_class_cap(r, loc.k);
       return 0;
     }
