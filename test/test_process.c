@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -110,6 +111,40 @@ static void test_intent(void) {
     p[n - 1] = 2;
     free(p);
   }
+}
+
+/* Memory the owner frees on the inline path goes back to the OS within two purges (issue 11),
+ * also when another class's frees make them due: in a thread of its own (a fresh heap, 1 MiB
+ * between purges), 512 KiB of 1 KiB chunks are freed after a purge saw them live, then two
+ * purges come from one 64 KiB chunk freed again and again (it is reused, never dropped). */
+static void churn_64k(int n) {
+  for (int i = 0; i < n; i++) {
+    void *volatile q = malloc(65536); /* volatile: the pair is not elided */
+    free(q);
+  }
+}
+static void *purge_local_main(void *arg) {
+  enum { N = 512 };
+  static char *c[N];
+  vcm_stats a, b;
+  (void)arg;
+  for (int i = 0; i < N; i++) {
+    c[i] = malloc(1000);
+    if (c[i]) memset(c[i], 1, 1000);
+  }
+  churn_64k(17); /* the 17th free finds 1 MiB freed: a purge, the class all live */
+  vcm_stats_get(&a);
+  for (int i = 0; i < N; i++) free(c[i]);
+  churn_64k(600); /* two purges even at the largest interval */
+  vcm_stats_get(&b);
+  return (void *)(uintptr_t)(b.os_purged - a.os_purged);
+}
+static void test_purge_local(void) {
+  pthread_t t;
+  void *purged = NULL;
+  CHECK(pthread_create(&t, NULL, purge_local_main, NULL) == 0);
+  CHECK(pthread_join(t, &purged) == 0);
+  CHECK((uintptr_t)purged >= ((size_t)256 << 10));
 }
 
 static void test_growth(void) {
@@ -443,6 +478,7 @@ int main(void) {
   test_linked_malloc_is_vcm();
   test_small();
   test_intent();
+  test_purge_local();
   test_growth();
   test_large();
   test_large_calloc_reuse();
