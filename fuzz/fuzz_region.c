@@ -467,7 +467,7 @@ void r_op_drain(input *in) {
 }
 
 void r_op_misuse(input *in) {
-  static const char *DOUBLE = "double free", *FREED = "use of a freed pointer",
+  static const char *DOUBLE = "double free", *FREED = "use after free",
                     *INTERIOR = "interior pointer", *FOREIGN = "foreign pointer";
   unsigned kind = in8(in) % 10;
   rblk *b = r_slot(in);

@@ -98,7 +98,7 @@ typedef struct vcm_region {
 } vcm_region;
 
 /* Called on misuse with the region, the offending pointer and a short reason ("double free",
- * "use of a freed pointer", "interior pointer", "foreign pointer"). If it returns, the operation is ignored and the
+ * "use after free", "interior pointer", "foreign pointer"). If it returns, the operation is ignored and the
  * region is unchanged (realloc and expand then fail; queries return 0). */
 typedef void (*vcm_misuse_fn)(void *ctx, const void *ptr, const char *reason);
 

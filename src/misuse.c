@@ -15,8 +15,8 @@
 static const char *const why_text[VCMI_WHY_COUNT] = {
     [VCMI_WHY_DOUBLE_FREE] = "double free (chunk is not live)",
     [VCMI_WHY_DOUBLE_FREE_LARGE] = "double free (block is not live)",
-    [VCMI_WHY_USE_AFTER_FREE] = "use of a freed pointer (chunk is not live)",
-    [VCMI_WHY_USE_AFTER_FREE_LARGE] = "use of a freed pointer (block is not live)",
+    [VCMI_WHY_USE_AFTER_FREE] = "use after free (chunk is not live)",
+    [VCMI_WHY_USE_AFTER_FREE_LARGE] = "use after free (block is not live)",
     [VCMI_WHY_INTERIOR] = "interior pointer (not the start of a chunk)",
     [VCMI_WHY_INTERIOR_LARGE] = "interior pointer (not the start of a block)",
     [VCMI_WHY_FOREIGN_REGION] = "foreign pointer (not from this heap)",

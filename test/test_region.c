@@ -321,7 +321,7 @@ static void test_misuse_after_split_merge(void) {
   CHECK(misuse.ptr == b && strstr(misuse.reason, "double free") != NULL);
   CHECK(vcm_region_realloc(&r, b, 8) == NULL);
   CHECK_EQ(misuse.calls, 3);
-  CHECK(misuse.ptr == b && strstr(misuse.reason, "freed") != NULL);
+  CHECK(misuse.ptr == b && strstr(misuse.reason, "use after free") != NULL);
   a = vcm_region_alloc(&r, 16);
   b = vcm_region_alloc(&r, 16);
   memset(a, 3, 16);

@@ -1,5 +1,5 @@
 /* Realloc of a freed (small) pointer.
- * expect: use of a freed pointer (chunk is not live) */
+ * expect: use after free (chunk is not live) */
 #include "misuse.h"
 
 int main(void) {

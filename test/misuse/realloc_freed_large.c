@@ -1,5 +1,5 @@
 /* Realloc of a freed large pointer (8 MiB, kept in the large cache).
- * expect: use of a freed pointer (block is not live) */
+ * expect: use after free (block is not live) */
 #include "misuse.h"
 
 int main(void) {

@@ -27,7 +27,7 @@ static void on_misuse(void *ctx, const void *ptr, const char *reason) {
 }
 
 static const char *const DOUBLE = "double free (chunk is not live)";
-static const char *const USE_FREED = "use of a freed pointer (chunk is not live)";
+static const char *const USE_FREED = "use after free (chunk is not live)";
 static const char *const INTERIOR = "interior pointer (not the start of a chunk)";
 static const char *const FOREIGN = "foreign pointer (not from this heap)";
 

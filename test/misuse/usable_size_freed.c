@@ -1,5 +1,5 @@
 /* malloc_usable_size of a freed pointer.
- * expect: use of a freed pointer (chunk is not live) */
+ * expect: use after free (chunk is not live) */
 #include "misuse.h"
 
 int main(void) {
