@@ -43,8 +43,11 @@ static __attribute__((noinline)) void *malloc_slow(size_t n) {
 void *vcm_malloc(size_t n) {
   vcmi_heap *h = vcmi_tls_heap;
   if (VCMI_LIKELY(n <= VCMI_SMALL_MAX && h != NULL)) {
-    void *p = vcmi_heap_pop(h, vcmi_tight_class(n), n);
-    if (VCMI_LIKELY(p != NULL)) return p;
+    unsigned t = vcmi_tight_class(n);
+    vcmi_region *r = h->cur[t];
+    const vcmi_tclass_t *c = &vcmi_tclass[t];
+    uint32_t g = r->free_head[c->k];
+    if (VCMI_LIKELY(g != VCMI_NONE)) return vcmi_heap_take(r, c, g, n); /* never NULL */
   }
   return malloc_slow(n);
 }

@@ -34,14 +34,26 @@ static int key_ready;
 #define SEG_DATA_BYTES ((size_t)VCMI_NCLASS * VCMI_SEG_CHANNELS * VCMI_SMALL_MAX)
 #define SEG_SIZE(x) (SEG_DATA_OFF + (1u + (size_t)(x)) * SEG_DATA_BYTES) /* xscale x */
 
-/* Heap class t -> region class and xscale (generated from the rule in heap.h). */
+/* Heap class t -> region class and xscale (generated from the rule in heap.h), with the
+ * offset of the class area and the capacity they give in a segment of that xscale. */
+#define C(k, x)                                                                              \
+  {(k), (x), (uint32_t)(((size_t)(k) << VCMI_SEG_STRIDE_LOG2) * (1u + (x))),                \
+   (uint32_t)((1u + (x)) << (VCMI_LMAX - (k)))}
 const vcmi_tclass_t vcmi_tclass[VCMI_NTIGHT] = {
-    {14, 0}, {13, 0}, {14, 2}, {12, 0}, {14, 4}, {13, 2}, {14, 6}, {11, 0}, {13, 4}, {12, 2},
-    {13, 6}, {10, 0}, {12, 4}, {11, 2}, {12, 6}, {9, 0},  {11, 4}, {10, 2}, {11, 6}, {8, 0},
-    {10, 4}, {9, 2},  {10, 6}, {7, 0},  {9, 4},  {8, 2},  {9, 6},  {6, 0},  {8, 4},  {7, 2},
-    {8, 6},  {5, 0},  {7, 4},  {6, 2},  {7, 6},  {4, 0},  {6, 4},  {5, 2},  {6, 6},  {3, 0},
-    {5, 4},  {4, 2},  {5, 6},  {2, 0},  {4, 4},  {3, 2},  {4, 6},  {1, 0},  {3, 4},  {2, 2},
-    {3, 6},  {0, 0}};
+    C(14, 0), C(13, 0), C(14, 2), C(12, 0), C(14, 4), C(13, 2), C(14, 6), C(11, 0),
+    C(13, 4), C(12, 2), C(13, 6), C(10, 0), C(12, 4), C(11, 2), C(12, 6), C(9, 0),
+    C(11, 4), C(10, 2), C(11, 6), C(8, 0), C(10, 4), C(9, 2), C(10, 6), C(7, 0),
+    C(9, 4), C(8, 2), C(9, 6), C(6, 0), C(8, 4), C(7, 2), C(8, 6), C(5, 0),
+    C(7, 4), C(6, 2), C(7, 6), C(4, 0), C(6, 4), C(5, 2), C(6, 6), C(3, 0),
+    C(5, 4), C(4, 2), C(5, 6), C(2, 0), C(4, 4), C(3, 2), C(4, 6), C(1, 0),
+    C(3, 4), C(2, 2), C(3, 6), C(0, 0)};
+#undef C
+
+/* vcmi_tight_class_calc(16 * i); global_init verifies it in test builds. */
+const uint8_t vcmi_tight_table[VCMI_TIGHT_TABLE_MAX / 16u + 1u] = {
+    0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 12, 12, 13, 13, 13, 13, 14,
+    14, 14, 14, 15, 15, 15, 15, 16, 16, 16, 16, 16, 16, 16, 16, 17, 17, 17, 17, 17, 17, 17, 17,
+    18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, 19};
 
 _Static_assert(sizeof(vcmi_segment) <= VCMI_PAGE, "segment header fits its page");
 
@@ -138,6 +150,8 @@ static void global_init(void) {
   if (done) return;
   done = 1;
   vcmi_options_init();
+  for (size_t n = 0; n <= VCMI_TIGHT_TABLE_MAX; n++)
+    VCMI_ASSERT(vcmi_tight_table[(n + 15u) >> 4] == vcmi_tight_class_calc(n));
   for (unsigned k = 0; k < VCMI_NCLASS; k++) empty_region.free_head[k] = VCMI_NONE;
   if (pthread_key_create(&heap_key, heap_destructor) == 0) key_ready = 1;
 }

@@ -28,13 +28,21 @@ typedef struct vcmi_segment {
 #define VCMI_NTIGHT 52u
 typedef struct vcmi_tclass_t {
   uint8_t k, x;
+  uint32_t base, cap; /* in a segment of xscale x: class k's area offset, its capacity */
 } vcmi_tclass_t;
 extern const vcmi_tclass_t vcmi_tclass[VCMI_NTIGHT];
-static inline unsigned vcmi_tight_class(size_t n) {
+static inline unsigned vcmi_tight_class_calc(size_t n) {
   VCMI_ASSERT(n <= VCMI_SMALL_MAX);
   if (n <= 64) return n <= 16 ? 0u : (unsigned)((n + 15u) >> 4) - 1u;
   unsigned l = vcmi_log2(n - 1u); /* n in (2^l, 2^(l+1)], l >= 6 */
   return 4u + (l - 6u) * 4u + ((unsigned)((n - 1u) >> (l - 2u)) & 3u);
+}
+/* vcmi_tight_class_calc(16 * i) for i <= 64: every n in (16(i-1), 16i] has that class, since
+ * class bounds up to 1 KiB are multiples of 16. */
+#define VCMI_TIGHT_TABLE_MAX 1024u
+extern const uint8_t vcmi_tight_table[VCMI_TIGHT_TABLE_MAX / 16u + 1u];
+static inline unsigned vcmi_tight_class(size_t n) {
+  return n <= VCMI_TIGHT_TABLE_MAX ? vcmi_tight_table[(n + 15u) >> 4] : vcmi_tight_class_calc(n);
 }
 static inline unsigned vcmi_pow2_class(size_t n) {
   return n <= 16 ? 0u : vcmi_tight_class((size_t)2 << vcmi_log2(n - 1u));
@@ -70,17 +78,21 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n);
  * check-mode dummy region has empty free lists, so it always falls through. */
 
 /* The head of class t's free list in h->cur[t], or NULL if it is empty. */
+/* Hand out g, the head of class c's free list in r (r's xscale is c->x), with used = n. */
+static inline void *vcmi_heap_take(vcmi_region *r, const vcmi_tclass_t *c, uint32_t g, size_t n) {
+  vcmi_entry *e = r->mapk[c->k] + g;
+  r->free_head[c->k] = e->link;
+  e->state = VCMI_LIVE | (uint32_t)n;
+  r->live[c->k]++;
+  return r->data + c->base + (size_t)g * c->cap;
+}
+/* The head of class t's free list in h->cur[t], or NULL if it is empty (always for the
+ * check-mode dummy, whose xscale may differ from the class's). */
 static inline void *vcmi_heap_pop(vcmi_heap *h, unsigned t, size_t n) {
   vcmi_region *r = h->cur[t];
-  unsigned k = vcmi_tclass[t].k;
-  uint32_t g = r->free_head[k];
-  if (VCMI_UNLIKELY(g == VCMI_NONE)) return NULL;
-  vcmi_entry *e = r->mapk[k] + g;
-  r->free_head[k] = e->link;
-  e->state = VCMI_LIVE | (uint32_t)n;
-  r->live[k]++;
-  return r->data + (((size_t)k << VCMI_SEG_STRIDE_LOG2) + ((size_t)g << (VCMI_LMAX - k))) *
-                       (1u + r->xscale);
+  const vcmi_tclass_t *c = &vcmi_tclass[t];
+  uint32_t g = r->free_head[c->k];
+  return VCMI_LIKELY(g != VCMI_NONE) ? vcmi_heap_take(r, c, g, n) : NULL;
 }
 static inline void *vcmi_heap_alloc_class(vcmi_heap *h, unsigned t, size_t n) {
   void *p = vcmi_heap_pop(h, t, n);
