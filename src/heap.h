@@ -120,19 +120,24 @@ static inline void *vcmi_small_alloc_pow2(size_t size, size_t used) {
  * new or dropped, or it was last written while its chunk was free, before a purge lowered
  * fresh[k]). */
 static inline int vcmi_seg_find(const vcmi_region *r, const void *p, vcmi_loc *out, int bound) {
-  uintptr_t off = (uintptr_t)p - (uintptr_t)r->data;
-  if (r->xscale) { /* off = scale * (an offset of the power-of-two layout), exactly */
-    /* x < 2^26: x * ceil(2^32 / scale) >> 32 is x / scale exactly (the error needs x >= 2^29) */
-    static const uint64_t inv[4] = {(uint64_t)1 << 32, 0x55555556u, 0x33333334u, 0x24924925u};
-    if (off >= ((uintptr_t)1 << 30) || (off & 15u)) return -1;
-    uint64_t x = off >> 4, q = (x * inv[r->xscale >> 1]) >> 32;
-    if (q * (1u + r->xscale) != x) return -1;
-    off = (uintptr_t)q << 4;
-  }
-  unsigned k = (unsigned)(off >> VCMI_SEG_STRIDE_LOG2), shift = VCMI_LMAX - k;
-  uintptr_t in = off & (((uintptr_t)1 << VCMI_SEG_STRIDE_LOG2) - 1u);
-  if (k >= VCMI_NCLASS || (in & (((uintptr_t)1 << shift) - 1u))) return -1;
+  /* off = scale * (an offset of the power-of-two layout), scale = 1 + xscale (odd): off is a
+   * multiple of 16 * scale iff rotr(off * scale^-1 mod 2^64, 4) <= (2^64 - 1) / (16 * scale),
+   * and that rotation is then off / (16 * scale): one multiply, no division, no branch on the
+   * scale (docs/DESIGN.md §6). */
+  static const uint64_t inv[4] = {1u, 0xAAAAAAAAAAAAAAABu, 0xCCCCCCCCCCCCCCCDu,
+                                  0x6DB6DB6DB6DB6DB7u};
+  static const uint64_t lim[4] = {UINT64_MAX / 16u, UINT64_MAX / 48u, UINT64_MAX / 80u,
+                                  UINT64_MAX / 112u};
+  uint64_t off = (uintptr_t)p - (uintptr_t)r->data; /* huge if p is below data */
+  unsigned s = r->xscale >> 1;
+  uint64_t m = off * inv[s], q = (m >> 4) | (m << 60);
+  if (q > lim[s]) return -1;
+  /* q counts 16-byte units of the power-of-two layout: class areas of 2^19 units */
+  unsigned k = (unsigned)(q >> (VCMI_SEG_STRIDE_LOG2 - 4u)), shift = VCMI_LMAX - 4u - k;
+  if (q >= ((uint64_t)VCMI_NCLASS << (VCMI_SEG_STRIDE_LOG2 - 4u))) return -1;
+  uint64_t in = q & (((uint64_t)1 << (VCMI_SEG_STRIDE_LOG2 - 4u)) - 1u);
   uint32_t g = (uint32_t)(in >> shift);
+  if (((uint64_t)g << shift) != in) return -1; /* inside a chunk, not at its start */
   if (bound && g >= __atomic_load_n(&r->fresh[k], __ATOMIC_RELAXED)) return -1;
   out->k = k;
   out->g = g;
@@ -156,8 +161,9 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
                   h->freed < h->purge_at)) {
     uint32_t s = loc.e->state;
     if (VCMI_LIKELY((s & VCMI_LIVE) && (!sized || (s & VCMI_USED_MASK) == size))) {
+      size_t cap = (size_t)(1u + r->xscale) << (VCMI_LMAX - loc.k); /* read before the stores */
       vcmi_release(r, &loc); /* its avail bit tells the next purge to look at the class */
-      h->freed += vcmi_class_cap(r, loc.k);
+      h->freed += cap;
       return 0;
     }
   }

@@ -420,6 +420,33 @@ static int os_workload(int *nulls) {
   return bad;
 }
 
+/* Every 16-byte step inside a chunk of every malloc class (tight and scaled alike; classes
+ * over 4 KiB at a coarser step) is an interior pointer: free reports it and frees nothing,
+ * free_sized too; the chunk itself then frees silently. */
+static void test_interior_every_class(void) {
+  vcm_set_misuse_handler(on_misuse, NULL);
+  size_t reports = 0, interior = 0, bad = 0;
+  for (size_t n = 16; n <= ((size_t)256 << 10); n += n < 1024 ? 16 : n / 4) {
+    unsigned char *p = malloc(n);
+    size_t cap = vcm_capacity(p), step = cap <= 4096 ? 16 : cap / 64 + 16;
+    misuse.calls = 0;
+    for (size_t off = 16; off < cap; off += step) {
+      free_(p + off);
+      interior += misuse.ptr == p + off && strstr(misuse.reason, "interior") != NULL;
+      free_sized(p + off, n);
+      interior += misuse.ptr == p + off && strstr(misuse.reason, "interior") != NULL;
+      reports += 2;
+    }
+    size_t want = 2 * ((cap - 16 + step - 1) / step);
+    bad += (size_t)misuse.calls != want || vcm_used(p) != n;
+    free_(p);
+    bad += (size_t)misuse.calls != want;
+  }
+  CHECK_EQ(bad, 0);
+  CHECK(reports > 2000 && interior == reports);
+  vcm_set_misuse_handler(NULL, NULL);
+}
+
 /* The OS refuses the n-th memory request, for every n the workload makes: every failure is
  * clean, nothing stays allocated, the heap checks, and the workload then runs whole. */
 static void test_os_failure(void) {
@@ -485,6 +512,7 @@ int main(void) {
   test_calloc_mid();
   test_aligned();
   test_misuse();
+  test_interior_every_class();
   test_os_failure();
   return t_report();
 }
