@@ -120,21 +120,18 @@ static inline void *vcmi_small_alloc_pow2(size_t size, size_t used) {
  * new or dropped, or it was last written while its chunk was free, before a purge lowered
  * fresh[k]). */
 static inline int vcmi_seg_find(const vcmi_region *r, const void *p, vcmi_loc *out, int bound) {
-  /* off = scale * (an offset of the power-of-two layout), scale = 1 + xscale (odd): off is a
-   * multiple of 16 * scale iff rotr(off * scale^-1 mod 2^64, 4) <= (2^64 - 1) / (16 * scale),
-   * and that rotation is then off / (16 * scale): one multiply, no division, no branch on the
-   * scale (docs/DESIGN.md §6). */
+  /* off = scale * (an offset of the power-of-two layout), scale = 1 + xscale (odd). If off is
+   * a multiple of 16 * scale, rotr(off * scale^-1 mod 2^64, 4) is off / (16 * scale); if not,
+   * it exceeds (2^64 - 1) / (16 * scale), far above the segment's 15 * 2^19 16-byte units. So
+   * one multiply and one bound find the unit or reject p: no division, no branch on the scale
+   * (docs/DESIGN.md §6). */
   static const uint64_t inv[4] = {1u, 0xAAAAAAAAAAAAAAABu, 0xCCCCCCCCCCCCCCCDu,
                                   0x6DB6DB6DB6DB6DB7u};
-  static const uint64_t lim[4] = {UINT64_MAX / 16u, UINT64_MAX / 48u, UINT64_MAX / 80u,
-                                  UINT64_MAX / 112u};
   uint64_t off = (uintptr_t)p - (uintptr_t)r->data; /* huge if p is below data */
-  unsigned s = r->xscale >> 1;
-  uint64_t m = off * inv[s], q = (m >> 4) | (m << 60);
-  if (q > lim[s]) return -1;
+  uint64_t m = off * inv[r->xscale >> 1], q = (m >> 4) | (m << 60);
+  if (q >= ((uint64_t)VCMI_NCLASS << (VCMI_SEG_STRIDE_LOG2 - 4u))) return -1;
   /* q counts 16-byte units of the power-of-two layout: class areas of 2^19 units */
   unsigned k = (unsigned)(q >> (VCMI_SEG_STRIDE_LOG2 - 4u)), shift = VCMI_LMAX - 4u - k;
-  if (q >= ((uint64_t)VCMI_NCLASS << (VCMI_SEG_STRIDE_LOG2 - 4u))) return -1;
   uint64_t in = q & (((uint64_t)1 << (VCMI_SEG_STRIDE_LOG2 - 4u)) - 1u);
   uint32_t g = (uint32_t)(in >> shift);
   if (((uint64_t)g << shift) != in) return -1; /* inside a chunk, not at its start */
@@ -157,7 +154,9 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
                                                                   int sized, size_t size) {
   vcmi_heap *h = vcmi_tls_heap;
   vcmi_loc loc;
-  if (VCMI_LIKELY(vcmi_seg_find(r, p, &loc, 0) == 0 && is_owner(r, h) &&
+  /* a segment's owner is never NULL, so a thread without a heap (h NULL) fails the test */
+  if (VCMI_LIKELY(vcmi_seg_find(r, p, &loc, 0) == 0 &&
+                  __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED) == h &&
                   h->freed < h->purge_at)) {
     uint32_t s = loc.e->state;
     if (VCMI_LIKELY((s & VCMI_LIVE) && (!sized || (s & VCMI_USED_MASK) == size))) {
