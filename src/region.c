@@ -12,13 +12,16 @@
  *  B1 the data is a sequence of chunks, each of class k aligned to its capacity max >> k,
  *     tiling every block; a chunk's first slot is a head (H, order k, L if live), every other
  *     slot of the data has H clear.
- *  B2 a free chunk's head slot is exactly H | k << 9 and its bit in class k's bitmap is set;
- *     no other level-0 bit is set; a free chunk's buddy is never a free chunk of its class
- *     (freed chunks merge at once).
+ *  B2 a free chunk's head slot is H | k << 9 | c: c = 0 and its bit in class k's bitmap is
+ *     set, or c >= 1 and it is reserved (B5); no other level-0 bit is set; a free chunk's
+ *     buddy is never a free chunk of its class (a freed chunk whose buddy is free merges at
+ *     once), so a free aligned span is always one free chunk or inside one.
  *  B3 summary bit i of level l+1 is set iff word i of level l is not zero; nfree[k] counts
  *     class k's bits; avail bit k iff nfree[k] > 0; no free chunk of class k lies below
  *     first[k].
  *  B4 used <= capacity for every live chunk; live[k], live_used, live_cap equal the map's sums.
+ *  B5 class k's reserve holds ncache[k] <= rsv distinct chunk numbers, each a free chunk of
+ *     class k whose head's c is its position + 1; cmask bit k iff ncache[k] > 0.
  *
  * Invariants of a segment (fixed layout):
  *  I1 every chunk of class k with class-number g < fresh[k] is exactly one of: LIVE, on the
@@ -193,13 +196,17 @@ void vcmi_misuse(vcmi_region *r, const void *p, vcmi_why why) {
 }
 
 /* ---- The split/merge map: slots ------------------------------------------------------------
- * Head slot of a chunk: bit 15 H, bit 14 L (live), bits 9..13 class k, bits 0..8 used bits
+ * Head slot of a live chunk: bit 15 H, bit 14 L, bits 9..13 class k, bits 0..8 used bits
  * 0..8. A chunk of >= 512 bytes keeps used bits 9..23 in its 2nd slot, >= 2^24 bytes bits
- * 24..38 in its 3rd (those slots have H clear). Any other slot of the data: H clear. */
+ * 24..38 in its 3rd (those slots have H clear). Any other slot of the data: H clear.
+ * Head slot of a free chunk: H, class k, bits 0..8 = 0 if it is in the bitmap, else c >= 1:
+ * it waits unmerged in class k's reserve at position c - 1 (B5). */
 #define SLOT_H 0x8000u
 #define SLOT_L 0x4000u
 #define SLOT_K(s) (((unsigned)(s) >> 9) & 31u)
+#define SLOT_POS 0x1FFu
 #define FREE_HEAD(k) ((uint16_t)(SLOT_H | (unsigned)(k) << 9))
+#define IS_FREE(s, k) (((s) & ~SLOT_POS) == FREE_HEAD(k)) /* in the bitmap or a reserve */
 #define NOT_FOUND ((size_t)-1)
 #define CORRUPT ((size_t)-2)
 
@@ -279,12 +286,75 @@ static size_t find(vcmi_region *r, size_t s, size_t end) {
   return pos < end ? pos : NOT_FOUND;
 }
 
+/* Chunk h of class j, just taken, cut down to class k >= j: the left piece is kept, the
+ * right halves become free in the bitmap (their buddies hold the kept piece: nothing merges).
+ * Steps: (k-j)*(1+depth). */
+static size_t cut(vcmi_region *r, size_t h, unsigned j, unsigned k) {
+  while (j < k) {
+    j++;
+    size_t right = h + ((size_t)1 << gshift(r, j));
+    r->slot[right] = FREE_HEAD(j);
+    mark_chunk(r, j, right >> gshift(r, j), 1);
+    r->steps++;
+  }
+  return h;
+}
+
+/* ---- Reserves (B5): freed chunks of class k kept unmerged, at most rsv of them, LIFO. A
+ * chunk is reserved only when its buddy is not free, so it would not merge anyway; alloc and
+ * free of a class that goes back and forth then skip the bitmap. A reserved chunk's head slot
+ * holds its position, so taking it out of the middle (a merge or an absorb) is O(1). */
+static uint32_t *reserve(vcmi_region *r, unsigned k) { return r->cache + (size_t)k * r->rsv; }
+
+static void reserve_push(vcmi_region *r, size_t h, unsigned k) {
+  unsigned n = r->ncache[k];
+  reserve(r, k)[n] = (uint32_t)(h >> gshift(r, k));
+  r->slot[h] = (uint16_t)(FREE_HEAD(k) | (n + 1u));
+  r->ncache[k] = (uint8_t)(n + 1u);
+  r->cmask |= 1u << k;
+  r->steps++;
+}
+
+/* The reserved chunk h of class k, or 0 if its slot's position does not name it (forged). */
+static int reserved(vcmi_region *r, size_t h, unsigned k) {
+  unsigned c = r->slot[h] & SLOT_POS;
+  return c >= 1u && c <= r->ncache[k] && reserve(r, k)[c - 1u] == h >> gshift(r, k);
+}
+
+/* Take reserved chunk h of class k out of its reserve: the last one fills its place. */
+static void reserve_remove(vcmi_region *r, size_t h, unsigned k) {
+  unsigned c = r->slot[h] & SLOT_POS, n = --r->ncache[k];
+  uint32_t *q = reserve(r, k), last = q[n];
+  q[c - 1u] = last;
+  r->slot[(size_t)last << gshift(r, k)] = (uint16_t)(FREE_HEAD(k) | c); /* itself if last */
+  if (!n) r->cmask &= ~(1u << k);
+  r->steps++;
+}
+
+/* The most recently reserved chunk of class k (there is one), or CORRUPT if its slot does
+ * not say so. */
+static size_t reserve_pop(vcmi_region *r, unsigned k) {
+  unsigned n = r->ncache[k] - 1u;
+  size_t h = (size_t)reserve(r, k)[n] << gshift(r, k);
+  r->steps++;
+  if (h >= ((size_t)r->nblocks << gshift(r, 0)) || r->slot[h] != (FREE_HEAD(k) | (n + 1u)))
+    return CORRUPT;
+  r->ncache[k] = (uint8_t)n;
+  if (!n) r->cmask &= ~(1u << k);
+  return h;
+}
+
 /* A free chunk of class k or the nearest bigger class, split down to class k (the right
  * halves stay free); returns its first granule, NOT_FOUND, or CORRUPT. A whole block is cut
  * from class k's own area first (blocks k*n .. k*n+n-1: the seed's layout), so a fresh region
  * fills as the seed's channels. Steps: 4*depth + (k-j)*(1+depth). */
 static size_t split_take(vcmi_region *r, unsigned k) {
-  uint32_t have = r->avail & ((2u << k) - 1u);
+  uint32_t have = r->avail & ((2u << k) - 1u), kept = r->cmask & ((2u << k) - 1u);
+  if (kept > have) { /* a reserved chunk is the smallest that fits (or the bitmap has none) */
+    unsigned j = log2_floor(kept);
+    size_t h = reserve_pop(r, j);
+    return h == CORRUPT ? h : cut(r, h, j, k);
+  }
   if (!have) return NOT_FOUND;
   unsigned j = log2_floor(have); /* the highest index is the smallest capacity */
   size_t base = bit_base(r, j), end = base + ((size_t)r->nblocks << j), i = NOT_FOUND;
@@ -299,28 +369,35 @@ static size_t split_take(vcmi_region *r, unsigned k) {
   size_t h = i << gshift(r, j);
   if (r->slot[h] != FREE_HEAD(j)) return CORRUPT;
   mark_chunk(r, j, i, 0);
-  while (j < k) { /* keep the left half, free the right one */
-    j++;
-    size_t right = h + ((size_t)1 << gshift(r, j));
-    r->slot[right] = FREE_HEAD(j);
-    mark_chunk(r, j, right >> gshift(r, j), 1);
-    r->steps++;
-  }
-  return h;
+  return cut(r, h, j, k);
+}
+
+/* Free chunk h of class k (its head IS_FREE) is valid: marked in the bitmap or named by its
+ * reserve position. */
+static int free_ok(vcmi_region *r, size_t h, unsigned k) {
+  return (r->slot[h] & SLOT_POS) ? reserved(r, h, k)
+                                 : bit_get(r, bit_base(r, k) + (h >> gshift(r, k)));
+}
+
+/* Take the valid free chunk h of class k out of the bitmap or its reserve; 0 if forged. */
+static int take_free(vcmi_region *r, size_t h, unsigned k) {
+  if (!free_ok(r, h, k)) return 0;
+  if (r->slot[h] & SLOT_POS) reserve_remove(r, h, k);
+  else mark_chunk(r, k, h >> gshift(r, k), 0);
+  return 1;
 }
 
 /* Chunk h of class k (live or just taken) becomes free and merges with its free buddies.
  * Steps: (k)*(1+depth) + depth. */
 static void merge_free(vcmi_region *r, size_t h, unsigned k) {
   for (; k > 0; k--) {
-    size_t sz = (size_t)1 << gshift(r, k), b = h ^ sz, bi = b >> gshift(r, k);
+    size_t sz = (size_t)1 << gshift(r, k), b = h ^ sz;
     r->steps++;
-    if (r->slot[b] != FREE_HEAD(k)) break;
-    if (!bit_get(r, bit_base(r, k) + bi)) { /* a forged head: keep it out of the merge */
+    if (!IS_FREE(r->slot[b], k)) break;
+    if (!take_free(r, b, k)) { /* a forged head: keep it out of the merge */
       vcmi_misuse(r, r->data + (b << GRANULE_LOG2), VCMI_WHY_CORRUPT);
       break;
     }
-    mark_chunk(r, k, bi, 0);
     r->slot[h | sz] = 0; /* the right half's head goes */
     h &= ~sz;
   }
@@ -335,12 +412,11 @@ static int absorb(vcmi_region *r, size_t h, unsigned k, unsigned t) {
   for (unsigned j = k; j > t; j--) {
     size_t b = h + ((size_t)1 << gshift(r, j));
     r->steps++;
-    if (r->slot[b] != FREE_HEAD(j) || !bit_get(r, bit_base(r, j) + (b >> gshift(r, j))))
-      return 0;
+    if (!IS_FREE(r->slot[b], j) || !free_ok(r, b, j)) return 0;
   }
   for (unsigned j = k; j > t; j--) {
     size_t b = h + ((size_t)1 << gshift(r, j));
-    mark_chunk(r, j, b >> gshift(r, j), 0);
+    (void)take_free(r, b, j); /* checked above */
     r->slot[b] = 0;
   }
   r->slot[h] = (uint16_t)((r->slot[h] & ~(31u << 9)) | t << 9);
@@ -407,6 +483,7 @@ vcm_status vcm_region_init(vcm_region *rr, void *disc, size_t size, const vcm_ge
   r->nblocks = (uint32_t)(plan.n_channels * plan.n_classes);
   r->map_bytes = map_size(r->nblocks, r->nclass, lmax, r->lvl, r->lvln, &r->depth);
   r->nbits = r->lvln[0];
+  r->rsv = (uint8_t)(VCMI_RESERVE / r->nclass);
   for (unsigned k = 0; k < VCM_MAX_CLASSES; k++) r->first[k] = UINT32_MAX; /* none free yet */
   r->slot = (uint16_t *)(void *)d;
   r->bits = (uint64_t *)(void *)(d + r->map_bytes) - (r->lvl[r->depth - 1u] + 1u);
@@ -428,7 +505,7 @@ static void end_op(vcmi_region *r) {
 
 /* A chunk of class k or bigger recording used = n, with the byte counters; NULL if none. */
 static void *take(vcmi_region *r, unsigned k, size_t n) {
-  size_t h = split_take(r, k);
+  size_t h = r->ncache[k] ? reserve_pop(r, k) : split_take(r, k);
   if (h >= CORRUPT) {
     if (h == CORRUPT) vcmi_misuse(r, r->data, VCMI_WHY_CORRUPT);
     r->failed++;
@@ -457,7 +534,12 @@ static void drop(vcmi_region *r, const chunk *c) {
   r->live_used -= c->used;
   r->live_cap -= cap_of(r, c->k);
   r->live[c->k]--;
-  merge_free(r, c->h, c->k);
+  /* Reserved only if it would not merge: its buddy is not free (B5). */
+  if (r->ncache[c->k] < r->rsv &&
+      (c->k == 0 || !IS_FREE(r->slot[c->h ^ ((size_t)1 << gshift(r, c->k))], c->k)))
+    reserve_push(r, c->h, c->k);
+  else
+    merge_free(r, c->h, c->k);
 }
 
 void *vcm_region_alloc(vcm_region *rr, size_t n) {
@@ -704,7 +786,8 @@ void vcm_region_stats_get(vcm_region *rr, vcm_region_stats *out) {
 /* The checker's tally of a caller region's chunks. */
 typedef struct {
   const char *bad;
-  size_t end, chunks, used, cap, nfree, live[VCM_MAX_CLASSES], free[VCM_MAX_CLASSES];
+  size_t end, chunks, used, cap, nfree, live[VCM_MAX_CLASSES], free[VCM_MAX_CLASSES],
+      kept[VCM_MAX_CLASSES];
 } tally;
 
 static void check_chunk(void *ctx, vcmi_region *r, size_t h, unsigned k) {
@@ -727,10 +810,16 @@ static void check_chunk(void *ctx, vcmi_region *r, size_t h, unsigned k) {
     t->cap += cap;
     return;
   }
-  if (s != FREE_HEAD(k)) t->bad = "free head slot has stray bits";
+  if (!IS_FREE(s, k)) t->bad = "free head slot has stray bits";
+  if (k > 0 && IS_FREE(r->slot[h ^ n], k)) t->bad = "free buddies not merged";
+  if (s & SLOT_POS) { /* B5: each reserved chunk named by its position, not in the bitmap */
+    if (!reserved(r, h, k)) t->bad = "reserved chunk not at its reserve position";
+    if (marked) t->bad = "reserved chunk marked free";
+    t->kept[k]++;
+    return;
+  }
   if (!marked) t->bad = "free chunk not in the bitmap";
   if ((h >> gshift(r, k)) < r->first[k]) t->bad = "free chunk below its class's search hint";
-  if (k > 0 && r->slot[h ^ n] == FREE_HEAD(k)) t->bad = "free buddies not merged";
   t->free[k]++;
   t->nfree++;
 }
@@ -748,7 +837,7 @@ static size_t ones(const uint64_t *w, size_t n) { /* SWAR: no libgcc popcount ca
 /* B1..B4 in O(map words + chunks): heads counted over all slots equal the chunks walked, and
  * level 0's ones equal the free chunks (each found set), so no stray head or bit exists. */
 static const char *check_split(vcmi_region *r) {
-  tally t = {0, 0, 0, 0, 0, 0, {0}, {0}};
+  tally t = {0, 0, 0, 0, 0, 0, {0}, {0}, {0}};
   size_t ngran = (size_t)r->nblocks << gshift(r, 0), heads = 0;
   walk(r, check_chunk, &t);
   if (t.bad) return t.bad;
@@ -771,7 +860,10 @@ static const char *check_split(vcmi_region *r) {
     if (t.free[k] != r->nfree[k]) return "free count differs from the bitmap";
     if (!!(r->avail & (1u << k)) != !!t.free[k]) return "class availability differs from the bitmap";
     if (t.live[k] != r->live[k]) return "live count differs from the map";
+    if (t.kept[k] != r->ncache[k] || r->ncache[k] > r->rsv) return "reserve count differs from the map";
+    if (!!(r->cmask & (1u << k)) != !!r->ncache[k]) return "reserve mask differs from the counts";
   }
+  if (r->cmask >> r->nclass) return "reserve mask names a class the region lacks";
   for (unsigned l = 1; l < r->depth; l++) { /* B3: bit i of level l iff word i below is not 0 */
     const uint64_t *up = r->bits + r->lvl[l], *down = r->bits + r->lvl[l - 1u];
     size_t nonzero = 0;

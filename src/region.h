@@ -14,6 +14,9 @@
  *          (free and its pages returned to the OS), bit 31 LIVE.
  *   link:  free chunk: class-number of the next free chunk of its class (VCMI_NONE ends);
  *          REMOTE chunk: map index of the next remote-freed chunk. */
+/* Reserve entries of a caller region, shared by its classes: they fill the union with the
+ * segment-only fields on 64-bit targets (24 pointers + 48 words = 89 + 1 + 6 words). */
+#define VCMI_RESERVE 89u
 #define VCMI_LEVELS 8 /* bitmap levels: 64^7 > any bit count a 32-bit class-number allows */
 
 typedef struct vcmi_entry {
@@ -39,14 +42,24 @@ typedef struct vcmi_region {
   uint32_t magic;
   uint8_t lmin, lmax, nclass, stride_log2; /* stride_log2 = 0: stride not a power of two */
   uint8_t xscale;
+  uint8_t rsv;                         /* caller regions: reserve slots per class */
   uint32_t n_channels;
   uint32_t avail;                    /* bit k: class k may have a chunk to give */
   unsigned char *data;
   vcmi_entry *map;
   size_t stride;
-  vcmi_entry *mapk[VCM_MAX_CLASSES];   /* class k's first map entry (derived; saves a multiply) */
-  uint32_t free_head[VCM_MAX_CLASSES]; /* first free class-number, VCMI_NONE if none */
-  uint32_t fresh[VCM_MAX_CLASSES];     /* class-numbers >= fresh[k] were never handed out */
+  union {
+    struct { /* segments only */
+      vcmi_entry *mapk[VCM_MAX_CLASSES];   /* class k's first map entry (saves a multiply) */
+      uint32_t free_head[VCM_MAX_CLASSES]; /* first free class-number, VCMI_NONE if none */
+      uint32_t fresh[VCM_MAX_CLASSES];     /* class-numbers >= fresh[k] were never handed out */
+    };
+    struct { /* caller regions only: the reserves of freed, unmerged chunks (region.c, B5) */
+      uint32_t cache[VCMI_RESERVE];        /* class k's: cache[k*rsv .. k*rsv + ncache[k]) */
+      uint32_t cmask;                      /* bit k iff ncache[k] > 0 */
+      uint8_t ncache[VCM_MAX_CLASSES];
+    };
+  };
   uint32_t live[VCM_MAX_CLASSES];      /* live chunks per class */
   size_t live_used, live_cap, peak_cap; /* caller regions only: kept by region.c's API */
   size_t failed;
