@@ -70,6 +70,10 @@ _Static_assert(VCM_CLASS_MAX - 1 <= VCMI_USED_MASK, "used field holds the larges
 _Static_assert(VCM_MAX_CLASSES <= 32, "order field of a slot is 5 bits");
 
 #define log2_floor vcmi_log2
+/* The fast paths (a reserve push or pop) inline into the API; the bitmap's paths stay out of
+ * line so they do not weigh on the fast paths' registers. */
+#define HOT static inline __attribute__((always_inline))
+#define COLD static __attribute__((noinline))
 static int is_pow2(size_t x) { return x && !(x & (x - 1)); }
 
 const char *vcm_strerror(vcm_status s) {
@@ -306,7 +310,7 @@ static size_t cut(vcmi_region *r, size_t h, unsigned j, unsigned k) {
  * holds its position, so taking it out of the middle (a merge or an absorb) is O(1). */
 static uint32_t *reserve(vcmi_region *r, unsigned k) { return r->cache + (size_t)k * r->rsv; }
 
-static void reserve_push(vcmi_region *r, size_t h, unsigned k) {
+HOT void reserve_push(vcmi_region *r, size_t h, unsigned k) {
   unsigned n = r->ncache[k];
   reserve(r, k)[n] = (uint32_t)(h >> gshift(r, k));
   r->slot[h] = (uint16_t)(FREE_HEAD(k) | (n + 1u));
@@ -333,12 +337,11 @@ static void reserve_remove(vcmi_region *r, size_t h, unsigned k) {
 
 /* The most recently reserved chunk of class k (there is one), or CORRUPT if its slot does
  * not say so. */
-static size_t reserve_pop(vcmi_region *r, unsigned k) {
+HOT size_t reserve_pop(vcmi_region *r, unsigned k) {
   unsigned n = r->ncache[k] - 1u;
-  size_t h = (size_t)reserve(r, k)[n] << gshift(r, k);
+  size_t h = (size_t)reserve(r, k)[n] << gshift(r, k); /* < the data: the map never holds more */
   r->steps++;
-  if (h >= ((size_t)r->nblocks << gshift(r, 0)) || r->slot[h] != (FREE_HEAD(k) | (n + 1u)))
-    return CORRUPT;
+  if (VCMI_UNLIKELY(r->slot[h] != (FREE_HEAD(k) | (n + 1u)))) return CORRUPT;
   r->ncache[k] = (uint8_t)n;
   if (!n) r->cmask &= ~(1u << k);
   return h;
@@ -348,7 +351,7 @@ static size_t reserve_pop(vcmi_region *r, unsigned k) {
  * halves stay free); returns its first granule, NOT_FOUND, or CORRUPT. A whole block is cut
  * from class k's own area first (blocks k*n .. k*n+n-1: the seed's layout), so a fresh region
  * fills as the seed's channels. Steps: 4*depth + (k-j)*(1+depth). */
-static size_t split_take(vcmi_region *r, unsigned k) {
+COLD size_t split_take(vcmi_region *r, unsigned k) {
   uint32_t have = r->avail & ((2u << k) - 1u), kept = r->cmask & ((2u << k) - 1u);
   if (kept > have) { /* a reserved chunk is the smallest that fits (or the bitmap has none) */
     unsigned j = log2_floor(kept);
@@ -389,7 +392,7 @@ static int take_free(vcmi_region *r, size_t h, unsigned k) {
 
 /* Chunk h of class k (live or just taken) becomes free and merges with its free buddies.
  * Steps: (k)*(1+depth) + depth. */
-static void merge_free(vcmi_region *r, size_t h, unsigned k) {
+COLD void merge_free(vcmi_region *r, size_t h, unsigned k) {
   for (; k > 0; k--) {
     size_t sz = (size_t)1 << gshift(r, k), b = h ^ sz;
     r->steps++;
@@ -498,15 +501,15 @@ vcm_status vcm_region_init(vcm_region *rr, void *disc, size_t size, const vcm_ge
   return VCM_OK;
 }
 
-static void end_op(vcmi_region *r) {
+HOT void end_op(vcmi_region *r) {
   if (r->steps > r->max_steps) r->max_steps = r->steps;
   r->steps = 0;
 }
 
 /* A chunk of class k or bigger recording used = n, with the byte counters; NULL if none. */
-static void *take(vcmi_region *r, unsigned k, size_t n) {
-  size_t h = r->ncache[k] ? reserve_pop(r, k) : split_take(r, k);
-  if (h >= CORRUPT) {
+HOT void *take(vcmi_region *r, unsigned k, size_t n) {
+  size_t h = VCMI_LIKELY(r->ncache[k]) ? reserve_pop(r, k) : split_take(r, k);
+  if (VCMI_UNLIKELY(h >= CORRUPT)) {
     if (h == CORRUPT) vcmi_misuse(r, r->data, VCMI_WHY_CORRUPT);
     r->failed++;
     return 0;
@@ -529,7 +532,7 @@ typedef struct {
   size_t used;
 } chunk;
 
-static void drop(vcmi_region *r, const chunk *c) {
+HOT void drop(vcmi_region *r, const chunk *c) {
   VG_FREE(r, r->data + (c->h << GRANULE_LOG2));
   r->live_used -= c->used;
   r->live_cap -= cap_of(r, c->k);
@@ -583,25 +586,18 @@ void *vcm_region_aligned_alloc(vcm_region *rr, size_t align, size_t n) {
  * foreign; inside a live chunk but not its start, or not 16-byte aligned: interior; at or in
  * a free chunk (freed, maybe merged since): double free when freeing, else use after free;
  * slots that contradict the tree: corrupted map. */
-static int live_chunk(vcmi_region *r, const void *p, chunk *c, int freeing) {
+COLD void not_live(vcmi_region *r, const void *p, int freeing) {
   uintptr_t off = (uintptr_t)p - (uintptr_t)r->data;
   vcmi_why why = freeing ? VCMI_WHY_DOUBLE_FREE : VCMI_WHY_USE_AFTER_FREE;
   if ((uintptr_t)p < (uintptr_t)r->data || off >= ((size_t)r->nblocks << r->lmax)) {
     vcmi_misuse(r, p, VCMI_WHY_FOREIGN_REGION);
-    return 0;
+    return;
   }
   size_t x = off >> GRANULE_LOG2;
   uint16_t s = r->slot[x];
   if (!(off & 15u) && (s & SLOT_H)) {
     unsigned k = SLOT_K(s);
-    if (k >= r->nclass || (x & (((size_t)1 << gshift(r, k)) - 1u))) {
-      why = VCMI_WHY_CORRUPT;
-    } else if (s & SLOT_L) {
-      c->h = x;
-      c->k = k;
-      c->used = used_of(r, x, cap_of(r, k));
-      return 1;
-    }
+    if (k >= r->nclass || (x & (((size_t)1 << gshift(r, k)) - 1u))) why = VCMI_WHY_CORRUPT;
   } else {
     unsigned k = 0;
     size_t h = containing(r, x, &k);
@@ -609,6 +605,24 @@ static int live_chunk(vcmi_region *r, const void *p, chunk *c, int freeing) {
     else if ((r->slot[h] & SLOT_L) || (off & 15u)) why = VCMI_WHY_INTERIOR;
   }
   vcmi_misuse(r, p, why);
+}
+
+HOT int live_chunk(vcmi_region *r, const void *p, chunk *c, int freeing) {
+  uintptr_t off = (uintptr_t)p - (uintptr_t)r->data;
+  if (VCMI_LIKELY((uintptr_t)p >= (uintptr_t)r->data && !(off & 15u) &&
+                  off < ((size_t)r->nblocks << r->lmax))) {
+    size_t x = off >> GRANULE_LOG2;
+    uint16_t s = r->slot[x];
+    unsigned k = SLOT_K(s);
+    if (VCMI_LIKELY((s & (SLOT_H | SLOT_L)) == (SLOT_H | SLOT_L) && k < r->nclass &&
+                    !(x & (((size_t)1 << gshift(r, k)) - 1u)))) {
+      c->h = x;
+      c->k = k;
+      c->used = used_of(r, x, cap_of(r, k));
+      return 1;
+    }
+  }
+  not_live(r, p, freeing);
   return 0;
 }
 
