@@ -290,20 +290,6 @@ static size_t find(vcmi_region *r, size_t s, size_t end) {
   return pos < end ? pos : NOT_FOUND;
 }
 
-/* Chunk h of class j, just taken, cut down to class k >= j: the left piece is kept, the
- * right halves become free in the bitmap (their buddies hold the kept piece: nothing merges).
- * Steps: (k-j)*(1+depth). */
-static size_t cut(vcmi_region *r, size_t h, unsigned j, unsigned k) {
-  while (j < k) {
-    j++;
-    size_t right = h + ((size_t)1 << gshift(r, j));
-    r->slot[right] = FREE_HEAD(j);
-    mark_chunk(r, j, right >> gshift(r, j), 1);
-    r->steps++;
-  }
-  return h;
-}
-
 /* ---- Reserves (B5): freed chunks of class k kept unmerged, at most rsv of them, LIFO. A
  * chunk is reserved only when its buddy is not free, so it would not merge anyway; alloc and
  * free of a class that goes back and forth then skip the bitmap. A reserved chunk's head slot
@@ -316,7 +302,6 @@ HOT void reserve_push(vcmi_region *r, size_t h, unsigned k) {
   r->slot[h] = (uint16_t)(FREE_HEAD(k) | (n + 1u));
   r->ncache[k] = (uint8_t)(n + 1u);
   r->cmask |= 1u << k;
-  r->steps++;
 }
 
 /* The reserved chunk h of class k, or 0 if its slot's position does not name it (forged). */
@@ -340,10 +325,33 @@ static void reserve_remove(vcmi_region *r, size_t h, unsigned k) {
 HOT size_t reserve_pop(vcmi_region *r, unsigned k) {
   unsigned n = r->ncache[k] - 1u;
   size_t h = (size_t)reserve(r, k)[n] << gshift(r, k); /* < the data: the map never holds more */
-  r->steps++;
   if (VCMI_UNLIKELY(r->slot[h] != (FREE_HEAD(k) | (n + 1u)))) return CORRUPT;
   r->ncache[k] = (uint8_t)n;
   if (!n) r->cmask &= ~(1u << k);
+  return h;
+}
+
+/* Free chunk h of class k, whose buddy is not free (B2), into k's reserve if it has room, else
+ * into the bitmap. Steps: 1 + depth. */
+static void park(vcmi_region *r, size_t h, unsigned k) {
+  if (r->ncache[k] < r->rsv) {
+    reserve_push(r, h, k);
+    return;
+  }
+  r->slot[h] = FREE_HEAD(k);
+  mark_chunk(r, k, h >> gshift(r, k), 1);
+}
+
+/* Chunk h of class j, just taken, cut down to class k >= j: the left piece is kept, the
+ * right halves become free in the bitmap (their buddies hold the kept piece: nothing merges).
+ * Steps: (k-j)*(1+depth). */
+static size_t cut(vcmi_region *r, size_t h, unsigned j, unsigned k) {
+  while (j < k) {
+    j++;
+    size_t right = h + ((size_t)1 << gshift(r, j));
+    park(r, right, j);
+    r->steps++;
+  }
   return h;
 }
 
@@ -356,6 +364,7 @@ COLD size_t split_take(vcmi_region *r, unsigned k) {
   if (kept > have) { /* a reserved chunk is the smallest that fits (or the bitmap has none) */
     unsigned j = log2_floor(kept);
     size_t h = reserve_pop(r, j);
+    r->steps++;
     return h == CORRUPT ? h : cut(r, h, j, k);
   }
   if (!have) return NOT_FOUND;
@@ -404,8 +413,7 @@ COLD void merge_free(vcmi_region *r, size_t h, unsigned k) {
     r->slot[h | sz] = 0; /* the right half's head goes */
     h &= ~sz;
   }
-  r->slot[h] = FREE_HEAD(k);
-  mark_chunk(r, k, h >> gshift(r, k), 1);
+  park(r, h, k);
 }
 
 /* Grow live chunk h of class k to class t < k in place by absorbing its right buddies, all of
@@ -609,8 +617,7 @@ COLD void not_live(vcmi_region *r, const void *p, int freeing) {
 
 HOT int live_chunk(vcmi_region *r, const void *p, chunk *c, int freeing) {
   uintptr_t off = (uintptr_t)p - (uintptr_t)r->data;
-  if (VCMI_LIKELY((uintptr_t)p >= (uintptr_t)r->data && !(off & 15u) &&
-                  off < ((size_t)r->nblocks << r->lmax))) {
+  if (VCMI_LIKELY(!(off & 15u) && off < ((size_t)r->nblocks << r->lmax))) { /* p < data wraps */
     size_t x = off >> GRANULE_LOG2;
     uint16_t s = r->slot[x];
     unsigned k = SLOT_K(s);
