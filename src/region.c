@@ -19,7 +19,7 @@
  *  B3 summary bit i of level l+1 is set iff word i of level l is not zero; nfree[k] counts
  *     class k's bits; avail bit k iff nfree[k] > 0; no free chunk of class k lies below
  *     first[k].
- *  B4 used <= capacity for every live chunk; live[k], live_used, live_cap equal the map's sums.
+ *  B4 used <= capacity for every live chunk; live[k] and live_cap equal the map's sums.
  *  B5 class k's reserve holds ncache[k] <= rsv distinct chunk numbers, each a free chunk of
  *     class k whose head's c is its position + 1; cmask bit k iff ncache[k] > 0.
  *
@@ -509,25 +509,28 @@ vcm_status vcm_region_init(vcm_region *rr, void *disc, size_t size, const vcm_ge
   return VCM_OK;
 }
 
-HOT void end_op(vcmi_region *r) {
-  if (r->steps > r->max_steps) r->max_steps = r->steps;
-  r->steps = 0;
+HOT void end_op(vcmi_region *r) { /* the reserve's fast paths count no steps */
+  if (VCMI_UNLIKELY(r->steps)) {
+    if (r->steps > r->max_steps) r->max_steps = r->steps;
+    r->steps = 0;
+  }
 }
 
 /* A chunk of class k or bigger recording used = n, with the byte counters; NULL if none. */
+COLD void *take_failed(vcmi_region *r, size_t h) {
+  if (h == CORRUPT) vcmi_misuse(r, r->data, VCMI_WHY_CORRUPT);
+  r->failed++;
+  return 0;
+}
+
 HOT void *take(vcmi_region *r, unsigned k, size_t n) {
   size_t h = VCMI_LIKELY(r->ncache[k]) ? reserve_pop(r, k) : split_take(r, k);
-  if (VCMI_UNLIKELY(h >= CORRUPT)) {
-    if (h == CORRUPT) vcmi_misuse(r, r->data, VCMI_WHY_CORRUPT);
-    r->failed++;
-    return 0;
-  }
+  if (VCMI_UNLIKELY(h >= CORRUPT)) return take_failed(r, h);
   r->slot[h] = (uint16_t)(SLOT_H | SLOT_L | k << 9);
   set_used(r, h, cap_of(r, k), n);
   if (++r->live[k] > r->peak[k]) r->peak[k] = r->live[k];
   unsigned char *p = r->data + (h << GRANULE_LOG2);
   VG_ALLOC(r, p, n);
-  r->live_used += n;
   r->live_cap += cap_of(r, k);
   if (r->live_cap > r->peak_cap) r->peak_cap = r->live_cap;
   return p;
@@ -542,7 +545,6 @@ typedef struct {
 
 HOT void drop(vcmi_region *r, const chunk *c) {
   VG_FREE(r, r->data + (c->h << GRANULE_LOG2));
-  r->live_used -= c->used;
   r->live_cap -= cap_of(r, c->k);
   r->live[c->k]--;
   /* Reserved only if it would not merge: its buddy is not free (B5). */
@@ -643,7 +645,6 @@ void vcm_region_free(vcm_region *rr, void *p) {
 
 static void resize(vcmi_region *r, chunk *c, size_t n) {
   VG_RESIZE(r, r->data + (c->h << GRANULE_LOG2), c->used, n);
-  r->live_used = r->live_used - c->used + n;
   set_used(r, c->h, cap_of(r, c->k), n);
   c->used = n;
 }
@@ -807,7 +808,7 @@ void vcm_region_stats_get(vcm_region *rr, vcm_region_stats *out) {
 /* The checker's tally of a caller region's chunks. */
 typedef struct {
   const char *bad;
-  size_t end, chunks, used, cap, nfree, live[VCM_MAX_CLASSES], free[VCM_MAX_CLASSES],
+  size_t end, chunks, cap, nfree, live[VCM_MAX_CLASSES], free[VCM_MAX_CLASSES],
       kept[VCM_MAX_CLASSES];
 } tally;
 
@@ -827,7 +828,6 @@ static void check_chunk(void *ctx, vcmi_region *r, size_t h, unsigned k) {
     if (u > cap) t->bad = "used exceeds capacity";
     if (marked) t->bad = "live chunk marked free";
     t->live[k]++;
-    t->used += u;
     t->cap += cap;
     return;
   }
@@ -858,7 +858,7 @@ static size_t ones(const uint64_t *w, size_t n) { /* SWAR: no libgcc popcount ca
 /* B1..B4 in O(map words + chunks): heads counted over all slots equal the chunks walked, and
  * level 0's ones equal the free chunks (each found set), so no stray head or bit exists. */
 static const char *check_split(vcmi_region *r) {
-  tally t = {0, 0, 0, 0, 0, 0, {0}, {0}, {0}};
+  tally t = {0, 0, 0, 0, 0, {0}, {0}, {0}};
   size_t ngran = (size_t)r->nblocks << gshift(r, 0), heads = 0;
   walk(r, check_chunk, &t);
   if (t.bad) return t.bad;
@@ -894,7 +894,7 @@ static const char *check_split(vcmi_region *r) {
     }
     if (ones(up, (r->lvln[l] + 63u) >> 6) != nonzero) return "bit past a level's end";
   }
-  if (t.cap != r->live_cap || t.used != r->live_used) return "byte counters differ from the map";
+  if (t.cap != r->live_cap) return "byte counters differ from the map";
   if (r->peak_cap < r->live_cap) return "peak below current";
   return 0;
 }

@@ -61,7 +61,7 @@ typedef struct vcmi_region {
     };
   };
   uint32_t live[VCM_MAX_CLASSES];      /* live chunks per class */
-  size_t live_used, live_cap, peak_cap; /* caller regions only: kept by region.c's API */
+  size_t live_cap, peak_cap;           /* caller regions only: kept by region.c's API */
   size_t failed;
   size_t realloc_inplace, realloc_moved, bytes_copied;
   vcm_misuse_fn handler;
