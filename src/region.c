@@ -320,15 +320,14 @@ static void reserve_remove(vcmi_region *r, size_t h, unsigned k) {
   r->steps++;
 }
 
-/* The most recently reserved chunk of class k (there is one), or CORRUPT if its slot does
- * not say so. */
+/* The most recently reserved chunk of class k (there is one), or CORRUPT if its head slot
+ * does not say so (a forged map): the entry is dropped either way. */
 HOT size_t reserve_pop(vcmi_region *r, unsigned k) {
   unsigned n = r->ncache[k] - 1u;
-  size_t h = (size_t)reserve(r, k)[n] << gshift(r, k); /* < the data: the map never holds more */
-  if (VCMI_UNLIKELY(r->slot[h] != (FREE_HEAD(k) | (n + 1u)))) return CORRUPT;
+  size_t h = (size_t)reserve(r, k)[n] << gshift(r, k); /* < the data: only pushes write it */
   r->ncache[k] = (uint8_t)n;
   if (!n) r->cmask &= ~(1u << k);
-  return h;
+  return VCMI_LIKELY(r->slot[h] == (FREE_HEAD(k) | (n + 1u))) ? h : CORRUPT;
 }
 
 /* Free chunk h of class k, whose buddy is not free (B2), into k's reserve if it has room, else

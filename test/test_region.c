@@ -335,6 +335,45 @@ static void test_misuse_after_split_merge(void) {
   CHECK_EQ(vcm_region_check(&r, NULL), 0);
 }
 
+/* A freed chunk whose buddy is live waits unmerged in its class's reserve (DESIGN §2): the next
+ * allocation of the class gets it back, misuse of it is still exact, a free that makes its
+ * buddy free merges both, and a reserve entry whose head slot was forged is reported and
+ * dropped, not handed out. */
+static void test_reserve(void) {
+  vcm_region r = fresh(32 * 1024, NULL);
+  vcm_region_stats st;
+  unsigned char *a = vcm_region_alloc(&r, 16), *b = vcm_region_alloc(&r, 16);
+  unsigned char *c = vcm_region_alloc(&r, 100);
+  CHECK(b == a + 16);
+  vcm_region_free(&r, b); /* a is live: b is reserved, not merged */
+  CHECK_EQ(vcm_region_check(&r, NULL), 0);
+  vcm_region_free(&r, b); /* a double free of a reserved chunk */
+  CHECK_EQ(misuse.calls, 1);
+  CHECK(misuse.ptr == b && strstr(misuse.reason, "double free") != NULL);
+  CHECK(vcm_region_alloc(&r, 9) == b); /* the reserve gives it back */
+  vcm_region_free(&r, a);              /* b live: a reserved */
+  vcm_region_free(&r, b);              /* a free: b merges with it, a leaves the reserve */
+  vcm_region_free(&r, c);
+  vcm_region_stats_get(&r, &st);
+  CHECK_EQ(st.live_chunks, 0);
+  CHECK_EQ(st.class_total[6], 28); /* every block whole again */
+  CHECK_EQ(vcm_region_check(&r, NULL), 0);
+  /* Forge the head slot of a reserved chunk: the pop sees it and fails, once. */
+  a = vcm_region_alloc(&r, 16);
+  b = vcm_region_alloc(&r, 16);
+  vcm_region_free(&r, b);
+  size_t slot = (size_t)(b - (disc + 4 * 1024)) / 16;
+  uint16_t *slots = (uint16_t *)(void *)disc, keep = slots[slot];
+  slots[slot] = (uint16_t)(keep ^ 1u); /* another reserve position */
+  CHECK(vcm_region_check(&r, NULL) != 0);
+  CHECK(vcm_region_alloc(&r, 16) == NULL);
+  CHECK_EQ(misuse.calls, 2);
+  CHECK(strstr(misuse.reason, "corrupt") != NULL);
+  slots[slot] = keep;
+  unsigned char *d = vcm_region_alloc(&r, 16);
+  CHECK(d != NULL && d != b);
+}
+
 /* The most map steps any alloc, free or realloc takes is bounded by a constant of the
  * geometry and the bitmap's depth (docs/DESIGN.md §3): counted, not timed. */
 static void test_steps_bounded(void) {
@@ -422,6 +461,7 @@ int main(void) {
   test_checker_catches();
   test_split_merge_absorb();
   test_misuse_after_split_merge();
+  test_reserve();
   test_steps_bounded();
   test_forged_map();
   return t_report();
