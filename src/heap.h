@@ -160,7 +160,8 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
                   h->freed < h->purge_at)) {
     uint32_t s = loc.e->state;
     if (VCMI_LIKELY((s & VCMI_LIVE) && (!sized || (s & VCMI_USED_MASK) == size))) {
-      size_t cap = (size_t)(1u + r->xscale) << (VCMI_LMAX - loc.k); /* read before the stores */
+      /* the capacity, read before the stores; the shift is locate's (14 - k) */
+      size_t cap = (size_t)(16u + 16u * r->xscale) << (VCMI_LMAX - 4u - loc.k);
       vcmi_release(r, &loc); /* its avail bit tells the next purge to look at the class */
       h->freed += cap;
       return 0;
