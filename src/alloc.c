@@ -42,8 +42,14 @@ static __attribute__((noinline)) void *malloc_slow(size_t n) {
 /* The fast path is the pop alone; everything else is a tail call (no frame here). */
 void *vcm_malloc(size_t n) {
   vcmi_heap *h = vcmi_tls_heap;
-  if (VCMI_LIKELY(n <= VCMI_SMALL_MAX && h != NULL)) {
-    unsigned t = vcmi_tight_class(n);
+  unsigned t;
+  if (VCMI_LIKELY(n <= VCMI_TIGHT_TABLE_MAX)) /* one range test for the common sizes */
+    t = vcmi_tight_table[(n + 15u) >> 4];
+  else if (n <= VCMI_SMALL_MAX)
+    t = vcmi_tight_class_calc(n);
+  else
+    return malloc_slow(n);
+  if (VCMI_LIKELY(h != NULL)) {
     vcmi_region *r = h->cur[t];
     const vcmi_tclass_t *c = &vcmi_tclass[t];
     uint32_t g = r->free_head[c->k];

@@ -37,8 +37,8 @@ static int key_ready;
 /* Heap class t -> region class and xscale (generated from the rule in heap.h), with the
  * offset of the class area and the capacity they give in a segment of that xscale. */
 #define C(k, x)                                                                              \
-  {(k), (x), (uint32_t)(((size_t)(k) << VCMI_SEG_STRIDE_LOG2) * (1u + (x))),                \
-   (uint32_t)((1u + (x)) << (VCMI_LMAX - (k)))}
+  {(uint32_t)(((size_t)(k) << VCMI_SEG_STRIDE_LOG2) * (1u + (x))),                          \
+   (uint32_t)((1u + (x)) << (VCMI_LMAX - (k))), (k), (x)}
 const vcmi_tclass_t vcmi_tclass[VCMI_NTIGHT] = {
     C(14, 0), C(13, 0), C(14, 2), C(12, 0), C(14, 4), C(13, 2), C(14, 6), C(11, 0),
     C(13, 4), C(12, 2), C(13, 6), C(10, 0), C(12, 4), C(11, 2), C(12, 6), C(9, 0),

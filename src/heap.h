@@ -27,8 +27,8 @@ typedef struct vcmi_segment {
  * Class t is region class vcmi_tclass[t].k of the segments with xscale vcmi_tclass[t].x. */
 #define VCMI_NTIGHT 52u
 typedef struct vcmi_tclass_t {
-  uint8_t k, x;
   uint32_t base, cap; /* in a segment of xscale x: class k's area offset, its capacity */
+  uint32_t k, x;      /* 16 bytes: an index is a shift */
 } vcmi_tclass_t;
 extern const vcmi_tclass_t vcmi_tclass[VCMI_NTIGHT];
 static inline unsigned vcmi_tight_class_calc(size_t n) {
