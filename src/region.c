@@ -294,7 +294,14 @@ static size_t find(vcmi_region *r, size_t s, size_t end) {
  * chunk is reserved only when its buddy is not free, so it would not merge anyway; alloc and
  * free of a class that goes back and forth then skip the bitmap. A reserved chunk's head slot
  * holds its position, so taking it out of the middle (a merge or an absorb) is O(1). */
-static uint32_t *reserve(vcmi_region *r, unsigned k) { return r->cache + (size_t)k * r->rsv; }
+static uint32_t *reserve(vcmi_region *r, unsigned k) { /* the head's when cache is NULL */
+  return (r->cache ? r->cache : r->cache_in) + (size_t)k * r->rsv;
+}
+/* Granule h lies in the data: a reserve on the disc may have been overwritten (an underflow
+ * below the first chunk), so every entry read is bounded before its slot is. */
+static int in_data(const vcmi_region *r, size_t h) {
+  return h < ((size_t)r->nblocks << gshift(r, 0));
+}
 
 HOT void reserve_push(vcmi_region *r, size_t h, unsigned k) {
   unsigned n = r->ncache[k];
@@ -309,13 +316,17 @@ static int reserved(vcmi_region *r, size_t h, unsigned k) {
   unsigned c = r->slot[h] & SLOT_POS;
   return c >= 1u && c <= r->ncache[k] && reserve(r, k)[c - 1u] == h >> gshift(r, k);
 }
+static int reserved_at(vcmi_region *r, size_t h, unsigned k, unsigned c) { /* c: position+1 */
+  return in_data(r, h) && r->slot[h] == (FREE_HEAD(k) | c);
+}
 
 /* Take reserved chunk h of class k out of its reserve: the last one fills its place. */
 static void reserve_remove(vcmi_region *r, size_t h, unsigned k) {
   unsigned c = r->slot[h] & SLOT_POS, n = --r->ncache[k];
   uint32_t *q = reserve(r, k), last = q[n];
-  q[c - 1u] = last;
-  r->slot[(size_t)last << gshift(r, k)] = (uint16_t)(FREE_HEAD(k) | c); /* itself if last */
+  size_t lh = (size_t)last << gshift(r, k);
+  q[c - 1u] = last; /* a forged last entry moves unvalidated: its pop reports it */
+  if (reserved_at(r, lh, k, n + 1u)) r->slot[lh] = (uint16_t)(FREE_HEAD(k) | c);
   if (!n) r->cmask &= ~(1u << k);
   r->steps++;
 }
@@ -324,10 +335,10 @@ static void reserve_remove(vcmi_region *r, size_t h, unsigned k) {
  * does not say so (a forged map): the entry is dropped either way. */
 HOT size_t reserve_pop(vcmi_region *r, unsigned k) {
   unsigned n = r->ncache[k] - 1u;
-  size_t h = (size_t)reserve(r, k)[n] << gshift(r, k); /* < the data: only pushes write it */
+  size_t h = (size_t)reserve(r, k)[n] << gshift(r, k);
   r->ncache[k] = (uint8_t)n;
   if (!n) r->cmask &= ~(1u << k);
-  return VCMI_LIKELY(r->slot[h] == (FREE_HEAD(k) | (n + 1u))) ? h : CORRUPT;
+  return VCMI_LIKELY(reserved_at(r, h, k, n + 1u)) ? h : CORRUPT;
 }
 
 /* Free chunk h of class k, whose buddy is not free (B2), into k's reserve if it has room, else
@@ -493,7 +504,13 @@ vcm_status vcm_region_init(vcm_region *rr, void *disc, size_t size, const vcm_ge
   r->nblocks = (uint32_t)(plan.n_channels * plan.n_classes);
   r->map_bytes = map_size(r->nblocks, r->nclass, lmax, r->lvl, r->lvln, &r->depth);
   r->nbits = r->lvln[0];
-  r->rsv = (uint8_t)(VCMI_RESERVE / r->nclass);
+  /* The reserves: in the gap the map shares leave before the data if it holds more than the
+   * head's VCMI_RESERVE entries, at most 255 a class (ncache is 8-bit). */
+  size_t gap = (plan.n_channels * share - r->map_bytes) / sizeof(uint32_t), per = gap / r->nclass;
+  r->cache = gap > VCMI_RESERVE ? (uint32_t *)(void *)(d + r->map_bytes) : 0; /* no pointer
+                                                     into the head: a vcm_region may be copied */
+  if (gap <= VCMI_RESERVE) per = VCMI_RESERVE / r->nclass;
+  r->rsv = (uint8_t)(per < 255u ? per : 255u);
   for (unsigned k = 0; k < VCM_MAX_CLASSES; k++) r->first[k] = UINT32_MAX; /* none free yet */
   r->slot = (uint16_t *)(void *)d;
   r->bits = (uint64_t *)(void *)(d + r->map_bytes) - (r->lvl[r->depth - 1u] + 1u);

@@ -14,8 +14,9 @@
  *          (free and its pages returned to the OS), bit 31 LIVE.
  *   link:  free chunk: class-number of the next free chunk of its class (VCMI_NONE ends);
  *          REMOTE chunk: map index of the next remote-freed chunk. */
-/* Reserve entries of a caller region, shared by its classes: they fill the union with the
- * segment-only fields on 64-bit targets (24 pointers + 48 words = 89 + 1 + 6 words). */
+/* Reserve entries of a caller region in its head, shared by its classes: they fill the union
+ * with the segment-only fields on 64-bit targets (24 pointers + 48 words = 89 + 1 + 6 words).
+ * A disc whose map share leaves more room before the data keeps its reserves there. */
 #define VCMI_RESERVE 89u
 #define VCMI_LEVELS 8 /* bitmap levels: 64^7 > any bit count a 32-bit class-number allows */
 
@@ -42,7 +43,7 @@ typedef struct vcmi_region {
   uint32_t magic;
   uint8_t lmin, lmax, nclass, stride_log2; /* stride_log2 = 0: stride not a power of two */
   uint8_t xscale;
-  uint8_t rsv;                         /* caller regions: reserve slots per class */
+  uint8_t rsv;                         /* caller regions: reserve slots per class (<= 255) */
   uint32_t n_channels;
   uint32_t avail;                    /* bit k: class k may have a chunk to give */
   unsigned char *data;
@@ -55,13 +56,15 @@ typedef struct vcmi_region {
       uint32_t fresh[VCM_MAX_CLASSES];     /* class-numbers >= fresh[k] were never handed out */
     };
     struct { /* caller regions only: the reserves of freed, unmerged chunks (region.c, B5) */
-      uint32_t cache[VCMI_RESERVE];        /* class k's: cache[k*rsv .. k*rsv + ncache[k]) */
+      uint32_t cache_in[VCMI_RESERVE];     /* the reserves when the disc has no room for them */
       uint32_t cmask;                      /* bit k iff ncache[k] > 0 */
       uint8_t ncache[VCM_MAX_CLASSES];
     };
   };
   uint32_t live[VCM_MAX_CLASSES];      /* live chunks per class */
   size_t live_cap, peak_cap;           /* caller regions only: kept by region.c's API */
+  uint32_t *cache;                     /* reserves on the disc, NULL: in cache_in. Class k's:
+                                        * [k*rsv .. k*rsv + ncache[k]) */
   size_t failed;
   size_t realloc_inplace, realloc_moved, bytes_copied;
   vcm_misuse_fn handler;

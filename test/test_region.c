@@ -374,6 +374,40 @@ static void test_reserve(void) {
   CHECK(d != NULL && d != b);
 }
 
+/* On a disc whose map shares leave room before the data (1 MiB here), the reserves live there,
+ * where an underflow below the first chunk lands: forged entries are bounded and checked
+ * against their head slots, never handed out or followed outside the data. */
+static void test_forged_reserve(void) {
+  unsigned long long x = 0x9E3779B97F4A7C15ull;
+  vcm_plan p;
+  vcm_region_plan(sizeof disc, NULL, &p);
+  unsigned char *data = disc + p.n_channels * (p.channel_factor - p.n_classes) * 1024;
+  unsigned char *end = data + p.data_bytes;
+  for (int round = 0; round < 40; round++) {
+    vcm_region r = fresh(sizeof disc, NULL);
+    void *live[256] = {0};
+    for (int i = 0; i < 256; i++) live[i] = vcm_region_alloc(&r, 16u << (i % 7));
+    for (int i = 0; i < 256; i += 2) vcm_region_free(&r, live[i]), live[i] = NULL;
+    for (size_t j = 0; j < 256; j++) { /* the first entries of every class's reserve */
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      disc[p.map_bytes + (j * 37 + (size_t)round * 64) % (data - disc - p.map_bytes)] = (unsigned char)x;
+    }
+    for (int op = 0; op < 2000; op++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      unsigned i = (unsigned)(x % 256);
+      if (!live[i]) {
+        unsigned char *q = vcm_region_alloc(&r, (size_t)(x >> 30) % 1025);
+        CHECK(!q || (q >= data && q < end));
+        live[i] = q;
+      } else {
+        vcm_region_free(&r, live[i]);
+        live[i] = NULL;
+      }
+    }
+  }
+  CHECK(data - disc - p.map_bytes >= 7 * 4 * 12); /* the reserves did live on the disc */
+}
+
 /* The most map steps any alloc, free or realloc takes is bounded by a constant of the
  * geometry and the bitmap's depth (docs/DESIGN.md §3): counted, not timed. */
 static void test_steps_bounded(void) {
@@ -462,6 +496,7 @@ int main(void) {
   test_split_merge_absorb();
   test_misuse_after_split_merge();
   test_reserve();
+  test_forged_reserve();
   test_steps_bounded();
   test_forged_map();
   return t_report();
