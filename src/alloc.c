@@ -61,11 +61,11 @@ void *vcm_malloc(size_t n) {
 void vcm_free(void *p) {
   vcmi_region *r;
   vcmi_large *b;
-  if (!p) return;
-  switch (classify(p, &r, &b)) {
+  switch (classify(p, &r, &b)) { /* NULL is in no segment nor block: tested only there */
   case 1: vcmi_seg_free(r, p); return;
   case 2: vcmi_large_free(b, p); return;
-  default: vcmi_process_misuse(p, VCMI_WHY_FOREIGN);
+  default:
+    if (p) vcmi_process_misuse(p, VCMI_WHY_FOREIGN);
   }
 }
 

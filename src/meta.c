@@ -43,7 +43,7 @@ static vcmi_lock meta_lock;
 int vcmi_pagemap_set(const void *start, size_t size, void *desc) {
   uintptr_t g0 = (uintptr_t)start >> VCMI_GRANULE_SHIFT;
   uintptr_t g1 = ((uintptr_t)start + (size ? size - 1 : 0)) >> VCMI_GRANULE_SHIFT;
-  if (g1 >> (TOP_BITS + LEAF_BITS)) return -1;
+  if (g1 >> (TOP_BITS + LEAF_BITS) || (g0 == 0 && desc)) return -1; /* free(NULL): nothing */
   vcmi_lock_take(&meta_lock);
   for (uintptr_t g = g0; g <= g1; g++) {
     void **leaf = top[g >> LEAF_BITS];

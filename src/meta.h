@@ -38,8 +38,9 @@ static inline void *vcmi_pagemap_get(const void *p) {
                          __ATOMIC_ACQUIRE);
 }
 /* Map every granule that [start, start + size) touches to desc (NULL: clear them). Takes
- * meta_lock. 0, or -1 if an address is past 48 bits or a leaf cannot be mapped (out of memory:
- * the granules before it are set, the caller clears them). Clearing never fails. */
+ * meta_lock. 0, or -1 if an address is past 48 bits, in granule 0 (never mapped, so NULL is
+ * nothing of ours: free tests it only then) or a leaf cannot be mapped (out of memory: the
+ * granules before it are set, the caller clears them). Clearing never fails. */
 int vcmi_pagemap_set(const void *start, size_t size, void *desc);
 
 /* Small metadata objects from OS pages, never returned (heaps, large descriptors): size bytes,

@@ -444,6 +444,12 @@ static void test_interior_every_class(void) {
   }
   CHECK_EQ(bad, 0);
   CHECK(reports > 2000 && interior == reports);
+  misuse.calls = 0; /* NULL is freed silently, by every free */
+  free_(NULL);
+  free_sized(NULL, 0);
+  free_sized(NULL, 24);
+  vcm_free_aligned_sized(NULL, 64, 24);
+  CHECK_EQ(misuse.calls, 0);
   vcm_set_misuse_handler(NULL, NULL);
 }
 
