@@ -318,8 +318,8 @@ static __attribute__((noinline)) void free_sized_slow(void *p, size_t size) {
 void vcm_free_sized(void *p, size_t size) {
   vcmi_region *r;
   vcmi_large *b;
-  if (VCMI_LIKELY(p && classify(p, &r, &b) == 1 && vcmi_seg_free_fast(r, p, 1, size) == 0))
-    return;
+  if (VCMI_LIKELY(classify(p, &r, &b) == 1 && vcmi_seg_free_fast(r, p, 1, size) == 0))
+    return; /* NULL classifies as nothing (granule 0 is never mapped) */
   if (p) free_sized_slow(p, size);
 }
 
