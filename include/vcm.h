@@ -111,10 +111,11 @@ vcm_status vcm_region_init(vcm_region *r, void *disc, size_t size, const vcm_geo
 /* Replace the misuse handler (NULL restores the default: message to stderr, then abort). */
 void vcm_region_set_handler(vcm_region *r, vcm_misuse_fn fn, void *ctx);
 
-/* A chunk of the smallest class with capacity >= n, recording used = n, split from the
- * smallest free chunk that holds it (class n's own area of the disc first). n == 0 gives a
- * unique smallest chunk with used 0. Returns NULL if n > size_max or no free chunk is big
- * enough. O(n_classes * D) map steps, D <= 7 the free bitmap's depth (docs/DESIGN.md §3).
+/* A chunk of the smallest class with capacity >= n, recording used = n: the class's most
+ * recently freed chunk kept in its reserve (O(1)), else split from the smallest free chunk
+ * that holds it (class n's own area of the disc first). n == 0 gives a unique smallest chunk
+ * with used 0. Returns NULL if n > size_max or no free chunk is big enough. O(n_classes * D)
+ * map steps, D <= 7 the free bitmap's depth (docs/DESIGN.md §2, §3).
  * Chunks of capacity c are aligned to min(c, alignment of the data). */
 void *vcm_region_alloc(vcm_region *r, size_t n);
 
@@ -136,8 +137,10 @@ void *vcm_region_realloc(vcm_region *r, void *p, size_t n);
  * can be absorbed to hold n, else -1 and p unchanged. Never moves. O(n_classes * D). */
 int vcm_region_expand(vcm_region *r, void *p, size_t n);
 
-/* Free p (NULL is a no-op); it merges with its free buddies. A pointer that is not the start
- * of a live chunk of r goes to the handler and changes nothing. O(n_classes * D). */
+/* Free p (NULL is a no-op); it merges with its free buddies, or, if its buddy is not free,
+ * waits unmerged in its class's reserve for the next allocation of the class (O(1)). A
+ * pointer that is not the start of a live chunk of r goes to the handler and changes
+ * nothing. O(n_classes * D). */
 void vcm_region_free(vcm_region *r, void *p);
 
 /* Bytes used / capacity of the live chunk p; 0 (after the handler) if p is not one. O(1). */
@@ -154,7 +157,8 @@ typedef struct vcm_region_stats {
   size_t peak_capacity;  /* highest live_capacity seen */
   size_t failed;         /* allocations and moves that found no chunk */
   size_t realloc_inplace, realloc_moved, bytes_copied;
-  size_t max_steps;      /* caller region: most map steps one alloc, free or realloc took */
+  size_t max_steps;      /* caller region: most map steps one alloc, free or realloc took
+                            (a reserve's push or pop alone counts none) */
   size_t steps_bound;    /* caller region: the bound on them (docs/DESIGN.md §3); 0: segment */
   size_t class_size[VCM_MAX_CLASSES];  /* class i: capacity size_min << i */
   size_t class_live[VCM_MAX_CLASSES];  /* live chunks of class i */
