@@ -1,4 +1,4 @@
-/* Misuse reports, at the bottom (floor 1): the reasons' text, the default handler (hosted: print
+/* Misuse reports, at the bottom (floor 1): the reasons' and statuses' text, the default handler (hosted: print
  * without allocating and abort; freestanding: trap) and the process heap's handler. Everything
  * above reports downward, here. */
 #ifndef VCM_FREESTANDING
@@ -30,6 +30,23 @@ static const char *const why_text[VCMI_WHY_COUNT] = {
     [VCMI_WHY_WRITE_AFTER_FREE] = "write after free (a freed chunk was changed)",
     [VCMI_WHY_CORRUPT] = "corrupted map (an entry contradicts the map; the region refuses it)",
 };
+
+/* The text of a status from vcm_region_init or vcm_region_plan. */
+const char *vcm_strerror(vcm_status s) {
+  switch (s) {
+  case VCM_OK: return "ok";
+  case VCM_E_NULL: return "a required pointer is NULL";
+  case VCM_E_ALIGN: return "disc is not 16-byte aligned";
+  case VCM_E_POW2: return "size_min and size_max must be powers of two";
+  case VCM_E_ORDER: return "size_max is smaller than size_min";
+  case VCM_E_MIN: return "size_min is below 16 (the map's granule)";
+  case VCM_E_MAX: return "size_max is above VCM_CLASS_MAX";
+  case VCM_E_FACTOR: return "grow_factor must be 2";
+  case VCM_E_SMALL: return "disc is too small for one channel";
+  case VCM_E_TOO_MANY: return "disc holds more chunks than a 32-bit map index can name";
+  }
+  return "unknown status";
+}
 
 const char *vcmi_why_text(vcmi_why why) {
   return (unsigned)why < VCMI_WHY_COUNT ? why_text[why] : "misuse";

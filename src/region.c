@@ -76,22 +76,6 @@ _Static_assert(VCM_MAX_CLASSES <= 32, "order field of a slot is 5 bits");
 #define COLD static __attribute__((noinline))
 static int is_pow2(size_t x) { return x && !(x & (x - 1)); }
 
-const char *vcm_strerror(vcm_status s) {
-  switch (s) {
-  case VCM_OK: return "ok";
-  case VCM_E_NULL: return "a required pointer is NULL";
-  case VCM_E_ALIGN: return "disc is not 16-byte aligned";
-  case VCM_E_POW2: return "size_min and size_max must be powers of two";
-  case VCM_E_ORDER: return "size_max is smaller than size_min";
-  case VCM_E_MIN: return "size_min is below 16 (the map's granule)";
-  case VCM_E_MAX: return "size_max is above VCM_CLASS_MAX";
-  case VCM_E_FACTOR: return "grow_factor must be 2";
-  case VCM_E_SMALL: return "disc is too small for one channel";
-  case VCM_E_TOO_MANY: return "disc holds more chunks than a 32-bit map index can name";
-  }
-  return "unknown status";
-}
-
 static vcm_status check_geometry(const vcm_geometry *g, unsigned *lmin, unsigned *lmax) {
   size_t mn = g ? g->size_min : VCM_DEFAULT_MIN, mx = g ? g->size_max : VCM_DEFAULT_MAX;
   if (g && g->grow_factor != 2) return VCM_E_FACTOR;
