@@ -388,12 +388,20 @@ static int purge_class(vcmi_heap *h, vcmi_region *r, unsigned k) {
   uint32_t t = nspan;
   while (t > 0 && old[t - 1u] == (t == nspan ? fresh - ((t - 1u) << per_log2) : per)) t--;
   uint32_t top = t << per_log2; /* new fresh */
-  /* Inside: spans all old-free and not yet dropped (check mode keeps the fill: none). */
-  for (uint32_t i = 0; i < t && !h->check; i++) {
-    if (old[i] != per || gone[i] == per) continue;
-    vcmi_os_purge(vcmi_chunk_addr(r, k, i << per_log2), (size_t)per * vcmi_class_cap(r, k));
-    for (uint32_t g = i << per_log2; g < (i + 1u) << per_log2; g++)
-      vcmi_entry_at(r, k, g)->state = VCMI_PURGED;
+  /* Inside: spans all old-free and not yet dropped (check mode keeps the fill: none). A run of
+   * such spans is adjacent in the class area: one call drops it (the calls, not the pages,
+   * cost the time: a class of freed vectors yields hundreds of neighbouring spans). */
+  for (uint32_t i = 0, run = 0; i <= t && !h->check; i++) {
+    if (i < t && old[i] == per && gone[i] != per) {
+      for (uint32_t g = i << per_log2; g < (i + 1u) << per_log2; g++)
+        vcmi_entry_at(r, k, g)->state = VCMI_PURGED;
+      run++;
+      continue;
+    }
+    if (run)
+      vcmi_os_purge(vcmi_chunk_addr(r, k, (i - run) << per_log2),
+                    (size_t)(run << per_log2) * vcmi_class_cap(r, k));
+    run = 0;
   }
   /* Rebuild the free list: chunks below top, resident ones first (PURGED ones fault again). */
   uint32_t head[2] = {VCMI_NONE, VCMI_NONE}, *tail[2] = {&head[0], &head[1]};
