@@ -19,8 +19,9 @@
 
 #define LARGE_MIN ((size_t)512 << 10)
 /* The cache keeps freed blocks mapped for reuse: at most CACHE_MAX_BYTES of their possibly
- * written pages (a block past that has its pages dropped before it is cached: it then costs
- * address space only) and CACHE_MAX_SPAN of address space. */
+ * written pages, and no more than 4x the live blocks' capacity (a block past either has its pages
+ * dropped before it is cached: it then costs address space only), and CACHE_MAX_SPAN of
+ * address space. */
 #define CACHE_MAX_BYTES ((size_t)vcmi_opt[VCMI_OPT_LARGE_CACHE_MB] << 20)
 #define CACHE_MAX_SPAN (CACHE_MAX_BYTES * (sizeof(void *) == 8 ? 8u : 1u))
 #define CACHE_MAX_BLOCK ((size_t)32 << 20)
@@ -29,6 +30,7 @@
 static vcmi_lock large_lock;
 static vcmi_large *desc_free, *cache;
 static size_t cache_bytes, cache_span; /* cached: sum of page_up(dirty), sum of cap */
+static size_t live_cap;                /* sum of the live blocks' cap */
 static vcmi_large live_list = {0, NULL, 0, 0, 0, &live_list, &live_list}; /* under large_lock */
 
 static void unlink_live(vcmi_large *b) {
@@ -99,6 +101,7 @@ static int grow_mapping(vcmi_large *b, size_t cap, size_t al) {
   }
   if (cap >= VCMI_GRANULE && vcmi_opt[VCMI_OPT_THP]) vcmi_os_hugepage(q, cap);
   vcmi_lock_take(&large_lock);
+  if (b->magic == VCMI_LARGE_MAGIC) live_cap += cap - b->cap;
   b->p = q;
   b->cap = cap;
   vcmi_lock_give(&large_lock);
@@ -146,7 +149,11 @@ static vcmi_large *cache_take(size_t n, size_t cap, size_t al, int *grow) {
 static void cache_put(vcmi_large *b) {
   vcmi_lock_take(&large_lock);
   if (b->cap <= CACHE_MAX_BLOCK && cache_span + b->cap <= CACHE_MAX_SPAN) {
-    if (cache_bytes + page_up(b->dirty) > CACHE_MAX_BYTES) {
+    /* Resident pages kept for reuse stay within 4x the live blocks' capacity: a program that
+     * frees its large blocks and goes on with small ones does not keep them resident, one that
+     * churns large blocks keeps enough to reuse without faults (r2, s4: docs/BENCHMARKS.md). */
+    size_t keep = live_cap < CACHE_MAX_BYTES / 4 ? 4 * live_cap : CACHE_MAX_BYTES;
+    if (cache_bytes + page_up(b->dirty) > keep) {
       vcmi_lock_give(&large_lock); /* b is nobody else's: drop its pages unlocked */
       drop_from(b, 0);
       vcmi_lock_take(&large_lock);
@@ -212,6 +219,7 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
   d->used = n;
   vcmi_lock_take(&large_lock);
   __atomic_store_n(&d->magic, VCMI_LARGE_MAGIC, __ATOMIC_RELEASE);
+  live_cap += d->cap;
   d->next = live_list.next;
   d->prev = &live_list;
   live_list.next->prev = d;
@@ -242,6 +250,7 @@ void vcmi_large_free(vcmi_large *b, void *p) {
     return;
   }
   __atomic_store_n(&b->magic, 0u, __ATOMIC_RELEASE);
+  live_cap -= b->cap;
   unlink_live(b);
   vcmi_lock_give(&large_lock);
   if (b->used > b->dirty) b->dirty = b->used; /* the program may have written all it used */
