@@ -95,7 +95,7 @@ static void seg_destroy(vcmi_segment *s) {
 /* Take back every chunk other threads freed into r. Owner only. Returns the bytes taken. */
 static size_t seg_collect(vcmi_region *r) {
   size_t bytes = 0;
-  uint32_t idx = __atomic_exchange_n(&r->remote_head, VCMI_NONE, __ATOMIC_ACQUIRE);
+  uint32_t idx = __atomic_exchange_n(&r->remote_head, VCMI_NONE, __ATOMIC_SEQ_CST);
   while (idx != VCMI_NONE) {
     unsigned k = vcmi_log2(idx / r->n_channels + 1u);
     vcmi_loc loc = {k, idx - r->n_channels * ((1u << k) - 1u), &r->map[idx]};
@@ -111,7 +111,7 @@ static size_t seg_collect(vcmi_region *r) {
  * chunks other threads free gives pages back when it next runs short, freeing nothing itself. */
 static void heap_collect(vcmi_heap *h) {
   if (!__atomic_load_n(&h->remote_pending, __ATOMIC_RELAXED)) return;
-  __atomic_store_n(&h->remote_pending, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&h->remote_pending, 0, __ATOMIC_SEQ_CST); /* before the exchanges (remote_free) */
   for (vcmi_segment *s = h->segs; s; s = s->next) h->freed += seg_collect(reg(s));
 }
 
@@ -465,7 +465,14 @@ static void heap_purge(vcmi_heap *h) {
 
 /* Another thread frees a chunk of r: mark it REMOTE (a CAS, so a racing double free is seen
  * once) and push its map index on r's remote list. */
-static void remote_free(vcmi_region *r, vcmi_loc *loc, const void *p) {
+static __attribute__((noinline, cold)) void remote_check(vcmi_region *r, vcmi_loc *loc,
+                                                         const void *p) {
+  check_slack(r, loc, p);
+  memset((void *)(uintptr_t)p, CHECK_FILL, vcmi_class_cap(r, loc->k));
+}
+
+static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vcmi_loc *loc,
+                                                              const void *p) {
   vcmi_entry *e = loc->e;
   uint32_t s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
   do {
@@ -475,18 +482,22 @@ static void remote_free(vcmi_region *r, vcmi_loc *loc, const void *p) {
     }
   } while (!__atomic_compare_exchange_n(&e->state, &s, (s & ~VCMI_LIVE) | VCMI_REMOTE, 1,
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-  if (vcmi_opt[VCMI_OPT_CHECK]) { /* the chunk is ours until pushed; REMOTE keeps used */
-    check_slack(r, loc, p);
-    memset((void *)(uintptr_t)p, CHECK_FILL, vcmi_class_cap(r, loc->k));
-  }
+  /* the chunk is ours until pushed; REMOTE keeps used */
+  if (VCMI_UNLIKELY(vcmi_opt[VCMI_OPT_CHECK])) remote_check(r, loc, p);
   uint32_t idx = (uint32_t)(e - r->map);
   uint32_t head = __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED);
   do {
     __atomic_store_n(&e->link, head, __ATOMIC_RELAXED);
-  } while (!__atomic_compare_exchange_n(&r->remote_head, &head, idx, 1, __ATOMIC_RELEASE,
+  } while (!__atomic_compare_exchange_n(&r->remote_head, &head, idx, 1, __ATOMIC_SEQ_CST,
                                         __ATOMIC_RELAXED));
+  /* Only the push onto an empty list flags the owner: a list that was not empty is flagged
+   * already or is taken whole by a collection that has not yet exchanged it (heap_collect
+   * clears the flag before it exchanges). Sparing the store on the others keeps a stream of
+   * remote frees off the owner's heap line, which its every free reads and writes. Both
+   * sides seq_cst: a push the exchange missed sets the flag after the clear. */
+  if (head != VCMI_NONE) return;
   vcmi_heap *o = __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED);
-  __atomic_store_n(&o->remote_pending, 1, __ATOMIC_RELAXED);
+  __atomic_store_n(&o->remote_pending, 1, __ATOMIC_SEQ_CST);
 }
 
 /* Locate p in r or report why it is not a chunk start. */
@@ -496,6 +507,13 @@ static int locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc) {
   return -1;
 }
 
+
+void vcmi_seg_free_remote(vcmi_region *r, void *p, vcmi_loc loc) {
+  if (loc.g >= __atomic_load_n(&r->fresh[loc.k], __ATOMIC_RELAXED)) /* vcmi_seg_locate's bound */
+    vcmi_misuse(r, p, VCMI_WHY_INTERIOR);
+  else
+    remote_free(r, &loc, p);
+}
 
 void vcmi_seg_free_slow(vcmi_region *r, void *p) {
   vcmi_loc loc;

@@ -148,16 +148,23 @@ static inline int vcmi_seg_locate(const vcmi_region *r, const void *p, vcmi_loc 
  * else (another thread's chunk, misuse, a purge due) in vcmi_seg_free_slow, which may purge
  * (taking heaps_lock to unlink an empty segment). */
 void vcmi_seg_free_slow(vcmi_region *r, void *p);
+/* vcmi_seg_free_slow for a chunk of another thread's heap that vcmi_seg_find (unbounded)
+ * located at loc: the bound test, then the remote push or the report. */
+void vcmi_seg_free_remote(vcmi_region *r, void *p, vcmi_loc loc);
 /* The inline part: 0 if p was the owner's live chunk (with used bytes = size if sized: the
  * check of free_sized, folded away for free) and is freed; -1: nothing done. */
 static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region *r, void *p,
                                                                   int sized, size_t size) {
   vcmi_heap *h = vcmi_tls_heap;
   vcmi_loc loc;
+  if (VCMI_UNLIKELY(vcmi_seg_find(r, p, &loc, 0) != 0)) return -1;
   /* a segment's owner is never NULL, so a thread without a heap (h NULL) fails the test */
-  if (VCMI_LIKELY(vcmi_seg_find(r, p, &loc, 0) == 0 &&
-                  __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED) == h &&
-                  h->freed < h->purge_at)) {
+  if (VCMI_UNLIKELY(__atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED) != h)) {
+    if (sized) return -1;
+    vcmi_seg_free_remote(r, p, loc); /* another thread's chunk: no second locate */
+    return 0;
+  }
+  if (VCMI_LIKELY(h->freed < h->purge_at)) {
     uint32_t s = loc.e->state;
     if (VCMI_LIKELY((s & VCMI_LIVE) && (!sized || (s & VCMI_USED_MASK) == size))) {
       /* the capacity, read before the stores; the shift is locate's (14 - k) */

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,23 @@ static void (*volatile free_aligned_sized_)(void *, size_t, size_t) UNUSED = fre
 static UNUSED void show(const void *p) {
   printf("ptr=0x%" PRIxPTR "\n", (uintptr_t)p);
   fflush(stdout);
+}
+
+/* free_ of p by a new thread, which owns no block of main's: a remote free. times = 2 frees
+ * it twice there; the pointer is shown before the last free. Returns 2 if the thread fails. */
+typedef struct { void *p; int times; } other_free_t;
+static UNUSED void *other_free_run(void *a) {
+  other_free_t *f = a;
+  for (int i = 1; i <= f->times; i++) {
+    if (i == f->times) show(f->p);
+    free_(f->p);
+  }
+  return NULL;
+}
+static UNUSED int free_in_other_thread(void *p, int times) {
+  pthread_t t;
+  other_free_t f = {p, times};
+  return pthread_create(&t, NULL, other_free_run, &f) != 0 || pthread_join(t, NULL) != 0 ? 2 : 0;
 }
 
 /* A block from malloc, which must be vcm's (capacity known), or exit 2. */
