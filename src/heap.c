@@ -96,9 +96,9 @@ static void seg_destroy(vcmi_segment *s) {
 static size_t seg_collect(vcmi_region *r) {
   size_t bytes = 0;
   uint32_t idx = __atomic_exchange_n(&r->remote_head, VCMI_NONE, __ATOMIC_SEQ_CST);
-  while (idx != VCMI_NONE) {
-    unsigned k = vcmi_log2(idx / r->n_channels + 1u);
-    vcmi_loc loc = {k, idx - r->n_channels * ((1u << k) - 1u), &r->map[idx]};
+  while (idx != VCMI_NONE) { /* a segment's n_channels is the constant: no division */
+    unsigned k = vcmi_log2(idx / VCMI_SEG_CHANNELS + 1u);
+    vcmi_loc loc = {k, idx - VCMI_SEG_CHANNELS * ((1u << k) - 1u), &r->map[idx]};
     uint32_t next = loc.e->link;
     vcmi_release(r, &loc);
     bytes += vcmi_class_cap(r, k);
