@@ -321,13 +321,13 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, vcmi_region **rp, int 
   return NULL;
 }
 
-static void heap_purge(vcmi_heap *h);
+static void heap_purge(vcmi_heap *h, int force);
 
 void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
   int reused;
   unsigned k = vcmi_tclass[t].k;
   heap_collect(h);
-  if (PURGE_DUE(h)) heap_purge(h); /* remote frees collected may make it due */
+  if (PURGE_DUE(h)) heap_purge(h, 0); /* remote frees collected may make it due */
   vcmi_region *r = h->cur[t];
   unsigned char *p = take_any(h, t, n, &r, &reused);
   if (!p && adopt(h)) {
@@ -340,6 +340,7 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
     r = reg(s);
     p = take_fresh(h, r, k, n);
   }
+  if (!reused && h->held) heap_purge(h, 1); /* growing: what a burst kept goes first */
   if (!h->check) {
     h->cur[t] = r;
     return p;
@@ -369,9 +370,9 @@ static void purge_inside(void *p, size_t n) {
 #define SPANS_MAX (VCMI_SEG_CHANNELS << (VCMI_LMAX - SPAN_LOG2)) /* spans per class area */
 #define AGED 1u
 
-/* One class of one segment: age its free chunks, drop the spans that stayed free. Returns
- * whether it aged any (then the next purge must look again, frees or not). */
-static int purge_class(vcmi_heap *h, vcmi_region *r, unsigned k) {
+/* One class of one segment: age its free chunks, drop the spans that stayed free (if drop).
+ * Returns whether it aged any (then the next purge must look again, frees or not). */
+static int purge_class(vcmi_heap *h, vcmi_region *r, unsigned k, int drop) {
   int aged = 0;
   uint16_t old[SPANS_MAX], gone[SPANS_MAX]; /* per span: chunks free since the last purge, PURGED */
   unsigned cl = VCMI_LMAX - k, per_log2 = cl < SPAN_LOG2 ? SPAN_LOG2 - cl : 0;
@@ -386,12 +387,12 @@ static int purge_class(vcmi_heap *h, vcmi_region *r, unsigned k) {
   }
   /* Cut the top: spans all old-free from t up (the last may be partial). */
   uint32_t t = nspan;
-  while (t > 0 && old[t - 1u] == (t == nspan ? fresh - ((t - 1u) << per_log2) : per)) t--;
+  while (drop && t > 0 && old[t - 1u] == (t == nspan ? fresh - ((t - 1u) << per_log2) : per)) t--;
   uint32_t top = t << per_log2; /* new fresh */
   /* Inside: spans all old-free and not yet dropped (check mode keeps the fill: none). A run of
    * such spans is adjacent in the class area: one call drops it (the calls, not the pages,
    * cost the time: a class of freed vectors yields hundreds of neighbouring spans). */
-  for (uint32_t i = 0, run = 0; i <= t && !h->check; i++) {
+  for (uint32_t i = 0, run = 0; i <= t && drop && !h->check; i++) {
     if (i < t && old[i] == per && gone[i] != per) {
       for (uint32_t g = i << per_log2; g < (i + 1u) << per_log2; g++)
         vcmi_entry_at(r, k, g)->state = VCMI_PURGED;
@@ -423,23 +424,44 @@ static int purge_class(vcmi_heap *h, vcmi_region *r, unsigned k) {
   return aged;
 }
 
+/* Bytes in the heap's live chunks (remote frees collected). */
+static size_t live_bytes_of(vcmi_heap *h) {
+  size_t n = 0;
+  for (vcmi_segment *s = h->segs; s; s = s->next)
+    for (unsigned k = 0; k < reg(s)->nclass; k++)
+      n += (size_t)reg(s)->live[k] * vcmi_class_cap(reg(s), k);
+  return n;
+}
+
 /* Return memory to the OS, bounded in delay by purge_at bytes of frees (local and remote): an
  * eighth of the heap's footprint (fresh chunks) at the last purge, at least PURGE_MIN, at most
  * PURGE_BYTES. Spans free at two purges in a row go (purge_class); a segment with nothing live
  * (not the heap's first) is unmapped. A class is looked at only if it was freed into since the
- * last purge (the region's avail bit, which the heap keeps for this) or aged chunks then. */
-static void heap_purge(vcmi_heap *h) {
+ * last purge (the region's avail bit, which the heap keeps for this) or aged chunks then.
+ * A purge that ends a burst of frees (the heap allocated under an eighth of what it freed
+ * since the last purge: a container torn down) ages chunks but drops none: a program that
+ * frees its structures at the end of a phase builds them again in the next, and dropping
+ * them would cost a page fault per page rebuilt. The first purge after allocation resumes
+ * (the spans that stayed free go then), and so does the first fresh chunk taken (force):
+ * the footprint does not grow while a burst's chunks are held. */
+static void heap_purge(vcmi_heap *h, int force) {
   size_t foot = 0;
   heap_collect(h);
+  /* bytes allocated since the last purge = live now - live then + freed since (a heap that
+   * adopted segments may wrap this: then it drops, as before) */
+  size_t live = live_bytes_of(h);
+  int drop = force || h->check || live + h->freed - h->live_at >= h->freed / 8u;
+  h->held = !drop;
+  h->live_at = live;
   h->freed = 0;
   vcmi_segment **link = &h->segs;
   while (*link) {
     vcmi_segment *s = *link;
     vcmi_region *r = reg(s);
-    uint32_t live = 0;
-    for (unsigned k = 0; k < r->nclass; k++) live |= r->live[k];
+    uint32_t any = 0;
+    for (unsigned k = 0; k < r->nclass; k++) any |= r->live[k];
     int remote = __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED) != VCMI_NONE;
-    if (!live && !remote && s != h->segs) {
+    if (!any && !remote && s != h->segs) {
       vcmi_lock_take(&heaps_lock);
       *link = s->next;
       vcmi_lock_give(&heaps_lock);
@@ -451,7 +473,7 @@ static void heap_purge(vcmi_heap *h) {
     uint32_t aging = 0;
     for (unsigned k = 0; k < r->nclass; k++) {
       if (r->free_head[k] != VCMI_NONE && ((r->avail | s->aging) >> k & 1u) &&
-          purge_class(h, r, k))
+          purge_class(h, r, k, drop))
         aging |= 1u << k;
       foot += (size_t)r->fresh[k] * vcmi_class_cap(r, k);
     }
@@ -534,7 +556,7 @@ void vcmi_seg_free_slow(vcmi_region *r, void *p) {
     vcmi_misuse(r, p, VCMI_WHY_DOUBLE_FREE);
     return;
   }
-  if (PURGE_DUE(h)) heap_purge(h);
+  if (PURGE_DUE(h)) heap_purge(h, 0);
 }
 
 /* Live entry of p, or report. */

@@ -59,6 +59,8 @@ typedef struct vcmi_heap {
   int check;                     /* VCM_CHECK: slack and free-fill checks (slow paths only) */
   size_t freed;                  /* bytes freed since the last purge */
   size_t purge_at;               /* purge when freed reaches this (heap_purge sets it) */
+  size_t live_at;                /* bytes in live chunks at the last purge */
+  int held;                      /* the last purge dropped nothing: it ended a burst of frees */
   size_t realloc_inplace, realloc_moved, bytes_copied;
   struct vcmi_heap *next_all, *next_abandoned;
 } vcmi_heap;
