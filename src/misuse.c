@@ -1,6 +1,6 @@
-/* Misuse reports, at the bottom (floor 1): the reasons' and statuses' text, the default handler (hosted: print
- * without allocating and abort; freestanding: trap) and the process heap's handler. Everything
- * above reports downward, here. */
+/* Misuse reports, at the bottom (floor 1): the reasons' and statuses' text, the default handler
+ * (hosted: print without allocating and abort; freestanding: trap) and the process heap's
+ * handler. Everything above reports downward, here. */
 #ifndef VCM_FREESTANDING
 #include <stdlib.h>
 
