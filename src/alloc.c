@@ -1,6 +1,6 @@
 /* The process API: vcm_malloc and friends. Blocks up to VCMI_SMALL_MAX come from the calling
  * thread's heap (heap.c); bigger ones are large blocks (large.c). A pointer is classified by the
- * pagemap: a segment (its region's magic), a large block, or nothing (foreign). */
+ * segment map, then the pagemap: a segment, a large block, or nothing (foreign). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
@@ -13,18 +13,15 @@
 
 void vcm_debug_fail_os(long n) { vcmi_os_fail_at(n); }
 
-/* What p belongs to: 1 a segment region (*r), 2 a large block (*b), 0 nothing. */
+/* What p belongs to: 1 a segment region (*r), 2 a large block (*b), 0 nothing. Segments are
+ * in the segment map, large blocks in the pagemap (meta.h). */
 static inline int classify(const void *p, vcmi_region **r, vcmi_large **b) {
-  void *d = vcmi_pagemap_get(p);
-  if (VCMI_LIKELY(d != NULL)) {
-    if (VCMI_LIKELY(*(const uint32_t *)d == VCMI_MAGIC)) {
-      *r = vcmi_region_of(&((vcmi_segment *)d)->region);
-      return 1;
-    }
-    *b = d;
-    return 2;
+  unsigned d = vcmi_segmap_dist(p);
+  if (VCMI_LIKELY(d != 0)) {
+    *r = vcmi_region_of(&((vcmi_segment *)vcmi_segmap_base(p, d))->region);
+    return 1;
   }
-  return 0;
+  return (*b = vcmi_pagemap_get(p)) != NULL ? 2 : 0;
 }
 
 static void *oom(void) {

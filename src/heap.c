@@ -32,7 +32,11 @@ static int key_ready;
 #define SEG_DATA_OFF                                                                         \
   ((SEG_PAGE_MAX + SEG_MAP_BYTES + SEG_PAGE_MAX + VCMI_GRANULE - 1u) & ~(VCMI_GRANULE - 1u))
 #define SEG_DATA_BYTES ((size_t)VCMI_NCLASS * VCMI_SEG_CHANNELS * VCMI_SMALL_MAX)
-#define SEG_SIZE(x) (SEG_DATA_OFF + (1u + (size_t)(x)) * SEG_DATA_BYTES) /* xscale x */
+/* Reserved bytes of a segment of xscale x: whole units of the segment map (meta.h). */
+#define SEG_SIZE(x)                                                                          \
+  ((SEG_DATA_OFF + (1u + (size_t)(x)) * SEG_DATA_BYTES + VCMI_SEGMAP_UNIT - 1u) &              \
+   ~(VCMI_SEGMAP_UNIT - 1u))
+_Static_assert(SEG_SIZE(6) / VCMI_SEGMAP_UNIT <= VCMI_SEGMAP_MAX, "the segment map holds it");
 
 /* Heap class t -> region class and xscale (generated from the rule in heap.h), with the
  * offset of the class area and the capacity they give in a segment of that xscale. */
@@ -62,7 +66,7 @@ static vcmi_region *reg(vcmi_segment *s) { return vcmi_region_of(&s->region); }
 /* A segment of xscale x: the classes between the powers of two live in segments whose whole
  * layout is scaled by 3, 5 or 7 (region.h), so that a pointer's class is still its position. */
 static vcmi_segment *seg_create(vcmi_heap *h, unsigned x) {
-  unsigned char *base = vcmi_os_reserve(SEG_SIZE(x), VCMI_GRANULE);
+  unsigned char *base = vcmi_os_reserve(SEG_SIZE(x), VCMI_SEGMAP_UNIT);
   if (!base) return NULL;
   size_t page = vcmi_os_page() < SEG_PAGE_MAX ? vcmi_os_page() : SEG_PAGE_MAX;
   vcmi_os_guard(base + SEG_DATA_OFF - page, page); /* header and map on pages of their own */
@@ -71,12 +75,17 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x) {
   vcmi_region_setup(r, base + SEG_DATA_OFF, base + page, VCMI_SEG_CHANNELS, VCMI_LMIN,
                     VCMI_LMAX);
   r->xscale = (uint8_t)x;
+  /* (1 + x) * inv = 1 mod 2^64 (Newton's iteration doubles the correct low bits: 3, 6, ... 96) */
+  s->inv = 1u + x;
+  for (int i = 0; i < 5; i++) s->inv *= 2u - (1u + x) * s->inv;
+  VCMI_ASSERT(s->inv * (1u + x) == 1u);
+  for (unsigned k = 0; k < VCMI_NCLASS; k++) s->cap[k] = (uint32_t)vcmi_class_cap(r, k);
   r->stride *= 1u + x;
   if (x) r->stride_log2 = 0;
   r->handler = vcmi_process_report;
   r->owner = h;
   s->size = SEG_SIZE(x);
-  if (vcmi_pagemap_set(base, s->size, s) != 0) {
+  if (vcmi_segmap_set(base, s->size, 1) != 0) {
     vcmi_os_release(base, s->size);
     return NULL;
   }
@@ -88,7 +97,7 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x) {
 }
 
 static void seg_destroy(vcmi_segment *s) {
-  vcmi_pagemap_set(s, s->size, NULL);
+  vcmi_segmap_set(s, s->size, 0);
   vcmi_os_release(s, s->size);
 }
 

@@ -19,6 +19,9 @@ typedef struct vcmi_segment {
   struct vcmi_segment *next;
   size_t size;       /* bytes reserved, header included */
   uint32_t aging;    /* classes whose free chunks were first seen at the last purge */
+  /* Constants of its xscale x, kept here so that free reads them in one load each: */
+  uint64_t inv;                  /* the inverse of 1 + x mod 2^64 (vcmi_seg_find) */
+  uint32_t cap[VCMI_NCLASS];     /* class k's capacity, (1 + x) << (VCMI_LMAX - k) */
 } vcmi_segment;
 
 /* Capacity by intent (docs/DESIGN.md §6): the heap's classes t are 16, 32, 48, 64, then four
@@ -127,10 +130,9 @@ static inline int vcmi_seg_find(const vcmi_region *r, const void *p, vcmi_loc *o
    * it exceeds (2^64 - 1) / (16 * scale), far above the segment's 15 * 2^19 16-byte units. So
    * one multiply and one bound find the unit or reject p: no division, no branch on the scale
    * (docs/DESIGN.md §6). */
-  static const uint64_t inv[4] = {1u, 0xAAAAAAAAAAAAAAABu, 0xCCCCCCCCCCCCCCCDu,
-                                  0x6DB6DB6DB6DB6DB7u};
+  const vcmi_segment *s = (const vcmi_segment *)(const void *)r;
   uint64_t off = (uintptr_t)p - (uintptr_t)r->data; /* huge if p is below data */
-  uint64_t m = off * inv[r->xscale >> 1], q = (m >> 4) | (m << 60);
+  uint64_t m = off * s->inv, q = (m >> 4) | (m << 60);
   if (q >= ((uint64_t)VCMI_NCLASS << (VCMI_SEG_STRIDE_LOG2 - 4u))) return -1;
   /* q counts 16-byte units of the power-of-two layout: class areas of 2^19 units */
   unsigned k = (unsigned)(q >> (VCMI_SEG_STRIDE_LOG2 - 4u)), shift = VCMI_LMAX - 4u - k;
@@ -169,8 +171,7 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
   if (VCMI_LIKELY(h->freed < h->purge_at)) {
     uint32_t s = loc.e->state;
     if (VCMI_LIKELY((s & VCMI_LIVE) && (!sized || (s & VCMI_USED_MASK) == size))) {
-      /* the capacity, read before the stores; the shift is locate's (14 - k) */
-      size_t cap = (size_t)(16u + 16u * r->xscale) << (VCMI_LMAX - 4u - loc.k);
+      size_t cap = ((const vcmi_segment *)(const void *)r)->cap[loc.k]; /* before the stores */
       vcmi_release(r, &loc); /* its avail bit tells the next purge to look at the class */
       h->freed += cap;
       return 0;

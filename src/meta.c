@@ -62,6 +62,20 @@ int vcmi_pagemap_set(const void *start, size_t size, void *desc) {
   return 0;
 }
 
+unsigned char vcmi_segmap[(size_t)1 << VCMI_SEGMAP_BITS];
+
+int vcmi_segmap_set(const void *start, size_t size, int set) {
+  uintptr_t u0 = (uintptr_t)start >> VCMI_SEGMAP_SHIFT, n = size >> VCMI_SEGMAP_SHIFT;
+  if (u0 == 0 || n > VCMI_SEGMAP_MAX || u0 + n > ((uintptr_t)1 << VCMI_SEGMAP_BITS) ||
+      ((uintptr_t)start | size) & (VCMI_SEGMAP_UNIT - 1u))
+    return -1;
+  vcmi_lock_take(&meta_lock);
+  for (uintptr_t i = 0; i < n; i++)
+    __atomic_store_n(&vcmi_segmap[u0 + i], set ? (unsigned char)(i + 1u) : 0, __ATOMIC_RELAXED);
+  vcmi_lock_give(&meta_lock);
+  return 0;
+}
+
 /* Bump allocation from 1 MiB OS blocks; 64-byte aligned so heaps do not share cache lines. */
 static unsigned char *meta_cur, *meta_end;
 

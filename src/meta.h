@@ -1,5 +1,5 @@
 /* Process-wide metadata (meta.c): the spinlock, the address map (pagemap), the metadata
- * allocator, and their fork hooks. Not installed. */
+ * allocator, the segment map, and their fork hooks. Not installed. */
 #ifndef VCMI_META_H
 #define VCMI_META_H
 #include <stddef.h>
@@ -24,7 +24,7 @@ void vcmi_lock_fork_prepare(vcmi_lock *l);
 void vcmi_lock_fork_parent(vcmi_lock *l);
 void vcmi_lock_fork_child(vcmi_lock *l);
 
-/* Address map: granule -> descriptor (a segment's region or a large block), O(1): a
+/* Address map: granule -> large block descriptor, O(1): a
  * two-level radix over 48-bit addresses, 2^13 leaves of 2^14 granules (meta.c). */
 #define VCMI_PAGEMAP_LEAF_BITS 14u
 #define VCMI_PAGEMAP_TOP_BITS (48u - VCMI_GRANULE_SHIFT - VCMI_PAGEMAP_LEAF_BITS)
@@ -42,6 +42,33 @@ static inline void *vcmi_pagemap_get(const void *p) {
  * nothing of ours: free tests it only then) or a leaf cannot be mapped (out of memory: the
  * granules before it are set, the caller clears them). Clearing never fails. */
 int vcmi_pagemap_set(const void *start, size_t size, void *desc);
+
+/* Segment map: one byte per 8 MiB unit of the address space below 2^48 (all of it on 32-bit
+ * targets): for a unit inside a segment, the units from the segment's first one, plus one; 0
+ * for anything else (a large block, nothing of ours). Segments are reserved aligned to the unit
+ * and in whole units, so a unit holds at most one and nothing else, and a segment (its header
+ * first) is found in one load and a subtraction. Static (32 MiB of zero pages, one touched per
+ * 32 GiB of segments): no test for its presence, valid from the first free (of NULL). */
+#define VCMI_SEGMAP_SHIFT 23u
+#define VCMI_SEGMAP_UNIT ((size_t)1 << VCMI_SEGMAP_SHIFT)
+#define VCMI_SEGMAP_BITS ((sizeof(void *) > 4 ? 48u : 8u * sizeof(void *)) - VCMI_SEGMAP_SHIFT)
+#define VCMI_SEGMAP_MAX 254u /* units in the biggest segment (the byte holds the count + 1) */
+extern unsigned char vcmi_segmap[(size_t)1 << VCMI_SEGMAP_BITS];
+/* The units from the start of p's segment, plus one; 0: p is in no segment (NULL is not). */
+static inline unsigned vcmi_segmap_dist(const void *p) {
+  uintptr_t u = (uintptr_t)p >> VCMI_SEGMAP_SHIFT;
+  if (__builtin_expect(u >= ((uintptr_t)1 << VCMI_SEGMAP_BITS), 0)) return 0;
+  return __atomic_load_n(&vcmi_segmap[u], __ATOMIC_RELAXED);
+}
+/* The segment holding p, given vcmi_segmap_dist(p) = d > 0. */
+static inline void *vcmi_segmap_base(const void *p, unsigned d) {
+  return (void *)((((uintptr_t)p >> VCMI_SEGMAP_SHIFT) + 1u - d) << VCMI_SEGMAP_SHIFT);
+}
+/* Record [start, start + size) as a segment (set) or nothing (clear); start aligned to the
+ * unit, size a multiple of it, at most VCMI_SEGMAP_MAX units. Takes meta_lock. 0, or -1 if
+ * the address is past the map or in unit 0 (so NULL is never in a segment). Clearing a
+ * segment that was set never fails. */
+int vcmi_segmap_set(const void *start, size_t size, int set);
 
 /* Small metadata objects from OS pages, never returned (heaps, large descriptors): size bytes,
  * 64-byte aligned, zeroed (fresh OS pages). NULL if the OS refuses. Takes meta_lock. */

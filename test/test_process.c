@@ -436,6 +436,20 @@ static void test_misuse(void) {
   unsigned char *tiny = malloc_(16);
   free_(tiny + (1u << 22));
   CHECK(misuse.calls == 13 && misuse.ptr == tiny + (1u << 22));
+  /* Every 8 MiB unit of the segment map around it (its segment's, neighbours', nothing's): an
+   * address 8 bytes into the unit is no block's start (those are 16-byte aligned), reported
+   * once with the pointer whichever map finds it. */
+  int units = 0, reported = 0;
+  for (intptr_t d = -((intptr_t)1 << 31); d < ((intptr_t)1 << 31); d += (intptr_t)1 << 23) {
+    uintptr_t a = (((uintptr_t)tiny + (uintptr_t)d) & ~(((uintptr_t)1 << 23) - 1u)) + 8u;
+    if (a < ((uintptr_t)1 << 23)) continue;
+    misuse.calls = 0;
+    free_((void *)a);
+    units++;
+    reported += misuse.calls == 1 && misuse.ptr == (void *)a;
+  }
+  CHECK(units > 500 && reported == units);
+  misuse.calls = 13;
   free_(tiny);
   CHECK_EQ(misuse.calls, 13);
   for (int i = 0; i < 100; i++) CHECK(((unsigned char *)keep)[i] == 9);
