@@ -380,32 +380,43 @@ static void purge_inside(void *p, size_t n) {
 #define AGED 1u
 
 /* One class of one segment: age its free chunks, drop the spans that stayed free (if drop).
- * Returns whether it aged any (then the next purge must look again, frees or not). */
+ * Returns whether it aged any (then the next purge must look again, frees or not).
+ * The free list is a stack between purges (pushes and pops at the head only) and a purge marks
+ * every chunk on it, so it reads [chunks freed since the last purge, unmarked] + [what is left
+ * of the list the last purge saw, all AGED or PURGED]. Aging walks only the first part; the
+ * second is counted only if it holds enough chunks to fill a span, and the list is rebuilt
+ * only if a span was dropped: a purge costs the chunks freed since the last one, plus the
+ * free chunks only when some span may go (r1's heap holds 300,000 free chunks for a while). */
 static int purge_class(vcmi_heap *h, vcmi_region *r, unsigned k, int drop) {
-  int aged = 0;
   uint16_t old[SPANS_MAX], gone[SPANS_MAX]; /* per span: chunks free since the last purge, PURGED */
   unsigned cl = VCMI_LMAX - k, per_log2 = cl < SPAN_LOG2 ? SPAN_LOG2 - cl : 0;
   uint32_t fresh = r->fresh[k], nspan = ((fresh - 1u) >> per_log2) + 1u, per = 1u << per_log2;
+  uint32_t last = fresh - ((nspan - 1u) << per_log2); /* chunks in the top span */
+  uint32_t g = r->free_head[k], n = fresh - r->live[k]; /* the list's length */
+  vcmi_entry *e;
+  for (; g != VCMI_NONE && !((e = vcmi_entry_at(r, k, g))->state & (AGED | VCMI_PURGED)); g = e->link)
+    e->state = AGED, n--;
+  int aged = g != r->free_head[k];
+  if (!drop || n < (last < per ? last : per)) return aged; /* no span can be all old-free */
   memset(old, 0, nspan * sizeof old[0]);
   memset(gone, 0, nspan * sizeof gone[0]);
-  for (uint32_t g = r->free_head[k]; g != VCMI_NONE; g = vcmi_entry_at(r, k, g)->link) {
-    vcmi_entry *e = vcmi_entry_at(r, k, g);
-    if (e->state & (AGED | VCMI_PURGED)) old[g >> per_log2]++;
-    else e->state = AGED, aged = 1;
-    if (e->state & VCMI_PURGED) gone[g >> per_log2]++;
+  for (; g != VCMI_NONE; g = vcmi_entry_at(r, k, g)->link) {
+    VCMI_ASSERT(n-- > 0 && (vcmi_entry_at(r, k, g)->state & (AGED | VCMI_PURGED))); /* a stack */
+    old[g >> per_log2]++;
+    if (vcmi_entry_at(r, k, g)->state & VCMI_PURGED) gone[g >> per_log2]++;
   }
   /* Cut the top: spans all old-free from t up (the last may be partial). */
   uint32_t t = nspan;
-  while (drop && t > 0 && old[t - 1u] == (t == nspan ? fresh - ((t - 1u) << per_log2) : per)) t--;
-  uint32_t top = t << per_log2; /* new fresh */
+  while (t > 0 && old[t - 1u] == (t == nspan ? last : per)) t--;
+  uint32_t top = t << per_log2, dropped = 0; /* new fresh */
   /* Inside: spans all old-free and not yet dropped (check mode keeps the fill: none). A run of
    * such spans is adjacent in the class area: one call drops it (the calls, not the pages,
    * cost the time: a class of freed vectors yields hundreds of neighbouring spans). */
-  for (uint32_t i = 0, run = 0; i <= t && drop && !h->check; i++) {
+  for (uint32_t i = 0, run = 0; i <= t && !h->check; i++) {
     if (i < t && old[i] == per && gone[i] != per) {
-      for (uint32_t g = i << per_log2; g < (i + 1u) << per_log2; g++)
-        vcmi_entry_at(r, k, g)->state = VCMI_PURGED;
-      run++;
+      for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++)
+        vcmi_entry_at(r, k, c)->state = VCMI_PURGED;
+      run++, dropped++;
       continue;
     }
     if (run)
@@ -413,10 +424,11 @@ static int purge_class(vcmi_heap *h, vcmi_region *r, unsigned k, int drop) {
                     (size_t)(run << per_log2) * vcmi_class_cap(r, k));
     run = 0;
   }
+  if (!dropped && top == fresh) return aged; /* the list is as it was: PURGED ones last */
   /* Rebuild the free list: chunks below top, resident ones first (PURGED ones fault again). */
   uint32_t head[2] = {VCMI_NONE, VCMI_NONE}, *tail[2] = {&head[0], &head[1]};
-  for (uint32_t g = r->free_head[k]; g != VCMI_NONE; g = vcmi_entry_at(r, k, g)->link) {
-    vcmi_entry *e = vcmi_entry_at(r, k, g);
+  for (g = r->free_head[k]; g != VCMI_NONE; g = e->link) {
+    e = vcmi_entry_at(r, k, g);
     if (g >= top) continue;
     int purged = (e->state & VCMI_PURGED) != 0;
     *tail[purged] = g;
