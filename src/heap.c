@@ -456,9 +456,11 @@ static size_t live_bytes_of(vcmi_heap *h) {
 
 /* Return memory to the OS, bounded in delay by purge_at bytes of frees (local and remote): an
  * eighth of the heap's footprint (fresh chunks) at the last purge, at least PURGE_MIN, at most
- * PURGE_BYTES. Spans free at two purges in a row go (purge_class); a segment with nothing live
- * (not the heap's first) is unmapped. A class is looked at only if it was freed into since the
- * last purge (the region's avail bit, which the heap keeps for this) or aged chunks then.
+ * PURGE_BYTES. Spans free at two purges in a row go (purge_class). A segment with nothing live
+ * is unmapped, except the heap's first and one per xscale, which goes only once it stayed
+ * empty, nothing freed into it, for a whole interval (a segment emptied by remote frees is
+ * often refilled soon: s6). A class is looked at only if it was freed into since the last
+ * purge (the region's avail bit, which the heap keeps for this) or aged chunks then.
  * A purge that ends a burst of frees (the heap allocated under an eighth of what it freed
  * since the last purge: a container torn down) ages chunks but drops none: a program that
  * frees its structures at the end of a phase builds them again in the next, and dropping
@@ -476,13 +478,16 @@ static void heap_purge(vcmi_heap *h, int force) {
   h->live_at = live;
   h->freed = 0;
   vcmi_segment **link = &h->segs;
+  uint32_t spare = 0; /* bit x: an empty segment of xscale x is kept */
   while (*link) {
     vcmi_segment *s = *link;
     vcmi_region *r = reg(s);
     uint32_t any = 0;
     for (unsigned k = 0; k < r->nclass; k++) any |= r->live[k];
     int remote = __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED) != VCMI_NONE;
-    if (!any && !remote && s != h->segs) {
+    int empty = !any && !remote, kept = spare >> r->xscale & 1u;
+    if (empty) spare |= 1u << r->xscale;
+    if (empty && s != h->segs && (kept || (s->idle && !r->avail))) {
       vcmi_lock_take(&heaps_lock);
       *link = s->next;
       vcmi_lock_give(&heaps_lock);
@@ -491,6 +496,7 @@ static void heap_purge(vcmi_heap *h, int force) {
       seg_destroy(s);
       continue;
     }
+    s->idle = (uint32_t)empty;
     uint32_t aging = 0;
     for (unsigned k = 0; k < r->nclass; k++) {
       if (r->free_head[k] != VCMI_NONE && ((r->avail | s->aging) >> k & 1u) &&

@@ -19,6 +19,7 @@ typedef struct vcmi_segment {
   struct vcmi_segment *next;
   size_t size;       /* bytes reserved, header included */
   uint32_t aging;    /* classes whose free chunks were first seen at the last purge */
+  uint32_t idle;     /* nothing live at the last purge (kept as its scale's spare) */
   /* Constants of its xscale x, kept here so that free reads them in one load each: */
   uint64_t inv;                  /* the inverse of 1 + x mod 2^64 (vcmi_seg_find) */
   uint32_t cap[VCMI_NCLASS];     /* class k's capacity, (1 + x) << (VCMI_LMAX - k) */
