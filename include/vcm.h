@@ -212,7 +212,9 @@ int vcm_region_svg(vcm_region *r, int fd);
 void *vcm_malloc(size_t n);
 /* Free p (NULL: no-op). Invalid, interior or double frees go to the misuse handler. O(1). */
 void vcm_free(void *p);
-/* Zeroed count*size bytes; NULL/ENOMEM if the product overflows. O(n). */
+/* Zeroed count*size bytes; NULL/ENOMEM if the product overflows. O(n). A large block's pages
+ * are made resident at once (up to VCM_LARGE_CACHE_MB) while the calloc'd blocks freed last
+ * were found used densely; else they stay lazy zero pages. */
 void *vcm_calloc(size_t count, size_t size);
 /* Resize: within the capacity, in place (O(1)); beyond it, moves to the class that fits,
  * copying only the used bytes, or remaps a large block (no copy). Failure: NULL, ENOMEM, p

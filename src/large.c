@@ -31,7 +31,14 @@ static vcmi_lock large_lock;
 static vcmi_large *desc_free, *cache;
 static size_t cache_bytes, cache_span; /* cached: sum of page_up(dirty), sum of cap */
 static size_t live_cap;                /* sum of the live blocks' cap */
-static vcmi_large live_list = {0, NULL, 0, 0, 0, &live_list, &live_list}; /* under large_lock */
+static vcmi_large live_list = {0, 0, NULL, 0, 0, 0, &live_list, &live_list}; /* large_lock */
+/* Whether the last calloc'd block freed had 7/8 or more of its used pages resident: the program
+ * wrote or read it all. The next calloc then populates its unwritten pages (up to
+ * CACHE_MAX_BYTES) in one call: a read of a zero page and the write after it are two faults a
+ * page (s4). A sparse user of calloc (a big table touched here and there) shows as sparse and
+ * keeps lazy zero pages, as does a program before its first calloc'd block is freed. A freed
+ * block known dense also keeps the pages that fit in the cache (cache_put). Relaxed: a hint. */
+static int calloc_dense;
 
 static void unlink_live(vcmi_large *b) {
   b->prev->next = b->next;
@@ -144,18 +151,23 @@ static vcmi_large *cache_take(size_t n, size_t cap, size_t al, int *grow) {
   return d;
 }
 
-/* Put b in the cache, or give it back to the OS. b is neither live nor cached; takes and
- * gives large_lock. */
-static void cache_put(vcmi_large *b) {
+/* Put b in the cache, or give it back to the OS. b is neither live nor cached; dense: its
+ * written pages are known resident. Takes and gives large_lock. */
+static void cache_put(vcmi_large *b, int dense) {
   vcmi_lock_take(&large_lock);
   if (b->cap <= CACHE_MAX_BLOCK && cache_span + b->cap <= CACHE_MAX_SPAN) {
     /* Resident pages kept for reuse stay within 4x the live blocks' capacity: a program that
      * frees its large blocks and goes on with small ones does not keep them resident, one that
-     * churns large blocks keeps enough to reuse without faults (r2, s4: docs/BENCHMARKS.md). */
+     * churns large blocks keeps enough to reuse without faults (r2, s4: docs/BENCHMARKS.md).
+     * Past the bound a dense block keeps the pages that still fit, from its start (a reuse
+     * writes from there); any other is dropped whole: the pages its dirty extent counts may be
+     * few (s7 writes three a block), and a kept part would gather more at each reuse. */
     size_t keep = live_cap < CACHE_MAX_BYTES / 4 ? 4 * live_cap : CACHE_MAX_BYTES;
     if (cache_bytes + page_up(b->dirty) > keep) {
+      size_t room = dense && keep > cache_bytes ? (keep - cache_bytes) & ~(vcmi_os_page() - 1u)
+                                                : 0;
       vcmi_lock_give(&large_lock); /* b is nobody else's: drop its pages unlocked */
-      drop_from(b, 0);
+      drop_from(b, room);
       vcmi_lock_take(&large_lock);
     }
     if (cache_span + b->cap <= CACHE_MAX_SPAN) {
@@ -189,7 +201,7 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
   vcmi_large *d = cache_take(n, cap, al, &grow);
   vcmi_lock_give(&large_lock);
   if (d && grow && grow_mapping(d, cap, al) != 0) { /* keeps its written pages: no faults */
-    cache_put(d);
+    cache_put(d, 0);
     d = NULL;
   }
   if (!d) {
@@ -215,7 +227,15 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
     vcmi_lock_give(&large_lock);
   }
   /* Only the written part of a reused block needs clearing; a fresh mapping reads zero. */
-  if (zero) memset(d->p, 0, n < d->dirty ? n : d->dirty);
+  if (zero) {
+    size_t clear = n < d->dirty ? n : d->dirty;
+    memset(d->p, 0, clear);
+    size_t from = page_up(clear), to = page_up(n);
+    if (to - from > CACHE_MAX_BYTES) to = from + CACHE_MAX_BYTES; /* a misjudged calloc */
+    if (to > from && __atomic_load_n(&calloc_dense, __ATOMIC_RELAXED))
+      vcmi_os_populate(d->p + from, to - from);
+  }
+  d->zeroed = (uint32_t)zero;
   d->used = n;
   vcmi_lock_take(&large_lock);
   __atomic_store_n(&d->magic, VCMI_LARGE_MAGIC, __ATOMIC_RELEASE);
@@ -253,8 +273,14 @@ void vcmi_large_free(vcmi_large *b, void *p) {
   live_cap -= b->cap;
   unlink_live(b);
   vcmi_lock_give(&large_lock);
+  int dense = 0;
+  if (b->zeroed) { /* a calloc'd block: how much of it did the program touch? */
+    size_t pages = page_up(b->used) / vcmi_os_page(), res = vcmi_os_resident_pages(b->p, b->used);
+    dense = res != (size_t)-1 && res >= pages - pages / 8u;
+    __atomic_store_n(&calloc_dense, dense, __ATOMIC_RELAXED);
+  }
   if (b->used > b->dirty) b->dirty = b->used; /* the program may have written all it used */
-  cache_put(b);
+  cache_put(b, dense);
 }
 
 /* used, cap and dirty change only by the thread that owns the block (the program's); stats

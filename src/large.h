@@ -12,6 +12,7 @@
 /* The descriptor lives in metadata pages; the pagemap maps each of the block's granules to it. */
 typedef struct vcmi_large {
   uint32_t magic; /* VCMI_LARGE_MAGIC while live, 0 when freed */
+  uint32_t zeroed; /* taken by calloc: measured when freed (large.c, calloc_dense) */
   unsigned char *p;
   size_t used, cap;
   size_t dirty;   /* bytes at or past max(dirty, used) read as zero (never written since the OS

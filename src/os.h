@@ -18,6 +18,13 @@ void *vcmi_os_reserve(size_t size, size_t align);
 int vcmi_os_release(void *p, size_t size);
 /* Drop the pages of [p, p + size): they read as zero again and leave RSS. */
 int vcmi_os_purge(void *p, size_t size);
+/* Back [p, p + size) with written (zero) pages now, in one call instead of a fault per page
+ * (Linux: MADV_POPULATE_WRITE). A hint: on failure (an older kernel, no memory now) the pages
+ * fault in when touched. Keeps errno. */
+void vcmi_os_populate(void *p, size_t size);
+/* How many pages of [p, p + size) (p page aligned) are resident now; (size_t)-1 if unknown.
+ * A page swapped out counts as not resident. Keeps errno. */
+size_t vcmi_os_resident_pages(const void *p, size_t size);
 /* Make [p, p + size) inaccessible (a guard). */
 int vcmi_os_guard(void *p, size_t size);
 /* Ask for transparent huge pages on [p, p + size) (a hint; failure is ignored). */

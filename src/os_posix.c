@@ -79,6 +79,32 @@ int vcmi_os_purge(void *p, size_t size) {
   return r;
 }
 
+void vcmi_os_populate(void *p, size_t size) {
+#ifdef MADV_POPULATE_WRITE
+  int saved = errno;
+  (void)madvise(p, size, MADV_POPULATE_WRITE);
+  errno = saved;
+#else
+  (void)p;
+  (void)size;
+#endif
+}
+
+size_t vcmi_os_resident_pages(const void *p, size_t size) {
+  unsigned char vec[1024]; /* one byte a page: 4 MiB of 4 KiB pages a call */
+  size_t page = vcmi_os_page(), pages = (size + page - 1u) / page, n = 0;
+  int saved = errno;
+  for (size_t at = 0; at < pages; at += sizeof vec) {
+    size_t k = pages - at < sizeof vec ? pages - at : sizeof vec;
+    if (mincore((unsigned char *)(uintptr_t)p + at * page, k * page, vec) != 0) {
+      errno = saved;
+      return (size_t)-1;
+    }
+    for (size_t i = 0; i < k; i++) n += vec[i] & 1u;
+  }
+  return n;
+}
+
 int vcmi_os_guard(void *p, size_t size) { return mprotect(p, size, PROT_NONE); }
 
 void vcmi_os_hugepage(void *p, size_t size) {

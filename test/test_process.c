@@ -37,6 +37,76 @@ static void test_linked_malloc_is_vcm(void) {
   free(p);
 }
 
+/* Resident pages of p (page aligned) over n bytes. */
+static size_t resident(const void *p, size_t n) {
+  static unsigned char vec[(32u << 20) / 4096];
+  size_t pages = n / 4096, r = 0;
+  if (pages > sizeof vec || mincore((void *)p, n, vec) != 0) return (size_t)-1;
+  for (size_t i = 0; i < pages; i++) r += vec[i] & 1u;
+  return r;
+}
+
+static size_t nonzero(const unsigned char *p, size_t n) {
+  size_t nz = 0;
+  for (size_t i = 0; i < n; i++) nz += p[i] != 0;
+  return nz;
+}
+
+/* Child of test_large_calloc_dense: 0 if all its checks pass, else the failed check's line. */
+static int large_calloc_dense_child(void) {
+  const size_t M = 1u << 20;
+  unsigned char *live = malloc_(M); /* capacity 1 MiB: 4 MiB of written pages may stay */
+  /* No calloc'd block measured yet: a calloc stays lazy. One touched here and there is sparse
+   * (freed: dropped whole past the bound), and the next calloc stays lazy past what it clears. */
+  unsigned char *p = calloc_(20 * M, 1);
+  if (!live || !p || resident(p, 20 * M) != 0) return __LINE__;
+  for (size_t i = 0; i < 20 * M; i += 2 * M) p[i] = 1;
+  free_(p);
+  p = calloc_(24 * M, 1); /* the cached block: the 20 MiB it may have written are cleared */
+  if (!p || resident(p + 20 * M, 4 * M) != 0 || nonzero(p, 24 * M)) return __LINE__;
+  free_(p);
+  /* A calloc'd block whose pages the program touched is dense: past the cache's bound it
+   * keeps the pages that fit, from its start, and drops only the rest (it dropped them all:
+   * a reuse faulted every page back). */
+  p = calloc_(6 * M, 1);
+  if (!p) return __LINE__;
+  memset(p, 1, 6 * M);
+  uintptr_t at = (uintptr_t)p; /* still mapped once freed (cached) */
+  free_(p);
+  if (resident((void *)at, 4 * M) != 4 * M / 4096 || resident((void *)(at + 4 * M), 2 * M))
+    return __LINE__;
+  /* The next calloc populates its unwritten pages at once. */
+  p = calloc_(20 * M, 1);
+  if (!p || resident(p, 20 * M) != 20 * M / 4096 || nonzero(p, 20 * M)) return __LINE__;
+  free_(p);
+  /* A malloc'd block is dropped whole past the bound: its written extent may count pages it
+   * never touched, which a kept part would gather at each reuse (s7 writes three a block). */
+  p = malloc_(6 * M);
+  if (!p) return __LINE__;
+  memset(p, 1, 6 * M);
+  at = (uintptr_t)p;
+  free_(p);
+  if (resident((void *)at, 6 * M) != 0) return __LINE__;
+  free_(live);
+  return 0;
+}
+
+/* In a child forked first: its cache holds no written page (so the bound is exactly 4x the
+ * live capacity) and no calloc'd block was measured yet; the blocks it caches do not change
+ * what the other tests reuse. */
+static void test_large_calloc_dense(void) {
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    int line = large_calloc_dense_child();
+    if (line) fprintf(stderr, "%s:%d: check failed (in a child)\n", __FILE__, line);
+    _exit(line != 0);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static void test_small(void) {
   for (size_t n = 0; n <= 4096; n += (n < 64 ? 1 : 61)) {
     unsigned char *p = malloc(n);
@@ -299,15 +369,6 @@ static void test_large(void) {
   free(z);
 }
 
-/* Resident pages of p (page aligned) over n bytes. */
-static size_t resident(const void *p, size_t n) {
-  static unsigned char vec[(32u << 20) / 4096];
-  size_t pages = n / 4096, r = 0;
-  if (pages > sizeof vec || mincore((void *)p, n, vec) != 0) return (size_t)-1;
-  for (size_t i = 0; i < pages; i++) r += vec[i] & 1u;
-  return r;
-}
-
 /* The large cache keeps a freed block's written pages only within 4x the live large blocks'
  * capacity: with none live (a program done with its big buffers), they go back at once
  * (sqlite's 4 and 8 MiB read buffers held 8 MiB at r2's peak); beside a live block they stay
@@ -329,12 +390,6 @@ static void test_large_cache_resident(void) {
   free_(p);
   CHECK_EQ(resident((void *)at, 4 * M), 4 * M / 4096);
   free_(live);
-}
-
-static size_t nonzero(const unsigned char *p, size_t n) {
-  size_t nz = 0;
-  for (size_t i = 0; i < n; i++) nz += p[i] != 0;
-  return nz;
 }
 
 /* calloc of a reused large block clears only what its last owner may have written (the most
@@ -621,6 +676,7 @@ static void test_os_failure(void) {
 
 int main(void) {
   test_linked_malloc_is_vcm();
+  test_large_calloc_dense();
   test_small();
   test_intent();
   test_purge_local();
