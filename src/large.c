@@ -276,7 +276,7 @@ void vcmi_large_free(vcmi_large *b, void *p) {
   int dense = 0;
   if (b->zeroed) { /* a calloc'd block: how much of it did the program touch? */
     size_t pages = page_up(b->used) / vcmi_os_page(), res = vcmi_os_resident_pages(b->p, b->used);
-    dense = res != (size_t)-1 && res >= pages - pages / 8u;
+    dense = pages && res != (size_t)-1 && res >= pages - pages / 8u;
     __atomic_store_n(&calloc_dense, dense, __ATOMIC_RELAXED);
   }
   if (b->used > b->dirty) b->dirty = b->used; /* the program may have written all it used */

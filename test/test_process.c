@@ -56,10 +56,14 @@ static size_t nonzero(const unsigned char *p, size_t n) {
 static int large_calloc_dense_child(void) {
   const size_t M = 1u << 20;
   unsigned char *live = malloc_(M); /* capacity 1 MiB: 4 MiB of written pages may stay */
-  /* No calloc'd block measured yet: a calloc stays lazy. One touched here and there is sparse
-   * (freed: dropped whole past the bound), and the next calloc stays lazy past what it clears. */
-  unsigned char *p = calloc_(20 * M, 1);
-  if (!live || !p || resident(p, 20 * M) != 0) return __LINE__;
+  /* No calloc'd block measured yet: a calloc stays lazy. One used for no byte is not dense;
+   * one touched here and there is sparse (freed: dropped whole past the bound), and the next
+   * calloc stays lazy past what it clears. */
+  unsigned char *p = calloc_(6 * M, 1);
+  if (!live || !p || vcm_expand(p, 0) != 0) return __LINE__;
+  free_(p);
+  p = calloc_(20 * M, 1);
+  if (!p || resident(p, 20 * M) != 0) return __LINE__;
   for (size_t i = 0; i < 20 * M; i += 2 * M) p[i] = 1;
   free_(p);
   p = calloc_(24 * M, 1); /* the cached block: the 20 MiB it may have written are cleared */
