@@ -136,10 +136,12 @@ static inline int vcmi_seg_find(const vcmi_region *r, const void *p, vcmi_loc *o
   uint64_t m = off * s->inv, q = (m >> 4) | (m << 60);
   if (q >= ((uint64_t)VCMI_NCLASS << (VCMI_SEG_STRIDE_LOG2 - 4u))) return -1;
   /* q counts 16-byte units of the power-of-two layout: class areas of 2^19 units */
-  unsigned k = (unsigned)(q >> (VCMI_SEG_STRIDE_LOG2 - 4u)), shift = VCMI_LMAX - 4u - k;
-  uint64_t in = q & (((uint64_t)1 << (VCMI_SEG_STRIDE_LOG2 - 4u)) - 1u);
-  uint32_t g = (uint32_t)(in >> shift);
-  if (((uint64_t)g << shift) != in) return -1; /* inside a chunk, not at its start */
+  unsigned k = (unsigned)(q >> (VCMI_SEG_STRIDE_LOG2 - 4u));
+  /* the units into the area times 2^k: a chunk start iff its low 14 bits are 0, and then the
+   * class-number is the rest (one shift by k, no 14 - k) */
+  uint64_t in = (q & (((uint64_t)1 << (VCMI_SEG_STRIDE_LOG2 - 4u)) - 1u)) << k;
+  if (in & (((uint64_t)1 << (VCMI_LMAX - 4u)) - 1u)) return -1; /* inside a chunk */
+  uint32_t g = (uint32_t)(in >> (VCMI_LMAX - 4u));
   if (bound && g >= __atomic_load_n(&r->fresh[k], __ATOMIC_RELAXED)) return -1;
   out->k = k;
   out->g = g;
