@@ -79,8 +79,11 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x) {
   s->inv = 1u + x;
   for (int i = 0; i < 5; i++) s->inv *= 2u - (1u + x) * s->inv;
   VCMI_ASSERT(s->inv * (1u + x) == 1u);
-  for (unsigned k = 0; k < VCMI_NCLASS; k++) s->cap[k] = (uint32_t)vcmi_class_cap(r, k);
   r->stride *= 1u + x;
+  for (unsigned k = 0; k < VCMI_NCLASS; k++) {
+    s->cap[k] = vcmi_class_cap(r, k);
+    s->area[k] = vcmi_chunk_addr(r, k, 0);
+  }
   if (x) r->stride_log2 = 0;
   r->handler = vcmi_process_report;
   r->owner = h;

@@ -22,7 +22,8 @@ typedef struct vcmi_segment {
   uint32_t idle;     /* nothing live at the last purge (kept as its scale's spare) */
   /* Constants of its xscale x, kept here so that free reads them in one load each: */
   uint64_t inv;                  /* the inverse of 1 + x mod 2^64 (vcmi_seg_find) */
-  uint32_t cap[VCMI_NCLASS];     /* class k's capacity, (1 + x) << (VCMI_LMAX - k) */
+  size_t cap[VCMI_NCLASS];          /* class k's capacity, (1 + x) << (VCMI_LMAX - k) */
+  unsigned char *area[VCMI_NCLASS]; /* class k's first chunk */
 } vcmi_segment;
 
 /* Capacity by intent (docs/DESIGN.md §6): the heap's classes t are 16, 32, 48, 64, then four
@@ -86,11 +87,13 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n);
 /* The head of class t's free list in h->cur[t], or NULL if it is empty. */
 /* Hand out g, the head of class c's free list in r (r's xscale is c->x), with used = n. */
 static inline void *vcmi_heap_take(vcmi_region *r, const vcmi_tclass_t *c, uint32_t g, size_t n) {
-  vcmi_entry *e = r->mapk[c->k] + g;
-  r->free_head[c->k] = e->link;
+  const vcmi_segment *s = (const vcmi_segment *)(const void *)r;
+  unsigned k = c->k;
+  vcmi_entry *e = r->mapk[k] + g;
+  r->free_head[k] = e->link;
   e->state = VCMI_LIVE | (uint32_t)n;
-  r->live[c->k]++;
-  return r->data + c->base + (size_t)g * c->cap;
+  r->live[k]++;
+  return s->area[k] + g * s->cap[k];
 }
 /* The head of class t's free list in h->cur[t], or NULL if it is empty (always for the
  * check-mode dummy, whose xscale may differ from the class's). */
