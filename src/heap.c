@@ -622,6 +622,24 @@ size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim) {
   return capacity ? cap : (__atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK);
 }
 
+/* A vector moving keep bytes of MOVE_MIN or more between classes has its pages remapped, not
+ * copied: the destination's pages (fresh ones would fault in one by one, each fault costing
+ * more than copying its page) become the source's, and the source's range reads zero, its
+ * pages out of RSS. Whole pages only: chunks of MOVE_MIN and more are page multiples at
+ * page-aligned places (class areas are 2 MiB aligned); the check mode's fills are copied.
+ * Not into large blocks: growing one by mremap needs it to be a single mapping. */
+#define MOVE_MIN ((size_t)32 << 10)
+
+/* q: a chunk bigger than p's src_cap bytes. Returns the bytes copied (0: remapped). */
+static size_t move_up(void *q, const void *p, size_t keep, size_t src_cap) {
+  size_t page = vcmi_os_page(), whole = (keep + page - 1u) & ~(page - 1u);
+  if (keep >= MOVE_MIN && whole <= src_cap && !(((uintptr_t)p | (uintptr_t)q) & (page - 1u)) &&
+      !vcmi_opt[VCMI_OPT_CHECK] && vcmi_os_move((void *)(uintptr_t)p, q, whole) == 0)
+    return 0;
+  memcpy(q, p, keep);
+  return keep;
+}
+
 void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
   vcmi_loc loc;
   VCMI_ASSERT(n <= VCMI_SMALL_MAX);
@@ -645,8 +663,12 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
     return NULL;
   }
   size_t keep = used < n ? used : n;
-  memcpy(q, p, keep);
-  vcmi_heap_count_move(keep);
+  if (n > cap) {
+    vcmi_heap_count_move(move_up(q, p, keep, cap));
+  } else {
+    memcpy(q, p, keep);
+    vcmi_heap_count_move(keep);
+  }
   vcmi_seg_free(r, p);
   return q;
 }

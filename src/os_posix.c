@@ -135,6 +135,61 @@ void *vcmi_os_remap(void *p, size_t old, size_t new_size, void *dest) {
   return q;
 }
 
+/* Lines of a /proc file (each mapping is one line of /proc/self/maps); -1 if unreadable. */
+static long proc_lines(const char *path) {
+  char buf[4096];
+  long lines = 0;
+  ssize_t n;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  while ((n = read(fd, buf, sizeof buf)) > 0)
+    for (ssize_t i = 0; i < n; i++) lines += buf[i] == '\n';
+  close(fd);
+  return n < 0 ? -1 : lines;
+}
+
+/* vm.max_map_count (the kernel's default if unreadable). */
+static long map_limit(void) {
+  char buf[32];
+  long v = 0;
+  int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf);
+  if (fd >= 0) close(fd);
+  for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) v = v * 10 + (buf[i] - '0');
+  return v > 0 ? v : 65530;
+}
+
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4 /* Linux 5.7; private anonymous mappings since 5.13 */
+#endif
+/* A move splits mappings: around dst, and maybe around src. The moves allowed before the
+ * mappings are counted again (they may have gone since), and moves refused since they were. */
+#define MOVE_SPLITS 4
+static long move_room, move_refused;
+static int move_unsupported;
+
+int vcmi_os_move(void *src, void *dst, size_t n) {
+  if (__atomic_load_n(&move_unsupported, __ATOMIC_RELAXED)) return -1;
+  if (__atomic_sub_fetch(&move_room, 1, __ATOMIC_RELAXED) < 0) {
+    /* Count the mappings: at the first move, then once per 4,096 refused (a count reads a
+     * line per mapping: near the limit it must stay rare next to the copies it spares). */
+    if (__atomic_fetch_add(&move_refused, 1, __ATOMIC_RELAXED) % 4096 != 0) return -1;
+    int saved = errno;
+    long used = proc_lines("/proc/self/maps"), room = (map_limit() / 4 - used) / MOVE_SPLITS;
+    errno = saved;
+    if (used < 0 || room <= 0) return -1;
+    __atomic_store_n(&move_room, room - 1, __ATOMIC_RELAXED);
+  }
+  int saved = errno;
+  void *q = mremap(src, n, n, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, dst);
+  if (q == MAP_FAILED && errno == EINVAL) /* a kernel without it: never again */
+    __atomic_store_n(&move_unsupported, 1, __ATOMIC_RELAXED);
+  errno = saved;
+  if (q == MAP_FAILED) return -1;
+  ADD(st_remapped, n);
+  return 0;
+}
+
 void vcmi_os_stats_get(vcmi_os_stats *out) {
   out->reserved = __atomic_load_n(&st_reserved, __ATOMIC_RELAXED);
   out->purged = __atomic_load_n(&st_purged, __ATOMIC_RELAXED);

@@ -323,6 +323,36 @@ static void test_growth(void) {
   CHECK(realloc_(malloc_(5), 0) == NULL);
 }
 
+static void test_growth_remap(void) {
+  /* A vector growing out of a chunk of 32 KiB or more moves by remapping its pages: nothing
+   * copied, its bytes intact; the chunk left behind is reused, calloc clearing it. */
+  vcm_stats a, b;
+  size_t n = 64u << 10;
+  unsigned char *p = realloc_(NULL, n);
+  CHECK(p && vcm_capacity(p) == n);
+  t_fill(p, n, 3);
+  vcm_stats_get(&a);
+  unsigned char *q = realloc_(p, n + 1);
+  vcm_stats_get(&b);
+  CHECK(q && q != p && vcm_capacity(q) == 2 * n && vcm_used(q) == n + 1 && t_same(q, n, 3));
+  CHECK_EQ(b.bytes_copied, a.bytes_copied);
+  CHECK_EQ(b.realloc_moved, a.realloc_moved + 1);
+  CHECK(b.os_remapped - a.os_remapped >= n);
+  CHECK(realloc_(q, 2 * n) == q); /* the vector grows into the rest */
+  memset(q + n, 9, n);
+  CHECK(t_same(q, n, 3));
+  unsigned char *z = calloc(1, n), *y = malloc(n);
+  CHECK(z && y);
+  size_t nonzero = 0;
+  for (size_t i = 0; i < n; i++) nonzero += z[i] != 0;
+  CHECK_EQ(nonzero, 0);
+  t_fill(y, n, 5);
+  CHECK(t_same(y, n, 5) && t_same(q, n, 3));
+  free(y);
+  free(z);
+  free(q);
+}
+
 static void test_large(void) {
   size_t n = 3u << 20;
   unsigned char *p = malloc(n);
@@ -687,6 +717,7 @@ int main(void) {
   test_purge_burst();
   test_seg_idle();
   test_growth();
+  test_growth_remap();
   test_large_cache_resident();
   test_large();
   test_large_calloc_reuse();
