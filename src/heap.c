@@ -382,44 +382,99 @@ static void purge_inside(void *p, size_t n) {
 #define SPANS_MAX (VCMI_SEG_CHANNELS << (VCMI_LMAX - SPAN_LOG2)) /* spans per class area */
 #define AGED 1u
 
-/* One class of one segment: age its free chunks, drop the spans that stayed free (if drop).
- * Returns whether it aged any (then the next purge must look again, frees or not).
- * The free list is a stack between purges (pushes and pops at the head only) and a purge marks
- * every chunk on it, so it reads [chunks freed since the last purge, unmarked] + [what is left
- * of the list the last purge saw, all AGED or PURGED]. Aging walks only the first part; the
- * second is counted only if it holds enough chunks to fill a span, and the list is rebuilt
- * only if a span was dropped: a purge costs the chunks freed since the last one, plus the
- * free chunks only when some span may go (r1's heap holds 300,000 free chunks for a while). */
-static int purge_class(vcmi_heap *h, vcmi_region *r, unsigned k, int drop) {
-  uint16_t old[SPANS_MAX], gone[SPANS_MAX]; /* per span: chunks free since the last purge, PURGED */
+/* What a purge leaves of a class's free list, so that the next needs no walk of it: the list
+ * is a chain of groups, one per span (its free chunks), the spans with resident pages first,
+ * then the dropped ones (their chunks fault again), each part in address order. */
+typedef struct span_groups {
+  uint32_t head[SPANS_MAX], tail[SPANS_MAX]; /* a group's first and last chunk */
+  uint16_t cnt[SPANS_MAX];                   /* its chunks (0: no group) */
+  uint64_t gone[SPANS_MAX / 64u];            /* bit i: span i dropped, none of it taken since */
+} span_groups;
+/* A segment's groups (one per class) lie after its map, in pages of their own (seg_create). */
+#define SEG_GROUPS_OFF (SEG_PAGE_MAX + SEG_MAP_BYTES)
+_Static_assert(SEG_GROUPS_OFF + VCMI_NCLASS * sizeof(span_groups) + SEG_PAGE_MAX <= SEG_DATA_OFF,
+               "the groups fit between the map and the guard page");
+static span_groups *groups_of(vcmi_segment *s, unsigned k) {
+  return (span_groups *)(void *)((unsigned char *)s + SEG_GROUPS_OFF) + k;
+}
+static int is_gone(const span_groups *G, uint32_t i) { return G->gone[i >> 6] >> (i & 63u) & 1u; }
+static void set_gone(span_groups *G, uint32_t i, int on) {
+  uint64_t bit = (uint64_t)1 << (i & 63u);
+  G->gone[i >> 6] = on ? G->gone[i >> 6] | bit : G->gone[i >> 6] & ~bit;
+}
+/* The groups' order on the list: position j < nspan is resident span j if not gone; from
+ * nspan on, the gone ones. */
+static uint32_t group_at(const span_groups *G, const uint64_t *gone, uint32_t j, uint32_t nspan) {
+  uint32_t i = j < nspan ? j : j - nspan;
+  return (j < nspan) != (gone[i >> 6] >> (i & 63u) & 1u) && G->cnt[i] ? i : VCMI_NONE;
+}
+
+/* Between purges the free list is a stack (pushes and pops at its head only) and a purge marks
+ * every chunk on it, so it reads [chunks freed since the last purge, unmarked] + [the tail of
+ * the chain of groups the last purge left, all marked]: the n - m chunks of that tail are the
+ * last groups whole and the end of one (the rest was taken). Returns 0, or -1 if the list is
+ * not so (then every group is emptied, and the caller groups the whole list as new). */
+static int groups_taken(span_groups *G, uint32_t nspan, uint32_t rest, uint32_t b, unsigned per_log2) {
+  uint64_t order[SPANS_MAX / 64u]; /* the gone bits of the order the last purge linked */
+  memcpy(order, G->gone, sizeof order);
+  for (uint32_t j = 2u * nspan; j-- > 0;) {
+    uint32_t i = group_at(G, order, j, nspan);
+    if (i == VCMI_NONE) continue;
+    if (G->cnt[i] <= rest) {
+      rest -= G->cnt[i];
+      continue;
+    }
+    if (rest) { /* the group the stack's head is in: its first cnt - rest chunks were taken */
+      if (b >> per_log2 != i) break;
+      G->cnt[i] = (uint16_t)rest, G->head[i] = b, rest = 0;
+    } else {
+      G->cnt[i] = 0;
+    }
+    set_gone(G, i, 0);
+  }
+  if (rest == 0) return 0;
+  memset(G->cnt, 0, sizeof G->cnt);
+  memset(G->gone, 0, sizeof G->gone);
+  return -1;
+}
+
+/* One class of one segment: age the chunks freed since the last purge into their spans'
+ * groups, drop the spans whose chunks were all free at it (if drop), relink the groups.
+ * Its cost: the chunks freed since the last purge, the spans, and the chunks of the spans
+ * dropped; never the free list's length (r1's heap holds 300,000 free chunks for a while).
+ * Returns whether it aged any (then the next purge must look again, frees or not). */
+static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop) {
+  vcmi_region *r = reg(s);
+  span_groups *G = groups_of(s, k);
   unsigned cl = VCMI_LMAX - k, per_log2 = cl < SPAN_LOG2 ? SPAN_LOG2 - cl : 0;
   uint32_t fresh = r->fresh[k], nspan = ((fresh - 1u) >> per_log2) + 1u, per = 1u << per_log2;
   uint32_t last = fresh - ((nspan - 1u) << per_log2); /* chunks in the top span */
-  uint32_t g = r->free_head[k], n = fresh - r->live[k]; /* the list's length */
+  uint32_t g = r->free_head[k], m = 0, n = fresh - r->live[k]; /* n: the list's length */
   vcmi_entry *e;
   for (; g != VCMI_NONE && !((e = vcmi_entry_at(r, k, g))->state & (AGED | VCMI_PURGED)); g = e->link)
-    e->state = AGED, n--;
-  int aged = g != r->free_head[k];
-  if (!drop || n < (last < per ? last : per)) return aged; /* no span can be all old-free */
-  memset(old, 0, nspan * sizeof old[0]);
-  memset(gone, 0, nspan * sizeof gone[0]);
-  for (; g != VCMI_NONE; g = vcmi_entry_at(r, k, g)->link) {
-    VCMI_ASSERT(n-- > 0 && (vcmi_entry_at(r, k, g)->state & (AGED | VCMI_PURGED))); /* a stack */
-    old[g >> per_log2]++;
-    if (vcmi_entry_at(r, k, g)->state & VCMI_PURGED) gone[g >> per_log2]++;
+    e->state = AGED, m++;
+  uint32_t stop = g; /* the first chunk the last purge saw */
+  if (m > n || groups_taken(G, nspan, n - m, g, per_log2) != 0) {
+    VCMI_ASSERT(!"the free list is a stack between purges");
+    stop = VCMI_NONE; /* group it all anew: nothing goes this time */
+    drop = 0;
   }
-  /* Cut the top: spans all old-free from t up (the last may be partial). */
+  /* Cut the top: spans all free at the last purge from t up (the last may be partial). */
   uint32_t t = nspan;
-  while (t > 0 && old[t - 1u] == (t == nspan ? last : per)) t--;
-  uint32_t top = t << per_log2, dropped = 0; /* new fresh */
-  /* Inside: spans all old-free and not yet dropped (check mode keeps the fill: none). A run of
-   * such spans is adjacent in the class area: one call drops it (the calls, not the pages,
-   * cost the time: a class of freed vectors yields hundreds of neighbouring spans). */
-  for (uint32_t i = 0, run = 0; i <= t && !h->check; i++) {
-    if (i < t && old[i] == per && gone[i] != per) {
+  while (drop && t > 0 && G->cnt[t - 1u] == (t == nspan ? last : per)) {
+    G->cnt[--t] = 0;
+    set_gone(G, t, 0);
+  }
+  /* Inside: spans all free at the last purge and not yet dropped (check mode keeps the fill:
+   * none). A run of such spans is adjacent in the class area: one call drops it (the calls,
+   * not the pages, cost the time: a class of freed vectors yields hundreds of neighbouring
+   * spans). */
+  for (uint32_t i = 0, run = 0; i <= t && drop && !h->check; i++) {
+    if (i < t && G->cnt[i] == per && !is_gone(G, i)) {
       for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++)
         vcmi_entry_at(r, k, c)->state = VCMI_PURGED;
-      run++, dropped++;
+      set_gone(G, i, 1);
+      run++;
       continue;
     }
     if (run)
@@ -427,25 +482,34 @@ static int purge_class(vcmi_heap *h, vcmi_region *r, unsigned k, int drop) {
                     (size_t)(run << per_log2) * vcmi_class_cap(r, k));
     run = 0;
   }
-  if (!dropped && top == fresh) return aged; /* the list is as it was: PURGED ones last */
-  /* Rebuild the free list: chunks below top, resident ones first (PURGED ones fault again). */
-  uint32_t head[2] = {VCMI_NONE, VCMI_NONE}, *tail[2] = {&head[0], &head[1]};
-  for (g = r->free_head[k]; g != VCMI_NONE; g = e->link) {
+  /* The new chunks into their groups (at the front: the latest freed are reused first). */
+  for (g = r->free_head[k]; g != stop;) {
+    uint32_t i = g >> per_log2;
     e = vcmi_entry_at(r, k, g);
-    if (g >= top) continue;
-    int purged = (e->state & VCMI_PURGED) != 0;
-    *tail[purged] = g;
-    tail[purged] = &e->link;
+    uint32_t next = e->link;
+    e->state = AGED;
+    e->link = G->cnt[i] ? G->head[i] : VCMI_NONE;
+    if (!G->cnt[i]) G->tail[i] = g;
+    G->head[i] = g;
+    G->cnt[i]++;
+    g = next;
   }
-  *tail[0] = head[1];
-  *tail[1] = VCMI_NONE;
-  r->free_head[k] = head[0];
+  /* Relink: the resident groups, then the gone ones. */
+  uint32_t *link = &r->free_head[k];
+  for (uint32_t j = 0; j < 2u * nspan; j++) {
+    uint32_t i = group_at(G, G->gone, j, nspan);
+    if (i == VCMI_NONE || i >= t) continue;
+    *link = G->head[i];
+    link = &vcmi_entry_at(r, k, G->tail[i])->link;
+  }
+  *link = VCMI_NONE;
+  uint32_t top = t << per_log2 < fresh ? t << per_log2 : fresh; /* new fresh */
   if (top < fresh) {
     purge_inside(vcmi_chunk_addr(r, k, top), (size_t)(fresh - top) * vcmi_class_cap(r, k));
     purge_inside(vcmi_entry_at(r, k, top), (size_t)(fresh - top) * sizeof(vcmi_entry));
     __atomic_store_n(&r->fresh[k], top, __ATOMIC_RELAXED);
   }
-  return aged;
+  return m != 0;
 }
 
 /* Bytes in the heap's live chunks (remote frees collected). */
@@ -503,7 +567,7 @@ static void heap_purge(vcmi_heap *h, int force) {
     uint32_t aging = 0;
     for (unsigned k = 0; k < r->nclass; k++) {
       if (r->free_head[k] != VCMI_NONE && ((r->avail | s->aging) >> k & 1u) &&
-          purge_class(h, r, k, drop))
+          purge_class(h, s, k, drop))
         aging |= 1u << k;
       foot += (size_t)r->fresh[k] * vcmi_class_cap(r, k);
     }
