@@ -1,7 +1,7 @@
 /* Thread heaps: each thread allocates from segments it owns, without locks. A chunk freed by
- * another thread goes on its segment's remote list (lock-free push through the map entries);
- * the owner collects the list when it runs short. A thread's exit hands its heap to the next
- * thread that starts or runs short.
+ * another thread goes, in a batch of that thread's, on its segment's remote list (lock-free
+ * push through the map entries); the owner collects the list when it runs short. A thread's
+ * exit hands its heap to the next thread that starts or runs short.
  *
  * Lock order: heaps_lock, then large_lock (large.c), then meta_lock (meta.c).
  */
@@ -127,6 +127,73 @@ static void heap_collect(vcmi_heap *h) {
   for (vcmi_segment *s = h->segs; s; s = s->next) h->freed += seg_collect(reg(s));
 }
 
+/* Push the chain of REMOTE entries head .. tail (linked through their links) on r's list. */
+static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail) {
+  vcmi_entry *t = &r->map[tail];
+  uint32_t old = __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED);
+  do {
+    __atomic_store_n(&t->link, old, __ATOMIC_RELAXED);
+  } while (!__atomic_compare_exchange_n(&r->remote_head, &old, head, 1, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_RELAXED));
+  /* Only the push onto an empty list flags the owner: a list that was not empty is flagged
+   * already or is taken whole by a collection that has not yet exchanged it (heap_collect
+   * clears the flag before it exchanges). Sparing the store on the others keeps a stream of
+   * remote frees off the owner's heap line, which its every free reads and writes. Both
+   * sides seq_cst: a push the exchange missed sets the flag after the clear. */
+  if (old != VCMI_NONE) return;
+  vcmi_heap *o = __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED);
+  __atomic_store_n(&o->remote_pending, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A freeing thread batches: the chunks of up to 1 KiB (times the scale) it frees of one
+ * segment wait in a slot of its own (REMOTE, still counted live by their owner, so the segment
+ * stays) and go in one push of OUT_MAX, or when another segment needs the slot, or at the
+ * thread's next purge or exit (out_key's destructor). So a small remote free costs one atomic,
+ * the CAS on its entry that double-free detection needs, and at most OUT_MAX * 1,792 bytes
+ * per slot (896 KiB a thread) wait unreused. */
+#define OUT_SLOTS 8u
+#define OUT_MAX 64u
+#define OUT_KMIN (VCMI_LMAX - 10u) /* the classes batched: capacity (1 + xscale) KiB at most */
+typedef struct {
+  vcmi_region *r;         /* NULL: empty */
+  uint32_t head, tail, n; /* a chain of n map indices of r, head to tail through links */
+} out_slot;
+static __thread out_slot out[OUT_SLOTS] __attribute__((tls_model("initial-exec")));
+/* 1: out_key is set, its destructor will flush; -1: it ran, no more batching */
+static __thread int out_armed __attribute__((tls_model("initial-exec")));
+static pthread_key_t out_key;
+static int out_key_ready;
+
+static __attribute__((noinline)) void out_flush(out_slot *o) {
+  if (o->r) remote_push(o->r, o->head, o->tail);
+  o->r = NULL;
+}
+static void out_flush_all(void) {
+  for (unsigned i = 0; i < OUT_SLOTS; i++) out_flush(&out[i]);
+}
+static void out_destructor(void *arg) {
+  (void)arg;
+  out_armed = -1; /* later destructors' remote frees are pushed one by one */
+  out_flush_all();
+}
+/* A remote free of chunk idx (class k) of r that does not join o's chain: start one there, or
+ * push it alone (a large chunk; a thread that cannot batch). The first batch sets out_key, so
+ * that the thread's exit flushes (glibc keeps the first 32 keys' values in the thread: no
+ * allocation). */
+static __attribute__((noinline)) void out_start(vcmi_region *r, out_slot *o, uint32_t idx,
+                                                unsigned k) {
+  if (k < OUT_KMIN || out_armed < 0 ||
+      (!out_armed && (!out_key_ready || pthread_setspecific(out_key, &out_armed) != 0))) {
+    remote_push(r, idx, idx);
+    return;
+  }
+  out_armed = 1;
+  out_flush(o);
+  o->r = r;
+  o->head = o->tail = idx;
+  o->n = 1;
+}
+
 /* VCM_CHECK=1: every chunk on a free list is filled with CHECK_FILL, and a live chunk's slack
  * (used to capacity) holds it too. Allocation verifies a reused chunk is still all fill (a
  * write after free), free and realloc verify the slack (an overflow past the used size). To
@@ -166,6 +233,7 @@ static void global_init(void) {
     VCMI_ASSERT(vcmi_tight_table[(n + 15u) >> 4] == vcmi_tight_class_calc(n));
   for (unsigned k = 0; k < VCMI_NCLASS; k++) empty_region.free_head[k] = VCMI_NONE;
   if (pthread_key_create(&heap_key, heap_destructor) == 0) key_ready = 1;
+  if (pthread_key_create(&out_key, out_destructor) == 0) out_key_ready = 1;
 }
 
 /* A heap for this thread: an abandoned one (with its segments), a spare, or a new one. */
@@ -227,6 +295,7 @@ static vcmi_heap *heap_take(void) {
 
 /* The heap, with everything in it, waits for another thread to adopt it. */
 static void heap_give_up(vcmi_heap *h) {
+  out_flush_all();
   heap_collect(h);
   vcmi_lock_take(&heaps_lock);
   __atomic_store_n(&h->tid, 0L, __ATOMIC_RELAXED);
@@ -536,6 +605,7 @@ static size_t live_bytes_of(vcmi_heap *h) {
  * the footprint does not grow while a burst's chunks are held. */
 static void heap_purge(vcmi_heap *h, int force) {
   size_t foot = 0;
+  out_flush_all(); /* this thread's batches: delayed by a purge interval at most */
   heap_collect(h);
   /* bytes allocated since the last purge = live now - live then + freed since (a heap that
    * adopted segments may wrap this: then it drops, as before) */
@@ -580,7 +650,7 @@ static void heap_purge(vcmi_heap *h, int force) {
 }
 
 /* Another thread frees a chunk of r: mark it REMOTE (a CAS, so a racing double free is seen
- * once) and push its map index on r's remote list. */
+ * once) and add it to this thread's batch for r (or push it, if it cannot batch). */
 static __attribute__((noinline, cold)) void remote_check(vcmi_region *r, vcmi_loc *loc,
                                                          const void *p) {
   check_slack(r, loc, p);
@@ -601,19 +671,17 @@ static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vc
   /* the chunk is ours until pushed; REMOTE keeps used */
   if (VCMI_UNLIKELY(vcmi_opt[VCMI_OPT_CHECK])) remote_check(r, loc, p);
   uint32_t idx = (uint32_t)(e - r->map);
-  uint32_t head = __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED);
-  do {
-    __atomic_store_n(&e->link, head, __ATOMIC_RELAXED);
-  } while (!__atomic_compare_exchange_n(&r->remote_head, &head, idx, 1, __ATOMIC_SEQ_CST,
-                                        __ATOMIC_RELAXED));
-  /* Only the push onto an empty list flags the owner: a list that was not empty is flagged
-   * already or is taken whole by a collection that has not yet exchanged it (heap_collect
-   * clears the flag before it exchanges). Sparing the store on the others keeps a stream of
-   * remote frees off the owner's heap line, which its every free reads and writes. Both
-   * sides seq_cst: a push the exchange missed sets the flag after the clear. */
-  if (head != VCMI_NONE) return;
-  vcmi_heap *o = __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED);
-  __atomic_store_n(&o->remote_pending, 1, __ATOMIC_SEQ_CST);
+  /* two slots per scale (xscale 0, 2, 4, 6): a thread freeing one heap's chunks of all
+   * sizes (s6) has a slot for each of its segments */
+  out_slot *o = &out[r->xscale | (((uintptr_t)r * 0x9E3779B97F4A7C15u) >> 63)];
+  _Static_assert(OUT_SLOTS == 8u, "the slot is the xscale and the hash's top bit");
+  if (VCMI_LIKELY(o->r == r)) {
+    __atomic_store_n(&e->link, o->head, __ATOMIC_RELAXED);
+    o->head = idx;
+    if (VCMI_UNLIKELY(++o->n >= OUT_MAX)) out_flush(o);
+  } else {
+    out_start(r, o, idx, loc->k);
+  }
 }
 
 /* Locate p in r or report why it is not a chunk start. */

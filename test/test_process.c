@@ -339,6 +339,34 @@ static void test_purge_groups(void) {
   CHECK(out[2] > 0);
 }
 
+/* Remote frees wait in the freeing thread's batches; its exit pushes them, whether it has a
+ * heap (it allocated) or not. 1,000 chunks of 64 B are freed by each kind of thread (1,000 is
+ * no multiple of a batch); once both exited and this heap purged (which collects), none of
+ * them is still counted live. */
+enum { REMOTE_N = 1000 };
+static void *remote_free_all(void *arg) {
+  void **v = arg;
+  if (v[REMOTE_N]) free_(malloc_(64)); /* a heap of its own */
+  for (int i = 0; i < REMOTE_N; i++) free_(v[i]);
+  return NULL;
+}
+static void test_remote_batches_flushed(void) {
+  static void *v[2][REMOTE_N + 1];
+  vcm_stats a, b;
+  churn_64k(600); /* what earlier tests freed remotely is collected */
+  vcm_stats_get(&a);
+  for (int t = 0; t < 2; t++) {
+    for (int i = 0; i < REMOTE_N; i++) v[t][i] = malloc_(64);
+    v[t][REMOTE_N] = (void *)(uintptr_t)t;
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, remote_free_all, v[t]) == 0);
+    CHECK(pthread_join(th, NULL) == 0);
+  }
+  churn_64k(600);
+  vcm_stats_get(&b);
+  CHECK(b.small_live_chunks <= a.small_live_chunks);
+}
+
 static void test_growth(void) {
   /* A vector grown 8 B at a time: in place within each capacity, moves copy used only. */
   vcm_stats a, b;
@@ -769,6 +797,7 @@ int main(void) {
   test_purge_burst();
   test_seg_idle();
   test_purge_groups();
+  test_remote_batches_flushed();
   test_growth();
   test_growth_remap();
   test_large_cache_resident();
