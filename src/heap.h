@@ -139,7 +139,7 @@ static inline int vcmi_seg_find(const vcmi_region *r, const void *p, vcmi_loc *o
   uint64_t m = off * s->inv, q = (m >> 4) | (m << 60);
   if (q >= ((uint64_t)VCMI_NCLASS << (VCMI_SEG_STRIDE_LOG2 - 4u))) return -1;
   /* q counts 16-byte units of the power-of-two layout: class areas of 2^19 units */
-  unsigned k = (unsigned)(q >> (VCMI_SEG_STRIDE_LOG2 - 4u));
+  size_t k = (size_t)(q >> (VCMI_SEG_STRIDE_LOG2 - 4u));
   /* the units into the area times 2^k: a chunk start iff its low 14 bits are 0, and then the
    * class-number is the rest (one shift by k, no 14 - k) */
   uint64_t in = (q & (((uint64_t)1 << (VCMI_SEG_STRIDE_LOG2 - 4u)) - 1u)) << k;
@@ -161,29 +161,27 @@ void vcmi_seg_free_slow(vcmi_region *r, void *p);
 /* vcmi_seg_free_slow for a chunk of another thread's heap that vcmi_seg_find (unbounded)
  * located at loc: the bound test, then the remote push or the report. */
 void vcmi_seg_free_remote(vcmi_region *r, void *p, vcmi_loc loc);
-/* The inline part: 0 if p was the owner's live chunk (with used bytes = size if sized: the
- * check of free_sized, folded away for free) and is freed; -1: nothing done. */
+/* The inline part: 0 if p was a live chunk (with used bytes = size if sized: the check of
+ * free_sized, folded away for free) and is freed, or pushed to its owner if another thread's;
+ * -1: nothing done. */
 static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region *r, void *p,
                                                                   int sized, size_t size) {
   vcmi_heap *h = vcmi_tls_heap;
   vcmi_loc loc;
   if (VCMI_UNLIKELY(vcmi_seg_find(r, p, &loc, 0) != 0)) return -1;
+  /* LIVE first (atomic: another thread's chunk may be changing; its push CASes it again) */
+  uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
+  if (VCMI_UNLIKELY(!(s & VCMI_LIVE) || (sized && (s & VCMI_USED_MASK) != size))) return -1;
   /* a segment's owner is never NULL, so a thread without a heap (h NULL) fails the test */
   if (VCMI_UNLIKELY(__atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED) != h)) {
-    if (sized) return -1;
     vcmi_seg_free_remote(r, p, loc); /* another thread's chunk: no second locate */
     return 0;
   }
-  if (VCMI_LIKELY(h->freed < h->purge_at)) {
-    uint32_t s = loc.e->state;
-    if (VCMI_LIKELY((s & VCMI_LIVE) && (!sized || (s & VCMI_USED_MASK) == size))) {
-      size_t cap = ((const vcmi_segment *)(const void *)r)->cap[loc.k]; /* before the stores */
-      vcmi_release(r, &loc); /* its avail bit tells the next purge to look at the class */
-      h->freed += cap;
-      return 0;
-    }
-  }
-  return -1;
+  if (VCMI_UNLIKELY(h->freed >= h->purge_at)) return -1;
+  size_t cap = ((const vcmi_segment *)(const void *)r)->cap[loc.k]; /* before the stores */
+  vcmi_release(r, &loc); /* its avail bit tells the next purge to look at the class */
+  h->freed += cap;
+  return 0;
 }
 static inline void vcmi_seg_free(vcmi_region *r, void *p) {
   if (VCMI_UNLIKELY(vcmi_seg_free_fast(r, p, 0, 0) != 0)) vcmi_seg_free_slow(r, p);

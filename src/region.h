@@ -89,7 +89,7 @@ typedef struct vcmi_region {
 
 /* Where a pointer falls. */
 typedef struct vcmi_loc {
-  unsigned k;  /* class */
+  size_t k;    /* class (pointer-sized: an index on the fast paths) */
   uint32_t g;  /* class-number */
   vcmi_entry *e;
 } vcmi_loc;

@@ -788,6 +788,43 @@ static void test_os_failure(void) {
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* free_sized of another thread's chunk: pushed to its owner when the size is right, reported
+ * (with the pointer) when it is not, and a second one is a double free. */
+static void *sized_remote(void *arg) {
+  void **a = arg;
+  free_sized(a[0], 40);
+  a[4] = (void *)(uintptr_t)misuse.calls;
+  free_sized(a[1], 41);
+  a[5] = (void *)(uintptr_t)(misuse.calls == 1 && misuse.ptr == a[1] &&
+                             strstr(misuse.reason, "free_sized"));
+  free_sized(a[0], 40);
+  a[6] = (void *)(uintptr_t)(misuse.calls == 2 && misuse.ptr == a[0] &&
+                             strstr(misuse.reason, "double free"));
+  return NULL;
+}
+
+static void test_free_sized_remote(void) {
+  vcm_set_misuse_handler(on_misuse, NULL);
+  misuse.calls = 0;
+  void *a[7] = {malloc_(40), malloc_(40)};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, sized_remote, a) == 0);
+  pthread_join(t, NULL);
+  CHECK(a[4] == (void *)0); /* the right size: freed silently */
+  CHECK(a[5] == (void *)1);
+  CHECK(a[6] == (void *)1);
+  CHECK_EQ(misuse.calls, 2);
+  free_sized(a[1], 40); /* still live after the wrong size: its owner frees it */
+  CHECK_EQ(misuse.calls, 2);
+  void *b = malloc_(40); /* a size that differs only in bit 31 (LIVE in the map) is wrong too */
+  free_sized(b, 40 + ((size_t)1 << 31));
+  CHECK(misuse.calls == 3 && misuse.ptr == b && strstr(misuse.reason, "free_sized"));
+  free_sized(b, 40);
+  CHECK_EQ(misuse.calls, 3);
+  vcm_set_misuse_handler(NULL, NULL);
+  CHECK_EQ(vcm_check(NULL), 0);
+}
+
 int main(void) {
   test_linked_malloc_is_vcm();
   test_large_calloc_dense();
@@ -806,6 +843,7 @@ int main(void) {
   test_calloc_mid();
   test_aligned();
   test_misuse();
+  test_free_sized_remote();
   test_interior_every_class();
   test_os_failure();
   return t_report();
