@@ -83,10 +83,12 @@ static void *calloc_mid(size_t n) {
   if (g != VCMI_NONE) {
     clean = (r->mapk[k][g].state & VCMI_PURGED) != 0;
     p = vcmi_heap_pop(h, t, n); /* chunk g */
-  } else {
+  } else { /* r's fresh chunk, found before the slow path, whose purge may unmap r */
+    uintptr_t at = (uintptr_t)r->data +
+                   (((size_t)k << VCMI_SEG_STRIDE_LOG2) + ((size_t)f << (VCMI_LMAX - k))) *
+                       (1u + r->xscale);
     p = vcmi_heap_alloc_slow(h, t, n);
-    clean = p == r->data + (((size_t)k << VCMI_SEG_STRIDE_LOG2) + ((size_t)f << (VCMI_LMAX - k))) *
-                               (1u + r->xscale);
+    clean = (uintptr_t)p == at;
   }
   if (p && !clean) memset(p, 0, n);
   return p; /* NULL: the caller's fallback reports */

@@ -434,22 +434,48 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
 }
 
 
+/* The ranges one heap purge drops, given to the OS together (one call where it has one:
+ * scattered free chunks make thousands of ranges, and a call each cost g8 +9 % CPU). */
+typedef struct purge_batch {
+  vcmi_os_range r[VCMI_OS_PURGE_BATCH];
+  size_t n;
+} purge_batch;
+
+static void batch_flush(purge_batch *b) {
+  if (b->n) vcmi_os_purge_ranges(b->r, b->n);
+  b->n = 0;
+}
+
+static void batch_add(purge_batch *b, void *p, size_t size) {
+  if (b->n == VCMI_OS_PURGE_BATCH) batch_flush(b);
+  b->r[b->n++] = (vcmi_os_range){p, size};
+}
+
 /* Drop the whole pages inside [p, p + n). */
-static void purge_inside(void *p, size_t n) {
+static void purge_inside(purge_batch *bt, void *p, size_t n) {
   uintptr_t page = vcmi_os_page();
   uintptr_t a = ((uintptr_t)p + page - 1u) & ~(page - 1u);
   uintptr_t b = ((uintptr_t)p + n) & ~(page - 1u);
-  if (b > a) vcmi_os_purge((void *)a, b - a);
+  if (b > a) batch_add(bt, (void *)a, b - a);
 }
 
-/* Purging works on spans: SPAN bytes of a class area (or one chunk, for the classes above).
- * A span whose chunks were all free at two purges in a row goes back to the OS; chunks that
- * were free at one purge are AGED (the used field of a free entry, otherwise 0), and any
- * allocation clears it. At the top of a class area such spans are cut off the class (fresh
- * goes down, the map pages go too): what the class gives up any class can take in pages. */
-#define SPAN_LOG2 16u
-#define SPANS_MAX (VCMI_SEG_CHANNELS << (VCMI_LMAX - SPAN_LOG2)) /* spans per class area */
+/* Purging works on spans: one OS page of a class area (or one chunk, for the classes above;
+ * pages up to 64 KiB). A span whose chunks were all free at two purges in a row goes back to
+ * the OS; chunks that were free at one purge are AGED (the used field of a free entry,
+ * otherwise 0), and any allocation clears it. Page-sized spans drop the free chunks between
+ * live ones too (vectors that stopped growing in a class the others grew through: g8's
+ * resident pages holding no live chunk were 57 of its 132 MiB with 64 KiB spans). At the top
+ * of a class area such spans are cut off the class (fresh goes down, the map pages go too):
+ * what the class gives up any class can take in pages. */
+#define SPAN_LOG2_MIN 12u
+#define SPAN_LOG2_MAX 16u
+#define SPANS_MAX (VCMI_SEG_CHANNELS << (VCMI_LMAX - SPAN_LOG2_MIN)) /* spans per class area */
 #define AGED 1u
+
+static unsigned span_log2(void) {
+  unsigned l = vcmi_log2(vcmi_os_page());
+  return l < SPAN_LOG2_MIN ? SPAN_LOG2_MIN : l > SPAN_LOG2_MAX ? SPAN_LOG2_MAX : l;
+}
 
 /* What a purge leaves of a class's free list, so that the next needs no walk of it: the list
  * is a chain of groups, one per span (its free chunks), the spans with resident pages first,
@@ -512,10 +538,10 @@ static int groups_taken(span_groups *G, uint32_t nspan, uint32_t rest, uint32_t 
  * Its cost: the chunks freed since the last purge, the spans, and the chunks of the spans
  * dropped; never the free list's length (r1's heap holds 300,000 free chunks for a while).
  * Returns whether it aged any (then the next purge must look again, frees or not). */
-static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop) {
+static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop, purge_batch *bt) {
   vcmi_region *r = reg(s);
   span_groups *G = groups_of(s, k);
-  unsigned cl = VCMI_LMAX - k, per_log2 = cl < SPAN_LOG2 ? SPAN_LOG2 - cl : 0;
+  unsigned cl = VCMI_LMAX - k, sl = span_log2(), per_log2 = cl < sl ? sl - cl : 0;
   uint32_t fresh = r->fresh[k], nspan = ((fresh - 1u) >> per_log2) + 1u, per = 1u << per_log2;
   uint32_t last = fresh - ((nspan - 1u) << per_log2); /* chunks in the top span */
   uint32_t g = r->free_head[k], m = 0, n = fresh - r->live[k]; /* n: the list's length */
@@ -538,18 +564,21 @@ static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop) {
    * none). A run of such spans is adjacent in the class area: one call drops it (the calls,
    * not the pages, cost the time: a class of freed vectors yields hundreds of neighbouring
    * spans). */
-  for (uint32_t i = 0, run = 0; i <= t && drop && !h->check; i++) {
-    if (i < t && G->cnt[i] == per && !is_gone(G, i)) {
-      for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++)
-        vcmi_entry_at(r, k, c)->state = VCMI_PURGED;
-      set_gone(G, i, 1);
+  size_t span_bytes = (size_t)per * vcmi_class_cap(r, k);
+  for (uint32_t i = 0, run = 0, fresh_spans = 0; i <= t && drop && !h->check; i++) {
+    if (i < t && G->cnt[i] == per) { /* spans dropped before join a run: one call */
+      if (!is_gone(G, i)) {
+        for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++)
+          vcmi_entry_at(r, k, c)->state = VCMI_PURGED;
+        set_gone(G, i, 1);
+        fresh_spans++;
+      }
       run++;
       continue;
     }
-    if (run)
-      vcmi_os_purge(vcmi_chunk_addr(r, k, (i - run) << per_log2),
-                    (size_t)(run << per_log2) * vcmi_class_cap(r, k));
-    run = 0;
+    if (fresh_spans)
+      batch_add(bt, vcmi_chunk_addr(r, k, (i - run) << per_log2), run * span_bytes);
+    run = fresh_spans = 0;
   }
   /* The new chunks into their groups (at the front: the latest freed are reused first). */
   for (g = r->free_head[k]; g != stop;) {
@@ -574,8 +603,8 @@ static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop) {
   *link = VCMI_NONE;
   uint32_t top = t << per_log2 < fresh ? t << per_log2 : fresh; /* new fresh */
   if (top < fresh) {
-    purge_inside(vcmi_chunk_addr(r, k, top), (size_t)(fresh - top) * vcmi_class_cap(r, k));
-    purge_inside(vcmi_entry_at(r, k, top), (size_t)(fresh - top) * sizeof(vcmi_entry));
+    purge_inside(bt, vcmi_chunk_addr(r, k, top), (size_t)(fresh - top) * vcmi_class_cap(r, k));
+    purge_inside(bt, vcmi_entry_at(r, k, top), (size_t)(fresh - top) * sizeof(vcmi_entry));
     __atomic_store_n(&r->fresh[k], top, __ATOMIC_RELAXED);
   }
   return m != 0;
@@ -606,6 +635,8 @@ static size_t live_bytes_of(vcmi_heap *h) {
 static void heap_purge(vcmi_heap *h, int force) {
   size_t foot = 0;
   out_flush_all(); /* this thread's batches: delayed by a purge interval at most */
+  purge_batch bt;
+  bt.n = 0;
   heap_collect(h);
   /* bytes allocated since the last purge = live now - live then + freed since (a heap that
    * adopted segments may wrap this: then it drops, as before) */
@@ -637,7 +668,7 @@ static void heap_purge(vcmi_heap *h, int force) {
     uint32_t aging = 0;
     for (unsigned k = 0; k < r->nclass; k++) {
       if (r->free_head[k] != VCMI_NONE && ((r->avail | s->aging) >> k & 1u) &&
-          purge_class(h, s, k, drop))
+          purge_class(h, s, k, drop, &bt))
         aging |= 1u << k;
       foot += (size_t)r->fresh[k] * vcmi_class_cap(r, k);
     }
@@ -645,6 +676,7 @@ static void heap_purge(vcmi_heap *h, int force) {
     r->avail = 0;
     link = &s->next;
   }
+  batch_flush(&bt);
   foot /= 8;
   h->purge_at = h->check ? 0 : foot < PURGE_MIN ? PURGE_MIN : foot > PURGE_BYTES ? PURGE_BYTES : foot;
 }

@@ -25,6 +25,15 @@ void vcmi_os_populate(void *p, size_t size);
 /* How many pages of [p, p + size) (p page aligned) are resident now; (size_t)-1 if unknown.
  * A page swapped out counts as not resident. Keeps errno. */
 size_t vcmi_os_resident_pages(const void *p, size_t size);
+/* Drop the pages of n ranges (n <= VCMI_OS_PURGE_BATCH), as vcmi_os_purge does each: in one
+ * system call where the OS has one (Linux 6.14 on: process_madvise on the calling thread, one
+ * TLB flush for all), else one call a range. Keeps errno. */
+#define VCMI_OS_PURGE_BATCH 64u
+typedef struct vcmi_os_range {
+  void *p;
+  size_t size;
+} vcmi_os_range;
+void vcmi_os_purge_ranges(const vcmi_os_range *r, size_t n);
 /* Make [p, p + size) inaccessible (a guard). */
 int vcmi_os_guard(void *p, size_t size);
 /* Ask for transparent huge pages on [p, p + size) (a hint; failure is ignored). */

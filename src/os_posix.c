@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "os.h"
@@ -103,6 +104,39 @@ size_t vcmi_os_resident_pages(const void *p, size_t size) {
     for (size_t i = 0; i < k; i++) n += vec[i] & 1u;
   }
   return n;
+}
+
+/* process_madvise on PIDFD_SELF_THREAD (-10000, Linux 6.14): the calling thread's own memory,
+ * no file descriptor (nothing for a fork or a closefrom to break). Older kernels refuse the
+ * descriptor (EBADF), kernels without the call say ENOSYS: then per-range madvise, for good. */
+#define SELF_THREAD (-10000)
+static int batch_off; /* set once process_madvise failed */
+
+void vcmi_os_purge_ranges(const vcmi_os_range *r, size_t n) {
+  size_t done = 0;
+  int saved = errno;
+#ifdef SYS_process_madvise
+  struct iovec iov[VCMI_OS_PURGE_BATCH];
+  for (size_t i = 0; i < n && i < VCMI_OS_PURGE_BATCH; i++) {
+    iov[i].iov_base = r[i].p;
+    iov[i].iov_len = r[i].size;
+  }
+  if (n <= VCMI_OS_PURGE_BATCH && !__atomic_load_n(&batch_off, __ATOMIC_RELAXED)) {
+    long got = syscall(SYS_process_madvise, SELF_THREAD, iov, n, MADV_DONTNEED, 0u);
+    if (got < 0) __atomic_store_n(&batch_off, 1, __ATOMIC_RELAXED);
+    else ADD(st_purged, (size_t)got), done = (size_t)got;
+  }
+#endif
+  /* what the batch did not cover (all of it if it failed): one range at a time */
+  for (size_t i = 0; i < n; i++) {
+    if (done >= r[i].size) {
+      done -= r[i].size;
+      continue;
+    }
+    vcmi_os_purge((unsigned char *)r[i].p + done, r[i].size - done);
+    done = 0;
+  }
+  errno = saved;
 }
 
 int vcmi_os_guard(void *p, size_t size) { return mprotect(p, size, PROT_NONE); }

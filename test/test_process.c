@@ -221,6 +221,38 @@ static void test_purge_local(void) {
   CHECK((uintptr_t)purged >= ((size_t)256 << 10));
 }
 
+/* Free chunks between live ones go back too (purges work on pages, not 64 KiB spans): in a
+ * thread of its own, 256 chunks of 8 KiB, every other one freed after a purge saw them live;
+ * two purges later none of their pages is resident and the live ones are intact. */
+static void *purge_between_main(void *arg) {
+  enum { N = 256, SZ = 8192 };
+  static unsigned char *c[N];
+  (void)arg;
+  for (int i = 0; i < N; i++) {
+    c[i] = malloc(SZ);
+    if (c[i]) memset(c[i], i & 0xff, SZ);
+  }
+  churn_64k(17); /* a purge, the class all live */
+  for (int i = 1; i < N; i += 2) free(c[i]);
+  churn_64k(600); /* two purges with allocation between */
+  static size_t res[2];
+  for (int i = 1; i < N; i += 2) res[0] += c[i] ? resident(c[i], SZ) : 1u;
+  for (int i = 0; i < N; i += 2) {
+    for (int j = 0; c[i] && j < SZ; j++) res[1] += c[i][j] != (i & 0xff);
+    free(c[i]);
+  }
+  return res;
+}
+static void test_purge_between(void) {
+  pthread_t t;
+  size_t *res = NULL;
+  CHECK(pthread_create(&t, NULL, purge_between_main, NULL) == 0);
+  CHECK(pthread_join(t, (void **)&res) == 0 && res);
+  if (!res) return;
+  CHECK_EQ(res[0], 0); /* no page of a freed chunk */
+  CHECK(res[1] == 0);
+}
+
 /* A burst of frees (a structure torn down, nothing allocated meanwhile) drops nothing: the
  * program builds it again and would fault on every page; what stays free goes once the heap
  * allocates again. In a thread of its own: 2 MiB of 1 KiB chunks, a purge that sees them
@@ -365,6 +397,43 @@ static void test_remote_batches_flushed(void) {
   churn_64k(600);
   vcm_stats_get(&b);
   CHECK(b.small_live_chunks <= a.small_live_chunks);
+}
+
+/* A calloc whose slow path unmaps the segment it looked at first read that segment afterwards
+ * (a crash in the preload stress test): in a thread of its own, 256 chunks of 200,000 B fill a
+ * scaled segment's class area (224 KiB chunks) and a 257th maps a second segment; a chunk freed
+ * in the first makes it the class's current one; the second is emptied, and another thread
+ * frees all 256. The calloc's slow path collects them, purges, and unmaps the first segment. */
+enum { MID_CHUNKS = 256, MID = 200000 };
+static void *mid[MID_CHUNKS + 1];
+static void *calloc_unmap_remote(void *arg) {
+  (void)arg;
+  for (int i = 0; i < MID_CHUNKS; i++) free_(mid[i]);
+  return NULL;
+}
+static void *calloc_unmap_main(void *arg) {
+  static size_t nonzero = 1;
+  pthread_t t;
+  (void)arg;
+  for (int i = 0; i <= MID_CHUNKS; i++)
+    if (!(mid[i] = malloc_(MID))) return &nonzero;
+  free_(mid[0]);
+  mid[0] = malloc_(MID); /* the second segment has none free: from the first, now current */
+  free_(mid[MID_CHUNKS]);
+  if (!mid[0] || pthread_create(&t, NULL, calloc_unmap_remote, NULL) != 0) return &nonzero;
+  pthread_join(t, NULL);
+  unsigned char *z = calloc(1, MID);
+  nonzero = z ? 0 : 1;
+  for (size_t i = 0; z && i < MID; i++) nonzero += z[i] != 0;
+  free_(z);
+  return &nonzero;
+}
+static void test_calloc_unmapped(void) {
+  pthread_t t;
+  size_t *nonzero = NULL;
+  CHECK(pthread_create(&t, NULL, calloc_unmap_main, NULL) == 0);
+  CHECK(pthread_join(t, (void **)&nonzero) == 0 && nonzero);
+  CHECK(nonzero && *nonzero == 0);
 }
 
 static void test_growth(void) {
@@ -835,6 +904,8 @@ int main(void) {
   test_seg_idle();
   test_purge_groups();
   test_remote_batches_flushed();
+  test_purge_between();
+  test_calloc_unmapped();
   test_growth();
   test_growth_remap();
   test_large_cache_resident();
