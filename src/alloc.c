@@ -144,6 +144,13 @@ __attribute__((noinline)) static void *realloc_slow(int kind, vcmi_region *r, vc
                                                     void *p, size_t n) {
   int saved = errno;
   void *q;
+  if (n == 0) { /* frees (glibc) */
+    if (kind == 1)
+      vcmi_seg_free(r, p);
+    else
+      vcmi_large_free(b, p);
+    return NULL;
+  }
   if (kind == 1)
     q = n <= VCMI_SMALL_MAX ? vcmi_seg_realloc(r, p, n) : small_to_large(r, p, n);
   else
@@ -167,19 +174,17 @@ static void *realloc_new(size_t n) {
 void *vcm_realloc(void *p, size_t n) {
   vcmi_region *r;
   vcmi_large *b;
-  if (!p) return realloc_new(n);
-  if (n == 0) {
-    vcm_free(p);
-    return NULL;
-  }
-  switch (classify(p, &r, &b)) {
+  switch (classify(p, &r, &b)) { /* NULL is in no segment nor block: tested only there */
   case 1: {
     vcmi_loc loc;
     vcmi_heap *h = vcmi_tls_heap;
-    if (VCMI_LIKELY(vcmi_seg_locate(r, p, &loc) == 0 && h && !h->check)) {
+    /* unbounded find, as free's: an entry at or above fresh[k] is never LIVE */
+    if (VCMI_LIKELY(vcmi_seg_find(r, p, &loc, 0) == 0 && h && !h->check)) {
       uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
-      size_t cap = vcmi_class_cap(r, loc.k);
-      if (VCMI_LIKELY((s & VCMI_LIVE) && n <= cap && n > vcmi_shrink_floor(r, cap))) {
+      size_t cap = (size_t)(1u + r->xscale) << (VCMI_LMAX - loc.k); /* a segment's lmax */
+      size_t lo = vcmi_shrink_floor(r, cap);
+      /* lo < n <= cap in one test (n = 0, which frees, wraps and fails it) */
+      if (VCMI_LIKELY((s & VCMI_LIVE) && n - lo - 1u < cap - lo)) {
         __atomic_store_n(&loc.e->state, (s & ~VCMI_USED_MASK) | (uint32_t)n, __ATOMIC_RELAXED);
         h->realloc_inplace++;
         return p;
@@ -195,6 +200,7 @@ void *vcm_realloc(void *p, size_t n) {
     }
     return realloc_slow(2, NULL, b, p, n);
   default:
+    if (!p) return realloc_new(n);
     vcmi_process_misuse(p, VCMI_WHY_FOREIGN_REALLOC);
     errno = EINVAL;
     return NULL;

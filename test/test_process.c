@@ -705,6 +705,17 @@ static void test_misuse(void) {
   unsigned char *tiny = malloc_(16);
   free_(tiny + (1u << 22));
   CHECK(misuse.calls == 13 && misuse.ptr == tiny + (1u << 22));
+  /* realloc's fast path finds the entry without the fresh bound, as free's does */
+  CHECK(realloc_(tiny + (1u << 22), 8) == NULL);
+  CHECK(misuse.calls == 14 && misuse.ptr == tiny + (1u << 22));
+  /* realloc(p, 0) frees: small and large, a freed one reported as a double free */
+  void *z0 = malloc_(100), *z1 = malloc_(1u << 20);
+  CHECK(realloc_(z0, 0) == NULL && realloc_(z1, 0) == NULL);
+  CHECK_EQ(misuse.calls, 14);
+  CHECK(realloc_(z0, 0) == NULL);
+  CHECK(misuse.calls == 15 && misuse.ptr == z0 && strstr(misuse.reason, "double free"));
+  CHECK(realloc_(z1, 0) == NULL);
+  CHECK(misuse.calls == 16 && misuse.ptr == z1 && strstr(misuse.reason, "double free"));
   /* Every 8 MiB unit of the segment map around it (its segment's, neighbours', nothing's): an
    * address 8 bytes into the unit is no block's start (those are 16-byte aligned), reported
    * once with the pointer whichever map finds it. */
