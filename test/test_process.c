@@ -781,6 +781,41 @@ static int os_workload(int *nulls) {
   return bad;
 }
 
+/* Two threads free the same chunk at once (one with a heap, whose free is batched, one
+ * without), 300 times: each time exactly one of them is reported, with the chunk. */
+static pthread_barrier_t race_bar;
+static void *volatile race_p;
+static void *race_free_main(void *arg) {
+  if (arg) free_(malloc_(64)); /* a heap of its own */
+  for (int i = 0; i < 300; i++) {
+    pthread_barrier_wait(&race_bar);
+    free_(race_p);
+    pthread_barrier_wait(&race_bar);
+  }
+  return NULL;
+}
+static void test_remote_double_free_race(void) {
+  pthread_t t[2];
+  int bad = 0;
+  vcm_set_misuse_handler(on_misuse, NULL);
+  CHECK(pthread_barrier_init(&race_bar, NULL, 3) == 0);
+  for (int i = 0; i < 2; i++)
+    CHECK(pthread_create(&t[i], NULL, race_free_main, (void *)(uintptr_t)i) == 0);
+  for (int i = 0; i < 300; i++) {
+    race_p = malloc_(48 + 16 * (i % 8));
+    misuse.calls = 0;
+    misuse.ptr = NULL;
+    pthread_barrier_wait(&race_bar); /* both free it */
+    pthread_barrier_wait(&race_bar);
+    bad += misuse.calls != 1 || misuse.ptr != race_p || !strstr(misuse.reason, "double free");
+  }
+  for (int i = 0; i < 2; i++) CHECK(pthread_join(t[i], NULL) == 0);
+  pthread_barrier_destroy(&race_bar);
+  vcm_set_misuse_handler(NULL, NULL);
+  CHECK_EQ(bad, 0);
+  churn_64k(600); /* purges: the chunks freed here are collected before the next tests */
+}
+
 /* Every 16-byte step inside a chunk of every malloc class (tight and scaled alike; classes
  * over 4 KiB at a coarser step) is an interior pointer: free reports it and frees nothing,
  * free_sized too; the chunk itself then frees silently. */
@@ -927,6 +962,7 @@ int main(void) {
   test_misuse();
   test_free_sized_remote();
   test_interior_every_class();
+  test_remote_double_free_race();
   test_os_failure();
   return t_report();
 }
