@@ -483,64 +483,75 @@ static unsigned span_log2(void) {
 typedef struct span_groups {
   uint32_t head[SPANS_MAX], tail[SPANS_MAX]; /* a group's first and last chunk */
   uint16_t cnt[SPANS_MAX];                   /* its chunks (0: no group) */
+  uint64_t has[SPANS_MAX / 64u];             /* bit i: cnt[i] > 0 */
   uint64_t gone[SPANS_MAX / 64u];            /* bit i: span i dropped, none of it taken since */
 } span_groups;
 /* A segment's groups (one per class) lie after its map, in pages of their own (seg_create). */
 #define SEG_GROUPS_OFF (SEG_PAGE_MAX + SEG_MAP_BYTES)
 _Static_assert(SEG_GROUPS_OFF + VCMI_NCLASS * sizeof(span_groups) + SEG_PAGE_MAX <= SEG_DATA_OFF,
                "the groups fit between the map and the guard page");
+_Static_assert(SPANS_MAX % 64u == 0 && SPANS_MAX <= 65536u, "span numbers fit 16 bits");
 static span_groups *groups_of(vcmi_segment *s, unsigned k) {
   return (span_groups *)(void *)((unsigned char *)s + SEG_GROUPS_OFF) + k;
 }
-static int is_gone(const span_groups *G, uint32_t i) { return G->gone[i >> 6] >> (i & 63u) & 1u; }
-static void set_gone(span_groups *G, uint32_t i, int on) {
+static void set_bit(uint64_t *w, uint32_t i, int on) {
   uint64_t bit = (uint64_t)1 << (i & 63u);
-  G->gone[i >> 6] = on ? G->gone[i >> 6] | bit : G->gone[i >> 6] & ~bit;
+  w[i >> 6] = on ? w[i >> 6] | bit : w[i >> 6] & ~bit;
 }
-/* The groups' order on the list: position j < nspan is resident span j if not gone; from
- * nspan on, the gone ones. */
-static uint32_t group_at(const span_groups *G, const uint64_t *gone, uint32_t j, uint32_t nspan) {
-  uint32_t i = j < nspan ? j : j - nspan;
-  return (j < nspan) != (gone[i >> 6] >> (i & 63u) & 1u) && G->cnt[i] ? i : VCMI_NONE;
+static void set_cnt(span_groups *G, uint32_t i, uint32_t c) {
+  G->cnt[i] = (uint16_t)c;
+  set_bit(G->has, i, c != 0);
+  if (!c) set_bit(G->gone, i, 0);
+}
+/* The groups in their order on the list (the resident spans, then the gone ones, each in
+ * address order): their number. A visit costs the groups and a bit per span, not a step per
+ * span (page-sized spans: 2,048 per class area). */
+static uint32_t group_order(const span_groups *G, uint16_t *out) {
+  uint32_t n = 0;
+  for (int part = 0; part < 2; part++)
+    for (unsigned w = 0; w < SPANS_MAX / 64u; w++)
+      for (uint64_t b = G->has[w] & (part ? G->gone[w] : ~G->gone[w]); b; b &= b - 1u)
+        out[n++] = (uint16_t)(w * 64u + (unsigned)__builtin_ctzll(b));
+  return n;
 }
 
 /* Between purges the free list is a stack (pushes and pops at its head only) and a purge marks
  * every chunk on it, so it reads [chunks freed since the last purge, unmarked] + [the tail of
- * the chain of groups the last purge left, all marked]: the n - m chunks of that tail are the
- * last groups whole and the end of one (the rest was taken). Returns 0, or -1 if the list is
- * not so (then every group is emptied, and the caller groups the whole list as new). */
-static int groups_taken(span_groups *G, uint32_t nspan, uint32_t rest, uint32_t b, unsigned per_log2) {
-  uint64_t order[SPANS_MAX / 64u]; /* the gone bits of the order the last purge linked */
-  memcpy(order, G->gone, sizeof order);
-  for (uint32_t j = 2u * nspan; j-- > 0;) {
-    uint32_t i = group_at(G, order, j, nspan);
-    if (i == VCMI_NONE) continue;
+ * the chain of groups the last purge left, all marked]: the `rest` chunks of that tail are the
+ * last groups whole and the end of one, which starts at b (the rest was taken). Returns 0, or
+ * -1 if the list is not so (then every group is emptied, and the caller groups the whole list
+ * as new). */
+static int groups_taken(span_groups *G, uint32_t rest, uint32_t b, unsigned per_log2) {
+  uint16_t order[SPANS_MAX];
+  for (uint32_t j = group_order(G, order); j-- > 0;) {
+    uint32_t i = order[j];
     if (G->cnt[i] <= rest) {
       rest -= G->cnt[i];
       continue;
     }
     if (rest) { /* the group the stack's head is in: its first cnt - rest chunks were taken */
       if (b >> per_log2 != i) break;
-      G->cnt[i] = (uint16_t)rest, G->head[i] = b, rest = 0;
+      set_cnt(G, i, rest);
+      set_bit(G->gone, i, 0);
+      G->head[i] = b, rest = 0;
     } else {
-      G->cnt[i] = 0;
+      set_cnt(G, i, 0);
     }
-    set_gone(G, i, 0);
   }
   if (rest == 0) return 0;
-  memset(G->cnt, 0, sizeof G->cnt);
-  memset(G->gone, 0, sizeof G->gone);
+  memset(G, 0, sizeof *G);
   return -1;
 }
 
 /* One class of one segment: age the chunks freed since the last purge into their spans'
  * groups, drop the spans whose chunks were all free at it (if drop), relink the groups.
- * Its cost: the chunks freed since the last purge, the spans, and the chunks of the spans
+ * Its cost: the chunks freed since the last purge, the groups, and the chunks of the spans
  * dropped; never the free list's length (r1's heap holds 300,000 free chunks for a while).
  * Returns whether it aged any (then the next purge must look again, frees or not). */
 static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop, purge_batch *bt) {
   vcmi_region *r = reg(s);
   span_groups *G = groups_of(s, k);
+  uint16_t order[SPANS_MAX];
   unsigned cl = VCMI_LMAX - k, sl = span_log2(), per_log2 = cl < sl ? sl - cl : 0;
   uint32_t fresh = r->fresh[k], nspan = ((fresh - 1u) >> per_log2) + 1u, per = 1u << per_log2;
   uint32_t last = fresh - ((nspan - 1u) << per_log2); /* chunks in the top span */
@@ -549,56 +560,58 @@ static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop, purg
   for (; g != VCMI_NONE && !((e = vcmi_entry_at(r, k, g))->state & (AGED | VCMI_PURGED)); g = e->link)
     e->state = AGED, m++;
   uint32_t stop = g; /* the first chunk the last purge saw */
-  if (m > n || groups_taken(G, nspan, n - m, g, per_log2) != 0) {
+  if (m > n || groups_taken(G, n - m, g, per_log2) != 0) {
     VCMI_ASSERT(!"the free list is a stack between purges");
     stop = VCMI_NONE; /* group it all anew: nothing goes this time */
     drop = 0;
   }
   /* Cut the top: spans all free at the last purge from t up (the last may be partial). */
   uint32_t t = nspan;
-  while (drop && t > 0 && G->cnt[t - 1u] == (t == nspan ? last : per)) {
-    G->cnt[--t] = 0;
-    set_gone(G, t, 0);
-  }
+  while (drop && t > 0 && G->cnt[t - 1u] == (t == nspan ? last : per)) set_cnt(G, --t, 0);
   /* Inside: spans all free at the last purge and not yet dropped (check mode keeps the fill:
    * none). A run of such spans is adjacent in the class area: one call drops it (the calls,
    * not the pages, cost the time: a class of freed vectors yields hundreds of neighbouring
-   * spans). */
+   * spans); spans dropped before join a run. Only spans with a group are looked at. */
   size_t span_bytes = (size_t)per * vcmi_class_cap(r, k);
-  for (uint32_t i = 0, run = 0, fresh_spans = 0; i <= t && drop && !h->check; i++) {
-    if (i < t && G->cnt[i] == per) { /* spans dropped before join a run: one call */
-      if (!is_gone(G, i)) {
+  uint32_t from = 0, run = 0, fresh_spans = 0;
+  for (unsigned w = 0; w < SPANS_MAX / 64u && drop && !h->check; w++) {
+    for (uint64_t b = G->has[w]; b; b &= b - 1u) {
+      uint32_t i = w * 64u + (unsigned)__builtin_ctzll(b);
+      if (G->cnt[i] == per && run && i == from + run) {
+        run++;
+      } else {
+        if (fresh_spans) batch_add(bt, vcmi_chunk_addr(r, k, from << per_log2), run * span_bytes);
+        from = i, run = G->cnt[i] == per, fresh_spans = 0;
+      }
+      if (G->cnt[i] == per && !(G->gone[w] >> (i & 63u) & 1u)) {
         for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++)
           vcmi_entry_at(r, k, c)->state = VCMI_PURGED;
-        set_gone(G, i, 1);
+        G->gone[w] |= (uint64_t)1 << (i & 63u);
         fresh_spans++;
       }
-      run++;
-      continue;
     }
-    if (fresh_spans)
-      batch_add(bt, vcmi_chunk_addr(r, k, (i - run) << per_log2), run * span_bytes);
-    run = fresh_spans = 0;
   }
+  if (fresh_spans) batch_add(bt, vcmi_chunk_addr(r, k, from << per_log2), run * span_bytes);
   /* The new chunks into their groups (at the front: the latest freed are reused first). */
   for (g = r->free_head[k]; g != stop;) {
     uint32_t i = g >> per_log2;
     e = vcmi_entry_at(r, k, g);
     uint32_t next = e->link;
     e->state = AGED;
-    e->link = G->cnt[i] ? G->head[i] : VCMI_NONE;
-    if (!G->cnt[i]) G->tail[i] = g;
+    e->link = G->head[i];
+    if (!G->cnt[i]++) {
+      e->link = VCMI_NONE;
+      G->tail[i] = g;
+      G->has[i >> 6] |= (uint64_t)1 << (i & 63u);
+    }
     G->head[i] = g;
-    G->cnt[i]++;
     g = next;
   }
   /* Relink: the resident groups, then the gone ones. */
   uint32_t *link = &r->free_head[k];
-  for (uint32_t j = 0; j < 2u * nspan; j++) {
-    uint32_t i = group_at(G, G->gone, j, nspan);
-    if (i == VCMI_NONE || i >= t) continue;
-    *link = G->head[i];
-    link = &vcmi_entry_at(r, k, G->tail[i])->link;
+  for (uint32_t j = 0, ng = group_order(G, order); j < ng; j++) {
+    *link = G->head[order[j]];
+    link = &vcmi_entry_at(r, k, G->tail[order[j]])->link;
   }
   *link = VCMI_NONE;
   uint32_t top = t << per_log2 < fresh ? t << per_log2 : fresh; /* new fresh */
