@@ -150,9 +150,9 @@ static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail) {
  * stays) and go in one push of OUT_MAX, or when another segment needs the slot, or at the
  * thread's next purge or exit (out_key's destructor). So a small remote free costs one atomic,
  * the CAS on its entry that double-free detection needs, and at most OUT_MAX * 1,792 bytes
- * per slot (896 KiB a thread) wait unreused. */
+ * per slot (448 KiB a thread) wait unreused. */
 #define OUT_SLOTS 8u
-#define OUT_MAX 64u
+#define OUT_MAX 32u
 #define OUT_KMIN (VCMI_LMAX - 10u) /* the classes batched: capacity (1 + xscale) KiB at most */
 typedef struct {
   vcmi_region *r;         /* NULL: empty */
