@@ -217,8 +217,10 @@ void vcm_free(void *p);
  * were found used densely; else they stay lazy zero pages. */
 void *vcm_calloc(size_t count, size_t size);
 /* Resize: within the capacity, in place (O(1)); beyond it, moves to the class that fits,
- * copying only the used bytes, or remaps a large block (no copy). Failure: NULL, ENOMEM, p
- * intact. p NULL: malloc(n). n == 0: frees p and returns NULL (as glibc). */
+ * copying only the used bytes (from a chunk of 32 KiB or more: remapping their pages, no copy,
+ * while the process holds under a quarter of vm.max_map_count mappings), or remaps a large
+ * block (no copy). Failure: NULL, ENOMEM, p intact. p NULL: malloc(n). n == 0: frees p and
+ * returns NULL (as glibc). */
 void *vcm_realloc(void *p, size_t n);
 void *vcm_reallocarray(void *p, size_t count, size_t size);
 /* Aligned blocks; align must be a power of two (posix_memalign: also a multiple of
@@ -254,7 +256,7 @@ typedef struct vcm_stats {
   size_t class_size[VCM_MAX_CLASSES], class_live[VCM_MAX_CLASSES];
   size_t class_used[VCM_MAX_CLASSES], class_peak[VCM_MAX_CLASSES]; /* as vcm_region_stats */
   size_t large_live, large_capacity, large_used, large_cached;
-  size_t realloc_inplace, realloc_moved, bytes_copied; /* small blocks */
+  size_t realloc_inplace, realloc_moved, bytes_copied; /* small blocks (copied, not remapped) */
   size_t os_reserved, os_purged, os_remapped, os_failed; /* bytes (failed: calls) */
   size_t os_resident;      /* the process's resident bytes (/proc/self/statm), 0 if unknown */
   size_t os_calls;         /* OS memory requests made (reserve, remap) */
