@@ -149,8 +149,74 @@ static void test_large_move_race(void) {
   CHECK_EQ(__atomic_load_n(&foreign_reports, __ATOMIC_RELAXED), 0);
 }
 
+/* Vectors grown by another thread than the one that made them, while every thread grows:
+ * moves by remapping (chunks of 32 KiB and up) keep every byte, and the chunks left behind
+ * (freed remotely, reading zero) serve again. */
+#define NVEC 48
+static unsigned char *vecs[NT][NVEC];
+static size_t vec_first; /* make_vecs' size */
+
+static void *make_vecs(void *arg) {
+  int id = (int)(intptr_t)arg;
+  for (int j = 0; j < NVEC; j++) {
+    vecs[id][j] = vcm_realloc(NULL, vec_first);
+    if (vecs[id][j]) t_fill(vecs[id][j], vec_first, (unsigned)(id * NVEC + j));
+  }
+  return NULL;
+}
+
+static void *grow_vecs(void *arg) {
+  int id = (int)(intptr_t)arg, from = (id + 1) % NT;
+  intptr_t bad = 0;
+  for (size_t n = 48u << 10; n <= (192u << 10); n *= 2)
+    for (int j = 0; j < NVEC; j++) {
+      unsigned seed = (unsigned)(from * NVEC + j);
+      unsigned char *q = vcm_realloc(vecs[from][j], n);
+      if (!q || !t_same(q, n / 2, seed)) {
+        bad++;
+        continue;
+      }
+      t_fill(q, n, seed);
+      vecs[from][j] = q;
+    }
+  return (void *)bad;
+}
+
+static void test_remote_growth(void) {
+  pthread_t t[NT];
+  vec_first = 24u << 10;
+  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, make_vecs, (void *)(intptr_t)i);
+  for (int i = 0; i < NT; i++) pthread_join(t[i], NULL);
+  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, grow_vecs, (void *)(intptr_t)i);
+  intptr_t bad = 0;
+  for (int i = 0; i < NT; i++) {
+    void *r;
+    pthread_join(t[i], &r);
+    bad += (intptr_t)r;
+  }
+  CHECK_EQ(bad, 0);
+  for (int i = 0; i < NT; i++)
+    for (int j = 0; j < NVEC; j++) {
+      bad += !t_same(vecs[i][j], 192u << 10, (unsigned)(i * NVEC + j));
+      vcm_free(vecs[i][j]);
+    }
+  vec_first = 96u << 10; /* the class of the chunks remapped away */
+  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, make_vecs, (void *)(intptr_t)i);
+  for (int i = 0; i < NT; i++) pthread_join(t[i], NULL);
+  for (int i = 0; i < NT; i++)
+    for (int j = 0; j < NVEC; j++) {
+      bad += !t_same(vecs[i][j], vec_first, (unsigned)(i * NVEC + j));
+      vcm_free(vecs[i][j]);
+    }
+  CHECK_EQ(bad, 0);
+  const char *why = "";
+  CHECK_EQ(vcm_check(&why), 0);
+  if (*why) fprintf(stderr, "check: %s\n", why);
+}
+
 int main(void) {
   test_large_move_race();
+  test_remote_growth();
   test_threads();
   test_fork();
   return t_report();
