@@ -506,10 +506,10 @@ static void set_cnt(span_groups *G, uint32_t i, uint32_t c) {
 /* The groups in their order on the list (the resident spans, then the gone ones, each in
  * address order): their number. A visit costs the groups and a bit per span, not a step per
  * span (page-sized spans: 2,048 per class area). */
-static uint32_t group_order(const span_groups *G, uint16_t *out) {
+static uint32_t group_order(const span_groups *G, uint32_t nspan, uint16_t *out) {
   uint32_t n = 0;
   for (int part = 0; part < 2; part++)
-    for (unsigned w = 0; w < SPANS_MAX / 64u; w++)
+    for (unsigned w = 0; w < (nspan + 63u) / 64u; w++)
       for (uint64_t b = G->has[w] & (part ? G->gone[w] : ~G->gone[w]); b; b &= b - 1u)
         out[n++] = (uint16_t)(w * 64u + (unsigned)__builtin_ctzll(b));
   return n;
@@ -521,9 +521,10 @@ static uint32_t group_order(const span_groups *G, uint16_t *out) {
  * last groups whole and the end of one, which starts at b (the rest was taken). Returns 0, or
  * -1 if the list is not so (then every group is emptied, and the caller groups the whole list
  * as new). */
-static int groups_taken(span_groups *G, uint32_t rest, uint32_t b, unsigned per_log2) {
+static int groups_taken(span_groups *G, uint32_t nspan, uint32_t rest, uint32_t b,
+                        unsigned per_log2) {
   uint16_t order[SPANS_MAX];
-  for (uint32_t j = group_order(G, order); j-- > 0;) {
+  for (uint32_t j = group_order(G, nspan, order); j-- > 0;) {
     uint32_t i = order[j];
     if (G->cnt[i] <= rest) {
       rest -= G->cnt[i];
@@ -560,7 +561,7 @@ static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop, purg
   for (; g != VCMI_NONE && !((e = vcmi_entry_at(r, k, g))->state & (AGED | VCMI_PURGED)); g = e->link)
     e->state = AGED, m++;
   uint32_t stop = g; /* the first chunk the last purge saw */
-  if (m > n || groups_taken(G, n - m, g, per_log2) != 0) {
+  if (m > n || groups_taken(G, nspan, n - m, g, per_log2) != 0) {
     VCMI_ASSERT(!"the free list is a stack between purges");
     stop = VCMI_NONE; /* group it all anew: nothing goes this time */
     drop = 0;
@@ -573,8 +574,8 @@ static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop, purg
    * not the pages, cost the time: a class of freed vectors yields hundreds of neighbouring
    * spans); spans dropped before join a run. Only spans with a group are looked at. */
   size_t span_bytes = (size_t)per * vcmi_class_cap(r, k);
-  uint32_t from = 0, run = 0, fresh_spans = 0;
-  for (unsigned w = 0; w < SPANS_MAX / 64u && drop && !h->check; w++) {
+  uint32_t from = 0, run = 0, fresh_spans = 0, dropped = 0;
+  for (unsigned w = 0; w < (t + 63u) / 64u && drop && !h->check; w++) {
     for (uint64_t b = G->has[w]; b; b &= b - 1u) {
       uint32_t i = w * 64u + (unsigned)__builtin_ctzll(b);
       if (G->cnt[i] == per && run && i == from + run) {
@@ -587,7 +588,7 @@ static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop, purg
         for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++)
           vcmi_entry_at(r, k, c)->state = VCMI_PURGED;
         G->gone[w] |= (uint64_t)1 << (i & 63u);
-        fresh_spans++;
+        fresh_spans++, dropped++;
       }
     }
   }
@@ -607,9 +608,11 @@ static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop, purg
     G->head[i] = g;
     g = next;
   }
-  /* Relink: the resident groups, then the gone ones. */
+  /* Relink: the resident groups, then the gone ones (unless the chain is as it was: its head
+   * taken, no chunk new, no span dropped). */
+  if (!m && !dropped && t == nspan && stop != VCMI_NONE) return 0;
   uint32_t *link = &r->free_head[k];
-  for (uint32_t j = 0, ng = group_order(G, order); j < ng; j++) {
+  for (uint32_t j = 0, ng = group_order(G, nspan, order); j < ng; j++) {
     *link = G->head[order[j]];
     link = &vcmi_entry_at(r, k, G->tail[order[j]])->link;
   }
