@@ -46,12 +46,10 @@ void *vcm_malloc(size_t n) {
     t = vcmi_tight_class_calc(n);
   else
     return malloc_slow(n);
-  if (VCMI_LIKELY(h != NULL)) {
-    vcmi_region *r = h->cur[t];
-    const vcmi_tclass_t *c = &vcmi_tclass[t];
-    uint32_t g = r->free_head[c->k];
-    if (VCMI_LIKELY(g != VCMI_NONE)) return vcmi_heap_take(r, c, g, n); /* never NULL */
-  }
+  vcmi_region *r = h->cur[t]; /* no heap: vcmi_no_heap, whose lists are all empty */
+  const vcmi_tclass_t *c = &vcmi_tclass[t];
+  uint32_t g = r->free_head[c->k];
+  if (VCMI_LIKELY(g != VCMI_NONE)) return vcmi_heap_take(r, c, g, n); /* never NULL */
   return malloc_slow(n);
 }
 
@@ -75,7 +73,7 @@ void vcm_free(void *p) {
 static void *calloc_mid(size_t n) {
   vcmi_heap *h = vcmi_tls_heap;
   unsigned t = vcmi_tight_class(n), k = vcmi_tclass[t].k;
-  if (!h || h->check) return NULL;
+  if (h->check) return NULL; /* vcmi_no_heap's check is set */
   vcmi_region *r = h->cur[t];
   uint32_t g = r->free_head[k], f = r->fresh[k];
   void *p;
@@ -178,8 +176,9 @@ void *vcm_realloc(void *p, size_t n) {
   case 1: {
     vcmi_loc loc;
     vcmi_heap *h = vcmi_tls_heap;
-    /* unbounded find, as free's: an entry at or above fresh[k] is never LIVE */
-    if (VCMI_LIKELY(vcmi_seg_find(r, p, &loc, 0) == 0 && h && !h->check)) {
+    /* unbounded find, as free's: an entry at or above fresh[k] is never LIVE; no heap:
+     * vcmi_no_heap, whose check is set */
+    if (VCMI_LIKELY(vcmi_seg_find(r, p, &loc, 0) == 0 && !h->check)) {
       uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
       size_t cap = (size_t)(1u + r->xscale) << (VCMI_LMAX - loc.k); /* a segment's lmax */
       size_t lo = vcmi_shrink_floor(r, cap);

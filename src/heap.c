@@ -14,7 +14,6 @@
 #include "options.h"
 #include "os.h"
 
-__thread vcmi_heap *vcmi_tls_heap __attribute__((tls_model("initial-exec")));
 
 static vcmi_lock heaps_lock;
 static vcmi_heap *all_heaps, *abandoned, *spare; /* spare: adopted, no segments */
@@ -200,7 +199,14 @@ static __attribute__((noinline)) void out_start(vcmi_region *r, out_slot *o, uin
  * keep the fast paths unchanged, a checking heap's cur[] all point at empty_region, whose free
  * lists are empty, and its purge_at is 0: every allocation and free takes the slow path. */
 #define CHECK_FILL 0xA5u
-static vcmi_region empty_region;
+static vcmi_region empty_region = {.free_head = {[0 ... VCM_MAX_CLASSES - 1] = VCMI_NONE}};
+
+/* The heap of a thread without one (before its first allocation, or after its exit gave it
+ * up): every class points at empty_region, so malloc's pop fails without a test of the heap
+ * and the slow path takes a real one; no segment is its owner, so a free goes the remote way;
+ * check keeps calloc and realloc off their fast paths. Never written (all threads share it). */
+vcmi_heap vcmi_no_heap = {.cur = {[0 ... VCMI_NTIGHT - 1] = &empty_region}, .check = 1};
+__thread vcmi_heap *vcmi_tls_heap __attribute__((tls_model("initial-exec"))) = &vcmi_no_heap;
 
 static int all_fill(const unsigned char *p, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -231,7 +237,6 @@ static void global_init(void) {
   vcmi_options_init();
   for (size_t n = 0; n <= VCMI_TIGHT_TABLE_MAX; n++)
     VCMI_ASSERT(vcmi_tight_table[(n + 15u) >> 4] == vcmi_tight_class_calc(n));
-  for (unsigned k = 0; k < VCMI_NCLASS; k++) empty_region.free_head[k] = VCMI_NONE;
   if (pthread_key_create(&heap_key, heap_destructor) == 0) key_ready = 1;
   if (pthread_key_create(&out_key, out_destructor) == 0) out_key_ready = 1;
 }
@@ -313,7 +318,7 @@ static __thread int dying __attribute__((tls_model("initial-exec")));
  * the last round gets no destructor call: reclaim_dead finds its heap). */
 static void heap_destructor(void *arg) {
   dying = 1;
-  vcmi_tls_heap = NULL;
+  vcmi_tls_heap = &vcmi_no_heap;
   heap_give_up(arg);
 }
 
@@ -836,7 +841,7 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
     if (!q) {
       if (check && n < cap) memset((unsigned char *)p + n, CHECK_FILL, cap - n);
       seg_set_used(loc.e, n);
-      if (vcmi_tls_heap) vcmi_tls_heap->realloc_inplace++;
+      if (vcmi_tls_heap != &vcmi_no_heap) vcmi_tls_heap->realloc_inplace++;
       return p;
     }
   } else if (!(q = vcmi_small_alloc_pow2(n, n))) { /* growing: a vector's capacity */
@@ -871,7 +876,7 @@ void vcmi_heap_fork_child(void) {
   for (vcmi_heap *h = all_heaps; h; h = h->next_all) h->orphan = h != vcmi_tls_heap;
   for (vcmi_heap *h = abandoned; h; h = h->next_abandoned) h->orphan = 0;
   for (vcmi_heap *h = spare; h; h = h->next_abandoned) h->orphan = 0;
-  if (vcmi_tls_heap) vcmi_tls_heap->tid = vcmi_os_thread_id(); /* the child's thread id */
+  if (vcmi_tls_heap != &vcmi_no_heap) vcmi_tls_heap->tid = vcmi_os_thread_id(); /* the child's thread id */
   vcmi_lock_fork_child(&heaps_lock);
 }
 

@@ -70,7 +70,9 @@ typedef struct vcmi_heap {
   struct vcmi_heap *next_all, *next_abandoned;
 } vcmi_heap;
 
+/* This thread's heap, &vcmi_no_heap if it has none (never NULL). */
 extern __thread vcmi_heap *vcmi_tls_heap __attribute__((tls_model("initial-exec")));
+extern vcmi_heap vcmi_no_heap;
 
 /* Allocate from class k when this thread has no heap: its first allocation, or one by a key
  * destructor after the thread gave its heap up. NULL if OOM (errno left to the caller). Takes
@@ -113,7 +115,8 @@ static inline int is_owner(vcmi_region *r, vcmi_heap *h) {
 /* A small block of class t recording used bytes, from this thread's heap. */
 static inline void *vcmi_small_alloc_class(unsigned t, size_t used) {
   vcmi_heap *h = vcmi_tls_heap;
-  return VCMI_LIKELY(h != NULL) ? vcmi_heap_alloc_class(h, t, used) : vcmi_heap_alloc_first(t, used);
+  return VCMI_LIKELY(h != &vcmi_no_heap) ? vcmi_heap_alloc_class(h, t, used)
+                                         : vcmi_heap_alloc_first(t, used);
 }
 /* malloc's intent: the tightest class >= size. */
 static inline void *vcmi_small_alloc(size_t size, size_t used) {
@@ -172,7 +175,7 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
   /* LIVE first (atomic: another thread's chunk may be changing; its push CASes it again) */
   uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
   if (VCMI_UNLIKELY(!(s & VCMI_LIVE) || (sized && (s & VCMI_USED_MASK) != size))) return -1;
-  /* a segment's owner is never NULL, so a thread without a heap (h NULL) fails the test */
+  /* a segment's owner is a real heap, so a thread without one (vcmi_no_heap) fails the test */
   if (VCMI_UNLIKELY(__atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED) != h)) {
     vcmi_seg_free_remote(r, p, loc); /* another thread's chunk: no second locate */
     return 0;
@@ -202,7 +205,7 @@ int vcmi_seg_used(vcmi_region *r, const void *p, size_t *used);
 /* Count a realloc that moved keep bytes, on this thread's heap (if it has one). */
 static inline void vcmi_heap_count_move(size_t keep) {
   vcmi_heap *h = vcmi_tls_heap;
-  if (h) {
+  if (h != &vcmi_no_heap) {
     h->realloc_moved++;
     h->bytes_copied += keep;
   }

@@ -940,6 +940,42 @@ static void test_free_sized_remote(void) {
   CHECK_EQ(vcm_check(NULL), 0);
 }
 
+/* A thread's first call of each kind, before it has a heap (vcmi_no_heap): calloc of a size
+ * that asks whether its chunk reads zero, realloc and free of another thread's chunk. */
+static void *first_calls(void *arg) {
+  void **a = arg;
+  unsigned char *z = calloc_(1, 100000);
+  int ok = z != NULL;
+  for (size_t i = 0; ok && i < 100000; i += 997) ok = z[i] == 0;
+  free_(z);
+  a[2] = (void *)(uintptr_t)ok;
+  return NULL;
+}
+static void *first_realloc(void *arg) {
+  void **a = arg;
+  a[0] = realloc_(a[0], 300); /* the first call of this thread */
+  return NULL;
+}
+static void *first_free(void *arg) {
+  free_(((void **)arg)[0]);
+  return NULL;
+}
+
+static void test_first_calls(void) {
+  void *a[3] = {malloc_(100), NULL, NULL};
+  memset(a[0], 7, 100);
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, first_calls, a) == 0);
+  pthread_join(t, NULL);
+  CHECK(a[2] == (void *)1);
+  CHECK(pthread_create(&t, NULL, first_realloc, a) == 0);
+  pthread_join(t, NULL);
+  CHECK(a[0] != NULL && ((unsigned char *)a[0])[99] == 7 && vcm_capacity(a[0]) >= 300);
+  CHECK(pthread_create(&t, NULL, first_free, a) == 0);
+  pthread_join(t, NULL);
+  CHECK_EQ(vcm_check(NULL), 0);
+}
+
 int main(void) {
   test_linked_malloc_is_vcm();
   test_large_calloc_dense();
@@ -961,6 +997,7 @@ int main(void) {
   test_aligned();
   test_misuse();
   test_free_sized_remote();
+  test_first_calls();
   test_interior_every_class();
   test_remote_double_free_race();
   test_os_failure();
