@@ -876,7 +876,8 @@ void vcmi_heap_fork_child(void) {
   for (vcmi_heap *h = all_heaps; h; h = h->next_all) h->orphan = h != vcmi_tls_heap;
   for (vcmi_heap *h = abandoned; h; h = h->next_abandoned) h->orphan = 0;
   for (vcmi_heap *h = spare; h; h = h->next_abandoned) h->orphan = 0;
-  if (vcmi_tls_heap != &vcmi_no_heap) vcmi_tls_heap->tid = vcmi_os_thread_id(); /* the child's thread id */
+  if (vcmi_tls_heap != &vcmi_no_heap) /* the child's thread id */
+    vcmi_tls_heap->tid = vcmi_os_thread_id();
   vcmi_lock_fork_child(&heaps_lock);
 }
 
