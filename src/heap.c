@@ -485,26 +485,37 @@ static unsigned span_log2(void) {
 /* What a purge leaves of a class's free list, so that the next needs no walk of it: the list
  * is a chain of groups, one per span (its free chunks), the spans with resident pages first,
  * then the dropped ones (their chunks fault again), each part in address order. */
+typedef struct span_rec {
+  uint32_t head, tail, cnt; /* a group's first and last chunk, its chunks (0: no group) */
+} span_rec;
+typedef struct span_bits {
+  uint64_t has[SPANS_MAX / 64u];  /* bit i: span i has a group */
+  uint64_t gone[SPANS_MAX / 64u]; /* bit i: span i dropped, none of it taken since */
+} span_bits;
 typedef struct span_groups {
-  uint32_t head[SPANS_MAX], tail[SPANS_MAX]; /* a group's first and last chunk */
-  uint16_t cnt[SPANS_MAX];                   /* its chunks (0: no group) */
-  uint64_t has[SPANS_MAX / 64u];             /* bit i: cnt[i] > 0 */
-  uint64_t gone[SPANS_MAX / 64u];            /* bit i: span i dropped, none of it taken since */
+  span_rec *r;
+  uint64_t *has, *gone;
 } span_groups;
-/* A segment's groups (one per class) lie after its map, in pages of their own (seg_create). */
+/* A segment's groups lie after its map, in pages of their own (seg_create): the bits of every
+ * class, then each class's records in span order, so that a class using few spans touches one
+ * page of records (a record a span in use: what stays resident). */
 #define SEG_GROUPS_OFF (SEG_PAGE_MAX + SEG_MAP_BYTES)
-_Static_assert(SEG_GROUPS_OFF + VCMI_NCLASS * sizeof(span_groups) + SEG_PAGE_MAX <= SEG_DATA_OFF,
+#define SEG_GROUPS_BYTES (VCMI_NCLASS * (sizeof(span_bits) + SPANS_MAX * sizeof(span_rec)))
+_Static_assert(SEG_GROUPS_OFF + SEG_GROUPS_BYTES + SEG_PAGE_MAX <= SEG_DATA_OFF,
                "the groups fit between the map and the guard page");
 _Static_assert(SPANS_MAX % 64u == 0 && SPANS_MAX <= 65536u, "span numbers fit 16 bits");
-static span_groups *groups_of(vcmi_segment *s, unsigned k) {
-  return (span_groups *)(void *)((unsigned char *)s + SEG_GROUPS_OFF) + k;
+static span_groups groups_of(vcmi_segment *s, unsigned k) {
+  unsigned char *base = (unsigned char *)s + SEG_GROUPS_OFF;
+  span_bits *b = (span_bits *)(void *)base + k;
+  span_rec *r = (span_rec *)(void *)(base + VCMI_NCLASS * sizeof(span_bits));
+  return (span_groups){r + (size_t)k * SPANS_MAX, b->has, b->gone};
 }
 static void set_bit(uint64_t *w, uint32_t i, int on) {
   uint64_t bit = (uint64_t)1 << (i & 63u);
   w[i >> 6] = on ? w[i >> 6] | bit : w[i >> 6] & ~bit;
 }
 static void set_cnt(span_groups *G, uint32_t i, uint32_t c) {
-  G->cnt[i] = (uint16_t)c;
+  G->r[i].cnt = c;
   set_bit(G->has, i, c != 0);
   if (!c) set_bit(G->gone, i, 0);
 }
@@ -531,21 +542,25 @@ static int groups_taken(span_groups *G, uint32_t nspan, uint32_t rest, uint32_t 
   uint16_t order[SPANS_MAX];
   for (uint32_t j = group_order(G, nspan, order); j-- > 0;) {
     uint32_t i = order[j];
-    if (G->cnt[i] <= rest) {
-      rest -= G->cnt[i];
+    if (G->r[i].cnt <= rest) {
+      rest -= G->r[i].cnt;
       continue;
     }
     if (rest) { /* the group the stack's head is in: its first cnt - rest chunks were taken */
       if (b >> per_log2 != i) break;
       set_cnt(G, i, rest);
       set_bit(G->gone, i, 0);
-      G->head[i] = b, rest = 0;
+      G->r[i].head = b, rest = 0;
     } else {
       set_cnt(G, i, 0);
     }
   }
   if (rest == 0) return 0;
-  memset(G, 0, sizeof *G);
+  for (unsigned w = 0; w < SPANS_MAX / 64u; w++) {
+    for (uint64_t x = G->has[w]; x; x &= x - 1u)
+      G->r[w * 64u + (unsigned)__builtin_ctzll(x)].cnt = 0;
+    G->has[w] = G->gone[w] = 0;
+  }
   return -1;
 }
 
@@ -556,15 +571,18 @@ static int groups_taken(span_groups *G, uint32_t nspan, uint32_t rest, uint32_t 
  * Returns whether it aged any (then the next purge must look again, frees or not). */
 static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop, purge_batch *bt) {
   vcmi_region *r = reg(s);
-  span_groups *G = groups_of(s, k);
+  span_groups groups = groups_of(s, k), *G = &groups;
   uint16_t order[SPANS_MAX];
   unsigned cl = VCMI_LMAX - k, sl = span_log2(), per_log2 = cl < sl ? sl - cl : 0;
   uint32_t fresh = r->fresh[k], nspan = ((fresh - 1u) >> per_log2) + 1u, per = 1u << per_log2;
   uint32_t last = fresh - ((nspan - 1u) << per_log2); /* chunks in the top span */
   uint32_t g = r->free_head[k], m = 0, n = fresh - r->live[k]; /* n: the list's length */
   vcmi_entry *e;
-  for (; g != VCMI_NONE && !((e = vcmi_entry_at(r, k, g))->state & (AGED | VCMI_PURGED)); g = e->link)
-    e->state = AGED, m++;
+  for (; g != VCMI_NONE; g = e->link, m++) {
+    e = vcmi_entry_at(r, k, g);
+    if (e->state & (AGED | VCMI_PURGED)) break;
+    e->state = AGED;
+  }
   uint32_t stop = g; /* the first chunk the last purge saw */
   if (m > n || groups_taken(G, nspan, n - m, g, per_log2) != 0) {
     VCMI_ASSERT(!"the free list is a stack between purges");
@@ -573,7 +591,7 @@ static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop, purg
   }
   /* Cut the top: spans all free at the last purge from t up (the last may be partial). */
   uint32_t t = nspan;
-  while (drop && t > 0 && G->cnt[t - 1u] == (t == nspan ? last : per)) set_cnt(G, --t, 0);
+  while (drop && t > 0 && G->r[t - 1u].cnt == (t == nspan ? last : per)) set_cnt(G, --t, 0);
   /* Inside: spans all free at the last purge and not yet dropped (check mode keeps the fill:
    * none). A run of such spans is adjacent in the class area: one call drops it (the calls,
    * not the pages, cost the time: a class of freed vectors yields hundreds of neighbouring
@@ -583,13 +601,13 @@ static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop, purg
   for (unsigned w = 0; w < (t + 63u) / 64u && drop && !h->check; w++) {
     for (uint64_t b = G->has[w]; b; b &= b - 1u) {
       uint32_t i = w * 64u + (unsigned)__builtin_ctzll(b);
-      if (G->cnt[i] == per && run && i == from + run) {
+      if (G->r[i].cnt == per && run && i == from + run) {
         run++;
       } else {
         if (fresh_spans) batch_add(bt, vcmi_chunk_addr(r, k, from << per_log2), run * span_bytes);
-        from = i, run = G->cnt[i] == per, fresh_spans = 0;
+        from = i, run = G->r[i].cnt == per, fresh_spans = 0;
       }
-      if (G->cnt[i] == per && !(G->gone[w] >> (i & 63u) & 1u)) {
+      if (G->r[i].cnt == per && !(G->gone[w] >> (i & 63u) & 1u)) {
         for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++)
           vcmi_entry_at(r, k, c)->state = VCMI_PURGED;
         G->gone[w] |= (uint64_t)1 << (i & 63u);
@@ -604,13 +622,13 @@ static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop, purg
     e = vcmi_entry_at(r, k, g);
     uint32_t next = e->link;
     e->state = AGED;
-    e->link = G->head[i];
-    if (!G->cnt[i]++) {
+    e->link = G->r[i].head;
+    if (!G->r[i].cnt++) {
       e->link = VCMI_NONE;
-      G->tail[i] = g;
+      G->r[i].tail = g;
       G->has[i >> 6] |= (uint64_t)1 << (i & 63u);
     }
-    G->head[i] = g;
+    G->r[i].head = g;
     g = next;
   }
   /* Relink: the resident groups, then the gone ones (unless the chain is as it was: its head
@@ -618,8 +636,8 @@ static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop, purg
   if (!m && !dropped && t == nspan && stop != VCMI_NONE) return 0;
   uint32_t *link = &r->free_head[k];
   for (uint32_t j = 0, ng = group_order(G, nspan, order); j < ng; j++) {
-    *link = G->head[order[j]];
-    link = &vcmi_entry_at(r, k, G->tail[order[j]])->link;
+    *link = G->r[order[j]].head;
+    link = &vcmi_entry_at(r, k, G->r[order[j]].tail)->link;
   }
   *link = VCMI_NONE;
   uint32_t top = t << per_log2 < fresh ? t << per_log2 : fresh; /* new fresh */
