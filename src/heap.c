@@ -486,15 +486,20 @@ static unsigned span_log2(void) {
  * is a chain of groups, one per span (its free chunks), the spans with resident pages first,
  * then the dropped ones (their chunks fault again), each part in address order. */
 typedef struct span_rec {
-  uint32_t head, tail, cnt; /* a group's first and last chunk, its chunks (0: no group) */
+  uint32_t head, tail; /* a group's first and last chunk */
+  uint16_t cnt;        /* its chunks (0: no group) */
+  uint16_t full;       /* the class's purges (mod 2^16) when it was last found all free */
 } span_rec;
 typedef struct span_bits {
   uint64_t has[SPANS_MAX / 64u];  /* bit i: span i has a group */
   uint64_t gone[SPANS_MAX / 64u]; /* bit i: span i dropped, none of it taken since */
+  uint32_t purges;                /* purges that looked at the class */
+  uint32_t refaults;              /* dropped spans taken from since the last one */
 } span_bits;
 typedef struct span_groups {
   span_rec *r;
   uint64_t *has, *gone;
+  span_bits *b;
 } span_groups;
 /* A segment's groups lie after its map, in pages of their own (seg_create): the bits of every
  * class, then each class's records in span order, so that a class using few spans touches one
@@ -508,14 +513,14 @@ static span_groups groups_of(vcmi_segment *s, unsigned k) {
   unsigned char *base = (unsigned char *)s + SEG_GROUPS_OFF;
   span_bits *b = (span_bits *)(void *)base + k;
   span_rec *r = (span_rec *)(void *)(base + VCMI_NCLASS * sizeof(span_bits));
-  return (span_groups){r + (size_t)k * SPANS_MAX, b->has, b->gone};
+  return (span_groups){r + (size_t)k * SPANS_MAX, b->has, b->gone, b};
 }
 static void set_bit(uint64_t *w, uint32_t i, int on) {
   uint64_t bit = (uint64_t)1 << (i & 63u);
   w[i >> 6] = on ? w[i >> 6] | bit : w[i >> 6] & ~bit;
 }
 static void set_cnt(span_groups *G, uint32_t i, uint32_t c) {
-  G->r[i].cnt = c;
+  G->r[i].cnt = (uint16_t)c;
   set_bit(G->has, i, c != 0);
   if (!c) set_bit(G->gone, i, 0);
 }
@@ -546,8 +551,9 @@ static int groups_taken(span_groups *G, uint32_t nspan, uint32_t rest, uint32_t 
       rest -= G->r[i].cnt;
       continue;
     }
+    if (rest && b >> per_log2 != i) break;
+    G->b->refaults += G->gone[i >> 6] >> (i & 63u) & 1u; /* a dropped span reused: faults */
     if (rest) { /* the group the stack's head is in: its first cnt - rest chunks were taken */
-      if (b >> per_log2 != i) break;
       set_cnt(G, i, rest);
       set_bit(G->gone, i, 0);
       G->r[i].head = b, rest = 0;
@@ -564,6 +570,40 @@ static int groups_taken(span_groups *G, uint32_t nspan, uint32_t rest, uint32_t 
   return -1;
 }
 
+/* Which spans of a run [a, a + n) of spans all free at the last purge go now: all of a run of
+ * SPAN_BULK bytes or more (a class of freed vectors), else, while no dropped span of the class
+ * was taken from since the last purge, the spans all free at SPAN_AGE purges in a row (a free
+ * chunk between live ones that stays free: g8's vectors that stopped growing). Dropping every
+ * page span free at two purges, s5's aligned blocks, reused over a few intervals, faulted
+ * 186k times (71k with 64 KiB spans, 53k so; 40k at 4 purges, but g8 114 -> 121 MiB). Counts
+ * the spans dropped; returns whether one waits (the class must be looked at again). */
+#define SPAN_BULK ((size_t)1 << 20)
+#define SPAN_AGE 3u
+#define SPAN_TOP ((size_t)64 << 10) /* the top of a class is cut in steps of this */
+static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint32_t n,
+                    unsigned per_log2, purge_batch *bt, uint32_t *dropped) {
+  size_t span_bytes = ((size_t)1 << per_log2) * vcmi_class_cap(r, k);
+  int bulk = (size_t)n * span_bytes >= SPAN_BULK, waiting = 0;
+  for (uint32_t i = a, from = a, fresh_spans = 0; i <= a + n; i++) {
+    int in = i < a + n, gone = in && (G->gone[i >> 6] >> (i & 63u) & 1u);
+    int aged = in && !G->b->refaults && (uint16_t)(G->b->purges - G->r[i].full) >= SPAN_AGE;
+    if (in && (bulk || gone || aged)) {
+      if (!gone) { /* spans dropped before join the call */
+        for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++)
+          vcmi_entry_at(r, k, c)->state = VCMI_PURGED;
+        set_bit(G->gone, i, 1);
+        fresh_spans++, (*dropped)++;
+      }
+      continue;
+    }
+    waiting |= in;
+    if (fresh_spans)
+      batch_add(bt, vcmi_chunk_addr(r, k, from << per_log2), (i - from) * span_bytes);
+    from = i + 1u, fresh_spans = 0;
+  }
+  return waiting;
+}
+
 /* One class of one segment: age the chunks freed since the last purge into their spans'
  * groups, drop the spans whose chunks were all free at it (if drop), relink the groups.
  * Its cost: the chunks freed since the last purge, the groups, and the chunks of the spans
@@ -578,6 +618,8 @@ static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop, purg
   uint32_t last = fresh - ((nspan - 1u) << per_log2); /* chunks in the top span */
   uint32_t g = r->free_head[k], m = 0, n = fresh - r->live[k]; /* n: the list's length */
   vcmi_entry *e;
+  int waiting = 0;
+  G->b->purges++;
   for (; g != VCMI_NONE; g = e->link, m++) {
     e = vcmi_entry_at(r, k, g);
     if (e->state & (AGED | VCMI_PURGED)) break;
@@ -589,33 +631,33 @@ static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop, purg
     stop = VCMI_NONE; /* group it all anew: nothing goes this time */
     drop = 0;
   }
-  /* Cut the top: spans all free at the last purge from t up (the last may be partial). */
-  uint32_t t = nspan;
-  while (drop && t > 0 && G->r[t - 1u].cnt == (t == nspan ? last : per)) set_cnt(G, --t, 0);
+  /* Cut the top: spans all free at the last purge from t up (the last may be partial), in
+   * steps of SPAN_TOP (a page at a time, the frontier went down and up again: g7 +7 % page
+   * faults). */
+  size_t span_bytes = (size_t)per * vcmi_class_cap(r, k);
+  uint32_t q = span_bytes >= SPAN_TOP ? 1u : (uint32_t)(SPAN_TOP / span_bytes), t = nspan, t0 = t;
+  while (drop && t0 > 0 && G->r[t0 - 1u].cnt == (t0 == nspan ? last : per)) t0--;
+  t0 = t0 % q ? t0 + (q - t0 % q) : t0;
+  while (t > t0) set_cnt(G, --t, 0);
   /* Inside: spans all free at the last purge and not yet dropped (check mode keeps the fill:
    * none). A run of such spans is adjacent in the class area: one call drops it (the calls,
    * not the pages, cost the time: a class of freed vectors yields hundreds of neighbouring
    * spans); spans dropped before join a run. Only spans with a group are looked at. */
-  size_t span_bytes = (size_t)per * vcmi_class_cap(r, k);
-  uint32_t from = 0, run = 0, fresh_spans = 0, dropped = 0;
+  uint32_t from = 0, run = 0, dropped = 0;
   for (unsigned w = 0; w < (t + 63u) / 64u && drop && !h->check; w++) {
     for (uint64_t b = G->has[w]; b; b &= b - 1u) {
       uint32_t i = w * 64u + (unsigned)__builtin_ctzll(b);
+      if (i >= t) break;
       if (G->r[i].cnt == per && run && i == from + run) {
         run++;
-      } else {
-        if (fresh_spans) batch_add(bt, vcmi_chunk_addr(r, k, from << per_log2), run * span_bytes);
-        from = i, run = G->r[i].cnt == per, fresh_spans = 0;
+        continue;
       }
-      if (G->r[i].cnt == per && !(G->gone[w] >> (i & 63u) & 1u)) {
-        for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++)
-          vcmi_entry_at(r, k, c)->state = VCMI_PURGED;
-        G->gone[w] |= (uint64_t)1 << (i & 63u);
-        fresh_spans++, dropped++;
-      }
+      if (run) waiting |= drop_run(G, r, k, from, run, per_log2, bt, &dropped);
+      from = i, run = G->r[i].cnt == per;
     }
   }
-  if (fresh_spans) batch_add(bt, vcmi_chunk_addr(r, k, from << per_log2), run * span_bytes);
+  if (run) waiting |= drop_run(G, r, k, from, run, per_log2, bt, &dropped);
+  G->b->refaults = 0;
   /* The new chunks into their groups (at the front: the latest freed are reused first). */
   for (g = r->free_head[k]; g != stop;) {
     uint32_t i = g >> per_log2;
@@ -628,12 +670,13 @@ static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop, purg
       G->r[i].tail = g;
       G->has[i >> 6] |= (uint64_t)1 << (i & 63u);
     }
+    if (G->r[i].cnt == per) G->r[i].full = (uint16_t)G->b->purges;
     G->r[i].head = g;
     g = next;
   }
   /* Relink: the resident groups, then the gone ones (unless the chain is as it was: its head
    * taken, no chunk new, no span dropped). */
-  if (!m && !dropped && t == nspan && stop != VCMI_NONE) return 0;
+  if (!m && !dropped && t == nspan && stop != VCMI_NONE) return waiting;
   uint32_t *link = &r->free_head[k];
   for (uint32_t j = 0, ng = group_order(G, nspan, order); j < ng; j++) {
     *link = G->r[order[j]].head;
@@ -646,7 +689,7 @@ static int purge_class(vcmi_heap *h, vcmi_segment *s, unsigned k, int drop, purg
     purge_inside(bt, vcmi_entry_at(r, k, top), (size_t)(fresh - top) * sizeof(vcmi_entry));
     __atomic_store_n(&r->fresh[k], top, __ATOMIC_RELAXED);
   }
-  return m != 0;
+  return m != 0 || waiting;
 }
 
 /* Bytes in the heap's live chunks (remote frees collected). */
