@@ -44,7 +44,18 @@ $(B)/%/alloc+lifecycle.o: $(B)/%/alloc.o $(B)/%/lifecycle.o
 .SECONDARY: $(B)/tobj/alloc.o $(B)/tobj/lifecycle.o
 $(B)/libvcm-test.a: $(T_AR_OBJ)
 	rm -f $@ && ar rcs $@ $^
-$(B)/libvcm-api-test.a: $(filter-out $(B)/tobj/override.o,$(T_AR_OBJ))
+# The API-only archives: no libc names (no override.o, and alloc.c without its aliases).
+$(B)/obj/alloc-api.o: src/alloc.c include/vcm.h src/*.h | $(B)/obj
+	$(CC) $(ALLCFLAGS) -DVCM_BUILD -DVCM_API_ONLY -fvisibility=hidden -c $< -o $@
+$(B)/tobj/alloc-api.o: src/alloc.c include/vcm.h src/*.h | $(B)/tobj
+	$(CC) $(ALLCFLAGS) -DVCMI_ASSERTS -DVCM_BUILD -DVCM_API_ONLY -fvisibility=hidden -c $< -o $@
+$(B)/%/alloc-api+lifecycle.o: $(B)/%/alloc-api.o $(B)/%/lifecycle.o
+	$(CC) -r -nostdlib $(filter -m%,$(CFLAGS) $(LDFLAGS)) $^ -o $@
+API_AR_OBJ = $(filter-out $(B)/obj/override.o $(B)/obj/alloc+lifecycle.o,$(AR_OBJ)) \
+             $(B)/obj/alloc-api+lifecycle.o
+T_API_AR_OBJ = $(patsubst $(B)/obj/%,$(B)/tobj/%,$(API_AR_OBJ))
+.SECONDARY: $(B)/tobj/alloc-api.o
+$(B)/libvcm-api-test.a: $(T_API_AR_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(B)/libvcm.a: $(AR_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -54,7 +65,7 @@ $(B)/libvcm.so: $(LIB_OBJ) src/libvcm.map
 	$(CC) -shared -o $@ $(LIB_OBJ) -Wl,-soname,libvcm.so.$(SOVERSION) -Wl,--version-script=src/libvcm.map -Wl,-Bsymbolic-functions -lpthread $(LDFLAGS)
 	ln -sf libvcm.so $(B)/libvcm.so.$(SOVERSION)
 
-$(B)/libvcm-api.a: $(filter-out $(B)/obj/override.o,$(AR_OBJ))
+$(B)/libvcm-api.a: $(API_AR_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(LIBC_TESTS:%=$(B)/test/%): $(B)/test/%: test/%.c test/harness.h test/capture.h $(B)/libvcm-test.a | $(B)/test

@@ -346,3 +346,13 @@ int vcm_expand(void *p, size_t n) {
   }
   return -1;
 }
+
+#ifndef VCM_API_ONLY
+/* The libc names of the hottest calls are these functions themselves, not a jump to them
+ * (override.c has the other names; libvcm-api.a is built with VCM_API_ONLY, without any). */
+#pragma GCC visibility push(default)
+void *malloc(size_t n) __attribute__((alias("vcm_malloc")));
+void free(void *p) __attribute__((alias("vcm_free")));
+void free_sized(void *p, size_t n) __attribute__((alias("vcm_free_sized")));
+#pragma GCC visibility pop
+#endif

@@ -1,4 +1,5 @@
-/* The libc entry points, when libvcm is linked or preloaded: each is the vcm_ function. */
+/* The libc entry points, when libvcm is linked or preloaded: each is the vcm_ function
+ * (malloc, free and free_sized are alloc.c's aliases). */
 #define _GNU_SOURCE
 #include <stddef.h>
 
@@ -6,8 +7,6 @@
 
 #pragma GCC visibility push(default)
 
-void *malloc(size_t n) { return vcm_malloc(n); }
-void free(void *p) { vcm_free(p); }
 void cfree(void *p) { vcm_free(p); }
 void *calloc(size_t c, size_t s) { return vcm_calloc(c, s); }
 void *realloc(void *p, size_t n) { return vcm_realloc(p, n); }
@@ -18,6 +17,5 @@ void *memalign(size_t a, size_t n) { return vcm_memalign(a, n); }
 void *valloc(size_t n) { return vcm_valloc(n); }
 void *pvalloc(size_t n) { return vcm_pvalloc(n); }
 size_t malloc_usable_size(void *p) { return vcm_malloc_usable_size(p); }
-void free_sized(void *p, size_t n) { vcm_free_sized(p, n); }
 void free_aligned_sized(void *p, size_t a, size_t n) { vcm_free_aligned_sized(p, a, n); }
 #pragma GCC visibility pop
