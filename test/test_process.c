@@ -524,12 +524,22 @@ static void test_large(void) {
   /* A move onto a new place (the space after the block is taken) keeps the OS figures
    * true: reserved bytes come back to where they were once the block is freed. */
   vcm_stats_get(&a);
-  unsigned char *m = malloc(1u << 20);
-  void *wall = mmap(m + (1u << 20), 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  /* the page after the block may already be mapped by someone else (EEXIST): take another
+   * block until the wall goes up (the busy ones are freed after) */
+  unsigned char *m = NULL, *busy[8];
+  void *wall = MAP_FAILED;
+  int nbusy = 0;
+  for (;;) {
+    m = malloc(1u << 20);
+    wall = mmap(m + (1u << 20), 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (wall != MAP_FAILED || nbusy == 8) break;
+    busy[nbusy++] = m;
+  }
   unsigned char *moved = realloc(m, 3u << 20);
   CHECK(wall != MAP_FAILED && moved != m);
   free(moved);
-  munmap(wall, 4096);
+  if (wall != MAP_FAILED) munmap(wall, 4096);
+  while (nbusy > 0) free(busy[--nbusy]);
   vcm_stats_get(&b);
   CHECK_EQ(b.os_reserved - b.large_cached, a.os_reserved - a.large_cached);
   /* A large block whose used size was lowered shrinks like a small one: a quarter or less
