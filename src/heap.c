@@ -28,8 +28,14 @@ static int key_ready;
 /* Segment geometry, fixed for the process (see docs/DESIGN.md §6). */
 #define SEG_MAP_BYTES ((size_t)VCMI_SEG_CHANNELS * (((size_t)1 << VCMI_NCLASS) - 1u) * 8u)
 #define SEG_PAGE_MAX ((size_t)64 << 10) /* the largest OS page the layout leaves room for */
+/* The map starts this far into the page after the header, so that class k's entries (at
+ * 256 (2^k - 1) bytes into the map) start at 256 * 2^k: on a page boundary for every class
+ * with a page of entries or more. A class's first batch then touches one map page, not the
+ * tail of its neighbour's page too (a segment using one class: 3 resident pages, not 4). */
+#define SEG_MAP_SKEW ((size_t)VCMI_SEG_CHANNELS * sizeof(vcmi_entry))
 #define SEG_DATA_OFF                                                                         \
-  ((SEG_PAGE_MAX + SEG_MAP_BYTES + SEG_PAGE_MAX + VCMI_GRANULE - 1u) & ~(VCMI_GRANULE - 1u))
+  ((SEG_PAGE_MAX + SEG_MAP_SKEW + SEG_MAP_BYTES + SEG_PAGE_MAX + VCMI_GRANULE - 1u) &          \
+   ~(VCMI_GRANULE - 1u))
 #define SEG_DATA_BYTES ((size_t)VCMI_NCLASS * VCMI_SEG_CHANNELS * VCMI_SMALL_MAX)
 /* Reserved bytes of a segment of xscale x: whole units of the segment map (meta.h). */
 #define SEG_SIZE(x)                                                                          \
@@ -71,8 +77,8 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x) {
   vcmi_os_guard(base + SEG_DATA_OFF - page, page); /* header and map on pages of their own */
   vcmi_segment *s = (vcmi_segment *)(void *)base;
   vcmi_region *r = reg(s);
-  vcmi_region_setup(r, base + SEG_DATA_OFF, base + page, VCMI_SEG_CHANNELS, VCMI_LMIN,
-                    VCMI_LMAX);
+  vcmi_region_setup(r, base + SEG_DATA_OFF, base + page + SEG_MAP_SKEW, VCMI_SEG_CHANNELS,
+                    VCMI_LMIN, VCMI_LMAX);
   r->xscale = (uint8_t)x;
   /* (1 + x) * inv = 1 mod 2^64 (Newton's iteration doubles the correct low bits: 3, 6, ... 96) */
   s->inv = 1u + x;
@@ -504,7 +510,7 @@ typedef struct span_groups {
 /* A segment's groups lie after its map, in pages of their own (seg_create): the bits of every
  * class, then each class's records in span order, so that a class using few spans touches one
  * page of records (a record a span in use: what stays resident). */
-#define SEG_GROUPS_OFF (SEG_PAGE_MAX + SEG_MAP_BYTES)
+#define SEG_GROUPS_OFF (SEG_PAGE_MAX + SEG_MAP_SKEW + SEG_MAP_BYTES) /* page-aligned */
 #define SEG_GROUPS_BYTES (VCMI_NCLASS * (sizeof(span_bits) + SPANS_MAX * sizeof(span_rec)))
 _Static_assert(SEG_GROUPS_OFF + SEG_GROUPS_BYTES + SEG_PAGE_MAX <= SEG_DATA_OFF,
                "the groups fit between the map and the guard page");
