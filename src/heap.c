@@ -507,19 +507,18 @@ typedef struct span_groups {
   uint64_t *has, *gone;
   span_bits *b;
 } span_groups;
-/* A segment's groups lie after its map, in pages of their own (seg_create): the bits of every
- * class, then each class's records in span order, so that a class using few spans touches one
- * page of records (a record a span in use: what stays resident). */
+/* A segment's groups lie after its map, in pages of their own (seg_create): per class, on a
+ * page boundary, its bits then its records in span order, so that a class using few spans
+ * touches one page of groups (a record a span in use: what stays resident). */
 #define SEG_GROUPS_OFF (SEG_PAGE_MAX + SEG_MAP_SKEW + SEG_MAP_BYTES) /* page-aligned */
-#define SEG_GROUPS_BYTES (VCMI_NCLASS * (sizeof(span_bits) + SPANS_MAX * sizeof(span_rec)))
-_Static_assert(SEG_GROUPS_OFF + SEG_GROUPS_BYTES + SEG_PAGE_MAX <= SEG_DATA_OFF,
+#define SEG_GROUP_BYTES                                                                      \
+  ((sizeof(span_bits) + SPANS_MAX * sizeof(span_rec) + VCMI_PAGE - 1u) & ~(VCMI_PAGE - 1u))
+_Static_assert(SEG_GROUPS_OFF + VCMI_NCLASS * SEG_GROUP_BYTES + SEG_PAGE_MAX <= SEG_DATA_OFF,
                "the groups fit between the map and the guard page");
 _Static_assert(SPANS_MAX % 64u == 0 && SPANS_MAX <= 65536u, "span numbers fit 16 bits");
 static span_groups groups_of(vcmi_segment *s, unsigned k) {
-  unsigned char *base = (unsigned char *)s + SEG_GROUPS_OFF;
-  span_bits *b = (span_bits *)(void *)base + k;
-  span_rec *r = (span_rec *)(void *)(base + VCMI_NCLASS * sizeof(span_bits));
-  return (span_groups){r + (size_t)k * SPANS_MAX, b->has, b->gone, b};
+  span_bits *b = (span_bits *)(void *)((unsigned char *)s + SEG_GROUPS_OFF + k * SEG_GROUP_BYTES);
+  return (span_groups){(span_rec *)(void *)(b + 1), b->has, b->gone, b};
 }
 static void set_bit(uint64_t *w, uint32_t i, int on) {
   uint64_t bit = (uint64_t)1 << (i & 63u);
