@@ -359,6 +359,11 @@ static int adopt(vcmi_heap *h) {
       h->segs = a->segs;
     }
     a->segs = NULL;
+    /* its counters too, before a is a spare: another thread may take it at once */
+    h->realloc_inplace += a->realloc_inplace;
+    h->realloc_moved += a->realloc_moved;
+    h->bytes_copied += a->bytes_copied;
+    a->realloc_inplace = a->realloc_moved = a->bytes_copied = 0;
     a->next_abandoned = spare;
     spare = a;
   }
@@ -366,10 +371,6 @@ static int adopt(vcmi_heap *h) {
   if (!a) return 0;
   /* Remote frees that read the old owner flagged a, not h: collect everything once. */
   __atomic_store_n(&h->remote_pending, 1, __ATOMIC_RELAXED);
-  h->realloc_inplace += a->realloc_inplace;
-  h->realloc_moved += a->realloc_moved;
-  h->bytes_copied += a->bytes_copied;
-  a->realloc_inplace = a->realloc_moved = a->bytes_copied = 0;
   return 1;
 }
 
