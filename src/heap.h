@@ -8,23 +8,8 @@
 
 #include "meta.h"
 #include "region.h"
+#include "segment.h"
 #include "sizes.h"
-
-/* A segment: one OS reservation holding a region of VCMI_SEG_CHANNELS channels.
- *   [ this header | map | … | guard page | data (2 MiB aligned) ]
- * The header and map never share a page with chunks; the guard page stops a linear overflow
- * from the data side reaching them. */
-typedef struct vcmi_segment {
-  vcm_region region; /* first: the pagemap points here, and magic tells segment from large */
-  struct vcmi_segment *next;
-  size_t size;       /* bytes reserved, header included */
-  uint32_t aging;    /* classes whose free chunks were first seen at the last purge */
-  uint32_t idle;     /* nothing live at the last purge (kept as its scale's spare) */
-  /* Constants of its xscale x, kept here so that free reads them in one load each: */
-  uint64_t inv;                  /* the inverse of 1 + x mod 2^64 (vcmi_seg_find) */
-  size_t cap[VCMI_NCLASS];          /* class k's capacity, (1 + x) << (VCMI_LMAX - k) */
-  unsigned char *area[VCMI_NCLASS]; /* class k's first chunk */
-} vcmi_segment;
 
 /* Capacity by intent (docs/DESIGN.md §6): the heap's classes t are 16, 32, 48, 64, then four
  * per doubling (5/4, 6/4, 7/4 and 2 times a power of two) up to 256 KiB. malloc and calloc take

@@ -1,0 +1,256 @@
+/* Purging: giving a segment's free pages back to the OS, span by span (docs/DESIGN.md §6).
+ * Owner only (the heap's thread): it reads and relinks the class free lists. No lock. */
+#define _GNU_SOURCE
+#include "purge.h"
+
+#include "os.h"
+
+/* The ranges one heap purge drops, given to the OS together (one call where it has one:
+ * scattered free chunks make thousands of ranges, and a call each cost g8 +9 % CPU). */
+
+void vcmi_purge_flush(vcmi_purge_batch *b) {
+  if (b->n) vcmi_os_purge_ranges(b->r, b->n);
+  b->n = 0;
+}
+
+static void batch_add(vcmi_purge_batch *b, void *p, size_t size) {
+  if (b->n == VCMI_OS_PURGE_BATCH) vcmi_purge_flush(b);
+  b->r[b->n++] = (vcmi_os_range){p, size};
+}
+
+/* Drop the whole pages inside [p, p + n). */
+static void purge_inside(vcmi_purge_batch *bt, void *p, size_t n) {
+  uintptr_t page = vcmi_os_page();
+  uintptr_t a = ((uintptr_t)p + page - 1u) & ~(page - 1u);
+  uintptr_t b = ((uintptr_t)p + n) & ~(page - 1u);
+  if (b > a) batch_add(bt, (void *)a, b - a);
+}
+
+/* Purging works on spans: one OS page of a class area (or one chunk, for the classes above;
+ * pages up to 64 KiB). A span whose chunks were all free at two purges in a row goes back to
+ * the OS; chunks that were free at one purge are AGED (the used field of a free entry,
+ * otherwise 0), and any allocation clears it. Page-sized spans drop the free chunks between
+ * live ones too (vectors that stopped growing in a class the others grew through: g8's
+ * resident pages holding no live chunk were 57 of its 132 MiB with 64 KiB spans). At the top
+ * of a class area such spans are cut off the class (fresh goes down, the map pages go too):
+ * what the class gives up any class can take in pages. */
+#define SPAN_LOG2_MIN 12u
+#define SPAN_LOG2_MAX 16u
+#define SPANS_MAX (VCMI_SEG_CHANNELS << (VCMI_LMAX - SPAN_LOG2_MIN)) /* spans per class area */
+#define AGED 1u
+
+static unsigned span_log2(void) {
+  unsigned l = vcmi_log2(vcmi_os_page());
+  return l < SPAN_LOG2_MIN ? SPAN_LOG2_MIN : l > SPAN_LOG2_MAX ? SPAN_LOG2_MAX : l;
+}
+
+/* What a purge leaves of a class's free list, so that the next needs no walk of it: the list
+ * is a chain of groups, one per span (its free chunks), the spans with resident pages first,
+ * then the dropped ones (their chunks fault again), each part in address order. */
+typedef struct span_rec {
+  uint32_t head, tail; /* a group's first and last chunk */
+  uint16_t cnt;        /* its chunks (0: no group) */
+  uint16_t full;       /* the class's purges (mod 2^16) when it was last found all free */
+} span_rec;
+typedef struct span_bits {
+  uint64_t has[SPANS_MAX / 64u];  /* bit i: span i has a group */
+  uint64_t gone[SPANS_MAX / 64u]; /* bit i: span i dropped, none of it taken since */
+  uint32_t purges;                /* purges that looked at the class */
+  uint32_t refaults;              /* dropped spans taken from since the last one */
+} span_bits;
+typedef struct span_groups {
+  span_rec *r;
+  uint64_t *has, *gone;
+  span_bits *b;
+} span_groups;
+/* A segment's groups lie after its map, in pages of their own (heap.h's layout): per class, on a
+ * page boundary, its bits then its records in span order, so that a class using few spans
+ * touches one page of groups (a record a span in use: what stays resident). */
+#define SEG_GROUPS_OFF (VCMI_SEG_PAGE_MAX + VCMI_SEG_MAP_SKEW + VCMI_SEG_MAP_BYTES) /* aligned */
+#define SEG_GROUP_BYTES                                                                      \
+  ((sizeof(span_bits) + SPANS_MAX * sizeof(span_rec) + VCMI_PAGE - 1u) & ~(VCMI_PAGE - 1u))
+_Static_assert(SEG_GROUPS_OFF + VCMI_NCLASS * SEG_GROUP_BYTES + VCMI_SEG_PAGE_MAX <=
+                   VCMI_SEG_DATA_OFF,
+               "the groups fit between the map and the guard page");
+_Static_assert(SPANS_MAX % 64u == 0 && SPANS_MAX <= 65536u, "span numbers fit 16 bits");
+static span_groups groups_of(vcmi_segment *s, unsigned k) {
+  span_bits *b = (span_bits *)(void *)((unsigned char *)s + SEG_GROUPS_OFF + k * SEG_GROUP_BYTES);
+  return (span_groups){(span_rec *)(void *)(b + 1), b->has, b->gone, b};
+}
+static void set_bit(uint64_t *w, uint32_t i, int on) {
+  uint64_t bit = (uint64_t)1 << (i & 63u);
+  w[i >> 6] = on ? w[i >> 6] | bit : w[i >> 6] & ~bit;
+}
+static void set_cnt(span_groups *G, uint32_t i, uint32_t c) {
+  G->r[i].cnt = (uint16_t)c;
+  set_bit(G->has, i, c != 0);
+  if (!c) set_bit(G->gone, i, 0);
+}
+/* The groups in their order on the list (the resident spans, then the gone ones, each in
+ * address order): their number. A visit costs the groups and a bit per span, not a step per
+ * span (page-sized spans: 2,048 per class area). */
+static uint32_t group_order(const span_groups *G, uint32_t nspan, uint16_t *out) {
+  uint32_t n = 0;
+  for (int part = 0; part < 2; part++)
+    for (unsigned w = 0; w < (nspan + 63u) / 64u; w++)
+      for (uint64_t b = G->has[w] & (part ? G->gone[w] : ~G->gone[w]); b; b &= b - 1u)
+        out[n++] = (uint16_t)(w * 64u + (unsigned)__builtin_ctzll(b));
+  return n;
+}
+
+/* Between purges the free list is a stack (pushes and pops at its head only) and a purge marks
+ * every chunk on it, so it reads [chunks freed since the last purge, unmarked] + [the tail of
+ * the chain of groups the last purge left, all marked]: the `rest` chunks of that tail are the
+ * last groups whole and the end of one, which starts at b (the rest was taken). Returns 0, or
+ * -1 if the list is not so (then every group is emptied, and the caller groups the whole list
+ * as new). */
+static int groups_taken(span_groups *G, uint32_t nspan, uint32_t rest, uint32_t b,
+                        unsigned per_log2) {
+  uint16_t order[SPANS_MAX];
+  for (uint32_t j = group_order(G, nspan, order); j-- > 0;) {
+    uint32_t i = order[j];
+    if (G->r[i].cnt <= rest) {
+      rest -= G->r[i].cnt;
+      continue;
+    }
+    if (rest && b >> per_log2 != i) break;
+    G->b->refaults += G->gone[i >> 6] >> (i & 63u) & 1u; /* a dropped span reused: faults */
+    if (rest) { /* the group the stack's head is in: its first cnt - rest chunks were taken */
+      set_cnt(G, i, rest);
+      set_bit(G->gone, i, 0);
+      G->r[i].head = b, rest = 0;
+    } else {
+      set_cnt(G, i, 0);
+    }
+  }
+  if (rest == 0) return 0;
+  for (unsigned w = 0; w < SPANS_MAX / 64u; w++) {
+    for (uint64_t x = G->has[w]; x; x &= x - 1u)
+      G->r[w * 64u + (unsigned)__builtin_ctzll(x)].cnt = 0;
+    G->has[w] = G->gone[w] = 0;
+  }
+  return -1;
+}
+
+/* Which spans of a run [a, a + n) of spans all free at the last purge go now: all of a run of
+ * SPAN_BULK bytes or more (a class of freed vectors), else, while no dropped span of the class
+ * was taken from since the last purge, the spans all free at SPAN_AGE purges in a row (a free
+ * chunk between live ones that stays free: g8's vectors that stopped growing). Dropping every
+ * page span free at two purges, s5's aligned blocks, reused over a few intervals, faulted
+ * 186k times (71k with 64 KiB spans, 53k so; 40k at 4 purges, but g8 114 -> 121 MiB). Counts
+ * the spans dropped; returns whether one waits (the class must be looked at again). */
+#define SPAN_BULK ((size_t)1 << 20)
+#define SPAN_AGE 3u
+#define SPAN_TOP ((size_t)64 << 10) /* the top of a class is cut in steps of this */
+static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint32_t n,
+                    unsigned per_log2, vcmi_purge_batch *bt, uint32_t *dropped) {
+  size_t span_bytes = ((size_t)1 << per_log2) * vcmi_class_cap(r, k);
+  int bulk = (size_t)n * span_bytes >= SPAN_BULK, waiting = 0;
+  for (uint32_t i = a, from = a, fresh_spans = 0; i <= a + n; i++) {
+    int in = i < a + n, gone = in && (G->gone[i >> 6] >> (i & 63u) & 1u);
+    int aged = in && !G->b->refaults && (uint16_t)(G->b->purges - G->r[i].full) >= SPAN_AGE;
+    if (in && (bulk || gone || aged)) {
+      if (!gone) { /* spans dropped before join the call */
+        for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++)
+          vcmi_entry_at(r, k, c)->state = VCMI_PURGED;
+        set_bit(G->gone, i, 1);
+        fresh_spans++, (*dropped)++;
+      }
+      continue;
+    }
+    waiting |= in;
+    if (fresh_spans)
+      batch_add(bt, vcmi_chunk_addr(r, k, from << per_log2), (i - from) * span_bytes);
+    from = i + 1u, fresh_spans = 0;
+  }
+  return waiting;
+}
+
+/* One class of one segment: age the chunks freed since the last purge into their spans'
+ * groups, drop the spans whose chunks were all free at it (if drop), relink the groups.
+ * Its cost: the chunks freed since the last purge, the groups, and the chunks of the spans
+ * dropped; never the free list's length (r1's heap holds 300,000 free chunks for a while).
+ * Returns whether it aged any (then the next purge must look again, frees or not). */
+int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, int check, vcmi_purge_batch *bt) {
+  vcmi_region *r = vcmi_seg_region(s);
+  span_groups groups = groups_of(s, k), *G = &groups;
+  uint16_t order[SPANS_MAX];
+  unsigned cl = VCMI_LMAX - k, sl = span_log2(), per_log2 = cl < sl ? sl - cl : 0;
+  uint32_t fresh = r->fresh[k], nspan = ((fresh - 1u) >> per_log2) + 1u, per = 1u << per_log2;
+  uint32_t last = fresh - ((nspan - 1u) << per_log2); /* chunks in the top span */
+  uint32_t g = r->free_head[k], m = 0, n = fresh - r->live[k]; /* n: the list's length */
+  vcmi_entry *e;
+  int waiting = 0;
+  G->b->purges++;
+  for (; g != VCMI_NONE; g = e->link, m++) {
+    e = vcmi_entry_at(r, k, g);
+    if (e->state & (AGED | VCMI_PURGED)) break;
+    e->state = AGED;
+  }
+  uint32_t stop = g; /* the first chunk the last purge saw */
+  if (m > n || groups_taken(G, nspan, n - m, g, per_log2) != 0) {
+    VCMI_ASSERT(!"the free list is a stack between purges");
+    stop = VCMI_NONE; /* group it all anew: nothing goes this time */
+    drop = 0;
+  }
+  /* Cut the top: spans all free at the last purge from t up (the last may be partial), in
+   * steps of SPAN_TOP (a page at a time, the frontier went down and up again: g7 +7 % page
+   * faults). */
+  size_t span_bytes = (size_t)per * vcmi_class_cap(r, k);
+  uint32_t q = span_bytes >= SPAN_TOP ? 1u : (uint32_t)(SPAN_TOP / span_bytes), t = nspan, t0 = t;
+  while (drop && t0 > 0 && G->r[t0 - 1u].cnt == (t0 == nspan ? last : per)) t0--;
+  t0 = t0 % q ? t0 + (q - t0 % q) : t0;
+  while (t > t0) set_cnt(G, --t, 0);
+  /* Inside: spans all free at the last purge and not yet dropped (check mode keeps the fill:
+   * none). A run of such spans is adjacent in the class area: one call drops it (the calls,
+   * not the pages, cost the time: a class of freed vectors yields hundreds of neighbouring
+   * spans); spans dropped before join a run. Only spans with a group are looked at. */
+  uint32_t from = 0, run = 0, dropped = 0;
+  for (unsigned w = 0; w < (t + 63u) / 64u && drop && !check; w++) {
+    for (uint64_t b = G->has[w]; b; b &= b - 1u) {
+      uint32_t i = w * 64u + (unsigned)__builtin_ctzll(b);
+      if (i >= t) break;
+      if (G->r[i].cnt == per && run && i == from + run) {
+        run++;
+        continue;
+      }
+      if (run) waiting |= drop_run(G, r, k, from, run, per_log2, bt, &dropped);
+      from = i, run = G->r[i].cnt == per;
+    }
+  }
+  if (run) waiting |= drop_run(G, r, k, from, run, per_log2, bt, &dropped);
+  G->b->refaults = 0;
+  /* The new chunks into their groups (at the front: the latest freed are reused first). */
+  for (g = r->free_head[k]; g != stop;) {
+    uint32_t i = g >> per_log2;
+    e = vcmi_entry_at(r, k, g);
+    uint32_t next = e->link;
+    e->state = AGED;
+    e->link = G->r[i].head;
+    if (!G->r[i].cnt++) {
+      e->link = VCMI_NONE;
+      G->r[i].tail = g;
+      G->has[i >> 6] |= (uint64_t)1 << (i & 63u);
+    }
+    if (G->r[i].cnt == per) G->r[i].full = (uint16_t)G->b->purges;
+    G->r[i].head = g;
+    g = next;
+  }
+  /* Relink: the resident groups, then the gone ones (unless the chain is as it was: its head
+   * taken, no chunk new, no span dropped). */
+  if (!m && !dropped && t == nspan && stop != VCMI_NONE) return waiting;
+  uint32_t *link = &r->free_head[k];
+  for (uint32_t j = 0, ng = group_order(G, nspan, order); j < ng; j++) {
+    *link = G->r[order[j]].head;
+    link = &vcmi_entry_at(r, k, G->r[order[j]].tail)->link;
+  }
+  *link = VCMI_NONE;
+  uint32_t top = t << per_log2 < fresh ? t << per_log2 : fresh; /* new fresh */
+  if (top < fresh) {
+    purge_inside(bt, vcmi_chunk_addr(r, k, top), (size_t)(fresh - top) * vcmi_class_cap(r, k));
+    purge_inside(bt, vcmi_entry_at(r, k, top), (size_t)(fresh - top) * sizeof(vcmi_entry));
+    __atomic_store_n(&r->fresh[k], top, __ATOMIC_RELAXED);
+  }
+  return m != 0 || waiting;
+}
+

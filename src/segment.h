@@ -1,0 +1,42 @@
+/* A segment of the process heap: its header and layout, shared by heap.c (which makes and
+ * unmaps segments) and purge.c (which gives their free pages back). Not installed. */
+#ifndef VCMI_SEGMENT_H
+#define VCMI_SEGMENT_H
+#include <stdint.h>
+
+#include "region.h"
+#include "sizes.h"
+
+/* A segment: one OS reservation holding a region of VCMI_SEG_CHANNELS channels.
+ *   [ this header | map | … | guard page | data (2 MiB aligned) ]
+ * The header and map never share a page with chunks; the guard page stops a linear overflow
+ * from the data side reaching them. */
+typedef struct vcmi_segment {
+  vcm_region region; /* first: the pagemap points here, and magic tells segment from large */
+  struct vcmi_segment *next;
+  size_t size;       /* bytes reserved, header included */
+  uint32_t aging;    /* classes whose free chunks were first seen at the last purge */
+  uint32_t idle;     /* nothing live at the last purge (kept as its scale's spare) */
+  /* Constants of its xscale x, kept here so that free reads them in one load each: */
+  uint64_t inv;                  /* the inverse of 1 + x mod 2^64 (vcmi_seg_find) */
+  size_t cap[VCMI_NCLASS];          /* class k's capacity, (1 + x) << (VCMI_LMAX - k) */
+  unsigned char *area[VCMI_NCLASS]; /* class k's first chunk */
+} vcmi_segment;
+static inline vcmi_region *vcmi_seg_region(vcmi_segment *s) { return vcmi_region_of(&s->region); }
+
+/* A segment's layout (docs/DESIGN.md §6): the header page, then the map, then the purge's span
+ * groups (purge.h), a guard page, and the data from VCMI_GRANULE on. */
+#define VCMI_SEG_MAP_BYTES ((size_t)VCMI_SEG_CHANNELS * (((size_t)1 << VCMI_NCLASS) - 1u) * 8u)
+#define VCMI_SEG_PAGE_MAX ((size_t)64 << 10) /* the largest OS page the layout leaves room for */
+/* The map starts this far into the page after the header, so that class k's entries (at
+ * 256 (2^k - 1) bytes into the map) start at 256 * 2^k: on a page boundary for every class
+ * with a page of entries or more. A class's first batch then touches one map page, not the
+ * tail of its neighbour's page too (a segment using one class: 3 resident pages, not 4). */
+#define VCMI_SEG_MAP_SKEW ((size_t)VCMI_SEG_CHANNELS * sizeof(vcmi_entry))
+
+/* Where the data starts: past the header, the map, the groups and a guard page, 2 MiB aligned. */
+#define VCMI_SEG_DATA_OFF                                                                    \
+  ((2u * VCMI_SEG_PAGE_MAX + VCMI_SEG_MAP_SKEW + VCMI_SEG_MAP_BYTES + VCMI_GRANULE - 1u) &     \
+   ~(VCMI_GRANULE - 1u))
+
+#endif
