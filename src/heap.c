@@ -384,6 +384,7 @@ static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
     r->free_head[k] = i;
   }
   __atomic_store_n(&r->fresh[k], g + b, __ATOMIC_RELAXED);
+  h->grown += (size_t)b * vcmi_class_cap(r, k);
   if (b > 1) r->avail |= 1u << k; /* new free chunks: the next purge looks at the class */
   return vcmi_hand_out(r, k, g, vcmi_entry_at(r, k, g), n);
 }
@@ -425,6 +426,8 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
     p = take_fresh(h, r, k, n);
   }
   if (!reused && h->held) heap_purge(h, 1); /* growing: what a burst kept goes first */
+  else if (!reused && h->freed >= PURGE_MIN && h->grown >= h->freed)
+    heap_purge(h, 0); /* growing while freeing: what it freed is due before the interval */
   if (!h->check) {
     h->cur[t] = r;
     return p;
@@ -448,11 +451,14 @@ static size_t live_bytes_of(vcmi_heap *h) {
 
 /* Return memory to the OS, bounded in delay by purge_at bytes of frees (local and remote): an
  * eighth of the heap's footprint (fresh chunks) at the last purge, at least PURGE_MIN, at most
- * PURGE_BYTES. Spans free at two purges in a row go (purge_class). A segment with nothing live
- * is unmapped, except the heap's first and one per xscale, which goes only once it stayed
- * empty, nothing freed into it, for a whole interval (a segment emptied by remote frees is
- * often refilled soon: s6). A class is looked at only if it was freed into since the last
- * purge (the region's avail bit, which the heap keeps for this) or aged chunks then.
+ * PURGE_BYTES, or PURGE_MIN while it carves as many bytes of fresh chunks as it frees (the
+ * slow path: vectors moving up a class, whose old class's pages would wait two intervals while
+ * the new class faults pages in). Spans free at two purges in a row go (purge_class). A
+ * segment with nothing live is unmapped, except the heap's first and one per xscale, which
+ * goes only once it stayed empty, nothing freed into it, for a whole interval (a segment
+ * emptied by remote frees is often refilled soon: s6). A class is looked at only if it was
+ * freed into since the last purge (the region's avail bit, which the heap keeps for this) or
+ * aged chunks then.
  * A purge that ends a burst of frees (the heap allocated under an eighth of what it freed
  * since the last purge: a container torn down) ages chunks but drops none: a program that
  * frees its structures at the end of a phase builds them again in the next, and dropping
@@ -471,7 +477,7 @@ static void heap_purge(vcmi_heap *h, int force) {
   int drop = force || h->check || live + h->freed - h->live_at >= h->freed / 8u;
   h->held = !drop;
   h->live_at = live;
-  h->freed = 0;
+  h->freed = h->grown = 0;
   vcmi_segment **link = &h->segs;
   uint32_t spare = 0; /* bit x: an empty segment of xscale x is kept */
   while (*link) {

@@ -48,6 +48,7 @@ typedef struct vcmi_heap {
   long tid;                      /* the thread using it; 0 on the abandoned or spare list */
   int check;                     /* VCM_CHECK: slack and free-fill checks (slow paths only) */
   size_t freed;                  /* bytes freed since the last purge */
+  size_t grown;                  /* bytes of fresh chunks carved since the last purge */
   size_t purge_at;               /* purge when freed reaches this (heap_purge sets it) */
   size_t live_at;                /* bytes in live chunks at the last purge */
   int held;                      /* the last purge dropped nothing: it ended a burst of frees */
