@@ -23,8 +23,11 @@ static int key_ready;
 
 #define PURGE_BYTES ((size_t)vcmi_opt[VCMI_OPT_PURGE_MB] << 20) /* most freed between purges */
 #define PURGE_MIN (PURGE_BYTES < ((size_t)1 << 20) ? PURGE_BYTES : ((size_t)1 << 20))
-/* A purge is due (check mode: every PURGE_BYTES, its purge_at 0 sends every free here). */
-#define PURGE_DUE(h) ((h)->freed >= ((h)->check ? PURGE_BYTES : (h)->purge_at))
+/* A purge is due (check mode: every PURGE_BYTES; its credit, at most 0, sends every free
+ * here). */
+#define PURGE_DUE(h) ((h)->credit <= ((h)->check ? -(ptrdiff_t)PURGE_BYTES : 0))
+/* Bytes freed since the last purge. */
+#define FREED(h) ((size_t)((ptrdiff_t)(h)->purge_at - (h)->credit))
 
 /* Segment geometry, fixed for the process (see docs/DESIGN.md §6). */
 #define SEG_DATA_BYTES ((size_t)VCMI_NCLASS * VCMI_SEG_CHANNELS * VCMI_SMALL_MAX)
@@ -120,7 +123,7 @@ static size_t seg_collect(vcmi_region *r) {
 static void heap_collect(vcmi_heap *h) {
   if (!__atomic_load_n(&h->remote_pending, __ATOMIC_RELAXED)) return;
   __atomic_store_n(&h->remote_pending, 0, __ATOMIC_SEQ_CST); /* before the exchanges (remote_free) */
-  for (vcmi_segment *s = h->segs; s; s = s->next) h->freed += seg_collect(reg(s));
+  for (vcmi_segment *s = h->segs; s; s = s->next) h->credit -= (ptrdiff_t)seg_collect(reg(s));
 }
 
 /* Push the chain of REMOTE entries head .. tail (linked through their links) on r's list. */
@@ -222,6 +225,7 @@ static void heap_set_mode(vcmi_heap *h, vcmi_region *first) {
   for (unsigned t = 0; t < VCMI_NTIGHT; t++)
     h->cur[t] = h->check || vcmi_tclass[t].x ? &empty_region : first;
   h->purge_at = h->check ? 0 : PURGE_MIN;
+  h->credit = (ptrdiff_t)h->purge_at;
 }
 
 static void heap_destructor(void *arg);
@@ -426,7 +430,7 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
     p = take_fresh(h, r, k, n);
   }
   if (!reused && h->held) heap_purge(h, 1); /* growing: what a burst kept goes first */
-  else if (!reused && h->freed >= PURGE_MIN && h->grown >= h->freed)
+  else if (!reused && FREED(h) >= PURGE_MIN && h->grown >= FREED(h))
     heap_purge(h, 0); /* growing while freeing: what it freed is due before the interval */
   if (!h->check) {
     h->cur[t] = r;
@@ -473,11 +477,11 @@ static void heap_purge(vcmi_heap *h, int force) {
   heap_collect(h);
   /* bytes allocated since the last purge = live now - live then + freed since (a heap that
    * adopted segments may wrap this: then it drops, as before) */
-  size_t live = live_bytes_of(h);
-  int drop = force || h->check || live + h->freed - h->live_at >= h->freed / 8u;
+  size_t live = live_bytes_of(h), freed = FREED(h);
+  int drop = force || h->check || live + freed - h->live_at >= freed / 8u;
   h->held = !drop;
   h->live_at = live;
-  h->freed = h->grown = 0;
+  h->grown = 0;
   vcmi_segment **link = &h->segs;
   uint32_t spare = 0; /* bit x: an empty segment of xscale x is kept */
   while (*link) {
@@ -512,6 +516,7 @@ static void heap_purge(vcmi_heap *h, int force) {
   vcmi_purge_flush(&bt);
   foot /= 8;
   h->purge_at = h->check ? 0 : foot < PURGE_MIN ? PURGE_MIN : foot > PURGE_BYTES ? PURGE_BYTES : foot;
+  h->credit = (ptrdiff_t)h->purge_at;
 }
 
 /* Another thread frees a chunk of r: mark it REMOTE (a CAS, so a racing double free is seen
@@ -578,7 +583,7 @@ void vcmi_seg_free_slow(vcmi_region *r, void *p) {
       memset(p, CHECK_FILL, vcmi_class_cap(r, loc.k));
     }
     vcmi_release(r, &loc);
-    h->freed += vcmi_class_cap(r, loc.k);
+    h->credit -= (ptrdiff_t)vcmi_class_cap(r, loc.k);
   } else {
     vcmi_misuse(r, p, VCMI_WHY_DOUBLE_FREE);
     return;

@@ -4,6 +4,7 @@
  * that is not a live chunk start is reported (misuse.h) and the call does nothing. */
 #ifndef VCMI_HEAP_H
 #define VCMI_HEAP_H
+#include <stddef.h>
 #include <stdint.h>
 
 #include "meta.h"
@@ -47,9 +48,10 @@ typedef struct vcmi_heap {
   int orphan;                    /* fork child: its thread is gone, maybe mid-operation */
   long tid;                      /* the thread using it; 0 on the abandoned or spare list */
   int check;                     /* VCM_CHECK: slack and free-fill checks (slow paths only) */
-  size_t freed;                  /* bytes freed since the last purge */
+  ptrdiff_t credit;              /* purge_at - bytes freed (here and remotely) since the last
+                                  * purge: a purge is due at 0 (check mode: -PURGE_BYTES) */
   size_t grown;                  /* bytes of fresh chunks carved since the last purge */
-  size_t purge_at;               /* purge when freed reaches this (heap_purge sets it) */
+  size_t purge_at;               /* the bytes a purge interval frees (heap_purge sets it) */
   size_t live_at;                /* bytes in live chunks at the last purge */
   int held;                      /* the last purge dropped nothing: it ended a burst of frees */
   size_t realloc_inplace, realloc_moved, bytes_copied;
@@ -166,10 +168,12 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
     vcmi_seg_free_remote(r, p, loc); /* another thread's chunk: no second locate */
     return 0;
   }
-  if (VCMI_UNLIKELY(h->freed >= h->purge_at)) return -1;
-  size_t cap = ((const vcmi_segment *)(const void *)r)->cap[loc.k]; /* before the stores */
+  /* the free that makes a purge due (and all of check mode's, whose credit stays at or below
+   * 0) goes the slow way */
+  ptrdiff_t credit = h->credit - (ptrdiff_t)((const vcmi_segment *)(const void *)r)->cap[loc.k];
+  if (VCMI_UNLIKELY(credit < 0)) return -1;
+  h->credit = credit;
   vcmi_release(r, &loc); /* its avail bit tells the next purge to look at the class */
-  h->freed += cap;
   return 0;
 }
 static inline void vcmi_seg_free(vcmi_region *r, void *p) {
