@@ -389,7 +389,6 @@ static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
   }
   __atomic_store_n(&r->fresh[k], g + b, __ATOMIC_RELAXED);
   h->grown += (size_t)b * vcmi_class_cap(r, k);
-  if (b > 1) r->avail |= 1u << k; /* new free chunks: the next purge looks at the class */
   return vcmi_hand_out(r, k, g, vcmi_entry_at(r, k, g), n);
 }
 
@@ -453,6 +452,19 @@ static size_t live_bytes_of(vcmi_heap *h) {
   return n;
 }
 
+/* The classes of r freed into since the last purge, and whose chunk so freed is still free (a
+ * class only taken from needs no look): bit k iff the head of class k's free list is unmarked,
+ * since a purge marks every chunk on the list (AGED or PURGED, purge.c), a free chunk is
+ * otherwise 0, and the list is a stack between purges. Read here, not kept on every free. */
+static uint32_t freed_into(const vcmi_region *r) {
+  uint32_t bits = 0;
+  for (unsigned k = 0; k < r->nclass; k++) {
+    uint32_t g = r->free_head[k];
+    if (g != VCMI_NONE && vcmi_entry_at(r, k, g)->state == 0) bits |= 1u << k;
+  }
+  return bits;
+}
+
 /* Return memory to the OS, bounded in delay by purge_at bytes of frees (local and remote): an
  * eighth of the heap's footprint (fresh chunks) at the last purge, at least PURGE_MIN, at most
  * PURGE_BYTES, or PURGE_MIN while it carves as many bytes of fresh chunks as it frees (the
@@ -461,8 +473,7 @@ static size_t live_bytes_of(vcmi_heap *h) {
  * segment with nothing live is unmapped, except the heap's first and one per xscale, which
  * goes only once it stayed empty, nothing freed into it, for a whole interval (a segment
  * emptied by remote frees is often refilled soon: s6). A class is looked at only if it was
- * freed into since the last purge (the region's avail bit, which the heap keeps for this) or
- * aged chunks then.
+ * freed into since the last purge (freed_into) or aged chunks then.
  * A purge that ends a burst of frees (the heap allocated under an eighth of what it freed
  * since the last purge: a container torn down) ages chunks but drops none: a program that
  * frees its structures at the end of a phase builds them again in the next, and dropping
@@ -492,7 +503,8 @@ static void heap_purge(vcmi_heap *h, int force) {
     int remote = __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED) != VCMI_NONE;
     int empty = !any && !remote, kept = spare >> r->xscale & 1u;
     if (empty) spare |= 1u << r->xscale;
-    if (empty && s != h->segs && (kept || (s->idle && !r->avail))) {
+    uint32_t touched = freed_into(r);
+    if (empty && s != h->segs && (kept || (s->idle && !touched))) {
       vcmi_lock_take(&heaps_lock);
       *link = s->next;
       vcmi_lock_give(&heaps_lock);
@@ -504,13 +516,12 @@ static void heap_purge(vcmi_heap *h, int force) {
     s->idle = (uint32_t)empty;
     uint32_t aging = 0;
     for (unsigned k = 0; k < r->nclass; k++) {
-      if (r->free_head[k] != VCMI_NONE && ((r->avail | s->aging) >> k & 1u) &&
+      if (r->free_head[k] != VCMI_NONE && ((touched | s->aging) >> k & 1u) &&
           vcmi_purge_class(s, k, drop, h->check, &bt))
         aging |= 1u << k;
       foot += (size_t)r->fresh[k] * vcmi_class_cap(r, k);
     }
     s->aging = aging;
-    r->avail = 0;
     link = &s->next;
   }
   vcmi_purge_flush(&bt);
@@ -577,18 +588,21 @@ void vcmi_seg_free_slow(vcmi_region *r, void *p) {
     remote_free(r, &loc, p);
     return;
   }
-  if (loc.e->state & VCMI_LIVE) {
-    if (h->check) {
-      check_slack(r, &loc, p);
-      memset(p, CHECK_FILL, vcmi_class_cap(r, loc.k));
-    }
-    vcmi_release(r, &loc);
-    h->credit -= (ptrdiff_t)vcmi_class_cap(r, loc.k);
-  } else {
+  if (!(loc.e->state & VCMI_LIVE)) {
     vcmi_misuse(r, p, VCMI_WHY_DOUBLE_FREE);
     return;
   }
-  if (PURGE_DUE(h)) heap_purge(h, 0);
+  if (h->check) {
+    check_slack(r, &loc, p);
+    memset(p, CHECK_FILL, vcmi_class_cap(r, loc.k));
+  }
+  /* due before this free, as the fast path's credit would have left it: a free that crosses
+   * the line is counted here and the next one purges (one free earlier changed which spans a
+   * purge found free: s5 +3 % page faults) */
+  int due = PURGE_DUE(h);
+  vcmi_release(r, &loc);
+  h->credit -= (ptrdiff_t)vcmi_class_cap(r, loc.k);
+  if (due) heap_purge(h, 0);
 }
 
 /* Live entry of p, or report. */

@@ -173,7 +173,7 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
   ptrdiff_t credit = h->credit - (ptrdiff_t)((const vcmi_segment *)(const void *)r)->cap[loc.k];
   if (VCMI_UNLIKELY(credit < 0)) return -1;
   h->credit = credit;
-  vcmi_release(r, &loc); /* its avail bit tells the next purge to look at the class */
+  vcmi_release(r, &loc);
   return 0;
 }
 static inline void vcmi_seg_free(vcmi_region *r, void *p) {

@@ -29,9 +29,6 @@
  *     their map entries are never read.
  *  I2 free lists hold class-numbers < fresh[k], each once, state neither LIVE nor REMOTE.
  *  I3 used <= capacity for every LIVE chunk; live[k] equals the LIVE and REMOTE chunks.
- *  I4 avail bit k clear => class k has no free chunk and its fresh chunks are exhausted
- *     (without an owner; a heap's segment keeps avail bit k as "freed into since its last
- *     purge", heap.c).
  */
 #include "region.h"
 
@@ -947,8 +944,6 @@ int vcm_region_check(vcm_region *rr, const char **why) {
       e->state = s & ~VCMI_MARK;
     }
     if (!bad && nlive != r->live[k]) FAIL("live count differs from the map");
-    if (!bad && !r->owner && !(r->avail & (1u << k)) && (nfree || r->fresh[k] < limit))
-      FAIL("class marked exhausted but has chunks");
   }
   (void)used; /* segments keep no byte counters (DESIGN §6) */
   (void)cap;

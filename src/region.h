@@ -45,7 +45,7 @@ typedef struct vcmi_region {
   uint8_t xscale;
   uint8_t rsv;                         /* caller regions: reserve slots per class (<= 255) */
   uint32_t n_channels;
-  uint32_t avail;                    /* bit k: class k may have a chunk to give */
+  uint32_t avail;                    /* caller regions: bit k iff class k has a free chunk */
   unsigned char *data;
   vcmi_entry *map;
   size_t stride;
@@ -149,14 +149,6 @@ static inline void *vcmi_take_fresh(vcmi_region *r, unsigned k, size_t n) {
   return vcmi_hand_out(r, k, g, vcmi_entry_at(r, k, g), n);
 }
 
-/* A chunk of exactly class k (no fallback), recording used = n; NULL if none, and then the
- * class's avail bit is cleared (I4). */
-static inline void *vcmi_alloc_class(vcmi_region *r, unsigned k, size_t n) {
-  void *p = vcmi_take_free(r, k, n);
-  if (!p && !(p = vcmi_take_fresh(r, k, n))) r->avail &= ~(1u << k);
-  return p;
-}
-
 /* Locate p: 0 and *out if p is the start of a chunk handed out, -1 otherwise (no handler).
  * Caller regions only (xscale 0); segments use vcmi_seg_locate (heap.h).
  * The only division is off / stride, and only when stride is not a power of two. */
@@ -183,7 +175,6 @@ static inline void vcmi_release(vcmi_region *r, const vcmi_loc *loc) {
   e->state = 0;
   e->link = r->free_head[loc->k];
   r->free_head[loc->k] = loc->g;
-  r->avail |= 1u << loc->k;
 }
 
 /* Report misuse through the region's handler (with the reason's text, misuse.h); returns if

@@ -64,7 +64,7 @@ static void valid_setup(void) {
   vcmi_region r;
   vcmi_region_setup(&r, data, map, 1, 4, 8);
   vcmi_loc loc;
-  void *p = vcmi_alloc_class(&r, 0, 100);
+  void *p = vcmi_take_fresh(&r, 0, 100);
   if (!p || vcmi_locate(&r, p, &loc) != 0) _exit(1);
   vcmi_release(&r, &loc);
 }
