@@ -205,7 +205,11 @@ static vcmi_region empty_region = {.free_head = {[0 ... VCM_MAX_CLASSES - 1] = V
  * up): every class points at empty_region, so malloc's pop fails without a test of the heap
  * and the slow path takes a real one; no segment is its owner, so a free goes the remote way;
  * check keeps calloc and realloc off their fast paths. Never written (all threads share it). */
-vcmi_heap vcmi_no_heap = {.cur = {[0 ... VCMI_NTIGHT - 1] = &empty_region}, .check = 1};
+vcmi_heap vcmi_no_heap = {
+    .direct = {[0 ... VCMI_TIGHT_TABLE_MAX / 16u] = &vcmi_no_heap.bin[0]},
+    .bin = {[0 ... VCMI_NTIGHT - 1] = {.rk = (unsigned char *)&empty_region}},
+    .cur = {[0 ... VCMI_NTIGHT - 1] = &empty_region},
+    .check = 1};
 __thread vcmi_heap *vcmi_tls_heap __attribute__((tls_model("initial-exec"))) = &vcmi_no_heap;
 
 static int all_fill(const unsigned char *p, size_t n) {
@@ -220,10 +224,22 @@ static void check_slack(vcmi_region *r, const vcmi_loc *loc, const unsigned char
     vcmi_misuse(r, p, VCMI_WHY_OVERFLOW);
 }
 
+/* Class t allocates from r first: cur[t] and its bin. */
+static void heap_set_cur(vcmi_heap *h, unsigned t, vcmi_region *r) {
+  unsigned k = vcmi_tclass[t].k;
+  const vcmi_segment *s = (const vcmi_segment *)(const void *)r;
+  int empty = r == &empty_region; /* a region, not a segment: no area or capacity */
+  h->cur[t] = r;
+  h->bin[t] = (vcmi_bin){(unsigned char *)r + k * sizeof(uint32_t), r->mapk[k],
+                         empty ? NULL : s->area[k], empty ? 0 : s->cap[k]};
+}
+
 static void heap_set_mode(vcmi_heap *h, vcmi_region *first) {
   h->check = vcmi_opt[VCMI_OPT_CHECK] != 0;
+  for (unsigned i = 0; i <= VCMI_TIGHT_TABLE_MAX / 16u; i++)
+    h->direct[i] = &h->bin[vcmi_tight_table[i]];
   for (unsigned t = 0; t < VCMI_NTIGHT; t++)
-    h->cur[t] = h->check || vcmi_tclass[t].x ? &empty_region : first;
+    heap_set_cur(h, t, h->check || vcmi_tclass[t].x ? &empty_region : first);
   h->purge_at = h->check ? 0 : PURGE_MIN;
   h->credit = (ptrdiff_t)h->purge_at;
 }
@@ -432,7 +448,7 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
   else if (!reused && FREED(h) >= PURGE_MIN && h->grown >= FREED(h))
     heap_purge(h, 0); /* growing while freeing: what it freed is due before the interval */
   if (!h->check) {
-    h->cur[t] = r;
+    heap_set_cur(h, t, r);
     return p;
   }
   size_t cap = vcmi_class_cap(r, k);
@@ -509,7 +525,7 @@ static void heap_purge(vcmi_heap *h, int force) {
       *link = s->next;
       vcmi_lock_give(&heaps_lock);
       for (unsigned t = 0; t < VCMI_NTIGHT; t++)
-        if (h->cur[t] == r) h->cur[t] = &empty_region;
+        if (h->cur[t] == r) heap_set_cur(h, t, &empty_region);
       seg_destroy(s);
       continue;
     }

@@ -39,10 +39,24 @@ static inline unsigned vcmi_pow2_class(size_t n) {
   return n <= 16 ? 0u : vcmi_tight_class((size_t)2 << vcmi_log2(n - 1u));
 }
 
+/* What malloc touches of class t's current region r = cur[t] (region class k), so that it
+ * needs neither k nor r: one base for the free-list head and live count (r's arrays of 32-bit
+ * words, at rk + their offsets), the map entries, the first chunk and the capacity. */
+typedef struct vcmi_bin {
+  unsigned char *rk;   /* (unsigned char *)r + 4 k */
+  vcmi_entry *map;     /* r->mapk[k] */
+  unsigned char *area; /* the segment's area[k] (NULL for the empty dummy region) */
+  size_t cap;          /* the segment's cap[k] (0 likewise) */
+} vcmi_bin;
+/* Class k's 32-bit word of r's array field, from rk. */
+#define VCMI_BIN_WORD(rk, field) (*(uint32_t *)(void *)((rk) + offsetof(vcmi_region, field)))
+
 /* A thread heap: the segments one thread allocates from. Only its thread touches it, except
  * remote_pending (any thread sets it) and the lists under heaps_lock. */
 typedef struct vcmi_heap {
-  vcmi_region *cur[VCMI_NTIGHT]; /* class t allocates here first; never NULL */
+  vcmi_bin *direct[VCMI_TIGHT_TABLE_MAX / 16u + 1u]; /* &bin[vcmi_tight_table[i]] (malloc) */
+  vcmi_bin bin[VCMI_NTIGHT];     /* class t's current region, as malloc reads it */
+  vcmi_region *cur[VCMI_NTIGHT]; /* class t allocates here first; never NULL (heap_set_cur) */
   vcmi_segment *segs;
   int remote_pending;            /* a segment of ours has chunks on its remote list */
   int orphan;                    /* fork child: its thread is gone, maybe mid-operation */
@@ -74,24 +88,20 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n);
  * region.h with the stride (VCMI_SEG_STRIDE_LOG2) and the class sizes folded in. The
  * check-mode dummy region has empty free lists, so it always falls through. */
 
-/* The head of class t's free list in h->cur[t], or NULL if it is empty. */
-/* Hand out g, the head of class c's free list in r (r's xscale is c->x), with used = n. */
-static inline void *vcmi_heap_take(vcmi_region *r, const vcmi_tclass_t *c, uint32_t g, size_t n) {
-  const vcmi_segment *s = (const vcmi_segment *)(const void *)r;
-  unsigned k = c->k;
-  vcmi_entry *e = r->mapk[k] + g;
-  r->free_head[k] = e->link;
+/* Hand out g, the head of bin b's free list, with used = n. */
+static inline void *vcmi_bin_take(const vcmi_bin *b, uint32_t g, size_t n) {
+  vcmi_entry *e = b->map + g;
+  VCMI_BIN_WORD(b->rk, free_head) = e->link;
   e->state = VCMI_LIVE | (uint32_t)n;
-  r->live[k]++;
-  return s->area[k] + g * s->cap[k];
+  VCMI_BIN_WORD(b->rk, live)++;
+  return b->area + g * b->cap;
 }
 /* The head of class t's free list in h->cur[t], or NULL if it is empty (always for the
- * check-mode dummy, whose xscale may differ from the class's). */
+ * check-mode dummy and for vcmi_no_heap). */
 static inline void *vcmi_heap_pop(vcmi_heap *h, unsigned t, size_t n) {
-  vcmi_region *r = h->cur[t];
-  const vcmi_tclass_t *c = &vcmi_tclass[t];
-  uint32_t g = r->free_head[c->k];
-  return VCMI_LIKELY(g != VCMI_NONE) ? vcmi_heap_take(r, c, g, n) : NULL;
+  const vcmi_bin *b = &h->bin[t];
+  uint32_t g = VCMI_BIN_WORD(b->rk, free_head);
+  return VCMI_LIKELY(g != VCMI_NONE) ? vcmi_bin_take(b, g, n) : NULL;
 }
 static inline void *vcmi_heap_alloc_class(vcmi_heap *h, unsigned t, size_t n) {
   void *p = vcmi_heap_pop(h, t, n);
