@@ -39,17 +39,15 @@ static __attribute__((noinline)) void *malloc_slow(size_t n) {
 /* The fast path is the pop alone; everything else is a tail call (no frame here). */
 void *vcm_malloc(size_t n) {
   vcmi_heap *h = vcmi_tls_heap;
-  unsigned t;
+  const vcmi_bin *b; /* no heap: vcmi_no_heap, whose lists are all empty */
   if (VCMI_LIKELY(n <= VCMI_TIGHT_TABLE_MAX)) /* one range test for the common sizes */
-    t = vcmi_tight_table[(n + 15u) >> 4];
+    b = h->direct[(n + 15u) >> 4];
   else if (n <= VCMI_SMALL_MAX)
-    t = vcmi_tight_class_calc(n);
+    b = &h->bin[vcmi_tight_class_calc(n)];
   else
     return malloc_slow(n);
-  vcmi_region *r = h->cur[t]; /* no heap: vcmi_no_heap, whose lists are all empty */
-  const vcmi_tclass_t *c = &vcmi_tclass[t];
-  uint32_t g = r->free_head[c->k];
-  if (VCMI_LIKELY(g != VCMI_NONE)) return vcmi_heap_take(r, c, g, n); /* never NULL */
+  uint32_t g = VCMI_BIN_WORD(b->rk, free_head);
+  if (VCMI_LIKELY(g != VCMI_NONE)) return vcmi_bin_take(b, g, n); /* never NULL */
   return malloc_slow(n);
 }
 

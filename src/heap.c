@@ -37,26 +37,21 @@ static int key_ready;
    ~(VCMI_SEGMAP_UNIT - 1u))
 _Static_assert(SEG_SIZE(6) / VCMI_SEGMAP_UNIT <= VCMI_SEGMAP_MAX, "the segment map holds it");
 
-/* Heap class t -> its capacity, region class and xscale (generated from the rule in heap.h:
- * capacity c = (1 + x) << (VCMI_LMAX - k) with 1 + x odd). */
-#define C(k, x) {(uint32_t)((1u + (x)) << (VCMI_LMAX - (k))), (k), (x), 0}
+/* Heap class t -> region class and xscale (generated from the rule in heap.h), with the
+ * offset of the class area and the capacity they give in a segment of that xscale. */
+#define C(k, x)                                                                              \
+  {(uint32_t)(((size_t)(k) << VCMI_SEG_STRIDE_LOG2) * (1u + (x))),                          \
+   (uint32_t)((1u + (x)) << (VCMI_LMAX - (k))), (k), (x)}
 const vcmi_tclass_t vcmi_tclass[VCMI_NTIGHT] = {
-    C(14, 0), C(13, 0), C(14, 2), C(12, 0), C(14, 4), C(13, 2), C(14, 6), C(11, 0), C(13, 4),
-    C(12, 2), C(13, 6), C(10, 0), C(12, 4), C(11, 2), C(12, 6), C(9, 0), C(11, 4), C(10, 2),
-    C(11, 6), C(8, 0), C(13, 32), C(12, 16), C(13, 34), C(11, 8), C(10, 4), C(9, 2), C(10, 6),
-    C(7, 0), C(12, 32), C(11, 16), C(12, 34), C(10, 8), C(9, 4), C(8, 2), C(9, 6), C(6, 0),
-    C(11, 32), C(10, 16), C(11, 34), C(9, 8), C(8, 4), C(7, 2), C(8, 6), C(5, 0), C(7, 4), C(6, 2),
-    C(7, 6), C(4, 0), C(6, 4), C(5, 2), C(6, 6), C(3, 0), C(5, 4), C(4, 2), C(5, 6), C(2, 0),
-    C(4, 4), C(3, 2), C(4, 6), C(1, 0), C(3, 4), C(2, 2), C(3, 6), C(0, 0)};
+    C(14, 0), C(13, 0), C(14, 2), C(12, 0), C(14, 4), C(13, 2), C(14, 6), C(11, 0),
+    C(13, 4), C(12, 2), C(13, 6), C(10, 0), C(12, 4), C(11, 2), C(12, 6), C(9, 0),
+    C(11, 4), C(10, 2), C(11, 6), C(8, 0), C(10, 4), C(9, 2), C(10, 6), C(7, 0),
+    C(9, 4), C(8, 2), C(9, 6), C(6, 0), C(8, 4), C(7, 2), C(8, 6), C(5, 0),
+    C(7, 4), C(6, 2), C(7, 6), C(4, 0), C(6, 4), C(5, 2), C(6, 6), C(3, 0),
+    C(5, 4), C(4, 2), C(5, 6), C(2, 0), C(4, 4), C(3, 2), C(4, 6), C(1, 0),
+    C(3, 4), C(2, 2), C(3, 6), C(0, 0)};
 #undef C
-/* Between 1 and 8 KiB: n in (2^l, 2^(l+1)] with u = 2^(l-5) and n - 1 in [32u + m*u, 32u + (m+1)*u)
- * takes the first class of 33u, 34u, 35u, 36u, 40u, 48u, 56u, 64u at or above (33 + m)u. */
-const uint8_t vcmi_band_idx[32] = {
-    0, 1, 2, 3, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7};
 
-/* vcmi_tight_class_calc(2^j) for j >= 4; global_init verifies it in test builds. */
-const uint8_t vcmi_pow2_class_t[VCMI_LMAX + 1u] = {0,  0,  0,  0,  0,  1,  3,  7,  11, 15,
-                                                   19, 27, 35, 43, 47, 51, 55, 59, 63};
 /* vcmi_tight_class_calc(16 * i); global_init verifies it in test builds. */
 const uint8_t vcmi_tight_table[VCMI_TIGHT_TABLE_MAX / 16u + 1u] = {
     0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 12, 12, 13, 13, 13, 13, 14,
@@ -67,47 +62,31 @@ _Static_assert(sizeof(vcmi_segment) <= VCMI_PAGE, "segment header fits its page"
 
 #define reg vcmi_seg_region
 
-/* A fine segment (xscale over VCMI_XSCALE_WIDE) holds one class k, and reserves only the start
- * of its area: the layout stays positional (data is where the power-of-two layout scaled by
- * 1 + x would start, so class k's area begins right after the header and map), and the
- * reservation is a few units, not (1 + x) * 120 MiB (docs/DESIGN.md §6). */
-#define SEG_FINE_SIZE ((size_t)64 << 20)
-_Static_assert(SEG_FINE_SIZE % VCMI_SEGMAP_UNIT == 0 && SEG_FINE_SIZE > VCMI_SEG_DATA_OFF,
-               "a fine segment is whole units, data after its map");
-
-/* A segment of xscale x for class k (k matters only in a fine one): the classes between the
- * powers of two live in segments whose whole layout is scaled by 1 + x (region.h), so that a
- * pointer's class is still its position. */
-static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
-  int fine = x > VCMI_XSCALE_WIDE;
-  size_t size = fine ? SEG_FINE_SIZE : SEG_SIZE(x);
-  unsigned char *base = vcmi_os_reserve(size, VCMI_SEGMAP_UNIT);
+/* A segment of xscale x: the classes between the powers of two live in segments whose whole
+ * layout is scaled by 3, 5 or 7 (region.h), so that a pointer's class is still its position. */
+static vcmi_segment *seg_create(vcmi_heap *h, unsigned x) {
+  unsigned char *base = vcmi_os_reserve(SEG_SIZE(x), VCMI_SEGMAP_UNIT);
   if (!base) return NULL;
   size_t page = vcmi_os_page() < VCMI_SEG_PAGE_MAX ? vcmi_os_page() : VCMI_SEG_PAGE_MAX;
   vcmi_os_guard(base + VCMI_SEG_DATA_OFF - page, page); /* header and map on pages of their own */
   vcmi_segment *s = (vcmi_segment *)(void *)base;
   vcmi_region *r = reg(s);
-  size_t stride = ((size_t)1 << VCMI_SEG_STRIDE_LOG2) * (1u + x);
-  /* a fine segment's data: k strides below its class's area, address space never touched */
-  uintptr_t data = (uintptr_t)base + VCMI_SEG_DATA_OFF - (fine ? k * stride : 0u);
-  vcmi_region_setup(r, (void *)data, base + page + VCMI_SEG_MAP_SKEW, VCMI_SEG_CHANNELS,
+  vcmi_region_setup(r, base + VCMI_SEG_DATA_OFF, base + page + VCMI_SEG_MAP_SKEW, VCMI_SEG_CHANNELS,
                     VCMI_LMIN, VCMI_LMAX);
   r->xscale = (uint8_t)x;
   /* (1 + x) * inv = 1 mod 2^64 (Newton's iteration doubles the correct low bits: 3, 6, ... 96) */
   s->inv = 1u + x;
   for (int i = 0; i < 5; i++) s->inv *= 2u - (1u + x) * s->inv;
   VCMI_ASSERT(s->inv * (1u + x) == 1u);
-  r->stride = stride;
-  for (unsigned j = 0; j < VCMI_NCLASS; j++) {
-    s->cap[j] = vcmi_class_cap(r, j);
-    s->area[j] = vcmi_chunk_addr(r, j, 0);
-    s->end[j] = fine ? (j == k ? (uint32_t)((size - VCMI_SEG_DATA_OFF) / s->cap[j]) : 0u)
-                     : VCMI_SEG_CHANNELS << j;
+  r->stride *= 1u + x;
+  for (unsigned k = 0; k < VCMI_NCLASS; k++) {
+    s->cap[k] = vcmi_class_cap(r, k);
+    s->area[k] = vcmi_chunk_addr(r, k, 0);
   }
   if (x) r->stride_log2 = 0;
   r->handler = vcmi_process_report;
   r->owner = h;
-  s->size = size;
+  s->size = SEG_SIZE(x);
   if (vcmi_segmap_set(base, s->size, 1) != 0) {
     vcmi_os_release(base, s->size);
     return NULL;
@@ -202,7 +181,7 @@ static void out_destructor(void *arg) {
  * allocation). */
 static __attribute__((noinline)) void out_start(vcmi_region *r, out_slot *o, uint32_t idx,
                                                 unsigned k) {
-  if (k < OUT_KMIN || r->xscale > VCMI_XSCALE_WIDE || out_armed < 0 ||
+  if (k < OUT_KMIN || out_armed < 0 ||
       (!out_armed && (!out_key_ready || pthread_setspecific(out_key, &out_armed) != 0))) {
     remote_push(r, idx, idx);
     return;
@@ -226,7 +205,11 @@ static vcmi_region empty_region = {.free_head = {[0 ... VCM_MAX_CLASSES - 1] = V
  * up): every class points at empty_region, so malloc's pop fails without a test of the heap
  * and the slow path takes a real one; no segment is its owner, so a free goes the remote way;
  * check keeps calloc and realloc off their fast paths. Never written (all threads share it). */
-vcmi_heap vcmi_no_heap = {.cur = {[0 ... VCMI_NTIGHT - 1] = &empty_region}, .check = 1};
+vcmi_heap vcmi_no_heap = {
+    .direct = {[0 ... VCMI_TIGHT_TABLE_MAX / 16u] = &vcmi_no_heap.bin[0]},
+    .bin = {[0 ... VCMI_NTIGHT - 1] = {.rk = (unsigned char *)&empty_region}},
+    .cur = {[0 ... VCMI_NTIGHT - 1] = &empty_region},
+    .check = 1};
 __thread vcmi_heap *vcmi_tls_heap __attribute__((tls_model("initial-exec"))) = &vcmi_no_heap;
 
 static int all_fill(const unsigned char *p, size_t n) {
@@ -241,10 +224,22 @@ static void check_slack(vcmi_region *r, const vcmi_loc *loc, const unsigned char
     vcmi_misuse(r, p, VCMI_WHY_OVERFLOW);
 }
 
+/* Class t allocates from r first: cur[t] and its bin. */
+static void heap_set_cur(vcmi_heap *h, unsigned t, vcmi_region *r) {
+  unsigned k = vcmi_tclass[t].k;
+  const vcmi_segment *s = (const vcmi_segment *)(const void *)r;
+  int empty = r == &empty_region; /* a region, not a segment: no area or capacity */
+  h->cur[t] = r;
+  h->bin[t] = (vcmi_bin){(unsigned char *)r + k * sizeof(uint32_t), r->mapk[k],
+                         empty ? NULL : s->area[k], empty ? 0 : s->cap[k]};
+}
+
 static void heap_set_mode(vcmi_heap *h, vcmi_region *first) {
   h->check = vcmi_opt[VCMI_OPT_CHECK] != 0;
+  for (unsigned i = 0; i <= VCMI_TIGHT_TABLE_MAX / 16u; i++)
+    h->direct[i] = &h->bin[vcmi_tight_table[i]];
   for (unsigned t = 0; t < VCMI_NTIGHT; t++)
-    h->cur[t] = h->check || vcmi_tclass[t].x ? &empty_region : first;
+    heap_set_cur(h, t, h->check || vcmi_tclass[t].x ? &empty_region : first);
   h->purge_at = h->check ? 0 : PURGE_MIN;
   h->credit = (ptrdiff_t)h->purge_at;
 }
@@ -259,14 +254,6 @@ static void global_init(void) {
   vcmi_options_init();
   for (size_t n = 0; n <= VCMI_TIGHT_TABLE_MAX; n++)
     VCMI_ASSERT(vcmi_tight_table[(n + 15u) >> 4] == vcmi_tight_class_calc(n));
-  for (unsigned j = 4; j <= VCMI_LMAX; j++)
-    VCMI_ASSERT(vcmi_pow2_class_t[j] == vcmi_tight_class_calc((size_t)1 << j));
-  for (unsigned t = 0; t < VCMI_NTIGHT; t++) { /* the table follows the rule, each c its class's */
-    const vcmi_tclass_t *c = &vcmi_tclass[t];
-    VCMI_ASSERT(c->cap == (1u + c->x) << (VCMI_LMAX - c->k) && (c->x & 1u) == 0);
-    VCMI_ASSERT(vcmi_tight_class_calc(c->cap) == t &&
-                (t + 1u == VCMI_NTIGHT || vcmi_tight_class_calc(c->cap + 1u) == t + 1u));
-  }
   if (pthread_key_create(&heap_key, heap_destructor) == 0) key_ready = 1;
   if (pthread_key_create(&out_key, out_destructor) == 0) out_key_ready = 1;
 }
@@ -311,7 +298,7 @@ static vcmi_heap *heap_take(void) {
     is_new = 1;
   }
   if (!h->segs) {
-    vcmi_segment *s = seg_create(h, 0, 0);
+    vcmi_segment *s = seg_create(h, 0);
     vcmi_lock_take(&heaps_lock);
     if (is_new) { /* listed even without a segment, so that it is reused as a spare */
       h->next_all = all_heaps;
@@ -405,8 +392,7 @@ static int adopt(vcmi_heap *h) {
 #define FRESH_BATCH ((size_t)4 << 10)
 
 static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
-  if (r == &empty_region) return NULL; /* not a segment */
-  uint32_t g = r->fresh[k], end = ((vcmi_segment *)(void *)r)->end[k], b = 1;
+  uint32_t g = r->fresh[k], end = r->n_channels << k, b = 1;
   if (g >= end) return NULL;
   if (!h->check && (FRESH_BATCH >> (VCMI_LMAX - k)) > 1u)
     b = (uint32_t)(FRESH_BATCH >> (VCMI_LMAX - k));
@@ -419,7 +405,6 @@ static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
   }
   __atomic_store_n(&r->fresh[k], g + b, __ATOMIC_RELAXED);
   h->grown += (size_t)b * vcmi_class_cap(r, k);
-  ((vcmi_segment *)(void *)r)->carved |= 1u << k;
   return vcmi_hand_out(r, k, g, vcmi_entry_at(r, k, g), n);
 }
 
@@ -454,7 +439,7 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
     p = take_any(h, t, n, &r, &reused);
   }
   if (!p) {
-    vcmi_segment *s = seg_create(h, vcmi_tclass[t].x, k);
+    vcmi_segment *s = seg_create(h, vcmi_tclass[t].x);
     if (!s) return NULL;
     r = reg(s);
     p = take_fresh(h, r, k, n);
@@ -463,7 +448,7 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
   else if (!reused && FREED(h) >= PURGE_MIN && h->grown >= FREED(h))
     heap_purge(h, 0); /* growing while freeing: what it freed is due before the interval */
   if (!h->check) {
-    h->cur[t] = r;
+    heap_set_cur(h, t, r);
     return p;
   }
   size_t cap = vcmi_class_cap(r, k);
@@ -478,8 +463,8 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
 static size_t live_bytes_of(vcmi_heap *h) {
   size_t n = 0;
   for (vcmi_segment *s = h->segs; s; s = s->next)
-    for (uint32_t m = s->carved; m; m &= m - 1u)
-      n += (size_t)reg(s)->live[__builtin_ctz(m)] * s->cap[__builtin_ctz(m)];
+    for (unsigned k = 0; k < reg(s)->nclass; k++)
+      n += (size_t)reg(s)->live[k] * vcmi_class_cap(reg(s), k);
   return n;
 }
 
@@ -487,11 +472,9 @@ static size_t live_bytes_of(vcmi_heap *h) {
  * class only taken from needs no look): bit k iff the head of class k's free list is unmarked,
  * since a purge marks every chunk on the list (AGED or PURGED, purge.c), a free chunk is
  * otherwise 0, and the list is a stack between purges. Read here, not kept on every free. */
-static uint32_t freed_into(vcmi_segment *s) {
-  const vcmi_region *r = reg(s);
+static uint32_t freed_into(const vcmi_region *r) {
   uint32_t bits = 0;
-  for (uint32_t m = s->carved; m; m &= m - 1u) { /* only the classes ever carved hold chunks */
-    unsigned k = (unsigned)__builtin_ctz(m);
+  for (unsigned k = 0; k < r->nclass; k++) {
     uint32_t g = r->free_head[k];
     if (g != VCMI_NONE && vcmi_entry_at(r, k, g)->state == 0) bits |= 1u << k;
   }
@@ -527,29 +510,28 @@ static void heap_purge(vcmi_heap *h, int force) {
   h->live_at = live;
   h->grown = 0;
   vcmi_segment **link = &h->segs;
-  uint64_t spare = 0; /* bit x: an empty segment of xscale x is kept */
+  uint32_t spare = 0; /* bit x: an empty segment of xscale x is kept */
   while (*link) {
     vcmi_segment *s = *link;
     vcmi_region *r = reg(s);
-    uint32_t any = 0; /* only the classes ever carved can hold a chunk */
-    for (uint32_t m = s->carved; m; m &= m - 1u) any |= r->live[__builtin_ctz(m)];
+    uint32_t any = 0;
+    for (unsigned k = 0; k < r->nclass; k++) any |= r->live[k];
     int remote = __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED) != VCMI_NONE;
     int empty = !any && !remote, kept = spare >> r->xscale & 1u;
-    if (empty) spare |= (uint64_t)1 << r->xscale;
-    uint32_t touched = freed_into(s);
+    if (empty) spare |= 1u << r->xscale;
+    uint32_t touched = freed_into(r);
     if (empty && s != h->segs && (kept || (s->idle && !touched))) {
       vcmi_lock_take(&heaps_lock);
       *link = s->next;
       vcmi_lock_give(&heaps_lock);
       for (unsigned t = 0; t < VCMI_NTIGHT; t++)
-        if (h->cur[t] == r) h->cur[t] = &empty_region;
+        if (h->cur[t] == r) heap_set_cur(h, t, &empty_region);
       seg_destroy(s);
       continue;
     }
     s->idle = (uint32_t)empty;
     uint32_t aging = 0;
-    for (uint32_t m = s->carved; m; m &= m - 1u) {
-      unsigned k = (unsigned)__builtin_ctz(m);
+    for (unsigned k = 0; k < r->nclass; k++) {
       if (r->free_head[k] != VCMI_NONE && ((touched | s->aging) >> k & 1u) &&
           vcmi_purge_class(s, k, drop, h->check, &bt))
         aging |= 1u << k;
@@ -587,8 +569,8 @@ static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vc
   if (VCMI_UNLIKELY(vcmi_opt[VCMI_OPT_CHECK])) remote_check(r, loc, p);
   uint32_t idx = (uint32_t)(e - r->map);
   /* two slots per scale (xscale 0, 2, 4, 6): a thread freeing one heap's chunks of all
-   * sizes (s6) has a slot for each of its segments (a fine segment's chunks are not batched) */
-  out_slot *o = &out[(r->xscale & 6u) | (((uintptr_t)r * 0x9E3779B97F4A7C15u) >> 63)];
+   * sizes (s6) has a slot for each of its segments */
+  out_slot *o = &out[r->xscale | (((uintptr_t)r * 0x9E3779B97F4A7C15u) >> 63)];
   _Static_assert(OUT_SLOTS == 8u, "the slot is the xscale and the hash's top bit");
   if (VCMI_LIKELY(o->r == r)) {
     __atomic_store_n(&e->link, o->head, __ATOMIC_RELAXED);

@@ -13,32 +13,20 @@
 #include "sizes.h"
 
 /* Capacity by intent (docs/DESIGN.md §6): the heap's classes t are 16, 32, 48, 64, then four
- * per doubling (5/4, 6/4, 7/4 and 2 times a power of two) up to 256 KiB, except from 1 to 8 KiB:
- * there, eight per doubling, 2^l times 33/32, 34/32, 35/32, 36/32 and then the four (a power of
- * two plus a header, as sqlite's 1,032 and 4,368-byte blocks, wastes 3% at most, not 25%).
- * malloc and calloc take the tightest; a realloc (from NULL or growing) and an aligned
- * allocation take a power of two. Class t is region class vcmi_tclass[t].k of the segments
- * with xscale vcmi_tclass[t].x; an xscale over VCMI_XSCALE_WIDE is a fine segment's, which
- * holds that one class (heap.c). */
-#define VCMI_BAND_N 8u   /* classes per doubling from 1 to 8 KiB */
-#define VCMI_BAND_T0 20u  /* the first class over 1 KiB */
-#define VCMI_XSCALE_WIDE 6u /* xscale 0, 2, 4, 6: segments of every class */
-#define VCMI_NTIGHT (VCMI_BAND_T0 + 3u * VCMI_BAND_N + 20u)
+ * per doubling (5/4, 6/4, 7/4 and 2 times a power of two) up to 256 KiB. malloc and calloc take
+ * the tightest; a realloc (from NULL or growing) and an aligned allocation take a power of two.
+ * Class t is region class vcmi_tclass[t].k of the segments with xscale vcmi_tclass[t].x. */
+#define VCMI_NTIGHT 52u
 typedef struct vcmi_tclass_t {
-  uint32_t cap;       /* its capacity */
-  uint32_t k, x;      /* region class k of the segments of xscale x */
-  uint32_t pad;       /* 16 bytes: an index is a shift */
+  uint32_t base, cap; /* in a segment of xscale x: class k's area offset, its capacity */
+  uint32_t k, x;      /* 16 bytes: an index is a shift */
 } vcmi_tclass_t;
 extern const vcmi_tclass_t vcmi_tclass[VCMI_NTIGHT];
-extern const uint8_t vcmi_band_idx[32];
 static inline unsigned vcmi_tight_class_calc(size_t n) {
   VCMI_ASSERT(n <= VCMI_SMALL_MAX);
   if (n <= 64) return n <= 16 ? 0u : (unsigned)((n + 15u) >> 4) - 1u;
   unsigned l = vcmi_log2(n - 1u); /* n in (2^l, 2^(l+1)], l >= 6 */
-  if (l < 10u) return 4u + (l - 6u) * 4u + ((unsigned)((n - 1u) >> (l - 2u)) & 3u);
-  if (l < 13u)
-    return VCMI_BAND_T0 + (l - 10u) * VCMI_BAND_N + vcmi_band_idx[((n - 1u) >> (l - 5u)) & 31u];
-  return VCMI_BAND_T0 + 3u * VCMI_BAND_N + (l - 13u) * 4u + ((unsigned)((n - 1u) >> (l - 2u)) & 3u);
+  return 4u + (l - 6u) * 4u + ((unsigned)((n - 1u) >> (l - 2u)) & 3u);
 }
 /* vcmi_tight_class_calc(16 * i) for i <= 64: every n in (16(i-1), 16i] has that class, since
  * class bounds up to 1 KiB are multiples of 16. */
@@ -47,16 +35,28 @@ extern const uint8_t vcmi_tight_table[VCMI_TIGHT_TABLE_MAX / 16u + 1u];
 static inline unsigned vcmi_tight_class(size_t n) {
   return n <= VCMI_TIGHT_TABLE_MAX ? vcmi_tight_table[(n + 15u) >> 4] : vcmi_tight_class_calc(n);
 }
-/* vcmi_pow2_class_t[j]: the class of 2^j bytes (j = 4 .. VCMI_LMAX). */
-extern const uint8_t vcmi_pow2_class_t[VCMI_LMAX + 1u];
 static inline unsigned vcmi_pow2_class(size_t n) {
-  return n <= 16 ? 0u : vcmi_pow2_class_t[vcmi_log2(n - 1u) + 1u];
+  return n <= 16 ? 0u : vcmi_tight_class((size_t)2 << vcmi_log2(n - 1u));
 }
+
+/* What malloc touches of class t's current region r = cur[t] (region class k), so that it
+ * needs neither k nor r: one base for the free-list head and live count (r's arrays of 32-bit
+ * words, at rk + their offsets), the map entries, the first chunk and the capacity. */
+typedef struct vcmi_bin {
+  unsigned char *rk;   /* (unsigned char *)r + 4 k */
+  vcmi_entry *map;     /* r->mapk[k] */
+  unsigned char *area; /* the segment's area[k] (NULL for the empty dummy region) */
+  size_t cap;          /* the segment's cap[k] (0 likewise) */
+} vcmi_bin;
+/* Class k's 32-bit word of r's array field, from rk. */
+#define VCMI_BIN_WORD(rk, field) (*(uint32_t *)(void *)((rk) + offsetof(vcmi_region, field)))
 
 /* A thread heap: the segments one thread allocates from. Only its thread touches it, except
  * remote_pending (any thread sets it) and the lists under heaps_lock. */
 typedef struct vcmi_heap {
-  vcmi_region *cur[VCMI_NTIGHT]; /* class t allocates here first; never NULL */
+  vcmi_bin *direct[VCMI_TIGHT_TABLE_MAX / 16u + 1u]; /* &bin[vcmi_tight_table[i]] (malloc) */
+  vcmi_bin bin[VCMI_NTIGHT];     /* class t's current region, as malloc reads it */
+  vcmi_region *cur[VCMI_NTIGHT]; /* class t allocates here first; never NULL (heap_set_cur) */
   vcmi_segment *segs;
   int remote_pending;            /* a segment of ours has chunks on its remote list */
   int orphan;                    /* fork child: its thread is gone, maybe mid-operation */
@@ -88,24 +88,20 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n);
  * region.h with the stride (VCMI_SEG_STRIDE_LOG2) and the class sizes folded in. The
  * check-mode dummy region has empty free lists, so it always falls through. */
 
-/* The head of class t's free list in h->cur[t], or NULL if it is empty. */
-/* Hand out g, the head of class c's free list in r (r's xscale is c->x), with used = n. */
-static inline void *vcmi_heap_take(vcmi_region *r, const vcmi_tclass_t *c, uint32_t g, size_t n) {
-  const vcmi_segment *s = (const vcmi_segment *)(const void *)r;
-  unsigned k = c->k;
-  vcmi_entry *e = r->mapk[k] + g;
-  r->free_head[k] = e->link;
+/* Hand out g, the head of bin b's free list, with used = n. */
+static inline void *vcmi_bin_take(const vcmi_bin *b, uint32_t g, size_t n) {
+  vcmi_entry *e = b->map + g;
+  VCMI_BIN_WORD(b->rk, free_head) = e->link;
   e->state = VCMI_LIVE | (uint32_t)n;
-  r->live[k]++;
-  return s->area[k] + g * s->cap[k];
+  VCMI_BIN_WORD(b->rk, live)++;
+  return b->area + g * b->cap;
 }
 /* The head of class t's free list in h->cur[t], or NULL if it is empty (always for the
- * check-mode dummy, whose xscale may differ from the class's). */
+ * check-mode dummy and for vcmi_no_heap). */
 static inline void *vcmi_heap_pop(vcmi_heap *h, unsigned t, size_t n) {
-  vcmi_region *r = h->cur[t];
-  const vcmi_tclass_t *c = &vcmi_tclass[t];
-  uint32_t g = r->free_head[c->k];
-  return VCMI_LIKELY(g != VCMI_NONE) ? vcmi_heap_take(r, c, g, n) : NULL;
+  const vcmi_bin *b = &h->bin[t];
+  uint32_t g = VCMI_BIN_WORD(b->rk, free_head);
+  return VCMI_LIKELY(g != VCMI_NONE) ? vcmi_bin_take(b, g, n) : NULL;
 }
 static inline void *vcmi_heap_alloc_class(vcmi_heap *h, unsigned t, size_t n) {
   void *p = vcmi_heap_pop(h, t, n);

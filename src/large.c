@@ -67,10 +67,11 @@ static vcmi_large *desc_get(void) {
   return vcmi_meta_alloc(sizeof *d);
 }
 
-/* Drop the pages of b from byte from on (page-aligned) to its dirty end. b is the caller's:
- * its program's, or neither live nor cached. */
+/* Drop the pages of b from byte from on (page-aligned) to its dirty end, keeping the page
+ * tables: a reuse writes there again. b is the caller's: its program's, or neither live nor
+ * cached. */
 static void drop_from(vcmi_large *b, size_t from) {
-  if (page_up(b->dirty) > from) vcmi_os_purge(b->p + from, page_up(b->dirty) - from);
+  if (page_up(b->dirty) > from) vcmi_os_purge_keep_tables(b->p + from, page_up(b->dirty) - from);
   if (b->dirty > from) b->dirty = from;
 }
 

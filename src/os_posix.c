@@ -139,6 +139,34 @@ void vcmi_os_purge_ranges(const vcmi_os_range *r, size_t n) {
   errno = saved;
 }
 
+/* A page table maps page * (page / 8) bytes (2 MiB of 4 KiB pages; 4 MiB on 32-bit x86 without
+ * PAE, where cutting at every 2 MiB cuts at every 4 MiB too). */
+void vcmi_os_purge_keep_tables(void *p, size_t size) {
+  if (__atomic_load_n(&batch_off, __ATOMIC_RELAXED)) {
+    (void)vcmi_os_purge(p, size);
+    return;
+  }
+  size_t page = vcmi_os_page(), span = page * (page / 8u);
+  vcmi_os_range r[VCMI_OS_PURGE_BATCH];
+  size_t n = 0;
+  unsigned char *at = p, *end = at + size;
+  while (at < end) {
+    size_t room = span - ((uintptr_t)at & (span - 1u)); /* to the next table boundary */
+    unsigned char *next = (size_t)(end - at) < room ? end : at + room;
+    if (room == span && next == at + span) { /* a whole table's range: cut its last page off */
+      r[n++] = (vcmi_os_range){at, span - page};
+      at += span - page;
+    }
+    r[n++] = (vcmi_os_range){at, (size_t)(next - at)};
+    at = next;
+    if (n > VCMI_OS_PURGE_BATCH - 2u) {
+      vcmi_os_purge_ranges(r, n);
+      n = 0;
+    }
+  }
+  if (n) vcmi_os_purge_ranges(r, n);
+}
+
 int vcmi_os_guard(void *p, size_t size) { return mprotect(p, size, PROT_NONE); }
 
 void vcmi_os_hugepage(void *p, size_t size) {

@@ -52,39 +52,71 @@ typedef struct span_rec {
   uint16_t cnt;        /* its chunks (0: no group) */
   uint16_t full;       /* the class's purges (mod 2^16) when it was last found all free */
 } span_rec;
-typedef struct span_bits {
-  uint64_t has[SPANS_MAX / 64u];  /* bit i: span i has a group */
-  uint64_t gone[SPANS_MAX / 64u]; /* bit i: span i dropped, none of it taken since */
-  uint32_t purges;                /* purges that looked at the class */
-  uint32_t refaults;              /* dropped spans taken from since the last one */
-} span_bits;
+/* A class's groups in two parts. Its head, in the segment's header page (after the header,
+ * which every free reads: resident while the segment is in use), holds its counters, the bits
+ * of spans 0..63 and the records of the first HEAD_SPANS spans; the rest lie after the map,
+ * per class on a page boundary. So a class using up to HEAD_SPANS spans (52 KiB of 16-byte
+ * chunks) keeps no page of groups of its own: a thread using 4 scales and 20 classes (s3) kept
+ * 19 such pages. */
+#define HEAD_OFF ((sizeof(vcmi_segment) + 7u) & ~(size_t)7u) /* shares a line with area[]: owner's */
+#define HEAD_SPANS ((((VCMI_PAGE - HEAD_OFF) / VCMI_NCLASS & ~(size_t)7u) - 24u) / sizeof(span_rec))
+typedef struct span_head {
+  uint16_t purges;   /* purges that looked at the class (mod 2^16, as span_rec.full) */
+  uint16_t own;      /* 1: the part after the map was written (else it is not read: zeros) */
+  uint32_t refaults; /* dropped spans taken from since the last one */
+  uint64_t w0[2];    /* word 0 of has and of gone (below) */
+  span_rec r[HEAD_SPANS];
+} span_head;
+typedef struct span_own {
+  uint64_t has[SPANS_MAX / 64u];  /* bit i: span i has a group (word 0 in the head) */
+  uint64_t gone[SPANS_MAX / 64u]; /* bit i: span i dropped, none of it taken since (likewise) */
+  span_rec r[SPANS_MAX];          /* r[i] for i >= HEAD_SPANS (the first are in the head) */
+} span_own;
 typedef struct span_groups {
-  span_rec *r;
-  uint64_t *has, *gone;
-  span_bits *b;
+  span_head *h;
+  span_own *own;
 } span_groups;
-/* A segment's groups lie after its map, in pages of their own (heap.h's layout): per class, on a
- * page boundary, its bits then its records in span order, so that a class using few spans
- * touches one page of groups (a record a span in use: what stays resident). */
 #define SEG_GROUPS_OFF (VCMI_SEG_PAGE_MAX + VCMI_SEG_MAP_SKEW + VCMI_SEG_MAP_BYTES) /* aligned */
-#define SEG_GROUP_BYTES                                                                      \
-  ((sizeof(span_bits) + SPANS_MAX * sizeof(span_rec) + VCMI_PAGE - 1u) & ~(VCMI_PAGE - 1u))
+#define SEG_GROUP_BYTES ((sizeof(span_own) + VCMI_PAGE - 1u) & ~(VCMI_PAGE - 1u))
 _Static_assert(SEG_GROUPS_OFF + VCMI_NCLASS * SEG_GROUP_BYTES + VCMI_SEG_PAGE_MAX <=
                    VCMI_SEG_DATA_OFF,
                "the groups fit between the map and the guard page");
+_Static_assert(HEAD_SPANS >= 8u && HEAD_SPANS <= 64u &&
+                   HEAD_OFF + VCMI_NCLASS * sizeof(span_head) <= VCMI_PAGE,
+               "the heads fit the header page, after the header");
 _Static_assert(SPANS_MAX % 64u == 0 && SPANS_MAX <= 65536u, "span numbers fit 16 bits");
 static span_groups groups_of(vcmi_segment *s, unsigned k) {
-  span_bits *b = (span_bits *)(void *)((unsigned char *)s + SEG_GROUPS_OFF + k * SEG_GROUP_BYTES);
-  return (span_groups){(span_rec *)(void *)(b + 1), b->has, b->gone, b};
+  unsigned char *b = (unsigned char *)s;
+  return (span_groups){(span_head *)(void *)(b + HEAD_OFF) + k,
+                       (span_own *)(void *)(b + SEG_GROUPS_OFF + k * SEG_GROUP_BYTES)};
 }
-static void set_bit(uint64_t *w, uint32_t i, int on) {
+/* Span i's record (one after the map is read only once the head's own flag is set). */
+static span_rec *rec(const span_groups *G, uint32_t i) {
+  return i < HEAD_SPANS ? &G->h->r[i] : &G->own->r[i];
+}
+/* Word w of the has (gone = 0) or gone (gone = 1) bits. */
+static uint64_t *word(const span_groups *G, int gone, uint32_t w) {
+  return w ? (gone ? G->own->gone : G->own->has) + w : &G->h->w0[gone];
+}
+static uint64_t bits(const span_groups *G, int gone, uint32_t w) {
+  return w && !G->h->own ? 0 : *word(G, gone, w);
+}
+static inline int get_bit(const span_groups *G, int gone, uint32_t i) {
+  return bits(G, gone, i >> 6) >> (i & 63u) & 1u;
+}
+static inline void set_bit(const span_groups *G, int gone, uint32_t i, int on) {
   uint64_t bit = (uint64_t)1 << (i & 63u);
-  w[i >> 6] = on ? w[i >> 6] | bit : w[i >> 6] & ~bit;
+  if (i >> 6 && !G->h->own) {
+    if (!on) return; /* zero already */
+    G->h->own = 1;
+  }
+  uint64_t *w = word(G, gone, i >> 6);
+  *w = on ? *w | bit : *w & ~bit;
 }
 static void set_cnt(span_groups *G, uint32_t i, uint32_t c) {
-  G->r[i].cnt = (uint16_t)c;
-  set_bit(G->has, i, c != 0);
-  if (!c) set_bit(G->gone, i, 0);
+  rec(G, i)->cnt = (uint16_t)c;
+  set_bit(G, 0, i, c != 0);
+  if (!c) set_bit(G, 1, i, 0);
 }
 /* The groups in their order on the list (the resident spans, then the gone ones, each in
  * address order): their number. A visit costs the groups and a bit per span, not a step per
@@ -93,7 +125,7 @@ static uint32_t group_order(const span_groups *G, uint32_t nspan, uint16_t *out)
   uint32_t n = 0;
   for (int part = 0; part < 2; part++)
     for (unsigned w = 0; w < (nspan + 63u) / 64u; w++)
-      for (uint64_t b = G->has[w] & (part ? G->gone[w] : ~G->gone[w]); b; b &= b - 1u)
+      for (uint64_t b = bits(G, 0, w) & (part ? bits(G, 1, w) : ~bits(G, 1, w)); b; b &= b - 1u)
         out[n++] = (uint16_t)(w * 64u + (unsigned)__builtin_ctzll(b));
   return n;
 }
@@ -109,25 +141,26 @@ static int groups_taken(span_groups *G, uint32_t nspan, uint32_t rest, uint32_t 
   uint16_t order[SPANS_MAX];
   for (uint32_t j = group_order(G, nspan, order); j-- > 0;) {
     uint32_t i = order[j];
-    if (G->r[i].cnt <= rest) {
-      rest -= G->r[i].cnt;
+    if (rec(G, i)->cnt <= rest) {
+      rest -= rec(G, i)->cnt;
       continue;
     }
     if (rest && b >> per_log2 != i) break;
-    G->b->refaults += G->gone[i >> 6] >> (i & 63u) & 1u; /* a dropped span reused: faults */
+    G->h->refaults += (uint32_t)get_bit(G, 1, i); /* a dropped span reused: faults */
     if (rest) { /* the group the stack's head is in: its first cnt - rest chunks were taken */
       set_cnt(G, i, rest);
-      set_bit(G->gone, i, 0);
-      G->r[i].head = b, rest = 0;
+      set_bit(G, 1, i, 0);
+      rec(G, i)->head = b, rest = 0;
     } else {
       set_cnt(G, i, 0);
     }
   }
   if (rest == 0) return 0;
   for (unsigned w = 0; w < SPANS_MAX / 64u; w++) {
-    for (uint64_t x = G->has[w]; x; x &= x - 1u)
-      G->r[w * 64u + (unsigned)__builtin_ctzll(x)].cnt = 0;
-    G->has[w] = G->gone[w] = 0;
+    if (!bits(G, 0, w) && !bits(G, 1, w)) continue; /* untouched pages stay so */
+    for (uint64_t x = bits(G, 0, w); x; x &= x - 1u)
+      rec(G, w * 64u + (unsigned)__builtin_ctzll(x))->cnt = 0;
+    *word(G, 0, w) = *word(G, 1, w) = 0;
   }
   return -1;
 }
@@ -147,13 +180,13 @@ static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint
   size_t span_bytes = ((size_t)1 << per_log2) * vcmi_class_cap(r, k);
   int bulk = (size_t)n * span_bytes >= SPAN_BULK, waiting = 0;
   for (uint32_t i = a, from = a, fresh_spans = 0; i <= a + n; i++) {
-    int in = i < a + n, gone = in && (G->gone[i >> 6] >> (i & 63u) & 1u);
-    int aged = in && !G->b->refaults && (uint16_t)(G->b->purges - G->r[i].full) >= SPAN_AGE;
+    int in = i < a + n, gone = in && get_bit(G, 1, i);
+    int aged = in && !G->h->refaults && (uint16_t)(G->h->purges - rec(G, i)->full) >= SPAN_AGE;
     if (in && (bulk || gone || aged)) {
       if (!gone) { /* spans dropped before join the call */
         for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++)
           vcmi_entry_at(r, k, c)->state = VCMI_PURGED;
-        set_bit(G->gone, i, 1);
+        set_bit(G, 1, i, 1);
         fresh_spans++, (*dropped)++;
       }
       continue;
@@ -181,7 +214,7 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, int check, vcmi_purg
   uint32_t g = r->free_head[k], m = 0, n = fresh - r->live[k]; /* n: the list's length */
   vcmi_entry *e;
   int waiting = 0;
-  G->b->purges++;
+  G->h->purges++;
   for (; g != VCMI_NONE; g = e->link, m++) {
     e = vcmi_entry_at(r, k, g);
     if (e->state & (AGED | VCMI_PURGED)) break;
@@ -198,7 +231,9 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, int check, vcmi_purg
    * faults). */
   size_t span_bytes = (size_t)per * vcmi_class_cap(r, k);
   uint32_t q = span_bytes >= SPAN_TOP ? 1u : (uint32_t)(SPAN_TOP / span_bytes), t = nspan, t0 = t;
-  while (drop && t0 > 0 && G->r[t0 - 1u].cnt == (t0 == nspan ? last : per)) t0--;
+  while (drop && t0 > 0 && get_bit(G, 0, t0 - 1u) /* a group: its record was written */ &&
+         rec(G, t0 - 1u)->cnt == (t0 == nspan ? last : per))
+    t0--;
   t0 = t0 % q ? t0 + (q - t0 % q) : t0;
   while (t > t0) set_cnt(G, --t, 0);
   /* Inside: spans all free at the last purge and not yet dropped (check mode keeps the fill:
@@ -207,33 +242,38 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, int check, vcmi_purg
    * spans); spans dropped before join a run. Only spans with a group are looked at. */
   uint32_t from = 0, run = 0, dropped = 0;
   for (unsigned w = 0; w < (t + 63u) / 64u && drop && !check; w++) {
-    for (uint64_t b = G->has[w]; b; b &= b - 1u) {
+    for (uint64_t b = bits(G, 0, w); b; b &= b - 1u) {
       uint32_t i = w * 64u + (unsigned)__builtin_ctzll(b);
       if (i >= t) break;
-      if (G->r[i].cnt == per && run && i == from + run) {
+      if (rec(G, i)->cnt == per && run && i == from + run) {
         run++;
         continue;
       }
       if (run) waiting |= drop_run(G, r, k, from, run, per_log2, bt, &dropped);
-      from = i, run = G->r[i].cnt == per;
+      from = i, run = rec(G, i)->cnt == per;
     }
   }
   if (run) waiting |= drop_run(G, r, k, from, run, per_log2, bt, &dropped);
-  G->b->refaults = 0;
+  G->h->refaults = 0;
   /* The new chunks into their groups (at the front: the latest freed are reused first). */
   for (g = r->free_head[k]; g != stop;) {
     uint32_t i = g >> per_log2;
     e = vcmi_entry_at(r, k, g);
     uint32_t next = e->link;
     e->state = AGED;
-    e->link = G->r[i].head;
-    if (!G->r[i].cnt++) {
-      e->link = VCMI_NONE;
-      G->r[i].tail = g;
-      G->has[i >> 6] |= (uint64_t)1 << (i & 63u);
+    span_rec *x = rec(G, i);
+    if (i >= HEAD_SPANS && !G->h->own) { /* the first record there: written before read */
+      G->h->own = 1;
+      x->cnt = 0;
     }
-    if (G->r[i].cnt == per) G->r[i].full = (uint16_t)G->b->purges;
-    G->r[i].head = g;
+    e->link = x->head;
+    if (!x->cnt++) {
+      e->link = VCMI_NONE;
+      x->tail = g;
+      set_bit(G, 0, i, 1);
+    }
+    if (x->cnt == per) x->full = (uint16_t)G->h->purges;
+    x->head = g;
     g = next;
   }
   /* Relink: the resident groups, then the gone ones (unless the chain is as it was: its head
@@ -241,8 +281,8 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, int check, vcmi_purg
   if (!m && !dropped && t == nspan && stop != VCMI_NONE) return waiting;
   uint32_t *link = &r->free_head[k];
   for (uint32_t j = 0, ng = group_order(G, nspan, order); j < ng; j++) {
-    *link = G->r[order[j]].head;
-    link = &vcmi_entry_at(r, k, G->r[order[j]].tail)->link;
+    *link = rec(G, order[j])->head;
+    link = &vcmi_entry_at(r, k, rec(G, order[j])->tail)->link;
   }
   *link = VCMI_NONE;
   uint32_t top = t << per_log2 < fresh ? t << per_log2 : fresh; /* new fresh */
