@@ -178,7 +178,7 @@ void *vcm_realloc(void *p, size_t n) {
      * vcmi_no_heap, whose check is set */
     if (VCMI_LIKELY(vcmi_seg_find(r, p, &loc, 0) == 0 && !h->check)) {
       uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
-      size_t cap = (size_t)(1u + r->xscale) << (VCMI_LMAX - loc.k); /* a segment's lmax */
+      size_t cap = ((const vcmi_segment *)(const void *)r)->cap[loc.k];
       size_t lo = vcmi_shrink_floor(r, cap);
       /* lo < n <= cap in one test (n = 0, which frees, wraps and fails it) */
       if (VCMI_LIKELY((s & VCMI_LIVE) && n - lo - 1u < cap - lo)) {

@@ -84,6 +84,7 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x) {
     s->area[k] = vcmi_chunk_addr(r, k, 0);
   }
   if (x) r->stride_log2 = 0;
+  s->shrink = x ? 1u : 2u;
   r->handler = vcmi_process_report;
   r->owner = h;
   s->size = SEG_SIZE(x);

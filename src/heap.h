@@ -193,7 +193,7 @@ static inline void vcmi_seg_free(vcmi_region *r, void *p) {
  * capacity (a vector shrinking a little and regrowing stays), half of a scaled one (it came
  * from malloc and never grew: a buffer trimmed to its contents). */
 static inline size_t vcmi_shrink_floor(const vcmi_region *r, size_t cap) {
-  return cap >> (r->xscale ? 1 : 2);
+  return cap >> ((const vcmi_segment *)(const void *)r)->shrink; /* r->xscale ? 1 : 2 */
 }
 /* Resize a chunk of a segment region within the small classes (n <= VCMI_SMALL_MAX): in place,
  * or moved to another class of this thread's heap. NULL if p is not a live chunk start
