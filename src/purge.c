@@ -91,8 +91,9 @@ static span_groups groups_of(vcmi_segment *s, unsigned k) {
                        (span_own *)(void *)(b + SEG_GROUPS_OFF + k * SEG_GROUP_BYTES)};
 }
 /* Span i's record (one after the map is read only once the head's own flag is set). */
-static span_rec *rec(const span_groups *G, uint32_t i) {
-  return i < HEAD_SPANS ? &G->h->r[i] : &G->own->r[i];
+static inline span_rec *rec(const span_groups *G, uint32_t i) {
+  if (VCMI_LIKELY(i < HEAD_SPANS)) return &G->h->r[i];
+  return &G->own->r[i];
 }
 /* Word w of the has (gone = 0) or gone (gone = 1) bits. */
 static uint64_t *word(const span_groups *G, int gone, uint32_t w) {
@@ -261,10 +262,13 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, int check, vcmi_purg
     e = vcmi_entry_at(r, k, g);
     uint32_t next = e->link;
     e->state = AGED;
-    span_rec *x = rec(G, i);
-    if (i >= HEAD_SPANS && !G->h->own) { /* the first record there: written before read */
-      G->h->own = 1;
-      x->cnt = 0;
+    span_rec *x = &G->h->r[i];
+    if (i >= HEAD_SPANS) {
+      x = &G->own->r[i];
+      if (!G->h->own) { /* the first record there: written before read */
+        G->h->own = 1;
+        x->cnt = 0;
+      }
     }
     e->link = x->head;
     if (!x->cnt++) {
