@@ -549,15 +549,15 @@ static void heap_purge(vcmi_heap *h, int force) {
 
 /* Another thread frees a chunk of r: mark it REMOTE (a CAS, so a racing double free is seen
  * once) and add it to this thread's batch for r (or push it, if it cannot batch). */
-static __attribute__((noinline, cold)) void remote_check(vcmi_region *r, vcmi_loc *loc,
-                                                         const void *p) {
-  check_slack(r, loc, p);
-  memset((void *)(uintptr_t)p, CHECK_FILL, vcmi_class_cap(r, loc->k));
+static __attribute__((noinline, cold)) void remote_check(vcmi_region *r, vcmi_entry *e,
+                                                         size_t k, const void *p) {
+  vcmi_loc loc = {k, 0, e};
+  check_slack(r, &loc, p);
+  memset((void *)(uintptr_t)p, CHECK_FILL, vcmi_class_cap(r, (unsigned)k));
 }
 
-static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vcmi_loc *loc,
-                                                              const void *p) {
-  vcmi_entry *e = loc->e;
+static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vcmi_entry *e,
+                                                              size_t k, const void *p) {
   uint32_t s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
   do {
     if (!(s & VCMI_LIVE)) {
@@ -567,7 +567,7 @@ static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vc
   } while (!__atomic_compare_exchange_n(&e->state, &s, (s & ~VCMI_LIVE) | VCMI_REMOTE, 1,
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED));
   /* the chunk is ours until pushed; REMOTE keeps used */
-  if (VCMI_UNLIKELY(vcmi_opt[VCMI_OPT_CHECK])) remote_check(r, loc, p);
+  if (VCMI_UNLIKELY(vcmi_opt[VCMI_OPT_CHECK])) remote_check(r, e, k, p);
   uint32_t idx = (uint32_t)(e - r->map);
   /* two slots per scale (xscale 0, 2, 4, 6): a thread freeing one heap's chunks of all
    * sizes (s6) has a slot for each of its segments */
@@ -578,7 +578,7 @@ static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vc
     o->head = idx;
     if (VCMI_UNLIKELY(++o->n >= OUT_MAX)) out_flush(o);
   } else {
-    out_start(r, o, idx, loc->k);
+    out_start(r, o, idx, (unsigned)k);
   }
 }
 
@@ -590,11 +590,10 @@ static int locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc) {
 }
 
 
-void vcmi_seg_free_remote(vcmi_region *r, void *p, vcmi_loc loc) {
-  if (loc.g >= __atomic_load_n(&r->fresh[loc.k], __ATOMIC_RELAXED)) /* vcmi_seg_locate's bound */
-    vcmi_misuse(r, p, VCMI_WHY_INTERIOR);
-  else
-    remote_free(r, &loc, p);
+/* No test against fresh[k]: the entry was LIVE (heap.h, vcmi_seg_find), and the CAS sees
+ * it changed since. */
+void vcmi_seg_free_remote(vcmi_region *r, void *p, vcmi_entry *e, size_t k) {
+  remote_free(r, e, k, p);
 }
 
 void vcmi_seg_free_slow(vcmi_region *r, void *p) {
@@ -602,7 +601,7 @@ void vcmi_seg_free_slow(vcmi_region *r, void *p) {
   if (locate_or_report(r, p, &loc) != 0) return;
   vcmi_heap *h = vcmi_tls_heap;
   if (!is_owner(r, h)) {
-    remote_free(r, &loc, p);
+    remote_free(r, loc.e, loc.k, p);
     return;
   }
   if (!(loc.e->state & VCMI_LIVE)) {

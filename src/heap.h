@@ -159,9 +159,9 @@ static inline int vcmi_seg_locate(const vcmi_region *r, const void *p, vcmi_loc 
  * else (another thread's chunk, misuse, a purge due) in vcmi_seg_free_slow, which may purge
  * (taking heaps_lock to unlink an empty segment). */
 void vcmi_seg_free_slow(vcmi_region *r, void *p);
-/* vcmi_seg_free_slow for a chunk of another thread's heap that vcmi_seg_find (unbounded)
- * located at loc: the bound test, then the remote push or the report. */
-void vcmi_seg_free_remote(vcmi_region *r, void *p, vcmi_loc loc);
+/* vcmi_seg_free_slow for a LIVE chunk of another thread's heap that vcmi_seg_find (unbounded)
+ * located at entry e of class k: the remote push, or the report of a racing double free. */
+void vcmi_seg_free_remote(vcmi_region *r, void *p, vcmi_entry *e, size_t k);
 /* The inline part: 0 if p was a live chunk (with used bytes = size if sized: the check of
  * free_sized, folded away for free) and is freed, or pushed to its owner if another thread's;
  * -1: nothing done. */
@@ -175,7 +175,7 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
   if (VCMI_UNLIKELY(!(s & VCMI_LIVE) || (sized && (s & VCMI_USED_MASK) != size))) return -1;
   /* a segment's owner is a real heap, so a thread without one (vcmi_no_heap) fails the test */
   if (VCMI_UNLIKELY(__atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED) != h)) {
-    vcmi_seg_free_remote(r, p, loc); /* another thread's chunk: no second locate */
+    vcmi_seg_free_remote(r, p, loc.e, loc.k); /* another thread's chunk: no second locate */
     return 0;
   }
   /* the free that makes a purge due (and all of check mode's, whose credit stays at or below

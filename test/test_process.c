@@ -864,6 +864,30 @@ static void test_remote_double_free_race(void) {
   churn_64k(600); /* purges: the chunks freed here are collected before the next tests */
 }
 
+/* Another thread frees a chunk start of this heap never handed out (far past its class's fresh
+ * frontier; the remote path has no bound test of its own: the entry is not LIVE), plainly and
+ * with a size: each is reported with the pointer, nothing is freed, the heap stays sound. */
+static void *never_handed_remote(void *arg) {
+  unsigned char *p = arg;
+  free_(malloc_(16)); /* a heap of its own: the remote path, not the heapless one */
+  free_(p + (1u << 22));
+  free_sized(p + (1u << 22), 16);
+  return NULL;
+}
+static void test_remote_never_handed_out(void) {
+  vcm_set_misuse_handler(on_misuse, NULL);
+  misuse.calls = 0;
+  unsigned char *tiny = malloc_(16);
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, never_handed_remote, tiny) == 0);
+  CHECK(pthread_join(t, NULL) == 0);
+  CHECK(misuse.calls == 2 && misuse.ptr == tiny + (1u << 22));
+  free_(tiny);
+  CHECK_EQ(misuse.calls, 2);
+  vcm_set_misuse_handler(NULL, NULL);
+  CHECK_EQ(vcm_check(NULL), 0);
+}
+
 /* Every 16-byte step inside a chunk of every malloc class (tight and scaled alike; classes
  * over 4 KiB at a coarser step) is an interior pointer: free reports it and frees nothing,
  * free_sized too; the chunk itself then frees silently. */
@@ -1046,6 +1070,7 @@ int main(void) {
   test_aligned();
   test_misuse();
   test_free_sized_remote();
+  test_remote_never_handed_out();
   test_first_calls();
   test_interior_every_class();
   test_remote_double_free_race();
