@@ -104,16 +104,20 @@ static void seg_destroy(vcmi_segment *s) {
   vcmi_os_release(s, s->size);
 }
 
-/* Take back every chunk other threads freed into r. Owner only. Returns the bytes taken. */
-static size_t seg_collect(vcmi_region *r) {
+/* Take back every chunk other threads freed into s. Owner only. Returns the bytes taken. An
+ * empty list is only read (seq_cst, after heap_collect's clear: a push it misses flags again),
+ * not exchanged, which would take its line from the threads that push and read owner there. */
+static size_t seg_collect(vcmi_segment *s) {
+  vcmi_region *r = reg(s);
   size_t bytes = 0;
+  if (__atomic_load_n(&r->remote_head, __ATOMIC_SEQ_CST) == VCMI_NONE) return 0;
   uint32_t idx = __atomic_exchange_n(&r->remote_head, VCMI_NONE, __ATOMIC_SEQ_CST);
   while (idx != VCMI_NONE) { /* a segment's n_channels is the constant: no division */
     unsigned k = vcmi_log2(idx / VCMI_SEG_CHANNELS + 1u);
     vcmi_loc loc = {k, idx - VCMI_SEG_CHANNELS * ((1u << k) - 1u), &r->map[idx]};
     uint32_t next = loc.e->link;
     vcmi_release(r, &loc);
-    bytes += vcmi_class_cap(r, k);
+    bytes += s->cap[k];
     idx = next;
   }
   return bytes;
@@ -124,7 +128,7 @@ static size_t seg_collect(vcmi_region *r) {
 static void heap_collect(vcmi_heap *h) {
   if (!__atomic_load_n(&h->remote_pending, __ATOMIC_RELAXED)) return;
   __atomic_store_n(&h->remote_pending, 0, __ATOMIC_SEQ_CST); /* before the exchanges (remote_free) */
-  for (vcmi_segment *s = h->segs; s; s = s->next) h->credit -= (ptrdiff_t)seg_collect(reg(s));
+  for (vcmi_segment *s = h->segs; s; s = s->next) h->credit -= (ptrdiff_t)seg_collect(s);
 }
 
 /* Push the chain of REMOTE entries head .. tail (linked through their links) on r's list. */
