@@ -16,7 +16,9 @@
 void *vcmi_os_reserve(size_t size, size_t align);
 /* Return [p, p + size) to the OS. */
 int vcmi_os_release(void *p, size_t size);
-/* Drop the pages of [p, p + size): they read as zero again and leave RSS. */
+/* Drop the pages of [p, p + size): they read as zero again and leave RSS. Pages the OS will
+ * not drop (locked by mlock: EINVAL) are zeroed instead: they read zero all the same (callers
+ * count on it: calloc skips clearing what was dropped) and stay resident; then -1. */
 int vcmi_os_purge(void *p, size_t size);
 /* Back [p, p + size) with written (zero) pages now, in one call instead of a fault per page
  * (Linux: MADV_POPULATE_WRITE). A hint: on failure (an older kernel, no memory now) the pages
@@ -25,7 +27,8 @@ void vcmi_os_populate(void *p, size_t size);
 /* How many pages of [p, p + size) (p page aligned) are resident now; (size_t)-1 if unknown.
  * A page swapped out counts as not resident. Keeps errno. */
 size_t vcmi_os_resident_pages(const void *p, size_t size);
-/* Drop the pages of n ranges (n <= VCMI_OS_PURGE_BATCH), as vcmi_os_purge does each: in one
+/* Drop the pages of n ranges (n <= VCMI_OS_PURGE_BATCH), as vcmi_os_purge does each (zeroed
+ * where refused): in one
  * system call where the OS has one (Linux 6.14 on: process_madvise on the calling thread, one
  * TLB flush for all), else one call a range. Keeps errno. */
 #define VCMI_OS_PURGE_BATCH 64u

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -75,7 +76,10 @@ int vcmi_os_release(void *p, size_t size) {
 
 int vcmi_os_purge(void *p, size_t size) {
   int saved = errno, r = madvise(p, size, MADV_DONTNEED);
-  if (r == 0) ADD(st_purged, size);
+  if (r == 0)
+    ADD(st_purged, size);
+  else /* locked pages (or a kernel out of some resource): what was not dropped may hold data */
+    memset(p, 0, size);
   errno = saved;
   return r;
 }
@@ -123,8 +127,17 @@ void vcmi_os_purge_ranges(const vcmi_os_range *r, size_t n) {
   }
   if (n <= VCMI_OS_PURGE_BATCH && !__atomic_load_n(&batch_off, __ATOMIC_RELAXED)) {
     long got = syscall(SYS_process_madvise, SELF_THREAD, iov, n, MADV_DONTNEED, 0u);
-    if (got < 0) __atomic_store_n(&batch_off, 1, __ATOMIC_RELAXED);
-    else ADD(st_purged, (size_t)got), done = (size_t)got;
+    if (got >= 0) {
+      ADD(st_purged, (size_t)got), done = (size_t)got;
+    } else if (errno == EINVAL) {
+      /* The call refused MADV_DONTNEED (kernels before 6.13), or the first range is locked: a
+       * lock elsewhere must not end batching for good. madvise tells which. */
+      if (vcmi_os_purge(r[0].p, r[0].size) == 0)
+        __atomic_store_n(&batch_off, 1, __ATOMIC_RELAXED);
+      done = r[0].size;
+    } else {
+      __atomic_store_n(&batch_off, 1, __ATOMIC_RELAXED);
+    }
   }
 #endif
   /* what the batch did not cover (all of it if it failed): one range at a time */

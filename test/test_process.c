@@ -600,6 +600,59 @@ static void test_large(void) {
   free(z);
 }
 
+/* Pages the OS refuses to drop (mlock'ed: madvise says EINVAL) still read zero where vcm counts
+ * on a drop: a large block reused by calloc (its written extent was reset by the drop) and a
+ * 128 KiB chunk a purge marked dropped (calloc skips clearing both). Before, both came back
+ * holding the old bytes. In a child (it locks its own pages and keeps what it cached), the
+ * chunks in a thread of its own (a fresh heap: purges at known intervals, as above). Each
+ * returns the failed check's line, 0, or -1 if this process may not lock 2 MiB. */
+static void *locked_chunks_main(void *arg) {
+  enum { N = 8, SZ = 128 << 10 };
+  static unsigned char *c[N];
+  (void)arg;
+  for (int i = 0; i < N; i++) {
+    if (!(c[i] = malloc_(SZ))) return (void *)(intptr_t)__LINE__;
+    memset(c[i], 0xCD, SZ);
+    if (mlock(c[i], SZ) != 0) return (void *)(intptr_t)-1;
+  }
+  churn_64k(17); /* a purge, the class all live */
+  for (int i = 0; i < N; i++) free_(c[i]);
+  churn_64k(1400); /* purges: the freed run (1 MiB) is dropped, which the lock refuses */
+  for (int i = 0; i < N; i++) {
+    unsigned char *z = calloc_(1, SZ);
+    if (!z || nonzero(z, SZ)) return (void *)(intptr_t)__LINE__;
+  }
+  return NULL;
+}
+static int locked_zero_child(void) {
+  const size_t M = 1u << 20;
+  unsigned char *p = malloc_(M);
+  if (!p) return __LINE__;
+  memset(p, 0xAB, M);
+  if (mlock(p, M) != 0) return -1;
+  free_(p); /* nothing live: dropped at once, which the lock refuses */
+  unsigned char *q = calloc_(1, M);
+  if (q != p || nonzero(q, M)) return __LINE__;
+  pthread_t t;
+  void *line = NULL;
+  if (pthread_create(&t, NULL, locked_chunks_main, NULL) != 0) return __LINE__;
+  pthread_join(t, &line);
+  return (int)(intptr_t)line;
+}
+static void test_locked_zero(void) {
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    int line = locked_zero_child();
+    if (line > 0) fprintf(stderr, "%s:%d: check failed (in a child)\n", __FILE__, line);
+    if (line < 0) fprintf(stderr, "test_locked_zero: mlock refused (RLIMIT_MEMLOCK): not run\n");
+    _exit(line > 0);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* The large cache keeps a freed block's written pages only within 4x the live large blocks'
  * capacity: with none live (a program done with its big buffers), they go back at once
  * (sqlite's 4 and 8 MiB read buffers held 8 MiB at r2's peak); beside a live block they stay
@@ -1064,6 +1117,7 @@ int main(void) {
   test_growth();
   test_growth_remap();
   test_large_cache_resident();
+  test_locked_zero();
   test_large();
   test_large_calloc_reuse();
   test_calloc_mid();
