@@ -74,6 +74,9 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x) {
   vcmi_region_setup(r, base + VCMI_SEG_DATA_OFF, base + page + VCMI_SEG_MAP_SKEW, VCMI_SEG_CHANNELS,
                     VCMI_LMIN, VCMI_LMAX);
   r->xscale = (uint8_t)x;
+  /* two batch slots per scale (xscale 0, 2, 4, 6): a thread freeing one heap's chunks of all
+   * sizes (s6) has a slot for each of its segments */
+  s->slot = x | (uint32_t)(((uintptr_t)s * 0x9E3779B97F4A7C15u) >> 63);
   /* (1 + x) * inv = 1 mod 2^64 (Newton's iteration doubles the correct low bits: 3, 6, ... 96) */
   s->inv = 1u + x;
   for (int i = 0; i < 5; i++) s->inv *= 2u - (1u + x) * s->inv;
@@ -155,7 +158,7 @@ static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail) {
  * thread's next purge or exit (out_key's destructor). So a small remote free costs one atomic,
  * the CAS on its entry that double-free detection needs, and at most OUT_MAX * 1,792 bytes
  * per slot (448 KiB a thread) wait unreused. */
-#define OUT_SLOTS 8u
+#define OUT_SLOTS 8u /* a segment's slot: its xscale (0, 2, 4, 6) and a hash bit (seg_create) */
 #define OUT_MAX 32u
 #define OUT_KMIN (VCMI_LMAX - 10u) /* the classes batched: capacity (1 + xscale) KiB at most */
 typedef struct {
@@ -552,12 +555,27 @@ static void heap_purge(vcmi_heap *h, int force) {
 }
 
 /* Another thread frees a chunk of r: mark it REMOTE (a CAS, so a racing double free is seen
- * once) and add it to this thread's batch for r (or push it, if it cannot batch). */
-static __attribute__((noinline, cold)) void remote_check(vcmi_region *r, vcmi_entry *e,
-                                                         size_t k, const void *p) {
+ * once) and add it to this thread's batch for r (or push it, if it cannot batch). Every call
+ * off the common path is the last thing done (a tail call: no frame on the common path). */
+static inline __attribute__((always_inline)) void remote_batch(vcmi_region *r, vcmi_entry *e,
+                                                               size_t k) {
+  uint32_t idx = (uint32_t)(e - r->map);
+  out_slot *o = &out[((vcmi_segment *)(void *)r)->slot];
+  if (VCMI_LIKELY(o->r == r)) {
+    __atomic_store_n(&e->link, o->head, __ATOMIC_RELAXED);
+    o->head = idx;
+    if (VCMI_UNLIKELY(++o->n >= OUT_MAX)) out_flush(o);
+  } else {
+    out_start(r, o, idx, (unsigned)k);
+  }
+}
+
+static __attribute__((noinline, cold)) void remote_check_batch(vcmi_region *r, vcmi_entry *e,
+                                                               size_t k, const void *p) {
   vcmi_loc loc = {k, 0, e};
   check_slack(r, &loc, p);
   memset((void *)(uintptr_t)p, CHECK_FILL, vcmi_class_cap(r, (unsigned)k));
+  remote_batch(r, e, k);
 }
 
 static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vcmi_entry *e,
@@ -571,19 +589,11 @@ static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vc
   } while (!__atomic_compare_exchange_n(&e->state, &s, (s & ~VCMI_LIVE) | VCMI_REMOTE, 1,
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED));
   /* the chunk is ours until pushed; REMOTE keeps used */
-  if (VCMI_UNLIKELY(vcmi_opt[VCMI_OPT_CHECK])) remote_check(r, e, k, p);
-  uint32_t idx = (uint32_t)(e - r->map);
-  /* two slots per scale (xscale 0, 2, 4, 6): a thread freeing one heap's chunks of all
-   * sizes (s6) has a slot for each of its segments */
-  out_slot *o = &out[r->xscale | (((uintptr_t)r * 0x9E3779B97F4A7C15u) >> 63)];
-  _Static_assert(OUT_SLOTS == 8u, "the slot is the xscale and the hash's top bit");
-  if (VCMI_LIKELY(o->r == r)) {
-    __atomic_store_n(&e->link, o->head, __ATOMIC_RELAXED);
-    o->head = idx;
-    if (VCMI_UNLIKELY(++o->n >= OUT_MAX)) out_flush(o);
-  } else {
-    out_start(r, o, idx, (unsigned)k);
+  if (VCMI_UNLIKELY(vcmi_opt[VCMI_OPT_CHECK])) {
+    remote_check_batch(r, e, k, p);
+    return;
   }
+  remote_batch(r, e, k);
 }
 
 /* Locate p in r or report why it is not a chunk start. */

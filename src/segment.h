@@ -17,6 +17,7 @@ typedef struct vcmi_segment {
   size_t size;       /* bytes reserved, header included */
   uint32_t aging;    /* classes whose free chunks were first seen at the last purge */
   uint32_t idle;     /* nothing live at the last purge (kept as its scale's spare) */
+  uint32_t slot;     /* the batch a freeing thread keeps for it (heap.c, out[]) */
   uint32_t shrink;   /* vcmi_shrink_floor's shift: 2 (powers of two), 1 (scaled classes) */
   /* Constants of its xscale x, kept here so that free reads them in one load each: */
   uint64_t inv;                  /* the inverse of 1 + x mod 2^64 (vcmi_seg_find) */
