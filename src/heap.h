@@ -180,9 +180,12 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
   }
   /* the free that makes a purge due (and all of check mode's, whose credit stays at or below
    * 0) goes the slow way */
-  ptrdiff_t credit = h->credit - (ptrdiff_t)((const vcmi_segment *)(const void *)r)->cap[loc.k];
-  if (VCMI_UNLIKELY(credit < 0)) return -1;
-  h->credit = credit;
+  ptrdiff_t cap = (ptrdiff_t)((const vcmi_segment *)(const void *)r)->cap[loc.k];
+  if (VCMI_UNLIKELY((h->credit -= cap) < 0)) {
+    __asm__ volatile("" ::: "memory"); /* undone from memory: no copy kept on the fast path */
+    h->credit += cap;
+    return -1;
+  }
   vcmi_release(r, &loc);
   return 0;
 }
