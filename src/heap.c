@@ -433,13 +433,13 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, vcmi_region **rp, int 
   return NULL;
 }
 
-static void heap_purge(vcmi_heap *h, int force);
+static void heap_purge(vcmi_heap *h);
 
 void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
   int reused;
   unsigned k = vcmi_tclass[t].k;
   heap_collect(h);
-  if (PURGE_DUE(h)) heap_purge(h, 0); /* remote frees collected may make it due */
+  if (PURGE_DUE(h)) heap_purge(h); /* remote frees collected may make it due */
   vcmi_region *r = h->cur[t];
   unsigned char *p = take_any(h, t, n, &r, &reused);
   if (!p && adopt(h)) {
@@ -452,9 +452,9 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
     r = reg(s);
     p = take_fresh(h, r, k, n);
   }
-  if (!reused && h->held) heap_purge(h, 1); /* growing: what a burst kept goes first */
+  if (!reused && h->held) heap_purge(h); /* growing: what a burst kept is looked at first */
   else if (!reused && FREED(h) >= PURGE_MIN && h->grown >= FREED(h))
-    heap_purge(h, 0); /* growing while freeing: what it freed is due before the interval */
+    heap_purge(h); /* growing while freeing: what it freed is due before the interval */
   if (!h->check) {
     heap_set_cur(h, t, r);
     return p;
@@ -499,12 +499,17 @@ static uint32_t freed_into(const vcmi_region *r) {
  * emptied by remote frees is often refilled soon: s6). A class is looked at only if it was
  * freed into since the last purge (freed_into) or aged chunks then.
  * A purge that ends a burst of frees (the heap allocated under an eighth of what it freed
- * since the last purge: a container torn down) ages chunks but drops none: a program that
- * frees its structures at the end of a phase builds them again in the next, and dropping
- * them would cost a page fault per page rebuilt. The first purge after allocation resumes
- * (the spans that stayed free go then), and so does the first fresh chunk taken (force):
- * the footprint does not grow while a burst's chunks are held. */
-static void heap_purge(vcmi_heap *h, int force) {
+ * since the last purge: a container torn down, or another thread freed what this one built)
+ * ages chunks but drops none, and the heap HOLDS them: a program that frees its structures at
+ * the end of a phase builds them again in the next, and dropping them would cost a page fault
+ * per page rebuilt. While it holds, the spans found free at the burst's purges go only as the
+ * process's resident bytes rise past what they were at the burst (the excess is given up,
+ * largest classes first: the ones a rebuild reaches last), no empty segment is unmapped, and
+ * it purges every PURGE_MIN of frees (the held chunks inflate the footprint). The first fresh
+ * chunk taken after the burst purges at once. The hold ends when live bytes are back to what
+ * they were before the burst, or twice the burst's bytes were allocated; what was not taken
+ * again by then goes at the next purges. */
+static void heap_purge(vcmi_heap *h) {
   size_t foot = 0;
   out_flush_all(); /* this thread's batches: delayed by a purge interval at most */
   vcmi_purge_batch bt;
@@ -512,9 +517,22 @@ static void heap_purge(vcmi_heap *h, int force) {
   heap_collect(h);
   /* bytes allocated since the last purge = live now - live then + freed since (a heap that
    * adopted segments may wrap this: then it drops, as before) */
-  size_t live = live_bytes_of(h), freed = FREED(h);
-  int drop = force || h->check || live + freed - h->live_at >= freed / 8u;
+  size_t live = live_bytes_of(h), freed = FREED(h), alloc = live + freed - h->live_at;
+  int drop = h->check || alloc >= freed / 8u;
   h->held = !drop;
+  bt.hold_new = !drop && !h->hold_live;
+  if (bt.hold_new) h->hold_rss = vcmi_os_resident(); /* 0 if unknown: then no hold */
+  if (!drop && h->hold_rss) { /* a burst: hold (again) */
+    h->hold_left = (h->hold_live ? h->hold_left : 0) + 2u * freed;
+    h->hold_live = h->hold_live > h->live_at ? h->hold_live : h->live_at;
+  } else if (h->hold_live && (live >= h->hold_live || alloc >= h->hold_left)) {
+    h->hold_live = 0;
+  } else if (h->hold_live) {
+    h->hold_left -= alloc;
+  }
+  int hold = h->hold_live != 0;
+  size_t rss = hold && drop ? vcmi_os_resident() : 0;
+  size_t give = rss > h->hold_rss ? rss - h->hold_rss : 0; /* what the hold gives up now */
   h->live_at = live;
   h->grown = 0;
   vcmi_segment **link = &h->segs;
@@ -528,7 +546,7 @@ static void heap_purge(vcmi_heap *h, int force) {
     int empty = !any && !remote, kept = spare >> r->xscale & 1u;
     if (empty) spare |= 1u << r->xscale;
     uint32_t touched = freed_into(r);
-    if (empty && s != h->segs && (kept || (s->idle && !touched))) {
+    if (empty && s != h->segs && !hold && (kept || (s->idle && !touched))) {
       vcmi_lock_take(&heaps_lock);
       *link = s->next;
       vcmi_lock_give(&heaps_lock);
@@ -538,18 +556,24 @@ static void heap_purge(vcmi_heap *h, int force) {
       continue;
     }
     s->idle = (uint32_t)empty;
-    uint32_t aging = 0;
-    for (unsigned k = 0; k < r->nclass; k++) {
-      if (r->free_head[k] != VCMI_NONE && ((touched | s->aging) >> k & 1u) &&
-          vcmi_purge_class(s, k, drop, h->check, &bt))
-        aging |= 1u << k;
-      foot += (size_t)r->fresh[k] * vcmi_class_cap(r, k);
-    }
-    s->aging = aging;
+    s->aging |= touched; /* the classes to look at (below: bit k read, then written) */
     link = &s->next;
   }
+  /* Class by class from the largest, so that what a hold gives up is the classes a rebuild
+   * reaches last (vectors grow through the classes in order). */
+  for (unsigned k = 0; k < VCMI_NCLASS; k++)
+    for (vcmi_segment *s = h->segs; s; s = s->next) {
+      vcmi_region *r = reg(s);
+      uint32_t bit = 1u << k;
+      int aging = k < r->nclass && r->free_head[k] != VCMI_NONE && (s->aging & bit) &&
+                  vcmi_purge_class(s, k, drop, hold ? &give : NULL, h->check, &bt);
+      s->aging = aging ? s->aging | bit : s->aging & ~bit;
+    }
+  for (vcmi_segment *s = h->segs; s; s = s->next)
+    for (unsigned k = 0; k < reg(s)->nclass; k++)
+      foot += (size_t)reg(s)->fresh[k] * vcmi_class_cap(reg(s), k);
   vcmi_purge_flush(&bt);
-  foot /= 8;
+  foot = hold ? 0 : foot / 8u;
   h->purge_at = h->check ? 0 : foot < PURGE_MIN ? PURGE_MIN : foot > PURGE_BYTES ? PURGE_BYTES : foot;
   h->credit = (ptrdiff_t)h->purge_at;
 }
@@ -632,7 +656,7 @@ void vcmi_seg_free_slow(vcmi_region *r, void *p) {
   int due = PURGE_DUE(h);
   vcmi_release(r, &loc);
   h->credit -= (ptrdiff_t)vcmi_class_cap(r, loc.k);
-  if (due) heap_purge(h, 0);
+  if (due) heap_purge(h);
 }
 
 /* Live entry of p, or report. */

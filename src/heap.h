@@ -68,6 +68,9 @@ typedef struct vcmi_heap {
   size_t purge_at;               /* the bytes a purge interval frees (heap_purge sets it) */
   size_t live_at;                /* bytes in live chunks at the last purge */
   int held;                      /* the last purge dropped nothing: it ended a burst of frees */
+  size_t hold_live, hold_left;   /* holding a burst's chunks (hold_live != 0): until live
+                                    reaches hold_live or hold_left more bytes are allocated */
+  size_t hold_rss;               /* the process's resident bytes when the hold began */
   size_t realloc_inplace, realloc_moved, bytes_copied;
   struct vcmi_heap *next_all, *next_abandoned;
 } vcmi_heap;

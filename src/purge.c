@@ -62,8 +62,9 @@ typedef struct span_rec {
 #define HEAD_SPANS ((((VCMI_PAGE - HEAD_OFF) / VCMI_NCLASS & ~(size_t)7u) - 24u) / sizeof(span_rec))
 typedef struct span_head {
   uint16_t purges;   /* purges that looked at the class (mod 2^16, as span_rec.full) */
-  uint16_t own;      /* 1: the part after the map was written (else it is not read: zeros) */
-  uint32_t refaults; /* dropped spans taken from since the last one */
+  uint8_t own;       /* 1: the part after the map was written (else it is not read: zeros) */
+  uint8_t refaults;  /* dropped spans taken from since the last one (at most 255 counted) */
+  uint16_t burst, burst_end; /* the first and last purge of the burst the heap holds */
   uint64_t w0[2];    /* word 0 of has and of gone (below) */
   span_rec r[HEAD_SPANS];
 } span_head;
@@ -147,7 +148,7 @@ static int groups_taken(span_groups *G, uint32_t nspan, uint32_t rest, uint32_t 
       continue;
     }
     if (rest && b >> per_log2 != i) break;
-    G->h->refaults += (uint32_t)get_bit(G, 1, i); /* a dropped span reused: faults */
+    G->h->refaults += G->h->refaults < 255u && get_bit(G, 1, i); /* a dropped span reused */
     if (rest) { /* the group the stack's head is in: its first cnt - rest chunks were taken */
       set_cnt(G, i, rest);
       set_bit(G, 1, i, 0);
@@ -176,14 +177,25 @@ static int groups_taken(span_groups *G, uint32_t nspan, uint32_t rest, uint32_t 
 #define SPAN_BULK ((size_t)1 << 20)
 #define SPAN_AGE 3u
 #define SPAN_TOP ((size_t)64 << 10) /* the top of a class is cut in steps of this */
+/* Span i was found all free at a purge of the burst the heap holds (hold: not NULL). */
+static int held(const span_groups *G, uint32_t i, const size_t *hold) {
+  return hold && (uint16_t)(rec(G, i)->full - G->h->burst) <=
+                     (uint16_t)(G->h->burst_end - G->h->burst);
+}
+/* While the heap holds a burst, a span may go for `bytes` of what the hold gives up (*hold). */
+static int give_up(size_t *hold, size_t bytes) {
+  if (!hold || *hold < bytes) return 0;
+  *hold -= bytes;
+  return 1;
+}
 static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint32_t n,
-                    unsigned per_log2, vcmi_purge_batch *bt, uint32_t *dropped) {
+                    unsigned per_log2, size_t *hold, vcmi_purge_batch *bt, uint32_t *dropped) {
   size_t span_bytes = ((size_t)1 << per_log2) * vcmi_class_cap(r, k);
   int bulk = (size_t)n * span_bytes >= SPAN_BULK, waiting = 0;
   for (uint32_t i = a, from = a, fresh_spans = 0; i <= a + n; i++) {
     int in = i < a + n, gone = in && get_bit(G, 1, i);
     int aged = in && !G->h->refaults && (uint16_t)(G->h->purges - rec(G, i)->full) >= SPAN_AGE;
-    if (in && (bulk || gone || aged)) {
+    if (in && (gone || ((bulk || aged) && !held(G, i, hold)) || give_up(hold, span_bytes))) {
       if (!gone) { /* spans dropped before join the call */
         for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++)
           vcmi_entry_at(r, k, c)->state = VCMI_PURGED;
@@ -205,7 +217,8 @@ static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint
  * Its cost: the chunks freed since the last purge, the groups, and the chunks of the spans
  * dropped; never the free list's length (r1's heap holds 300,000 free chunks for a while).
  * Returns whether it aged any (then the next purge must look again, frees or not). */
-int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, int check, vcmi_purge_batch *bt) {
+int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int check,
+                     vcmi_purge_batch *bt) {
   vcmi_region *r = vcmi_seg_region(s);
   span_groups groups = groups_of(s, k), *G = &groups;
   uint16_t order[SPANS_MAX];
@@ -233,7 +246,8 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, int check, vcmi_purg
   size_t span_bytes = (size_t)per * vcmi_class_cap(r, k);
   uint32_t q = span_bytes >= SPAN_TOP ? 1u : (uint32_t)(SPAN_TOP / span_bytes), t = nspan, t0 = t;
   while (drop && t0 > 0 && get_bit(G, 0, t0 - 1u) /* a group: its record was written */ &&
-         rec(G, t0 - 1u)->cnt == (t0 == nspan ? last : per))
+         rec(G, t0 - 1u)->cnt == (t0 == nspan ? last : per) &&
+         (!held(G, t0 - 1u, hold) || give_up(hold, span_bytes)))
     t0--;
   t0 = t0 % q ? t0 + (q - t0 % q) : t0;
   while (t > t0) set_cnt(G, --t, 0);
@@ -250,12 +264,16 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, int check, vcmi_purg
         run++;
         continue;
       }
-      if (run) waiting |= drop_run(G, r, k, from, run, per_log2, bt, &dropped);
+      if (run) waiting |= drop_run(G, r, k, from, run, per_log2, hold, bt, &dropped);
       from = i, run = rec(G, i)->cnt == per;
     }
   }
-  if (run) waiting |= drop_run(G, r, k, from, run, per_log2, bt, &dropped);
+  if (run) waiting |= drop_run(G, r, k, from, run, per_log2, hold, bt, &dropped);
   G->h->refaults = 0;
+  if (!drop) { /* a purge of a burst: the first of a hold, or the hold goes on */
+    if (bt->hold_new) G->h->burst = G->h->purges;
+    G->h->burst_end = G->h->purges;
+  }
   /* The new chunks into their groups (at the front: the latest freed are reused first). */
   for (g = r->free_head[k]; g != stop;) {
     uint32_t i = g >> per_log2;

@@ -10,6 +10,7 @@
 typedef struct vcmi_purge_batch {
   vcmi_os_range r[VCMI_OS_PURGE_BATCH];
   size_t n;
+  int hold_new;     /* this purge ends a burst and begins the heap's hold (heap.c) */
 } vcmi_purge_batch;
 
 /* Hand the batch's ranges to the OS and empty it. O(ranges). */
@@ -17,8 +18,13 @@ void vcmi_purge_flush(vcmi_purge_batch *b);
 
 /* One class k of segment s at a heap purge: age the chunks freed since the last purge, drop
  * (into bt) the spans free since the last (if drop; inside the class only if !check), cut the
- * class's top. O(chunks freed since the last purge + groups + chunks dropped). Returns whether
- * it aged any (the next purge must look at the class again, frees or not). */
-int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, int check, vcmi_purge_batch *bt);
+ * class's top. drop == 0: the purge ends a burst (the first of a hold if bt->hold_new): the
+ * spans all free now are held.
+ * hold: NULL, or the heap holds a burst: its spans stay, and *hold bytes of spans all free at
+ * the last purge may go besides (taken from *hold). O(chunks freed since the last purge +
+ * groups + chunks dropped). Returns whether it aged any or keeps a span waiting (the next
+ * purge must look at the class again, frees or not). */
+int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int check,
+                     vcmi_purge_batch *bt);
 
 #endif
