@@ -298,7 +298,7 @@ static __attribute__((noinline)) void free_sized_slow(void *p, size_t size) {
     if (vcmi_seg_locate(r, p, &loc) == 0) {
       uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
       if ((s & VCMI_LIVE) &&
-          !size_fits(size, s & VCMI_USED_MASK, (size_t)1 << (VCMI_LMAX - loc.k)))
+          !size_fits(size, s & VCMI_USED_MASK, vcmi_class_cap(r, loc.k))) /* scaled too */
         break;
     }
     vcmi_seg_free_slow(r, p); /* frees, or reports a pointer that is no live chunk */

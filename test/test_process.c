@@ -1108,6 +1108,34 @@ static void test_free_sized_remote(void) {
   CHECK_EQ(vcm_check(NULL), 0);
 }
 
+/* free_sized with the size malloc was given, after malloc_usable_size claimed the whole
+ * capacity: accepted in every malloc class, the scaled ones (48, 80, 96, 112 bytes, ...) as the
+ * powers of two; a size past the capacity is still reported. */
+static void test_free_sized_claimed(void) {
+  vcm_set_misuse_handler(on_misuse, NULL);
+  misuse.calls = 0;
+  size_t classes = 0, wrong = 0;
+  for (size_t n = 24; n <= ((size_t)256 << 10); n += n < 1024 ? 16 : n / 4) {
+    void *p = malloc_(n);
+    size_t cap = usable_(p);
+    classes++;
+    free_sized(p, n);
+    wrong += misuse.calls != 0;
+    misuse.calls = 0;
+    p = malloc_(n);
+    cap = usable_(p);
+    free_sized(p, cap + 1);
+    wrong += misuse.calls != 1 || misuse.ptr != p;
+    free_sized(p, cap);
+    wrong += misuse.calls != 1;
+    misuse.calls = 0;
+  }
+  CHECK(classes > 60);
+  CHECK_EQ(wrong, 0);
+  vcm_set_misuse_handler(NULL, NULL);
+  CHECK_EQ(vcm_check(NULL), 0);
+}
+
 /* A thread's first call of each kind, before it has a heap (vcmi_no_heap): calloc of a size
  * that asks whether its chunk reads zero, realloc and free of another thread's chunk. */
 static void *first_calls(void *arg) {
@@ -1168,6 +1196,7 @@ int main(void) {
   test_aligned();
   test_misuse();
   test_free_sized_remote();
+  test_free_sized_claimed();
   test_remote_never_handed_out();
   test_first_calls();
   test_interior_every_class();
