@@ -68,7 +68,8 @@ void vcmi_os_stats_get(vcmi_os_stats *out); /* a snapshot; never fails */
 
 /* The OS's page size, asked once (later calls return the first answer). Any thread. */
 size_t vcmi_os_page(void);
-/* The process's resident bytes (Linux: /proc/self/statm times the page size); 0 if unknown. */
+/* The process's resident bytes (Linux: /proc/self/statm times the page size); 0 if unknown.
+ * Keeps errno (a purge in free asks it). */
 size_t vcmi_os_resident(void);
 /* Write all n bytes of buf to fd, retrying after EINTR and short writes: 0, or -1 (errno set,
  * some bytes may have been written). No allocation. */

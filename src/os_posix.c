@@ -287,10 +287,10 @@ size_t vcmi_os_page(void) {
 /* The second field of /proc/self/statm: resident pages. */
 size_t vcmi_os_resident(void) {
   char buf[128];
-  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
+  int saved = errno, fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC); /* free calls it */
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (fd >= 0) close(fd);
+  errno = saved;
   if (n <= 0) return 0;
   buf[n] = 0;
   const char *p = buf;
