@@ -37,10 +37,12 @@ static size_t large_cap(size_t n) {
   return c;
 }
 /* Capacity by intent (docs/DESIGN.md §6): malloc's tight classes are 16, 32, 48, 64, then
- * 5/4, 6/4, 7/4 and 2 times each power of two; a realloc from NULL or growing, a power of two. */
+ * 5/4, 6/4, 7/4 and 2 times each power of two, and 33/32 .. 36/32 of 1, 2 and 4 KiB; a realloc
+ * from NULL or growing, a power of two. */
 static size_t tight_cap(size_t n) {
   if (n <= 64) return n <= 16 ? 16 : (n + 15) / 16 * 16;
-  size_t q = small_cap(n) / 8; /* n in (4q, 8q] */
+  size_t q = small_cap(n) / 8, u = q / 8; /* n in (4q, 8q] = (32u, 64u] */
+  if (n > 1024 && n <= 8192 && n <= 36 * u) return (n + u - 1) / u * u; /* 33u .. 36u */
   return (n + q - 1) / q * q;
 }
 static size_t malloc_cap(size_t n) { return n <= SMALL_MAX ? tight_cap(n) : large_cap(n); }

@@ -37,21 +37,26 @@ static int key_ready;
    ~(VCMI_SEGMAP_UNIT - 1u))
 _Static_assert(SEG_SIZE(6) / VCMI_SEGMAP_UNIT <= VCMI_SEGMAP_MAX, "the segment map holds it");
 
-/* Heap class t -> region class and xscale (generated from the rule in heap.h), with the
- * offset of the class area and the capacity they give in a segment of that xscale. */
-#define C(k, x)                                                                              \
-  {(uint32_t)(((size_t)(k) << VCMI_SEG_STRIDE_LOG2) * (1u + (x))),                          \
-   (uint32_t)((1u + (x)) << (VCMI_LMAX - (k))), (k), (x)}
+/* Heap class t -> its capacity, region class and xscale (generated from the rule in heap.h:
+ * capacity c = (1 + x) << (VCMI_LMAX - k) with 1 + x odd). */
+#define C(k, x) {(uint32_t)((1u + (x)) << (VCMI_LMAX - (k))), (k), (x), 0}
 const vcmi_tclass_t vcmi_tclass[VCMI_NTIGHT] = {
-    C(14, 0), C(13, 0), C(14, 2), C(12, 0), C(14, 4), C(13, 2), C(14, 6), C(11, 0),
-    C(13, 4), C(12, 2), C(13, 6), C(10, 0), C(12, 4), C(11, 2), C(12, 6), C(9, 0),
-    C(11, 4), C(10, 2), C(11, 6), C(8, 0), C(10, 4), C(9, 2), C(10, 6), C(7, 0),
-    C(9, 4), C(8, 2), C(9, 6), C(6, 0), C(8, 4), C(7, 2), C(8, 6), C(5, 0),
-    C(7, 4), C(6, 2), C(7, 6), C(4, 0), C(6, 4), C(5, 2), C(6, 6), C(3, 0),
-    C(5, 4), C(4, 2), C(5, 6), C(2, 0), C(4, 4), C(3, 2), C(4, 6), C(1, 0),
-    C(3, 4), C(2, 2), C(3, 6), C(0, 0)};
+    C(14, 0), C(13, 0), C(14, 2), C(12, 0), C(14, 4), C(13, 2), C(14, 6), C(11, 0), C(13, 4),
+    C(12, 2), C(13, 6), C(10, 0), C(12, 4), C(11, 2), C(12, 6), C(9, 0), C(11, 4), C(10, 2),
+    C(11, 6), C(8, 0), C(13, 32), C(12, 16), C(13, 34), C(11, 8), C(10, 4), C(9, 2), C(10, 6),
+    C(7, 0), C(12, 32), C(11, 16), C(12, 34), C(10, 8), C(9, 4), C(8, 2), C(9, 6), C(6, 0),
+    C(11, 32), C(10, 16), C(11, 34), C(9, 8), C(8, 4), C(7, 2), C(8, 6), C(5, 0), C(7, 4), C(6, 2),
+    C(7, 6), C(4, 0), C(6, 4), C(5, 2), C(6, 6), C(3, 0), C(5, 4), C(4, 2), C(5, 6), C(2, 0),
+    C(4, 4), C(3, 2), C(4, 6), C(1, 0), C(3, 4), C(2, 2), C(3, 6), C(0, 0)};
 #undef C
+/* Between 1 and 8 KiB: n in (2^l, 2^(l+1)] with u = 2^(l-5) and n - 1 in [32u + m*u, 32u + (m+1)*u)
+ * takes the first class of 33u, 34u, 35u, 36u, 40u, 48u, 56u, 64u at or above (33 + m)u. */
+const uint8_t vcmi_band_idx[32] = {
+    0, 1, 2, 3, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7};
 
+/* vcmi_tight_class_calc(2^j) for j >= 4; global_init verifies it in test builds. */
+const uint8_t vcmi_pow2_class_t[VCMI_LMAX + 1u] = {0,  0,  0,  0,  0,  1,  3,  7,  11, 15,
+                                                   19, 27, 35, 43, 47, 51, 55, 59, 63};
 /* vcmi_tight_class_calc(16 * i); global_init verifies it in test builds. */
 const uint8_t vcmi_tight_table[VCMI_TIGHT_TABLE_MAX / 16u + 1u] = {
     0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 12, 12, 13, 13, 13, 13, 14,
@@ -62,35 +67,52 @@ _Static_assert(sizeof(vcmi_segment) <= VCMI_PAGE, "segment header fits its page"
 
 #define reg vcmi_seg_region
 
-/* A segment of xscale x: the classes between the powers of two live in segments whose whole
- * layout is scaled by 3, 5 or 7 (region.h), so that a pointer's class is still its position. */
-static vcmi_segment *seg_create(vcmi_heap *h, unsigned x) {
-  unsigned char *base = vcmi_os_reserve(SEG_SIZE(x), VCMI_SEGMAP_UNIT);
+/* A fine segment (xscale over VCMI_XSCALE_WIDE) holds one class k, and reserves only the start
+ * of its area: the layout stays positional (data is where the power-of-two layout scaled by
+ * 1 + x would start, so class k's area begins right after the header and map), and the
+ * reservation is a few units, not (1 + x) * 120 MiB (docs/DESIGN.md §6). */
+#define SEG_FINE_SIZE ((size_t)64 << 20)
+_Static_assert(SEG_FINE_SIZE % VCMI_SEGMAP_UNIT == 0 && SEG_FINE_SIZE > VCMI_SEG_DATA_OFF,
+               "a fine segment is whole units, data after its map");
+
+/* A segment of xscale x for class k (k matters only in a fine one): the classes between the
+ * powers of two live in segments whose whole layout is scaled by 1 + x (region.h), so that a
+ * pointer's class is still its position. */
+static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
+  int fine = x > VCMI_XSCALE_WIDE;
+  size_t size = fine ? SEG_FINE_SIZE : SEG_SIZE(x);
+  unsigned char *base = vcmi_os_reserve(size, VCMI_SEGMAP_UNIT);
   if (!base) return NULL;
   size_t page = vcmi_os_page() < VCMI_SEG_PAGE_MAX ? vcmi_os_page() : VCMI_SEG_PAGE_MAX;
   vcmi_os_guard(base + VCMI_SEG_DATA_OFF - page, page); /* header and map on pages of their own */
   vcmi_segment *s = (vcmi_segment *)(void *)base;
   vcmi_region *r = reg(s);
-  vcmi_region_setup(r, base + VCMI_SEG_DATA_OFF, base + page + VCMI_SEG_MAP_SKEW, VCMI_SEG_CHANNELS,
+  size_t stride = ((size_t)1 << VCMI_SEG_STRIDE_LOG2) * (1u + x);
+  /* a fine segment's data: k strides below its class's area, address space never touched */
+  uintptr_t data = (uintptr_t)base + VCMI_SEG_DATA_OFF - (fine ? k * stride : 0u);
+  vcmi_region_setup(r, (void *)data, base + page + VCMI_SEG_MAP_SKEW, VCMI_SEG_CHANNELS,
                     VCMI_LMIN, VCMI_LMAX);
   r->xscale = (uint8_t)x;
   /* two batch slots per scale (xscale 0, 2, 4, 6): a thread freeing one heap's chunks of all
-   * sizes (s6) has a slot for each of its segments */
-  s->slot = x | (uint32_t)(((uintptr_t)s * 0x9E3779B97F4A7C15u) >> 63);
+   * sizes (s6) has a slot for each of its segments (a fine segment's chunks are not batched:
+   * out_start never gives it its slot) */
+  s->slot = (x & 6u) | (uint32_t)(((uintptr_t)s * 0x9E3779B97F4A7C15u) >> 63);
   /* (1 + x) * inv = 1 mod 2^64 (Newton's iteration doubles the correct low bits: 3, 6, ... 96) */
   s->inv = 1u + x;
   for (int i = 0; i < 5; i++) s->inv *= 2u - (1u + x) * s->inv;
   VCMI_ASSERT(s->inv * (1u + x) == 1u);
-  r->stride *= 1u + x;
-  for (unsigned k = 0; k < VCMI_NCLASS; k++) {
-    s->cap[k] = vcmi_class_cap(r, k);
-    s->area[k] = vcmi_chunk_addr(r, k, 0);
+  r->stride = stride;
+  for (unsigned j = 0; j < VCMI_NCLASS; j++) {
+    s->cap[j] = vcmi_class_cap(r, j);
+    s->area[j] = vcmi_chunk_addr(r, j, 0);
+    s->end[j] = fine ? (j == k ? (uint32_t)((size - VCMI_SEG_DATA_OFF) / s->cap[j]) : 0u)
+                     : VCMI_SEG_CHANNELS << j;
   }
   if (x) r->stride_log2 = 0;
   s->shrink = x ? 1u : 2u;
   r->handler = vcmi_process_report;
   r->owner = h;
-  s->size = SEG_SIZE(x);
+  s->size = size;
   if (vcmi_segmap_set(base, s->size, 1) != 0) {
     vcmi_os_release(base, s->size);
     return NULL;
@@ -189,7 +211,7 @@ static void out_destructor(void *arg) {
  * allocation). */
 static __attribute__((noinline)) void out_start(vcmi_region *r, out_slot *o, uint32_t idx,
                                                 unsigned k) {
-  if (k < OUT_KMIN || out_armed < 0 ||
+  if (k < OUT_KMIN || r->xscale > VCMI_XSCALE_WIDE || out_armed < 0 ||
       (!out_armed && (!out_key_ready || pthread_setspecific(out_key, &out_armed) != 0))) {
     remote_push(r, idx, idx);
     return;
@@ -262,6 +284,14 @@ static void global_init(void) {
   vcmi_options_init();
   for (size_t n = 0; n <= VCMI_TIGHT_TABLE_MAX; n++)
     VCMI_ASSERT(vcmi_tight_table[(n + 15u) >> 4] == vcmi_tight_class_calc(n));
+  for (unsigned j = 4; j <= VCMI_LMAX; j++)
+    VCMI_ASSERT(vcmi_pow2_class_t[j] == vcmi_tight_class_calc((size_t)1 << j));
+  for (unsigned t = 0; t < VCMI_NTIGHT; t++) { /* the table follows the rule, each c its class's */
+    const vcmi_tclass_t *c = &vcmi_tclass[t];
+    VCMI_ASSERT(c->cap == (1u + c->x) << (VCMI_LMAX - c->k) && (c->x & 1u) == 0);
+    VCMI_ASSERT(vcmi_tight_class_calc(c->cap) == t &&
+                (t + 1u == VCMI_NTIGHT || vcmi_tight_class_calc(c->cap + 1u) == t + 1u));
+  }
   if (pthread_key_create(&heap_key, heap_destructor) == 0) key_ready = 1;
   if (pthread_key_create(&out_key, out_destructor) == 0) out_key_ready = 1;
 }
@@ -306,7 +336,7 @@ static vcmi_heap *heap_take(void) {
     is_new = 1;
   }
   if (!h->segs) {
-    vcmi_segment *s = seg_create(h, 0);
+    vcmi_segment *s = seg_create(h, 0, 0);
     vcmi_lock_take(&heaps_lock);
     if (is_new) { /* listed even without a segment, so that it is reused as a spare */
       h->next_all = all_heaps;
@@ -400,7 +430,8 @@ static int adopt(vcmi_heap *h) {
 #define FRESH_BATCH ((size_t)4 << 10)
 
 static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
-  uint32_t g = r->fresh[k], end = r->n_channels << k, b = 1;
+  if (r == &empty_region) return NULL; /* not a segment */
+  uint32_t g = r->fresh[k], end = ((vcmi_segment *)(void *)r)->end[k], b = 1;
   if (g >= end) return NULL;
   if (!h->check && (FRESH_BATCH >> (VCMI_LMAX - k)) > 1u)
     b = (uint32_t)(FRESH_BATCH >> (VCMI_LMAX - k));
@@ -413,6 +444,7 @@ static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
   }
   __atomic_store_n(&r->fresh[k], g + b, __ATOMIC_RELAXED);
   h->grown += (size_t)b * vcmi_class_cap(r, k);
+  ((vcmi_segment *)(void *)r)->carved |= 1u << k;
   return vcmi_hand_out(r, k, g, vcmi_entry_at(r, k, g), n);
 }
 
@@ -447,7 +479,7 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
     p = take_any(h, t, n, &r, &reused);
   }
   if (!p) {
-    vcmi_segment *s = seg_create(h, vcmi_tclass[t].x);
+    vcmi_segment *s = seg_create(h, vcmi_tclass[t].x, k);
     if (!s) return NULL;
     r = reg(s);
     p = take_fresh(h, r, k, n);
@@ -471,8 +503,8 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
 static size_t live_bytes_of(vcmi_heap *h) {
   size_t n = 0;
   for (vcmi_segment *s = h->segs; s; s = s->next)
-    for (unsigned k = 0; k < reg(s)->nclass; k++)
-      n += (size_t)reg(s)->live[k] * vcmi_class_cap(reg(s), k);
+    for (uint32_t m = s->carved; m; m &= m - 1u)
+      n += (size_t)reg(s)->live[__builtin_ctz(m)] * s->cap[__builtin_ctz(m)];
   return n;
 }
 
@@ -480,9 +512,11 @@ static size_t live_bytes_of(vcmi_heap *h) {
  * class only taken from needs no look): bit k iff the head of class k's free list is unmarked,
  * since a purge marks every chunk on the list (AGED or PURGED, purge.c), a free chunk is
  * otherwise 0, and the list is a stack between purges. Read here, not kept on every free. */
-static uint32_t freed_into(const vcmi_region *r) {
+static uint32_t freed_into(vcmi_segment *s) {
+  const vcmi_region *r = reg(s);
   uint32_t bits = 0;
-  for (unsigned k = 0; k < r->nclass; k++) {
+  for (uint32_t m = s->carved; m; m &= m - 1u) { /* only the classes ever carved hold chunks */
+    unsigned k = (unsigned)__builtin_ctz(m);
     uint32_t g = r->free_head[k];
     if (g != VCMI_NONE && vcmi_entry_at(r, k, g)->state == 0) bits |= 1u << k;
   }
@@ -536,16 +570,16 @@ static void heap_purge(vcmi_heap *h) {
   h->live_at = live;
   h->grown = 0;
   vcmi_segment **link = &h->segs;
-  uint32_t spare = 0; /* bit x: an empty segment of xscale x is kept */
+  uint64_t spare = 0; /* bit x: an empty segment of xscale x is kept */
   while (*link) {
     vcmi_segment *s = *link;
     vcmi_region *r = reg(s);
-    uint32_t any = 0;
-    for (unsigned k = 0; k < r->nclass; k++) any |= r->live[k];
+    uint32_t any = 0; /* only the classes ever carved can hold a chunk */
+    for (uint32_t m = s->carved; m; m &= m - 1u) any |= r->live[__builtin_ctz(m)];
     int remote = __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED) != VCMI_NONE;
     int empty = !any && !remote, kept = spare >> r->xscale & 1u;
-    if (empty) spare |= 1u << r->xscale;
-    uint32_t touched = freed_into(r);
+    if (empty) spare |= (uint64_t)1 << r->xscale;
+    uint32_t touched = freed_into(s);
     if (empty && s != h->segs && !hold && (kept || (s->idle && !touched))) {
       vcmi_lock_take(&heaps_lock);
       *link = s->next;
@@ -565,13 +599,13 @@ static void heap_purge(vcmi_heap *h) {
     for (vcmi_segment *s = h->segs; s; s = s->next) {
       vcmi_region *r = reg(s);
       uint32_t bit = 1u << k;
-      int aging = k < r->nclass && r->free_head[k] != VCMI_NONE && (s->aging & bit) &&
+      int aging = (s->carved & bit) && r->free_head[k] != VCMI_NONE && (s->aging & bit) &&
                   vcmi_purge_class(s, k, drop, hold ? &give : NULL, h->check, &bt);
       s->aging = aging ? s->aging | bit : s->aging & ~bit;
     }
-  for (vcmi_segment *s = h->segs; s; s = s->next)
-    for (unsigned k = 0; k < reg(s)->nclass; k++)
-      foot += (size_t)reg(s)->fresh[k] * vcmi_class_cap(reg(s), k);
+  for (vcmi_segment *s = h->segs; s; s = s->next) /* only the classes ever carved */
+    for (uint32_t m = s->carved; m; m &= m - 1u)
+      foot += (size_t)reg(s)->fresh[__builtin_ctz(m)] * s->cap[__builtin_ctz(m)];
   vcmi_purge_flush(&bt);
   foot = hold ? 0 : foot / 8u;
   h->purge_at = h->check ? 0 : foot < PURGE_MIN ? PURGE_MIN : foot > PURGE_BYTES ? PURGE_BYTES : foot;

@@ -13,20 +13,32 @@
 #include "sizes.h"
 
 /* Capacity by intent (docs/DESIGN.md §6): the heap's classes t are 16, 32, 48, 64, then four
- * per doubling (5/4, 6/4, 7/4 and 2 times a power of two) up to 256 KiB. malloc and calloc take
- * the tightest; a realloc (from NULL or growing) and an aligned allocation take a power of two.
- * Class t is region class vcmi_tclass[t].k of the segments with xscale vcmi_tclass[t].x. */
-#define VCMI_NTIGHT 52u
+ * per doubling (5/4, 6/4, 7/4 and 2 times a power of two) up to 256 KiB, except from 1 to 8 KiB:
+ * there, eight per doubling, 2^l times 33/32, 34/32, 35/32, 36/32 and then the four (a power of
+ * two plus a header, as sqlite's 1,032 and 4,368-byte blocks, wastes 3% at most, not 25%).
+ * malloc and calloc take the tightest; a realloc (from NULL or growing) and an aligned
+ * allocation take a power of two. Class t is region class vcmi_tclass[t].k of the segments
+ * with xscale vcmi_tclass[t].x; an xscale over VCMI_XSCALE_WIDE is a fine segment's, which
+ * holds that one class (heap.c). */
+#define VCMI_BAND_N 8u   /* classes per doubling from 1 to 8 KiB */
+#define VCMI_BAND_T0 20u  /* the first class over 1 KiB */
+#define VCMI_XSCALE_WIDE 6u /* xscale 0, 2, 4, 6: segments of every class */
+#define VCMI_NTIGHT (VCMI_BAND_T0 + 3u * VCMI_BAND_N + 20u)
 typedef struct vcmi_tclass_t {
-  uint32_t base, cap; /* in a segment of xscale x: class k's area offset, its capacity */
-  uint32_t k, x;      /* 16 bytes: an index is a shift */
+  uint32_t cap;       /* its capacity */
+  uint32_t k, x;      /* region class k of the segments of xscale x */
+  uint32_t pad;       /* 16 bytes: an index is a shift */
 } vcmi_tclass_t;
 extern const vcmi_tclass_t vcmi_tclass[VCMI_NTIGHT];
+extern const uint8_t vcmi_band_idx[32];
 static inline unsigned vcmi_tight_class_calc(size_t n) {
   VCMI_ASSERT(n <= VCMI_SMALL_MAX);
   if (n <= 64) return n <= 16 ? 0u : (unsigned)((n + 15u) >> 4) - 1u;
   unsigned l = vcmi_log2(n - 1u); /* n in (2^l, 2^(l+1)], l >= 6 */
-  return 4u + (l - 6u) * 4u + ((unsigned)((n - 1u) >> (l - 2u)) & 3u);
+  if (l < 10u) return 4u + (l - 6u) * 4u + ((unsigned)((n - 1u) >> (l - 2u)) & 3u);
+  if (l < 13u)
+    return VCMI_BAND_T0 + (l - 10u) * VCMI_BAND_N + vcmi_band_idx[((n - 1u) >> (l - 5u)) & 31u];
+  return VCMI_BAND_T0 + 3u * VCMI_BAND_N + (l - 13u) * 4u + ((unsigned)((n - 1u) >> (l - 2u)) & 3u);
 }
 /* vcmi_tight_class_calc(16 * i) for i <= 64: every n in (16(i-1), 16i] has that class, since
  * class bounds up to 1 KiB are multiples of 16. */
@@ -35,8 +47,10 @@ extern const uint8_t vcmi_tight_table[VCMI_TIGHT_TABLE_MAX / 16u + 1u];
 static inline unsigned vcmi_tight_class(size_t n) {
   return n <= VCMI_TIGHT_TABLE_MAX ? vcmi_tight_table[(n + 15u) >> 4] : vcmi_tight_class_calc(n);
 }
+/* vcmi_pow2_class_t[j]: the class of 2^j bytes (j = 4 .. VCMI_LMAX). */
+extern const uint8_t vcmi_pow2_class_t[VCMI_LMAX + 1u];
 static inline unsigned vcmi_pow2_class(size_t n) {
-  return n <= 16 ? 0u : vcmi_tight_class((size_t)2 << vcmi_log2(n - 1u));
+  return n <= 16 ? 0u : vcmi_pow2_class_t[vcmi_log2(n - 1u) + 1u];
 }
 
 /* What malloc touches of class t's current region r = cur[t] (region class k), so that it

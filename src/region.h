@@ -37,8 +37,8 @@ typedef struct vcmi_entry {
  * channels, lie in one area of `stride` = n_channels * max bytes at data + k * stride; chunk
  * number g of class k is at data + k*stride + g*(max >> k) and belongs to channel g >> k.
  * Its map entry is map[n_channels * (2^k - 1) + g]. A process segment may scale all of this
- * by 3, 5 or 7 (xscale 2, 4, 6): capacities (1 + xscale) * (max >> k), the stride likewise,
- * for the classes between the powers of two (docs/DESIGN.md §6); xscale is 0 elsewhere. */
+ * by an odd 1 + xscale: capacities (1 + xscale) * (max >> k), the stride likewise, for the
+ * classes between the powers of two (docs/DESIGN.md §6); xscale is 0 elsewhere. */
 typedef struct vcmi_region {
   uint32_t magic;
   uint8_t lmin, lmax, nclass, stride_log2; /* stride_log2 = 0: stride not a power of two */

@@ -19,10 +19,10 @@ static void add_region(void *ctx, vcm_region *rr) {
   st->small_live_capacity += rs.live_capacity;
   st->small_live_used += rs.live_used;
   st->small_peak_capacity += rs.peak_capacity;
-  /* The rows are the power-of-two classes; a scaled segment's chunks (3, 5, 7 x a power of
-   * two, heap.h) count in the row of the next power of two up. */
+  /* The rows are the power-of-two classes; a scaled segment's chunks (1 + x times a power of
+   * two, heap.h) count in the row of the next power of two up: 2^up >= 1 + x. */
   vcmi_region *r = vcmi_region_of(rr);
-  unsigned up = r->xscale == 0 ? 0u : r->xscale == 2 ? 2u : 3u;
+  unsigned up = r->xscale == 0 ? 0u : vcmi_log2(r->xscale) + 1u;
   for (size_t i = 0; i < rs.n_classes && i + up < VCM_MAX_CLASSES; i++) {
     st->class_size[i + up] = (size_t)1 << (r->lmin + i + up);
     st->class_live[i + up] += rs.class_live[i];

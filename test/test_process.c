@@ -138,11 +138,12 @@ static void test_small(void) {
 }
 
 /* Capacity by intent (issue 11): malloc and calloc get the tightest class (16, 32, 48, 64, then
- * four per doubling); a realloc from NULL or one that grows gets a power of two, so a vector
+ * four per doubling, 32 from 1 to 8 KiB); a realloc from NULL or one that grows gets a power of two, so a vector
  * growing by exact sizes moves once per doubling; aligned allocations are powers of two. */
 static void test_intent(void) {
   static const size_t want[][2] = {{1, 16},     {33, 48},     {65, 80},     {100, 112},
-                                   {1032, 1280}, {4368, 5120}, {5121, 6144}, {200000, 229376}};
+                                   {1032, 1056}, {4368, 4480}, {5121, 6144}, {8193, 10240},
+                                   {2000, 2048}, {1100, 1120}, {200000, 229376}};
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
     void *p = malloc(want[i][0]), *c = calloc(1, want[i][0]);
     CHECK_EQ(vcm_capacity(p), want[i][1]);
@@ -157,7 +158,7 @@ static void test_intent(void) {
   free(v);
   char *m = malloc(1032);
   memset(m, 7, 1032);
-  char *g = realloc(m, 1281); /* grows past 1280: a vector now, 2048 */
+  char *g = realloc(m, 1281); /* grows past its 1056: a vector now, 2048 */
   CHECK(g != m && vcm_capacity(g) == 2048 && g[1031] == 7);
   vcm_stats s0, s1;
   vcm_stats_get(&s0);
@@ -185,6 +186,45 @@ static void test_intent(void) {
     p[n - 1] = 2;
     free(p);
   }
+}
+
+/* A fine class (between 1 and 8 KiB, an odd factor over 7 times a power of two: 1056 = 33 x 32) lives in segments that
+ * reserve only the start of its area: filled past one, the class goes on in a second; every
+ * chunk frees silently, and a pointer below the class's first chunk (the segment's header, map,
+ * guard page) or between chunks is reported with the pointer, the chunk untouched. */
+static void test_fine_segments(void) {
+  enum { N = (54 << 20) / 1056 + 64 }; /* one segment's window holds 54 MiB / 1056 chunks */
+  static char *p[N];
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
+  size_t bad = 0;
+  for (size_t i = 0; i < N; i++) {
+    p[i] = malloc(1040);
+    bad += !p[i] || vcm_capacity(p[i]) != 1056 || (uintptr_t)p[i] % 16 != 0;
+    if ((uintptr_t)p[i] < lo) lo = (uintptr_t)p[i];
+    if ((uintptr_t)p[i] > hi) hi = (uintptr_t)p[i];
+  }
+  CHECK_EQ(bad, 0);
+  CHECK(hi - lo >= ((size_t)54 << 20)); /* not one window */
+  p[0][0] = 1;
+  p[N - 1][1039] = 2;
+  CHECK_EQ(vcm_check(NULL), 0);
+  vcm_set_misuse_handler(on_misuse, NULL);
+  misuse.calls = 0;
+  static const size_t below[] = {16, 1056 - 16, 4096, (size_t)1 << 20, (size_t)9 << 20};
+  size_t want = 0;
+  for (size_t i = 0; i < N; i += N / 7)
+    for (size_t j = 0; j < sizeof below / sizeof *below; j++) {
+      char *q = p[i] - below[j];
+      free_(q);
+      want++;
+      bad += (size_t)misuse.calls != want || misuse.ptr != q;
+    }
+  CHECK_EQ(bad, 0);
+  vcm_set_misuse_handler(NULL, NULL);
+  for (size_t i = 0; i < N; i++) bad += vcm_used(p[i]) != 1040;
+  CHECK_EQ(bad, 0);
+  for (size_t i = 0; i < N; i++) free_(p[i]);
+  CHECK_EQ(vcm_check(NULL), 0);
 }
 
 /* Memory the owner frees on the inline path goes back to the OS within two purges (issue 11),
@@ -1208,6 +1248,7 @@ int main(void) {
   test_large_calloc_dense();
   test_small();
   test_intent();
+  test_fine_segments();
   test_purge_local();
   test_purge_burst();
   test_purge_hold();
