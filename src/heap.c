@@ -105,9 +105,9 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   for (unsigned j = 0; j < VCMI_NCLASS; j++) {
     s->cap[j] = vcmi_class_cap(r, j);
     s->area[j] = vcmi_chunk_addr(r, j, 0);
-    s->end[j] = fine ? (j == k ? (uint32_t)((size - VCMI_SEG_DATA_OFF) / s->cap[j]) : 0u)
-                     : VCMI_SEG_CHANNELS << j;
   }
+  s->fine_k = k;
+  s->fine_end = fine ? (uint32_t)((size - VCMI_SEG_DATA_OFF) / s->cap[k]) : 0u;
   if (x) r->stride_log2 = 0;
   s->shrink = x ? 1u : 2u;
   r->handler = vcmi_process_report;
@@ -431,7 +431,9 @@ static int adopt(vcmi_heap *h) {
 
 static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
   if (r == &empty_region) return NULL; /* not a segment */
-  uint32_t g = r->fresh[k], end = ((vcmi_segment *)(void *)r)->end[k], b = 1;
+  const vcmi_segment *s = (const vcmi_segment *)(void *)r;
+  uint32_t g = r->fresh[k], b = 1;
+  uint32_t end = !s->fine_end ? r->n_channels << k : k == s->fine_k ? s->fine_end : 0u;
   if (g >= end) return NULL;
   if (!h->check && (FRESH_BATCH >> (VCMI_LMAX - k)) > 1u)
     b = (uint32_t)(FRESH_BATCH >> (VCMI_LMAX - k));

@@ -19,13 +19,13 @@ typedef struct vcmi_segment {
   uint32_t idle;     /* nothing live at the last purge (kept as its scale's spare) */
   uint32_t slot;     /* the batch a freeing thread keeps for it (heap.c, out[]) */
   uint32_t shrink;   /* vcmi_shrink_floor's shift: 2 (powers of two), 1 (scaled classes) */
-  uint32_t carved;   /* bit k: class k has had fresh chunks (the classes a purge looks at) */
   /* Constants of its xscale x, kept here so that free reads them in one load each: */
   uint64_t inv;                  /* the inverse of 1 + x mod 2^64 (vcmi_seg_find) */
   size_t cap[VCMI_NCLASS];          /* class k's capacity, (1 + x) << (VCMI_LMAX - k) */
   unsigned char *area[VCMI_NCLASS]; /* class k's first chunk */
-  uint32_t end[VCMI_NCLASS];        /* class k's chunks: fewer than n_channels << k in a fine
-                                     * segment's class, none in its other classes */
+  uint32_t carved;           /* bit k: class k has had fresh chunks (what a purge looks at) */
+  uint32_t fine_k, fine_end; /* a fine segment: its one class, and the chunks it holds (0:
+                              * a wide segment, whose every class holds n_channels << k) */
 } vcmi_segment;
 static inline vcmi_region *vcmi_seg_region(vcmi_segment *s) { return vcmi_region_of(&s->region); }
 
