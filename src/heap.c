@@ -264,6 +264,25 @@ static void heap_set_cur(vcmi_heap *h, unsigned t, vcmi_region *r) {
                          empty ? NULL : s->area[k], empty ? 0 : s->cap[k]};
 }
 
+/* Nothing live in s, nor waiting on its remote list. Owner only. */
+static int seg_empty(vcmi_segment *s) {
+  vcmi_region *r = reg(s);
+  uint32_t any = 0; /* only the classes ever carved can hold a chunk */
+  for (uint32_t m = s->carved; m; m &= m - 1u) any |= r->live[__builtin_ctz(m)];
+  return !any && __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED) == VCMI_NONE;
+}
+
+/* Unmap the segment *link of h (empty, not h's first), taking it off h's list and classes. */
+static void seg_unlink(vcmi_heap *h, vcmi_segment **link) {
+  vcmi_segment *s = *link;
+  vcmi_lock_take(&heaps_lock);
+  *link = s->next;
+  vcmi_lock_give(&heaps_lock);
+  for (unsigned t = 0; t < VCMI_NTIGHT; t++)
+    if (h->cur[t] == reg(s)) heap_set_cur(h, t, &empty_region);
+  seg_destroy(s);
+}
+
 static void heap_set_mode(vcmi_heap *h, vcmi_region *first) {
   h->check = vcmi_opt[VCMI_OPT_CHECK] != 0;
   for (unsigned i = 0; i <= VCMI_TIGHT_TABLE_MAX / 16u; i++)
@@ -357,6 +376,13 @@ static vcmi_heap *heap_take(void) {
 static void heap_give_up(vcmi_heap *h) {
   out_flush_all();
   heap_collect(h);
+  /* a fine segment left empty goes with its thread: a heap passed from thread to thread would
+   * otherwise gather one of each fine class its threads ever used (thread-storm's mappings) */
+  for (vcmi_segment **link = &h->segs; *link;)
+    if (*link != h->segs && reg(*link)->xscale > VCMI_XSCALE_WIDE && seg_empty(*link))
+      seg_unlink(h, link);
+    else
+      link = &(*link)->next;
   vcmi_lock_take(&heaps_lock);
   __atomic_store_n(&h->tid, 0L, __ATOMIC_RELAXED);
   h->next_abandoned = abandoned;
@@ -576,19 +602,11 @@ static void heap_purge(vcmi_heap *h) {
   while (*link) {
     vcmi_segment *s = *link;
     vcmi_region *r = reg(s);
-    uint32_t any = 0; /* only the classes ever carved can hold a chunk */
-    for (uint32_t m = s->carved; m; m &= m - 1u) any |= r->live[__builtin_ctz(m)];
-    int remote = __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED) != VCMI_NONE;
-    int empty = !any && !remote, kept = spare >> r->xscale & 1u;
+    int empty = seg_empty(s), kept = spare >> r->xscale & 1u;
     if (empty) spare |= (uint64_t)1 << r->xscale;
     uint32_t touched = freed_into(s);
     if (empty && s != h->segs && !hold && (kept || (s->idle && !touched))) {
-      vcmi_lock_take(&heaps_lock);
-      *link = s->next;
-      vcmi_lock_give(&heaps_lock);
-      for (unsigned t = 0; t < VCMI_NTIGHT; t++)
-        if (h->cur[t] == r) heap_set_cur(h, t, &empty_region);
-      seg_destroy(s);
+      seg_unlink(h, link);
       continue;
     }
     s->idle = (uint32_t)empty;
