@@ -55,8 +55,10 @@ int main(void) {
   CHECK(pthread_key_create(&key2, dtor2) == 0);
   /* The mappings move with the heaps alive at a sample (up to BATCH, each with its segments):
    * m0 is the most seen from the 1,000th to the 5,000th thread, m1 the most in the last 5,000.
-   * Where segments and cached large blocks land decides which mappings merge, so the most moves
-   * by a few dozen between runs (83-115 seen); a heap or segment kept per dead thread would add
+   * Where segments and cached large blocks land decides which mappings merge, and which fine
+   * classes (heap.c: a segment of three mappings each, made and unmapped by a thread that uses
+   * one) the threads alive at a sample hold, so the most moves between runs: 74-177 seen, m1 - m0
+   * from -74 to +60 in 12 runs (a mean of 0); a heap or segment kept per dead thread would add
    * thousands, one kept per hundred threads 600. */
   int done = 0, m0 = 0, m1 = 0;
   while (done < THREADS / 5) {
@@ -72,7 +74,7 @@ int main(void) {
   printf("%d threads: at most %d mappings from %d to %d, %ld KiB resident then; at most %d in "
          "the last %d, %ld KiB at the end\n",
          done, m0, THREADS / 25, THREADS / 5, r0, m1, THREADS / 5, r1);
-  CHECK(m1 <= m0 + 64);
+  CHECK(m1 <= m0 + 128);
   CHECK(r1 <= r0 + 8192);
   return tst_result();
 }
