@@ -45,6 +45,16 @@ static void unlink_live(vcmi_large *b) {
   b->next->prev = b->prev;
 }
 
+/* Make b the head of a list: its link first, then the head (a release store, which the
+ * compiler may not hoist above the link). A fork from a signal handler that interrupted this
+ * leaves the child a list with or without b, never b with a stale link: the list heads are
+ * read in the child as they were (the lock is kept, meta.h), and a cached block's stale link
+ * into the live list made the child's cache walk loop for ever (tst-mallocfork2). */
+static void push(vcmi_large **head, vcmi_large *b) {
+  b->next = *head;
+  __atomic_store_n(head, b, __ATOMIC_RELEASE);
+}
+
 static size_t page_up(size_t n) {
   size_t page = vcmi_os_page();
   return (n + page - 1u) & ~(page - 1u);
@@ -173,8 +183,7 @@ static void cache_put(vcmi_large *b, int dense) {
     }
     if (cache_span + b->cap <= CACHE_MAX_SPAN) {
       /* Kept mapped (its pagemap entry too: a double free still finds it, not live). */
-      b->next = cache;
-      cache = b;
+      push(&cache, b);
       cache_bytes += page_up(b->dirty);
       cache_span += b->cap;
       vcmi_lock_give(&large_lock);
@@ -184,8 +193,7 @@ static void cache_put(vcmi_large *b, int dense) {
   unsigned char *p = b->p;
   size_t cap = b->cap; /* b may be reused as soon as the lock is given */
   vcmi_pagemap_set(p, cap, NULL);
-  b->next = desc_free;
-  desc_free = b;
+  push(&desc_free, b);
   vcmi_lock_give(&large_lock);
   vcmi_os_release(p, cap);
 }
@@ -214,8 +222,7 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
     if (!d || vcmi_pagemap_set(p, cap, d) != 0) {
       if (d) {
         vcmi_pagemap_set(p, cap, NULL); /* what was set before the map ran out */
-        d->next = desc_free;
-        desc_free = d;
+        push(&desc_free, d);
       }
       vcmi_lock_give(&large_lock);
       vcmi_os_release(p, cap);
@@ -244,7 +251,7 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
   d->next = live_list.next;
   d->prev = &live_list;
   live_list.next->prev = d;
-  live_list.next = d;
+  __atomic_store_n(&live_list.next, d, __ATOMIC_RELEASE); /* last, as push's */
   vcmi_lock_give(&large_lock);
   return d->p;
 }

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -1207,6 +1208,59 @@ static void test_free_sized_claimed(void) {
   CHECK_EQ(vcm_check(NULL), 0);
 }
 
+#if defined(__x86_64__)
+/* fork from a signal handler at every instruction of a large block's free and malloc (the
+ * trap flag single-steps them; the handler forks at each step): each child allocates and
+ * frees a large and a small block, and must exit within 5 s. A fork between the two stores of
+ * a list push (the head stored first by the compiler) left the child a cached block linked
+ * into the live list, and its cache walk looped for ever (tst-mallocfork2 hung 1 run in 300). */
+static volatile int stepping;
+static int step_forks, step_bad;
+static void step_trap(int sig, siginfo_t *si, void *ctx) {
+  ucontext_t *uc = ctx;
+  (void)sig;
+  (void)si;
+  if (!stepping) {
+    uc->uc_mcontext.gregs[REG_EFL] &= ~0x100L; /* stop stepping */
+    return;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(5);
+    void *p = malloc(1u << 20), *q = malloc(40);
+    free(q);
+    free(p);
+    _exit(p && q ? 0 : 3);
+  }
+  int st;
+  if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st)) step_bad++;
+  step_forks++;
+}
+static void step_on(void) { __asm__ volatile("pushfq; orq $0x100, (%%rsp); popfq" ::: "memory", "cc"); }
+static void test_fork_every_step(void) {
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = step_trap;
+  sa.sa_flags = SA_SIGINFO;
+  CHECK(sigaction(SIGTRAP, &sa, &old) == 0);
+  void *volatile p = malloc_(600000);
+  free_(p);
+  p = malloc_(600000); /* the cached block: free puts it back, malloc takes it */
+  stepping = 1;
+  step_on();
+  free_(p);
+  stepping = 0;
+  stepping = 1;
+  step_on();
+  p = malloc_(600000);
+  stepping = 0;
+  free_(p);
+  CHECK(sigaction(SIGTRAP, &old, NULL) == 0);
+  CHECK(step_forks > 100);
+  CHECK_EQ(step_bad, 0);
+}
+#endif
+
 /* A thread's first call of each kind, before it has a heap (vcmi_no_heap): calloc of a size
  * that asks whether its chunk reads zero, realloc and free of another thread's chunk. */
 static void *first_calls(void *arg) {
@@ -1274,6 +1328,9 @@ int main(void) {
   test_first_calls();
   test_interior_every_class();
   test_remote_double_free_race();
+#if defined(__x86_64__)
+  test_fork_every_step();
+#endif
   test_os_failure();
   return t_report();
 }
