@@ -280,8 +280,10 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
     e = vcmi_entry_at(r, k, g);
     uint32_t next = e->link;
     e->state = AGED;
-    span_rec *x = &G->h->r[i];
-    if (i >= HEAD_SPANS) {
+    span_rec *x;
+    if (i < HEAD_SPANS) {
+      x = &G->h->r[i];
+    } else {
       x = &G->own->r[i];
       if (!G->h->own) { /* the first record there: written before read */
         G->h->own = 1;
