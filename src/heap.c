@@ -280,6 +280,7 @@ static void seg_unlink(vcmi_heap *h, vcmi_segment **link) {
   vcmi_lock_give(&heaps_lock);
   for (unsigned t = 0; t < VCMI_NTIGHT; t++)
     if (h->cur[t] == reg(s)) heap_set_cur(h, t, &empty_region);
+  if (h->carve_s == s) h->carve_s = NULL;
   seg_destroy(s);
 }
 
@@ -291,6 +292,7 @@ static void heap_set_mode(vcmi_heap *h, vcmi_region *first) {
     heap_set_cur(h, t, h->check || vcmi_tclass[t].x ? &empty_region : first);
   h->purge_at = h->check ? 0 : PURGE_MIN;
   h->credit = (ptrdiff_t)h->purge_at;
+  h->carve_s = NULL;
 }
 
 static void heap_destructor(void *arg);
@@ -434,6 +436,7 @@ static int adopt(vcmi_heap *h) {
       h->segs = a->segs;
     }
     a->segs = NULL;
+    a->carve_s = NULL;
     /* its counters too, before a is a spare: another thread may take it at once */
     h->realloc_inplace += a->realloc_inplace;
     h->realloc_moved += a->realloc_moved;
@@ -455,11 +458,19 @@ static int adopt(vcmi_heap *h) {
  * hold the fill). */
 #define FRESH_BATCH ((size_t)4 << 10)
 
+/* The largest class donated to (below): the classes under a page, whose pages a wave fills
+ * whole. Up to 64 KiB, g2 kept 0.7 MiB more at its peak (pages moved in, not carved) for 1.5 %
+ * of its faults: its vectors enter 64 KiB and up by a remap of their own pages (MOVE_MIN). */
+#define DONATE_CAP_MAX ((size_t)4 << 10)
+
+/* The chunks class k has in s (0: none, a fine segment of another class). */
+static uint32_t class_end(vcmi_segment *s, unsigned k) {
+  return !s->fine_end ? reg(s)->n_channels << k : k == s->fine_k ? s->fine_end : 0u;
+}
+
 static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
   if (r == &empty_region) return NULL; /* not a segment */
-  const vcmi_segment *s = (const vcmi_segment *)(void *)r;
-  uint32_t g = r->fresh[k], b = 1;
-  uint32_t end = !s->fine_end ? r->n_channels << k : k == s->fine_k ? s->fine_end : 0u;
+  uint32_t g = r->fresh[k], b = 1, end = class_end((vcmi_segment *)(void *)r, k);
   if (g >= end) return NULL;
   if (!h->check && (FRESH_BATCH >> (VCMI_LMAX - k)) > 1u)
     b = (uint32_t)(FRESH_BATCH >> (VCMI_LMAX - k));
@@ -472,7 +483,12 @@ static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
   }
   __atomic_store_n(&r->fresh[k], g + b, __ATOMIC_RELAXED);
   h->grown += (size_t)b * vcmi_class_cap(r, k);
-  ((vcmi_segment *)(void *)r)->carved |= 1u << k;
+  vcmi_segment *sg = (vcmi_segment *)(void *)r;
+  sg->carved |= 1u << k;
+  if (sg->cap[k] <= DONATE_CAP_MAX) {
+    if (h->carve_s != sg || h->carve_k != k) h->carve_s = sg, h->carve_k = k, h->carved = 0;
+    h->carved += (size_t)b * sg->cap[k];
+  }
   return vcmi_hand_out(r, k, g, vcmi_entry_at(r, k, g), n);
 }
 
@@ -551,6 +567,58 @@ static uint32_t freed_into(vcmi_segment *s) {
   return bits;
 }
 
+/* Donations (docs/DESIGN.md §6): a wave of vectors leaves one class for the next, and the
+ * purge drops the runs of free pages it leaves while the class it enters faults as many fresh
+ * pages in, one fault each. Instead the purge moves a run of VCMI_DONATE_MIN or more (one call
+ * whatever its length) onto the frontier of the class that last carved fresh chunks, at most as
+ * many bytes as it carved in the last interval (the same again is likely; what it does not
+ * carve goes at the next purge). Those chunks then hold bytes: the segment records them
+ * (dirty_k, dirty_g), as calloc takes frontier chunks for zero (alloc.c). */
+static uintptr_t page_up(uintptr_t a) {
+  return (a + vcmi_os_page() - 1u) & ~(uintptr_t)(vcmi_os_page() - 1u);
+}
+/* The first chunk of class k in s at or after address a (inside its area). */
+static uint32_t chunk_from(vcmi_segment *s, unsigned k, uintptr_t a) {
+  return (uint32_t)((a - (uintptr_t)s->area[k] + s->cap[k] - 1u) / s->cap[k]);
+}
+/* The pages moved onto s's frontier and not carved go (unless keep: s's class is donated to
+ * again, and they count against its room); the chunks sharing a page with a carved one stay
+ * marked. */
+static void undonate(vcmi_segment *s, vcmi_purge_batch *bt, int keep) {
+  vcmi_region *r = reg(s);
+  unsigned k = s->dirty_k;
+  uint32_t f = r->fresh[k];
+  if (s->dirty_g <= f) {
+    s->dirty_g = 0;
+  } else if (!keep) {
+    uintptr_t a = page_up((uintptr_t)vcmi_chunk_addr(r, k, f));
+    vcmi_purge_inside(bt, (void *)a, (uintptr_t)vcmi_chunk_addr(r, k, s->dirty_g) - a);
+    s->dirty_g = chunk_from(s, k, a) > f ? chunk_from(s, k, a) : 0;
+  }
+}
+/* Set bt's donation target from h's carving class; returns it (NULL: none). */
+static vcmi_segment *donate_to(vcmi_heap *h, vcmi_purge_batch *bt) {
+  vcmi_segment *s = h->carve_s;
+  size_t room = h->carved;
+  h->carved = 0;
+  bt->dst = NULL, bt->room = bt->moved = 0;
+  if (!s || h->check || room < VCMI_DONATE_MIN) return NULL;
+  vcmi_region *r = reg(s);
+  unsigned k = h->carve_k;
+  if (s->dirty_g && s->dirty_k != k) return NULL; /* another class's marks: not mixed */
+  uintptr_t lo = page_up((uintptr_t)vcmi_chunk_addr(r, k, r->fresh[k]));
+  uintptr_t end = (uintptr_t)vcmi_chunk_addr(r, k, class_end(s, k)); /* fine: its reservation */
+  if (s->dirty_g > r->fresh[k]) { /* moved in before, not carved yet */
+    uintptr_t d = page_up((uintptr_t)vcmi_chunk_addr(r, k, s->dirty_g));
+    if (d - lo >= room) return NULL;
+    room -= d - lo, lo = d;
+  }
+  if (lo >= end) return NULL;
+  bt->dst = (unsigned char *)lo;
+  bt->room = (room < end - lo ? room : end - lo) & ~(size_t)(vcmi_os_page() - 1u);
+  return s;
+}
+
 /* Return memory to the OS, bounded in delay by purge_at bytes of frees (local and remote): an
  * eighth of the heap's footprint (fresh chunks) at the last purge, at least PURGE_MIN, at most
  * PURGE_BYTES, or PURGE_MIN while it carves as many bytes of fresh chunks as it frees (the
@@ -575,7 +643,7 @@ static void heap_purge(vcmi_heap *h) {
   size_t foot = 0;
   out_flush_all(); /* this thread's batches: delayed by a purge interval at most */
   vcmi_purge_batch bt;
-  bt.n = 0;
+  bt.n = bt.room = 0; /* no donation: donate_to sets one once the marks are settled */
   heap_collect(h);
   /* bytes allocated since the last purge = live now - live then + freed since (a heap that
    * adopted segments may wrap this: then it drops, as before) */
@@ -613,6 +681,11 @@ static void heap_purge(vcmi_heap *h) {
     s->aging |= touched; /* the classes to look at (below: bit k read, then written) */
     link = &s->next;
   }
+  /* Donations, among the segments that stay (the batch's ranges must stay mapped) */
+  for (vcmi_segment *s = h->segs; s; s = s->next)
+    if (s->dirty_g) undonate(s, &bt, s == h->carve_s && s->dirty_k == h->carve_k);
+  vcmi_segment *donee = donate_to(h, &bt);
+  unsigned donee_k = h->carve_k;
   /* Class by class from the largest, so that what a hold gives up is the classes a rebuild
    * reaches last (vectors grow through the classes in order). */
   for (unsigned k = 0; k < VCMI_NCLASS; k++)
@@ -627,6 +700,10 @@ static void heap_purge(vcmi_heap *h) {
     for (uint32_t m = s->carved; m; m &= m - 1u)
       foot += (size_t)reg(s)->fresh[__builtin_ctz(m)] * s->cap[__builtin_ctz(m)];
   vcmi_purge_flush(&bt);
+  if (donee && bt.moved) {
+    donee->dirty_k = donee_k;
+    donee->dirty_g = chunk_from(donee, donee_k, (uintptr_t)bt.dst);
+  }
   foot = hold ? 0 : foot / 8u;
   h->purge_at = h->check ? 0 : foot < PURGE_MIN ? PURGE_MIN : foot > PURGE_BYTES ? PURGE_BYTES : foot;
   h->credit = (ptrdiff_t)h->purge_at;

@@ -14,12 +14,23 @@ void vcmi_purge_flush(vcmi_purge_batch *b) {
 }
 
 static void batch_add(vcmi_purge_batch *b, void *p, size_t size) {
+  size_t page = vcmi_os_page(), m = (size < b->room ? size : b->room) & ~(page - 1u);
+  if (m >= VCMI_DONATE_MIN && !((uintptr_t)p & (page - 1u))) {
+    /* one move costs a call whatever its length (~6 us here), a fault costs 2-4 us a page */
+    if (vcmi_os_move(p, b->dst, m) != 0) {
+      b->room = 0; /* refused: drop as usual from now on */
+    } else {
+      b->dst += m, b->room -= m, b->moved += m;
+      if (!(size -= m)) return;
+      p = (unsigned char *)p + m;
+    }
+  }
   if (b->n == VCMI_OS_PURGE_BATCH) vcmi_purge_flush(b);
   b->r[b->n++] = (vcmi_os_range){p, size};
 }
 
 /* Drop the whole pages inside [p, p + n). */
-static void purge_inside(vcmi_purge_batch *bt, void *p, size_t n) {
+void vcmi_purge_inside(vcmi_purge_batch *bt, void *p, size_t n) {
   uintptr_t page = vcmi_os_page();
   uintptr_t a = ((uintptr_t)p + page - 1u) & ~(page - 1u);
   uintptr_t b = ((uintptr_t)p + n) & ~(page - 1u);
@@ -192,15 +203,20 @@ static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint
                     unsigned per_log2, size_t *hold, vcmi_purge_batch *bt, uint32_t *dropped) {
   size_t span_bytes = ((size_t)1 << per_log2) * vcmi_class_cap(r, k);
   int bulk = (size_t)n * span_bytes >= SPAN_BULK, waiting = 0;
+  int split = bt->room >= VCMI_DONATE_MIN; /* only resident pages are worth a donation */
   for (uint32_t i = a, from = a, fresh_spans = 0; i <= a + n; i++) {
     int in = i < a + n, gone = in && get_bit(G, 1, i);
     int aged = in && !G->h->refaults && (uint16_t)(G->h->purges - rec(G, i)->full) >= SPAN_AGE;
     if (in && (gone || ((bulk || aged) && !held(G, i, hold)) || give_up(hold, span_bytes))) {
-      if (!gone) { /* spans dropped before join the call */
+      if (!gone) { /* spans dropped before join the call, unless it may donate */
         for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++)
           vcmi_entry_at(r, k, c)->state = VCMI_PURGED;
         set_bit(G, 1, i, 1);
         fresh_spans++, (*dropped)++;
+      } else if (split) {
+        if (fresh_spans)
+          batch_add(bt, vcmi_chunk_addr(r, k, from << per_log2), (i - from) * span_bytes);
+        from = i + 1u, fresh_spans = 0;
       }
       continue;
     }
@@ -311,8 +327,8 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
   *link = VCMI_NONE;
   uint32_t top = t << per_log2 < fresh ? t << per_log2 : fresh; /* new fresh */
   if (top < fresh) {
-    purge_inside(bt, vcmi_chunk_addr(r, k, top), (size_t)(fresh - top) * vcmi_class_cap(r, k));
-    purge_inside(bt, vcmi_entry_at(r, k, top), (size_t)(fresh - top) * sizeof(vcmi_entry));
+    vcmi_purge_inside(bt, vcmi_chunk_addr(r, k, top), (size_t)(fresh - top) * vcmi_class_cap(r, k));
+    vcmi_purge_inside(bt, vcmi_entry_at(r, k, top), (size_t)(fresh - top) * sizeof(vcmi_entry));
     __atomic_store_n(&r->fresh[k], top, __ATOMIC_RELAXED);
   }
   return m != 0 || waiting;

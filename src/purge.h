@@ -11,8 +11,16 @@ typedef struct vcmi_purge_batch {
   vcmi_os_range r[VCMI_OS_PURGE_BATCH];
   size_t n;
   int hold_new;     /* this purge ends a burst and begins the heap's hold (heap.c) */
+  /* Donations: a range of VCMI_DONATE_MIN or more is first moved (vcmi_os_move) onto
+   * [dst, dst + room), the frontier of a class carving fresh chunks, instead of dropped:
+   * the class's next fresh chunks are then resident, not a fault a page. room 0: none. */
+  unsigned char *dst;
+  size_t room, moved;
 } vcmi_purge_batch;
+#define VCMI_DONATE_MIN ((size_t)64 << 10)
 
+/* Drop (or donate) the whole pages inside [p, p + n). */
+void vcmi_purge_inside(vcmi_purge_batch *bt, void *p, size_t n);
 /* Hand the batch's ranges to the OS and empty it. O(ranges). */
 void vcmi_purge_flush(vcmi_purge_batch *b);
 

@@ -581,6 +581,46 @@ static void *calloc_unmap_main(void *arg) {
   free_(z);
   return &nonzero;
 }
+/* A purge moves a run of free pages of a class a wave of chunks left onto the frontier of the
+ * class it is carving (a donation, heap.c), instead of dropping them while that class faults as
+ * many in: the moved pages hold old bytes, so the chunks carved there must get what the program
+ * writes and keep it, and calloc must still clear. In a thread of its own: 8 MiB of 1,000-byte
+ * chunks written, then each replaced by a 2,000-byte one (a wave, as vectors moving up). */
+static void *donated_main(void *arg) {
+  enum { N = 8192 };
+  static unsigned char *c[N], *d[N];
+  static size_t res[3];
+  vcm_stats a, b;
+  (void)arg;
+  for (int i = 0; i < N; i++)
+    if ((c[i] = malloc_(1000))) memset(c[i], 0xAB, 1000);
+  vcm_stats_get(&a);
+  for (int i = 0; i < N; i++) {
+    if ((d[i] = malloc_(2000))) memset(d[i], i & 0xff, 2000);
+    free_(c[i]);
+  }
+  vcm_stats_get(&b);
+  res[0] = b.os_remapped - a.os_remapped; /* pages moved, not dropped and faulted */
+  unsigned char *z = calloc_(1, 2000);    /* from the same frontier */
+  res[2] = z ? nonzero(z, 2000) : 1u;
+  free_(z);
+  for (int i = 0; i < N; i++) {
+    for (int j = 0; d[i] && j < 2000; j++) res[1] += d[i][j] != (i & 0xff);
+    free_(d[i]);
+  }
+  return res;
+}
+static void test_donated(void) {
+  pthread_t t;
+  size_t *res = NULL;
+  CHECK(pthread_create(&t, NULL, donated_main, NULL) == 0);
+  CHECK(pthread_join(t, (void **)&res) == 0 && res);
+  if (!res) return;
+  CHECK(res[0] >= ((size_t)64 << 10));
+  CHECK_EQ(res[1], 0);
+  CHECK_EQ(res[2], 0);
+}
+
 static void test_calloc_unmapped(void) {
   pthread_t t;
   size_t *nonzero = NULL;
@@ -1313,6 +1353,7 @@ int main(void) {
   test_remote_batches_flushed();
   test_purge_between();
   test_calloc_unmapped();
+  test_donated();
   test_growth();
   test_growth_remap();
   test_large_cache_resident();
