@@ -149,9 +149,11 @@ static size_t seg_collect(vcmi_segment *s) {
 }
 
 /* Remote frees count toward the next purge like local ones (issue 11, cause 4): a heap whose
- * chunks other threads free gives pages back when it next runs short, freeing nothing itself. */
-static void heap_collect(vcmi_heap *h) {
-  if (!__atomic_load_n(&h->remote_pending, __ATOMIC_RELAXED)) return;
+ * chunks other threads free gives pages back when it next runs short, freeing nothing itself.
+ * all: every segment's list, flagged or not (a purge: a push that flagged the heap the
+ * segment had before an adoption waits at most a purge interval, remote_push). */
+static void heap_collect(vcmi_heap *h, int all) {
+  if (!all && !__atomic_load_n(&h->remote_pending, __ATOMIC_RELAXED)) return;
   __atomic_store_n(&h->remote_pending, 0, __ATOMIC_SEQ_CST); /* before the exchanges (remote_free) */
   for (vcmi_segment *s = h->segs; s; s = s->next) h->credit -= (ptrdiff_t)seg_collect(s);
 }
@@ -159,6 +161,12 @@ static void heap_collect(vcmi_heap *h) {
 /* Push the chain of REMOTE entries head .. tail (linked through their links) on r's list. */
 static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail) {
   vcmi_entry *t = &r->map[tail];
+  /* The owner is read before the exchange: once the chain is on the list, the owner may
+   * collect it, find the segment empty and unmap it (a thread's exit, a purge), so nothing of
+   * the segment is read after (its header was: a fault, test_remote_push_unmapped). An
+   * adoption between the two flags the old heap: the purge's collection of every list finds
+   * the chain. */
+  vcmi_heap *o = __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED);
   uint32_t old = __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED);
   do {
     __atomic_store_n(&t->link, old, __ATOMIC_RELAXED);
@@ -170,7 +178,6 @@ static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail) {
    * remote frees off the owner's heap line, which its every free reads and writes. Both
    * sides seq_cst: a push the exchange missed sets the flag after the clear. */
   if (old != VCMI_NONE) return;
-  vcmi_heap *o = __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED);
   __atomic_store_n(&o->remote_pending, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -377,7 +384,7 @@ static vcmi_heap *heap_take(void) {
 /* The heap, with everything in it, waits for another thread to adopt it. */
 static void heap_give_up(vcmi_heap *h) {
   out_flush_all();
-  heap_collect(h);
+  heap_collect(h, 0);
   /* a fine segment left empty goes with its thread: a heap passed from thread to thread would
    * otherwise gather one of each fine class its threads ever used (thread-storm's mappings) */
   for (vcmi_segment **link = &h->segs; *link;)
@@ -514,12 +521,12 @@ static void heap_purge(vcmi_heap *h);
 void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
   int reused;
   unsigned k = vcmi_tclass[t].k;
-  heap_collect(h);
+  heap_collect(h, 0);
   if (PURGE_DUE(h)) heap_purge(h); /* remote frees collected may make it due */
   vcmi_region *r = h->cur[t];
   unsigned char *p = take_any(h, t, n, &r, &reused);
   if (!p && adopt(h)) {
-    heap_collect(h);
+    heap_collect(h, 0);
     p = take_any(h, t, n, &r, &reused);
   }
   if (!p) {
@@ -644,7 +651,7 @@ static void heap_purge(vcmi_heap *h) {
   out_flush_all(); /* this thread's batches: delayed by a purge interval at most */
   vcmi_purge_batch bt;
   bt.n = bt.room = 0; /* no donation: donate_to sets one once the marks are settled */
-  heap_collect(h);
+  heap_collect(h, 1);
   /* bytes allocated since the last purge = live now - live then + freed since (a heap that
    * adopted segments may wrap this: then it drops, as before) */
   size_t live = live_bytes_of(h), freed = FREED(h), alloc = live + freed - h->live_at;

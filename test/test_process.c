@@ -1299,6 +1299,121 @@ static void test_fork_every_step(void) {
   CHECK(step_forks > 100);
   CHECK_EQ(step_bad, 0);
 }
+
+/* A remote free single-stepped (the trap flag), the owner thread made to exit at each step in
+ * turn: its exit collects the chunk once it is on the list and unmaps the fine segment left
+ * empty. The freeing thread read the owner from the segment's header after its push, and
+ * faulted there (at the step after the exchange). X (a fine class, 1,100 bytes) goes remotely
+ * alone; Y (4 KiB, pushed alone) flags the owner first, so that its exit collects. */
+static volatile int race_at, race_step;
+static pthread_t race_owner;
+static int race_go; /* under race_m: 1 the owner allocated, 2 it may exit */
+static void *race_x, *race_y, *race_z;
+static pthread_mutex_t race_m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t race_cv = PTHREAD_COND_INITIALIZER;
+static void race_set(int go) {
+  pthread_mutex_lock(&race_m);
+  race_go = go;
+  pthread_cond_broadcast(&race_cv);
+  pthread_mutex_unlock(&race_m);
+}
+static void race_wait(int go) {
+  pthread_mutex_lock(&race_m);
+  while (race_go != go) pthread_cond_wait(&race_cv, &race_m);
+  pthread_mutex_unlock(&race_m);
+}
+/* A thread that takes the heap the last owner left (its first malloc) and keeps it until the
+ * sweep ends: each owner starts a heap of its own, its segments made in the order below. */
+static int race_parked, race_done; /* under race_m */
+static void *race_park_main(void *arg) {
+  (void)arg;
+  free_(malloc_(16));
+  pthread_mutex_lock(&race_m);
+  race_parked++;
+  pthread_cond_broadcast(&race_cv);
+  while (!race_done) pthread_cond_wait(&race_cv, &race_m);
+  pthread_mutex_unlock(&race_m);
+  return NULL;
+}
+static void *race_owner_main(void *arg) {
+  (void)arg;
+  race_x = malloc_(1100);
+  race_y = malloc_(4096);
+  race_z = malloc_(48); /* a segment made after X's: X's is not the heap's newest */
+  race_set(1);
+  race_wait(2);
+  return NULL; /* its exit: heap_give_up */
+}
+static void race_trap(int sig, siginfo_t *si, void *ctx) {
+  ucontext_t *uc = ctx;
+  (void)sig;
+  (void)si;
+  if (!stepping) {
+    uc->uc_mcontext.gregs[REG_EFL] &= ~0x100L;
+    return;
+  }
+  if (race_step++ == race_at) {
+    race_set(2);
+    pthread_join(race_owner, NULL);
+  }
+}
+/* The sweep, in a process of its own (no heap of the other tests to reuse: the owner's heap
+ * is the last owner's, so X's segment is made anew each time, after Z's): 0 if every step
+ * survived and X's segment was unmapped at some step. */
+static int remote_push_sweep(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = race_trap;
+  sa.sa_flags = SA_SIGINFO;
+  if (sigaction(SIGTRAP, &sa, NULL) != 0) return 2;
+  free_(malloc_(16)); /* this thread's heap */
+  int steps = 0, unmapped = 0;
+  static pthread_t parked[1000];
+  pthread_attr_t small;
+  pthread_attr_init(&small);
+  pthread_attr_setstacksize(&small, (size_t)64 << 10);
+  for (race_at = 0; race_at < 1000; race_at++) {
+    race_go = 0;
+    race_step = 0;
+    if (pthread_create(&race_owner, NULL, race_owner_main, NULL) != 0) return 3;
+    race_wait(1);
+    free_(race_y);
+    free_(race_z);
+    stepping = 1;
+    step_on();
+    free_(race_x);
+    stepping = 0;
+    if (race_step <= race_at) { /* past the free's last step: the owner still waits */
+      race_set(2);
+      pthread_join(race_owner, NULL);
+      break;
+    }
+    unsigned char v;
+    unmapped += mincore((void *)((uintptr_t)race_x & ~(uintptr_t)4095), 4096, &v) != 0;
+    steps++;
+    if (pthread_create(&parked[race_at], &small, race_park_main, NULL) != 0) return 3;
+    pthread_mutex_lock(&race_m);
+    while (race_parked != steps) pthread_cond_wait(&race_cv, &race_m);
+    pthread_mutex_unlock(&race_m);
+  }
+  pthread_mutex_lock(&race_m);
+  race_done = 1;
+  pthread_cond_broadcast(&race_cv);
+  pthread_mutex_unlock(&race_m);
+  for (int i = 0; i < steps; i++) pthread_join(parked[i], NULL);
+  return steps > 20 && unmapped > 0 ? 0 : 4;
+}
+static const char *self_path;
+static void test_remote_push_unmapped(void) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(self_path, self_path, "remote-push-sweep", (char *)NULL);
+    _exit(5);
+  }
+  int st = 0;
+  CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0); /* a fault: killed by SIGSEGV */
+}
 #endif
 
 /* A thread's first call of each kind, before it has a heap (vcmi_no_heap): calloc of a size
@@ -1337,7 +1452,14 @@ static void test_first_calls(void) {
   CHECK_EQ(vcm_check(NULL), 0);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+#if defined(__x86_64__)
+  if (argc > 1 && strcmp(argv[1], "remote-push-sweep") == 0) return remote_push_sweep();
+  self_path = argv[0];
+#else
+  (void)argc;
+  (void)argv;
+#endif
   test_linked_malloc_is_vcm();
   test_large_calloc_dense();
   test_small();
@@ -1373,5 +1495,8 @@ int main(void) {
   test_fork_every_step();
 #endif
   test_os_failure();
+#if defined(__x86_64__)
+  test_remote_push_unmapped();
+#endif
   return t_report();
 }
