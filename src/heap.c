@@ -695,14 +695,17 @@ static void heap_purge(vcmi_heap *h) {
   unsigned donee_k = h->carve_k;
   /* Class by class from the largest, so that what a hold gives up is the classes a rebuild
    * reaches last (vectors grow through the classes in order). */
-  for (unsigned k = 0; k < VCMI_NCLASS; k++)
+  uint32_t look = 0; /* the classes some segment looks at (a segment's other bits stay 0) */
+  for (vcmi_segment *s = h->segs; s; s = s->next) look |= s->aging &= s->carved;
+  for (; look; look &= look - 1u) {
+    unsigned k = (unsigned)__builtin_ctz(look);
     for (vcmi_segment *s = h->segs; s; s = s->next) {
-      vcmi_region *r = reg(s);
       uint32_t bit = 1u << k;
-      int aging = (s->carved & bit) && r->free_head[k] != VCMI_NONE && (s->aging & bit) &&
+      int aging = (s->aging & bit) && reg(s)->free_head[k] != VCMI_NONE &&
                   vcmi_purge_class(s, k, drop, hold ? &give : NULL, h->check, &bt);
       s->aging = aging ? s->aging | bit : s->aging & ~bit;
     }
+  }
   for (vcmi_segment *s = h->segs; s; s = s->next) /* only the classes ever carved */
     for (uint32_t m = s->carved; m; m &= m - 1u)
       foot += (size_t)reg(s)->fresh[__builtin_ctz(m)] * s->cap[__builtin_ctz(m)];
