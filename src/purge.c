@@ -247,10 +247,10 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
   vcmi_entry *e;
   int waiting = 0;
   G->h->purges++;
-  for (; g != VCMI_NONE; g = e->link, m++) {
-    e = vcmi_entry_at(r, k, g);
+  vcmi_entry *map = vcmi_entry_at(r, k, 0);
+  for (; g != VCMI_NONE; g = e->link, m++) { /* marked AGED below, as grouped */
+    e = map + g;
     if (e->state & (AGED | VCMI_PURGED)) break;
-    e->state = AGED;
   }
   uint32_t stop = g; /* the first chunk the last purge saw */
   if (m > n || groups_taken(G, nspan, n - m, g, per_log2) != 0) {
@@ -295,7 +295,7 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
   /* The new chunks into their groups (at the front: the latest freed are reused first). */
   for (g = r->free_head[k]; g != stop;) {
     uint32_t i = g >> per_log2;
-    e = vcmi_entry_at(r, k, g);
+    e = map + g;
     uint32_t next = e->link;
     e->state = AGED;
     span_rec *x;
