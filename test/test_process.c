@@ -1251,7 +1251,7 @@ static void test_free_sized_claimed(void) {
 #if defined(__x86_64__)
 /* fork from a signal handler at every instruction of a large block's free and malloc (the
  * trap flag single-steps them; the handler forks at each step): each child allocates and
- * frees a large and a small block, and must exit within 5 s. A fork between the two stores of
+ * frees a large and a small block, and must exit within 30 s. A fork between the two stores of
  * a list push (the head stored first by the compiler) left the child a cached block linked
  * into the live list, and its cache walk looped for ever (tst-mallocfork2 hung 1 run in 300). */
 static volatile int stepping;
@@ -1266,7 +1266,7 @@ static void step_trap(int sig, siginfo_t *si, void *ctx) {
   }
   pid_t pid = fork();
   if (pid == 0) {
-    alarm(5);
+    alarm(30); /* a hang: killed, reported (generous: the machine may be loaded) */
     void *p = malloc(1u << 20), *q = malloc(40);
     free(q);
     free(p);
@@ -1401,6 +1401,7 @@ static int remote_push_sweep(void) {
   pthread_cond_broadcast(&race_cv);
   pthread_mutex_unlock(&race_m);
   for (int i = 0; i < steps; i++) pthread_join(parked[i], NULL);
+  /* unmapped: some step saw the exit unmap X's segment (else the sweep tested nothing) */
   return steps > 20 && unmapped > 0 ? 0 : 4;
 }
 static const char *self_path;
