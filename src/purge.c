@@ -298,29 +298,28 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
     if (bt->hold_new) G->h->burst = G->h->purges;
     G->h->burst_end = G->h->purges;
   }
-  /* The new chunks into their groups (at the front: the latest freed are reused first). */
+  /* The new chunks into their groups (at the front: the latest freed are reused first). What
+   * the loop reads of the head is read once (its stores to records could alias it). */
+  uint16_t now = G->h->purges;
+  span_rec *low = G->h->r, *high = G->own->r;
   for (g = r->free_head[k]; g != stop;) {
     uint32_t i = g >> per_log2;
     e = map + g;
     uint32_t next = e->link;
     e->state = AGED;
-    span_rec *x;
-    if (i < HEAD_SPANS) {
-      x = &G->h->r[i];
-    } else {
-      x = &G->own->r[i];
-      if (!G->h->own) { /* the first record there: written before read */
-        G->h->own = 1;
-        x->cnt = 0;
-      }
+    span_rec *x = i < HEAD_SPANS ? low + i : high + i;
+    if (i >= HEAD_SPANS && !G->h->own) { /* the first record there: written before read */
+      G->h->own = 1;
+      x->cnt = 0;
     }
-    e->link = x->head;
-    if (!x->cnt++) {
-      e->link = VCMI_NONE;
+    uint32_t c = x->cnt;
+    e->link = c ? x->head : VCMI_NONE;
+    if (!c) {
       x->tail = g;
       set_bit(G, 0, i, 1);
     }
-    if (x->cnt == per) x->full = (uint16_t)G->h->purges;
+    x->cnt = (uint16_t)++c;
+    if (c == per) x->full = now;
     x->head = g;
     g = next;
   }
