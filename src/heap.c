@@ -291,7 +291,15 @@ static void seg_unlink(vcmi_heap *h, vcmi_segment **link) {
   seg_destroy(s);
 }
 
+/* A hold is its thread's phase (a burst it freed, kept for its rebuild): it ends with the
+ * thread. Carried to the next, which never freed, it kept every empty segment mapped. */
+static void heap_end_hold(vcmi_heap *h) {
+  h->hold_live = 0;
+  h->held = 0;
+}
+
 static void heap_set_mode(vcmi_heap *h, vcmi_region *first) {
+  heap_end_hold(h);
   h->check = vcmi_opt[VCMI_OPT_CHECK] != 0;
   for (unsigned i = 0; i <= VCMI_TIGHT_TABLE_MAX / 16u; i++)
     h->direct[i] = &h->bin[vcmi_tight_table[i]];
@@ -385,6 +393,7 @@ static vcmi_heap *heap_take(void) {
 static void heap_give_up(vcmi_heap *h) {
   out_flush_all();
   heap_collect(h, 0);
+  heap_end_hold(h);
   /* a fine segment left empty goes with its thread: a heap passed from thread to thread would
    * otherwise gather one of each fine class its threads ever used (thread-storm's mappings) */
   for (vcmi_segment **link = &h->segs; *link;)

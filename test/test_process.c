@@ -441,6 +441,41 @@ static void test_free_keeps_errno(void) {
   if (changed) CHECK_EQ(*changed, 0);
 }
 
+/* A hold (a burst of frees kept for the rebuild, heap.c) is the phase of the thread that freed:
+ * it ends with that thread. A thread that exits in a hold hands on its heap, and the next
+ * thread to take it, which never freed, held every empty segment mapped through its own
+ * purges (thread-storm's mappings doubled in 2 runs of 8). Thread A frees 30 MiB it
+ * allocated (a burst: its later purges hold), then exits; thread B takes A's heap (the
+ * abandoned list's top) and must not be holding. */
+#include "heap.h"
+static void *hold_a(void *arg) {
+  enum { N = 150 };
+  static void *c[N];
+  size_t *out = arg;
+  for (int i = 0; i < N; i++) c[i] = malloc(200000);
+  for (int i = 0; i < N; i++) free(c[i]);
+  out[0] = (size_t)(uintptr_t)vcmi_tls_heap;
+  out[1] = vcmi_tls_heap->hold_live;
+  return NULL;
+}
+static void *hold_b(void *arg) {
+  size_t *out = arg;
+  void *volatile q = malloc(64); /* volatile: the pair is not elided */
+  free(q);
+  out[2] = (size_t)(uintptr_t)vcmi_tls_heap;
+  out[3] = vcmi_tls_heap->hold_live;
+  return NULL;
+}
+static void test_hold_ends_with_thread(void) {
+  size_t out[4] = {0};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, hold_a, out) == 0 && pthread_join(t, NULL) == 0);
+  CHECK(pthread_create(&t, NULL, hold_b, out) == 0 && pthread_join(t, NULL) == 0);
+  CHECK(out[1] != 0);         /* A ended in a hold */
+  CHECK_EQ(out[2], out[0]);   /* B took A's heap */
+  CHECK_EQ(out[3], 0);        /* and holds nothing of A's */
+}
+
 /* A segment kept empty only between purges (its chunks all freed, as when another thread
  * frees them all and the owner collects them) stays mapped: unmapping it at every purge and
  * mapping it again at the next allocation cost a reserve and page faults each time (s6 took
@@ -1471,6 +1506,7 @@ int main(int argc, char **argv) {
   test_purge_hold();
   test_free_keeps_errno();
   test_seg_idle();
+  test_hold_ends_with_thread();
   test_purge_growing(); /* after: the heap it leaves would be seg_idle's */
   test_purge_groups();
   test_remote_batches_flushed();
