@@ -770,10 +770,13 @@ static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vc
   remote_batch(r, e, k);
 }
 
-/* Locate p in r or report why it is not a chunk start. */
+/* Locate p in r or report why it is not a chunk start: foreign if p is not in r's segment at
+ * all (an address past 2^48 wraps to r in the segment map, meta.h). */
 static int locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc) {
   if (VCMI_LIKELY(vcmi_seg_locate(r, p, loc) == 0)) return 0;
-  vcmi_misuse(r, p, VCMI_WHY_INTERIOR);
+  const vcmi_segment *s = (const vcmi_segment *)(const void *)r;
+  vcmi_misuse(r, p,
+              (uintptr_t)p - (uintptr_t)s >= s->size ? VCMI_WHY_FOREIGN : VCMI_WHY_INTERIOR);
   return -1;
 }
 

@@ -54,15 +54,19 @@ int vcmi_pagemap_set(const void *start, size_t size, void *desc);
 #define VCMI_SEGMAP_BITS ((sizeof(void *) > 4 ? 48u : 8u * sizeof(void *)) - VCMI_SEGMAP_SHIFT)
 #define VCMI_SEGMAP_MAX 254u /* units in the biggest segment (the byte holds the count + 1) */
 extern unsigned char vcmi_segmap[(size_t)1 << VCMI_SEGMAP_BITS];
-/* The units from the start of p's segment, plus one; 0: p is in no segment (NULL is not). */
+/* The units from the start of p's segment, plus one; 0: p is in no segment (NULL is not).
+ * Masked, not bounded: an address at or past 2^48 (none is ours) reads the byte of the unit
+ * it wraps to, and a segment found so lies 2^48 or more away from p, so every locate rejects
+ * p (the slow paths report it foreign: heap.c, locate_or_report). One instruction less on
+ * every free. */
 static inline unsigned vcmi_segmap_dist(const void *p) {
-  uintptr_t u = (uintptr_t)p >> VCMI_SEGMAP_SHIFT;
-  if (__builtin_expect(u >= ((uintptr_t)1 << VCMI_SEGMAP_BITS), 0)) return 0;
+  uintptr_t u = ((uintptr_t)p >> VCMI_SEGMAP_SHIFT) & (((uintptr_t)1 << VCMI_SEGMAP_BITS) - 1u);
   return __atomic_load_n(&vcmi_segmap[u], __ATOMIC_RELAXED);
 }
-/* The segment holding p, given vcmi_segmap_dist(p) = d > 0. */
+/* The segment holding p, given vcmi_segmap_dist(p) = d > 0 (wrapped like it past 2^48). */
 static inline void *vcmi_segmap_base(const void *p, unsigned d) {
-  return (void *)((((uintptr_t)p >> VCMI_SEGMAP_SHIFT) + 1u - d) << VCMI_SEGMAP_SHIFT);
+  uintptr_t u = ((uintptr_t)p >> VCMI_SEGMAP_SHIFT) & (((uintptr_t)1 << VCMI_SEGMAP_BITS) - 1u);
+  return (void *)((u + 1u - d) << VCMI_SEGMAP_SHIFT);
 }
 /* Record [start, start + size) as a segment (set) or nothing (clear); start aligned to the
  * unit, size a multiple of it, at most VCMI_SEGMAP_MAX units. Takes meta_lock. 0, or -1 if

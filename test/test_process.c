@@ -1020,6 +1020,19 @@ static void test_misuse(void) {
     reported += misuse.calls == 1 && misuse.ptr == (void *)a;
   }
   CHECK(units > 500 && reported == units);
+  /* Addresses past 2^48 (none is ours; the segment map wraps them onto tiny's segment): free
+   * and free_sized report them foreign, realloc fails, and tiny stays live. */
+  for (int i = 0; sizeof(void *) == 8 && i < 3; i++) {
+    uint64_t hi = i == 0 ? (uint64_t)1 << 48 : i == 1 ? (uint64_t)1 << 63 : ~(uint64_t)0 << 48;
+    void *w = (void *)((uintptr_t)tiny | (uintptr_t)hi);
+    misuse.calls = 0;
+    free_(w);
+    CHECK(misuse.calls == 1 && misuse.ptr == w && strstr(misuse.reason, "foreign"));
+    free_sized(w, 16);
+    CHECK(misuse.calls == 2 && misuse.ptr == w && strstr(misuse.reason, "foreign"));
+    CHECK(realloc_(w, 8) == NULL);
+    CHECK(misuse.calls == 3 && misuse.ptr == w);
+  }
   misuse.calls = 13;
   free_(tiny);
   CHECK_EQ(misuse.calls, 13);
