@@ -697,9 +697,13 @@ static void heap_purge(vcmi_heap *h) {
     s->aging |= touched; /* the classes to look at (below: bit k read, then written) */
     link = &s->next;
   }
-  /* Donations, among the segments that stay (the batch's ranges must stay mapped) */
+  /* Donations, among the segments that stay (the batch's ranges must stay mapped). Moved pages
+   * not carved stay only for a class carving enough to be donated to again (donate_to): kept
+   * for the class that carved last whatever it carved, they stayed until another class
+   * carved (test_donation_ends). */
+  int again = !h->check && h->carved >= VCMI_DONATE_MIN;
   for (vcmi_segment *s = h->segs; s; s = s->next)
-    if (s->dirty_g) undonate(s, &bt, s == h->carve_s && s->dirty_k == h->carve_k);
+    if (s->dirty_g) undonate(s, &bt, again && s == h->carve_s && s->dirty_k == h->carve_k);
   vcmi_segment *donee = donate_to(h, &bt);
   unsigned donee_k = h->carve_k;
   /* Class by class from the largest, so that what a hold gives up is the classes a rebuild

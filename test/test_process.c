@@ -656,6 +656,49 @@ static void test_donated(void) {
   CHECK_EQ(res[2], 0);
 }
 
+/* Pages a donation moved onto a frontier that its class does not carve go at the next purge
+ * (docs/DESIGN.md §6), also when no other small class carves after it: a wave of 1,500-byte
+ * chunks replaced by 3,000-byte ones stops right after a purge moved pages onto the 3 KiB
+ * class's frontier, then the thread only reuses one 64 KiB chunk (purges, no fresh chunk). */
+static void *donation_ends_main(void *arg) {
+  enum { N = 8192 };
+  static unsigned char *c[N], *d[N];
+  static size_t res[2];
+  vcm_stats a, b;
+  (void)arg;
+  for (int i = 0; i < N; i++)
+    if ((c[i] = malloc_(1500))) memset(c[i], 0xAB, 1500);
+  vcm_stats_get(&a);
+  int stop = -1;
+  for (int i = 0; i < N && stop < 0; i++) {
+    if ((d[i] = malloc_(3000))) memset(d[i], 1, 3000);
+    free_(c[i]);
+    vcm_stats_get(&b);
+    if (b.os_remapped != a.os_remapped && i >= N / 2) stop = i; /* this step donated */
+    a = b;
+  }
+  if (stop < 0 || !d[stop]) return NULL;
+  /* from the page after d[stop]: the rest of its batch (not written), then the pages moved
+   * onto the frontier */
+  unsigned char *front = (unsigned char *)(((uintptr_t)d[stop] + 3072 + 4095) & ~(uintptr_t)4095);
+  size_t moved = (size_t)256 << 10; /* at least VCMI_DONATE_MIN lands here */
+  res[0] = resident(front, moved);
+  churn_64k(2000); /* many purges; 64 KiB chunks are not donated to */
+  res[1] = resident(front, moved);
+  for (int i = stop + 1; i < N; i++) free_(c[i]);
+  for (int i = 0; i <= stop; i++) free_(d[i]);
+  return res;
+}
+static void test_donation_ends(void) {
+  pthread_t t;
+  size_t *res = NULL;
+  CHECK(pthread_create(&t, NULL, donation_ends_main, NULL) == 0);
+  CHECK(pthread_join(t, (void **)&res) == 0 && res);
+  if (!res) return;
+  CHECK(res[0] >= 16); /* moved pages were there */
+  CHECK_EQ(res[1], 0);
+}
+
 static void test_calloc_unmapped(void) {
   pthread_t t;
   size_t *nonzero = NULL;
@@ -1526,6 +1569,7 @@ int main(int argc, char **argv) {
   test_purge_between();
   test_calloc_unmapped();
   test_donated();
+  test_donation_ends();
   test_growth();
   test_growth_remap();
   test_large_cache_resident();
