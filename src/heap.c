@@ -140,7 +140,7 @@ static size_t seg_collect(vcmi_segment *s) {
   while (idx != VCMI_NONE) { /* a segment's n_channels is the constant: no division */
     unsigned k = vcmi_log2(idx / VCMI_SEG_CHANNELS + 1u);
     vcmi_loc loc = {k, idx - VCMI_SEG_CHANNELS * ((1u << k) - 1u), &r->map[idx]};
-    uint32_t next = loc.e->link;
+    uint32_t next = vcmi_link(loc.e->state);
     vcmi_release(r, &loc);
     bytes += s->cap[k];
     idx = next;
@@ -169,7 +169,7 @@ static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail) {
   vcmi_heap *o = __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED);
   uint32_t old = __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED);
   do {
-    __atomic_store_n(&t->link, old, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->state, VCMI_REMOTE | old, __ATOMIC_RELAXED);
   } while (!__atomic_compare_exchange_n(&r->remote_head, &old, head, 1, __ATOMIC_SEQ_CST,
                                         __ATOMIC_RELAXED));
   /* Only the push onto an empty list flags the owner: a list that was not empty is flagged
@@ -255,10 +255,12 @@ static int all_fill(const unsigned char *p, size_t n) {
   return 1;
 }
 
-static void check_slack(vcmi_region *r, const vcmi_loc *loc, const unsigned char *p) {
-  size_t used = __atomic_load_n(&loc->e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK;
-  if (!all_fill(p + used, vcmi_class_cap(r, loc->k) - used))
+static void check_slack_of(vcmi_region *r, size_t k, const unsigned char *p, size_t used) {
+  if (!all_fill(p + used, vcmi_class_cap(r, (unsigned)k) - used))
     vcmi_misuse(r, p, VCMI_WHY_OVERFLOW);
+}
+static void check_slack(vcmi_region *r, const vcmi_loc *loc, const unsigned char *p) {
+  check_slack_of(r, loc->k, p, __atomic_load_n(&loc->e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK);
 }
 
 /* Class t allocates from r first: cur[t] and its bin. */
@@ -493,8 +495,7 @@ static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
   if (b > end - g) b = end - g;
   for (uint32_t i = g + b; --i > g;) { /* chunks g+1 .. g+b-1, the lowest first out */
     vcmi_entry *e = vcmi_entry_at(r, k, i);
-    e->state = 0;
-    e->link = r->free_head[k];
+    e->state = r->free_head[k];
     r->free_head[k] = i;
   }
   __atomic_store_n(&r->fresh[k], g + b, __ATOMIC_RELAXED);
@@ -578,7 +579,7 @@ static uint32_t freed_into(vcmi_segment *s) {
   for (uint32_t m = s->carved; m; m &= m - 1u) { /* only the classes ever carved hold chunks */
     unsigned k = (unsigned)__builtin_ctz(m);
     uint32_t g = r->free_head[k];
-    if (g != VCMI_NONE && vcmi_entry_at(r, k, g)->state == 0) bits |= 1u << k;
+    if (g != VCMI_NONE && !(vcmi_entry_at(r, k, g)->state & ~VCMI_NONE)) bits |= 1u << k;
   }
   return bits;
 }
@@ -740,7 +741,7 @@ static inline __attribute__((always_inline)) void remote_batch(vcmi_region *r, v
   uint32_t idx = (uint32_t)(e - r->map);
   out_slot *o = &out[((vcmi_segment *)(void *)r)->slot];
   if (VCMI_LIKELY(o->r == r)) {
-    __atomic_store_n(&e->link, o->head, __ATOMIC_RELAXED);
+    __atomic_store_n(&e->state, VCMI_REMOTE | o->head, __ATOMIC_RELAXED);
     o->head = idx;
     if (VCMI_UNLIKELY(++o->n >= OUT_MAX)) out_flush(o);
   } else {
@@ -749,9 +750,9 @@ static inline __attribute__((always_inline)) void remote_batch(vcmi_region *r, v
 }
 
 static __attribute__((noinline, cold)) void remote_check_batch(vcmi_region *r, vcmi_entry *e,
-                                                               size_t k, const void *p) {
-  vcmi_loc loc = {k, 0, e};
-  check_slack(r, &loc, p);
+                                                               size_t k, const void *p,
+                                                               uint32_t was) {
+  check_slack_of(r, k, p, was & VCMI_USED_MASK);
   memset((void *)(uintptr_t)p, CHECK_FILL, vcmi_class_cap(r, (unsigned)k));
   remote_batch(r, e, k);
 }
@@ -764,11 +765,12 @@ static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vc
       vcmi_misuse(r, p, VCMI_WHY_DOUBLE_FREE);
       return;
     }
-  } while (!__atomic_compare_exchange_n(&e->state, &s, (s & ~VCMI_LIVE) | VCMI_REMOTE, 1,
+  } while (!__atomic_compare_exchange_n(&e->state, &s, VCMI_REMOTE | VCMI_NONE, 1,
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-  /* the chunk is ours until pushed; REMOTE keeps used */
+  /* the chunk is ours until pushed; its link is set when it joins a chain (its used, in s,
+   * is gone from the entry) */
   if (VCMI_UNLIKELY(vcmi_opt[VCMI_OPT_CHECK])) {
-    remote_check_batch(r, e, k, p);
+    remote_check_batch(r, e, k, p, s);
     return;
   }
   remote_batch(r, e, k);

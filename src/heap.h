@@ -111,7 +111,7 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n);
 /* Hand out g, the head of bin b's free list, with used = n. */
 static inline void *vcmi_bin_take(const vcmi_bin *b, uint32_t g, size_t n) {
   vcmi_entry *e = b->map + g;
-  VCMI_BIN_WORD(b->rk, free_head) = e->link;
+  VCMI_BIN_WORD(b->rk, free_head) = vcmi_link(e->state);
   e->state = VCMI_LIVE | (uint32_t)n;
   VCMI_BIN_WORD(b->rk, live)++;
   return b->area + g * b->cap;

@@ -39,8 +39,8 @@ void vcmi_purge_inside(vcmi_purge_batch *bt, void *p, size_t n) {
 
 /* Purging works on spans: one OS page of a class area (or one chunk, for the classes above;
  * pages up to 64 KiB). A span whose chunks were all free at two purges in a row goes back to
- * the OS; chunks that were free at one purge are AGED (the used field of a free entry,
- * otherwise 0), and any allocation clears it. Page-sized spans drop the free chunks between
+ * the OS; chunks that were free at one purge are AGED (a flag of a free entry,
+ * region.h), and any allocation clears it. Page-sized spans drop the free chunks between
  * live ones too (vectors that stopped growing in a class the others grew through: g8's
  * resident pages holding no live chunk were 57 of its 132 MiB with 64 KiB spans). At the top
  * of a class area such spans are cut off the class (fresh goes down, the map pages go too):
@@ -48,7 +48,7 @@ void vcmi_purge_inside(vcmi_purge_batch *bt, void *p, size_t n) {
 #define SPAN_LOG2_MIN 12u
 #define SPAN_LOG2_MAX 16u
 #define SPANS_MAX (VCMI_SEG_CHANNELS << (VCMI_LMAX - SPAN_LOG2_MIN)) /* spans per class area */
-#define AGED 1u
+#define AGED VCMI_AGED
 
 static unsigned span_log2(void) {
   unsigned l = vcmi_log2(vcmi_os_page());
@@ -212,8 +212,10 @@ static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint
     int aged = in && !G->h->refaults && (uint16_t)(G->h->purges - rec(G, i)->full) >= SPAN_AGE;
     if (in && (gone || ((bulk || aged) && !held(G, i, hold)) || give_up(hold, span_bytes))) {
       if (!gone) { /* spans dropped before join the call, unless it may donate */
-        for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++)
-          vcmi_entry_at(r, k, c)->state = VCMI_PURGED;
+        for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++) {
+          vcmi_entry *e = vcmi_entry_at(r, k, c);
+          e->state = vcmi_link(e->state) | VCMI_PURGED;
+        }
         set_bit(G, 1, i, 1);
         fresh_spans++, (*dropped)++;
       } else if (split) {
@@ -254,7 +256,7 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
   if (drop && !check && n < per && n < last) return 1;
   G->h->purges++;
   vcmi_entry *map = vcmi_entry_at(r, k, 0);
-  for (; g != VCMI_NONE; g = e->link, m++) { /* marked AGED below, as grouped */
+  for (; g != VCMI_NONE; g = vcmi_link(e->state), m++) { /* marked AGED below, as grouped */
     e = map + g;
     if (e->state & (AGED | VCMI_PURGED)) break;
   }
@@ -305,15 +307,14 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
   for (g = r->free_head[k]; g != stop;) {
     uint32_t i = g >> per_log2;
     e = map + g;
-    uint32_t next = e->link;
-    e->state = AGED;
+    uint32_t next = vcmi_link(e->state);
     span_rec *x = i < HEAD_SPANS ? low + i : high + i;
     if (i >= HEAD_SPANS && !G->h->own) { /* the first record there: written before read */
       G->h->own = 1;
       x->cnt = 0;
     }
     uint32_t c = x->cnt;
-    e->link = c ? x->head : VCMI_NONE;
+    e->state = AGED | (c ? x->head : VCMI_NONE);
     if (!c) {
       x->tail = g;
       set_bit(G, 0, i, 1);
@@ -326,15 +327,21 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
   /* Relink: the resident groups, then the gone ones (unless the chain is as it was: its head
    * taken, no chunk new, no span dropped). */
   if (!m && !dropped && t == nspan && stop != VCMI_NONE) return waiting;
-  uint32_t *link = &r->free_head[k];
+  vcmi_entry *tail = NULL; /* the last group's tail, NULL: none yet (the list's head) */
   for (int p = 0; p < 2; p++)
     for (uint32_t w = 0; w < (nspan + 63u) / 64u; w++)
       for (uint64_t x = part_bits(G, p, w); x; x &= x - 1u) {
         span_rec *y = rec(G, w * 64u + (unsigned)__builtin_ctzll(x));
-        *link = y->head;
-        link = &vcmi_entry_at(r, k, y->tail)->link;
+        if (tail)
+          vcmi_set_link(tail, y->head);
+        else
+          r->free_head[k] = y->head;
+        tail = vcmi_entry_at(r, k, y->tail);
       }
-  *link = VCMI_NONE;
+  if (tail)
+    vcmi_set_link(tail, VCMI_NONE);
+  else
+    r->free_head[k] = VCMI_NONE;
   uint32_t top = t << per_log2 < fresh ? t << per_log2 : fresh; /* new fresh */
   if (top < fresh) {
     vcmi_purge_inside(bt, vcmi_chunk_addr(r, k, top), (size_t)(fresh - top) * vcmi_class_cap(r, k));

@@ -60,7 +60,7 @@
 #define VG_RESIZE(r, p, from, to) ((void)0)
 #endif
 
-_Static_assert(sizeof(vcmi_entry) == 8, "map entry is the seed's 8 bytes");
+_Static_assert(sizeof(vcmi_entry) == 4, "a segment's map entry is one word");
 _Static_assert(sizeof(vcmi_region) <= sizeof(vcm_region), "vcm_region storage too small");
 _Static_assert(_Alignof(vcmi_region) <= _Alignof(vcm_region), "vcm_region misaligned");
 _Static_assert(VCM_CLASS_MAX - 1 <= VCMI_USED_MASK, "used field holds the largest class");
@@ -771,7 +771,7 @@ void vcm_region_stats_get(vcm_region *rr, vcm_region_stats *out) {
     out->peak_capacity += (size_t)r->fresh[k] * vcmi_class_cap(r, k);
     for (uint32_t g = 0; g < r->fresh[k]; g++) {
       uint32_t st = __atomic_load_n(&vcmi_entry_at(r, k, g)->state, __ATOMIC_RELAXED);
-      if (st & (VCMI_LIVE | VCMI_REMOTE)) out->class_used[i] += st & VCMI_USED_MASK;
+      if (st & VCMI_LIVE) out->class_used[i] += st & VCMI_USED_MASK; /* REMOTE: freed */
     }
   }
   out->data_bytes = r->stride * r->nclass;
@@ -913,7 +913,7 @@ int vcm_region_check(vcm_region *rr, const char **why) {
     uint32_t limit = r->n_channels << k, nfree = 0, nlive = 0;
     if (r->fresh[k] > limit) FAIL("fresh frontier beyond the class");
     /* I2: walk the free list marking each entry; a mark seen twice is a cycle or a repeat. */
-    for (uint32_t g = r->free_head[k]; g != VCMI_NONE && !bad; g = vcmi_entry_at(r, k, g)->link) {
+    for (uint32_t g = r->free_head[k]; g != VCMI_NONE && !bad; g = vcmi_link(vcmi_entry_at(r, k, g)->state)) {
       vcmi_entry *e;
       if (g >= r->fresh[k]) {
         FAIL("free list names a chunk never handed out");
@@ -938,7 +938,7 @@ int vcm_region_check(vcm_region *rr, const char **why) {
         FAIL("used exceeds capacity");
       if (s & (VCMI_LIVE | VCMI_REMOTE)) { /* remote chunks count until collected */
         nlive++;
-        used += s & VCMI_USED_MASK;
+        used += s & VCMI_LIVE ? s & VCMI_USED_MASK : 0;
         cap += vcmi_class_cap(r, k);
       }
       e->state = s & ~VCMI_MARK;
@@ -974,7 +974,7 @@ void vcm_region_visit(vcm_region *rr, vcm_visit_fn fn, void *ctx) {
   for (unsigned k = r->nclass; k-- > 0;)
     for (uint32_t g = 0; g < r->fresh[k]; g++) {
       uint32_t s = vcmi_entry_at(r, k, g)->state;
-      fn(ctx, vcmi_chunk_addr(r, k, g), vcmi_class_cap(r, k), s & VCMI_USED_MASK,
+      fn(ctx, vcmi_chunk_addr(r, k, g), vcmi_class_cap(r, k), s & VCMI_LIVE ? s & VCMI_USED_MASK : 0,
          !!(s & VCMI_LIVE));
     }
 }

@@ -8,12 +8,14 @@
 #define VCMI_LIKELY(x) __builtin_expect(!!(x), 1) /* GCC and clang: the core uses builtins */
 #define VCMI_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* One map entry per chunk, 8 bytes (the seed's min/2 budget). See docs/DESIGN.md, "Map".
- *   state: bits 0..27 used bytes (<= 2^27), bit 28 MARK (checker scratch), bit 29 REMOTE
- *          (freed by another thread, waiting in the region's remote list), bit 30 PURGED
- *          (free and its pages returned to the OS), bit 31 LIVE.
- *   link:  free chunk: class-number of the next free chunk of its class (VCMI_NONE ends);
- *          REMOTE chunk: map index of the next remote-freed chunk. */
+/* One map entry per chunk of a segment, 4 bytes: flags in the top five bits, and the rest
+ * (27 bits) the used bytes of a LIVE chunk or the link of any other. See docs/DESIGN.md §6.
+ *   bit 31 LIVE, bit 30 PURGED (free, its pages returned to the OS), bit 29 REMOTE (freed by
+ *   another thread, waiting in the segment's remote list), bit 28 MARK (checker scratch), bit
+ *   27 AGED (free, seen free by a purge: purge.c).
+ *   LIVE: bits 0..26 used bytes (< VCM_CLASS_MAX = 2^27);
+ *   free: bits 0..26 the class-number of the next free chunk of its class (VCMI_NONE ends);
+ *   REMOTE: bits 0..26 the map index of the next remote-freed chunk (its used is gone). */
 /* Reserve entries of a caller region in its head, shared by its classes: they fill the union
  * with the segment-only fields on 64-bit targets (24 pointers + 48 words = 89 + 1 + 6 words).
  * A disc whose map share leaves more room before the data keeps its reserves there. */
@@ -22,15 +24,16 @@
 
 typedef struct vcmi_entry {
   uint32_t state;
-  uint32_t link;
 } vcmi_entry;
 
-#define VCMI_USED_MASK 0x0FFFFFFFu
+#define VCMI_USED_MASK 0x07FFFFFFu
+#define VCMI_NONE VCMI_USED_MASK /* ends a list: the link field all ones (class-numbers and map
+                                  * indices stay below 2^20) */
+#define VCMI_AGED 0x08000000u
 #define VCMI_MARK 0x10000000u
 #define VCMI_REMOTE 0x20000000u
 #define VCMI_PURGED 0x40000000u
 #define VCMI_LIVE 0x80000000u
-#define VCMI_NONE 0xFFFFFFFFu
 #define VCMI_MAGIC 0x76636d48u /* "vcmH", the seed's typeof_vcm_head */
 
 /* Class k holds chunks of capacity max >> k (k = 0 is the biggest). Class k's chunks, for all
@@ -105,6 +108,11 @@ static inline unsigned char *vcmi_chunk_addr(const vcmi_region *r, unsigned k, u
 static inline vcmi_entry *vcmi_entry_at(const vcmi_region *r, unsigned k, uint32_t g) {
   return r->mapk[k] + g; /* = map + n_channels * (2^k - 1) + g */
 }
+/* The link of a free or REMOTE entry's state s; setting one keeps the entry's flags. */
+static inline uint32_t vcmi_link(uint32_t s) { return s & VCMI_NONE; }
+static inline void vcmi_set_link(vcmi_entry *e, uint32_t g) {
+  e->state = (e->state & ~VCMI_NONE) | g;
+}
 
 /* Lay out a region over separate map and data areas (the process heap keeps the map on its
  * own pages). data must hold nclass * n_channels * max bytes, map n_channels*(2^nclass-1)
@@ -136,7 +144,7 @@ static inline void *vcmi_take_free(vcmi_region *r, unsigned k, size_t n) {
   uint32_t g = r->free_head[k];
   if (g == VCMI_NONE) return 0;
   vcmi_entry *e = vcmi_entry_at(r, k, g);
-  r->free_head[k] = e->link;
+  r->free_head[k] = vcmi_link(e->state);
   return vcmi_hand_out(r, k, g, e, n);
 }
 
@@ -172,8 +180,7 @@ static inline void vcmi_release(vcmi_region *r, const vcmi_loc *loc) {
   vcmi_entry *e = loc->e;
   VCMI_ASSERT((e->state & (VCMI_LIVE | VCMI_REMOTE)) && r->live[loc->k] > 0);
   r->live[loc->k]--;
-  e->state = 0;
-  e->link = r->free_head[loc->k];
+  e->state = r->free_head[loc->k];
   r->free_head[loc->k] = loc->g;
 }
 

@@ -35,10 +35,11 @@ static inline vcmi_region *vcmi_seg_region(vcmi_segment *s) { return vcmi_region
 
 /* A segment's layout (docs/DESIGN.md §6): the header page, then the map, then the purge's span
  * groups (purge.h), a guard page, and the data from VCMI_GRANULE on. */
-#define VCMI_SEG_MAP_BYTES ((size_t)VCMI_SEG_CHANNELS * (((size_t)1 << VCMI_NCLASS) - 1u) * 8u)
+#define VCMI_SEG_MAP_BYTES                                                                   \
+  ((size_t)VCMI_SEG_CHANNELS * (((size_t)1 << VCMI_NCLASS) - 1u) * sizeof(vcmi_entry))
 #define VCMI_SEG_PAGE_MAX ((size_t)64 << 10) /* the largest OS page the layout leaves room for */
 /* The map starts this far into the page after the header, so that class k's entries (at
- * 256 (2^k - 1) bytes into the map) start at 256 * 2^k: on a page boundary for every class
+ * 128 (2^k - 1) bytes into the map) start at 128 * 2^k: on a page boundary for every class
  * with a page of entries or more. A class's first batch then touches one map page, not the
  * tail of its neighbour's page too (a segment using one class: 3 resident pages, not 4). */
 #define VCMI_SEG_MAP_SKEW ((size_t)VCMI_SEG_CHANNELS * sizeof(vcmi_entry))

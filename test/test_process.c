@@ -497,6 +497,33 @@ static void *seg_idle_main(void *arg) {
   free_(b);
   return st;
 }
+/* A segment's map costs 4 bytes a chunk (region.h: a chunk's used and its link share one
+ * word): a fresh thread's 16,384 chunks of 16 bytes take 16 map pages besides at most one
+ * page per class in use, not 32 (8-byte entries). In a thread of its own. */
+static void *map_word_main(void *arg) {
+  enum { N = 16384 };
+  static void *c[N];
+  size_t *out = arg, pages = 0;
+  for (int i = 0; i < N; i++) c[i] = malloc_(16);
+  vcmi_region *r = vcmi_tls_heap->cur[0];
+  for (unsigned k = 0; k < r->nclass; k++)
+    if (r->fresh[k]) pages += ((size_t)r->fresh[k] * 4u + 4095u) / 4096u + 1u;
+  uintptr_t m = (uintptr_t)r->map & ~(uintptr_t)4095;
+  out[0] = resident((void *)m, VCMI_SEG_MAP_BYTES + 4096u);
+  out[1] = pages;
+  out[2] = r->fresh[VCMI_NCLASS - 1u];
+  for (int i = 0; i < N; i++) free_(c[i]);
+  return NULL;
+}
+static void test_map_word(void) {
+  size_t out[3] = {0};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, map_word_main, out) == 0);
+  CHECK(pthread_join(t, NULL) == 0);
+  CHECK(out[2] >= 16384u);       /* the chunks are this segment's 16-byte class */
+  CHECK(out[0] > 0 && out[0] <= out[1]);
+}
+
 static void test_seg_idle(void) {
   pthread_t t;
   vcm_stats *st = NULL;
@@ -1562,6 +1589,7 @@ int main(int argc, char **argv) {
   test_purge_hold();
   test_free_keeps_errno();
   test_seg_idle();
+  test_map_word();
   test_hold_ends_with_thread();
   test_purge_growing(); /* after: the heap it leaves would be seg_idle's */
   test_purge_groups();
