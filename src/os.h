@@ -56,8 +56,9 @@ void *vcmi_os_remap(void *p, size_t old, size_t new_size, void *dest);
 /* Move the pages of [src, src + n) onto dst (both aligned to vcmi_os_page(), n a multiple of
  * it, inside reservations): dst's old pages go, [src, src + n) stays mapped and reads zero, its
  * pages gone from it. Page tables move, never bytes. 0, or -1 with nothing changed (the caller
- * copies): unsupported, failed, or the process holds over a quarter of vm.max_map_count
- * mappings (a move may split them; counted at most once per 4,096 refusals). Keeps errno. */
+ * copies; dst stays mapped, which a one-call move refused did not ensure): unsupported,
+ * refused, or the process holds over a quarter of vm.max_map_count mappings (a move may split
+ * them; counted at most once per 4,096 refusals). Keeps errno. */
 int vcmi_os_move(void *src, void *dst, size_t n);
 
 /* Counters of OS memory, bytes (relaxed; for stats). */

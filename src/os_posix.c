@@ -5,8 +5,10 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "os.h"
@@ -224,13 +226,18 @@ static long proc_lines(const char *path) {
 }
 
 /* vm.max_map_count (the kernel's default if unreadable). */
-static long map_limit(void) {
+/* The number a /proc file starts with; -1 if unreadable. */
+static long proc_number(const char *path) {
   char buf[32];
-  long v = 0;
-  int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
+  long v = -1;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
   ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf);
   if (fd >= 0) close(fd);
-  for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) v = v * 10 + (buf[i] - '0');
+  for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) v = (v < 0 ? 0 : v * 10) + (buf[i] - '0');
+  return v;
+}
+static long map_limit(void) {
+  long v = proc_number("/proc/sys/vm/max_map_count");
   return v > 0 ? v : 65530;
 }
 
@@ -242,6 +249,34 @@ static long map_limit(void) {
 #define MOVE_SPLITS 4
 static long move_room, move_refused;
 static int move_unsupported;
+
+/* Whether a move may be one call (MREMAP_FIXED onto dst). The kernel unmaps dst before its
+ * other checks, so a move it refuses leaves a hole in the segment, which the next chunk there
+ * faults on (test_move_refused: SIGSEGV). It refuses a move whose source is several mappings
+ * before Linux 6.17 (moves make mappings: a third of g2's sources), a DONTUNMAP move's charge
+ * of n bytes under strict overcommit, and its n bytes of address space under an RLIMIT_AS or
+ * RLIMIT_DATA below what is mapped (a program may lower one). Then a move is two calls: to
+ * where the kernel chooses (every check made; a refusal unmaps nothing of ours; a source of
+ * several mappings is refused, and copied), then onto dst (the same size and not DONTUNMAP:
+ * nothing to charge or check). The limits are read at every move (a call each, next to a
+ * move's ~6 us); the kernel and the overcommit mode once. */
+static int one_call(void) {
+  static int known; /* 0: not read yet, 1: one call may do, 2: two calls always */
+  int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+  if (!k) {
+    struct utsname u;
+    unsigned v[2] = {0, 0}; /* major, minor */
+    const char *c = uname(&u) == 0 ? u.release : "";
+    for (int i = 0; i < 2; i++, c += *c == '.')
+      for (; *c >= '0' && *c <= '9'; c++) v[i] = v[i] * 10u + (unsigned)(*c - '0');
+    long mode = proc_number("/proc/sys/vm/overcommit_memory");
+    k = (v[0] > 6 || (v[0] == 6 && v[1] >= 17)) && (mode == 0 || mode == 1) ? 1 : 2;
+    __atomic_store_n(&known, k, __ATOMIC_RELAXED);
+  }
+  struct rlimit as, data;
+  return k == 1 && getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur == RLIM_INFINITY &&
+         getrlimit(RLIMIT_DATA, &data) == 0 && data.rlim_cur == RLIM_INFINITY;
+}
 
 int vcmi_os_move(void *src, void *dst, size_t n) {
   if (__atomic_load_n(&move_unsupported, __ATOMIC_RELAXED)) return -1;
@@ -255,9 +290,20 @@ int vcmi_os_move(void *src, void *dst, size_t n) {
     if (used < 0 || room <= 0) return -1;
     __atomic_store_n(&move_room, room - 1, __ATOMIC_RELAXED);
   }
-  int saved = errno;
-  void *q = mremap(src, n, n, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, dst);
-  if (q == MAP_FAILED && errno == EINVAL) /* a kernel without it: never again */
+  int saved = errno, err = 0;
+  void *q, *t = MAP_FAILED;
+  if (one_call()) {
+    q = mremap(src, n, n, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, dst);
+    err = errno;
+  } else if ((t = q = mremap(src, n, n, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, (void *)0)) == MAP_FAILED) {
+    err = errno;
+  } else if ((q = mremap(t, n, n, MREMAP_MAYMOVE | MREMAP_FIXED, dst)) == MAP_FAILED) {
+    (void)mremap(t, n, n, MREMAP_MAYMOVE | MREMAP_FIXED, src); /* not expected: pages back */
+  }
+  if (q == MAP_FAILED) /* not expected to have unmapped dst; if it did, zero pages there */
+    (void)mmap(dst, n, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  if (q == MAP_FAILED && err == EINVAL) /* a kernel without DONTUNMAP: never again */
     __atomic_store_n(&move_unsupported, 1, __ATOMIC_RELAXED);
   errno = saved;
   if (q == MAP_FAILED) return -1;
