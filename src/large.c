@@ -36,9 +36,13 @@ static vcmi_large live_list = {0, 0, NULL, 0, 0, 0, &live_list, &live_list}; /* 
  * wrote or read it all. The next calloc then populates its unwritten pages (up to
  * CACHE_MAX_BYTES) in one call: a read of a zero page and the write after it are two faults a
  * page (s4). A sparse user of calloc (a big table touched here and there) shows as sparse and
- * keeps lazy zero pages, as does a program before its first calloc'd block is freed. A freed
- * block known dense also keeps the pages that fit in the cache (cache_put). Relaxed: a hint. */
-static int calloc_dense;
+ * keeps lazy zero pages. Until a calloc'd block is freed (calloc_freed), each calloc measures
+ * the one calloc'd before it, if still live (calloc_last; its first CACHE_MAX_BYTES): a
+ * program that callocs its arrays first and frees them last is known too (s4's first eight
+ * blocks took two faults a page). The first calloc stays lazy. A freed block known dense also
+ * keeps the pages that fit in the cache (cache_put). Relaxed: a hint. */
+static int calloc_dense, calloc_freed;
+static vcmi_large *calloc_last; /* large_lock; NULL once freed */
 
 static void unlink_live(vcmi_large *b) {
   b->prev->next = b->next;
@@ -75,6 +79,28 @@ static vcmi_large *desc_get(void) {
     return d;
   }
   return vcmi_meta_alloc(sizeof *d);
+}
+
+/* Whether the program touched (wrote or read) 7/8 or more of the pages of [p, p + n). */
+static int dense_at(const unsigned char *p, size_t n) {
+  size_t pages = page_up(n) / vcmi_os_page(), res = vcmi_os_resident_pages(p, n);
+  return pages && res != (size_t)-1 && res >= pages - pages / 8u;
+}
+
+/* Before any calloc'd block is freed: measure the last one calloc'd, if it is still live. Its
+ * range may be freed meanwhile by another thread: then the measure fails or reads another
+ * block's pages (a hint either way). */
+static void measure_last(void) {
+  const unsigned char *p = NULL;
+  size_t n = 0;
+  vcmi_lock_take(&large_lock);
+  if (calloc_last) {
+    p = calloc_last->p;
+    n = __atomic_load_n(&calloc_last->used, __ATOMIC_RELAXED);
+  }
+  vcmi_lock_give(&large_lock);
+  if (n) __atomic_store_n(&calloc_dense, dense_at(p, n < CACHE_MAX_BYTES ? n : CACHE_MAX_BYTES),
+                          __ATOMIC_RELAXED);
 }
 
 /* Drop the pages of b from byte from on (page-aligned) to its dirty end, keeping the page
@@ -235,6 +261,7 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
     vcmi_lock_give(&large_lock);
   }
   /* Only the written part of a reused block needs clearing; a fresh mapping reads zero. */
+  if (zero && !__atomic_load_n(&calloc_freed, __ATOMIC_RELAXED)) measure_last();
   if (zero) {
     size_t clear = n < d->dirty ? n : d->dirty;
     memset(d->p, 0, clear);
@@ -248,6 +275,7 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
   vcmi_lock_take(&large_lock);
   __atomic_store_n(&d->magic, VCMI_LARGE_MAGIC, __ATOMIC_RELEASE);
   live_cap += d->cap;
+  if (zero && !__atomic_load_n(&calloc_freed, __ATOMIC_RELAXED)) calloc_last = d;
   d->next = live_list.next;
   d->prev = &live_list;
   live_list.next->prev = d;
@@ -280,12 +308,13 @@ void vcmi_large_free(vcmi_large *b, void *p) {
   __atomic_store_n(&b->magic, 0u, __ATOMIC_RELEASE);
   live_cap -= b->cap;
   unlink_live(b);
+  if (b == calloc_last) calloc_last = NULL;
   vcmi_lock_give(&large_lock);
   int dense = 0;
   if (b->zeroed) { /* a calloc'd block: how much of it did the program touch? */
-    size_t pages = page_up(b->used) / vcmi_os_page(), res = vcmi_os_resident_pages(b->p, b->used);
-    dense = pages && res != (size_t)-1 && res >= pages - pages / 8u;
+    dense = dense_at(b->p, b->used);
     __atomic_store_n(&calloc_dense, dense, __ATOMIC_RELAXED);
+    __atomic_store_n(&calloc_freed, 1, __ATOMIC_RELAXED);
   }
   if (b->used > b->dirty) b->dirty = b->used; /* the program may have written all it used */
   cache_put(b, dense);

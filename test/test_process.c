@@ -96,6 +96,27 @@ static int large_calloc_dense_child(void) {
   return 0;
 }
 
+/* Child of test_large_calloc_first. Before any calloc'd block is freed, a calloc measures the
+ * one calloc'd before it: the first stays lazy; after one the program touched all over, the
+ * next is populated at once (it was lazy: two faults a page, s4); after one touched here and
+ * there, lazy again. */
+static int large_calloc_first_child(void) {
+  const size_t M = 1u << 20;
+  unsigned char *a = calloc_(8 * M, 1);
+  if (!a || resident(a, 8 * M) != 0) return __LINE__;
+  memset(a, 1, 8 * M);
+  unsigned char *b = calloc_(8 * M, 1);
+  if (!b || resident(b, 8 * M) != 8 * M / 4096 || nonzero(b, 8 * M)) return __LINE__;
+  madvise(b, 8 * M, MADV_DONTNEED);
+  for (size_t i = 0; i < 8 * M; i += 2 * M) b[i] = 1;
+  unsigned char *c = calloc_(8 * M, 1);
+  if (!c || resident(c, 8 * M) != 0 || nonzero(c, 8 * M)) return __LINE__;
+  free_(a);
+  free_(b);
+  free_(c);
+  return 0;
+}
+
 /* In a child forked first: its cache holds no written page (so the bound is exactly 4x the
  * live capacity) and no calloc'd block was measured yet; the blocks it caches do not change
  * what the other tests reuse. */
@@ -112,6 +133,7 @@ static int in_child(int (*child)(void)) {
          WEXITSTATUS(status) == 0;
 }
 static void test_large_calloc_dense(void) { CHECK(in_child(large_calloc_dense_child)); }
+static void test_large_calloc_first(void) { CHECK(in_child(large_calloc_first_child)); }
 
 static void test_small(void) {
   for (size_t n = 0; n <= 4096; n += (n < 64 ? 1 : 61)) {
@@ -1613,6 +1635,7 @@ int main(int argc, char **argv) {
 #endif
   test_linked_malloc_is_vcm();
   test_large_calloc_dense();
+  test_large_calloc_first();
   test_small();
   test_intent();
   test_fine_segments();
