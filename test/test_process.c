@@ -217,7 +217,7 @@ static void test_intent(void) {
  * chunk frees silently, and a pointer below the class's first chunk (the segment's header, map,
  * guard page) or between chunks is reported with the pointer, the chunk untouched. */
 static void test_fine_segments(void) {
-  enum { N = (54 << 20) / 1056 + 64 }; /* one segment's window holds 54 MiB / 1056 chunks */
+  enum { N = (58 << 20) / 1056 + 64 }; /* one segment's window holds 58 MiB / 1056 chunks */
   static char *p[N];
   uintptr_t lo = UINTPTR_MAX, hi = 0;
   size_t bad = 0;
@@ -228,7 +228,7 @@ static void test_fine_segments(void) {
     if ((uintptr_t)p[i] > hi) hi = (uintptr_t)p[i];
   }
   CHECK_EQ(bad, 0);
-  CHECK(hi - lo >= ((size_t)54 << 20)); /* not one window */
+  CHECK(hi - lo >= ((size_t)58 << 20)); /* not one window */
   p[0][0] = 1;
   p[N - 1][1039] = 2;
   CHECK_EQ(vcm_check(NULL), 0);
