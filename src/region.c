@@ -6,7 +6,7 @@
  *    blocks; the map is a 16-bit slot per 16-byte granule plus a free bitmap with summaries,
  *    laid BEFORE the data, so no chunk's overflow reaches it;
  *  - segments of the process heap (vcmi_region_setup): the seed's fixed class areas with an
- *    8-byte entry per chunk and free lists (region.h), which heap.h's fast paths know.
+ *    4-byte entry per chunk and free lists (region.h), which heap.h's fast paths know.
  *
  * Invariants of a caller region (checked by vcm_region_check):
  *  B1 the data is a sequence of chunks, each of class k aligned to its capacity max >> k,
