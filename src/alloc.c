@@ -68,7 +68,7 @@ void vcm_free(void *p) {
  * its pages already read zero: the free-list head if a purge dropped its pages (PURGED), or
  * the chunk at the class's fresh frontier (never handed out, or its pages dropped when a purge
  * lowered the frontier), recognised by its address, unless a purge moved pages there (the
- * segment's dirty_k, dirty_g). */
+ * segment's dirty_g[k]). */
 static void *calloc_mid(size_t n) {
   vcmi_heap *h = vcmi_tls_heap;
   unsigned t = vcmi_tight_class(n), k = vcmi_tclass[t].k;
@@ -86,7 +86,7 @@ static void *calloc_mid(size_t n) {
                        (1u + r->xscale);
     p = vcmi_heap_alloc_slow(h, t, n);
     const vcmi_segment *s = (const vcmi_segment *)(const void *)r; /* read only if p is in it */
-    clean = (uintptr_t)p == at && !(s->dirty_g > f && s->dirty_k == k); /* not moved in */
+    clean = (uintptr_t)p == at && s->dirty_g[k] <= f; /* not moved in */
   }
   if (p && !clean) memset(p, 0, n);
   return p; /* NULL: the caller's fallback reports */

@@ -476,10 +476,10 @@ static int adopt(vcmi_heap *h) {
  * hold the fill). */
 #define FRESH_BATCH ((size_t)4 << 10)
 
-/* The largest class donated to (below): the classes under a page, whose pages a wave fills
- * whole. Up to 64 KiB, g2 kept 0.7 MiB more at its peak (pages moved in, not carved) for 1.5 %
- * of its faults: its vectors enter 64 KiB and up by a remap of their own pages (MOVE_MIN). */
-#define DONATE_CAP_MAX ((size_t)4 << 10)
+/* The largest class donated to (below): from 64 KiB vectors enter a class by a remap of their
+ * own pages (MOVE_MIN), which would replace pages moved there. Up to 4 KiB, g7 faulted 86.8k
+ * times, up to 32 KiB 80.2k (its vectors of 8 and 16 KiB); g2 105.8k -> 98.6k. */
+#define DONATE_CAP_MAX ((size_t)32 << 10)
 
 /* The chunks class k has in s (0: none, a fine segment of another class). */
 static uint32_t class_end(vcmi_segment *s, unsigned k) {
@@ -502,9 +502,10 @@ static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
   h->grown += (size_t)b * vcmi_class_cap(r, k);
   vcmi_segment *sg = (vcmi_segment *)(void *)r;
   sg->carved |= 1u << k;
-  if (sg->cap[k] <= DONATE_CAP_MAX) {
-    if (h->carve_s != sg || h->carve_k != k) h->carve_s = sg, h->carve_k = k, h->carved = 0;
-    h->carved += (size_t)b * sg->cap[k];
+  if (sg->cap[k] <= DONATE_CAP_MAX) { /* b * cap is at most FRESH_BATCH or one chunk */
+    uint32_t add = (uint32_t)(b * sg->cap[k]), was = sg->gained[k];
+    sg->gained[k] = was + add < was ? UINT32_MAX : was + add;
+    h->carve_s = sg, h->carve_k = k;
   }
   return vcmi_hand_out(r, k, g, vcmi_entry_at(r, k, g), n);
 }
@@ -587,10 +588,9 @@ static uint32_t freed_into(vcmi_segment *s) {
 /* Donations (docs/DESIGN.md §6): a wave of vectors leaves one class for the next, and the
  * purge drops the runs of free pages it leaves while the class it enters faults as many fresh
  * pages in, one fault each. Instead the purge moves a run of VCMI_DONATE_MIN or more (one call
- * whatever its length) onto the frontier of the class that last carved fresh chunks, at most as
- * many bytes as it carved in the last interval (the same again is likely; what it does not
- * carve goes at the next purge). Those chunks then hold bytes: the segment records them
- * (dirty_k, dirty_g), as calloc takes frontier chunks for zero (alloc.c). */
+ * whatever its length) onto the frontiers of the classes that carved fresh chunks (donate_to),
+ * at most as many bytes as each carved in the last interval. Those chunks then hold bytes: the
+ * segment records them (dirty_g[k]), as calloc takes frontier chunks for zero (alloc.c). */
 static uintptr_t page_up(uintptr_t a) {
   return (a + vcmi_os_page() - 1u) & ~(uintptr_t)(vcmi_os_page() - 1u);
 }
@@ -598,42 +598,61 @@ static uintptr_t page_up(uintptr_t a) {
 static uint32_t chunk_from(vcmi_segment *s, unsigned k, uintptr_t a) {
   return (uint32_t)((a - (uintptr_t)s->area[k] + s->cap[k] - 1u) / s->cap[k]);
 }
-/* The pages moved onto s's frontier and not carved go (unless keep: s's class is donated to
- * again, and they count against its room); the chunks sharing a page with a carved one stay
- * marked. */
-static void undonate(vcmi_segment *s, vcmi_purge_batch *bt, int keep) {
+/* The pages moved onto class k's frontier in s and not carved go, unless keep (the class carved
+ * again: it may be donated to again, and they count against its room); the chunks sharing a
+ * page with a carved one stay marked. */
+static void undonate(vcmi_segment *s, unsigned k, vcmi_purge_batch *bt, int keep) {
   vcmi_region *r = reg(s);
-  unsigned k = s->dirty_k;
   uint32_t f = r->fresh[k];
-  if (s->dirty_g <= f) {
-    s->dirty_g = 0;
+  if (s->dirty_g[k] <= f) {
+    s->dirty_g[k] = 0;
   } else if (!keep) {
     uintptr_t a = page_up((uintptr_t)vcmi_chunk_addr(r, k, f));
-    vcmi_purge_inside(bt, (void *)a, (uintptr_t)vcmi_chunk_addr(r, k, s->dirty_g) - a);
-    s->dirty_g = chunk_from(s, k, a) > f ? chunk_from(s, k, a) : 0;
+    vcmi_purge_inside(bt, (void *)a, (uintptr_t)vcmi_chunk_addr(r, k, s->dirty_g[k]) - a);
+    s->dirty_g[k] = chunk_from(s, k, a) > f ? chunk_from(s, k, a) : 0;
   }
 }
-/* Set bt's donation target from h's carving class; returns it (NULL: none). */
-static vcmi_segment *donate_to(vcmi_heap *h, vcmi_purge_batch *bt) {
-  vcmi_segment *s = h->carve_s;
-  size_t room = h->carved;
-  h->carved = 0;
-  bt->dst = NULL, bt->room = bt->moved = 0;
-  if (!s || h->check || room < VCMI_DONATE_MIN) return NULL;
-  vcmi_region *r = reg(s);
-  unsigned k = h->carve_k;
-  if (s->dirty_g && s->dirty_k != k) return NULL; /* another class's marks: not mixed */
-  uintptr_t lo = page_up((uintptr_t)vcmi_chunk_addr(r, k, r->fresh[k]));
-  uintptr_t end = (uintptr_t)vcmi_chunk_addr(r, k, class_end(s, k)); /* fine: its reservation */
-  if (s->dirty_g > r->fresh[k]) { /* moved in before, not carved yet */
-    uintptr_t d = page_up((uintptr_t)vcmi_chunk_addr(r, k, s->dirty_g));
-    if (d - lo >= room) return NULL;
-    room -= d - lo, lo = d;
-  }
-  if (lo >= end) return NULL;
-  bt->dst = (unsigned char *)lo;
-  bt->room = (room < end - lo ? room : end - lo) & ~(size_t)(vcmi_os_page() - 1u);
-  return s;
+/* A donation target: class k of segment s. */
+typedef struct donee {
+  vcmi_segment *s;
+  unsigned k;
+} donee;
+/* Set bt's donation targets: the class that carved last, then those that carved the most fresh
+ * bytes since the last purge (VCMI_DONATE_TARGETS in all: several kinds of vectors and strings
+ * grow side by side, each through its own classes; the last is where a wave is going, a class
+ * that carved more may be one it left), each taking up to what it carved then (the same again
+ * is likely; what it does not carve goes at the next purge). Their segments and classes go to
+ * who[]. Every class's count starts again. */
+static void donate_to(vcmi_heap *h, vcmi_purge_batch *bt, donee *who) {
+  size_t key[VCMI_DONATE_TARGETS]; /* the order: room, the last carving class first */
+  bt->n_to = bt->cur = 0;
+  for (vcmi_segment *s = h->segs; s; s = s->next)
+    for (uint32_t m = s->carved; m; m &= m - 1u) {
+      unsigned k = (unsigned)__builtin_ctz(m);
+      size_t room = s->gained[k];
+      s->gained[k] = 0;
+      if (h->check || room < VCMI_DONATE_MIN) continue;
+      vcmi_region *r = reg(s);
+      uintptr_t lo = page_up((uintptr_t)vcmi_chunk_addr(r, k, r->fresh[k]));
+      uintptr_t end = (uintptr_t)vcmi_chunk_addr(r, k, class_end(s, k)); /* fine: its reservation */
+      if (s->dirty_g[k] > r->fresh[k]) { /* moved in before, not carved yet */
+        uintptr_t d = page_up((uintptr_t)vcmi_chunk_addr(r, k, s->dirty_g[k]));
+        if (d - lo >= room) continue;
+        room -= d - lo, lo = d;
+      }
+      if (lo >= end) continue;
+      room = (room < end - lo ? room : end - lo) & ~(size_t)(vcmi_os_page() - 1u);
+      if (room < VCMI_DONATE_MIN) continue;
+      size_t my = s == h->carve_s && k == h->carve_k ? SIZE_MAX : room;
+      unsigned i = bt->n_to < VCMI_DONATE_TARGETS ? bt->n_to++ : VCMI_DONATE_TARGETS;
+      for (; i > 0 && key[i - 1u] < my; i--) /* insert, the first key highest */
+        if (i < VCMI_DONATE_TARGETS)
+          bt->to[i] = bt->to[i - 1u], who[i] = who[i - 1u], key[i] = key[i - 1u];
+      if (i < VCMI_DONATE_TARGETS) {
+        bt->to[i] = (struct vcmi_donee){(unsigned char *)lo, room, 0};
+        who[i] = (donee){s, k}, key[i] = my;
+      }
+    }
 }
 
 /* Return memory to the OS, bounded in delay by purge_at bytes of frees (local and remote): an
@@ -660,7 +679,7 @@ static void heap_purge(vcmi_heap *h) {
   size_t foot = 0;
   out_flush_all(); /* this thread's batches: delayed by a purge interval at most */
   vcmi_purge_batch bt;
-  bt.n = bt.room = 0; /* no donation: donate_to sets one once the marks are settled */
+  bt.n = bt.n_to = bt.cur = 0; /* no donation: donate_to sets them once the marks are settled */
   heap_collect(h, 1);
   /* bytes allocated since the last purge = live now - live then + freed since (a heap that
    * adopted segments may wrap this: then it drops, as before) */
@@ -700,13 +719,15 @@ static void heap_purge(vcmi_heap *h) {
   }
   /* Donations, among the segments that stay (the batch's ranges must stay mapped). Moved pages
    * not carved stay only for a class carving enough to be donated to again (donate_to): kept
-   * for the class that carved last whatever it carved, they stayed until another class
-   * carved (test_donation_ends). */
-  int again = !h->check && h->carved >= VCMI_DONATE_MIN;
+   * for a class whatever it carved, they stayed until another class carved
+   * (test_donation_ends). */
   for (vcmi_segment *s = h->segs; s; s = s->next)
-    if (s->dirty_g) undonate(s, &bt, again && s == h->carve_s && s->dirty_k == h->carve_k);
-  vcmi_segment *donee = donate_to(h, &bt);
-  unsigned donee_k = h->carve_k;
+    for (uint32_t m = s->carved; m; m &= m - 1u) {
+      unsigned k = (unsigned)__builtin_ctz(m);
+      if (s->dirty_g[k]) undonate(s, k, &bt, s->gained[k] >= VCMI_DONATE_MIN);
+    }
+  donee who[VCMI_DONATE_TARGETS];
+  donate_to(h, &bt, who);
   /* Class by class from the largest, so that what a hold gives up is the classes a rebuild
    * reaches last (vectors grow through the classes in order). */
   uint32_t look = 0; /* the classes some segment looks at (a segment's other bits stay 0) */
@@ -724,10 +745,8 @@ static void heap_purge(vcmi_heap *h) {
     for (uint32_t m = s->carved; m; m &= m - 1u)
       foot += (size_t)reg(s)->fresh[__builtin_ctz(m)] * s->cap[__builtin_ctz(m)];
   vcmi_purge_flush(&bt);
-  if (donee && bt.moved) {
-    donee->dirty_k = donee_k;
-    donee->dirty_g = chunk_from(donee, donee_k, (uintptr_t)bt.dst);
-  }
+  for (unsigned i = 0; i < bt.n_to; i++)
+    if (bt.to[i].moved) who[i].s->dirty_g[who[i].k] = chunk_from(who[i].s, who[i].k, (uintptr_t)bt.to[i].dst);
   foot = hold ? 0 : foot / 8u;
   h->purge_at = h->check ? 0 : foot < PURGE_MIN ? PURGE_MIN : foot > PURGE_BYTES ? PURGE_BYTES : foot;
   h->credit = (ptrdiff_t)h->purge_at;

@@ -79,9 +79,8 @@ typedef struct vcmi_heap {
   ptrdiff_t credit;              /* purge_at - bytes freed (here and remotely) since the last
                                   * purge: a purge is due at 0 (check mode: -PURGE_BYTES) */
   size_t grown;                  /* bytes of fresh chunks carved since the last purge */
-  vcmi_segment *carve_s;         /* the class that last carved fresh chunks (segment, class) */
-  uint32_t carve_k;
-  size_t carved;                 /* its bytes carved since the last purge or since it began */
+  vcmi_segment *carve_s;         /* the class that last carved fresh chunks (segment, class), */
+  uint32_t carve_k;              /* of those a donation goes to (carve_s NULL: none yet) */
   size_t purge_at;               /* the bytes a purge interval frees (heap_purge sets it) */
   size_t live_at;                /* bytes in live chunks at the last purge */
   int held;                      /* the last purge dropped nothing: it ended a burst of frees */

@@ -14,16 +14,23 @@ void vcmi_purge_flush(vcmi_purge_batch *b) {
 }
 
 static void batch_add(vcmi_purge_batch *b, void *p, size_t size) {
-  size_t page = vcmi_os_page(), m = (size < b->room ? size : b->room) & ~(page - 1u);
-  if (m >= VCMI_DONATE_MIN && !((uintptr_t)p & (page - 1u))) {
-    /* one move costs a call whatever its length (~6 us here), a fault costs 2-4 us a page */
-    if (vcmi_os_move(p, b->dst, m) != 0) {
-      b->room = 0; /* refused: drop as usual from now on */
-    } else {
-      b->dst += m, b->room -= m, b->moved += m;
-      if (!(size -= m)) return;
-      p = (unsigned char *)p + m;
+  size_t page = vcmi_os_page();
+  while (b->cur < b->n_to && !((uintptr_t)p & (page - 1u))) {
+    struct vcmi_donee *d = &b->to[b->cur];
+    size_t m = (size < d->room ? size : d->room) & ~(page - 1u);
+    if (m < VCMI_DONATE_MIN) {
+      if (d->room >= VCMI_DONATE_MIN) break; /* a short range: dropped */
+      b->cur++;                              /* a full target: the next */
+      continue;
     }
+    /* one move costs a call whatever its length (~6 us here), a fault costs 2-4 us a page */
+    if (vcmi_os_move(p, d->dst, m) != 0) {
+      b->cur = b->n_to; /* refused: drop as usual from now on */
+      break;
+    }
+    d->dst += m, d->room -= m, d->moved += m;
+    if (!(size -= m)) return;
+    p = (unsigned char *)p + m;
   }
   if (b->n == VCMI_OS_PURGE_BATCH) vcmi_purge_flush(b);
   b->r[b->n++] = (vcmi_os_range){p, size};
@@ -206,7 +213,7 @@ static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint
                     unsigned per_log2, size_t *hold, vcmi_purge_batch *bt, uint32_t *dropped) {
   size_t span_bytes = ((size_t)1 << per_log2) * vcmi_class_cap(r, k);
   int bulk = (size_t)n * span_bytes >= SPAN_BULK, waiting = 0;
-  int split = bt->room >= VCMI_DONATE_MIN; /* only resident pages are worth a donation */
+  int split = bt->cur < bt->n_to; /* only resident pages are worth a donation */
   for (uint32_t i = a, from = a, fresh_spans = 0; i <= a + n; i++) {
     int in = i < a + n, gone = in && get_bit(G, 1, i);
     int aged = in && !G->h->refaults && (uint16_t)(G->h->purges - rec(G, i)->full) >= SPAN_AGE;

@@ -5,6 +5,9 @@
 #include "segment.h"
 #include "os.h"
 
+#define VCMI_DONATE_MIN ((size_t)16 << 10)
+#define VCMI_DONATE_TARGETS 4u /* the classes that carved the most since the last purge */
+
 /* The ranges one heap purge drops, given to the OS together (one call where it has one:
  * scattered free chunks make thousands of ranges, and a call each cost g8 +9 % CPU). */
 typedef struct vcmi_purge_batch {
@@ -12,12 +15,15 @@ typedef struct vcmi_purge_batch {
   size_t n;
   int hold_new;     /* this purge ends a burst and begins the heap's hold (heap.c) */
   /* Donations: a range of VCMI_DONATE_MIN or more is first moved (vcmi_os_move) onto
-   * [dst, dst + room), the frontier of a class carving fresh chunks, instead of dropped:
-   * the class's next fresh chunks are then resident, not a fault a page. room 0: none. */
-  unsigned char *dst;
-  size_t room, moved;
+   * [dst, dst + room) of to[cur], the frontier of a class carving fresh chunks, instead of
+   * dropped: the class's next fresh chunks are then resident, not a fault a page. A target
+   * whose room is under VCMI_DONATE_MIN gives way to the next; cur == n_to: none. */
+  struct vcmi_donee {
+    unsigned char *dst;
+    size_t room, moved;
+  } to[VCMI_DONATE_TARGETS];
+  unsigned n_to, cur;
 } vcmi_purge_batch;
-#define VCMI_DONATE_MIN ((size_t)64 << 10)
 
 /* Drop (or donate) the whole pages inside [p, p + n). */
 void vcmi_purge_inside(vcmi_purge_batch *bt, void *p, size_t n);

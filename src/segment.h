@@ -19,10 +19,13 @@ typedef struct vcmi_segment {
   uint32_t idle;     /* nothing live at the last purge (kept as its scale's spare) */
   uint32_t slot;     /* the batch a freeing thread keeps for it (heap.c, out[]) */
   uint32_t shrink;   /* vcmi_shrink_floor's shift: 2 (powers of two), 1 (scaled classes) */
-  /* Class dirty_k's chunks from its frontier (fresh) up to dirty_g may hold bytes: a purge
-   * moved free pages of another class there (heap.c, "donations"); all others at or above the
-   * frontier read zero. dirty_g = 0: none. */
-  uint32_t dirty_k, dirty_g;
+  /* Class k's chunks from its frontier (fresh) up to dirty_g[k] may hold bytes: a purge moved
+   * free pages of another class there (heap.c, "donations"); all others at or above the
+   * frontier read zero. dirty_g[k] = 0: none. */
+  uint32_t dirty_g[VCMI_NCLASS];
+  /* Bytes of fresh chunks class k carved since the last purge (heap.c: the room a donation to
+   * it may fill), at most UINT32_MAX; 0 for the classes no donation goes to. */
+  uint32_t gained[VCMI_NCLASS];
   /* Constants of its xscale x, kept here so that free reads them in one load each: */
   uint64_t inv;                  /* the inverse of 1 + x mod 2^64 (vcmi_seg_find) */
   size_t cap[VCMI_NCLASS];          /* class k's capacity, (1 + x) << (VCMI_LMAX - k) */

@@ -747,6 +747,50 @@ static void test_donation_ends(void) {
   if (!res) return;
   CHECK(res[0] >= 16); /* moved pages were there */
   CHECK_EQ(res[1], 0);
+/* Two waves at once, as a program growing vectors and strings side by side: each free of a
+ * 1,000-byte chunk is followed by a 2,000-byte one and each free of a 300-byte chunk by a
+ * 600-byte one, so the class carving last changes at every batch. Donations go to both classes
+ * that carve (not only to the last, whose count restarted at each change: nothing moved). */
+static void *donated_two_main(void *arg) {
+  enum { N = 8192 };
+  static unsigned char *c[N], *d[N], *e[N], *f[N];
+  static size_t res[3];
+  vcm_stats a, b;
+  (void)arg;
+  for (int i = 0; i < N; i++) {
+    if ((c[i] = malloc_(1000))) memset(c[i], 0xAB, 1000);
+    if ((e[i] = malloc_(300))) memset(e[i], 0xCD, 300);
+  }
+  vcm_stats_get(&a);
+  for (int i = 0; i < N; i++) {
+    if ((d[i] = malloc_(2000))) memset(d[i], i & 0xff, 2000);
+    free_(c[i]);
+    if ((f[i] = malloc_(600))) memset(f[i], ~i & 0xff, 600);
+    free_(e[i]);
+  }
+  vcm_stats_get(&b);
+  res[0] = b.os_remapped - a.os_remapped;
+  unsigned char *z = calloc_(1, 2000), *y = calloc_(1, 600); /* from the frontiers */
+  res[2] = (z ? nonzero(z, 2000) : 1u) + (y ? nonzero(y, 600) : 1u);
+  free_(z);
+  free_(y);
+  for (int i = 0; i < N; i++) {
+    for (int j = 0; d[i] && j < 2000; j++) res[1] += d[i][j] != (i & 0xff);
+    for (int j = 0; f[i] && j < 600; j++) res[1] += f[i][j] != (~i & 0xff);
+    free_(d[i]);
+    free_(f[i]);
+  }
+  return res;
+}
+static void test_donated_two(void) {
+  pthread_t t;
+  size_t *res = NULL;
+  CHECK(pthread_create(&t, NULL, donated_two_main, NULL) == 0);
+  CHECK(pthread_join(t, (void **)&res) == 0 && res);
+  if (!res) return;
+  CHECK(res[0] >= ((size_t)7 << 19)); /* 3.5 MiB; to the last carving class alone: 2.2 */
+  CHECK_EQ(res[1], 0);
+  CHECK_EQ(res[2], 0);
 }
 
 /* A move of pages the kernel refuses changes nothing (os_posix.c, vcmi_os_move). With
@@ -1653,6 +1697,7 @@ int main(int argc, char **argv) {
   test_calloc_unmapped();
   test_donated();
   test_donation_ends();
+  test_donated_two();
   test_growth();
   test_growth_remap();
   test_move_refused();
