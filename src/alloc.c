@@ -192,7 +192,8 @@ void *vcm_realloc(void *p, size_t n) {
     return realloc_slow(1, r, NULL, p, n);
   }
   case 2:
-    if (VCMI_LIKELY(b->p == p && n <= b->cap && n >= b->used && n > b->cap / 4 &&
+    if (VCMI_LIKELY(b->p == p && n <= b->cap && n >= b->used &&
+                    n - b->used < VCMI_LARGE_STEP_MIN && n > b->cap / 4 &&
                     __atomic_load_n(&b->magic, __ATOMIC_RELAXED) == VCMI_LARGE_MAGIC)) {
       __atomic_store_n(&b->used, n, __ATOMIC_RELAXED); /* growth inside the capacity */
       return p;

@@ -328,6 +328,17 @@ static void set_used(vcmi_large *b, size_t n) {
   __atomic_store_n(&b->used, n, __ATOMIC_RELAXED);
 }
 
+/* A block grown by a step of VCMI_LARGE_STEP_MIN or more but at most a quarter of its used
+ * bytes (a buffer appended to): the step's pages not written before are faulted in by one call,
+ * not a fault a page (a fault costs a trap besides the page: g4's system time 0.22 -> 0.19 s).
+ * The program asked for those bytes: a larger step (a capacity doubled) is left to fault as
+ * written, so that what it reserves and never writes stays free. */
+static void populate_step(vcmi_large *b, size_t n) {
+  size_t from = page_up(b->used > b->dirty ? b->used : b->dirty), to = page_up(n);
+  if (n > b->used && n - b->used <= b->used / 4u && to >= from + VCMI_LARGE_STEP_MIN)
+    vcmi_os_populate(b->p + from, to - from);
+}
+
 void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
   if (check(b, p, 0) != 0) return NULL;
   if (n > VCMI_SMALL_MAX && n <= b->cap / 4) { /* a quarter or less: move down */
@@ -339,6 +350,7 @@ void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
     }
   }
   if (n <= b->cap) {
+    populate_step(b, n);
     /* Shrinking gives the pages beyond the new end back. */
     set_used(b, n);
     if (page_up(b->dirty) >= page_up(n) + SHRINK_PURGE) drop_from(b, page_up(n));
@@ -350,6 +362,7 @@ void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
     return NULL;
   }
   if (grow_mapping(b, cap, VCMI_GRANULE) != 0) return NULL;
+  populate_step(b, n);
   set_used(b, n);
   return b->p;
 }

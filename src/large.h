@@ -30,6 +30,9 @@ void vcmi_large_free(vcmi_large *b, void *p);
  * quarter of the capacity or less (and n > VCMI_SMALL_MAX), moved to a smaller large block.
  * n <= VCMI_SMALL_MAX only shrinks in place (alloc.c moves such blocks to the small classes).
  * NULL if p is not b's live start (reported) or the OS refuses (errno ENOMEM; p untouched). */
+/* Growth by VCMI_LARGE_STEP_MIN or more (a buffer appended to in big steps) takes
+ * vcmi_large_realloc, which faults the step's pages in by one call; less stays inline. */
+#define VCMI_LARGE_STEP_MIN ((size_t)64 << 10)
 void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n);
 /* 0 and *used if p is the start of the live block b; else -1, reported. */
 int vcmi_large_used(vcmi_large *b, const void *p, size_t *used);

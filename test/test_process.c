@@ -53,6 +53,33 @@ static size_t nonzero(const unsigned char *p, size_t n) {
   return nz;
 }
 
+/* A large block appended to in steps of a quarter of its size or less gets each step's pages
+ * in one call: resident before the program writes them (a fault a page before). A step that
+ * doubles it does not: bytes reserved and never written stay free. */
+static void test_large_step_populated(void) {
+  size_t M = (size_t)1 << 20;
+  unsigned char *p = malloc_(8 * M), *q, *r;
+  CHECK(p != NULL);
+  if (!p) return;
+  memset(p, 1, 8 * M);
+  q = realloc_(p, 9 * M);
+  CHECK(q != NULL);
+  if (!q) {
+    free_(p);
+    return;
+  }
+  CHECK_EQ(resident(q + 8 * M, M), M / 4096);
+  r = realloc_(q, 18 * M);
+  CHECK(r != NULL);
+  if (!r) {
+    free_(q);
+    return;
+  }
+  CHECK_EQ(resident(r + 10 * M, 8 * M), 0);
+  CHECK(r[0] == 1 && r[8 * M - 1] == 1);
+  free_(r);
+}
+
 /* Child of test_large_calloc_dense: 0 if all its checks pass, else the failed check's line. */
 static int large_calloc_dense_child(void) {
   const size_t M = 1u << 20;
@@ -747,6 +774,8 @@ static void test_donation_ends(void) {
   if (!res) return;
   CHECK(res[0] >= 16); /* moved pages were there */
   CHECK_EQ(res[1], 0);
+}
+
 /* Two waves at once, as a program growing vectors and strings side by side: each free of a
  * 1,000-byte chunk is followed by a 2,000-byte one and each free of a 300-byte chunk by a
  * 600-byte one, so the class carving last changes at every batch. Donations go to both classes
@@ -1721,5 +1750,6 @@ int main(int argc, char **argv) {
 #if defined(__x86_64__)
   test_remote_push_unmapped();
 #endif
+  test_large_step_populated(); /* last: its block, cached, would serve others' */
   return t_report();
 }
