@@ -138,8 +138,8 @@ static size_t seg_collect(vcmi_segment *s) {
   if (__atomic_load_n(&r->remote_head, __ATOMIC_SEQ_CST) == VCMI_NONE) return 0;
   uint32_t idx = __atomic_exchange_n(&r->remote_head, VCMI_NONE, __ATOMIC_SEQ_CST);
   while (idx != VCMI_NONE) { /* a segment's n_channels is the constant: no division */
-    unsigned k = vcmi_log2(idx / VCMI_SEG_CHANNELS + 1u);
-    vcmi_loc loc = {k, idx - VCMI_SEG_CHANNELS * ((1u << k) - 1u), &r->map[idx]};
+    size_t k = vcmi_log2(idx / VCMI_SEG_CHANNELS + 1u);
+    vcmi_loc loc = {k, idx + VCMI_SEG_CHANNELS - (VCMI_SEG_CHANNELS << k), &r->map[idx]};
     uint32_t next = vcmi_link(loc.e->state);
     vcmi_release(r, &loc);
     bytes += s->cap[k];
@@ -191,8 +191,9 @@ static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail) {
 #define OUT_MAX 32u
 #define OUT_KMIN (VCMI_LMAX - 10u) /* the classes batched: capacity (1 + xscale) KiB at most */
 typedef struct {
-  vcmi_region *r;         /* NULL: empty */
-  uint32_t head, tail, n; /* a chain of n map indices of r, head to tail through links */
+  vcmi_region *r;            /* NULL: empty */
+  uint32_t head, tail, left; /* a chain of OUT_MAX - left map indices of r, head to tail
+                              * through links */
 } out_slot;
 static __thread out_slot out[OUT_SLOTS] __attribute__((tls_model("initial-exec")));
 /* 1: out_key is set, its destructor will flush; -1: it ran, no more batching */
@@ -212,13 +213,22 @@ static void out_destructor(void *arg) {
   out_armed = -1; /* later destructors' remote frees are pushed one by one */
   out_flush_all();
 }
-/* A remote free of chunk idx (class k) of r that does not join o's chain: start one there, or
- * push it alone (a large chunk; a thread that cannot batch). The first batch sets out_key, so
- * that the thread's exit flushes (glibc keeps the first 32 keys' values in the thread: no
- * allocation). */
+static void check_slack_of(vcmi_region *r, size_t k, const unsigned char *p, size_t used);
+#define CHECK_FILL 0xA5u
+
+/* A remote free of chunk idx (class k, at p, its state before the free was) of r that does
+ * not join o's chain: start one there, or push it alone (a large chunk; a thread that cannot
+ * batch; check mode, whose every remote free comes here since it never starts a chain, so the
+ * common path tests nothing for it). The first batch sets out_key, so that the thread's exit
+ * flushes (glibc keeps the first 32 keys' values in the thread: no allocation). */
 static __attribute__((noinline)) void out_start(vcmi_region *r, out_slot *o, uint32_t idx,
-                                                unsigned k) {
+                                                unsigned k, const void *p, uint32_t was) {
+  if (VCMI_UNLIKELY(vcmi_opt[VCMI_OPT_CHECK])) { /* the slack, then the free fill */
+    check_slack_of(r, k, p, was & VCMI_USED_MASK);
+    memset((void *)(uintptr_t)p, CHECK_FILL, vcmi_class_cap(r, k));
+  }
   if (k < OUT_KMIN || r->xscale > VCMI_XSCALE_WIDE || out_armed < 0 ||
+      vcmi_opt[VCMI_OPT_CHECK] ||
       (!out_armed && (!out_key_ready || pthread_setspecific(out_key, &out_armed) != 0))) {
     remote_push(r, idx, idx);
     return;
@@ -227,7 +237,7 @@ static __attribute__((noinline)) void out_start(vcmi_region *r, out_slot *o, uin
   out_flush(o);
   o->r = r;
   o->head = o->tail = idx;
-  o->n = 1;
+  o->left = OUT_MAX - 1u;
 }
 
 /* VCM_CHECK=1: every chunk on a free list is filled with CHECK_FILL, and a live chunk's slack
@@ -235,7 +245,6 @@ static __attribute__((noinline)) void out_start(vcmi_region *r, out_slot *o, uin
  * write after free), free and realloc verify the slack (an overflow past the used size). To
  * keep the fast paths unchanged, a checking heap's cur[] all point at empty_region, whose free
  * lists are empty, and its purge_at is 0: every allocation and free takes the slow path. */
-#define CHECK_FILL 0xA5u
 static vcmi_region empty_region = {.free_head = {[0 ... VCM_MAX_CLASSES - 1] = VCMI_NONE}};
 
 /* The heap of a thread without one (before its first allocation, or after its exit gave it
@@ -756,24 +765,17 @@ static void heap_purge(vcmi_heap *h) {
  * once) and add it to this thread's batch for r (or push it, if it cannot batch). Every call
  * off the common path is the last thing done (a tail call: no frame on the common path). */
 static inline __attribute__((always_inline)) void remote_batch(vcmi_region *r, vcmi_entry *e,
-                                                               size_t k) {
+                                                               size_t k, const void *p,
+                                                               uint32_t was) {
   uint32_t idx = (uint32_t)(e - r->map);
   out_slot *o = &out[((vcmi_segment *)(void *)r)->slot];
   if (VCMI_LIKELY(o->r == r)) {
     __atomic_store_n(&e->state, VCMI_REMOTE | o->head, __ATOMIC_RELAXED);
     o->head = idx;
-    if (VCMI_UNLIKELY(++o->n >= OUT_MAX)) out_flush(o);
+    if (VCMI_UNLIKELY(--o->left == 0)) out_flush(o);
   } else {
-    out_start(r, o, idx, (unsigned)k);
+    out_start(r, o, idx, (unsigned)k, p, was);
   }
-}
-
-static __attribute__((noinline, cold)) void remote_check_batch(vcmi_region *r, vcmi_entry *e,
-                                                               size_t k, const void *p,
-                                                               uint32_t was) {
-  check_slack_of(r, k, p, was & VCMI_USED_MASK);
-  memset((void *)(uintptr_t)p, CHECK_FILL, vcmi_class_cap(r, (unsigned)k));
-  remote_batch(r, e, k);
 }
 
 static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vcmi_entry *e,
@@ -787,12 +789,8 @@ static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vc
   } while (!__atomic_compare_exchange_n(&e->state, &s, VCMI_REMOTE | VCMI_NONE, 1,
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED));
   /* the chunk is ours until pushed; its link is set when it joins a chain (its used, in s,
-   * is gone from the entry) */
-  if (VCMI_UNLIKELY(vcmi_opt[VCMI_OPT_CHECK])) {
-    remote_check_batch(r, e, k, p, s);
-    return;
-  }
-  remote_batch(r, e, k);
+   * is gone from the entry: check mode's slack test takes it from s, out_start) */
+  remote_batch(r, e, k, p, s);
 }
 
 /* Locate p in r or report why it is not a chunk start: foreign if p is not in r's segment at

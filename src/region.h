@@ -122,7 +122,7 @@ void vcmi_region_setup(vcmi_region *r, void *data, void *map, uint32_t n_channel
                        unsigned lmin, unsigned lmax);
 
 static inline unsigned vcmi_log2(size_t x) { /* floor, x > 0 */
-  return 63u - (unsigned)__builtin_clzll((unsigned long long)x);
+  return (unsigned)(63 ^ __builtin_clzll((unsigned long long)x)); /* x86: one BSR (63 - clz: 3) */
 }
 
 /* Class for n bytes (n <= max). */

@@ -80,6 +80,18 @@ static void test_checks(void) {
   pthread_create(&th, NULL, remote_free, t);
   pthread_join(th, NULL);
   CHECK(reported(t, "heap overflow"));
+
+  /* ... and fills the chunk: a write after another thread's free is seen when the owner
+   * hands the chunk out again. */
+  unsigned char *w = malloc_(300);
+  pthread_create(&th, NULL, remote_free, w);
+  pthread_join(th, NULL);
+  CHECK_EQ(seen.calls, 0);
+  w[7] = 1;
+  unsigned char *back = malloc_(300);
+  CHECK(back == w);
+  CHECK(reported(w, "write after free"));
+  free_(back);
 }
 
 /* Overflow one chunk to the end of its channel (channel slices are 256 KiB, aligned). */
