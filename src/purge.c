@@ -73,7 +73,7 @@ typedef struct span_rec {
 /* A class's groups in two parts. Its head, in the segment's header page (after the header,
  * which every free reads: resident while the segment is in use), holds its counters, the bits
  * of spans 0..63 and the records of the first HEAD_SPANS spans; the rest lie after the map,
- * per class on a page boundary. So a class using up to HEAD_SPANS spans (52 KiB of 16-byte
+ * per class on a page boundary. So a class using up to HEAD_SPANS (12) spans (48 KiB of 16-byte
  * chunks) keeps no page of groups of its own: a thread using 4 scales and 20 classes (s3) kept
  * 19 such pages. */
 #define HEAD_OFF ((sizeof(vcmi_segment) + 7u) & ~(size_t)7u) /* shares a line with area[]: owner's */
