@@ -16,6 +16,13 @@
 #include "os.h"
 
 
+/* A freeing thread's batch of remote frees for one segment (below, remote_batch). */
+typedef struct out_slot {
+  vcmi_region *r;            /* NULL: empty */
+  uint32_t head, tail, left; /* a chain of OUT_MAX - left map indices of r, head to tail
+                              * through links */
+} out_slot;
+
 static vcmi_lock heaps_lock;
 static vcmi_heap *all_heaps, *abandoned, *spare; /* spare: adopted, no segments */
 static pthread_key_t heap_key;
@@ -96,7 +103,8 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   /* two batch slots per scale (xscale 0, 2, 4, 6): a thread freeing one heap's chunks of all
    * sizes (s6) has a slot for each of its segments (a fine segment's chunks are not batched:
    * out_start never gives it its slot) */
-  s->slot = (x & 6u) | (uint32_t)(((uintptr_t)s * 0x9E3779B97F4A7C15u) >> 63);
+  s->slot = (uint32_t)(((x & 6u) | (uint32_t)(((uintptr_t)s * 0x9E3779B97F4A7C15u) >> 63)) *
+                       sizeof(out_slot)); /* a byte offset: no multiply on the push */
   /* (1 + x) * inv = 1 mod 2^64 (Newton's iteration doubles the correct low bits: 3, 6, ... 96) */
   s->inv = 1u + x;
   for (int i = 0; i < 5; i++) s->inv *= 2u - (1u + x) * s->inv;
@@ -190,11 +198,6 @@ static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail) {
 #define OUT_SLOTS 8u /* a segment's slot: its xscale (0, 2, 4, 6) and a hash bit (seg_create) */
 #define OUT_MAX 32u
 #define OUT_KMIN (VCMI_LMAX - 10u) /* the classes batched: capacity (1 + xscale) KiB at most */
-typedef struct {
-  vcmi_region *r;            /* NULL: empty */
-  uint32_t head, tail, left; /* a chain of OUT_MAX - left map indices of r, head to tail
-                              * through links */
-} out_slot;
 static __thread out_slot out[OUT_SLOTS] __attribute__((tls_model("initial-exec")));
 /* 1: out_key is set, its destructor will flush; -1: it ran, no more batching */
 static __thread int out_armed __attribute__((tls_model("initial-exec")));
@@ -768,7 +771,7 @@ static inline __attribute__((always_inline)) void remote_batch(vcmi_region *r, v
                                                                size_t k, const void *p,
                                                                uint32_t was) {
   uint32_t idx = (uint32_t)(e - r->map);
-  out_slot *o = &out[((vcmi_segment *)(void *)r)->slot];
+  out_slot *o = (out_slot *)(void *)((char *)out + ((vcmi_segment *)(void *)r)->slot);
   if (VCMI_LIKELY(o->r == r)) {
     __atomic_store_n(&e->state, VCMI_REMOTE | o->head, __ATOMIC_RELAXED);
     o->head = idx;

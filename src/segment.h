@@ -17,7 +17,8 @@ typedef struct vcmi_segment {
   size_t size;       /* bytes reserved, header included */
   uint32_t aging;    /* classes whose free chunks were first seen at the last purge */
   uint32_t idle;     /* nothing live at the last purge (kept as its scale's spare) */
-  uint32_t slot;     /* the batch a freeing thread keeps for it (heap.c, out[]) */
+  uint32_t slot;     /* the batch a freeing thread keeps for it: its byte offset in heap.c's
+                      * out[] */
   uint32_t shrink;   /* vcmi_shrink_floor's shift: 2 (powers of two), 1 (scaled classes) */
   /* Class k's chunks from its frontier (fresh) up to dirty_g[k] may hold bytes: a purge moved
    * free pages of another class there (heap.c, "donations"); all others at or above the
