@@ -56,6 +56,23 @@ void vcmi_purge_inside(vcmi_purge_batch *bt, void *p, size_t n) {
 #define SPAN_LOG2_MAX 16u
 #define SPANS_MAX (VCMI_SEG_CHANNELS << (VCMI_LMAX - SPAN_LOG2_MIN)) /* spans per class area */
 #define AGED VCMI_AGED
+/* How long a free span waits (docs/DESIGN.md §6), in purges of its class (those that look at
+ * it). A run of SPAN_BULK bytes or more of spans all free at two purges in a row goes. A shorter
+ * one goes once all free at the class's wait, SPAN_AGE << wait_log2 purges in a row (at the top
+ * of the class area at two while the wait is SPAN_AGE). A class's wait doubles, up to
+ * SPAN_AGE << SPAN_WAIT_LOG2_MAX, at its next purge whenever it takes a span again within
+ * SPAN_SOON purges of the span's drop: its free chunks are reused at that distance, so such
+ * drops cost a fault a page and saved nothing (s5's aligned blocks, 16-64 KiB classes whose
+ * live counts wander: 56k faults at a wait of 3, 24k at 8 for all classes, but g8 then kept
+ * 89 -> 97 MiB). A class that never does so keeps the wait of 3 (g8's vectors that stopped
+ * growing are taken again a round later, 4-31 purges after their drop). The wait does not come
+ * down: halved after a wait's worth of purges without an early retake, s5 kept 41k faults
+ * (at the longer wait such retakes are rare, its reuse is not). */
+#define SPAN_BULK ((size_t)1 << 20)
+#define SPAN_AGE 3u
+#define SPAN_SOON 2u
+#define SPAN_WAIT_LOG2_MAX 4u
+#define SPAN_TOP ((size_t)64 << 10) /* the top of a class is cut in steps of this */
 
 static unsigned span_log2(void) {
   unsigned l = vcmi_log2(vcmi_os_page());
@@ -68,7 +85,8 @@ static unsigned span_log2(void) {
 typedef struct span_rec {
   uint32_t head, tail; /* a group's first and last chunk */
   uint16_t cnt;        /* its chunks (0: no group) */
-  uint16_t full;       /* the class's purges (mod 2^16) when it was last found all free */
+  uint16_t full;       /* the class's purges (mod 2^16) when it was last found all free, or,
+                        * once dropped (gone), when it was dropped */
 } span_rec;
 /* A class's groups in two parts. Its head, in the segment's header page (after the header,
  * which every free reads: resident while the segment is in use), holds its counters, the bits
@@ -77,7 +95,7 @@ typedef struct span_rec {
  * chunks) keeps no page of groups of its own: a thread using 4 scales and 20 classes (s3) kept
  * 19 such pages. */
 #define HEAD_OFF ((sizeof(vcmi_segment) + 7u) & ~(size_t)7u) /* shares a line with area[]: owner's */
-#define HEAD_SPANS ((((VCMI_PAGE - HEAD_OFF) / VCMI_NCLASS & ~(size_t)7u) - 24u) / sizeof(span_rec))
+#define HEAD_SPANS ((((VCMI_PAGE - HEAD_OFF) / VCMI_NCLASS & ~(size_t)7u) - 28u) / sizeof(span_rec))
 typedef struct span_head {
   uint16_t purges;   /* purges that looked at the class (mod 2^16, as span_rec.full) */
   uint8_t own;       /* 1: the part after the map was written (else it is not read: zeros) */
@@ -85,6 +103,8 @@ typedef struct span_head {
   uint16_t burst, burst_end; /* the first and last purge of the burst the heap holds */
   uint64_t w0[2];    /* word 0 of has and of gone (below) */
   span_rec r[HEAD_SPANS];
+  uint8_t wait_log2; /* a short run's spans go once all free at SPAN_AGE << wait_log2 purges */
+  uint8_t soon;      /* 1: a span dropped within SPAN_SOON purges was taken since the last */
 } span_head;
 typedef struct span_own {
   uint64_t has[SPANS_MAX / 64u];  /* bit i: span i has a group (word 0 in the head) */
@@ -168,7 +188,10 @@ static int groups_taken(span_groups *G, uint32_t nspan, uint32_t rest, uint32_t 
           continue;
         }
         if (rest && b >> per_log2 != i) goto broken;
-        G->h->refaults += G->h->refaults < 255u && get_bit(G, 1, i); /* a dropped span reused */
+        if (get_bit(G, 1, i)) { /* a dropped span reused: soon after its drop? */
+          G->h->refaults += G->h->refaults < 255u;
+          G->h->soon |= (uint16_t)(G->h->purges - rec(G, i)->full) <= SPAN_SOON;
+        }
         if (rest) { /* the group the stack's head is in: its first cnt - rest chunks were taken */
           set_cnt(G, i, rest);
           set_bit(G, 1, i, 0);
@@ -190,14 +213,9 @@ broken:
 
 /* Which spans of a run [a, a + n) of spans all free at the last purge go now: all of a run of
  * SPAN_BULK bytes or more (a class of freed vectors), else, while no dropped span of the class
- * was taken from since the last purge, the spans all free at SPAN_AGE purges in a row (a free
- * chunk between live ones that stays free: g8's vectors that stopped growing). Dropping every
- * page span free at two purges, s5's aligned blocks, reused over a few intervals, faulted
- * 186k times (71k with 64 KiB spans, 53k so; 40k at 4 purges, but g8 114 -> 121 MiB). Counts
- * the spans dropped; returns whether one waits (the class must be looked at again). */
-#define SPAN_BULK ((size_t)1 << 20)
-#define SPAN_AGE 3u
-#define SPAN_TOP ((size_t)64 << 10) /* the top of a class is cut in steps of this */
+ * was taken from since the last purge, the spans all free at the class's wait (span_old) in a
+ * row (a free chunk between live ones that stays free: g8's vectors that stopped growing).
+ * Counts the spans dropped; returns whether one waits (the class must be looked at again). */
 /* Span i was found all free at a purge of the burst the heap holds (hold: not NULL). */
 static int held(const span_groups *G, uint32_t i, const size_t *hold) {
   return hold && (uint16_t)(rec(G, i)->full - G->h->burst) <=
@@ -209,6 +227,10 @@ static int give_up(size_t *hold, size_t bytes) {
   *hold -= bytes;
   return 1;
 }
+/* Span i was found all free at the class's wait of purges in a row. */
+static int span_old(const span_groups *G, uint32_t i) {
+  return (uint16_t)(G->h->purges - rec(G, i)->full) >= SPAN_AGE << G->h->wait_log2;
+}
 static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint32_t n,
                     unsigned per_log2, size_t *hold, vcmi_purge_batch *bt, uint32_t *dropped) {
   size_t span_bytes = ((size_t)1 << per_log2) * vcmi_class_cap(r, k);
@@ -216,7 +238,7 @@ static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint
   int split = bt->cur < bt->n_to; /* only resident pages are worth a donation */
   for (uint32_t i = a, from = a, fresh_spans = 0; i <= a + n; i++) {
     int in = i < a + n, gone = in && get_bit(G, 1, i);
-    int aged = in && !G->h->refaults && (uint16_t)(G->h->purges - rec(G, i)->full) >= SPAN_AGE;
+    int aged = in && !G->h->refaults && span_old(G, i);
     if (in && (gone || ((bulk || aged) && !held(G, i, hold)) || give_up(hold, span_bytes))) {
       if (!gone) { /* spans dropped before join the call, unless it may donate */
         for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++) {
@@ -224,6 +246,7 @@ static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint
           e->state = vcmi_link(e->state) | VCMI_PURGED;
         }
         set_bit(G, 1, i, 1);
+        rec(G, i)->full = G->h->purges; /* now its drop (groups_taken) */
         fresh_spans++, (*dropped)++;
       } else if (split) {
         if (fresh_spans)
@@ -273,15 +296,22 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
     stop = VCMI_NONE; /* group it all anew: nothing goes this time */
     drop = 0;
   }
-  /* Cut the top: spans all free at the last purge from t up (the last may be partial), in
-   * steps of SPAN_TOP (a page at a time, the frontier went down and up again: g7 +7 % page
-   * faults). */
+  /* Cut the top: spans all free at the last purge from t up (the last may be partial), if
+   * SPAN_BULK bytes or more, else those of them old enough to go inside (span_old; the others
+   * wait inside, below), in steps of SPAN_TOP (a page at a time, the frontier went down and up
+   * again: g7 +7 % page faults). */
   size_t span_bytes = (size_t)per * vcmi_class_cap(r, k);
   uint32_t q = span_bytes >= SPAN_TOP ? 1u : (uint32_t)(SPAN_TOP / span_bytes), t = nspan, t0 = t;
-  while (drop && t0 > 0 && get_bit(G, 0, t0 - 1u) /* a group: its record was written */ &&
-         rec(G, t0 - 1u)->cnt == (t0 == nspan ? last : per) &&
-         (!held(G, t0 - 1u, hold) || give_up(hold, span_bytes)))
-    t0--;
+  uint32_t old = t; /* [old, t): the top's spans that go in a short run (given up, or old) */
+  for (; drop && t0 > 0 && get_bit(G, 0, t0 - 1u) /* a group: its record was written */ &&
+         rec(G, t0 - 1u)->cnt == (t0 == nspan ? last : per);
+       t0--) {
+    int gone = get_bit(G, 1, t0 - 1u), kept = !gone && held(G, t0 - 1u, hold);
+    if (kept && !give_up(hold, span_bytes)) break;
+    if (old == t0 && (kept || gone || span_old(G, t0 - 1u))) old--;
+  }
+  /* at the first wait a short run goes at two purges as before (at 3: g6 +4 % page faults) */
+  if (G->h->wait_log2 && (size_t)(t - t0) * span_bytes < SPAN_BULK) t0 = old;
   t0 = t0 % q ? t0 + (q - t0 % q) : t0;
   while (t > t0) set_cnt(G, --t, 0);
   /* Inside: spans all free at the last purge and not yet dropped (check mode keeps the fill:
@@ -303,6 +333,8 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
   }
   if (run) waiting |= drop_run(G, r, k, from, run, per_log2, hold, bt, &dropped);
   G->h->refaults = 0;
+  G->h->wait_log2 += G->h->soon && G->h->wait_log2 < SPAN_WAIT_LOG2_MAX;
+  G->h->soon = 0;
   if (!drop) { /* a purge of a burst: the first of a hold, or the hold goes on */
     if (bt->hold_new) G->h->burst = G->h->purges;
     G->h->burst_end = G->h->purges;

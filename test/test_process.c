@@ -526,6 +526,63 @@ static void test_hold_ends_with_thread(void) {
   CHECK_EQ(out[3], 0);        /* and holds nothing of A's */
 }
 
+/* Purges of this thread's heap, n of them, made by 64 KiB frees (a purge resets the credit;
+ * read as volatile: the compiler takes free for one that leaves other memory as it was). */
+static ptrdiff_t credit(void) { return *(volatile ptrdiff_t *)&vcmi_tls_heap->credit; }
+static void purges(int n) {
+  while (n > 0) {
+    ptrdiff_t c = credit();
+    churn_64k(1);
+    n -= credit() > c;
+  }
+}
+/* A class that takes its dropped pages again soon after their drop waits longer before it drops
+ * free chunks between live ones (purge.c, SPAN_SOON): its free chunks are reused at that
+ * distance, so each drop cost a fault a page and saved nothing (s5's aligned blocks: 53k page
+ * faults). In a thread of its own: 64 chunks of 16 KiB, every other one freed; twice they are
+ * dropped (at 3 purges) and taken again at once; freed a third time, they are all resident 5
+ * purges on (the class's wait is now 12), and none of them is 20 purges on. */
+static void *purge_soon_main(void *arg) {
+  enum { N = 64, SZ = 16384 };
+  static unsigned char *c[N];
+  static size_t res[3];
+  (void)arg;
+  for (int i = 0; i < N; i++)
+    if ((c[i] = malloc(SZ))) memset(c[i], i, SZ);
+  purges(1); /* the class all live */
+  for (int round = 0; round < 3; round++) {
+    for (int i = 1; i < N - 1; i += 2) free(c[i]); /* the top chunk stays live */
+    if (round == 2) break;
+    for (int k = 0; k < 60; k++) { /* until dropped */
+      size_t r = 0;
+      for (int i = 1; i < N - 1; i += 2) r += c[i] ? resident(c[i], SZ) : 0u;
+      if (!r) break;
+      purges(1);
+    }
+    for (int i = 1; i < N - 1; i += 2)
+      if ((c[i] = malloc(SZ))) memset(c[i], i, SZ);
+  }
+  purges(5);
+  for (int i = 1; i < N - 1; i += 2) res[0] += c[i] ? resident(c[i], SZ) : 0u;
+  purges(15);
+  for (int i = 1; i < N - 1; i += 2) res[1] += c[i] ? resident(c[i], SZ) : 1u;
+  for (int i = 0; i < N; i += 2) {
+    for (int j = 0; c[i] && j < SZ; j++) res[2] += c[i][j] != (unsigned char)i;
+    free(c[i]);
+  }
+  return res;
+}
+static void test_purge_soon(void) {
+  pthread_t t;
+  size_t *res = NULL;
+  CHECK(pthread_create(&t, NULL, purge_soon_main, NULL) == 0);
+  CHECK(pthread_join(t, (void **)&res) == 0 && res);
+  if (!res) return;
+  CHECK_EQ(res[0], (64 / 2 - 1) * 4); /* every page of the freed chunks */
+  CHECK_EQ(res[1], 0);
+  CHECK_EQ(res[2], 0);
+}
+
 /* A segment kept empty only between purges (its chunks all freed, as when another thread
  * frees them all and the owner collects them) stays mapped: unmapping it at every purge and
  * mapping it again at the next allocation cost a reserve and page faults each time (s6 took
@@ -1719,6 +1776,7 @@ int main(int argc, char **argv) {
   test_seg_idle();
   test_map_word();
   test_hold_ends_with_thread();
+  test_purge_soon();
   test_purge_growing(); /* after: the heap it leaves would be seg_idle's */
   test_purge_groups();
   test_remote_batches_flushed();
