@@ -59,13 +59,15 @@ void vcmi_purge_inside(vcmi_purge_batch *bt, void *p, size_t n) {
 /* How long a free span waits (docs/DESIGN.md §6), in purges of its class (those that look at
  * it). A run of SPAN_BULK bytes or more of spans all free at two purges in a row goes. A shorter
  * one goes once all free at the class's wait, SPAN_AGE << wait_log2 purges in a row (at the top
- * of the class area at two while the wait is SPAN_AGE). A class's wait doubles, up to
- * SPAN_AGE << SPAN_WAIT_LOG2_MAX, at its next purge whenever it takes a span again within
- * SPAN_SOON purges of the span's drop: its free chunks are reused at that distance, so such
- * drops cost a fault a page and saved nothing (s5's aligned blocks, 16-64 KiB classes whose
- * live counts wander: 56k faults at a wait of 3, 24k at 8 for all classes, but g8 then kept
- * 89 -> 97 MiB). A class that never does so keeps the wait of 3 (g8's vectors that stopped
- * growing are taken again a round later, 4-31 purges after their drop). The wait does not come
+ * of the class area at two while the wait is SPAN_AGE). The wait of a class of a page and up
+ * (a span is a chunk) doubles, up to SPAN_AGE << SPAN_WAIT_LOG2_MAX, at its next purge whenever
+ * it takes a span again within SPAN_SOON purges of the span's drop: its free chunks are reused
+ * at that distance, so such drops cost a fault a page and saved nothing (s5's aligned blocks,
+ * 16-64 KiB classes whose live counts wander: 56k faults at a wait of 3, 24k at 8 for all
+ * classes, but g8 then kept 89 -> 97 MiB). A class that never does so keeps the wait of 3
+ * (g8's vectors that stopped growing are taken again a round later, 4-31 purges after their
+ * drop); so do the classes under a page, whose pages hold several chunks of a wandering few
+ * (s3's four threads learning kept 200 KiB more for 400 of 2,400 faults). The wait does not come
  * down: halved after a wait's worth of purges without an early retake, s5 kept 41k faults
  * (at the longer wait such retakes are rare, its reuse is not). */
 #define SPAN_BULK ((size_t)1 << 20)
@@ -95,6 +97,7 @@ typedef struct span_rec {
  * chunks) keeps no page of groups of its own: a thread using 4 scales and 20 classes (s3) kept
  * 19 such pages. */
 #define HEAD_OFF ((sizeof(vcmi_segment) + 7u) & ~(size_t)7u) /* shares a line with area[]: owner's */
+/* a class's share of the page, less 28 bytes of counters (24 before the records, 4 after) */
 #define HEAD_SPANS ((((VCMI_PAGE - HEAD_OFF) / VCMI_NCLASS & ~(size_t)7u) - 28u) / sizeof(span_rec))
 typedef struct span_head {
   uint16_t purges;   /* purges that looked at the class (mod 2^16, as span_rec.full) */
@@ -190,7 +193,7 @@ static int groups_taken(span_groups *G, uint32_t nspan, uint32_t rest, uint32_t 
         if (rest && b >> per_log2 != i) goto broken;
         if (get_bit(G, 1, i)) { /* a dropped span reused: soon after its drop? */
           G->h->refaults += G->h->refaults < 255u;
-          G->h->soon |= (uint16_t)(G->h->purges - rec(G, i)->full) <= SPAN_SOON;
+          G->h->soon |= !per_log2 && (uint16_t)(G->h->purges - rec(G, i)->full) <= SPAN_SOON;
         }
         if (rest) { /* the group the stack's head is in: its first cnt - rest chunks were taken */
           set_cnt(G, i, rest);
