@@ -249,7 +249,10 @@ static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint
           e->state = vcmi_link(e->state) | VCMI_PURGED;
         }
         set_bit(G, 1, i, 1);
-        rec(G, i)->full = G->h->purges; /* now its drop (groups_taken) */
+        /* now its drop (groups_taken), set back past SPAN_SOON where the wait did not decide
+         * it (a bulk run, a hold's give-up: their retakes teach the wait nothing) */
+        rec(G, i)->full = (uint16_t)(G->h->purges -
+                                     (!bulk && aged && !held(G, i, hold) ? 0u : SPAN_SOON + 1u));
         fresh_spans++, (*dropped)++;
       } else if (split) {
         if (fresh_spans)
