@@ -31,7 +31,7 @@ static vcmi_lock large_lock;
 static vcmi_large *desc_free, *cache;
 static size_t cache_bytes, cache_span; /* cached: sum of page_up(dirty), sum of cap */
 static size_t live_cap;                /* sum of the live blocks' cap */
-static vcmi_large live_list = {0, 0, NULL, 0, 0, 0, &live_list, &live_list}; /* large_lock */
+static vcmi_large live_list = {0, 0, NULL, 0, 0, 0, 0, &live_list, &live_list}; /* large_lock */
 /* Whether the last calloc'd block freed had 7/8 or more of its used pages resident: the program
  * wrote or read it all. The next calloc then populates its unwritten pages (up to
  * CACHE_MAX_BYTES) in one call: a read of a zero page and the write after it are two faults a
@@ -85,6 +85,17 @@ static vcmi_large *desc_get(void) {
 static int dense_at(const unsigned char *p, size_t n) {
   size_t pages = page_up(n) / vcmi_os_page(), res = vcmi_os_resident_pages(p, n);
   return pages && res != (size_t)-1 && res >= pages - pages / 8u;
+}
+
+/* Whether malloc'd block b, whose free would drop it, was written all over: then it keeps the
+ * pages that fit, as a dense calloc'd block does (the malloc-large pattern: blocks filled, then
+ * freed). Measured only if it lived long enough to have been written at WRITE_MAX bytes a ns:
+ * a measure of a 16 MiB block costs ~8 us, more than its drop, and s7 frees its blocks within
+ * ~70 us of taking them, touching three pages. Not measured: dropped whole, as it may have
+ * touched few pages of its written extent, and a kept part would gather more at each reuse. */
+#define WRITE_MAX 32u /* bytes a ns: faster than a thread fills memory */
+static int written_all(const vcmi_large *b) {
+  return vcmi_os_coarse_ns() - b->born >= b->used / WRITE_MAX && dense_at(b->p, b->used);
 }
 
 /* Before any calloc'd block is freed: measure the last one calloc'd, if it is still live. Its
@@ -189,7 +200,8 @@ static vcmi_large *cache_take(size_t n, size_t cap, size_t al, int *grow) {
 }
 
 /* Put b in the cache, or give it back to the OS. b is neither live nor cached; dense: its
- * written pages are known resident. Takes and gives large_lock. */
+ * written pages are known resident (1), not (0), or unknown (-1: measured if it would be
+ * dropped, written_all). Takes and gives large_lock. */
 static void cache_put(vcmi_large *b, int dense) {
   vcmi_lock_take(&large_lock);
   if (b->cap <= CACHE_MAX_BLOCK && cache_span + b->cap <= CACHE_MAX_SPAN) {
@@ -201,10 +213,10 @@ static void cache_put(vcmi_large *b, int dense) {
      * few (s7 writes three a block), and a kept part would gather more at each reuse. */
     size_t keep = live_cap < CACHE_MAX_BYTES / 4 ? 4 * live_cap : CACHE_MAX_BYTES;
     if (cache_bytes + page_up(b->dirty) > keep) {
-      size_t room = dense && keep > cache_bytes ? (keep - cache_bytes) & ~(vcmi_os_page() - 1u)
-                                                : 0;
-      vcmi_lock_give(&large_lock); /* b is nobody else's: drop its pages unlocked */
-      drop_from(b, room);
+      size_t room = keep > cache_bytes ? (keep - cache_bytes) & ~(vcmi_os_page() - 1u) : 0;
+      vcmi_lock_give(&large_lock); /* b is nobody else's: measure and drop its pages unlocked */
+      if (room && dense < 0) dense = written_all(b);
+      drop_from(b, dense > 0 ? room : 0);
       vcmi_lock_take(&large_lock);
     }
     if (cache_span + b->cap <= CACHE_MAX_SPAN) {
@@ -272,6 +284,7 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
   }
   d->zeroed = (uint32_t)zero;
   d->used = n;
+  d->born = vcmi_os_coarse_ns();
   vcmi_lock_take(&large_lock);
   __atomic_store_n(&d->magic, VCMI_LARGE_MAGIC, __ATOMIC_RELEASE);
   live_cap += d->cap;
@@ -310,7 +323,7 @@ void vcmi_large_free(vcmi_large *b, void *p) {
   unlink_live(b);
   if (b == calloc_last) calloc_last = NULL;
   vcmi_lock_give(&large_lock);
-  int dense = 0;
+  int dense = -1;
   if (b->zeroed) { /* a calloc'd block: how much of it did the program touch? */
     dense = dense_at(b->p, b->used);
     __atomic_store_n(&calloc_dense, dense, __ATOMIC_RELAXED);

@@ -17,6 +17,7 @@ typedef struct vcmi_large {
   size_t used, cap;
   size_t dirty;   /* bytes at or past max(dirty, used) read as zero (never written since the OS
                    * gave or dropped them): calloc clears only below that */
+  uint64_t born;  /* when it was last allocated (vcmi_os_coarse_ns): see large.c, written_all */
   struct vcmi_large *next, *prev; /* live list (for stats); next: free or cached list */
 } vcmi_large;
 /* A block of capacity >= n (a power of two, at least 512 KiB) aligned to max(align, 2 MiB),

@@ -6,6 +6,7 @@
 #ifndef VCMI_OS_H
 #define VCMI_OS_H
 #include <stddef.h>
+#include <stdint.h>
 
 /* The smallest page vcm expects: the least alignment of a reservation; a segment header fits
  * in one. What depends on the real page size (guards, purges, valloc) asks vcmi_os_page(). */
@@ -69,6 +70,9 @@ void vcmi_os_stats_get(vcmi_os_stats *out); /* a snapshot; never fails */
 
 /* The OS's page size, asked once (later calls return the first answer). Any thread. */
 size_t vcmi_os_page(void);
+/* A monotonic clock read cheaply (Linux: CLOCK_MONOTONIC_COARSE, ticks of 1-10 ms), ns; 0 if
+ * unknown. Keeps errno. */
+uint64_t vcmi_os_coarse_ns(void);
 /* The process's resident bytes (Linux: /proc/self/statm times the page size); 0 if unknown.
  * Keeps errno (a purge in free asks it). */
 size_t vcmi_os_resident(void);

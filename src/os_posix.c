@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "os.h"
@@ -328,6 +329,19 @@ size_t vcmi_os_page(void) {
     __atomic_store_n(&page, p, __ATOMIC_RELAXED);
   }
   return p;
+}
+
+uint64_t vcmi_os_coarse_ns(void) {
+#ifdef CLOCK_MONOTONIC_COARSE
+  clockid_t id = CLOCK_MONOTONIC_COARSE;
+#else
+  clockid_t id = CLOCK_MONOTONIC;
+#endif
+  struct timespec t;
+  int saved = errno;
+  int r = clock_gettime(id, &t);
+  errno = saved;
+  return r != 0 ? 0 : (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
 /* The second field of /proc/self/statm: resident pages. */

@@ -111,14 +111,27 @@ static int large_calloc_dense_child(void) {
   p = calloc_(20 * M, 1);
   if (!p || resident(p, 20 * M) != 20 * M / 4096 || nonzero(p, 20 * M)) return __LINE__;
   free_(p);
-  /* A malloc'd block is dropped whole past the bound: its written extent may count pages it
-   * never touched, which a kept part would gather at each reuse (s7 writes three a block). */
+  /* A malloc'd block past the bound is measured if it lived long enough to have been written
+   * (20 ms: a few ticks of the coarse clock). Touched here and there, it is dropped whole: its
+   * written extent counts pages it never touched, which a kept part would gather at each
+   * reuse (s7 writes three a block). */
+  p = malloc_(6 * M);
+  if (!p) return __LINE__;
+  for (size_t i = 0; i < 6 * M; i += 2 * M) p[i] = 1;
+  at = (uintptr_t)p;
+  usleep(20000);
+  free_(p);
+  if (resident((void *)at, 6 * M) != 0) return __LINE__;
+  /* Written all over, it keeps the pages that fit, as a dense calloc'd block does (it dropped
+   * them all: the malloc-large pattern, blocks filled then freed, faulted every page back). */
   p = malloc_(6 * M);
   if (!p) return __LINE__;
   memset(p, 1, 6 * M);
   at = (uintptr_t)p;
+  usleep(20000);
   free_(p);
-  if (resident((void *)at, 6 * M) != 0) return __LINE__;
+  if (resident((void *)at, 4 * M) != 4 * M / 4096 || resident((void *)(at + 4 * M), 2 * M))
+    return __LINE__;
   free_(live);
   return 0;
 }
