@@ -10,12 +10,12 @@ VCM_VERSION := $(shell cat tools/VERSION)
 SOVERSION := 1
 
 CORE_SRC = src/region.c src/misuse.c
-LIB_SRC  = $(CORE_SRC) src/append.c src/os_posix.c src/meta.c src/heap.c src/purge.c src/large.c src/alloc.c src/stats.c src/options.c src/override.c src/out.c src/picture_region.c src/picture_heap.c src/lifecycle.c
+LIB_SRC  = $(CORE_SRC) src/append.c src/os_posix.c src/meta.c src/heap.c src/pair.c src/purge.c src/large.c src/alloc.c src/stats.c src/options.c src/override.c src/out.c src/picture_region.c src/picture_heap.c src/lifecycle.c
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 # Tests that use only the vcm_ API link without the libc names, so sanitizers keep theirs.
 SAN_TESTS = test_region test_model test_threads test_append test_vector test_assert
 # Tests of the libc names (malloc is vcm's): linked with the full libvcm-test.a.
-LIBC_TESTS = test_process test_check test_picture test_output
+LIBC_TESTS = test_process test_pairs test_check test_picture test_output
 TESTS    = $(SAN_TESTS) $(LIBC_TESTS)
 TEST_BIN = $(TESTS:%=$(B)/test/%)
 # Malloc conformance programs run on glibc and on vcm (test/glibc/run.sh), built -O0
@@ -160,7 +160,7 @@ preload-full: lib
 # tests of the libc names (vcm is malloc: no ASan) under clang's UBSan, whose bounds check also
 # catches an out-of-bounds array index whose address is only taken (test_check is left out: the
 # sanitizer's start-up mallocs come before it turns the check mode on).
-UBSAN_TESTS = test_process test_picture test_output
+UBSAN_TESTS = test_process test_pairs test_picture test_output
 SAN_RUN = tools/runtests $(SAN_TESTS:%=build/$(1)/test/%)
 asan:
 	$(MAKE) B=build/asan OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \

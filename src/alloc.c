@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "heap.h"
+#include "pair.h"
 #include "large.h"
 #include "misuse.h"
 #include "options.h"
@@ -180,6 +181,8 @@ void *vcm_realloc(void *p, size_t n) {
      * vcmi_no_heap, whose check is set */
     if (VCMI_LIKELY(vcmi_seg_find(r, p, &loc, 0) == 0 && !h->check)) {
       uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
+      /* a MERGED pair's is twice this (pair.h): it grows the slow way, so that every other
+       * realloc reads one capacity */
       size_t cap = ((const vcmi_segment *)(const void *)r)->cap[loc.k];
       size_t lo = vcmi_shrink_floor(r, cap);
       /* lo < n <= cap in one test (n = 0, which frees, wraps and fails it) */
@@ -301,7 +304,7 @@ static __attribute__((noinline)) void free_sized_slow(void *p, size_t size) {
     if (vcmi_seg_locate(r, p, &loc) == 0) {
       uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
       if ((s & VCMI_LIVE) &&
-          !size_fits(size, s & VCMI_USED_MASK, vcmi_class_cap(r, loc.k))) /* scaled too */
+          !size_fits(size, s & VCMI_USED_MASK, vcmi_seg_cap(r, loc.k, s))) /* scaled, paired */
         break;
     }
     vcmi_seg_free_slow(r, p); /* frees, or reports a pointer that is no live chunk */

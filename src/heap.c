@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "heap.h"
+#include "pair.h"
 #include "purge.h"
 #include "options.h"
 #include "os.h"
@@ -100,6 +101,7 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   vcmi_region_setup(r, (void *)data, base + page + VCMI_SEG_MAP_SKEW, VCMI_SEG_CHANNELS,
                     VCMI_LMIN, VCMI_LMAX);
   r->xscale = (uint8_t)x;
+  r->paired = 0; /* the union's avail, set by vcmi_region_setup */
   /* two batch slots per scale (xscale 0, 2, 4, 6): a thread freeing one heap's chunks of all
    * sizes (s6) has a slot for each of its segments (a fine segment's chunks are not batched:
    * out_start never gives it its slot) */
@@ -693,6 +695,8 @@ static void heap_purge(vcmi_heap *h) {
   vcmi_purge_batch bt;
   bt.n = bt.n_to = bt.cur = 0; /* no donation: donate_to sets them once the marks are settled */
   heap_collect(h, 1);
+  for (vcmi_segment *s = h->segs; s; s = s->next)
+    if (reg(s)->paired) vcmi_pair_sweep(reg(s));
   /* bytes allocated since the last purge = live now - live then + freed since (a heap that
    * adopted segments may wrap this: then it drops, as before) */
   size_t live = live_bytes_of(h), freed = FREED(h), alloc = live + freed - h->live_at;
@@ -856,7 +860,7 @@ static void seg_set_used(vcmi_entry *e, size_t n) {
 
 int vcmi_seg_expand(vcmi_region *r, void *p, size_t n) {
   vcmi_loc loc;
-  if (!live_or_report(r, p, &loc) || n > vcmi_class_cap(r, loc.k)) return -1;
+  if (!live_or_report(r, p, &loc) || n > vcmi_seg_cap(r, loc.k, loc.e->state)) return -1;
   if (vcmi_opt[VCMI_OPT_CHECK] && n < (loc.e->state & VCMI_USED_MASK))
     memset((unsigned char *)p + n, CHECK_FILL, vcmi_class_cap(r, loc.k) - n);
   seg_set_used(loc.e, n);
@@ -866,7 +870,7 @@ int vcmi_seg_expand(vcmi_region *r, void *p, size_t n) {
 size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim) {
   vcmi_loc loc;
   if (!live_or_report(r, p, &loc)) return 0;
-  size_t cap = vcmi_class_cap(r, loc.k);
+  size_t cap = vcmi_seg_cap(r, loc.k, __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED));
   if (claim) seg_set_used(loc.e, cap);
   return capacity ? cap : (__atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK);
 }
@@ -893,8 +897,8 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
   vcmi_loc loc;
   VCMI_ASSERT(n <= VCMI_SMALL_MAX);
   if (!live_or_report(r, p, &loc)) return NULL;
-  size_t cap = vcmi_class_cap(r, loc.k);
-  size_t used = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK;
+  uint32_t state = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
+  size_t cap = vcmi_seg_cap(r, loc.k, state), used = state & VCMI_USED_MASK;
   void *q = NULL;
   int check = vcmi_opt[VCMI_OPT_CHECK] != 0;
   if (check) check_slack(r, &loc, p);
@@ -908,12 +912,20 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
       if (vcmi_tls_heap != &vcmi_no_heap) vcmi_tls_heap->realloc_inplace++;
       return p;
     }
+  } else if (!(loc.g & 1u) &&
+             vcmi_pair_held(__atomic_load_n(&loc.e[1].state, __ATOMIC_RELAXED)) &&
+             (q = vcmi_pair_grow(r, &loc, p, n))) { /* into its parked buddy (pair.h) */
+    return q;
   } else if (!(q = vcmi_small_alloc_pow2(n, n))) { /* growing: a vector's capacity */
     return NULL;
   }
   size_t keep = used < n ? used : n;
   if (n > cap) {
     vcmi_heap_count_move(move_up(q, p, keep, cap));
+    /* an upper chunk is parked for its live buddy (relaxed: a remote free may CAS it) */
+    if ((loc.g & 1u) && (__atomic_load_n(&loc.e[-1].state, __ATOMIC_RELAXED) & VCMI_LIVE) &&
+        vcmi_pair_park(r, &loc))
+      return q;
   } else {
     memcpy(q, p, keep);
     vcmi_heap_count_move(keep);

@@ -759,9 +759,11 @@ void vcm_region_stats_get(vcm_region *rr, vcm_region_stats *out) {
   for (unsigned k = 0; k < r->nclass; k++) {
     unsigned i = r->nclass - 1u - k;
     out->class_size[i] = vcmi_class_cap(r, k);
-    out->class_live[i] = r->live[k];
+    /* a segment's held pair halves (pair.h) are no chunks, but hold their capacity */
+    uint32_t chunks = r->live[k] - (r->slot ? 0u : r->held[k]);
+    out->class_live[i] = chunks;
     out->live_capacity += (size_t)r->live[k] * vcmi_class_cap(r, k);
-    live += r->live[k];
+    live += chunks;
     if (r->slot) {
       out->class_peak[i] = r->peak[k];
       continue;
@@ -910,7 +912,7 @@ int vcm_region_check(vcm_region *rr, const char **why) {
     return b ? -1 : 0;
   }
   for (unsigned k = 0; k < r->nclass && !bad; k++) {
-    uint32_t limit = r->n_channels << k, nfree = 0, nlive = 0;
+    uint32_t limit = r->n_channels << k, nfree = 0, nlive = 0, nheld = 0;
     if (r->fresh[k] > limit) FAIL("fresh frontier beyond the class");
     /* I2: walk the free list marking each entry; a mark seen twice is a cycle or a repeat. */
     for (uint32_t g = r->free_head[k]; g != VCMI_NONE && !bad; g = vcmi_link(vcmi_entry_at(r, k, g)->state)) {
@@ -932,18 +934,23 @@ int vcm_region_check(vcm_region *rr, const char **why) {
     for (uint32_t g = 0; g < r->fresh[k]; g++) {
       vcmi_entry *e = vcmi_entry_at(r, k, g);
       uint32_t s = e->state;
-      int kinds = !!(s & VCMI_LIVE) + !!(s & VCMI_MARK) + !!(s & VCMI_REMOTE);
+      /* a LIVE entry with the mark is a segment's MERGED pair, of twice the capacity; a HELD
+       * one (REMOTE) its other half or one parked (pair.h) */
+      int kinds = !!(s & VCMI_LIVE) + !!(s & VCMI_MARK && !(s & VCMI_LIVE)) + !!(s & VCMI_REMOTE);
       if (kinds != 1 && !bad) FAIL("chunk is lost or in two states");
-      if ((s & VCMI_LIVE) && (s & VCMI_USED_MASK) > vcmi_class_cap(r, k) && !bad)
+      if ((s & VCMI_LIVE) && (s & VCMI_USED_MASK) > vcmi_class_cap(r, k) << !!(s & VCMI_MERGED) &&
+          !bad)
         FAIL("used exceeds capacity");
+      nheld += (s & VCMI_HELD) == VCMI_HELD;
       if (s & (VCMI_LIVE | VCMI_REMOTE)) { /* remote chunks count until collected */
         nlive++;
         used += s & VCMI_LIVE ? s & VCMI_USED_MASK : 0;
         cap += vcmi_class_cap(r, k);
       }
-      e->state = s & ~VCMI_MARK;
+      if (!(s & VCMI_LIVE)) e->state = s & ~VCMI_MARK;
     }
     if (!bad && nlive != r->live[k]) FAIL("live count differs from the map");
+    if (!bad && nheld != r->held[k]) FAIL("held pair halves differ from their count");
   }
   (void)used; /* segments keep no byte counters (DESIGN §6) */
   (void)cap;
@@ -974,7 +981,8 @@ void vcm_region_visit(vcm_region *rr, vcm_visit_fn fn, void *ctx) {
   for (unsigned k = r->nclass; k-- > 0;)
     for (uint32_t g = 0; g < r->fresh[k]; g++) {
       uint32_t s = vcmi_entry_at(r, k, g)->state;
-      fn(ctx, vcmi_chunk_addr(r, k, g), vcmi_class_cap(r, k), s & VCMI_LIVE ? s & VCMI_USED_MASK : 0,
+      size_t cap = vcmi_class_cap(r, k) << ((s & VCMI_LIVE) && (s & VCMI_MERGED)); /* pair.h */
+      fn(ctx, vcmi_chunk_addr(r, k, g), cap, s & VCMI_LIVE ? s & VCMI_USED_MASK : 0,
          !!(s & VCMI_LIVE));
     }
 }

@@ -34,6 +34,13 @@ typedef struct vcmi_entry {
 #define VCMI_REMOTE 0x20000000u
 #define VCMI_PURGED 0x40000000u
 #define VCMI_LIVE 0x80000000u
+/* Segments only, buddy pairs (pair.h): MERGED with LIVE is a chunk spanning class-numbers g
+ * (even) and g + 1, twice the class's capacity (a remote free's CAS drops it); HELD (REMOTE and
+ * PURGED together, which no other state has) is an upper half off the free list and counted
+ * live, PARKED for its live buddy or ABSORBED in a MERGED chunk; its link is its class's next
+ * pair with a held half. */
+#define VCMI_MERGED VCMI_MARK
+#define VCMI_HELD (VCMI_REMOTE | VCMI_PURGED)
 #define VCMI_MAGIC 0x76636d48u /* "vcmH", the seed's typeof_vcm_head */
 
 /* Class k holds chunks of capacity max >> k (k = 0 is the biggest). Class k's chunks, for all
@@ -48,7 +55,10 @@ typedef struct vcmi_region {
   uint8_t xscale;
   uint8_t rsv;                         /* caller regions: reserve slots per class (<= 255) */
   uint32_t n_channels;
-  uint32_t avail;                    /* caller regions: bit k iff class k has a free chunk */
+  union {
+    uint32_t avail;                  /* caller regions: bit k iff class k has a free chunk */
+    uint32_t paired;                 /* segments: bit k iff pairs[k] is set (pair.h) */
+  };
   unsigned char *data;
   vcmi_entry *map;
   size_t stride;
@@ -81,10 +91,19 @@ typedef struct vcmi_region {
   uint32_t nbits;                      /* level-0 bits: nblocks * (2^nclass - 1) < 2^32 */
   uint32_t lvl[VCMI_LEVELS];           /* word offset of each level in bits */
   uint32_t lvln[VCMI_LEVELS];          /* bits in each level */
-  uint32_t first[VCM_MAX_CLASSES];     /* class k has no free chunk below this one (a hint) */
+  union {
+    uint32_t first[VCM_MAX_CLASSES];   /* class k has no free chunk below this one (a hint) */
+    /* segments: class k's pairs with a HELD half, by pair number g >> 1, linked through that
+     * half's entry (VCMI_NONE ends; unset while bit k of paired is 0) */
+    uint32_t pairs[VCM_MAX_CLASSES];
+  };
   uint32_t nblocks;                    /* max-sized blocks: n_channels * nclass */
   uint32_t depth;                      /* levels; the last one is a single word */
-  uint32_t nfree[VCM_MAX_CLASSES];     /* free chunks per class */
+  union {
+    uint32_t nfree[VCM_MAX_CLASSES];   /* free chunks per class */
+    uint32_t held[VCM_MAX_CLASSES];    /* segments: HELD entries per class, in live[k] too
+                                        * (they hold their memory; no chunk) */
+  };
   uint32_t peak[VCM_MAX_CLASSES];      /* high-water of live[k] */
   size_t map_bytes;
   size_t steps, max_steps;             /* map steps of the current / the longest operation */

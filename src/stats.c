@@ -42,7 +42,7 @@ static void sum_heap(vcmi_heap *h, heap_sum *out) {
     vcmi_region *r = vcmi_region_of(&s->region);
     out->regions++;
     for (unsigned k = 0; k < r->nclass; k++) {
-      out->chunks += r->live[k];
+      out->chunks += r->live[k] - r->held[k]; /* held pair halves are no chunks (pair.h) */
       out->capacity += (size_t)r->live[k] * vcmi_class_cap(r, k);
     }
   }

@@ -1,0 +1,32 @@
+/* Internal interface of buddy pairs (pair.c): the free half of a small chunk's pair serving the
+ * next class up, in place (docs/DESIGN.md §6, "Pairs"). Not installed. Owner only (the thread
+ * whose heap holds the segment; others' chunks are never paired); no lock. */
+#ifndef VCMI_PAIR_H
+#define VCMI_PAIR_H
+#include "heap.h"
+
+/* The classes that pair: power-of-two chunks under a page (a pair fills at most one), the
+ * only ones whose free chunks share pages with live ones. */
+#define VCMI_PAIR_CAP_MAX ((size_t)2 << 10)
+
+/* A live chunk's capacity from its state: twice its class's if MERGED. */
+static inline size_t vcmi_seg_cap(const vcmi_region *r, size_t k, uint32_t state) {
+  return ((const vcmi_segment *)(const void *)r)->cap[k] << (state / VCMI_MERGED & 1u);
+}
+static inline int vcmi_pair_held(uint32_t state) {
+  return (state & VCMI_HELD) == VCMI_HELD;
+}
+
+/* p, the live lower chunk at loc (g even), grows to n > its capacity: if its buddy is HELD and
+ * n fits the pair, p becomes the pair's MERGED chunk, in place (counted). Returns p, or NULL
+ * (nothing done). */
+void *vcmi_pair_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n);
+/* The live upper chunk at loc (g odd), grown out of its class and moved (its bytes copied), is
+ * HELD if its buddy is live and single: returns 1; 0: nothing done (the caller frees it). */
+int vcmi_pair_park(vcmi_region *r, const vcmi_loc *loc);
+/* At a purge: the held halves whose buddy is neither live nor a remote free waiting go back
+ * to their free lists (a PARKED one whose buddy was freed, an ABSORBED one whose MERGED chunk
+ * was). O(pairs listed). */
+void vcmi_pair_sweep(vcmi_region *r);
+
+#endif

@@ -1,0 +1,205 @@
+/* Buddy pairs of the process heap (src/pair.c): a small chunk that grows out of its class is
+ * parked while its buddy is live, and the buddy then grows into both in place. Linked against
+ * libvcm.a, so malloc itself is vcm's. Each test runs in a thread of its own: a heap whose
+ * 16-byte class no other test touched, whose chunks come out in address order. */
+#define _GNU_SOURCE
+#include <malloc.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "capture.h"
+#include "harness.h"
+#include "vcm.h"
+
+void free_sized(void *p, size_t n);
+
+/* Through volatile pointers: the compiler must not see the misuse these tests make. */
+static void (*volatile free_)(void *) = free;
+static void *(*volatile realloc_)(void *, size_t) = realloc;
+static void (*volatile free_sized_)(void *, size_t) = free_sized;
+
+/* Live 16-byte chunks (parked and absorbed halves are none). */
+static size_t live16(void) {
+  vcm_stats s;
+  vcm_stats_get(&s);
+  return s.class_live[0];
+}
+
+/* Two vectors of 16 bytes whose chunks are buddies: *lo at an even class-number (32-byte
+ * aligned: class areas are 2 MiB aligned), *hi right after it. Found among 64 chunks (a heap
+ * handed on by an earlier test's thread may give freed ones first); the others are freed. */
+static void buddies(unsigned char **lo, unsigned char **hi) {
+  enum { N = 64 };
+  unsigned char *c[N];
+  int x = -1, y = -1;
+  for (int i = 0; i < N; i++) c[i] = realloc_(NULL, 16);
+  for (int i = 0; i < N && x < 0; i++)
+    for (int j = 0; j < N && c[i] && ((uintptr_t)c[i] & 31u) == 0; j++)
+      if (c[j] == c[i] + 16) x = i, y = j;
+  CHECK(x >= 0);
+  if (x < 0) abort();
+  for (int i = 0; i < N; i++)
+    if (i != x && i != y) free_(c[i]);
+  memset(c[x], 'a', 16);
+  memset(c[y], 'b', 16);
+  *lo = c[x], *hi = c[y];
+}
+
+static int all(const unsigned char *p, size_t n, int c) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != c) return 0;
+  return 1;
+}
+
+/* Whether the 16-byte chunk at x is handed out again: among the next 1,024 (all freed after). */
+static int reused(const unsigned char *x) {
+  enum { N = 1024 };
+  static unsigned char *c[N];
+  int found = 0;
+  for (int i = 0; i < N; i++) {
+    c[i] = realloc_(NULL, 16);
+    found |= c[i] == x;
+  }
+  for (int i = 0; i < N; i++) free_(c[i]);
+  return found;
+}
+
+/* A purge of this thread's heap: 1 MiB of frees or more. */
+static void churn(void) {
+  for (int i = 0; i < 40; i++) {
+    void *volatile q = malloc(65536);
+    free_(q);
+  }
+}
+
+/* The upper chunk grows out (moved, parked); the lower then grows in place to the pair's 32
+ * bytes (it moved before: capacity 16). */
+static void *grow_main(void *arg) {
+  (void)arg;
+  unsigned char *a, *b;
+  buddies(&a, &b);
+  size_t n0 = live16();
+  unsigned char *b2 = realloc_(b, 24);
+  CHECK(b2 != b && all(b2, 16, 'b'));
+  CHECK_EQ(live16(), n0 - 1); /* b's chunk parked: held, no chunk */
+  unsigned char *a2 = realloc_(a, 30);
+  CHECK(a2 == a);
+  CHECK_EQ(vcm_capacity(a2), 32);
+  CHECK_EQ(vcm_used(a2), 30);
+  CHECK(all(a2, 16, 'a'));
+  memset(a2, 'A', 30);
+  CHECK(vcm_check(NULL) == 0);
+  CHECK(realloc_(a2, 32) == a2); /* in place again, on realloc's fast path */
+  CHECK_EQ(malloc_usable_size(a2), 32);
+  CHECK(all(a2, 30, 'A') && all(b2, 16, 'b'));
+  free_sized_(a2, 32); /* its used bytes, claimed: no report */
+  CHECK_EQ(misuse.calls, 0);
+  free_(b2);
+  CHECK(!reused(a + 16)); /* absorbed: the fast path's free of a2 does not look at the pair */
+  churn(); /* the absorbed half goes at the purge */
+  CHECK(reused(a + 16));
+  CHECK_EQ(live16(), n0 - 2);
+  CHECK(vcm_check(NULL) == 0);
+  return NULL;
+}
+
+/* A merged chunk that grows past the pair moves: its lower half is free at once, the upper
+ * at the next purge. */
+static void *leave_main(void *arg) {
+  (void)arg;
+  unsigned char *a, *b;
+  buddies(&a, &b);
+  size_t n0 = live16();
+  unsigned char *b2 = realloc_(b, 24), *a2 = realloc_(a, 32);
+  CHECK(a2 == a);
+  unsigned char *a3 = realloc_(a2, 100);
+  CHECK(a3 != a2 && all(a3, 16, 'a'));
+  CHECK_EQ(live16(), n0 - 2);
+  CHECK(!reused(a + 16));
+  churn();
+  CHECK(reused(a + 16) && reused(a));
+  CHECK(vcm_check(NULL) == 0);
+  free_(a3);
+  free_(b2);
+  return NULL;
+}
+
+/* The parked half's buddy is freed (the fast path, which does not look at the pair): the next
+ * purge gives the parked half back. */
+static void *sweep_main(void *arg) {
+  (void)arg;
+  unsigned char *a, *b;
+  buddies(&a, &b);
+  size_t n0 = live16();
+  unsigned char *b2 = realloc_(b, 24);
+  free_(a);
+  CHECK_EQ(live16(), n0 - 2);
+  CHECK(!reused(b)); /* still parked */
+  churn();
+  CHECK(reused(b));
+  CHECK(vcm_check(NULL) == 0);
+  free_(b2);
+  return NULL;
+}
+
+/* Parked and absorbed halves are no chunks: freeing or resizing them is reported, as is a
+ * second free of a merged chunk. */
+static void *misuse_main(void *arg) {
+  (void)arg;
+  unsigned char *a, *b;
+  buddies(&a, &b);
+  unsigned char *b2 = realloc_(b, 24);
+  free_(b);
+  CHECK(misuse.calls == 1 && misuse.ptr == b && strstr(misuse.reason, "double free"));
+  CHECK(realloc_(b, 8) == NULL);
+  CHECK(misuse.calls == 2 && misuse.ptr == b);
+  unsigned char *a2 = realloc_(a, 32);
+  CHECK(a2 == a);
+  free_(a + 16); /* the absorbed half */
+  CHECK(misuse.calls == 3 && misuse.ptr == a + 16);
+  free_(a2);
+  free_(a2);
+  CHECK(misuse.calls == 4 && misuse.ptr == a2 && strstr(misuse.reason, "double free"));
+  free_(b2);
+  CHECK(vcm_check(NULL) == 0);
+  return NULL;
+}
+
+/* Another thread resizes a merged chunk within its capacity (in place) and frees it (the remote
+ * push); the owner's purge then frees the absorbed half too. */
+static void *remote_free_main(void *arg) {
+  unsigned char *p = arg;
+  CHECK(realloc_(p, 31) == p);
+  free_(p);
+  return NULL;
+}
+static void *remote_main(void *arg) {
+  (void)arg;
+  unsigned char *a, *b;
+  buddies(&a, &b);
+  unsigned char *b2 = realloc_(b, 24), *a2 = realloc_(a, 20);
+  CHECK(a2 == a);
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, remote_free_main, a2) == 0 && pthread_join(t, NULL) == 0);
+  churn(); /* collects the remote free, then the purge's sweep */
+  CHECK(vcm_check(NULL) == 0);
+  CHECK(reused(a) && reused(a + 16)); /* the head collected, then the absorbed half swept */
+  free_(b2);
+  return NULL;
+}
+
+static void run(void *(*fn)(void *)) {
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, fn, NULL) == 0 && pthread_join(t, NULL) == 0);
+}
+
+int main(void) {
+  vcm_set_misuse_handler(on_misuse, NULL);
+  run(grow_main);
+  run(leave_main);
+  run(sweep_main);
+  run(misuse_main);
+  run(remote_main);
+  return t_report();
+}
