@@ -15,6 +15,7 @@ typedef struct {
   size_t used, cap;
   uint32_t id;
   int claimed; /* malloc_usable_size said the whole capacity is the program's */
+  int merged;  /* grew in place into its buddy (src/pair.c): realloc reads half the capacity */
 } pblk;
 
 static pblk P[P_ALL]; /* P[P_SLOTS .. P_SLOTS + npbulk) are the live bulk blocks */
@@ -102,6 +103,7 @@ static void p_take(pblk *b, unsigned char *p, size_t n, size_t cap, size_t align
   b->cap = c;
   b->id = id;
   b->claimed = 0;
+  b->merged = 0;
 }
 
 static void p_verify(pblk *b) {
@@ -184,16 +186,19 @@ void p_op_calloc(input *in) {
   p_new(b, p, count * size, malloc_cap(count * size), 0, 1);
 }
 
-/* The capacity realloc(p, n) must give a block of capacity c holding used bytes; *same: 1
- * stays, 0 moves, -1 either (a large block grown by remapping). */
-static size_t p_realloc_cap(size_t c, size_t used, size_t n, int *same) {
+/* The capacity realloc(p, n) must give a block of capacity c holding used bytes (merged: a
+ * pair, whose realloc fast path reads half of c); *same: 1 stays, 0 moves, -1 either (a large
+ * block grown by remapping, a small one growing into its buddy if that one grew out first). */
+static size_t p_realloc_cap(size_t c, size_t used, size_t n, int merged, int *same) {
   *same = 0;
   if (c <= SMALL_MAX) {
     if (n <= c) {
-      if (n <= (pow2(c) ? c / 4 : c / 2) && c > 16) return pow2(c) ? small_cap(n) : tight_cap(n);
+      if (n <= (merged ? c / 8 : pow2(c) ? c / 4 : c / 2) && c > 16)
+        return pow2(c) ? small_cap(n) : tight_cap(n);
       *same = 1;
       return c;
     }
+    if (pow2(c) && c <= 2 * KiB && n <= 2 * c && !merged) *same = -1;
     return grow_cap(n);
   }
   if (n <= c && n >= used && n > c / 4) { /* growth in the capacity stays (alloc.c) */
@@ -213,7 +218,8 @@ static size_t p_realloc_cap(size_t c, size_t used, size_t n, int *same) {
 /* Block b after vcm_realloc(b->p, n) returned q (n > 0, not huge). */
 static void p_after_realloc(pblk *b, unsigned char *q, size_t n) {
   int same;
-  size_t cap = p_realloc_cap(b->cap, b->used, n, &same), keep = b->used < n ? b->used : n;
+  size_t cap = p_realloc_cap(b->cap, b->used, n, b->merged, &same), keep = b->used < n ? b->used : n;
+  int merged = b->merged || (same == -1 && q == b->p && b->cap <= SMALL_MAX);
   if (!q) {
     p_null(__LINE__);
     p_verify(b);
@@ -235,6 +241,7 @@ static void p_after_realloc(pblk *b, unsigned char *q, size_t n) {
   }
   unsigned char *old = b->p;
   p_take(b, q, n, cap, 0, b->id);
+  b->merged = merged && q == old;
   if (q != old) pstale[npstale++ % P_STALE] = old;
   CHECK(span(q, b->id, 0, keep, VERIFY));
   span(q, b->id, keep, n, FILL);
