@@ -912,7 +912,7 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
       if (vcmi_tls_heap != &vcmi_no_heap) vcmi_tls_heap->realloc_inplace++;
       return p;
     }
-  } else if (!(loc.g & 1u) &&
+  } else if (!(loc.g & 1u) && vcmi_pairs_here(r, loc.k) &&
              vcmi_pair_held(__atomic_load_n(&loc.e[1].state, __ATOMIC_RELAXED)) &&
              (q = vcmi_pair_grow(r, &loc, p, n))) { /* into its parked buddy (pair.h) */
     return q;
@@ -922,10 +922,10 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
   size_t keep = used < n ? used : n;
   if (n > cap) {
     vcmi_heap_count_move(move_up(q, p, keep, cap));
-    /* an upper chunk is parked for its live buddy (relaxed: a remote free may CAS it) */
-    if ((loc.g & 1u) && (__atomic_load_n(&loc.e[-1].state, __ATOMIC_RELAXED) & VCMI_LIVE) &&
+    if ((loc.g & 1u) && vcmi_pairs_here(r, loc.k) &&
+        (__atomic_load_n(&loc.e[-1].state, __ATOMIC_RELAXED) & VCMI_LIVE) &&
         vcmi_pair_park(r, &loc))
-      return q;
+      return q; /* an upper chunk parked for its live buddy */
   } else {
     memcpy(q, p, keep);
     vcmi_heap_count_move(keep);

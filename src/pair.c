@@ -14,14 +14,6 @@
  * out anew) is simply PARKED: that buddy may grow into it. */
 #include "pair.h"
 
-/* Pairs are formed in h's own power-of-two segments, outside check mode (its fills and slack
- * checks know single chunks). */
-static int pairs_here(const vcmi_region *r, const vcmi_heap *h, size_t k) {
-  const vcmi_segment *s = (const vcmi_segment *)(const void *)r;
-  return r->xscale == 0 && s->cap[k] <= VCMI_PAIR_CAP_MAX && !h->check &&
-         __atomic_load_n((vcmi_heap *const *)&r->owner, __ATOMIC_RELAXED) == h;
-}
-
 /* loc's chunk is live and single. Its buddy's state may change under a remote free: relaxed
  * loads, as free's. */
 static int single(const vcmi_entry *e) {
@@ -29,21 +21,20 @@ static int single(const vcmi_entry *e) {
 }
 
 void *vcmi_pair_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n) {
-  vcmi_heap *h = vcmi_tls_heap;
-  size_t k = loc->k;
-  if (n > 2u * ((const vcmi_segment *)(const void *)r)->cap[k] || !pairs_here(r, h, k) ||
-      !single(loc->e) || !vcmi_pair_held(__atomic_load_n(&loc->e[1].state, __ATOMIC_RELAXED)))
+  VCMI_ASSERT(vcmi_pairs_here(r, loc->k) && !(loc->g & 1u));
+  if (n > 2u * ((const vcmi_segment *)(const void *)r)->cap[loc->k] || !single(loc->e) ||
+      !vcmi_pair_held(__atomic_load_n(&loc->e[1].state, __ATOMIC_RELAXED)))
     return NULL;
   __atomic_store_n(&loc->e->state, VCMI_LIVE | VCMI_MERGED | (uint32_t)n, __ATOMIC_RELAXED);
-  h->realloc_inplace++;
+  vcmi_tls_heap->realloc_inplace++;
   return p;
 }
 
 int vcmi_pair_park(vcmi_region *r, const vcmi_loc *loc) {
   size_t k = loc->k;
   uint32_t bit = 1u << k;
-  VCMI_ASSERT(loc->g & 1u);
-  if (!pairs_here(r, vcmi_tls_heap, k) || !single(loc->e) || !single(loc->e - 1)) return 0;
+  VCMI_ASSERT(vcmi_pairs_here(r, k) && (loc->g & 1u));
+  if (!single(loc->e) || !single(loc->e - 1)) return 0;
   if (!(r->paired & bit)) {
     r->paired |= bit;
     r->pairs[k] = VCMI_NONE;

@@ -16,7 +16,16 @@ static inline size_t vcmi_seg_cap(const vcmi_region *r, size_t k, uint32_t state
 static inline int vcmi_pair_held(uint32_t state) {
   return (state & VCMI_HELD) == VCMI_HELD;
 }
+/* Class k of r pairs: a power-of-two class of this thread's own segment (only its owner writes
+ * entries with plain stores: another thread must not read a buddy's), outside check mode (its
+ * fills and slack checks know single chunks). */
+static inline int vcmi_pairs_here(const vcmi_region *r, size_t k) {
+  const vcmi_heap *h = vcmi_tls_heap;
+  return r->xscale == 0 && ((const vcmi_segment *)(const void *)r)->cap[k] <= VCMI_PAIR_CAP_MAX &&
+         __atomic_load_n((vcmi_heap *const *)&r->owner, __ATOMIC_RELAXED) == h && !h->check;
+}
 
+/* For a class that pairs (vcmi_pairs_here): */
 /* p, the live lower chunk at loc (g even), grows to n > its capacity: if its buddy is HELD and
  * n fits the pair, p becomes the pair's MERGED chunk, in place (counted). Returns p, or NULL
  * (nothing done). */
