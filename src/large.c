@@ -37,10 +37,12 @@ static vcmi_large live_list = {0, 0, NULL, 0, 0, 0, 0, &live_list, &live_list}; 
  * CACHE_MAX_BYTES) in one call: a read of a zero page and the write after it are two faults a
  * page (s4). A sparse user of calloc (a big table touched here and there) shows as sparse and
  * keeps lazy zero pages. Until a calloc'd block is freed (calloc_freed), each calloc measures
- * the one calloc'd before it, if still live (calloc_last; its first CACHE_MAX_BYTES): a
- * program that callocs its arrays first and frees them last is known too (s4's first eight
- * blocks took two faults a page). The first calloc stays lazy. A freed block known dense also
- * keeps the pages that fit in the cache (cache_put). Relaxed: a hint. */
+ * the one calloc'd before it, if still live (calloc_last): a program that callocs its arrays
+ * first and frees them last is known too (s4's first eight blocks took two faults a page). The
+ * first calloc stays lazy. Pages populated count as touched: a block populated whole measures
+ * dense whatever the program did with it, but one bigger than CACHE_MAX_BYTES (a big sparse
+ * table calloc'd after dense blocks) is measured whole and shows sparse. A freed block known
+ * dense also keeps the pages that fit in the cache (cache_put). Relaxed: a hint. */
 static int calloc_dense, calloc_freed;
 static vcmi_large *calloc_last; /* large_lock; NULL once freed */
 
@@ -110,8 +112,7 @@ static void measure_last(void) {
     n = __atomic_load_n(&calloc_last->used, __ATOMIC_RELAXED);
   }
   vcmi_lock_give(&large_lock);
-  if (n) __atomic_store_n(&calloc_dense, dense_at(p, n < CACHE_MAX_BYTES ? n : CACHE_MAX_BYTES),
-                          __ATOMIC_RELAXED);
+  if (n) __atomic_store_n(&calloc_dense, dense_at(p, n), __ATOMIC_RELAXED);
 }
 
 /* Drop the pages of b from byte from on (page-aligned) to its dirty end, keeping the page

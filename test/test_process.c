@@ -151,9 +151,20 @@ static int large_calloc_first_child(void) {
   for (size_t i = 0; i < 8 * M; i += 2 * M) b[i] = 1;
   unsigned char *c = calloc_(8 * M, 1);
   if (!c || resident(c, 8 * M) != 0 || nonzero(c, 8 * M)) return __LINE__;
+  /* A block bigger than what calloc populates (64 MiB), calloc'd after a dense one, is
+   * populated in part; untouched, it is measured whole and shows sparse (its populated part
+   * alone measured dense, and the next calloc was populated). */
+  memset(c, 1, 8 * M);
+  unsigned char *d = calloc_(128 * M, 1);
+  if (!d || resident(d, 32 * M) != 32 * M / 4096 || resident(d + 96 * M, 32 * M) != 0)
+    return __LINE__;
+  unsigned char *e = calloc_(8 * M, 1);
+  if (!e || resident(e, 8 * M) != 0) return __LINE__;
   free_(a);
   free_(b);
   free_(c);
+  free_(d);
+  free_(e);
   return 0;
 }
 
