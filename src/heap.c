@@ -83,16 +83,43 @@ _Static_assert(sizeof(vcmi_segment) <= VCMI_PAGE, "segment header fits its page"
 _Static_assert(SEG_FINE_SIZE % VCMI_SEGMAP_UNIT == 0 && SEG_FINE_SIZE > VCMI_SEG_DATA_OFF,
                "a fine segment is whole units, data after its map");
 
+/* The chunks class k has in s (0: none, a fine segment of another class). */
+static uint32_t class_end(vcmi_segment *s, unsigned k) {
+  return !s->fine_end ? reg(s)->n_channels << k : k == s->fine_k ? s->fine_end : 0u;
+}
+static uintptr_t page_up(uintptr_t a) {
+  return (a + vcmi_os_page() - 1u) & ~(uintptr_t)(vcmi_os_page() - 1u);
+}
+
+/* Open a new segment's reservation (closed) at base, header page first: resident before it is
+ * touched, it tells that the process locks what it maps (mlockall MCL_FUTURE). Then the map and
+ * groups open readable only (free reads an entry before it knows the chunk was handed out: the
+ * OS's zero page, not resident) and the rest as it is used (seg_open): returns 1. Else all
+ * opens now, header, map and groups on pages of their own, and the data: 0. The page before
+ * the data stays closed (a guard). -1 if the OS refuses. */
+static int seg_open_first(unsigned char *base, size_t size, size_t page) {
+  if (vcmi_os_open(base, page, 1) != 0) return -1;
+  size_t in = vcmi_os_resident_pages(base, page);
+  int lazy = in != 0 && in != (size_t)-1;
+  if (vcmi_os_open(base + page, VCMI_SEG_DATA_OFF - 2u * page, !lazy) != 0) return -1;
+  if (!lazy && vcmi_os_open(base + VCMI_SEG_DATA_OFF, size - VCMI_SEG_DATA_OFF, 1) != 0) return -1;
+  return lazy;
+}
+
 /* A segment of xscale x for class k (k matters only in a fine one): the classes between the
  * powers of two live in segments whose whole layout is scaled by 1 + x (region.h), so that a
  * pointer's class is still its position. */
 static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   int fine = x > VCMI_XSCALE_WIDE;
   size_t size = fine ? SEG_FINE_SIZE : SEG_SIZE(x);
-  unsigned char *base = vcmi_os_reserve(size, VCMI_SEGMAP_UNIT);
+  unsigned char *base = vcmi_os_reserve_closed(size, VCMI_SEGMAP_UNIT);
   if (!base) return NULL;
   size_t page = vcmi_os_page() < VCMI_SEG_PAGE_MAX ? vcmi_os_page() : VCMI_SEG_PAGE_MAX;
-  vcmi_os_guard(base + VCMI_SEG_DATA_OFF - page, page); /* header and map on pages of their own */
+  int lazy = seg_open_first(base, size, page);
+  if (lazy < 0) {
+    vcmi_os_release(base, size);
+    return NULL;
+  }
   vcmi_segment *s = (vcmi_segment *)(void *)base;
   vcmi_region *r = reg(s);
   size_t stride = ((size_t)1 << VCMI_SEG_STRIDE_LOG2) * (1u + x);
@@ -118,6 +145,8 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   }
   s->fine_k = k;
   s->fine_end = fine ? (uint32_t)((size - VCMI_SEG_DATA_OFF) / s->cap[k]) : 0u;
+  for (unsigned j = 0; j < VCMI_NCLASS && !lazy; j++)
+    s->open[j] = (uint32_t)(class_end(s, j) * s->cap[j]);
   if (x) r->stride_log2 = 0;
   s->shrink = x ? 1u : 2u;
   r->handler = vcmi_process_report;
@@ -495,18 +524,53 @@ static int adopt(vcmi_heap *h) {
  * times, up to 32 KiB 80.2k (its vectors of 8 and 16 KiB); g2 105.8k -> 98.6k. */
 #define DONATE_CAP_MAX ((size_t)32 << 10)
 
-/* The chunks class k has in s (0: none, a fine segment of another class). */
-static uint32_t class_end(vcmi_segment *s, unsigned k) {
-  return !s->fine_end ? reg(s)->n_channels << k : k == s->fine_k ? s->fine_end : 0u;
+/* A segment made while the process locks what it maps (seg_create) opens a class's area, its
+ * map entries and its groups as the class carves (issue 11: mlockall makes every open page
+ * resident, and a segment reserves 64 MiB to 1 GiB): ahead of need by as much as is open, from
+ * OPEN_MIN up to OPEN_MAX, so at most OPEN_MAX of a class is resident and unused. Any other
+ * segment is open whole (open[k] its whole area): one mapping for the data, as before. */
+#define OPEN_MIN ((size_t)64 << 10)
+#define OPEN_MAX ((size_t)1 << 20)
+
+/* Open [lo, hi) widened to whole pages: 0 or -1. */
+static int open_pages(uintptr_t lo, uintptr_t hi, int write) {
+  lo &= ~(uintptr_t)(vcmi_os_page() - 1u);
+  return vcmi_os_open((void *)lo, page_up(hi) - lo, write);
+}
+
+/* Open class k of s to at least need bytes into its area (need within the class's chunks) and
+ * the entries of its chunks there: 0, or -1 if the OS refuses even need (vm.max_map_count:
+ * mprotect splits mappings). */
+static int seg_open(vcmi_segment *s, unsigned k, size_t need) {
+  vcmi_region *r = reg(s);
+  size_t have = s->open[k], cap = s->cap[k], end = page_up((size_t)class_end(s, k) * cap);
+  size_t ahead = have < OPEN_MIN ? OPEN_MIN : have > OPEN_MAX ? OPEN_MAX : have, gb;
+  size_t want = page_up(need > have + ahead ? need : have + ahead);
+  if (want > end) want = end;
+  unsigned char *groups = vcmi_purge_groups_at(s, k, &gb);
+  if ((!have && open_pages((uintptr_t)groups, (uintptr_t)(groups + gb), 1) != 0) ||
+      open_pages((uintptr_t)vcmi_entry_at(r, k, (uint32_t)(have / cap)),
+                 (uintptr_t)vcmi_entry_at(r, k, (uint32_t)((want + cap - 1u) / cap)), 1) != 0)
+    return -1;
+  if (vcmi_os_open(s->area[k] + have, want - have, 1) != 0) {
+    want = page_up(need);
+    if (vcmi_os_open(s->area[k] + have, want - have, 1) != 0) return -1;
+  }
+  s->open[k] = (uint32_t)want;
+  return 0;
 }
 
 static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
   if (r == &empty_region) return NULL; /* not a segment */
-  uint32_t g = r->fresh[k], b = 1, end = class_end((vcmi_segment *)(void *)r, k);
+  vcmi_segment *sg = (vcmi_segment *)(void *)r;
+  uint32_t g = r->fresh[k], b = 1, end = class_end(sg, k);
   if (g >= end) return NULL;
   if (!h->check && (FRESH_BATCH >> (VCMI_LMAX - k)) > 1u)
     b = (uint32_t)(FRESH_BATCH >> (VCMI_LMAX - k));
   if (b > end - g) b = end - g;
+  if ((size_t)(g + b) * sg->cap[k] > sg->open[k] &&
+      seg_open(sg, k, (size_t)(g + b) * sg->cap[k]) != 0)
+    return NULL;
   for (uint32_t i = g + b; --i > g;) { /* chunks g+1 .. g+b-1, the lowest first out */
     vcmi_entry *e = vcmi_entry_at(r, k, i);
     e->state = r->free_head[k];
@@ -514,7 +578,6 @@ static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
   }
   __atomic_store_n(&r->fresh[k], g + b, __ATOMIC_RELAXED);
   h->grown += (size_t)b * vcmi_class_cap(r, k);
-  vcmi_segment *sg = (vcmi_segment *)(void *)r;
   sg->carved |= 1u << k;
   if (sg->cap[k] <= DONATE_CAP_MAX) { /* b * cap is at most FRESH_BATCH or one chunk */
     uint32_t add = (uint32_t)(b * sg->cap[k]), was = sg->gained[k];
@@ -605,9 +668,6 @@ static uint32_t freed_into(vcmi_segment *s) {
  * whatever its length) onto the frontiers of the classes that carved fresh chunks (donate_to),
  * at most as many bytes as each carved in the last interval. Those chunks then hold bytes: the
  * segment records them (dirty_g[k]), as calloc takes frontier chunks for zero (alloc.c). */
-static uintptr_t page_up(uintptr_t a) {
-  return (a + vcmi_os_page() - 1u) & ~(uintptr_t)(vcmi_os_page() - 1u);
-}
 /* The first chunk of class k in s at or after address a (inside its area). */
 static uint32_t chunk_from(vcmi_segment *s, unsigned k, uintptr_t a) {
   return (uint32_t)((a - (uintptr_t)s->area[k] + s->cap[k] - 1u) / s->cap[k]);
@@ -656,6 +716,12 @@ static void donate_to(vcmi_heap *h, vcmi_purge_batch *bt, donee *who) {
       }
       if (lo >= end) continue;
       room = (room < end - lo ? room : end - lo) & ~(size_t)(vcmi_os_page() - 1u);
+      /* open: the room, and the chunk its end falls in (undonate drops up to that chunk's end) */
+      size_t at = lo - (uintptr_t)s->area[k], need = at + room + s->cap[k];
+      if (need > end - (uintptr_t)s->area[k]) need = end - (uintptr_t)s->area[k];
+      if (need > s->open[k] && seg_open(s, k, need) != 0) /* what is open, less a chunk */
+        room = s->open[k] < at + s->cap[k] ? 0u
+               : (s->open[k] - at - s->cap[k]) & ~(size_t)(vcmi_os_page() - 1u);
       if (room < VCMI_DONATE_MIN) continue;
       size_t my = s == h->carve_s && k == h->carve_k ? SIZE_MAX : room;
       unsigned i = bt->n_to < VCMI_DONATE_TARGETS ? bt->n_to++ : VCMI_DONATE_TARGETS;

@@ -15,6 +15,16 @@
 /* Reserve size bytes of zeroed, readable and writable address space aligned to align (a power
  * of two >= VCMI_PAGE). Pages cost nothing until touched. */
 void *vcmi_os_reserve(size_t size, size_t align);
+/* vcmi_os_reserve's address space, closed: no access and never resident, even in a process
+ * that locks its memory (mlockall populates every open page of a reservation, MCL_FUTURE as it
+ * is mapped); opened in parts by vcmi_os_open. NULL (errno ENOMEM) on failure. */
+void *vcmi_os_reserve_closed(size_t size, size_t align);
+/* Make [p, p + size) (page aligned) of a closed reservation readable, and writable if write:
+ * pages reading zero that cost nothing until touched, unless the process locks its memory and
+ * write is set (then resident now, as locked memory must be; readable only, they share the
+ * OS's zero page). 0, or -1 (the range may be open in part). Keeps errno. Acquires memory
+ * (fault injection counts it). */
+int vcmi_os_open(void *p, size_t size, int write);
 /* Return [p, p + size) to the OS. */
 int vcmi_os_release(void *p, size_t size);
 /* Drop the pages of [p, p + size): they read as zero again and leave RSS. Pages the OS will

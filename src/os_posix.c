@@ -68,6 +68,26 @@ void *vcmi_os_reserve(size_t size, size_t align) {
   return p;
 }
 
+void *vcmi_os_reserve_closed(size_t size, size_t align) {
+  if (injected_failure()) return NULL;
+  void *p = map_aligned(size, align, PROT_NONE);
+  if (p) ADD(st_reserved, size);
+  return p;
+}
+
+int vcmi_os_open(void *p, size_t size, int write) {
+  int saved = errno;
+  if (injected_failure()) {
+    errno = saved;
+    return -1;
+  }
+  int r = mprotect(p, size, write ? PROT_READ | PROT_WRITE : PROT_READ); /* ENOMEM: past
+                                                                          * vm.max_map_count */
+  if (r != 0) ADD(st_failed, 1);
+  errno = saved;
+  return r;
+}
+
 /* Release and purge run inside free, which must keep errno (POSIX.1-2024): munmap fails with
  * ENOMEM when splitting a mapping would pass vm.max_map_count. The pages then stay mapped. */
 int vcmi_os_release(void *p, size_t size) {

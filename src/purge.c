@@ -132,6 +132,10 @@ static span_groups groups_of(vcmi_segment *s, unsigned k) {
   return (span_groups){(span_head *)(void *)(b + HEAD_OFF) + k,
                        (span_own *)(void *)(b + SEG_GROUPS_OFF + k * SEG_GROUP_BYTES)};
 }
+void *vcmi_purge_groups_at(vcmi_segment *s, unsigned k, size_t *bytes) {
+  *bytes = SEG_GROUP_BYTES;
+  return groups_of(s, k).own;
+}
 /* Span i's record (one after the map is read only once the head's own flag is set). */
 static inline span_rec *rec(const span_groups *G, uint32_t i) {
   if (VCMI_LIKELY(i < HEAD_SPANS)) return &G->h->r[i];

@@ -29,6 +29,9 @@ typedef struct vcmi_purge_batch {
 void vcmi_purge_inside(vcmi_purge_batch *bt, void *p, size_t n);
 /* Hand the batch's ranges to the OS and empty it. O(ranges). */
 void vcmi_purge_flush(vcmi_purge_batch *b);
+/* Where class k's groups after the map lie in s, and their *bytes (a segment that opens as it
+ * is used, heap.c seg_open, opens them when the class first carves). */
+void *vcmi_purge_groups_at(vcmi_segment *s, unsigned k, size_t *bytes);
 
 /* One class k of segment s at a heap purge: age the chunks freed since the last purge, drop
  * (into bt) the spans free since the last (if drop; inside the class only if !check), cut the

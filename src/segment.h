@@ -10,7 +10,8 @@
 /* A segment: one OS reservation holding a region of VCMI_SEG_CHANNELS channels.
  *   [ this header | map | … | guard page | data (2 MiB aligned) ]
  * The header and map never share a page with chunks; the guard page stops a linear overflow
- * from the data side reaching them. */
+ * from the data side reaching them. The reservation is made closed; header and map are opened
+ * whole, the data by parts as classes carve (open[]). */
 typedef struct vcmi_segment {
   vcm_region region; /* first: the pagemap points here, and magic tells segment from large */
   struct vcmi_segment *next;
@@ -32,6 +33,10 @@ typedef struct vcmi_segment {
   size_t cap[VCMI_NCLASS];          /* class k's capacity, (1 + x) << (VCMI_LMAX - k) */
   unsigned char *area[VCMI_NCLASS]; /* class k's first chunk */
   uint32_t carved;           /* bit k: class k has had fresh chunks (what a purge looks at) */
+  /* Bytes of class k's area open (readable, writable) from area[k]; the rest of the data is
+   * closed (heap.c, seg_open): an mlockall makes open pages resident, so only what a class
+   * carved and a little ahead is open (docs/DESIGN.md §6). */
+  uint32_t open[VCMI_NCLASS];
   uint32_t fine_k, fine_end; /* a fine segment: its one class, and the chunks it holds (0:
                               * a wide segment, whose every class holds n_channels << k) */
 } vcmi_segment;

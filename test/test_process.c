@@ -28,6 +28,8 @@ static void *(*volatile reallocarray_)(void *, size_t, size_t) = reallocarray;
 static size_t (*volatile usable_)(void *) = malloc_usable_size;
 static void *(*volatile aligned_alloc_)(size_t, size_t) = aligned_alloc;
 
+static const char *self_path; /* argv[0]: tests that need a fresh process exec it */
+
 static void test_linked_malloc_is_vcm(void) {
   void *p = malloc(20);
   CHECK(p != NULL);
@@ -1121,6 +1123,71 @@ static void test_locked_zero(void) {
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* A field of /proc/self/status in KiB (VmRSS:, VmLck:), or -1. */
+static long status_kib(const char *field) {
+  char buf[4096];
+  FILE *f = fopen("/proc/self/status", "r");
+  long v = -1;
+  if (!f) return -1;
+  while (fgets(buf, sizeof buf, f))
+    if (strncmp(buf, field, strlen(field)) == 0) v = strtol(buf + strlen(field), NULL, 10);
+  fclose(f);
+  return v;
+}
+/* mlockall(MCL_CURRENT | MCL_FUTURE) makes every open page resident, and later mappings as they
+ * are made: segments reserved open made a program that locks itself and then mallocs a few
+ * blocks of different scales 2 GiB resident (glibc: 2.4 MiB). In a fresh process (exec'd: the
+ * tests before leave segments and cached blocks), after the lock: a block of each wide scale
+ * and of four fine segments, and a large one. What the process gains past the lock is measured:
+ * the segments made before it (a sanitizer's runtime makes some) are resident whole (DESIGN).
+ * Exit 0, 1 (too much resident, printed) or 3 (the lock refused). */
+static int mlockall_child(void) {
+  static const size_t sizes[] = {16, 48, 80, 112, 1056, 2176, 4480, 3000, 100000, 1u << 20};
+  enum { N = sizeof sizes / sizeof sizes[0] };
+  unsigned char *p[N];
+  if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) return 3;
+  long rss0 = status_kib("VmRSS:");
+  for (int i = 0; i < N; i++) {
+    if (!(p[i] = malloc_(sizes[i]))) return 1;
+    memset(p[i], 1, sizes[i]);
+  }
+  /* waves of vectors growing through the classes (purges, donations onto frontiers, pages the
+   * lock keeps zeroed instead of dropped), their bytes checked */
+  enum { V = 64 };
+  unsigned char *v[V] = {0};
+  for (int round = 0; round < 8; round++) {
+    for (size_t n = 16; n <= (64u << 10); n *= 2)
+      for (int j = 0; j < V; j++) {
+        unsigned char *q = realloc_(v[j], n);
+        if (!q || (n > 16 && (q[0] != (unsigned char)j || q[n / 2 - 1] != (unsigned char)j)))
+          return 1;
+        memset(q, j, n);
+        v[j] = q;
+      }
+    for (int j = 0; j < V; j++) v[j] = (free_(v[j]), NULL);
+  }
+  long rss = status_kib("VmRSS:"), lck = status_kib("VmLck:");
+  for (int i = 0; i < N; i++) free_(p[i]);
+  if (rss0 >= 0 && rss >= 0 && rss - rss0 < (64l << 10)) return 0;
+  fprintf(stderr, "mlockall: VmRSS %ld -> %ld KiB, VmLck %ld KiB (expected under 64 MiB more)\n",
+          rss0, rss, lck);
+  return 1;
+}
+static void test_mlockall(void) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(self_path, self_path, "mlockall", (char *)NULL);
+    _exit(5);
+  }
+  int st = 0;
+  CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 3) {
+    fprintf(stderr, "test_mlockall: mlockall refused (RLIMIT_MEMLOCK): not run\n");
+    return;
+  }
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 /* The large cache keeps a freed block's written pages only within 4x the live large blocks'
  * capacity: with none live (a program done with its big buffers), they go back at once
  * (sqlite's 4 and 8 MiB read buffers held 8 MiB at r2's peak); beside a live block they stay
@@ -1730,7 +1797,6 @@ static int remote_push_sweep(void) {
   /* unmapped: some step saw the exit unmap X's segment (else the sweep tested nothing) */
   return steps > 20 && unmapped > 0 ? 0 : 4;
 }
-static const char *self_path;
 static void test_remote_push_unmapped(void) {
   pid_t pid = fork();
   if (pid == 0) {
@@ -1782,12 +1848,11 @@ static void test_first_calls(void) {
 int main(int argc, char **argv) {
 #if defined(__x86_64__)
   if (argc > 1 && strcmp(argv[1], "remote-push-sweep") == 0) return remote_push_sweep();
-  self_path = argv[0];
-#else
-  (void)argc;
-  (void)argv;
 #endif
+  if (argc > 1 && strcmp(argv[1], "mlockall") == 0) return mlockall_child();
+  self_path = argv[0];
   test_linked_malloc_is_vcm();
+  test_mlockall();
   test_large_calloc_dense();
   test_large_calloc_first();
   test_small();
