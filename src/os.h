@@ -61,7 +61,8 @@ void vcmi_os_hugepage(void *p, size_t size);
 /* Grow the mapping [p, p + old) to new_size bytes, moving page tables, never bytes. dest NULL:
  * in place, if the address space after it is free. dest set: onto dest, a reservation of
  * new_size bytes from vcmi_os_reserve, which the move consumes. NULL on failure, and the old
- * mapping (and dest) are untouched. */
+ * mapping is untouched; dest may be unmapped already (the kernel unmaps it before its other
+ * checks: vcmi_os_move), so the caller only releases it and writes nothing there. */
 void *vcmi_os_remap(void *p, size_t old, size_t new_size, void *dest);
 
 /* Move the pages of [src, src + n) onto dst (both aligned to vcmi_os_page(), n a multiple of
