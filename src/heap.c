@@ -597,6 +597,11 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, vcmi_region **rp, int 
   if ((p = vcmi_take_free(*rp, k, n))) return p;
   for (vcmi_segment *s = h->segs; s; s = s->next)
     if (reg(s)->xscale == x && (p = vcmi_take_free(reg(s), k, n))) return *rp = reg(s), p;
+  /* parked pair halves before fresh chunks: a class taking chunks again reuses them */
+  for (vcmi_segment *s = h->segs; s; s = s->next)
+    if (reg(s)->xscale == x && (reg(s)->paired >> k & 1u) && vcmi_pair_unpark(reg(s), k) &&
+        (p = vcmi_take_free(reg(s), k, n)))
+      return *rp = reg(s), p;
   *reused = 0;
   if ((p = take_fresh(h, *rp, k, n))) return p;
   for (vcmi_segment *s = h->segs; s; s = s->next)

@@ -46,26 +46,37 @@ int vcmi_pair_park(vcmi_region *r, const vcmi_loc *loc) {
   return 1;
 }
 
+/* Class k's list: the held halves that stay (keep(lower's state)) keep their place, the
+ * others go back to the free list. */
+static uint32_t sweep_class(vcmi_region *r, unsigned k, int (*keep)(uint32_t lower)) {
+  vcmi_entry *prev = NULL; /* the held half before, NULL: the list's head */
+  uint32_t n = 0;
+  for (uint32_t q = r->pairs[k]; q != VCMI_NONE;) {
+    vcmi_loc up = {k, 2u * q + 1u, vcmi_entry_at(r, k, 2u * q + 1u)};
+    q = vcmi_link(up.e->state);
+    if (keep(__atomic_load_n(&up.e[-1].state, __ATOMIC_RELAXED))) {
+      prev = up.e;
+      continue;
+    }
+    if (prev)
+      __atomic_store_n(&prev->state, VCMI_HELD | q, __ATOMIC_RELAXED);
+    else
+      r->pairs[k] = q;
+    r->held[k]--;
+    vcmi_release(r, &up);
+    n++;
+  }
+  if (r->pairs[k] == VCMI_NONE) r->paired &= ~(1u << k);
+  return n;
+}
+
 /* A held half stays while its lower buddy is live (single: PARKED; MERGED: ABSORBED) or freed
  * by another thread and not yet collected (it may be handed out again before the next sweep). */
+static int in_use(uint32_t lower) { return (lower & (VCMI_LIVE | VCMI_REMOTE)) != 0; }
+static int merged(uint32_t lower) { return (lower & (VCMI_LIVE | VCMI_MERGED)) == (VCMI_LIVE | VCMI_MERGED); }
+
+uint32_t vcmi_pair_unpark(vcmi_region *r, unsigned k) { return sweep_class(r, k, merged); }
+
 void vcmi_pair_sweep(vcmi_region *r) {
-  for (uint32_t m = r->paired; m; m &= m - 1u) {
-    unsigned k = (unsigned)__builtin_ctz(m);
-    vcmi_entry *prev = NULL; /* the held half before, NULL: the list's head */
-    for (uint32_t q = r->pairs[k]; q != VCMI_NONE;) {
-      vcmi_loc up = {k, 2u * q + 1u, vcmi_entry_at(r, k, 2u * q + 1u)};
-      q = vcmi_link(up.e->state);
-      if (__atomic_load_n(&up.e[-1].state, __ATOMIC_RELAXED) & (VCMI_LIVE | VCMI_REMOTE)) {
-        prev = up.e;
-        continue;
-      }
-      if (prev)
-        __atomic_store_n(&prev->state, VCMI_HELD | q, __ATOMIC_RELAXED);
-      else
-        r->pairs[k] = q;
-      r->held[k]--;
-      vcmi_release(r, &up);
-    }
-    if (r->pairs[k] == VCMI_NONE) r->paired &= ~(1u << k);
-  }
+  for (uint32_t m = r->paired; m; m &= m - 1u) sweep_class(r, (unsigned)__builtin_ctz(m), in_use);
 }

@@ -33,6 +33,9 @@ void *vcmi_pair_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n);
 /* The live upper chunk at loc (g odd), grown out of its class and moved (its bytes copied), is
  * HELD if its buddy is live and single: returns 1; 0: nothing done (the caller frees it). */
 int vcmi_pair_park(vcmi_region *r, const vcmi_loc *loc);
+/* Class k of r must carve fresh chunks: its PARKED halves go back to its free list (the
+ * ABSORBED ones stay). Returns how many. O(pairs listed). */
+uint32_t vcmi_pair_unpark(vcmi_region *r, unsigned k);
 /* At a purge: the held halves whose buddy is neither live nor a remote free waiting go back
  * to their free lists (a PARKED one whose buddy was freed, an ABSORBED one whose MERGED chunk
  * was). O(pairs listed). */
