@@ -856,12 +856,24 @@ static inline __attribute__((always_inline)) void remote_batch(vcmi_region *r, v
   }
 }
 
+/* Report p, at entry e, as no live chunk: freed (why), or, if e is a HELD upper half whose
+ * lower buddy is MERGED (pair.h; only odd halves are held), inside that live chunk, as it was
+ * when the chunk was one of the class above. Misuse only: a buddy's entry is read here alone. */
+static __attribute__((noinline, cold)) void report_not_live(vcmi_region *r, const void *p,
+                                                            const vcmi_entry *e, vcmi_why why) {
+  const uint32_t both = VCMI_LIVE | VCMI_MERGED;
+  if (vcmi_pair_held(__atomic_load_n(&e->state, __ATOMIC_RELAXED)) &&
+      (__atomic_load_n(&e[-1].state, __ATOMIC_RELAXED) & both) == both)
+    why = VCMI_WHY_INTERIOR;
+  vcmi_misuse(r, p, why);
+}
+
 static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vcmi_entry *e,
                                                               size_t k, const void *p) {
   uint32_t s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
   do {
     if (!(s & VCMI_LIVE)) {
-      vcmi_misuse(r, p, VCMI_WHY_DOUBLE_FREE);
+      report_not_live(r, p, e, VCMI_WHY_DOUBLE_FREE);
       return;
     }
   } while (!__atomic_compare_exchange_n(&e->state, &s, VCMI_REMOTE | VCMI_NONE, 1,
@@ -897,7 +909,7 @@ void vcmi_seg_free_slow(vcmi_region *r, void *p) {
     return;
   }
   if (!(loc.e->state & VCMI_LIVE)) {
-    vcmi_misuse(r, p, VCMI_WHY_DOUBLE_FREE);
+    report_not_live(r, p, loc.e, VCMI_WHY_DOUBLE_FREE);
     return;
   }
   if (h->check) {
@@ -917,7 +929,7 @@ void vcmi_seg_free_slow(vcmi_region *r, void *p) {
 static vcmi_entry *live_or_report(vcmi_region *r, const void *p, vcmi_loc *loc) {
   if (locate_or_report(r, p, loc) != 0) return NULL;
   if (!(__atomic_load_n(&loc->e->state, __ATOMIC_RELAXED) & VCMI_LIVE)) {
-    vcmi_misuse(r, p, VCMI_WHY_USE_AFTER_FREE);
+    report_not_live(r, p, loc->e, VCMI_WHY_USE_AFTER_FREE);
     return NULL;
   }
   return loc->e;

@@ -139,6 +139,11 @@ static void *sweep_main(void *arg) {
   return NULL;
 }
 
+static void *free_main(void *arg) {
+  free_(arg);
+  return NULL;
+}
+
 /* Parked and absorbed halves are no chunks: freeing or resizing them is reported, as is a
  * second free of a merged chunk. */
 static void *misuse_main(void *arg) {
@@ -152,11 +157,20 @@ static void *misuse_main(void *arg) {
   CHECK(misuse.calls == 2 && misuse.ptr == b);
   unsigned char *a2 = realloc_(a, 32);
   CHECK(a2 == a);
-  free_(a + 16); /* the absorbed half */
-  CHECK(misuse.calls == 3 && misuse.ptr == a + 16);
+  /* the absorbed half is inside a live chunk: an interior pointer, as it was when the chunk
+   * was one of the 32-byte class (a double free, said the first pairs) */
+  free_(a + 16);
+  CHECK(misuse.calls == 3 && misuse.ptr == a + 16 && strstr(misuse.reason, "interior"));
+  CHECK(realloc_(a + 16, 8) == NULL);
+  CHECK(misuse.calls == 4 && misuse.ptr == a + 16 && strstr(misuse.reason, "interior"));
+  CHECK_EQ(vcm_capacity(a + 16), 0);
+  CHECK(misuse.calls == 5 && misuse.ptr == a + 16 && strstr(misuse.reason, "interior"));
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, free_main, a + 16) == 0 && pthread_join(t, NULL) == 0);
+  CHECK(misuse.calls == 6 && misuse.ptr == a + 16 && strstr(misuse.reason, "interior"));
   free_(a2);
   free_(a2);
-  CHECK(misuse.calls == 4 && misuse.ptr == a2 && strstr(misuse.reason, "double free"));
+  CHECK(misuse.calls == 7 && misuse.ptr == a2 && strstr(misuse.reason, "double free"));
   free_(b2);
   CHECK(vcm_check(NULL) == 0);
   return NULL;
