@@ -33,6 +33,7 @@ static void fork_child(void) {
  * malloc). Allocation before this runs uses the defaults. */
 __attribute__((constructor)) static void vcmi_init(void) {
   vcmi_options_init();
+  vcmi_segmap_init();
   pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 

@@ -62,7 +62,18 @@ int vcmi_pagemap_set(const void *start, size_t size, void *desc) {
   return 0;
 }
 
-unsigned char vcmi_segmap[(size_t)1 << VCMI_SEGMAP_BITS];
+/* On pages of its own (up to 64 KiB): vcmi_segmap_init makes them read-only. */
+unsigned char vcmi_segmap[(size_t)1 << VCMI_SEGMAP_BITS] __attribute__((aligned(65536)));
+static int segmap_used;   /* a segment was set (under meta_lock) */
+static int segmap_closed; /* the map is read-only but for the pages of units set since */
+
+void vcmi_segmap_init(void) {
+  size_t page = vcmi_os_page();
+  if (sizeof vcmi_segmap % page != 0 || page > 65536u) return; /* shares a page */
+  vcmi_lock_take(&meta_lock);
+  if (!segmap_used) segmap_closed = vcmi_os_open(vcmi_segmap, sizeof vcmi_segmap, 0) == 0;
+  vcmi_lock_give(&meta_lock);
+}
 
 int vcmi_segmap_set(const void *start, size_t size, int set) {
   uintptr_t u0 = (uintptr_t)start >> VCMI_SEGMAP_SHIFT, n = size >> VCMI_SEGMAP_SHIFT;
@@ -70,6 +81,15 @@ int vcmi_segmap_set(const void *start, size_t size, int set) {
       ((uintptr_t)start | size) & (VCMI_SEGMAP_UNIT - 1u))
     return -1;
   vcmi_lock_take(&meta_lock);
+  if (set && segmap_closed) { /* open its units' pages (a clear finds them open) */
+    uintptr_t page = vcmi_os_page(), lo = (uintptr_t)&vcmi_segmap[u0] & ~(page - 1u);
+    uintptr_t hi = ((uintptr_t)&vcmi_segmap[u0 + n] + page - 1u) & ~(page - 1u);
+    if (vcmi_os_open((void *)lo, hi - lo, 1) != 0) {
+      vcmi_lock_give(&meta_lock);
+      return -1;
+    }
+  }
+  segmap_used = 1;
   for (uintptr_t i = 0; i < n; i++)
     __atomic_store_n(&vcmi_segmap[u0 + i], set ? (unsigned char)(i + 1u) : 0, __ATOMIC_RELAXED);
   vcmi_lock_give(&meta_lock);

@@ -54,6 +54,11 @@ int vcmi_pagemap_set(const void *start, size_t size, void *desc);
 #define VCMI_SEGMAP_BITS ((sizeof(void *) > 4 ? 48u : 8u * sizeof(void *)) - VCMI_SEGMAP_SHIFT)
 #define VCMI_SEGMAP_MAX 254u /* units in the biggest segment (the byte holds the count + 1) */
 extern unsigned char vcmi_segmap[(size_t)1 << VCMI_SEGMAP_BITS];
+/* At load (lifecycle.c): make the segment map read-only, its pages opened as segments are set
+ * in them. Read-only pages are the OS's zero page, so a process that locks its memory
+ * (mlockall) does not make all 32 MiB resident. Nothing if a segment was set before, or where
+ * the map shares a page (32-bit targets). Takes meta_lock. */
+void vcmi_segmap_init(void);
 /* The units from the start of p's segment, plus one; 0: p is in no segment (NULL is not).
  * Masked, not bounded: an address at or past 2^48 (none is ours) reads the byte of the unit
  * it wraps to, and a segment found so lies 2^48 or more away from p, so every locate rejects

@@ -19,7 +19,8 @@ void *vcmi_os_reserve(size_t size, size_t align);
  * that locks its memory (mlockall populates every open page of a reservation, MCL_FUTURE as it
  * is mapped); opened in parts by vcmi_os_open. NULL (errno ENOMEM) on failure. */
 void *vcmi_os_reserve_closed(size_t size, size_t align);
-/* Make [p, p + size) (page aligned) of a closed reservation readable, and writable if write:
+/* Make [p, p + size) (page aligned: a closed reservation, or vcm's own static pages) readable,
+ * and writable if write:
  * pages reading zero that cost nothing until touched, unless the process locks its memory and
  * write is set (then resident now, as locked memory must be; readable only, they share the
  * OS's zero page). 0, or -1 (the range may be open in part). Keeps errno. Acquires memory
