@@ -883,13 +883,13 @@ static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vc
   remote_batch(r, e, k, p, s);
 }
 
-/* Locate p in r or report why it is not a chunk start: foreign if p is not in r's segment at
- * all (an address past 2^48 wraps to r in the segment map, meta.h). */
-static int locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc) {
+/* Locate p in r or report why it is not a chunk start: foreign (the caller's words, as for a
+ * pointer in no segment: alloc.c) if p is not in r's segment at all (an address past 2^48
+ * wraps to r in the segment map, meta.h). */
+static int locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc, vcmi_why foreign) {
   if (VCMI_LIKELY(vcmi_seg_locate(r, p, loc) == 0)) return 0;
   const vcmi_segment *s = (const vcmi_segment *)(const void *)r;
-  vcmi_misuse(r, p,
-              (uintptr_t)p - (uintptr_t)s >= s->size ? VCMI_WHY_FOREIGN : VCMI_WHY_INTERIOR);
+  vcmi_misuse(r, p, (uintptr_t)p - (uintptr_t)s >= s->size ? foreign : VCMI_WHY_INTERIOR);
   return -1;
 }
 
@@ -902,7 +902,7 @@ void vcmi_seg_free_remote(vcmi_region *r, void *p, vcmi_entry *e, size_t k) {
 
 void vcmi_seg_free_slow(vcmi_region *r, void *p) {
   vcmi_loc loc;
-  if (locate_or_report(r, p, &loc) != 0) return;
+  if (locate_or_report(r, p, &loc, VCMI_WHY_FOREIGN) != 0) return;
   vcmi_heap *h = vcmi_tls_heap;
   if (!is_owner(r, h)) {
     remote_free(r, loc.e, loc.k, p);
@@ -925,9 +925,10 @@ void vcmi_seg_free_slow(vcmi_region *r, void *p) {
   if (due) heap_purge(h);
 }
 
-/* Live entry of p, or report. */
-static vcmi_entry *live_or_report(vcmi_region *r, const void *p, vcmi_loc *loc) {
-  if (locate_or_report(r, p, loc) != 0) return NULL;
+/* Live entry of p, or report (foreign: as locate_or_report). */
+static vcmi_entry *live_or_report(vcmi_region *r, const void *p, vcmi_loc *loc,
+                                  vcmi_why foreign) {
+  if (locate_or_report(r, p, loc, foreign) != 0) return NULL;
   if (!(__atomic_load_n(&loc->e->state, __ATOMIC_RELAXED) & VCMI_LIVE)) {
     report_not_live(r, p, loc->e, VCMI_WHY_USE_AFTER_FREE);
     return NULL;
@@ -943,7 +944,9 @@ static void seg_set_used(vcmi_entry *e, size_t n) {
 
 int vcmi_seg_expand(vcmi_region *r, void *p, size_t n) {
   vcmi_loc loc;
-  if (!live_or_report(r, p, &loc) || n > vcmi_seg_cap(r, loc.k, loc.e->state)) return -1;
+  if (!live_or_report(r, p, &loc, VCMI_WHY_FOREIGN_EXPAND) ||
+      n > vcmi_seg_cap(r, loc.k, loc.e->state))
+    return -1;
   if (vcmi_opt[VCMI_OPT_CHECK] && n < (loc.e->state & VCMI_USED_MASK))
     memset((unsigned char *)p + n, CHECK_FILL, vcmi_class_cap(r, loc.k) - n);
   seg_set_used(loc.e, n);
@@ -952,7 +955,7 @@ int vcmi_seg_expand(vcmi_region *r, void *p, size_t n) {
 
 size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim) {
   vcmi_loc loc;
-  if (!live_or_report(r, p, &loc)) return 0;
+  if (!live_or_report(r, p, &loc, VCMI_WHY_FOREIGN_SIZE)) return 0;
   size_t cap = vcmi_seg_cap(r, loc.k, __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED));
   if (claim) seg_set_used(loc.e, cap);
   return capacity ? cap : (__atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK);
@@ -979,7 +982,7 @@ static size_t move_up(void *q, const void *p, size_t keep, size_t src_cap) {
 void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
   vcmi_loc loc;
   VCMI_ASSERT(n <= VCMI_SMALL_MAX);
-  if (!live_or_report(r, p, &loc)) return NULL;
+  if (!live_or_report(r, p, &loc, VCMI_WHY_FOREIGN_REALLOC)) return NULL;
   uint32_t state = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
   size_t cap = vcmi_seg_cap(r, loc.k, state), used = state & VCMI_USED_MASK;
   void *q = NULL;
@@ -1019,7 +1022,7 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
 
 int vcmi_seg_used(vcmi_region *r, const void *p, size_t *used) {
   vcmi_loc loc;
-  if (!live_or_report(r, p, &loc)) return -1;
+  if (!live_or_report(r, p, &loc, VCMI_WHY_FOREIGN_REALLOC)) return -1;
   if (vcmi_opt[VCMI_OPT_CHECK]) check_slack(r, &loc, p);
   *used = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK;
   return 0;

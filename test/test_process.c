@@ -1396,7 +1396,9 @@ static void test_misuse(void) {
   }
   CHECK(units > 500 && reported == units);
   /* Addresses past 2^48 (none is ours; the segment map wraps them onto tiny's segment): free
-   * and free_sized report them foreign, realloc fails, and tiny stays live. */
+   * and free_sized report them foreign, realloc, size queries and expand too, each in its own
+   * words as for any foreign pointer (the wrap said "foreign pointer" for all), realloc fails,
+   * and tiny stays live. */
   for (int i = 0; sizeof(void *) == 8 && i < 3; i++) {
     uint64_t hi = i == 0 ? (uint64_t)1 << 48 : i == 1 ? (uint64_t)1 << 63 : ~(uint64_t)0 << 48;
     void *w = (void *)((uintptr_t)tiny | (uintptr_t)hi);
@@ -1406,7 +1408,13 @@ static void test_misuse(void) {
     free_sized(w, 16);
     CHECK(misuse.calls == 2 && misuse.ptr == w && strstr(misuse.reason, "foreign"));
     CHECK(realloc_(w, 8) == NULL);
-    CHECK(misuse.calls == 3 && misuse.ptr == w);
+    CHECK(misuse.calls == 3 && misuse.ptr == w && strstr(misuse.reason, "realloc of a foreign"));
+    CHECK(realloc_(w, (size_t)1 << 20) == NULL); /* to a large block: its used bytes asked */
+    CHECK(misuse.calls == 4 && misuse.ptr == w && strstr(misuse.reason, "realloc of a foreign"));
+    CHECK_EQ(usable_(w), 0);
+    CHECK(misuse.calls == 5 && misuse.ptr == w && strstr(misuse.reason, "size query of a foreign"));
+    CHECK_EQ(vcm_expand(w, 1), -1);
+    CHECK(misuse.calls == 6 && misuse.ptr == w && strstr(misuse.reason, "expand of a foreign"));
   }
   misuse.calls = 13;
   free_(tiny);
