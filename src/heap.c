@@ -120,6 +120,7 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
     vcmi_os_release(base, size);
     return NULL;
   }
+  if (lazy) vcmi_os_moves_locked(); /* a move would unlock the mapping it leaves */
   vcmi_segment *s = (vcmi_segment *)(void *)base;
   vcmi_region *r = reg(s);
   size_t stride = ((size_t)1 << VCMI_SEG_STRIDE_LOG2) * (1u + x);

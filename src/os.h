@@ -73,6 +73,9 @@ void *vcmi_os_remap(void *p, size_t old, size_t new_size, void *dest);
  * refused, or the process holds over a quarter of vm.max_map_count mappings (a move may split
  * them; counted at most once per 4,096 refusals). Keeps errno. */
 int vcmi_os_move(void *src, void *dst, size_t n);
+/* The process locks what it maps (a segment made under mlockall MCL_FUTURE): no more moves
+ * until vcmi_os_move next reads that none of its memory is locked. Any thread. */
+void vcmi_os_moves_locked(void);
 
 /* Counters of OS memory, bytes (relaxed; for stats). */
 typedef struct vcmi_os_stats {

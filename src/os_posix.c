@@ -299,8 +299,48 @@ static int one_call(void) {
          getrlimit(RLIMIT_DATA, &data) == 0 && data.rlim_cur == RLIM_INFINITY;
 }
 
+/* The kibibytes after field (as "VmLck:") in /proc/self/status; -1 if unreadable. */
+static long status_kib(const char *field) {
+  char buf[4096];
+  size_t len = 0, f = 0;
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (fd >= 0) close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  while (field[len]) len++;
+  for (const char *c = buf; *c; c++) { /* at a line's start: field? */
+    for (f = 0; f < len && c[f] == field[f]; f++) {}
+    if (f == len) {
+      long v = 0;
+      for (c += len; *c == ' ' || *c == '\t'; c++) {}
+      for (; *c >= '0' && *c <= '9'; c++) v = v * 10 + (*c - '0');
+      return v;
+    }
+    while (*c && *c != '\n') c++;
+    if (!*c) break;
+  }
+  return -1;
+}
+
+/* mlock: a DONTUNMAP move clears the lock of the whole mapping it moves from (Linux), so while
+ * the process has locked memory (VmLck) no page moves (a locked segment could otherwise be
+ * swapped out: test_moves_locked). Read before the first move and every MOVE_LOCK_EVERY calls
+ * after (a read costs about a move), and set at once by a segment made under MCL_FUTURE. */
+#define MOVE_LOCK_EVERY 64
+static long move_lock_left;
+static int moves_locked;
+void vcmi_os_moves_locked(void) { __atomic_store_n(&moves_locked, 1, __ATOMIC_RELAXED); }
+
 int vcmi_os_move(void *src, void *dst, size_t n) {
   if (__atomic_load_n(&move_unsupported, __ATOMIC_RELAXED)) return -1;
+  if (__atomic_sub_fetch(&move_lock_left, 1, __ATOMIC_RELAXED) < 0) {
+    int saved = errno;
+    __atomic_store_n(&moves_locked, status_kib("VmLck:") > 0, __ATOMIC_RELAXED);
+    errno = saved;
+    __atomic_store_n(&move_lock_left, MOVE_LOCK_EVERY - 1, __ATOMIC_RELAXED);
+  }
+  if (__atomic_load_n(&moves_locked, __ATOMIC_RELAXED)) return -1;
   if (__atomic_sub_fetch(&move_room, 1, __ATOMIC_RELAXED) < 0) {
     /* Count the mappings: at the first move, then once per 4,096 refused (a count reads a
      * line per mapping: near the limit it must stay rare next to the copies it spares). */

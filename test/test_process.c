@@ -1203,20 +1203,55 @@ static int mlockall_child(void) {
           "16 MiB more)\n", rss0, rss, lck);
   return 1;
 }
-static void test_mlockall(void) {
+/* Run this program again as `self mode` in a child: 1 if it exited 0, 2 if mlockall was
+ * refused there (exit 3: RLIMIT_MEMLOCK, the test not run), else 0. */
+static int exec_child(const char *mode) {
   pid_t pid = fork();
   if (pid == 0) {
-    execl(self_path, self_path, "mlockall", (char *)NULL);
+    execl(self_path, self_path, mode, (char *)NULL);
     _exit(5);
   }
   int st = 0;
-  CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
-  if (WIFEXITED(st) && WEXITSTATUS(st) == 3) {
-    fprintf(stderr, "test_mlockall: mlockall refused (RLIMIT_MEMLOCK): not run\n");
-    return;
-  }
-  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  if (pid <= 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) return 0;
+  if (WEXITSTATUS(st) == 3) fprintf(stderr, "%s: mlockall refused (RLIMIT_MEMLOCK): not run\n", mode);
+  return WEXITSTATUS(st) == 0 ? 1 : WEXITSTATUS(st) == 3 ? 2 : 0;
 }
+static void test_mlockall(void) { CHECK(exec_child("mlockall") != 0); }
+
+/* Whether the mapping holding p is locked (VmFlags "lo" in /proc/self/smaps); -1 unknown. */
+static int mapping_locked(const void *p) {
+  char line[512];
+  int in = 0, locked = -1;
+  FILE *f = fopen("/proc/self/smaps", "r");
+  while (f && fgets(line, sizeof line, f)) {
+    unsigned long lo, hi;
+    char c;
+    if (sscanf(line, "%lx-%lx %c", &lo, &hi, &c) == 3)
+      in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+    else if (in && strncmp(line, "VmFlags:", 8) == 0)
+      locked = strstr(line, " lo") != NULL;
+  }
+  if (f) fclose(f);
+  return locked;
+}
+/* A move of pages (realloc's remap, a donation) leaves the memory locked: a DONTUNMAP move
+ * clears the lock of the whole mapping it moves from (Linux), so after mlockall a vector
+ * growing past 32 KiB unlocked the segment it left, which could then be swapped out. In an
+ * exec'd child: the mapping the vector left must stay locked. */
+static int moves_locked_child(void) {
+  const size_t K = 1024;
+  unsigned char *v = realloc_(NULL, 32 * K), *w = malloc_(100);
+  if (!v || !w) return 4;
+  memset(v, 7, 32 * K);
+  if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0) return 3;
+  unsigned char *old = v;
+  if (mapping_locked(old) != 1) return 7;
+  if (!(v = realloc_(v, 64 * K))) return 4;
+  for (size_t i = 0; i < 32 * K; i++)
+    if (v[i] != 7) return 5;
+  return mapping_locked(old) == 1 && mapping_locked(v) == 1 ? 0 : 6;
+}
+static void test_moves_locked(void) { CHECK(exec_child("moves_locked") != 0); }
 
 /* The large cache keeps a freed block's written pages only within 4x the live large blocks'
  * capacity: with none live (a program done with its big buffers), they go back at once
@@ -1888,9 +1923,11 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "remote-push-sweep") == 0) return remote_push_sweep();
 #endif
   if (argc > 1 && strcmp(argv[1], "mlockall") == 0) return mlockall_child();
+  if (argc > 1 && strcmp(argv[1], "moves_locked") == 0) return moves_locked_child();
   self_path = argv[0];
   test_linked_malloc_is_vcm();
   test_mlockall();
+  test_moves_locked();
   test_large_calloc_dense();
   test_large_calloc_first();
   test_small();
