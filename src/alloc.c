@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "chunk.h"
 #include "heap.h"
 #include "pair.h"
 #include "large.h"

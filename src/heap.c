@@ -249,7 +249,6 @@ static void out_destructor(void *arg) {
   out_flush_all();
 }
 static void check_slack_of(vcmi_region *r, size_t k, const unsigned char *p, size_t used);
-#define CHECK_FILL 0xA5u
 
 /* A remote free of chunk idx (class k, at p, its state before the free was) of r that does
  * not join o's chain: start one there, or push it alone (a large chunk; a thread that cannot
@@ -260,7 +259,7 @@ static __attribute__((noinline)) void out_start(vcmi_region *r, out_slot *o, uin
                                                 unsigned k, const void *p, uint32_t was) {
   if (VCMI_UNLIKELY(vcmi_opt[VCMI_OPT_CHECK])) { /* the slack, then the free fill */
     check_slack_of(r, k, p, was & VCMI_USED_MASK);
-    memset((void *)(uintptr_t)p, CHECK_FILL, vcmi_class_cap(r, k));
+    memset((void *)(uintptr_t)p, VCMI_CHECK_FILL, vcmi_class_cap(r, k));
   }
   if (k < OUT_KMIN || r->xscale > VCMI_XSCALE_WIDE || out_armed < 0 ||
       vcmi_opt[VCMI_OPT_CHECK] ||
@@ -275,7 +274,7 @@ static __attribute__((noinline)) void out_start(vcmi_region *r, out_slot *o, uin
   o->left = OUT_MAX - 1u;
 }
 
-/* VCM_CHECK=1: every chunk on a free list is filled with CHECK_FILL, and a live chunk's slack
+/* VCM_CHECK=1: every chunk on a free list is filled with VCMI_CHECK_FILL, and a live chunk's slack
  * (used to capacity) holds it too. Allocation verifies a reused chunk is still all fill (a
  * write after free), free and realloc verify the slack (an overflow past the used size). To
  * keep the fast paths unchanged, a checking heap's cur[] all point at empty_region, whose free
@@ -295,7 +294,7 @@ __thread vcmi_heap *vcmi_tls_heap __attribute__((tls_model("initial-exec"))) = &
 
 static int all_fill(const unsigned char *p, size_t n) {
   for (size_t i = 0; i < n; i++)
-    if (p[i] != CHECK_FILL) return 0;
+    if (p[i] != VCMI_CHECK_FILL) return 0;
   return 1;
 }
 
@@ -303,7 +302,7 @@ static void check_slack_of(vcmi_region *r, size_t k, const unsigned char *p, siz
   if (!all_fill(p + used, vcmi_class_cap(r, (unsigned)k) - used))
     vcmi_misuse(r, p, VCMI_WHY_OVERFLOW);
 }
-static void check_slack(vcmi_region *r, const vcmi_loc *loc, const unsigned char *p) {
+void vcmi_check_slack(vcmi_region *r, const vcmi_loc *loc, const unsigned char *p) {
   check_slack_of(r, loc->k, p, __atomic_load_n(&loc->e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK);
 }
 
@@ -639,7 +638,7 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
   size_t cap = vcmi_class_cap(r, k);
   if (reused && !all_fill(p, cap))
     vcmi_misuse(r, p, VCMI_WHY_WRITE_AFTER_FREE);
-  memset(p + n, CHECK_FILL, cap - n);
+  memset(p + n, VCMI_CHECK_FILL, cap - n);
   return p;
 }
 
@@ -860,8 +859,8 @@ static inline __attribute__((always_inline)) void remote_batch(vcmi_region *r, v
 /* Report p, at entry e, as no live chunk: freed (why), or, if e is a HELD upper half whose
  * lower buddy is MERGED (pair.h; only odd halves are held), inside that live chunk, as it was
  * when the chunk was one of the class above. Misuse only: a buddy's entry is read here alone. */
-static __attribute__((noinline, cold)) void report_not_live(vcmi_region *r, const void *p,
-                                                            const vcmi_entry *e, vcmi_why why) {
+__attribute__((noinline, cold)) void vcmi_report_not_live(vcmi_region *r, const void *p,
+                                                      const vcmi_entry *e, vcmi_why why) {
   const uint32_t both = VCMI_LIVE | VCMI_MERGED;
   if (vcmi_pair_held(__atomic_load_n(&e->state, __ATOMIC_RELAXED)) &&
       (__atomic_load_n(&e[-1].state, __ATOMIC_RELAXED) & both) == both)
@@ -874,7 +873,7 @@ static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vc
   uint32_t s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
   do {
     if (!(s & VCMI_LIVE)) {
-      report_not_live(r, p, e, VCMI_WHY_DOUBLE_FREE);
+      vcmi_report_not_live(r, p, e, VCMI_WHY_DOUBLE_FREE);
       return;
     }
   } while (!__atomic_compare_exchange_n(&e->state, &s, VCMI_REMOTE | VCMI_NONE, 1,
@@ -887,7 +886,7 @@ static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vc
 /* Locate p in r or report why it is not a chunk start: foreign (the caller's words, as for a
  * pointer in no segment: alloc.c) if p is not in r's segment at all (an address past 2^48
  * wraps to r in the segment map, meta.h). */
-static int locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc, vcmi_why foreign) {
+int vcmi_seg_locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc, vcmi_why foreign) {
   if (VCMI_LIKELY(vcmi_seg_locate(r, p, loc) == 0)) return 0;
   const vcmi_segment *s = (const vcmi_segment *)(const void *)r;
   vcmi_misuse(r, p, (uintptr_t)p - (uintptr_t)s >= s->size ? foreign : VCMI_WHY_INTERIOR);
@@ -903,19 +902,19 @@ void vcmi_seg_free_remote(vcmi_region *r, void *p, vcmi_entry *e, size_t k) {
 
 void vcmi_seg_free_slow(vcmi_region *r, void *p) {
   vcmi_loc loc;
-  if (locate_or_report(r, p, &loc, VCMI_WHY_FOREIGN) != 0) return;
+  if (vcmi_seg_locate_or_report(r, p, &loc, VCMI_WHY_FOREIGN) != 0) return;
   vcmi_heap *h = vcmi_tls_heap;
   if (!is_owner(r, h)) {
     remote_free(r, loc.e, loc.k, p);
     return;
   }
   if (!(loc.e->state & VCMI_LIVE)) {
-    report_not_live(r, p, loc.e, VCMI_WHY_DOUBLE_FREE);
+    vcmi_report_not_live(r, p, loc.e, VCMI_WHY_DOUBLE_FREE);
     return;
   }
   if (h->check) {
-    check_slack(r, &loc, p);
-    memset(p, CHECK_FILL, vcmi_class_cap(r, loc.k));
+    vcmi_check_slack(r, &loc, p);
+    memset(p, VCMI_CHECK_FILL, vcmi_class_cap(r, loc.k));
   }
   /* due before this free, as the fast path's credit would have left it: a free that crosses
    * the line is counted here and the next one purges (one free earlier changed which spans a
@@ -924,109 +923,6 @@ void vcmi_seg_free_slow(vcmi_region *r, void *p) {
   vcmi_release(r, &loc);
   h->credit -= (ptrdiff_t)vcmi_class_cap(r, loc.k);
   if (due) heap_purge(h);
-}
-
-/* Live entry of p, or report (foreign: as locate_or_report). */
-static vcmi_entry *live_or_report(vcmi_region *r, const void *p, vcmi_loc *loc,
-                                  vcmi_why foreign) {
-  if (locate_or_report(r, p, loc, foreign) != 0) return NULL;
-  if (!(__atomic_load_n(&loc->e->state, __ATOMIC_RELAXED) & VCMI_LIVE)) {
-    report_not_live(r, p, loc->e, VCMI_WHY_USE_AFTER_FREE);
-    return NULL;
-  }
-  return loc->e;
-}
-
-/* Record used = n. Any thread may (the program owns the chunk); only the entry changes. */
-static void seg_set_used(vcmi_entry *e, size_t n) {
-  uint32_t s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
-  __atomic_store_n(&e->state, (s & ~VCMI_USED_MASK) | (uint32_t)n, __ATOMIC_RELAXED);
-}
-
-int vcmi_seg_expand(vcmi_region *r, void *p, size_t n) {
-  vcmi_loc loc;
-  if (!live_or_report(r, p, &loc, VCMI_WHY_FOREIGN_EXPAND) ||
-      n > vcmi_seg_cap(r, loc.k, loc.e->state))
-    return -1;
-  if (vcmi_opt[VCMI_OPT_CHECK] && n < (loc.e->state & VCMI_USED_MASK))
-    memset((unsigned char *)p + n, CHECK_FILL, vcmi_class_cap(r, loc.k) - n);
-  seg_set_used(loc.e, n);
-  return 0;
-}
-
-size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim) {
-  vcmi_loc loc;
-  if (!live_or_report(r, p, &loc, VCMI_WHY_FOREIGN_SIZE)) return 0;
-  size_t cap = vcmi_seg_cap(r, loc.k, __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED));
-  if (claim) seg_set_used(loc.e, cap);
-  return capacity ? cap : (__atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK);
-}
-
-/* A vector moving keep bytes of MOVE_MIN or more between classes has its pages remapped, not
- * copied: the destination's pages (fresh ones would fault in one by one, each fault costing
- * more than copying its page) become the source's, and the source's range reads zero, its
- * pages out of RSS. Whole pages only: chunks of MOVE_MIN and more are page multiples at
- * page-aligned places (class areas are 2 MiB aligned); the check mode's fills are copied.
- * Not into large blocks: growing one by mremap needs it to be a single mapping. */
-#define MOVE_MIN ((size_t)32 << 10)
-
-/* q: a chunk bigger than p's src_cap bytes. Returns the bytes copied (0: remapped). */
-static size_t move_up(void *q, const void *p, size_t keep, size_t src_cap) {
-  size_t page = vcmi_os_page(), whole = (keep + page - 1u) & ~(page - 1u);
-  if (keep >= MOVE_MIN && whole <= src_cap && !(((uintptr_t)p | (uintptr_t)q) & (page - 1u)) &&
-      !vcmi_opt[VCMI_OPT_CHECK] && vcmi_os_move((void *)(uintptr_t)p, q, whole) == 0)
-    return 0;
-  memcpy(q, p, keep);
-  return keep;
-}
-
-void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
-  vcmi_loc loc;
-  VCMI_ASSERT(n <= VCMI_SMALL_MAX);
-  if (!live_or_report(r, p, &loc, VCMI_WHY_FOREIGN_REALLOC)) return NULL;
-  uint32_t state = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
-  size_t cap = vcmi_seg_cap(r, loc.k, state), used = state & VCMI_USED_MASK;
-  void *q = NULL;
-  int check = vcmi_opt[VCMI_OPT_CHECK] != 0;
-  if (check) check_slack(r, &loc, p);
-  if (n <= cap) {
-    /* Shrinking to vcmi_shrink_floor or less moves down; otherwise in place. */
-    if (n <= vcmi_shrink_floor(r, cap) && cap > 16) /* keeping its intent: vector or not */
-      q = r->xscale ? vcmi_small_alloc(n, n) : vcmi_small_alloc_pow2(n, n);
-    if (!q) {
-      if (check && n < cap) memset((unsigned char *)p + n, CHECK_FILL, cap - n);
-      seg_set_used(loc.e, n);
-      if (vcmi_tls_heap != &vcmi_no_heap) vcmi_tls_heap->realloc_inplace++;
-      return p;
-    }
-  } else if (!(loc.g & 1u) && vcmi_pairs_here(r, loc.k) &&
-             vcmi_pair_held(__atomic_load_n(&loc.e[1].state, __ATOMIC_RELAXED)) &&
-             (q = vcmi_pair_grow(r, &loc, p, n))) { /* into its parked buddy (pair.h) */
-    return q;
-  } else if (!(q = vcmi_small_alloc_pow2(n, n))) { /* growing: a vector's capacity */
-    return NULL;
-  }
-  size_t keep = used < n ? used : n;
-  if (n > cap) {
-    vcmi_heap_count_move(move_up(q, p, keep, cap));
-    if ((loc.g & 1u) && vcmi_pairs_here(r, loc.k) &&
-        (__atomic_load_n(&loc.e[-1].state, __ATOMIC_RELAXED) & VCMI_LIVE) &&
-        vcmi_pair_park(r, &loc))
-      return q; /* an upper chunk parked for its live buddy */
-  } else {
-    memcpy(q, p, keep);
-    vcmi_heap_count_move(keep);
-  }
-  vcmi_seg_free(r, p);
-  return q;
-}
-
-int vcmi_seg_used(vcmi_region *r, const void *p, size_t *used) {
-  vcmi_loc loc;
-  if (!live_or_report(r, p, &loc, VCMI_WHY_FOREIGN_REALLOC)) return -1;
-  if (vcmi_opt[VCMI_OPT_CHECK]) check_slack(r, &loc, p);
-  *used = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK;
-  return 0;
 }
 
 /* fork (lifecycle.c takes every lock in order; one the forking thread holds itself is kept

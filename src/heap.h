@@ -217,13 +217,6 @@ static inline void vcmi_seg_free(vcmi_region *r, void *p) {
 static inline size_t vcmi_shrink_floor(const vcmi_region *r, size_t cap) {
   return cap >> ((const vcmi_segment *)(const void *)r)->shrink; /* r->xscale ? 1 : 2 */
 }
-/* Resize a chunk of a segment region within the small classes (n <= VCMI_SMALL_MAX): in place,
- * or moved to another class of this thread's heap. NULL if p is not a live chunk start
- * (reported) or no chunk is to be had (p untouched). No lock. */
-void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n);
-/* 0 and *used if p is a live chunk start of r, about to move out of the small classes (check
- * mode: its slack verified); else -1, reported. No lock. */
-int vcmi_seg_used(vcmi_region *r, const void *p, size_t *used);
 /* Count a realloc that moved keep bytes, on this thread's heap (if it has one). */
 static inline void vcmi_heap_count_move(size_t keep) {
   vcmi_heap *h = vcmi_tls_heap;
@@ -232,13 +225,15 @@ static inline void vcmi_heap_count_move(size_t keep) {
     h->bytes_copied += keep;
   }
 }
-/* Set the used bytes of a live chunk to n: 0, or -1 if n exceeds its capacity or p is not a
- * live chunk start (reported). */
-int vcmi_seg_expand(vcmi_region *r, void *p, size_t n);
-/* Used/capacity of a live chunk; claim = 1 sets used to the capacity (malloc_usable_size:
- * the program may now write all of it, so a later move must copy all of it). 0 if p is not a
- * live chunk start (reported). */
-size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim);
+/* For chunk.c (heap.c's): VCM_CHECK=1 fills free chunks and live slack with VCMI_CHECK_FILL. */
+#define VCMI_CHECK_FILL 0xA5u
+/* Locate p in r (0), or report why it is not a chunk start (-1): interior, or foreign (the
+ * caller's words) if p is not in r's segment. */
+int vcmi_seg_locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc, vcmi_why foreign);
+/* Report p, at entry e, as no live chunk (why), or as inside a merged chunk (pair.h). */
+void vcmi_report_not_live(vcmi_region *r, const void *p, const vcmi_entry *e, vcmi_why why);
+/* Check mode: report an overflow if the live chunk's slack (used to capacity) is not all fill. */
+void vcmi_check_slack(vcmi_region *r, const vcmi_loc *loc, const unsigned char *p);
 /* fork hooks (lifecycle.c): prepare takes heaps_lock, parent gives it, child resets it. */
 void vcmi_heap_fork_prepare(void);
 void vcmi_heap_fork_parent(void);

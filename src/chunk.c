@@ -1,0 +1,113 @@
+/* A live chunk of a segment: its used bytes set, its size asked, and realloc within the small
+ * classes (in place, into its parked buddy, or moved to another class of this thread's heap).
+ * Any thread may call these for a chunk the program owns: only its map entry changes. */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "chunk.h"
+#include "options.h"
+#include "os.h"
+#include "pair.h"
+
+/* Live entry of p, or report (foreign: as vcmi_seg_locate_or_report). */
+static vcmi_entry *live_or_report(vcmi_region *r, const void *p, vcmi_loc *loc,
+                                  vcmi_why foreign) {
+  if (vcmi_seg_locate_or_report(r, p, loc, foreign) != 0) return NULL;
+  if (!(__atomic_load_n(&loc->e->state, __ATOMIC_RELAXED) & VCMI_LIVE)) {
+    vcmi_report_not_live(r, p, loc->e, VCMI_WHY_USE_AFTER_FREE);
+    return NULL;
+  }
+  return loc->e;
+}
+
+/* Record used = n. Any thread may (the program owns the chunk); only the entry changes. */
+static void seg_set_used(vcmi_entry *e, size_t n) {
+  uint32_t s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
+  __atomic_store_n(&e->state, (s & ~VCMI_USED_MASK) | (uint32_t)n, __ATOMIC_RELAXED);
+}
+
+int vcmi_seg_expand(vcmi_region *r, void *p, size_t n) {
+  vcmi_loc loc;
+  if (!live_or_report(r, p, &loc, VCMI_WHY_FOREIGN_EXPAND) ||
+      n > vcmi_seg_cap(r, loc.k, loc.e->state))
+    return -1;
+  if (vcmi_opt[VCMI_OPT_CHECK] && n < (loc.e->state & VCMI_USED_MASK))
+    memset((unsigned char *)p + n, VCMI_CHECK_FILL, vcmi_class_cap(r, loc.k) - n);
+  seg_set_used(loc.e, n);
+  return 0;
+}
+
+size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim) {
+  vcmi_loc loc;
+  if (!live_or_report(r, p, &loc, VCMI_WHY_FOREIGN_SIZE)) return 0;
+  size_t cap = vcmi_seg_cap(r, loc.k, __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED));
+  if (claim) seg_set_used(loc.e, cap);
+  return capacity ? cap : (__atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK);
+}
+
+/* A vector moving keep bytes of MOVE_MIN or more between classes has its pages remapped, not
+ * copied: the destination's pages (fresh ones would fault in one by one, each fault costing
+ * more than copying its page) become the source's, and the source's range reads zero, its
+ * pages out of RSS. Whole pages only: chunks of MOVE_MIN and more are page multiples at
+ * page-aligned places (class areas are 2 MiB aligned); the check mode's fills are copied.
+ * Not into large blocks: growing one by mremap needs it to be a single mapping. */
+#define MOVE_MIN ((size_t)32 << 10)
+
+/* q: a chunk bigger than p's src_cap bytes. Returns the bytes copied (0: remapped). */
+static size_t move_up(void *q, const void *p, size_t keep, size_t src_cap) {
+  size_t page = vcmi_os_page(), whole = (keep + page - 1u) & ~(page - 1u);
+  if (keep >= MOVE_MIN && whole <= src_cap && !(((uintptr_t)p | (uintptr_t)q) & (page - 1u)) &&
+      !vcmi_opt[VCMI_OPT_CHECK] && vcmi_os_move((void *)(uintptr_t)p, q, whole) == 0)
+    return 0;
+  memcpy(q, p, keep);
+  return keep;
+}
+
+void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
+  vcmi_loc loc;
+  VCMI_ASSERT(n <= VCMI_SMALL_MAX);
+  if (!live_or_report(r, p, &loc, VCMI_WHY_FOREIGN_REALLOC)) return NULL;
+  uint32_t state = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
+  size_t cap = vcmi_seg_cap(r, loc.k, state), used = state & VCMI_USED_MASK;
+  void *q = NULL;
+  int check = vcmi_opt[VCMI_OPT_CHECK] != 0;
+  if (check) vcmi_check_slack(r, &loc, p);
+  if (n <= cap) {
+    /* Shrinking to vcmi_shrink_floor or less moves down; otherwise in place. */
+    if (n <= vcmi_shrink_floor(r, cap) && cap > 16) /* keeping its intent: vector or not */
+      q = r->xscale ? vcmi_small_alloc(n, n) : vcmi_small_alloc_pow2(n, n);
+    if (!q) {
+      if (check && n < cap) memset((unsigned char *)p + n, VCMI_CHECK_FILL, cap - n);
+      seg_set_used(loc.e, n);
+      if (vcmi_tls_heap != &vcmi_no_heap) vcmi_tls_heap->realloc_inplace++;
+      return p;
+    }
+  } else if (!(loc.g & 1u) && vcmi_pairs_here(r, loc.k) &&
+             vcmi_pair_held(__atomic_load_n(&loc.e[1].state, __ATOMIC_RELAXED)) &&
+             (q = vcmi_pair_grow(r, &loc, p, n))) { /* into its parked buddy (pair.h) */
+    return q;
+  } else if (!(q = vcmi_small_alloc_pow2(n, n))) { /* growing: a vector's capacity */
+    return NULL;
+  }
+  size_t keep = used < n ? used : n;
+  if (n > cap) {
+    vcmi_heap_count_move(move_up(q, p, keep, cap));
+    if ((loc.g & 1u) && vcmi_pairs_here(r, loc.k) &&
+        (__atomic_load_n(&loc.e[-1].state, __ATOMIC_RELAXED) & VCMI_LIVE) &&
+        vcmi_pair_park(r, &loc))
+      return q; /* an upper chunk parked for its live buddy */
+  } else {
+    memcpy(q, p, keep);
+    vcmi_heap_count_move(keep);
+  }
+  vcmi_seg_free(r, p);
+  return q;
+}
+
+int vcmi_seg_used(vcmi_region *r, const void *p, size_t *used) {
+  vcmi_loc loc;
+  if (!live_or_report(r, p, &loc, VCMI_WHY_FOREIGN_REALLOC)) return -1;
+  if (vcmi_opt[VCMI_OPT_CHECK]) vcmi_check_slack(r, &loc, p);
+  *used = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK;
+  return 0;
+}
