@@ -106,6 +106,33 @@ static int seg_open_first(unsigned char *base, size_t size, size_t page) {
   return lazy;
 }
 
+/* Set once a segment found the process locking what it maps (seg_open_first): a heap's
+ * segments made before then, open whole, are closed again past what they carved at its next
+ * purge or new segment (seg_reclose). */
+static int locked_seen;
+static uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(vcmi_os_page() - 1u); }
+
+/* Close the parts of s's class areas that were opened whole and never carved (the chunks from
+ * the frontier on, and the pages moved there, kept), with the entries and groups of those
+ * chunks (readable), so that s opens as it is used from then on (seg_open): mlockall
+ * (MCL_CURRENT) made them resident. Owner only (only it carves or opens). */
+static void seg_reclose(vcmi_segment *s) {
+  vcmi_region *r = reg(s);
+  for (unsigned k = 0; k < VCMI_NCLASS; k++) {
+    uint32_t end = class_end(s, k), g = r->fresh[k] > s->dirty_g[k] ? r->fresh[k] : s->dirty_g[k];
+    size_t cap = s->cap[k], full = page_up((size_t)end * cap), keep = page_up((size_t)g * cap), gb;
+    if (!end || s->open[k] < full || keep >= full) continue; /* opened by parts, or carved */
+    if (vcmi_os_shut(s->area[k] + keep, full - keep, 0) != 0) continue;
+    s->open[k] = (uint32_t)keep;
+    uintptr_t lo = page_up((uintptr_t)vcmi_entry_at(r, k, (uint32_t)((keep + cap - 1u) / cap)));
+    uintptr_t hi = page_down((uintptr_t)vcmi_entry_at(r, k, end)); /* pages of these alone */
+    if (lo < hi) vcmi_os_shut((void *)lo, hi - lo, 1);
+    unsigned char *groups = vcmi_purge_groups_at(s, k, &gb);
+    lo = page_up((uintptr_t)groups), hi = page_down((uintptr_t)(groups + gb));
+    if (!(s->carved & 1u << k) && lo < hi) vcmi_os_shut((void *)lo, hi - lo, 1); /* never written */
+  }
+}
+
 /* A segment of xscale x for class k (k matters only in a fine one): the classes between the
  * powers of two live in segments whose whole layout is scaled by 1 + x (region.h), so that a
  * pointer's class is still its position. */
@@ -120,7 +147,11 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
     vcmi_os_release(base, size);
     return NULL;
   }
-  if (lazy) vcmi_os_moves_locked(); /* a move would unlock the mapping it leaves */
+  if (lazy) { /* the process locks what it maps: what h's segments opened ahead goes */
+    vcmi_os_moves_locked(); /* a move would unlock the mapping it leaves */
+    __atomic_store_n(&locked_seen, 1, __ATOMIC_RELAXED);
+    for (vcmi_segment *t = h->segs; t; t = t->next) seg_reclose(t);
+  }
   vcmi_segment *s = (vcmi_segment *)(void *)base;
   vcmi_region *r = reg(s);
   size_t stride = ((size_t)1 << VCMI_SEG_STRIDE_LOG2) * (1u + x);
@@ -762,6 +793,8 @@ static void donate_to(vcmi_heap *h, vcmi_purge_batch *bt, donee *who) {
  * again by then goes at the next purges. */
 static void heap_purge(vcmi_heap *h) {
   size_t foot = 0;
+  if (__atomic_load_n(&locked_seen, __ATOMIC_RELAXED))
+    for (vcmi_segment *s = h->segs; s; s = s->next) seg_reclose(s);
   out_flush_all(); /* this thread's batches: delayed by a purge interval at most */
   vcmi_purge_batch bt;
   bt.n = bt.n_to = bt.cur = 0; /* no donation: donate_to sets them once the marks are settled */

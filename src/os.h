@@ -26,6 +26,10 @@ void *vcmi_os_reserve_closed(size_t size, size_t align);
  * OS's zero page). 0, or -1 (the range may be open in part). Keeps errno. Acquires memory
  * (fault injection counts it). */
 int vcmi_os_open(void *p, size_t size, int write);
+/* Close [p, p + size) (page aligned, of a reservation) again, readable if read: its pages go,
+ * locked or not (a new mapping replaces them), and it reads zero where readable. 0, or -1
+ * (unchanged). Keeps errno. */
+int vcmi_os_shut(void *p, size_t size, int read);
 /* Return [p, p + size) to the OS. */
 int vcmi_os_release(void *p, size_t size);
 /* Drop the pages of [p, p + size): they read as zero again and leave RSS. Pages the OS will

@@ -88,6 +88,14 @@ int vcmi_os_open(void *p, size_t size, int write) {
   return r;
 }
 
+int vcmi_os_shut(void *p, size_t size, int read) {
+  int saved = errno;
+  void *q = mmap(p, size, read ? PROT_READ : PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+  errno = saved;
+  return q == MAP_FAILED ? -1 : 0;
+}
+
 /* Release and purge run inside free, which must keep errno (POSIX.1-2024): munmap fails with
  * ENOMEM when splitting a mapping would pass vm.max_map_count. The pages then stay mapped. */
 int vcmi_os_release(void *p, size_t size) {
