@@ -5,7 +5,7 @@
 #include "segment.h"
 #include "os.h"
 
-#define VCMI_DONATE_MIN ((size_t)16 << 10)
+#define VCMI_DONATE_MIN ((size_t)64 << 10)
 #define VCMI_DONATE_TARGETS 4u /* the classes that carved the most since the last purge */
 
 /* The ranges one heap purge drops, given to the OS together (one call where it has one:
