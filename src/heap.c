@@ -544,10 +544,11 @@ static int adopt(vcmi_heap *h) {
   return 1;
 }
 
-/* Fresh chunks are carved a page's worth (FRESH_BATCH) at a time: the first is handed out, the
- * rest go on the free list in address order, so the fast path serves them and the search of
- * the other segments below runs once per batch (check mode carves one: its free chunks must
- * hold the fill). */
+/* Fresh chunks are carved FRESH_BATCH >> (LMAX - k) at a time (a page of a power-of-two class,
+ * 1 + x pages of one scaled by 1 + x; only their map entries are written, docs/DESIGN.md §6):
+ * the first is handed out, the rest go on the free list in address order, so the fast path
+ * serves them and the search of the other segments below runs once per batch (check mode
+ * carves one: its free chunks must hold the fill). */
 #define FRESH_BATCH ((size_t)4 << 10)
 
 /* The largest class donated to (below): from 64 KiB vectors enter a class by a remap of their
@@ -610,7 +611,7 @@ static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
   __atomic_store_n(&r->fresh[k], g + b, __ATOMIC_RELAXED);
   h->grown += (size_t)b * vcmi_class_cap(r, k);
   sg->carved |= 1u << k;
-  if (sg->cap[k] <= DONATE_CAP_MAX) { /* b * cap is at most FRESH_BATCH or one chunk */
+  if (sg->cap[k] <= DONATE_CAP_MAX) { /* b * cap: (1 + x) * FRESH_BATCH at most, or a chunk */
     uint32_t add = (uint32_t)(b * sg->cap[k]), was = sg->gained[k];
     sg->gained[k] = was + add < was ? UINT32_MAX : was + add;
     h->carve_s = sg, h->carve_k = k;
