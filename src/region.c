@@ -773,7 +773,12 @@ void vcm_region_stats_get(vcm_region *rr, vcm_region_stats *out) {
     out->peak_capacity += (size_t)r->fresh[k] * vcmi_class_cap(r, k);
     for (uint32_t g = 0; g < r->fresh[k]; g++) {
       uint32_t st = __atomic_load_n(&vcmi_entry_at(r, k, g)->state, __ATOMIC_RELAXED);
-      if (st & VCMI_LIVE) out->class_used[i] += st & VCMI_USED_MASK; /* REMOTE: freed */
+      if (!(st & VCMI_LIVE)) continue; /* REMOTE: freed */
+      /* a MERGED chunk is one of the class above (k >= 1: pairs are small), its held half none */
+      unsigned at = i + (st & VCMI_MERGED && k && out->class_live[i] ? 1u : 0u);
+      out->class_used[at] += st & VCMI_USED_MASK;
+      out->class_live[i] -= at - i;
+      out->class_live[at] += at - i;
     }
   }
   out->data_bytes = r->stride * r->nclass;

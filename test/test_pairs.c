@@ -102,6 +102,31 @@ static void *grow_main(void *arg) {
   return NULL;
 }
 
+/* The stats count a merged chunk once, in the row of its capacity (twice its class's), with its
+ * used bytes there; a held half is no chunk in any row. (They counted it in its class's row,
+ * where its used bytes could pass the row's capacity.) */
+static void *stats_main(void *arg) {
+  (void)arg;
+  unsigned char *a, *b;
+  buddies(&a, &b);
+  vcm_stats s0, s1;
+  vcm_stats_get(&s0);
+  unsigned char *b2 = realloc_(b, 24), *a2 = realloc_(a, 30);
+  CHECK(a2 == a && vcm_capacity(a2) == 32);
+  vcm_stats_get(&s1);
+  CHECK_EQ(s1.class_size[0], 16);
+  CHECK_EQ(s1.class_live[0], s0.class_live[0] - 2);
+  CHECK_EQ(s1.class_used[0], s0.class_used[0] - 32);
+  CHECK_EQ(s1.class_live[1], s0.class_live[1] + 2);
+  CHECK_EQ(s1.class_used[1], s0.class_used[1] + 24 + 30);
+  CHECK_EQ(s1.small_live_chunks, s0.small_live_chunks);
+  CHECK_EQ(s1.small_live_used, s0.small_live_used - 32 + 24 + 30);
+  CHECK_EQ(s1.small_live_capacity, s0.small_live_capacity + 32); /* b2's; the pair held */
+  free_(a2);
+  free_(b2);
+  return NULL;
+}
+
 /* A merged chunk that grows past the pair moves: its lower half is free at once, the upper
  * when the class carves again or at the next purge. */
 static void *leave_main(void *arg) {
@@ -221,6 +246,7 @@ static void run(void *(*fn)(void *)) {
 int main(void) {
   vcm_set_misuse_handler(on_misuse, NULL);
   run(grow_main);
+  run(stats_main);
   run(leave_main);
   run(sweep_main);
   run(unpark_main);
