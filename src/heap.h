@@ -189,11 +189,14 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
   vcmi_heap *h = vcmi_tls_heap;
   vcmi_loc loc;
   if (VCMI_UNLIKELY(vcmi_seg_find(r, p, &loc, 0) != 0)) return -1;
-  /* LIVE first (atomic: another thread's chunk may be changing; its push CASes it again) */
-  uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
-  if (VCMI_UNLIKELY(!(s & VCMI_LIVE) || (sized && (s & VCMI_USED_MASK) != size))) return -1;
+  /* LIVE first (a peek: another thread's chunk may be changing; its push CASes it again);
+   * sized: LIVE and the rest exactly size (no other flag: a MERGED pair's goes the slow way;
+   * the XOR, not an OR, so that a size with bit 31 set never matches) */
+  if (VCMI_UNLIKELY(sized ? VCMI_PEEK(loc.e->state) != (VCMI_LIVE ^ size)
+                          : !vcmi_entry_live(loc.e)))
+    return -1;
   /* a segment's owner is a real heap, so a thread without one (vcmi_no_heap) fails the test */
-  if (VCMI_UNLIKELY(__atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED) != h)) {
+  if (VCMI_UNLIKELY(VCMI_PEEK(r->owner) != (void *)h)) {
     vcmi_seg_free_remote(r, p, loc.e, loc.k); /* another thread's chunk: no second locate */
     return 0;
   }

@@ -7,6 +7,20 @@
 
 #define VCMI_LIKELY(x) __builtin_expect(!!(x), 1) /* GCC and clang: the core uses builtins */
 #define VCMI_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* A word another thread may change, read once by a fast path that only tests it: a plain load,
+ * which the compiler folds into the test (GCC never folds an atomic load: an instruction more
+ * per use), except under TSan, which must see the access as the atomic relaxed load it is on
+ * every target vcm builds for (an aligned word: never torn, never cached across the call). */
+#if defined(__SANITIZE_THREAD__)
+#define VCMI_PEEK(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define VCMI_PEEK(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#endif
+#endif
+#ifndef VCMI_PEEK
+#define VCMI_PEEK(x) (x)
+#endif
 
 /* One map entry per chunk of a segment, 4 bytes: flags in the top five bits, and the rest
  * (27 bits) the used bytes of a LIVE chunk or the link of any other. See docs/DESIGN.md §6.
@@ -41,6 +55,16 @@ typedef struct vcmi_entry {
  * pair with a held half. */
 #define VCMI_MERGED VCMI_MARK
 #define VCMI_HELD (VCMI_REMOTE | VCMI_PURGED)
+/* Whether e is LIVE, by a peek (VCMI_PEEK) at its top byte alone: a compare with memory, no
+ * load into a register (free's fast path does not need the rest). */
+static inline int vcmi_entry_live(const vcmi_entry *e) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  const unsigned char *top = (const unsigned char *)&e->state + sizeof e->state - 1u;
+#else
+  const unsigned char *top = (const unsigned char *)&e->state;
+#endif
+  return (VCMI_PEEK(*top) & (VCMI_LIVE >> 24)) != 0;
+}
 #define VCMI_MAGIC 0x76636d48u /* "vcmH", the seed's typeof_vcm_head */
 
 /* Class k holds chunks of capacity max >> k (k = 0 is the biggest). Class k's chunks, for all
