@@ -79,9 +79,11 @@ _Static_assert(sizeof(vcmi_segment) <= VCMI_PAGE, "segment header fits its page"
  * of its area: the layout stays positional (data is where the power-of-two layout scaled by
  * 1 + x would start, so class k's area begins right after the header and map), and the
  * reservation is a few units, not (1 + x) * 120 MiB (docs/DESIGN.md §6). */
-#define SEG_FINE_SIZE ((size_t)64 << 20)
+#define SEG_FINE_SIZE ((size_t)(VCMI_SEG_CHANNELS == 32u ? 64 : 8) << 20)
 _Static_assert(SEG_FINE_SIZE % VCMI_SEGMAP_UNIT == 0 && SEG_FINE_SIZE > VCMI_SEG_DATA_OFF,
                "a fine segment is whole units, data after its map");
+_Static_assert(SEG_FINE_SIZE - VCMI_SEG_DATA_OFF <= (size_t)9 << VCMI_SEG_STRIDE_LOG2,
+               "a fine segment's chunks stay in its class's area (the smallest: xscale 8)");
 
 /* The chunks class k has in s (0: none, a fine segment of another class). */
 static uint32_t class_end(vcmi_segment *s, unsigned k) {

@@ -9,6 +9,15 @@
 
 static int t_passed, t_failed;
 
+/* More bytes than the address space holds (a power of two: an alignment too): 2^62 on 64-bit,
+ * 2^31 on 32-bit. */
+#include <stdint.h>
+#if SIZE_MAX > 0xffffffffu
+#define T_HUGE ((size_t)1 << 62)
+#else
+#define T_HUGE ((size_t)1 << 31)
+#endif
+
 /* Record one run of the CHECK whose state is *site (0 not run, 1 held so far, 2 failed). */
 static inline void t_tally(unsigned char *site, int ok) {
   unsigned char s = __atomic_load_n(site, __ATOMIC_RELAXED);

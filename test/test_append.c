@@ -270,7 +270,7 @@ static void test_process_enomem(void) {
   unsigned char *big = vcm_malloc(1 << 20); /* a large block */
   CHECK(big != NULL);
   errno = 0;
-  unsigned char *q = vcm_reserve(big, (size_t)1 << 60); /* more than the address space */
+  unsigned char *q = vcm_reserve(big, T_HUGE); /* more than the address space */
   int e = errno;
   CHECK(q == NULL && e == ENOMEM);
   CHECK(vcm_used(big) == 1 << 20);
