@@ -150,21 +150,22 @@ static inline void *vcmi_small_alloc_pow2(size_t size, size_t used) {
  * fresh[k]). */
 static inline int vcmi_seg_find(const vcmi_region *r, const void *p, vcmi_loc *out, int bound) {
   /* off = scale * (an offset of the power-of-two layout), scale = 1 + xscale (odd). If off is
-   * a multiple of 16 * scale, rotr(off * scale^-1 mod 2^64, 4) is off / (16 * scale); if not,
-   * it exceeds (2^64 - 1) / (16 * scale), far above the segment's 15 * 2^19 16-byte units. So
-   * one multiply and one bound find the unit or reject p: no division, no branch on the scale
-   * (docs/DESIGN.md §6). */
+   * a multiple of scale, m = off * scale^-1 mod 2^64 is off / scale; if m < 2^64 / scale, then
+   * m * scale = off as integers, so off is that multiple. So m below the classes' 15 * 2^23
+   * bytes (m * scale < 2^64) finds the offset and rejects all else (not a multiple, below the
+   * data, wrapped, past the classes) in one multiply and one bound: no division, no branch on
+   * the scale (docs/DESIGN.md §6). The chunk-start test below rejects a misaligned m. */
   const vcmi_segment *s = (const vcmi_segment *)(const void *)r;
   uint64_t off = (uintptr_t)p - (uintptr_t)r->data; /* huge if p is below data */
-  uint64_t m = off * s->inv, q = (m >> 4) | (m << 60);
-  if (q >= ((uint64_t)VCMI_NCLASS << (VCMI_SEG_STRIDE_LOG2 - 4u))) return -1;
-  /* q counts 16-byte units of the power-of-two layout: class areas of 2^19 units */
-  size_t k = (size_t)(q >> (VCMI_SEG_STRIDE_LOG2 - 4u));
-  /* the units into the area times 2^k: a chunk start iff its low 14 bits are 0, and then the
-   * class-number is the rest (one shift by k, no 14 - k) */
-  uint64_t in = (q & (((uint64_t)1 << (VCMI_SEG_STRIDE_LOG2 - 4u)) - 1u)) << k;
-  if (in & (((uint64_t)1 << (VCMI_LMAX - 4u)) - 1u)) return -1; /* inside a chunk */
-  uint32_t g = (uint32_t)(in >> (VCMI_LMAX - 4u));
+  uint64_t m = off * s->inv;
+  if (m >= ((uint64_t)VCMI_NCLASS << VCMI_SEG_STRIDE_LOG2)) return -1;
+  /* m: bytes of the power-of-two layout, class areas of 2^23 bytes */
+  size_t k = (size_t)(m >> VCMI_SEG_STRIDE_LOG2);
+  /* the bytes into the area times 2^k: a chunk start iff its low 18 bits are 0 (a chunk of
+   * class k spans 2^(18 - k)), and then the class-number is the rest (one shift by k) */
+  uint64_t in = (m & (((uint64_t)1 << VCMI_SEG_STRIDE_LOG2) - 1u)) << k;
+  if (in & (((uint64_t)1 << VCMI_LMAX) - 1u)) return -1; /* inside a chunk */
+  uint32_t g = (uint32_t)(in >> VCMI_LMAX);
   if (bound && g >= __atomic_load_n(&r->fresh[k], __ATOMIC_RELAXED)) return -1;
   out->k = k;
   out->g = g;

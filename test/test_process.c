@@ -1569,7 +1569,7 @@ static void test_remote_never_handed_out(void) {
 }
 
 /* Every 16-byte step inside a chunk of every malloc class (tight and scaled alike; classes
- * over 4 KiB at a coarser step) is an interior pointer: free reports it and frees nothing,
+ * over 4 KiB at a coarser step), its first 15 bytes and its last, is an interior pointer: free reports it and frees nothing,
  * free_sized too; the chunk itself then frees silently. */
 static void test_interior_every_class(void) {
   vcm_set_misuse_handler(on_misuse, NULL);
@@ -1586,6 +1586,16 @@ static void test_interior_every_class(void) {
       reports += 2;
     }
     size_t want = 2 * ((cap - 16 + step - 1) / step);
+    /* and every byte of the first 16, and the last: an offset that is a multiple of the
+     * class's scale (3, 5, 7, ...) lands on no chunk start of the power-of-two layout either */
+    for (size_t off = 1; off <= 16; off++) {
+      size_t o = off < 16 ? off : cap - 1;
+      free_(p + o);
+      interior += misuse.ptr == p + o && strstr(misuse.reason, "interior") != NULL;
+      free_sized(p + o, n);
+      interior += misuse.ptr == p + o && strstr(misuse.reason, "interior") != NULL;
+      reports += 2, want += 2;
+    }
     bad += (size_t)misuse.calls != want || vcm_used(p) != n;
     free_(p);
     bad += (size_t)misuse.calls != want;
