@@ -97,8 +97,8 @@ typedef struct span_rec {
  * chunks) keeps no page of groups of its own: a thread using 4 scales and 20 classes (s3) kept
  * 19 such pages. */
 #define HEAD_OFF ((sizeof(vcmi_segment) + 7u) & ~(size_t)7u) /* shares a line with area[]: owner's */
-/* a class's share of the page, less 28 bytes of counters (24 before the records, 4 after) */
-#define HEAD_SPANS ((((VCMI_PAGE - HEAD_OFF) / VCMI_NCLASS & ~(size_t)7u) - 28u) / sizeof(span_rec))
+/* a class's share of the page, less 32 bytes of counters (24 before the records, 8 after) */
+#define HEAD_SPANS ((((VCMI_PAGE - HEAD_OFF) / VCMI_NCLASS & ~(size_t)7u) - 32u) / sizeof(span_rec))
 typedef struct span_head {
   uint16_t purges;   /* purges that looked at the class (mod 2^16, as span_rec.full) */
   uint8_t own;       /* 1: the part after the map was written (else it is not read: zeros) */
@@ -108,6 +108,7 @@ typedef struct span_head {
   span_rec r[HEAD_SPANS];
   uint8_t wait_log2; /* a short run's spans go once all free at SPAN_AGE << wait_log2 purges */
   uint8_t soon;      /* 1: a span dropped within SPAN_SOON purges was taken since the last */
+  uint32_t chain;    /* chunks in the groups (the chain) the last purge left */
 } span_head;
 typedef struct span_own {
   uint64_t has[SPANS_MAX / 64u];  /* bit i: span i has a group (word 0 in the head) */
@@ -177,37 +178,36 @@ static inline uint64_t part_bits(const span_groups *G, int p, uint32_t w) {
 /* Between purges the free list is a stack (pushes and pops at its head only) and a purge marks
  * every chunk on it, so it reads [chunks freed since the last purge, unmarked] + [the tail of
  * the chain of groups the last purge left, all marked]: the `rest` chunks of that tail are the
- * last groups whole and the end of one, which starts at b (the rest was taken). Returns 0, or
- * -1 if the list is not so (then every group is emptied, and the caller groups the whole list
- * as new). */
+ * last groups whole and the end of one, which starts at b; the chain's first chunk - rest were
+ * taken. The groups taken are walked from the chain's head, in its order, so a purge costs the
+ * groups taken since the last, not all of them (walking every group from the tail was a third of
+ * g7's purge instructions). Returns 0, or -1 if the list is not so (then every group is
+ * emptied, and the caller groups the whole list as new). */
 static int groups_taken(span_groups *G, uint32_t nspan, uint32_t rest, uint32_t b,
                         unsigned per_log2) {
-  uint32_t cut = SPANS_MAX; /* the group cut to the stack's head moved to the resident part */
-  for (int p = 1; p >= 0; p--) /* the list's order backwards: from its tail */
-    for (uint32_t w = (nspan + 63u) / 64u; w-- > 0;)
-      for (uint64_t x = part_bits(G, p, w); x;) { /* x: a copy; only bit i changes below */
-        unsigned hi = 63u - (unsigned)__builtin_clzll(x);
-        uint32_t i = w * 64u + hi;
-        x &= ~((uint64_t)1 << hi);
-        if (i == cut) continue;
-        if (rec(G, i)->cnt <= rest) {
-          rest -= rec(G, i)->cnt;
-          continue;
-        }
-        if (rest && b >> per_log2 != i) goto broken;
+  uint32_t taken = G->h->chain - rest;
+  if (rest > G->h->chain) goto broken;
+  for (int p = 0; p < 2 && taken; p++) /* the list's order: resident groups, then gone ones */
+    for (uint32_t w = 0; w < (nspan + 63u) / 64u && taken; w++)
+      for (uint64_t x = part_bits(G, p, w); x && taken; x &= x - 1u) { /* only bit i changes */
+        uint32_t i = w * 64u + (unsigned)__builtin_ctzll(x), c = rec(G, i)->cnt;
         if (get_bit(G, 1, i)) { /* a dropped span reused: soon after its drop? */
           G->h->refaults += G->h->refaults < 255u;
           G->h->soon |= !per_log2 && (uint16_t)(G->h->purges - rec(G, i)->full) <= SPAN_SOON;
         }
-        if (rest) { /* the group the stack's head is in: its first cnt - rest chunks were taken */
-          set_cnt(G, i, rest);
-          set_bit(G, 1, i, 0);
-          rec(G, i)->head = b, rest = 0, cut = i;
-        } else {
+        if (c <= taken) {
+          taken -= c;
           set_cnt(G, i, 0);
+          continue;
         }
+        if (b >> per_log2 != i) goto broken;
+        /* the group the stack's head is in: its first `taken` chunks were taken; it is first on
+         * the list, so among the resident groups (all before it were taken) */
+        set_cnt(G, i, c - taken);
+        set_bit(G, 1, i, 0);
+        rec(G, i)->head = b, taken = 0;
       }
-  if (rest == 0) return 0;
+  if (taken == 0) return 0;
 broken:
   for (unsigned w = 0; w < SPANS_MAX / 64u; w++) {
     if (!bits(G, 0, w) && !bits(G, 1, w)) continue; /* untouched pages stay so */
@@ -375,6 +375,8 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
   }
   /* Relink: the resident groups, then the gone ones (unless the chain is as it was: its head
    * taken, no chunk new, no span dropped). */
+  uint32_t top = t << per_log2 < fresh ? t << per_log2 : fresh; /* new fresh */
+  G->h->chain = top - r->live[k]; /* the whole list, less the spans cut off the top */
   if (!m && !dropped && t == nspan && stop != VCMI_NONE) return waiting;
   vcmi_entry *tail = NULL; /* the last group's tail, NULL: none yet (the list's head) */
   for (int p = 0; p < 2; p++)
@@ -391,7 +393,6 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
     vcmi_set_link(tail, VCMI_NONE);
   else
     r->free_head[k] = VCMI_NONE;
-  uint32_t top = t << per_log2 < fresh ? t << per_log2 : fresh; /* new fresh */
   if (top < fresh) {
     vcmi_purge_inside(bt, vcmi_chunk_addr(r, k, top), (size_t)(fresh - top) * vcmi_class_cap(r, k));
     vcmi_purge_inside(bt, vcmi_entry_at(r, k, top), (size_t)(fresh - top) * sizeof(vcmi_entry));
