@@ -20,7 +20,7 @@
 /* A freeing thread's batch of remote frees for one segment (below, remote_batch). */
 typedef struct out_slot {
   vcmi_region *r;            /* NULL: empty */
-  uint32_t head, tail, left; /* a chain of OUT_MAX - left map indices of r, head to tail
+  uint32_t head, tail, left; /* a chain of OUT_MAX - left chunks of r (named as on remote lists), head to tail
                               * through links */
 } out_slot;
 
@@ -163,6 +163,13 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
                     VCMI_LMIN, VCMI_LMAX);
   r->xscale = (uint8_t)x;
   r->paired = 0; /* the union's avail, set by vcmi_region_setup */
+  /* colours (segment.h): 7 lines apart for the classes of a segment, all 15 distinct, turned
+   * by a hash of the segment, so that neither a segment's classes nor its classes and another
+   * segment's start in the same cache sets */
+  unsigned hue = (unsigned)(((uintptr_t)base * 0x9E3779B97F4A7C15u) >> 58);
+  for (unsigned j = 0; j < VCMI_NCLASS; j++)
+    r->mapk[j] = vcmi_seg_map_own(r, j) +
+                 (hue + 7u * j) % VCMI_SEG_COLORS * (64u / sizeof(vcmi_entry));
   /* two batch slots per scale (xscale 0, 2, 4, 6): a thread freeing one heap's chunks of all
    * sizes (s6) has a slot for each of its segments (a fine segment's chunks are not batched:
    * out_start never gives it its slot) */
@@ -202,6 +209,13 @@ static void seg_destroy(vcmi_segment *s) {
   vcmi_os_release(s, s->size);
 }
 
+/* A chunk on a remote list or batch is named by its class and class-number, k << RIDX_G_BITS | g
+ * (the map's colours make its entry's index in the map no longer tell its class). */
+#define RIDX_G_BITS (VCMI_NCLASS + 4u)
+_Static_assert(VCMI_SEG_CHANNELS << (VCMI_NCLASS - 1u) <= 1u << RIDX_G_BITS &&
+                   (VCMI_NCLASS << RIDX_G_BITS) < VCMI_NONE,
+               "class-numbers fit, and a name is never VCMI_NONE");
+
 /* Take back every chunk other threads freed into s. Owner only. Returns the bytes taken. An
  * empty list is only read (seq_cst, after heap_collect's clear: a push it misses flags again),
  * not exchanged, which would take its line from the threads that push and read owner there. */
@@ -210,9 +224,10 @@ static size_t seg_collect(vcmi_segment *s) {
   size_t bytes = 0;
   if (__atomic_load_n(&r->remote_head, __ATOMIC_SEQ_CST) == VCMI_NONE) return 0;
   uint32_t idx = __atomic_exchange_n(&r->remote_head, VCMI_NONE, __ATOMIC_SEQ_CST);
-  while (idx != VCMI_NONE) { /* a segment's n_channels is the constant: no division */
-    size_t k = vcmi_log2(idx / VCMI_SEG_CHANNELS + 1u);
-    vcmi_loc loc = {k, idx + VCMI_SEG_CHANNELS - (VCMI_SEG_CHANNELS << k), &r->map[idx]};
+  while (idx != VCMI_NONE) {
+    size_t k = idx >> RIDX_G_BITS;
+    uint32_t g = idx & ((1u << RIDX_G_BITS) - 1u);
+    vcmi_loc loc = {k, g, vcmi_entry_at(r, (unsigned)k, g)};
     uint32_t next = vcmi_link(loc.e->state);
     vcmi_release(r, &loc);
     bytes += s->cap[k];
@@ -233,7 +248,7 @@ static void heap_collect(vcmi_heap *h, int all) {
 
 /* Push the chain of REMOTE entries head .. tail (linked through their links) on r's list. */
 static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail) {
-  vcmi_entry *t = &r->map[tail];
+  vcmi_entry *t = vcmi_entry_at(r, tail >> RIDX_G_BITS, tail & ((1u << RIDX_G_BITS) - 1u));
   /* The owner is read before the exchange: once the chain is on the list, the owner may
    * collect it, find the segment empty and unmap it (a thread's exit, a purge), so nothing of
    * the segment is read after (its header was: a fault, test_remote_push_unmapped). An
@@ -881,7 +896,7 @@ static void heap_purge(vcmi_heap *h) {
 static inline __attribute__((always_inline)) void remote_batch(vcmi_region *r, vcmi_entry *e,
                                                                size_t k, const void *p,
                                                                uint32_t was) {
-  uint32_t idx = (uint32_t)(e - r->map);
+  uint32_t idx = (uint32_t)k << RIDX_G_BITS | (uint32_t)(e - r->mapk[k]);
   out_slot *o = (out_slot *)(void *)((char *)out + ((vcmi_segment *)(void *)r)->slot);
   if (VCMI_LIKELY(o->r == r)) {
     __atomic_store_n(&e->state, VCMI_REMOTE | o->head, __ATOMIC_RELAXED);

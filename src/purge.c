@@ -395,7 +395,14 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
     r->free_head[k] = VCMI_NONE;
   if (top < fresh) {
     vcmi_purge_inside(bt, vcmi_chunk_addr(r, k, top), (size_t)(fresh - top) * vcmi_class_cap(r, k));
-    vcmi_purge_inside(bt, vcmi_entry_at(r, k, top), (size_t)(fresh - top) * sizeof(vcmi_entry));
+    /* the entries' pages: from the class's own first one if nothing is left (no other
+     * class's entries are there, segment.h), to the end of the page of its last (the entries
+     * past fresh are unused): a page across a cut's bound went at no later cut */
+    uintptr_t lo = (uintptr_t)(top ? vcmi_entry_at(r, k, top) : vcmi_seg_map_own(r, k));
+    uintptr_t page = vcmi_os_page();
+    uintptr_t hi = ((uintptr_t)vcmi_entry_at(r, k, fresh) + page - 1u) & ~(page - 1u);
+    uintptr_t end = (uintptr_t)vcmi_seg_map_own(r, k + 1u);
+    vcmi_purge_inside(bt, (void *)lo, (hi < end ? hi : end) - lo);
     __atomic_store_n(&r->fresh[k], top, __ATOMIC_RELAXED);
   }
   return m != 0 || waiting;

@@ -29,7 +29,7 @@
  *   27 AGED (free, seen free by a purge: purge.c).
  *   LIVE: bits 0..26 used bytes (< VCM_CLASS_MAX = 2^27);
  *   free: bits 0..26 the class-number of the next free chunk of its class (VCMI_NONE ends);
- *   REMOTE: bits 0..26 the map index of the next remote-freed chunk (its used is gone). */
+ *   REMOTE: bits 0..26 the next remote-freed chunk, k << 19 | g (heap.c; its used is gone). */
 /* Reserve entries of a caller region in its head, shared by its classes: they fill the union
  * with the segment-only fields on 64-bit targets (24 pointers + 48 words = 89 + 1 + 6 words).
  * A disc whose map share leaves more room before the data keeps its reserves there. */
@@ -107,7 +107,7 @@ typedef struct vcmi_region {
   vcm_misuse_fn handler;
   void *handler_ctx;
   void *owner;                         /* process heap: the owning thread heap */
-  uint32_t remote_head;                /* process heap: map index list of REMOTE chunks */
+  uint32_t remote_head;                /* process heap: list of REMOTE chunks (heap.c names them) */
   /* Caller regions only: the split/merge map (region.c, docs/DESIGN.md §2). NULL slot: a
    * segment, laid out in fixed class areas (the fields above). */
   uint16_t *slot;                      /* one 16-bit slot per 16-byte granule of data */

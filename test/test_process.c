@@ -659,6 +659,34 @@ static void test_map_word(void) {
   CHECK(out[0] > 0 && out[0] <= out[1]);
 }
 
+/* A class cut to nothing by purges keeps none of its map pages: the page holding the end of
+ * its entries went at no cut when no cut's bound was on a page boundary (1,500 chunks of
+ * 1 KiB: 6,000 bytes of entries, the second page stayed). In a thread of its own. */
+static void *map_cut_main(void *arg) {
+  enum { N = 1500 };
+  static void *c[N];
+  size_t *out = arg;
+  for (int i = 0; i < N; i++) c[i] = malloc_(1024);
+  vcmi_region *r = vcmi_tls_heap->cur[0];
+  unsigned k = VCMI_LMAX - 10u; /* 1 KiB */
+  out[1] = r->fresh[k];
+  for (int i = 0; i < N; i++) free_(c[i]);
+  churn_64k(600); /* two purges even at the largest interval */
+  out[2] = r->fresh[k];
+  uintptr_t lo = (uintptr_t)r->mapk[k] & ~(uintptr_t)4095;
+  uintptr_t hi = (uintptr_t)r->mapk[k + 1u] & ~(uintptr_t)4095; /* pages of class k alone */
+  out[0] = resident((void *)lo, hi - lo);
+  return NULL;
+}
+static void test_map_cut(void) {
+  size_t out[3] = {0};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, map_cut_main, out) == 0);
+  CHECK(pthread_join(t, NULL) == 0);
+  CHECK(out[1] >= 1500u && out[2] == 0u); /* this segment's class, cut to nothing */
+  CHECK_EQ(out[0], 0u);
+}
+
 static void test_seg_idle(void) {
   pthread_t t;
   vcm_stats *st = NULL;
@@ -1981,6 +2009,7 @@ int main(int argc, char **argv) {
   test_free_keeps_errno();
   test_seg_idle();
   test_map_word();
+  test_map_cut();
   test_hold_ends_with_thread();
   test_purge_soon();
   test_purge_growing(); /* after: the heap it leaves would be seg_idle's */
