@@ -308,7 +308,7 @@ static __attribute__((noinline)) void free_sized_slow(void *p, size_t size) {
           !size_fits(size, s & VCMI_USED_MASK, vcmi_seg_cap(r, loc.k, s))) /* scaled, paired */
         break;
     }
-    vcmi_seg_free_slow(r, p); /* frees, or reports a pointer that is no live chunk */
+    vcmi_seg_free_slow(p, r); /* frees, or reports a pointer that is no live chunk */
     return;
   case 2:
     if (b->p == p && __atomic_load_n(&b->magic, __ATOMIC_ACQUIRE) == VCMI_LARGE_MAGIC &&

@@ -947,11 +947,11 @@ int vcmi_seg_locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc, vcmi
 
 /* No test against fresh[k]: the entry was LIVE (heap.h, vcmi_seg_find), and the CAS sees
  * it changed since. */
-void vcmi_seg_free_remote(vcmi_region *r, void *p, vcmi_entry *e, size_t k) {
+void vcmi_seg_free_remote(void *p, vcmi_region *r, vcmi_entry *e, size_t k) {
   remote_free(r, e, k, p);
 }
 
-void vcmi_seg_free_slow(vcmi_region *r, void *p) {
+void vcmi_seg_free_slow(void *p, vcmi_region *r) {
   vcmi_loc loc;
   if (vcmi_seg_locate_or_report(r, p, &loc, VCMI_WHY_FOREIGN) != 0) return;
   vcmi_heap *h = vcmi_tls_heap;

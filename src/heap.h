@@ -177,11 +177,13 @@ static inline int vcmi_seg_locate(const vcmi_region *r, const void *p, vcmi_loc 
 }
 /* Free a chunk of a segment region (from the pagemap): the owner's live chunk inline, all
  * else (another thread's chunk, misuse, a purge due) in vcmi_seg_free_slow, which may purge
- * (taking heaps_lock to unlink an empty segment). */
-void vcmi_seg_free_slow(vcmi_region *r, void *p);
+ * (taking heaps_lock to unlink an empty segment). p first, here and in vcmi_seg_free_remote:
+ * free's p stays in the register it came in, and the segment's index is computed off a copy
+ * (an lea), not p copied away first (one instruction on every free). */
+void vcmi_seg_free_slow(void *p, vcmi_region *r);
 /* vcmi_seg_free_slow for a LIVE chunk of another thread's heap that vcmi_seg_find (unbounded)
  * located at entry e of class k: the remote push, or the report of a racing double free. */
-void vcmi_seg_free_remote(vcmi_region *r, void *p, vcmi_entry *e, size_t k);
+void vcmi_seg_free_remote(void *p, vcmi_region *r, vcmi_entry *e, size_t k);
 /* The inline part: 0 if p was a live chunk (with used bytes = size if sized: the check of
  * free_sized, folded away for free) and is freed, or pushed to its owner if another thread's;
  * -1: nothing done. */
@@ -198,7 +200,7 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
     return -1;
   /* a segment's owner is a real heap, so a thread without one (vcmi_no_heap) fails the test */
   if (VCMI_UNLIKELY(VCMI_PEEK(r->owner) != (void *)h)) {
-    vcmi_seg_free_remote(r, p, loc.e, loc.k); /* another thread's chunk: no second locate */
+    vcmi_seg_free_remote(p, r, loc.e, loc.k); /* another thread's chunk: no second locate */
     return 0;
   }
   /* the free that makes a purge due (and all of check mode's, whose credit stays at or below
@@ -213,7 +215,7 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
   return 0;
 }
 static inline void vcmi_seg_free(vcmi_region *r, void *p) {
-  if (VCMI_UNLIKELY(vcmi_seg_free_fast(r, p, 0, 0) != 0)) vcmi_seg_free_slow(r, p);
+  if (VCMI_UNLIKELY(vcmi_seg_free_fast(r, p, 0, 0) != 0)) vcmi_seg_free_slow(p, r);
 }
 /* A realloc to this many bytes or fewer moves a chunk down: a quarter of a power-of-two
  * capacity (a vector shrinking a little and regrowing stays), half of a scaled one (it came

@@ -77,13 +77,14 @@ void vcmi_segmap_init(void) {
 
 int vcmi_segmap_set(const void *start, size_t size, int set) {
   uintptr_t u0 = (uintptr_t)start >> VCMI_SEGMAP_SHIFT, n = size >> VCMI_SEGMAP_SHIFT;
-  if (u0 == 0 || n > VCMI_SEGMAP_MAX || u0 + n > ((uintptr_t)1 << VCMI_SEGMAP_BITS) ||
+  /* unit u's byte is at index u + 1 (meta.h): the last unit has none (never a segment's) */
+  if (u0 == 0 || n > VCMI_SEGMAP_MAX || u0 + n >= ((uintptr_t)1 << VCMI_SEGMAP_BITS) ||
       ((uintptr_t)start | size) & (VCMI_SEGMAP_UNIT - 1u))
     return -1;
   vcmi_lock_take(&meta_lock);
   if (set && segmap_closed) { /* open its units' pages (a clear finds them open) */
-    uintptr_t page = vcmi_os_page(), lo = (uintptr_t)&vcmi_segmap[u0] & ~(page - 1u);
-    uintptr_t hi = ((uintptr_t)&vcmi_segmap[u0 + n] + page - 1u) & ~(page - 1u);
+    uintptr_t page = vcmi_os_page(), lo = (uintptr_t)&vcmi_segmap[u0 + 1u] & ~(page - 1u);
+    uintptr_t hi = ((uintptr_t)&vcmi_segmap[u0 + 1u + n] + page - 1u) & ~(page - 1u);
     if (vcmi_os_open((void *)lo, hi - lo, 1) != 0) {
       vcmi_lock_give(&meta_lock);
       return -1;
@@ -91,7 +92,8 @@ int vcmi_segmap_set(const void *start, size_t size, int set) {
   }
   segmap_used = 1;
   for (uintptr_t i = 0; i < n; i++)
-    __atomic_store_n(&vcmi_segmap[u0 + i], set ? (unsigned char)(i + 1u) : 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&vcmi_segmap[u0 + 1u + i], set ? (unsigned char)(i + 1u) : 0,
+                     __ATOMIC_RELAXED);
   vcmi_lock_give(&meta_lock);
   return 0;
 }

@@ -59,19 +59,24 @@ extern unsigned char vcmi_segmap[(size_t)1 << VCMI_SEGMAP_BITS];
  * (mlockall) does not make all 32 MiB resident. Nothing if a segment was set before, or where
  * the map shares a page (32-bit targets). Takes meta_lock. */
 void vcmi_segmap_init(void);
-/* The units from the start of p's segment, plus one; 0: p is in no segment (NULL is not).
- * Masked, not bounded: an address at or past 2^48 (none is ours) reads the byte of the unit
- * it wraps to, and a segment found so lies 2^48 or more away from p, so every locate rejects
- * p (the slow paths report it foreign: heap.c, locate_or_report). One instruction less on
- * every free. */
+/* Where p's unit keeps its byte: at the index after the unit's own (wrapping), so that the
+ * segment is (index - byte) units from 0, no + 1 (one instruction less on every free: the copy
+ * of p the index needs is an lea that adds the unit). Masked, not bounded: an address at or
+ * past 2^48 (none is ours) reads the byte of the unit it wraps to, and a segment found so lies
+ * 2^48 or more away from p, so every locate rejects p (the slow paths report it foreign:
+ * heap.c, locate_or_report). Index 0 is the last unit's, never a segment's (vcmi_segmap_set),
+ * and index 1 unit 0's, never one either: NULL is in none. */
+static inline uintptr_t vcmi_segmap_idx(const void *p) {
+  return (((uintptr_t)p + VCMI_SEGMAP_UNIT) >> VCMI_SEGMAP_SHIFT) &
+         (((uintptr_t)1 << VCMI_SEGMAP_BITS) - 1u);
+}
+/* The units from the start of p's segment, plus one; 0: p is in no segment (NULL is not). */
 static inline unsigned vcmi_segmap_dist(const void *p) {
-  uintptr_t u = ((uintptr_t)p >> VCMI_SEGMAP_SHIFT) & (((uintptr_t)1 << VCMI_SEGMAP_BITS) - 1u);
-  return __atomic_load_n(&vcmi_segmap[u], __ATOMIC_RELAXED);
+  return __atomic_load_n(&vcmi_segmap[vcmi_segmap_idx(p)], __ATOMIC_RELAXED);
 }
 /* The segment holding p, given vcmi_segmap_dist(p) = d > 0 (wrapped like it past 2^48). */
 static inline void *vcmi_segmap_base(const void *p, unsigned d) {
-  uintptr_t u = ((uintptr_t)p >> VCMI_SEGMAP_SHIFT) & (((uintptr_t)1 << VCMI_SEGMAP_BITS) - 1u);
-  return (void *)((u + 1u - d) << VCMI_SEGMAP_SHIFT);
+  return (void *)((vcmi_segmap_idx(p) - d) << VCMI_SEGMAP_SHIFT);
 }
 /* Record [start, start + size) as a segment (set) or nothing (clear); start aligned to the
  * unit, size a multiple of it, at most VCMI_SEGMAP_MAX units. Takes meta_lock. 0, or -1 if
