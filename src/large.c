@@ -123,37 +123,62 @@ static void drop_from(vcmi_large *b, size_t from) {
   if (b->dirty > from) b->dirty = from;
 }
 
+/* Move b's mapping, grown to cap bytes, to a place aligned to al: the new place, or NULL with
+ * b unchanged. Two moves, so that a refusal unmaps nothing another thread may have mapped: the
+ * growing move goes where the kernel chooses (it makes every check, of charge, limits and
+ * source, before it moves), and unless that place is aligned already (the kernel aligns large
+ * anonymous mappings to 2 MiB), a move of the same size, which nothing refuses but the mapping
+ * count (checked before anything is unmapped), onto a reservation of ours. One growing move
+ * onto the reservation could be refused after the kernel had unmapped it, and releasing it
+ * then unmapped what another thread had mapped there meanwhile (test_grow_refused). The new
+ * place is recorded and the old one forgotten *before* the move frees the old addresses (after
+ * it, another thread's new block may be mapped there and registered, and clearing then would
+ * orphan that block). */
+static unsigned char *move_mapping(vcmi_large *b, size_t cap, size_t al) {
+  unsigned char *hole = vcmi_os_reserve(cap, al), *t;
+  if (!hole) return NULL;
+  if (vcmi_pagemap_set(hole, cap, b) != 0) {
+    vcmi_pagemap_set(hole, cap, NULL); /* what was set before the map ran out */
+    vcmi_os_release(hole, cap);
+    return NULL;
+  }
+  vcmi_pagemap_set(b->p, b->cap, NULL);
+  if (!(t = vcmi_os_remap(b->p, b->cap, cap, 1, NULL))) {
+    vcmi_pagemap_set(b->p, b->cap, b); /* still mapped: its addresses and leaves are b's */
+    vcmi_pagemap_set(hole, cap, NULL);
+    vcmi_os_release(hole, cap);
+    return NULL;
+  }
+  if (!((uintptr_t)t & (al - 1u))) { /* aligned: the granules it starts are nobody else's */
+    if (vcmi_pagemap_set(t, cap, b) == 0) {
+      vcmi_pagemap_set(hole, cap, NULL);
+      vcmi_os_release(hole, cap);
+      return t;
+    }
+    vcmi_pagemap_set(t, cap, NULL);
+  }
+  if (vcmi_os_remap(t, cap, cap, 1, hole)) return hole;
+  /* Not expected (the mapping count): the bytes are copied, onto the hole mapped again if the
+   * kernel had unmapped it. */
+  vcmi_os_refill(hole, cap);
+  memcpy(hole, t, b->used);
+  vcmi_os_release(t, cap);
+  return hole;
+}
+
 /* Grow b's mapping to cap bytes, its start aligned to al: in place when the address space
- * after it is free, else moved onto a new reservation. No byte is copied. 0, or -1 (errno
- * ENOMEM) with b unchanged. b is the caller's to change (its program's, or out of the
- * cache). */
+ * after it is free, else moved (move_mapping). No byte is copied (but in move_mapping's
+ * unexpected case). 0, or -1 (errno ENOMEM) with b unchanged. b is the caller's to change
+ * (its program's, or out of the cache). */
 static int grow_mapping(vcmi_large *b, size_t cap, size_t al) {
-  unsigned char *q = vcmi_os_remap(b->p, b->cap, cap, NULL);
+  unsigned char *q = vcmi_os_remap(b->p, b->cap, cap, 0, NULL);
   if (q) {
     /* Grown in place: the new granules are the block's too. If the map cannot grow, a pointer
      * into them reads as foreign (a misuse report less exact), nothing worse. */
     (void)vcmi_pagemap_set(q, cap, b);
-  } else {
-    /* Record the new place, and forget the old one *before* the move frees its addresses
-     * (after it, another thread's new block may be mapped there and registered, and
-     * clearing then would orphan that block). */
-    unsigned char *hole = vcmi_os_reserve(cap, al);
-    if (!hole) return -1;
-    if (vcmi_pagemap_set(hole, cap, b) == 0) {
-      vcmi_pagemap_set(b->p, b->cap, NULL);
-      if (!(q = vcmi_os_remap(b->p, b->cap, cap, hole))) {
-        /* Still mapped: nobody else can have its addresses; its leaves exist. */
-        vcmi_pagemap_set(b->p, b->cap, b);
-        vcmi_pagemap_set(hole, cap, NULL);
-      }
-    } else {
-      vcmi_pagemap_set(hole, cap, NULL); /* what was set before the map ran out */
-    }
-    if (!q) {
-      vcmi_os_release(hole, cap);
-      errno = ENOMEM;
-      return -1;
-    }
+  } else if (!(q = move_mapping(b, cap, al))) {
+    errno = ENOMEM;
+    return -1;
   }
   if (cap >= VCMI_GRANULE && vcmi_opt[VCMI_OPT_THP]) vcmi_os_hugepage(q, cap);
   vcmi_lock_take(&large_lock);

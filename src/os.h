@@ -63,12 +63,18 @@ void vcmi_os_purge_keep_tables(void *p, size_t size);
 int vcmi_os_guard(void *p, size_t size);
 /* Ask for transparent huge pages on [p, p + size) (a hint; failure is ignored). */
 void vcmi_os_hugepage(void *p, size_t size);
-/* Grow the mapping [p, p + old) to new_size bytes, moving page tables, never bytes. dest NULL:
- * in place, if the address space after it is free. dest set: onto dest, a reservation of
- * new_size bytes from vcmi_os_reserve, which the move consumes. NULL on failure, and the old
- * mapping is untouched; dest may be unmapped already (the kernel unmaps it before its other
- * checks: vcmi_os_move), so the caller only releases it and writes nothing there. */
-void *vcmi_os_remap(void *p, size_t old, size_t new_size, void *dest);
+/* Grow the mapping [p, p + old) to new_size bytes, moving page tables, never bytes. dest NULL
+ * and move 0: in place, if the address space after it is free; move 1: where the kernel
+ * chooses (it checks all before it unmaps anything: a refusal changes nothing). dest set:
+ * onto dest, a reservation of new_size bytes from vcmi_os_reserve, which the move consumes.
+ * NULL on failure, and the old mapping is untouched; dest may be unmapped already (the kernel
+ * unmaps it before its other checks, vcmi_os_move; then another thread may map there), so
+ * such a move is made only where nothing is left to refuse: the same size. */
+void *vcmi_os_remap(void *p, size_t old, size_t new_size, int move, void *dest);
+/* Map [p, p + size) afresh (zero pages) where it is not mapped, touching no mapping there
+ * (MAP_FIXED_NOREPLACE): after a move onto p the kernel refused, unexpectedly, maybe having
+ * unmapped p first. Best effort; keeps errno. */
+void vcmi_os_refill(void *p, size_t size);
 
 /* Move the pages of [src, src + n) onto dst (both aligned to vcmi_os_page(), n a multiple of
  * it, inside reservations): dst's old pages go, [src, src + n) stays mapped and reads zero, its

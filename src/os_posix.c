@@ -224,12 +224,13 @@ void vcmi_os_hugepage(void *p, size_t size) {
 #endif
 }
 
-void *vcmi_os_remap(void *p, size_t old, size_t new_size, void *dest) {
+void *vcmi_os_remap(void *p, size_t old, size_t new_size, int move, void *dest) {
   if (injected_failure()) return NULL;
-  void *q = dest ? mremap(p, old, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dest)
-                 : mremap(p, old, new_size, 0);
+  void *q = dest   ? mremap(p, old, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dest)
+            : move ? mremap(p, old, new_size, MREMAP_MAYMOVE)
+                   : mremap(p, old, new_size, 0);
   if (q == MAP_FAILED) {
-    if (dest) ADD(st_failed, 1);
+    if (move || dest) ADD(st_failed, 1);
     errno = ENOMEM;
     return NULL;
   }
@@ -239,6 +240,14 @@ void *vcmi_os_remap(void *p, size_t old, size_t new_size, void *dest) {
     ADD(st_reserved, new_size - old);
   ADD(st_remapped, old);
   return q;
+}
+
+void vcmi_os_refill(void *p, size_t size) {
+  int saved = errno;
+  void *q = mmap(p, size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  if (q != MAP_FAILED && q != p) munmap(q, size); /* a kernel before 4.17 took it as a hint */
+  errno = saved;
 }
 
 /* Lines of a /proc file (each mapping is one line of /proc/self/maps); -1 if unreadable. */
@@ -369,9 +378,7 @@ int vcmi_os_move(void *src, void *dst, size_t n) {
   } else if ((q = mremap(t, n, n, MREMAP_MAYMOVE | MREMAP_FIXED, dst)) == MAP_FAILED) {
     (void)mremap(t, n, n, MREMAP_MAYMOVE | MREMAP_FIXED, src); /* not expected: pages back */
   }
-  if (q == MAP_FAILED) /* not expected to have unmapped dst; if it did, zero pages there */
-    (void)mmap(dst, n, PROT_READ | PROT_WRITE,
-               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  if (q == MAP_FAILED) vcmi_os_refill(dst, n); /* not expected to have unmapped dst */
   if (q == MAP_FAILED && err == EINVAL) /* a kernel without DONTUNMAP: never again */
     __atomic_store_n(&move_unsupported, 1, __ATOMIC_RELAXED);
   errno = saved;

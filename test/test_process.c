@@ -5,9 +5,11 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -965,6 +967,89 @@ static int move_refused_child(void) {
   return 0;
 }
 static void test_move_refused(void) { CHECK(in_child(move_refused_child)); }
+
+/* mremap as a kernel that refuses what test_grow_refused asks (vcm's calls bind to this one:
+ * the test links libvcm.a). Mode 1: every growing remap is refused, one onto a fixed address
+ * after the kernel unmapped that address, where another thread then maps (as a kernel refusing
+ * the charge under strict overcommit, or the address-space limit before Linux 6.17). Mode 2:
+ * the growing move is placed off the 2 MiB grid, and the move of the same size onto a fixed
+ * address is refused before anything is unmapped (as the mapping count is checked). */
+static int remap_mode;
+static void *remap_foreign; /* mode 1: the other thread's mapping, first byte 0x5A */
+static int remap_refused;   /* mode 2: moves of the same size refused */
+void *mremap(void *old, size_t old_n, size_t new_n, int flags, ...) {
+  void *dest = NULL;
+  if (flags & MREMAP_FIXED) {
+    va_list ap;
+    va_start(ap, flags);
+    dest = va_arg(ap, void *);
+    va_end(ap);
+  }
+  int mode = __atomic_load_n(&remap_mode, __ATOMIC_RELAXED);
+  if (mode == 1 && new_n > old_n) {
+    if (dest && munmap(dest, new_n) == 0) {
+      unsigned char *f = mmap(dest, new_n, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+      if (f != MAP_FAILED) *f = 0x5A, remap_foreign = f;
+    }
+    errno = ENOMEM;
+    return MAP_FAILED;
+  }
+  if (mode == 2 && dest && new_n == old_n && !(flags & MREMAP_DONTUNMAP)) {
+    remap_refused++;
+    errno = ENOMEM;
+    return MAP_FAILED;
+  }
+  if (mode == 2 && !dest && (flags & MREMAP_MAYMOVE) && new_n > old_n) {
+    size_t g = (size_t)2 << 20, len = new_n + 2 * g;
+    unsigned char *a = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (a == MAP_FAILED) return MAP_FAILED;
+    unsigned char *d = (unsigned char *)(((uintptr_t)a + g - 1u) & ~(uintptr_t)(g - 1u)) + 4096;
+    void *q = (void *)syscall(SYS_mremap, old, old_n, new_n, flags | MREMAP_FIXED, d);
+    munmap(a, (size_t)(d - a));
+    munmap(d + new_n, (size_t)(a + len - (d + new_n)));
+    return q;
+  }
+  return (void *)syscall(SYS_mremap, old, old_n, new_n, flags, dest);
+}
+
+/* A large block's growth the kernel refuses fails (NULL, ENOMEM) and changes nothing: the
+ * block keeps its bytes, and what another thread mapped meanwhile where the move was to go
+ * stays mapped (vcm released its reservation there, unmapping it). A move of the same size
+ * refused: the bytes are copied, the block aligned. */
+static int all_of(const unsigned char *p, size_t n, int c) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != c) return 0;
+  return 1;
+}
+static void test_grow_refused(void) {
+  const size_t K = 1024;
+  unsigned char *p = malloc_(600 * K), *q;
+  CHECK(p != NULL);
+  if (!p) return;
+  memset(p, 5, 600 * K);
+  __atomic_store_n(&remap_mode, 1, __ATOMIC_RELAXED);
+  errno = 0;
+  q = realloc_(p, 3000 * K);
+  int e = errno;
+  __atomic_store_n(&remap_mode, 0, __ATOMIC_RELAXED);
+  CHECK(q == NULL && e == ENOMEM);
+  CHECK(all_of(p, 600 * K, 5));
+  if (remap_foreign) { /* mapped still: msync fails with ENOMEM on an unmapped page */
+    CHECK(msync(remap_foreign, 4096, MS_ASYNC) == 0 && *(unsigned char *)remap_foreign == 0x5A);
+    munmap(remap_foreign, 3000 * K);
+  }
+  CHECK((q = realloc_(p, 3000 * K)) != NULL && all_of(q, 600 * K, 5));
+  p = q ? q : p;
+  __atomic_store_n(&remap_mode, 2, __ATOMIC_RELAXED);
+  q = realloc_(p, 9000 * K); /* 4 -> 16 MiB capacity */
+  __atomic_store_n(&remap_mode, 0, __ATOMIC_RELAXED);
+  CHECK(q != NULL && ((uintptr_t)q & ((2u << 20) - 1u)) == 0 && all_of(q, 600 * K, 5));
+  CHECK_EQ(vcm_capacity(q), 16u << 20);
+  CHECK_EQ(remap_refused, 1);
+  free_(q ? q : p);
+  CHECK(vcm_check(NULL) == 0);
+}
 
 static void test_calloc_unmapped(void) {
   pthread_t t;
@@ -2023,6 +2108,7 @@ int main(int argc, char **argv) {
   test_growth();
   test_growth_remap();
   test_move_refused();
+  test_grow_refused();
   test_large_cache_resident();
   test_locked_zero();
   test_large();
