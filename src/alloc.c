@@ -295,8 +295,10 @@ static int size_fits(size_t size, size_t used, size_t cap) {
 }
 
 /* free_sized past its fast path: another thread's chunk, a large block, a size claimed by
- * malloc_usable_size, misuse. */
-static __attribute__((noinline)) void free_sized_slow(void *p, size_t size) {
+ * malloc_usable_size, misuse. want: the size ^ VCMI_LIVE the fast path compared (the caller
+ * keeps no copy of size). */
+static __attribute__((noinline)) void free_sized_slow(void *p, size_t want) {
+  size_t size = want ^ VCMI_LIVE;
   vcmi_region *r;
   vcmi_large *b;
   vcmi_loc loc;
@@ -327,6 +329,7 @@ static __attribute__((noinline)) void free_sized_slow(void *p, size_t size) {
 void vcm_free_sized(void *p, size_t size) {
   vcmi_region *r;
   vcmi_large *b;
+  size ^= VCMI_LIVE; /* the entry it wants, in the register size came in (no copy kept) */
   if (VCMI_LIKELY(classify(p, &r, &b) == 1 && vcmi_seg_free_fast(r, p, 1, size) == 0))
     return; /* NULL classifies as nothing (granule 0 is never mapped) */
   if (p) free_sized_slow(p, size);

@@ -184,8 +184,8 @@ void vcmi_seg_free_slow(void *p, vcmi_region *r);
 /* vcmi_seg_free_slow for a LIVE chunk of another thread's heap that vcmi_seg_find (unbounded)
  * located at entry e of class k: the remote push, or the report of a racing double free. */
 void vcmi_seg_free_remote(void *p, vcmi_region *r, vcmi_entry *e, size_t k);
-/* The inline part: 0 if p was a live chunk (with used bytes = size if sized: the check of
- * free_sized, folded away for free) and is freed, or pushed to its owner if another thread's;
+/* The inline part: 0 if p was a live chunk (with used bytes = size ^ VCMI_LIVE if sized: the
+ * check of free_sized, folded away for free) and is freed, or pushed to its owner if another thread's;
  * -1: nothing done. */
 static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region *r, void *p,
                                                                   int sized, size_t size) {
@@ -193,9 +193,10 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
   vcmi_loc loc;
   if (VCMI_UNLIKELY(vcmi_seg_find(r, p, &loc, 0) != 0)) return -1;
   /* LIVE first (a peek: another thread's chunk may be changing; its push CASes it again);
-   * sized: LIVE and the rest exactly size (no other flag: a MERGED pair's goes the slow way;
-   * the XOR, not an OR, so that a size with bit 31 set never matches) */
-  if (VCMI_UNLIKELY(sized ? VCMI_PEEK(loc.e->state) != (VCMI_LIVE ^ size)
+   * sized: the entry is size, the caller's LIVE ^ its size (LIVE and the rest exactly that
+   * size; no other flag: a MERGED pair's goes the slow way; the XOR, not an OR, so that a
+   * size with bit 31 set never matches) */
+  if (VCMI_UNLIKELY(sized ? VCMI_PEEK(loc.e->state) != size
                           : !vcmi_entry_live(loc.e)))
     return -1;
   /* a segment's owner is a real heap, so a thread without one (vcmi_no_heap) fails the test */
