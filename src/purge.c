@@ -118,6 +118,9 @@ typedef struct span_own {
 typedef struct span_groups {
   span_head *h;
   span_own *own;
+  vcmi_region *r; /* the segment's region, and the class: */
+  unsigned k;
+  uint32_t nw;    /* words of span bits in use (the spans below the class's frontier) */
 } span_groups;
 #define SEG_GROUPS_OFF (VCMI_SEG_PAGE_MAX + VCMI_SEG_MAP_SKEW + VCMI_SEG_MAP_BYTES) /* aligned */
 #define SEG_GROUP_BYTES ((sizeof(span_own) + VCMI_PAGE - 1u) & ~(VCMI_PAGE - 1u))
@@ -131,7 +134,8 @@ _Static_assert(SPANS_MAX % 64u == 0 && SPANS_MAX <= 65536u, "span numbers fit 16
 static span_groups groups_of(vcmi_segment *s, unsigned k) {
   unsigned char *b = (unsigned char *)s;
   return (span_groups){(span_head *)(void *)(b + HEAD_OFF) + k,
-                       (span_own *)(void *)(b + SEG_GROUPS_OFF + k * SEG_GROUP_BYTES)};
+                       (span_own *)(void *)(b + SEG_GROUPS_OFF + k * SEG_GROUP_BYTES),
+                       vcmi_seg_region(s), k, 0};
 }
 void *vcmi_purge_groups_at(vcmi_segment *s, unsigned k, size_t *bytes) {
   *bytes = SEG_GROUP_BYTES;
@@ -173,6 +177,50 @@ static void set_cnt(span_groups *G, uint32_t i, uint32_t c) {
 static inline uint64_t part_bits(const span_groups *G, int p, uint32_t w) {
   uint64_t gone = bits(G, 1, w);
   return bits(G, 0, w) & (p ? gone : ~gone);
+}
+
+/* The chain is kept linked as its groups change (a group in, out, or from one part to the
+ * other), so a purge costs the groups that changed, not all of them: relinking every group
+ * at every purge was half of g7's purge instructions. A group's neighbours on the chain are
+ * found in the bits: the group before span i of part p (NO_SPAN: i would be first) and the
+ * one after (NO_SPAN: i would be last); i's own bits are not read. */
+#define NO_SPAN SPANS_MAX
+static uint32_t group_before(const span_groups *G, int p, uint32_t i) {
+  for (;; p = 0, i = G->nw * 64u) { /* before the first gone group: the last resident one */
+    uint32_t w = i >> 6;
+    uint64_t x = i & 63u ? part_bits(G, p, w) & (((uint64_t)1 << (i & 63u)) - 1u) : 0;
+    while (!x && w > 0) x = part_bits(G, p, --w);
+    if (x) return w * 64u + 63u - (unsigned)__builtin_clzll(x);
+    if (!p) return NO_SPAN;
+  }
+}
+static uint32_t group_after(const span_groups *G, int p, uint32_t i) {
+  for (uint32_t from = i + 1u;; p = 1, from = 0) { /* after the last resident: the first gone */
+    for (uint32_t w = from >> 6; w < G->nw; w++) {
+      uint64_t x = part_bits(G, p, w) & (w == from >> 6 ? ~(uint64_t)0 << (from & 63u) : ~(uint64_t)0);
+      if (x) return w * 64u + (unsigned)__builtin_ctzll(x);
+    }
+    if (p) return NO_SPAN;
+  }
+}
+/* The chain goes from group a (NO_SPAN: the list's head) to chunk g. */
+static void link_from(const span_groups *G, uint32_t a, uint32_t g) {
+  if (a == NO_SPAN)
+    G->r->free_head[G->k] = g;
+  else
+    vcmi_set_link(vcmi_entry_at(G->r, G->k, rec(G, a)->tail), g);
+}
+static uint32_t head_of(const span_groups *G, uint32_t a) {
+  return a == NO_SPAN ? VCMI_NONE : rec(G, a)->head;
+}
+/* Span i's group, of part p (its record and bits set), onto the chain at its place. */
+static void chain_in(const span_groups *G, int p, uint32_t i) {
+  vcmi_set_link(vcmi_entry_at(G->r, G->k, rec(G, i)->tail), head_of(G, group_after(G, p, i)));
+  link_from(G, group_before(G, p, i), rec(G, i)->head);
+}
+/* Span i's group, of part p, off the chain. */
+static void chain_out(const span_groups *G, int p, uint32_t i) {
+  link_from(G, group_before(G, p, i), head_of(G, group_after(G, p, i)));
 }
 
 /* Between purges the free list is a stack (pushes and pops at its head only) and a purge marks
@@ -222,7 +270,7 @@ broken:
  * SPAN_BULK bytes or more (a class of freed vectors), else, while no dropped span of the class
  * was taken from since the last purge, the spans all free at the class's wait (span_old) in a
  * row (a free chunk between live ones that stays free: g8's vectors that stopped growing).
- * Counts the spans dropped; returns whether one waits (the class must be looked at again). */
+ * Returns whether one waits (the class must be looked at again). */
 /* Span i was found all free at a purge of the burst the heap holds (hold: not NULL). */
 static int held(const span_groups *G, uint32_t i, const size_t *hold) {
   return hold && (uint16_t)(rec(G, i)->full - G->h->burst) <=
@@ -239,7 +287,7 @@ static int span_old(const span_groups *G, uint32_t i) {
   return (uint16_t)(G->h->purges - rec(G, i)->full) >= SPAN_AGE << G->h->wait_log2;
 }
 static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint32_t n,
-                    unsigned per_log2, size_t *hold, vcmi_purge_batch *bt, uint32_t *dropped) {
+                    unsigned per_log2, size_t *hold, vcmi_purge_batch *bt) {
   size_t span_bytes = ((size_t)1 << per_log2) * vcmi_class_cap(r, k);
   int bulk = (size_t)n * span_bytes >= SPAN_BULK, waiting = 0;
   int split = bt->cur < bt->n_to; /* only resident pages are worth a donation */
@@ -252,12 +300,14 @@ static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint
           vcmi_entry *e = vcmi_entry_at(r, k, c);
           e->state = vcmi_link(e->state) | VCMI_PURGED;
         }
+        chain_out(G, 0, i); /* to the gone part */
         set_bit(G, 1, i, 1);
+        chain_in(G, 1, i);
         /* now its drop (groups_taken), set back past SPAN_SOON where the wait did not decide
          * it (a bulk run, a hold's give-up: their retakes teach the wait nothing) */
         rec(G, i)->full = (uint16_t)(G->h->purges -
                                      (!bulk && aged && !held(G, i, hold) ? 0u : SPAN_SOON + 1u));
-        fresh_spans++, (*dropped)++;
+        fresh_spans++;
       } else if (split) {
         if (fresh_spans)
           batch_add(bt, vcmi_chunk_addr(r, k, from << per_log2), (i - from) * span_bytes);
@@ -273,10 +323,37 @@ static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint
   return waiting;
 }
 
+#ifdef VCMI_ASSERTS
+/* Test builds: the list a purge leaves is its chain, group by group in the chain's order, each
+ * group's chunks in its span from its head to its tail, marked, chain chunks in all. O(the
+ * list). */
+static void chain_check(const span_groups *G, unsigned per_log2) {
+  uint32_t g = G->r->free_head[G->k], total = 0;
+  for (int p = 0; p < 2; p++)
+    for (uint32_t w = 0; w < G->nw; w++)
+      for (uint64_t x = part_bits(G, p, w); x; x &= x - 1u) {
+        uint32_t i = w * 64u + (unsigned)__builtin_ctzll(x);
+        const span_rec *y = rec(G, i);
+        VCMI_ASSERT(g == y->head && y->cnt);
+        for (uint32_t c = 0; c < y->cnt; c++, g = vcmi_link(vcmi_entry_at(G->r, G->k, g)->state)) {
+          uint32_t st = vcmi_entry_at(G->r, G->k, g)->state;
+          VCMI_ASSERT(g >> per_log2 == i);
+          VCMI_ASSERT(st & (AGED | VCMI_PURGED));
+          VCMI_ASSERT(c + 1u < y->cnt || g == y->tail);
+        }
+        total += y->cnt;
+      }
+  VCMI_ASSERT(g == VCMI_NONE && total == G->h->chain);
+}
+#else
+#define chain_check(G, per_log2) ((void)0)
+#endif
+
 /* One class of one segment: age the chunks freed since the last purge into their spans'
- * groups, drop the spans whose chunks were all free at it (if drop), relink the groups.
- * Its cost: the chunks freed since the last purge, the groups, and the chunks of the spans
- * dropped; never the free list's length (r1's heap holds 300,000 free chunks for a while).
+ * groups, drop the spans whose chunks were all free at it (if drop), keep the chain linked.
+ * Its cost: the chunks freed since the last purge, the groups taken or changed since, a look
+ * at the groups' counts, and the chunks of the spans dropped; never the free list's length
+ * (r1's heap holds 300,000 free chunks for a while).
  * Returns whether it aged any (then the next purge must look again, frees or not). */
 int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int check,
                      vcmi_purge_batch *bt) {
@@ -284,6 +361,7 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
   span_groups groups = groups_of(s, k), *G = &groups;
   unsigned cl = VCMI_LMAX - k, sl = span_log2(), per_log2 = cl < sl ? sl - cl : 0;
   uint32_t fresh = r->fresh[k], nspan = ((fresh - 1u) >> per_log2) + 1u, per = 1u << per_log2;
+  G->nw = (nspan + 63u) / 64u;
   uint32_t last = fresh - ((nspan - 1u) << per_log2); /* chunks in the top span */
   uint32_t g = r->free_head[k], m = 0, n = fresh - r->live[k]; /* n: the list's length */
   vcmi_entry *e;
@@ -306,6 +384,8 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
     stop = VCMI_NONE; /* group it all anew: nothing goes this time */
     drop = 0;
   }
+  uint32_t fed = r->free_head[k]; /* the chunks freed since, down to stop: grouped below */
+  r->free_head[k] = stop;         /* the chain (its groups taken led to stop) */
   /* Cut the top: spans all free at the last purge from t up (the last may be partial), if
    * SPAN_BULK bytes or more, else those of them old enough to go inside (span_old; the others
    * wait inside, below), in steps of SPAN_TOP (a page at a time, the frontier went down and up
@@ -323,12 +403,16 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
   /* at the first wait a short run goes at two purges as before (at 3: g6 +4 % page faults) */
   if (G->h->wait_log2 && (size_t)(t - t0) * span_bytes < SPAN_BULK) t0 = old;
   t0 = t0 % q ? t0 + (q - t0 % q) : t0;
-  while (t > t0) set_cnt(G, --t, 0);
+  while (t > t0) {
+    --t;
+    if (get_bit(G, 0, t)) chain_out(G, get_bit(G, 1, t), t);
+    set_cnt(G, t, 0);
+  }
   /* Inside: spans all free at the last purge and not yet dropped (check mode keeps the fill:
    * none). A run of such spans is adjacent in the class area: one call drops it (the calls,
    * not the pages, cost the time: a class of freed vectors yields hundreds of neighbouring
    * spans); spans dropped before join a run. Only spans with a group are looked at. */
-  uint32_t from = 0, run = 0, dropped = 0;
+  uint32_t from = 0, run = 0;
   for (unsigned w = 0; w < (t + 63u) / 64u && drop && !check; w++) {
     for (uint64_t b = bits(G, 0, w); b; b &= b - 1u) {
       uint32_t i = w * 64u + (unsigned)__builtin_ctzll(b);
@@ -337,11 +421,11 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
         run++;
         continue;
       }
-      if (run) waiting |= drop_run(G, r, k, from, run, per_log2, hold, bt, &dropped);
+      if (run) waiting |= drop_run(G, r, k, from, run, per_log2, hold, bt);
       from = i, run = rec(G, i)->cnt == per;
     }
   }
-  if (run) waiting |= drop_run(G, r, k, from, run, per_log2, hold, bt, &dropped);
+  if (run) waiting |= drop_run(G, r, k, from, run, per_log2, hold, bt);
   G->h->refaults = 0;
   G->h->wait_log2 += G->h->soon && G->h->wait_log2 < SPAN_WAIT_LOG2_MAX;
   G->h->soon = 0;
@@ -349,11 +433,12 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
     if (bt->hold_new) G->h->burst = G->h->purges;
     G->h->burst_end = G->h->purges;
   }
-  /* The new chunks into their groups (at the front: the latest freed are reused first). What
-   * the loop reads of the head is read once (its stores to records could alias it). */
+  /* The new chunks into their groups: at a group's end (the chain past it stays linked), a new
+   * group onto the chain at its place (a chunk just freed: its page is resident). What the loop
+   * reads of the head is read once (its stores to records could alias it). */
   uint16_t now = G->h->purges;
   span_rec *low = G->h->r, *high = G->own->r;
-  for (g = r->free_head[k]; g != stop;) {
+  for (g = fed; g != stop;) {
     uint32_t i = g >> per_log2;
     e = map + g;
     uint32_t next = vcmi_link(e->state);
@@ -363,36 +448,23 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
       x->cnt = 0;
     }
     uint32_t c = x->cnt;
-    e->state = AGED | (c ? x->head : VCMI_NONE);
-    if (!c) {
-      x->tail = g;
+    if (c) {
+      vcmi_entry *y = map + x->tail;
+      e->state = AGED | vcmi_link(y->state);
+      vcmi_set_link(y, g);
+    } else {
+      e->state = AGED; /* its link: chain_in */
+      x->head = g;
       set_bit(G, 0, i, 1);
     }
+    x->tail = g;
     x->cnt = (uint16_t)++c;
     if (c == per) x->full = now;
-    x->head = g;
+    if (c == 1) chain_in(G, 0, i);
     g = next;
   }
-  /* Relink: the resident groups, then the gone ones (unless the chain is as it was: its head
-   * taken, no chunk new, no span dropped). */
   uint32_t top = t << per_log2 < fresh ? t << per_log2 : fresh; /* new fresh */
   G->h->chain = top - r->live[k]; /* the whole list, less the spans cut off the top */
-  if (!m && !dropped && t == nspan && stop != VCMI_NONE) return waiting;
-  vcmi_entry *tail = NULL; /* the last group's tail, NULL: none yet (the list's head) */
-  for (int p = 0; p < 2; p++)
-    for (uint32_t w = 0; w < (nspan + 63u) / 64u; w++)
-      for (uint64_t x = part_bits(G, p, w); x; x &= x - 1u) {
-        span_rec *y = rec(G, w * 64u + (unsigned)__builtin_ctzll(x));
-        if (tail)
-          vcmi_set_link(tail, y->head);
-        else
-          r->free_head[k] = y->head;
-        tail = vcmi_entry_at(r, k, y->tail);
-      }
-  if (tail)
-    vcmi_set_link(tail, VCMI_NONE);
-  else
-    r->free_head[k] = VCMI_NONE;
   if (top < fresh) {
     vcmi_purge_inside(bt, vcmi_chunk_addr(r, k, top), (size_t)(fresh - top) * vcmi_class_cap(r, k));
     /* the entries' pages: from the class's own first one if nothing is left (no other
@@ -404,7 +476,9 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
     uintptr_t end = (uintptr_t)vcmi_seg_map_own(r, k + 1u);
     vcmi_purge_inside(bt, (void *)lo, (hi < end ? hi : end) - lo);
     __atomic_store_n(&r->fresh[k], top, __ATOMIC_RELAXED);
+    G->nw = ((top ? top - 1u : 0u) >> per_log2) / 64u + 1u;
   }
+  chain_check(G, per_log2);
   return m != 0 || waiting;
 }
 
