@@ -483,6 +483,7 @@ static vcmi_heap *heap_take(void) {
 }
 
 /* The heap, with everything in it, waits for another thread to adopt it. */
+static size_t live_bytes_of(vcmi_heap *h);
 static void heap_give_up(vcmi_heap *h) {
   out_flush_all();
   heap_collect(h, 0);
@@ -494,6 +495,10 @@ static void heap_give_up(vcmi_heap *h) {
       seg_unlink(h, link);
     else
       link = &(*link)->next;
+  /* so are its frees since its last purge: the next thread starts an interval of its own (a
+   * purge left due, by a free that crossed the line, made the next thread hold the burst) */
+  h->live_at = live_bytes_of(h);
+  h->credit = (ptrdiff_t)h->purge_at;
   vcmi_lock_take(&heaps_lock);
   __atomic_store_n(&h->tid, 0L, __ATOMIC_RELAXED);
   h->next_abandoned = abandoned;

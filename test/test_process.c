@@ -526,14 +526,19 @@ static void test_free_keeps_errno(void) {
  * thread to take it, which never freed, held every empty segment mapped through its own
  * purges (thread-storm's mappings doubled in 2 runs of 8). Thread A frees 30 MiB it
  * allocated (a burst: its later purges hold), then exits; thread B takes A's heap (the
- * abandoned list's top) and must not be holding. */
+ * abandoned list's top) and must not be holding, also when A left a purge due. */
 #include "heap.h"
 static void *hold_a(void *arg) {
-  enum { N = 150 };
-  static void *c[N];
+  enum { N = 150, M = 32 };
+  static void *c[N], *d[M];
   size_t *out = arg;
   for (int i = 0; i < N; i++) c[i] = malloc(200000);
+  for (int i = 0; i < M; i++) d[i] = malloc(65536);
   for (int i = 0; i < N; i++) free(c[i]);
+  /* and exits with a purge due: the free that crosses the line leaves it to the heap's next
+   * operation, which is B's (that purge made B hold A's burst) */
+  for (int i = 0; i < M && *(volatile ptrdiff_t *)&vcmi_tls_heap->credit > 0; i++) free(d[i]);
+  CHECK(*(volatile ptrdiff_t *)&vcmi_tls_heap->credit <= 0);
   out[0] = (size_t)(uintptr_t)vcmi_tls_heap;
   out[1] = vcmi_tls_heap->hold_live;
   return NULL;
