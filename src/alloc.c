@@ -140,8 +140,8 @@ static void *large_to_small(vcmi_large *b, void *p, size_t n) {
 
 /* vcm_realloc past its in-place fast paths (kind 1: p is a chunk of r; 2: the large block b).
  * Out of line, so that the fast paths save no registers. */
-__attribute__((noinline)) static void *realloc_slow(int kind, vcmi_region *r, vcmi_large *b,
-                                                    void *p, size_t n) {
+__attribute__((noinline)) static void *realloc_slow(void *p, size_t n, int kind, vcmi_region *r,
+                                                    vcmi_large *b) {
   int saved = errno;
   void *q;
   if (n == 0) { /* frees (glibc) */
@@ -184,16 +184,17 @@ void *vcm_realloc(void *p, size_t n) {
       uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
       /* a MERGED pair's is twice this (pair.h): it grows the slow way, so that every other
        * realloc reads one capacity */
-      size_t cap = ((const vcmi_segment *)(const void *)r)->cap[loc.k];
-      size_t lo = vcmi_shrink_floor(r, cap);
-      /* lo < n <= cap in one test (n = 0, which frees, wraps and fails it) */
-      if (VCMI_LIKELY((s & VCMI_LIVE) && n - lo - 1u < cap - lo)) {
+      const vcmi_segment *sg = (const vcmi_segment *)(const void *)r;
+      size_t cap = sg->cap[loc.k];
+      /* vcmi_shrink_floor(r, cap) < n <= cap, as n << shrink > cap (no overflow: n <= cap; n =
+       * 0, which frees, fails it) */
+      if (VCMI_LIKELY((s & VCMI_LIVE) && n <= cap && (n << sg->shrink) > cap)) {
         __atomic_store_n(&loc.e->state, (s & ~VCMI_USED_MASK) | (uint32_t)n, __ATOMIC_RELAXED);
         h->realloc_inplace++;
         return p;
       }
     }
-    return realloc_slow(1, r, NULL, p, n);
+    return realloc_slow(p, n, 1, r, NULL);
   }
   case 2:
     if (VCMI_LIKELY(b->p == p && n <= b->cap && n >= b->used &&
@@ -202,7 +203,7 @@ void *vcm_realloc(void *p, size_t n) {
       __atomic_store_n(&b->used, n, __ATOMIC_RELAXED); /* growth inside the capacity */
       return p;
     }
-    return realloc_slow(2, NULL, b, p, n);
+    return realloc_slow(p, n, 2, NULL, b);
   default:
     if (!p) return realloc_new(n);
     vcmi_process_misuse(p, VCMI_WHY_FOREIGN_REALLOC);
