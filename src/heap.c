@@ -31,6 +31,9 @@ static int key_ready;
 
 #define PURGE_BYTES ((size_t)vcmi_opt[VCMI_OPT_PURGE_MB] << 20) /* most freed between purges */
 #define PURGE_MIN (PURGE_BYTES < ((size_t)1 << 20) ? PURGE_BYTES : ((size_t)1 << 20))
+/* The least interval of a heap that does not hold a burst (docs/DESIGN.md §6: at 1 MiB, s3's
+ * small heaps called the OS twice as often and re-faulted what they dropped, RSS the same). */
+#define PURGE_STEADY (PURGE_BYTES < ((size_t)2 << 20) ? PURGE_BYTES : ((size_t)2 << 20))
 /* A purge is due (check mode: every PURGE_BYTES; its credit, at most 0, sends every free
  * here). */
 #define PURGE_DUE(h) ((h)->credit <= ((h)->check ? -(ptrdiff_t)PURGE_BYTES : 0))
@@ -795,7 +798,7 @@ static void donate_to(vcmi_heap *h, vcmi_purge_batch *bt, donee *who) {
 }
 
 /* Return memory to the OS, bounded in delay by purge_at bytes of frees (local and remote): an
- * eighth of the heap's footprint (fresh chunks) at the last purge, at least PURGE_MIN, at most
+ * eighth of the heap's footprint (fresh chunks) at the last purge, at least PURGE_STEADY, at most
  * PURGE_BYTES, or PURGE_MIN while it carves as many bytes of fresh chunks as it frees (the
  * slow path: vectors moving up a class, whose old class's pages would wait two intervals while
  * the new class faults pages in). Spans free at two purges in a row go (purge_class). A
@@ -890,8 +893,8 @@ static void heap_purge(vcmi_heap *h) {
   vcmi_purge_flush(&bt);
   for (unsigned i = 0; i < bt.n_to; i++)
     if (bt.to[i].moved) who[i].s->dirty_g[who[i].k] = chunk_from(who[i].s, who[i].k, (uintptr_t)bt.to[i].dst);
-  foot = hold ? 0 : foot / 8u;
-  h->purge_at = h->check ? 0 : foot < PURGE_MIN ? PURGE_MIN : foot > PURGE_BYTES ? PURGE_BYTES : foot;
+  foot = hold ? PURGE_MIN : foot / 8u < PURGE_STEADY ? PURGE_STEADY : foot / 8u;
+  h->purge_at = h->check ? 0 : foot > PURGE_BYTES ? PURGE_BYTES : foot;
   h->credit = (ptrdiff_t)h->purge_at;
 }
 
