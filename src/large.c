@@ -19,7 +19,8 @@
 
 #define LARGE_MIN ((size_t)512 << 10)
 /* The cache keeps freed blocks mapped for reuse: at most CACHE_MAX_BYTES of their possibly
- * written pages, and no more than 4x the live blocks' capacity (a block past either has its pages
+ * written pages, no more than 16x the live blocks' capacity, and no more than the live blocks'
+ * high-water less what is live plus CACHE_OVER (live_taken; a block past a bound has its pages
  * dropped before it is cached: it then costs address space only), and CACHE_MAX_SPAN of
  * address space. */
 #define CACHE_MAX_BYTES ((size_t)vcmi_opt[VCMI_OPT_LARGE_CACHE_MB] << 20)
@@ -31,7 +32,12 @@ static vcmi_lock large_lock;
 static vcmi_large *desc_free, *cache;
 static size_t cache_bytes, cache_span; /* cached: sum of page_up(dirty), sum of cap */
 static size_t live_cap;                /* sum of the live blocks' cap */
-static vcmi_large live_list = {0, 0, NULL, 0, 0, 0, 0, &live_list, &live_list}; /* large_lock */
+/* Sum of the live blocks' written extents when allocated (taken), and its high-water: the cache
+ * keeps no more than the difference (plus CACHE_OVER), so the large blocks, live and cached,
+ * hold little more than the live ones ever needed at once. */
+static size_t live_taken, live_taken_max;
+#define CACHE_OVER (CACHE_MAX_BYTES / 8u)
+static vcmi_large live_list = {0, 0, NULL, 0, 0, 0, 0, 0, &live_list, &live_list}; /* large_lock */
 /* Whether the last calloc'd block freed had 7/8 or more of its used pages resident: the program
  * wrote or read it all. The next calloc then populates its unwritten pages (up to
  * CACHE_MAX_BYTES) in one call: a read of a zero page and the write after it are two faults a
@@ -97,7 +103,7 @@ static int dense_at(const unsigned char *p, size_t n) {
  * touched few pages of its written extent, and a kept part would gather more at each reuse. */
 #define WRITE_MAX 32u /* bytes a ns: faster than a thread fills memory */
 static int written_all(const vcmi_large *b) {
-  return vcmi_os_coarse_ns() - b->born >= b->used / WRITE_MAX && dense_at(b->p, b->used);
+  return vcmi_os_now_ns() - b->born >= b->used / WRITE_MAX && dense_at(b->p, b->used);
 }
 
 /* Before any calloc'd block is freed: measure the last one calloc'd, if it is still live. Its
@@ -231,13 +237,17 @@ static vcmi_large *cache_take(size_t n, size_t cap, size_t al, int *grow) {
 static void cache_put(vcmi_large *b, int dense) {
   vcmi_lock_take(&large_lock);
   if (b->cap <= CACHE_MAX_BLOCK && cache_span + b->cap <= CACHE_MAX_SPAN) {
-    /* Resident pages kept for reuse stay within 4x the live blocks' capacity: a program that
-     * frees its large blocks and goes on with small ones does not keep them resident, one that
-     * churns large blocks keeps enough to reuse without faults (r2, s4: docs/BENCHMARKS.md).
+    /* Resident pages kept for reuse stay within 16x the live blocks' capacity (a program that
+     * frees its large blocks and goes on with small ones does not keep them resident: r2), and
+     * within the live blocks' high-water less what is live, plus CACHE_OVER (the large blocks,
+     * live and cached, hold little more than the live ones needed at their peak); a program
+     * that churns large blocks keeps enough to reuse with few faults (s4: docs/BENCHMARKS.md).
      * Past the bound a dense block keeps the pages that still fit, from its start (a reuse
      * writes from there); any other is dropped whole: the pages its dirty extent counts may be
      * few (s7 writes three a block), and a kept part would gather more at each reuse. */
-    size_t keep = live_cap < CACHE_MAX_BYTES / 4 ? 4 * live_cap : CACHE_MAX_BYTES;
+    size_t keep = live_cap < CACHE_MAX_BYTES / 16 ? 16 * live_cap : CACHE_MAX_BYTES;
+    if (keep > live_taken_max - live_taken + CACHE_OVER)
+      keep = live_taken_max - live_taken + CACHE_OVER;
     if (cache_bytes + page_up(b->dirty) > keep) {
       size_t room = keep > cache_bytes ? (keep - cache_bytes) & ~(vcmi_os_page() - 1u) : 0;
       vcmi_lock_give(&large_lock); /* b is nobody else's: measure and drop its pages unlocked */
@@ -310,10 +320,13 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
   }
   d->zeroed = (uint32_t)zero;
   d->used = n;
-  d->born = vcmi_os_coarse_ns();
+  d->born = vcmi_os_now_ns();
   vcmi_lock_take(&large_lock);
   __atomic_store_n(&d->magic, VCMI_LARGE_MAGIC, __ATOMIC_RELEASE);
   live_cap += d->cap;
+  d->taken = page_up(d->dirty > n ? d->dirty : n);
+  live_taken += d->taken;
+  if (live_taken > live_taken_max) live_taken_max = live_taken;
   if (zero && !__atomic_load_n(&calloc_freed, __ATOMIC_RELAXED)) calloc_last = d;
   d->next = live_list.next;
   d->prev = &live_list;
@@ -346,6 +359,7 @@ void vcmi_large_free(vcmi_large *b, void *p) {
   }
   __atomic_store_n(&b->magic, 0u, __ATOMIC_RELEASE);
   live_cap -= b->cap;
+  live_taken -= b->taken;
   unlink_live(b);
   if (b == calloc_last) calloc_last = NULL;
   vcmi_lock_give(&large_lock);

@@ -87,11 +87,11 @@ static void test_large_step_populated(void) {
 /* Child of test_large_calloc_dense: 0 if all its checks pass, else the failed check's line. */
 static int large_calloc_dense_child(void) {
   const size_t M = 1u << 20;
-  unsigned char *live = malloc_(M); /* capacity 1 MiB: 4 MiB of written pages may stay */
+  unsigned char *live = malloc_(M); /* capacity 1 MiB: 16 MiB of written pages may stay */
   /* No calloc'd block measured yet: a calloc stays lazy. One used for no byte is not dense;
    * one touched here and there is sparse (freed: dropped whole past the bound), and the next
    * calloc stays lazy past what it clears. */
-  unsigned char *p = calloc_(6 * M, 1);
+  unsigned char *p = calloc_(20 * M, 1); /* past the bound: not kept */
   if (!live || !p || vcm_expand(p, 0) != 0) return __LINE__;
   free_(p);
   p = calloc_(20 * M, 1);
@@ -104,37 +104,63 @@ static int large_calloc_dense_child(void) {
   /* A calloc'd block whose pages the program touched is dense: past the cache's bound it
    * keeps the pages that fit, from its start, and drops only the rest (it dropped them all:
    * a reuse faulted every page back). */
-  p = calloc_(6 * M, 1);
+  p = calloc_(20 * M, 1);
   if (!p) return __LINE__;
-  memset(p, 1, 6 * M);
+  memset(p, 1, 20 * M);
   uintptr_t at = (uintptr_t)p; /* still mapped once freed (cached) */
   free_(p);
-  if (resident((void *)at, 4 * M) != 4 * M / 4096 || resident((void *)(at + 4 * M), 2 * M))
+  if (resident((void *)at, 16 * M) != 16 * M / 4096 || resident((void *)(at + 16 * M), 4 * M))
     return __LINE__;
   /* The next calloc populates its unwritten pages at once. */
   p = calloc_(20 * M, 1);
   if (!p || resident(p, 20 * M) != 20 * M / 4096 || nonzero(p, 20 * M)) return __LINE__;
   free_(p);
   /* A malloc'd block past the bound is measured if it lived long enough to have been written
-   * (20 ms: a few ticks of the coarse clock). Touched here and there, it is dropped whole: its
-   * written extent counts pages it never touched, which a kept part would gather at each
+   * (20 ms). Touched here and there, it is dropped whole, the pages it was taken with too:
+   * its written extent counts pages it never touched, which a kept part would gather at each
    * reuse (s7 writes three a block). */
-  p = malloc_(6 * M);
+  p = malloc_(24 * M);
   if (!p) return __LINE__;
-  for (size_t i = 0; i < 6 * M; i += 2 * M) p[i] = 1;
+  for (size_t i = 0; i < 24 * M; i += 2 * M) p[i] = 1;
   at = (uintptr_t)p;
   usleep(20000);
   free_(p);
-  if (resident((void *)at, 6 * M) != 0) return __LINE__;
+  if (resident((void *)at, 24 * M) != 0) return __LINE__;
   /* Written all over, it keeps the pages that fit, as a dense calloc'd block does (it dropped
    * them all: the malloc-large pattern, blocks filled then freed, faulted every page back). */
-  p = malloc_(6 * M);
+  p = malloc_(20 * M);
   if (!p) return __LINE__;
-  memset(p, 1, 6 * M);
+  memset(p, 1, 20 * M);
   at = (uintptr_t)p;
   usleep(20000);
   free_(p);
-  if (resident((void *)at, 4 * M) != 4 * M / 4096 || resident((void *)(at + 4 * M), 2 * M))
+  if (resident((void *)at, 16 * M) != 16 * M / 4096 || resident((void *)(at + 16 * M), 4 * M))
+    return __LINE__;
+  free_(live);
+  return 0;
+}
+
+/* Child of test_large_cache_peak. The cache keeps no more written pages than the live blocks'
+ * high-water less what is live, plus 8 MiB (VCM_LARGE_CACHE_MB / 8): a block freed while
+ * others freed before it are still cached keeps only what fits (it kept all 12 MiB within
+ * 4x the live capacity: the large blocks then held more than they ever needed at once). */
+static int large_cache_peak_child(void) {
+  const size_t M = 1u << 20;
+  unsigned char *live = malloc_(16 * M), *a = malloc_(12 * M), *b;
+  if (!live || !a) return __LINE__;
+  memset(a, 1, 12 * M); /* high-water 28 MiB */
+  uintptr_t at = (uintptr_t)a;
+  free_(a); /* 12 MiB cached: within 28 - 16 + 8 */
+  if (resident((void *)at, 12 * M) != 12 * M / 4096) return __LINE__;
+  /* Aligned past a's start, b cannot take a: a new mapping, the high-water unchanged. */
+  size_t align = (size_t)1 << __builtin_ctzll((unsigned long long)at);
+  if (posix_memalign((void **)&b, 2 * align, 12 * M) != 0 || (uintptr_t)b % (2 * align))
+    return __LINE__;
+  memset(b, 1, 12 * M);
+  at = (uintptr_t)b;
+  usleep(20000); /* lived long enough to be measured: dense */
+  free_(b); /* 20 - 12 = 8 MiB of it fit */
+  if (resident((void *)at, 8 * M) != 8 * M / 4096 || resident((void *)(at + 8 * M), 4 * M))
     return __LINE__;
   free_(live);
   return 0;
@@ -172,9 +198,9 @@ static int large_calloc_first_child(void) {
   return 0;
 }
 
-/* In a child forked first: its cache holds no written page (so the bound is exactly 4x the
- * live capacity) and no calloc'd block was measured yet; the blocks it caches do not change
- * what the other tests reuse. */
+/* In a child forked first: its cache holds no written page (so the bound is exactly 16x the
+ * live capacity, or what the high-water leaves) and no calloc'd block was measured yet; the
+ * blocks it caches do not change what the other tests reuse. */
 /* Run child in a forked process: 1 if it returned 0 (all its checks passed) and exited. */
 static int in_child(int (*child)(void)) {
   pid_t pid = fork();
@@ -189,6 +215,7 @@ static int in_child(int (*child)(void)) {
 }
 static void test_large_calloc_dense(void) { CHECK(in_child(large_calloc_dense_child)); }
 static void test_large_calloc_first(void) { CHECK(in_child(large_calloc_first_child)); }
+static void test_large_cache_peak(void) { CHECK(in_child(large_cache_peak_child)); }
 
 static void test_small(void) {
   for (size_t n = 0; n <= 4096; n += (n < 64 ? 1 : 61)) {
@@ -2091,6 +2118,7 @@ int main(int argc, char **argv) {
   test_moves_locked();
   test_large_calloc_dense();
   test_large_calloc_first();
+  test_large_cache_peak();
   test_small();
   test_intent();
   test_fine_segments();
