@@ -1006,7 +1006,8 @@ static void test_move_refused(void) { CHECK(in_child(move_refused_child)); }
  * after the kernel unmapped that address, where another thread then maps (as a kernel refusing
  * the charge under strict overcommit, or the address-space limit before Linux 6.17). Mode 2:
  * the growing move is placed off the 2 MiB grid, and the move of the same size onto a fixed
- * address is refused before anything is unmapped (as the mapping count is checked). */
+ * address is refused before anything is unmapped (as the mapping count is checked). Mode 3:
+ * mode 2's placement alone. */
 static int remap_mode;
 static void *remap_foreign; /* mode 1: the other thread's mapping, first byte 0x5A */
 static int remap_refused;   /* mode 2: moves of the same size refused */
@@ -1033,7 +1034,7 @@ void *mremap(void *old, size_t old_n, size_t new_n, int flags, ...) {
     errno = ENOMEM;
     return MAP_FAILED;
   }
-  if (mode == 2 && !dest && (flags & MREMAP_MAYMOVE) && new_n > old_n) {
+  if (mode >= 2 && !dest && (flags & MREMAP_MAYMOVE) && new_n > old_n) {
     size_t g = (size_t)2 << 20, len = new_n + 2 * g;
     unsigned char *a = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (a == MAP_FAILED) return MAP_FAILED;
@@ -1079,6 +1080,13 @@ static void test_grow_refused(void) {
   __atomic_store_n(&remap_mode, 0, __ATOMIC_RELAXED);
   CHECK(q != NULL && ((uintptr_t)q & ((2u << 20) - 1u)) == 0 && all_of(q, 600 * K, 5));
   CHECK_EQ(vcm_capacity(q), 16u << 20);
+  CHECK_EQ(remap_refused, 1);
+  p = q ? q : p;
+  memset(p, 6, 9000 * K);
+  __atomic_store_n(&remap_mode, 3, __ATOMIC_RELAXED);
+  q = realloc_(p, 40000 * K); /* 16 -> 64 MiB (never cached), off the grid, then moved on */
+  __atomic_store_n(&remap_mode, 0, __ATOMIC_RELAXED);
+  CHECK(q != NULL && ((uintptr_t)q & ((2u << 20) - 1u)) == 0 && all_of(q, 9000 * K, 6));
   CHECK_EQ(remap_refused, 1);
   free_(q ? q : p);
   CHECK(vcm_check(NULL) == 0);
