@@ -83,8 +83,7 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
       return p;
     }
   } else if (!(loc.g & 1u) && vcmi_pairs_here(r, loc.k) &&
-             vcmi_pair_held(__atomic_load_n(&loc.e[1].state, __ATOMIC_RELAXED)) &&
-             (q = vcmi_pair_grow(r, &loc, p, n))) { /* into its parked buddy (pair.h) */
+             (q = vcmi_pair_grow(r, &loc, p, n))) { /* into its buddy, parked or free (pair.h) */
     return q;
   } else if (!(q = vcmi_small_alloc_pow2(n, n))) { /* growing: a vector's capacity */
     return NULL;

@@ -11,8 +11,11 @@
  * (+1.5 MiB at g6's peak, for 2.2 MiB less at g3's).
  * Each class lists its pairs with a HELD half, linked through that half's entry; a purge
  * sweeps the list. A held half whose lower buddy is live and single again (freed and handed
- * out anew) is simply PARKED: that buddy may grow into it. */
+ * out anew) is simply PARKED: that buddy may grow into it. Free buddies serve as well: a lower
+ * chunk grows into its free upper one, and a class that would carve takes two free buddies of
+ * the class below as one MERGED chunk (vcmi_pair_take), both taken off their free list. */
 #include "pair.h"
+#include "purge.h"
 
 /* loc's chunk is live and single. Its buddy's state may change under a remote free: relaxed
  * loads, as free's. */
@@ -20,30 +23,117 @@ static int single(const vcmi_entry *e) {
   return (__atomic_load_n(&e->state, __ATOMIC_RELAXED) & (VCMI_LIVE | VCMI_MERGED)) == VCMI_LIVE;
 }
 
-void *vcmi_pair_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n) {
-  VCMI_ASSERT(vcmi_pairs_here(r, loc->k) && !(loc->g & 1u));
-  if (n > 2u * ((const vcmi_segment *)(const void *)r)->cap[loc->k] || !single(loc->e) ||
-      !vcmi_pair_held(__atomic_load_n(&loc->e[1].state, __ATOMIC_RELAXED)))
-    return NULL;
-  __atomic_store_n(&loc->e->state, VCMI_LIVE | VCMI_MERGED | (uint32_t)n, __ATOMIC_RELAXED);
-  vcmi_tls_heap->realloc_inplace++;
-  return p;
-}
-
-int vcmi_pair_park(vcmi_region *r, const vcmi_loc *loc) {
-  size_t k = loc->k;
+/* Hold the upper half g (odd) of class k, counted live already: list its pair. */
+static void hold(vcmi_region *r, size_t k, uint32_t g) {
   uint32_t bit = 1u << k;
-  VCMI_ASSERT(vcmi_pairs_here(r, k) && (loc->g & 1u));
-  if (!single(loc->e) || !single(loc->e - 1)) return 0;
   if (!(r->paired & bit)) {
     r->paired |= bit;
     r->pairs[k] = VCMI_NONE;
   }
   /* atomic: a misused free by another thread may read it */
-  __atomic_store_n(&loc->e->state, VCMI_HELD | r->pairs[k], __ATOMIC_RELAXED);
-  r->pairs[k] = loc->g >> 1;
+  __atomic_store_n(&vcmi_entry_at(r, (unsigned)k, g)->state, VCMI_HELD | r->pairs[k],
+                   __ATOMIC_RELAXED);
+  r->pairs[k] = g >> 1;
   r->held[k]++;
+}
+
+int vcmi_pair_park(vcmi_region *r, const vcmi_loc *loc) {
+  VCMI_ASSERT(vcmi_pairs_here(r, loc->k) && (loc->g & 1u));
+  if (!single(loc->e) || !single(loc->e - 1)) return 0;
+  hold(r, loc->k, loc->g);
   return 1;
+}
+
+/* How many pairs of the map a take looks at, from where the last stopped: 4 KiB of entries,
+ * about a page fault's time, and a take is about to carve fresh chunks (a fault a page). Only
+ * chunks AGED (free at a purge and not taken since: ones the class does not reuse) pair:
+ * taking those freed since, g8's next rounds faulted 10-15 % more pages in. A scan that finds
+ * none waits for the class's next purge (no pair is AGED before): g3 walking its free lists
+ * 512 steps at every miss took 1.17x its CPU. */
+#define TAKE_SCAN 512u
+
+/* Take chunk c off class k's free list, prev before it (VCMI_NONE: the head). */
+static void take_off(vcmi_region *r, unsigned k, uint32_t c, uint32_t prev) {
+  vcmi_entry *map = r->mapk[k];
+  uint32_t next = vcmi_link(map[c].state);
+  const uint32_t marked = VCMI_AGED | VCMI_PURGED; /* in a purge's group, as a marked prev */
+  if (map[c].state & marked)
+    vcmi_purge_unlink((vcmi_segment *)(void *)r, k, c,
+                      prev != VCMI_NONE && (map[prev].state & marked) ? prev : VCMI_NONE, next);
+  if (prev == VCMI_NONE)
+    r->free_head[k] = next;
+  else
+    vcmi_set_link(&map[prev], next);
+}
+
+/* How far from the head a grow looks for the chunk before a free upper half that no purge has
+ * grouped yet (one freed since the last). */
+#define GROW_WALK 32u
+
+void *vcmi_pair_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n) {
+  unsigned k = (unsigned)loc->k;
+  uint32_t up = __atomic_load_n(&loc->e[1].state, __ATOMIC_RELAXED), before;
+  VCMI_ASSERT(vcmi_pairs_here(r, k) && !(loc->g & 1u));
+  if (n > 2u * ((const vcmi_segment *)(const void *)r)->cap[k] || !single(loc->e)) return NULL;
+  if (!vcmi_pair_held(up)) { /* free: off its list, then held */
+    if (loc->g + 1u >= r->fresh[k] || (up & (VCMI_LIVE | VCMI_REMOTE | VCMI_PURGED)) ||
+        vcmi_purge_prev((vcmi_segment *)(void *)r, k, loc->g + 1u, GROW_WALK, &before) != 0)
+      return NULL;
+    take_off(r, k, loc->g + 1u, before);
+    r->live[k]++;
+    hold(r, k, loc->g + 1u);
+  }
+  __atomic_store_n(&loc->e->state, VCMI_LIVE | VCMI_MERGED | (uint32_t)n, __ATOMIC_RELAXED);
+  vcmi_tls_heap->realloc_inplace++;
+  return p;
+}
+
+/* The span of 2^l chunks (purge.h) chunk g of class k lies in holds one in use (live, held
+ * or a remote free): no purge drops it, so its free chunks serve only if taken. Pairs within a
+ * span all free would cut the runs a purge drops whole (g8: +4 MiB at its peak). */
+static int span_in_use(const vcmi_region *r, unsigned k, uint32_t g, unsigned l) {
+  const vcmi_entry *map = r->mapk[k];
+  uint32_t end = ((g >> l) + 1u) << l;
+  for (uint32_t i = (g >> l) << l; i < end && i < r->fresh[k]; i++)
+    if (__atomic_load_n(&map[i].state, __ATOMIC_RELAXED) & (VCMI_LIVE | VCMI_REMOTE)) return 1;
+  return 0;
+}
+
+void *vcmi_pair_take(vcmi_region *r, unsigned k, size_t n) {
+  VCMI_ASSERT(vcmi_pairs_here(r, k) && n <= 2u * ((const vcmi_segment *)(const void *)r)->cap[k]);
+  vcmi_segment *s = (vcmi_segment *)(void *)r;
+  const vcmi_entry *map = r->mapk[k];
+  uint32_t npairs = r->fresh[k] / 2u, *at = &r->pair_at[k - VCMI_PAIR_K_MIN];
+  uint32_t *dry = &r->pair_dry[k - VCMI_PAIR_K_MIN], looks = vcmi_purge_looks(s, k) + 1u;
+  if (*dry == looks || npairs == 0) return NULL;
+  const uint32_t taken = VCMI_LIVE | VCMI_REMOTE | VCMI_PURGED; /* in use, held or dropped */
+  unsigned l = vcmi_purge_span_log2(k);
+  uint32_t q = *at < npairs ? *at : 0, span = VCMI_NONE, used = 0, pc, pb;
+  for (uint32_t i = 0; i < TAKE_SCAN && i < npairs; i++, q = q + 1u < npairs ? q + 1u : 0) {
+    uint32_t lo = __atomic_load_n(&map[2u * q].state, __ATOMIC_RELAXED);
+    uint32_t hi = __atomic_load_n(&map[2u * q + 1u].state, __ATOMIC_RELAXED);
+    if (((lo | hi) & taken) || !(lo & hi & VCMI_AGED)) continue;
+    if ((2u * q) >> l != span) span = (2u * q) >> l, used = span_in_use(r, k, 2u * q, l);
+    if (!used || vcmi_purge_prev(s, k, 2u * q + 1u, GROW_WALK, &pc) != 0 ||
+        vcmi_purge_prev(s, k, 2u * q, GROW_WALK, &pb) != 0)
+      continue;
+    if (pb == 2u * q + 1u) { /* the upper half right before: the lower goes first */
+      take_off(r, k, 2u * q, pb);
+      take_off(r, k, 2u * q + 1u, pc);
+    } else {
+      take_off(r, k, 2u * q + 1u, pc);
+      take_off(r, k, 2u * q, pb);
+    }
+    *at = q + 1u;
+    r->live[k] += 2u;
+    __atomic_store_n(&r->mapk[k][2u * q].state, VCMI_LIVE | VCMI_MERGED | (uint32_t)n,
+                     __ATOMIC_RELAXED);
+    hold(r, k, 2u * q + 1u);
+    return vcmi_chunk_addr(r, k, 2u * q);
+  }
+  *at = q;
+  *dry = looks;
+  return NULL;
 }
 
 /* Class k's list: the held halves that stay (keep(lower's state)) keep their place, the

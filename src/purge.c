@@ -349,6 +349,71 @@ static void chain_check(const span_groups *G, unsigned per_log2) {
 #define chain_check(G, per_log2) ((void)0)
 #endif
 
+uint32_t vcmi_purge_looks(vcmi_segment *s, unsigned k) { return groups_of(s, k).h->purges; }
+
+unsigned vcmi_purge_span_log2(unsigned k) {
+  unsigned cl = VCMI_LMAX - k, sl = span_log2();
+  return cl < sl ? sl - cl : 0;
+}
+
+/* p is right before c on class k's free list: a free chunk (below the frontier, which no
+ * other free state names) linking to c. */
+static int links_to(const vcmi_region *r, unsigned k, uint32_t p, uint32_t c) {
+  uint32_t st = vcmi_entry_at(r, k, p)->state;
+  return p < r->fresh[k] && !(st & (VCMI_LIVE | VCMI_REMOTE)) && vcmi_link(st) == c;
+}
+int vcmi_purge_prev(vcmi_segment *s, unsigned k, uint32_t c, uint32_t walk, uint32_t *prev) {
+  vcmi_region *r = vcmi_seg_region(s);
+  *prev = VCMI_NONE;
+  if (r->free_head[k] == c) return 0;
+  uint32_t st = vcmi_entry_at(r, k, c)->state, fresh = r->fresh[k];
+  if (st & (AGED | VCMI_PURGED)) { /* in its span's group, intact if its head is marked */
+    span_groups groups = groups_of(s, k), *G = &groups;
+    unsigned l = vcmi_purge_span_log2(k);
+    uint32_t i = c >> l, q;
+    G->nw = ((fresh - 1u) >> l) / 64u + 1u; /* c < fresh */
+    if (!get_bit(G, 0, i)) return -1;
+    span_rec *x = rec(G, i);
+    if (x->head < fresh && (vcmi_entry_at(r, k, x->head)->state & (AGED | VCMI_PURGED)) &&
+        !(vcmi_entry_at(r, k, x->head)->state & (VCMI_LIVE | VCMI_REMOTE))) {
+      if (x->head == c) { /* the tail of the group before, if it links here */
+        uint32_t j = group_before(G, get_bit(G, 1, i), i);
+        if (j != NO_SPAN && links_to(r, k, q = rec(G, j)->tail, c)) return *prev = q, 0;
+      } else {
+        q = x->head;
+        for (uint32_t n = x->cnt; n-- > 0 && q < fresh; q = vcmi_link(vcmi_entry_at(r, k, q)->state))
+          if (links_to(r, k, q, c)) return *prev = q, 0;
+      }
+    }
+  }
+  uint32_t q = r->free_head[k]; /* freed since the last purge, or the first groups */
+  for (; walk-- > 0 && q != VCMI_NONE && q < fresh; q = vcmi_link(vcmi_entry_at(r, k, q)->state))
+    if (vcmi_link(vcmi_entry_at(r, k, q)->state) == c) return *prev = q, 0;
+  return -1;
+}
+
+/* A pair's take (pair.c) unlinked chunk c of class k, marked, from the list: its group loses
+ * it, and the chain its count. prev: the chunk before it, VCMI_NONE if c was the first marked
+ * one (then its group may be the one the stack's head is in, whose first chunks were taken and
+ * whose head the next purge sets: groups_taken); next: the one after. */
+void vcmi_purge_unlink(vcmi_segment *s, unsigned k, uint32_t c, uint32_t prev, uint32_t next) {
+  span_groups groups = groups_of(s, k), *G = &groups;
+  uint32_t i = c >> vcmi_purge_span_log2(k);
+  span_rec *x = rec(G, i);
+  VCMI_ASSERT(get_bit(G, 0, i) && x->cnt > 0 && G->h->chain >= x->cnt);
+  if (x->cnt == 1u || (prev == VCMI_NONE && c == x->tail)) {
+    /* none of it left on the list: the group goes, with the chunks taken from its head (the
+     * purge counts those taken from the chain's head, group by group) */
+    G->h->chain -= x->cnt;
+    set_cnt(G, i, 0);
+    return;
+  }
+  G->h->chain--;
+  set_cnt(G, i, x->cnt - 1u);
+  if (c == x->head) x->head = next;
+  if (c == x->tail) x->tail = prev;
+}
+
 /* One class of one segment: age the chunks freed since the last purge into their spans'
  * groups, drop the spans whose chunks were all free at it (if drop), keep the chain linked.
  * Its cost: the chunks freed since the last purge, the groups taken or changed since, a look

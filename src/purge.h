@@ -44,4 +44,17 @@ void *vcmi_purge_groups_at(vcmi_segment *s, unsigned k, size_t *bytes);
 int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int check,
                      vcmi_purge_batch *bt);
 
+/* How many purges looked at class k of s (mod 2^16): a chunk is marked AGED only then. */
+uint32_t vcmi_purge_looks(vcmi_segment *s, unsigned k);
+/* Class k's chunks per span (purge.c: an OS page, for a class under a page), as a shift. */
+unsigned vcmi_purge_span_log2(unsigned k);
+/* The chunk before the free chunk c on class k's free list in *prev (VCMI_NONE: c is its
+ * head): 0, or -1 if not found cheaply: in c's group (a purge's, intact) or as the tail of the
+ * group before, else within walk steps of the head. O(chunks a span + walk). */
+int vcmi_purge_prev(vcmi_segment *s, unsigned k, uint32_t c, uint32_t walk, uint32_t *prev);
+/* Chunk c of class k of s, marked by a purge (AGED), was taken off the free list between prev
+ * (VCMI_NONE: c was the list's first marked chunk) and next: its span's group forgets it, so
+ * that the next purge finds the list as it expects. O(1). */
+void vcmi_purge_unlink(vcmi_segment *s, unsigned k, uint32_t c, uint32_t prev, uint32_t next);
+
 #endif

@@ -238,6 +238,127 @@ static void *unpark_main(void *arg) {
   return NULL;
 }
 
+/* Two free buddies of the 16-byte class, free at a purge (AGED), serve a 32-byte chunk when
+ * that class has none left, before it carves: one MERGED chunk at the lower buddy. Its upper
+ * half is inside it (interior), it frees once, and the purges after it find the lists and
+ * their groups as they expect (the take unlinked marked chunks: asserts in this build). */
+enum { TAKE_MAX = 20000 };
+static void *taken[TAKE_MAX];
+/* 1,024 free 16-byte chunks more: a purge looks at a class only with a span's worth free. */
+static void spare16(void) {
+  static void *c[1024];
+  for (int i = 0; i < 1024; i++) c[i] = realloc_(NULL, 16);
+  for (int i = 0; i < 1024; i++) free_(c[i]);
+}
+static void *take_main(void *arg) {
+  (void)arg;
+  unsigned char *a, *b, *keep[16];
+  buddies(&a, &b);
+  for (int i = 0; i < 16; i++) keep[i] = realloc_(NULL, 16); /* the page stays resident */
+  spare16();
+  free_(a);
+  free_(b);
+  churn(); /* a purge: a and b AGED */
+  CHECK(vcm_check(NULL) == 0);
+  unsigned char *q = NULL;
+  int n = 0;
+  /* The 32-byte class used up, it takes pairs from where its scan stopped; a scan that finds
+   * none waits for a purge that looks at the 16-byte class (frees into it, then a purge). */
+  for (int round = 0; q != a && n < TAKE_MAX && round < 1000; round++) {
+    for (int i = 0; i < 64 && n < TAKE_MAX && (q = realloc_(NULL, 32)) != a; i++) {
+      memset(q, 'q', 32);
+      taken[n++] = q;
+    }
+    if (q != a) {
+      spare16();
+      churn();
+    }
+  }
+  CHECK(q == a);
+  if (q != a) abort();
+  CHECK_EQ(vcm_capacity(q), 32);
+  CHECK_EQ(malloc_usable_size(q), 32);
+  memset(q, 'Q', 32);
+  CHECK(vcm_check(NULL) == 0);
+  CHECK(realloc_(q, 31) == q && realloc_(q, 32) == q); /* in place within the pair */
+  free_(q + 16);
+  CHECK(misuse.calls == 1 && misuse.ptr == q + 16 && strstr(misuse.reason, "interior"));
+  CHECK(!reused(b)); /* the upper half is no free chunk while the pair lives */
+  CHECK(all(q, 32, 'Q'));
+  spare16(); /* frees into the class: the next purge looks at it */
+  churn(); /* a purge with the pair live: groups as the take left them */
+  CHECK(vcm_check(NULL) == 0);
+  free_(q);
+  free_(q);
+  CHECK(misuse.calls == 2 && misuse.ptr == q && strstr(misuse.reason, "double free"));
+  churn(); /* the sweep gives the upper half back */
+  CHECK(vcm_check(NULL) == 0);
+  for (int i = 0; i < n; i++) free_(taken[i]);
+  for (int i = 0; i < 16; i++) free_(keep[i]);
+  CHECK(vcm_check(NULL) == 0);
+  return NULL;
+}
+
+/* Buddies freed since the last purge do not pair (their class may take them again): the
+ * 32-byte class carves instead. */
+static void *take_new_main(void *arg) {
+  (void)arg;
+  unsigned char *a, *b, *keep[16];
+  buddies(&a, &b);
+  for (int i = 0; i < 16; i++) keep[i] = realloc_(NULL, 16);
+  spare16();
+  churn();
+  free_(a);
+  free_(b);
+  int n = 0, met = 0;
+  for (; n < 4096; n++) {
+    unsigned char *q = realloc_(NULL, 32);
+    met |= q == a;
+    taken[n] = q;
+  }
+  CHECK(!met);
+  CHECK(vcm_check(NULL) == 0);
+  for (int i = 0; i < n; i++) free_(taken[i]);
+  for (int i = 0; i < 16; i++) free_(keep[i]);
+  return NULL;
+}
+
+/* The lower chunk grows into its free upper buddy in place, taken off the free list: one freed
+ * just now (the list's head), or one a purge grouped (found through its span's group). */
+static void *grow_free_main(void *arg) {
+  int aged = arg != NULL;
+  unsigned char *a, *b, *keep[16];
+  buddies(&a, &b);
+  for (int i = 0; i < 16; i++) keep[i] = realloc_(NULL, 16); /* the page stays resident */
+  if (aged) spare16();
+  free_(b);
+  if (aged) {
+    churn(); /* b AGED, in its span's group */
+    CHECK(vcm_check(NULL) == 0);
+  }
+  unsigned char *a2 = realloc_(a, 30);
+  CHECK(a2 == a);
+  CHECK_EQ(vcm_capacity(a2), 32);
+  CHECK(all(a2, 16, 'a'));
+  memset(a2, 'A', 30);
+  CHECK(vcm_check(NULL) == 0);
+  CHECK(!reused(b)); /* off the free list */
+  spare16();
+  churn(); /* a purge finds the list and the groups as it expects */
+  CHECK(vcm_check(NULL) == 0);
+  CHECK(all(a2, 30, 'A'));
+  free_(a2);
+  churn();
+  CHECK(vcm_check(NULL) == 0);
+  for (int i = 0; i < 16; i++) free_(keep[i]);
+  return NULL;
+}
+
+static void run_arg(void *(*fn)(void *), void *arg) {
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, fn, arg) == 0 && pthread_join(t, NULL) == 0);
+}
+
 static void run(void *(*fn)(void *)) {
   pthread_t t;
   CHECK(pthread_create(&t, NULL, fn, NULL) == 0 && pthread_join(t, NULL) == 0);
@@ -252,5 +373,12 @@ int main(void) {
   run(unpark_main);
   run(misuse_main);
   run(remote_main);
+  run_arg(grow_free_main, NULL);
+  run_arg(grow_free_main, (void *)1);
+  CHECK_EQ(misuse.calls, 7);
+  misuse.calls = 0;
+  run(take_main);
+  misuse.calls = 0;
+  run(take_new_main);
   return t_report();
 }

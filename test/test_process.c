@@ -403,8 +403,9 @@ static void test_purge_between(void) {
  * the freed pages back before its purge interval is out: the pages it takes would otherwise
  * add to what the frees keep resident. In a thread of its own: 7 MiB of 1,000-byte chunks and
  * 24 MiB more live, a purge (the interval is then 4 MiB or more), then each 1,000-byte chunk
- * in turn freed and a 2,000-byte one taken. Of the freed chunks' pages at most half are
- * still resident (all of them were, with purges only at the interval's end). */
+ * in turn freed and a 2,500-byte one taken (a scaled class: a 2 KiB chunk would be two freed
+ * 1 KiB buddies, pair.h, whose pages stay). Of the freed chunks' pages at most half are still
+ * resident (all of them were, with purges only at the interval's end). */
 static void *purge_growing_main(void *arg) {
   enum { N = 7168, NB = 96 };
   static unsigned char *c[N], *d[N], *big[NB];
@@ -416,12 +417,12 @@ static void *purge_growing_main(void *arg) {
   churn_64k(17); /* a purge: the footprint is 31 MiB and more */
   for (int i = 0; i < N; i++) {
     free(c[i]);
-    if ((d[i] = malloc(2000))) memset(d[i], i & 0xff, 2000);
+    if ((d[i] = malloc(2500))) memset(d[i], i & 0xff, 2500);
   }
   for (int i = 0; i < N; i++) /* the page of each freed chunk */
     res[0] += c[i] ? resident((void *)((uintptr_t)c[i] & ~(uintptr_t)4095), 4096) : 1u;
   for (int i = 0; i < N; i++) {
-    for (int j = 0; d[i] && j < 2000; j++) res[1] += d[i][j] != (i & 0xff);
+    for (int j = 0; d[i] && j < 2500; j++) res[1] += d[i][j] != (i & 0xff);
     free(d[i]);
   }
   for (int i = 0; i < NB; i++) free(big[i]);
@@ -847,7 +848,8 @@ static void *calloc_unmap_main(void *arg) {
  * class it is carving (a donation, heap.c), instead of dropping them while that class faults as
  * many in: the moved pages hold old bytes, so the chunks carved there must get what the program
  * writes and keep it, and calloc must still clear. In a thread of its own: 8 MiB of 1,000-byte
- * chunks written, then each replaced by a 2,000-byte one (a wave, as vectors moving up). */
+ * chunks written, then each replaced by a 2,500-byte one (a wave, as vectors moving up; a
+ * scaled class, which carves: a 2 KiB class takes two freed 1 KiB buddies first, pair.h). */
 static void *donated_main(void *arg) {
   enum { N = 8192 };
   static unsigned char *c[N], *d[N];
@@ -858,16 +860,16 @@ static void *donated_main(void *arg) {
     if ((c[i] = malloc_(1000))) memset(c[i], 0xAB, 1000);
   vcm_stats_get(&a);
   for (int i = 0; i < N; i++) {
-    if ((d[i] = malloc_(2000))) memset(d[i], i & 0xff, 2000);
+    if ((d[i] = malloc_(2500))) memset(d[i], i & 0xff, 2500);
     free_(c[i]);
   }
   vcm_stats_get(&b);
   res[0] = b.os_remapped - a.os_remapped; /* pages moved, not dropped and faulted */
-  unsigned char *z = calloc_(1, 2000);    /* from the same frontier */
-  res[2] = z ? nonzero(z, 2000) : 1u;
+  unsigned char *z = calloc_(1, 2500);    /* from the same frontier */
+  res[2] = z ? nonzero(z, 2500) : 1u;
   free_(z);
   for (int i = 0; i < N; i++) {
-    for (int j = 0; d[i] && j < 2000; j++) res[1] += d[i][j] != (i & 0xff);
+    for (int j = 0; d[i] && j < 2500; j++) res[1] += d[i][j] != (i & 0xff);
     free_(d[i]);
   }
   return res;
