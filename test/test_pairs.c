@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capture.h"
 #include "harness.h"
@@ -354,6 +355,48 @@ static void *grow_free_main(void *arg) {
   return NULL;
 }
 
+/* The free upper buddy is all that is left on the list of its span's group, whose first chunk
+ * was taken since the purge grouped them: the group goes from the chain with that chunk, and
+ * the next purge finds the list as it expects (test builds check the chain). */
+static void *grow_partial_main(void *arg) {
+  (void)arg;
+  unsigned char *a, *b, *x = NULL;
+  static unsigned char *fill[512];
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  buddies(&a, &b);
+  for (int i = 0; i < 512; i++) { /* every free chunk of a's page used */
+    fill[i] = realloc_(NULL, 16);
+    if (!x && fill[i] && fill[i] != b && ((uintptr_t)fill[i] ^ (uintptr_t)a) < page &&
+        ((uintptr_t)fill[i] & -page) == ((uintptr_t)a & -page)) /* in a's span */
+      x = fill[i];
+  }
+  CHECK(x != NULL);
+  if (!x) abort();
+  spare16(); /* a span's worth of frees elsewhere: the purge looks at the class */
+  free_(b);
+  free_(x); /* grouped first: x, then b, the group's tail */
+  churn();
+  CHECK(vcm_check(NULL) == 0);
+  int n = 0;
+  unsigned char *q = NULL;
+  while (n < TAKE_MAX && (q = realloc_(NULL, 16)) != x && q != b) taken[n++] = q;
+  CHECK(q == x); /* b is the list's head now, its group's last chunk */
+  unsigned char *a2 = realloc_(a, 30);
+  CHECK(a2 == a);
+  CHECK(vcm_check(NULL) == 0);
+  spare16();
+  churn();
+  CHECK(vcm_check(NULL) == 0);
+  free_(a2);
+  free_(q);
+  for (int i = 0; i < n; i++) free_(taken[i]);
+  for (int i = 0; i < 512; i++)
+    if (fill[i] != x) free_(fill[i]);
+  churn();
+  CHECK(vcm_check(NULL) == 0);
+  return NULL;
+}
+
 static void run_arg(void *(*fn)(void *), void *arg) {
   pthread_t t;
   CHECK(pthread_create(&t, NULL, fn, arg) == 0 && pthread_join(t, NULL) == 0);
@@ -375,6 +418,7 @@ int main(void) {
   run(remote_main);
   run_arg(grow_free_main, NULL);
   run_arg(grow_free_main, (void *)1);
+  run(grow_partial_main);
   CHECK_EQ(misuse.calls, 7);
   misuse.calls = 0;
   run(take_main);
