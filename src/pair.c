@@ -104,8 +104,7 @@ void *vcmi_pair_take(vcmi_region *r, unsigned k, size_t n) {
   vcmi_segment *s = (vcmi_segment *)(void *)r;
   const vcmi_entry *map = r->mapk[k];
   uint32_t npairs = r->fresh[k] / 2u, *at = &r->pair_at[k - VCMI_PAIR_K_MIN];
-  uint32_t *dry = &r->pair_dry[k - VCMI_PAIR_K_MIN], looks = vcmi_purge_looks(s, k) + 1u;
-  if (*dry == looks || npairs == 0) return NULL;
+  if (npairs == 0) return NULL;
   const uint32_t taken = VCMI_LIVE | VCMI_REMOTE | VCMI_PURGED; /* in use, held or dropped */
   unsigned l = vcmi_purge_span_log2(k);
   uint32_t q = *at < npairs ? *at : 0, span = VCMI_NONE, used = 0, pc, pb;
@@ -132,7 +131,7 @@ void *vcmi_pair_take(vcmi_region *r, unsigned k, size_t n) {
     return vcmi_chunk_addr(r, k, 2u * q);
   }
   *at = q;
-  *dry = looks;
+  r->pair_dry[k - VCMI_PAIR_K_MIN] = 1; /* until a purge marks chunks AGED again */
   return NULL;
 }
 

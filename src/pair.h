@@ -8,7 +8,6 @@
 /* The classes that pair: power-of-two chunks under a page (a pair fills at most one), the
  * only ones whose free chunks share pages with live ones. */
 #define VCMI_PAIR_CAP_MAX ((size_t)2 << 10)
-#define VCMI_PAIR_K_MIN (VCMI_LMAX - 11u) /* the largest class that pairs (2 KiB) */
 _Static_assert(((size_t)1 << (VCMI_LMAX - VCMI_PAIR_K_MIN)) == VCMI_PAIR_CAP_MAX &&
                    VCMI_NCLASS - VCMI_PAIR_K_MIN <= VCMI_LEVELS,
                "a take's cursor and mark for each class that pairs (region.h)");
@@ -19,6 +18,12 @@ static inline size_t vcmi_seg_cap(const vcmi_region *r, size_t k, uint32_t state
 }
 static inline int vcmi_pair_held(uint32_t state) {
   return (state & VCMI_HELD) == VCMI_HELD;
+}
+/* A buddy's state (read relaxed: another thread's free may change it) lets a chunk grow into
+ * it: HELD, or free and not dropped (pair.c, vcmi_pair_grow). */
+static inline int vcmi_pair_free_or_held(const vcmi_entry *e) {
+  uint32_t s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
+  return vcmi_pair_held(s) || !(s & (VCMI_LIVE | VCMI_REMOTE | VCMI_PURGED));
 }
 /* Class k of r pairs: a power-of-two class of this thread's own segment (only its owner writes
  * entries with plain stores: another thread must not read a buddy's), outside check mode (its

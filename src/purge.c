@@ -349,8 +349,6 @@ static void chain_check(const span_groups *G, unsigned per_log2) {
 #define chain_check(G, per_log2) ((void)0)
 #endif
 
-uint32_t vcmi_purge_looks(vcmi_segment *s, unsigned k) { return groups_of(s, k).h->purges; }
-
 unsigned vcmi_purge_span_log2(unsigned k) {
   unsigned cl = VCMI_LMAX - k, sl = span_log2();
   return cl < sl ? sl - cl : 0;
@@ -438,6 +436,7 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
    * the looks. The class stays looked at. */
   if (drop && !check && n < per && n < last) return 1;
   G->h->purges++;
+  if (k >= VCMI_PAIR_K_MIN) r->pair_dry[k - VCMI_PAIR_K_MIN] = 0; /* chunks are AGED anew */
   vcmi_entry *map = vcmi_entry_at(r, k, 0);
   for (; g != VCMI_NONE; g = vcmi_link(e->state), m++) { /* marked AGED below, as grouped */
     e = map + g;

@@ -44,8 +44,6 @@ void *vcmi_purge_groups_at(vcmi_segment *s, unsigned k, size_t *bytes);
 int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int check,
                      vcmi_purge_batch *bt);
 
-/* How many purges looked at class k of s (mod 2^16): a chunk is marked AGED only then. */
-uint32_t vcmi_purge_looks(vcmi_segment *s, unsigned k);
 /* Class k's chunks per span (purge.c: an OS page, for a class under a page), as a shift. */
 unsigned vcmi_purge_span_log2(unsigned k);
 /* The chunk before the free chunk c on class k's free list in *prev (VCMI_NONE: c is its

@@ -118,9 +118,9 @@ typedef struct vcmi_region {
       uint32_t lvl[VCMI_LEVELS];       /* word offset of each level in bits */
       uint32_t lvln[VCMI_LEVELS];      /* bits in each level */
     };
-    struct { /* segments: the scan of pair.c's takes, class k at k - VCMI_PAIR_K_MIN (pair.h) */
+    struct { /* segments: the scan of pair.c's takes, class k at k - VCMI_PAIR_K_MIN (segment.h) */
       uint32_t pair_at[VCMI_LEVELS];   /* the pair number the next take looks at first */
-      uint32_t pair_dry[VCMI_LEVELS];  /* 1 + the class's purge count when a take found none */
+      uint32_t pair_dry[VCMI_LEVELS];  /* 1: a take found none since a purge looked at the class */
     };
   };
   union {
