@@ -486,10 +486,15 @@ static vcmi_heap *heap_take(void) {
 }
 
 /* The heap, with everything in it, waits for another thread to adopt it. */
-static size_t live_bytes_of(vcmi_heap *h);
+static void heap_purge(vcmi_heap *h);
 static void heap_give_up(vcmi_heap *h) {
   out_flush_all();
   heap_collect(h, 0);
+  /* A purge left due (by a free that crossed the line: it leaves the purge to the heap's next
+   * operation) is this thread's: made by the next one, it saw this thread's burst and that
+   * thread held it. Otherwise the credit carries on: short threads that take the heap in turn
+   * each free less than an interval, and still purge (thread-storm's mappings). */
+  if (PURGE_DUE(h)) heap_purge(h);
   heap_end_hold(h);
   /* a fine segment left empty goes with its thread: a heap passed from thread to thread would
    * otherwise gather one of each fine class its threads ever used (thread-storm's mappings) */
@@ -498,10 +503,6 @@ static void heap_give_up(vcmi_heap *h) {
       seg_unlink(h, link);
     else
       link = &(*link)->next;
-  /* so are its frees since its last purge: the next thread starts an interval of its own (a
-   * purge left due, by a free that crossed the line, made the next thread hold the burst) */
-  h->live_at = live_bytes_of(h);
-  h->credit = (ptrdiff_t)h->purge_at;
   vcmi_lock_take(&heaps_lock);
   __atomic_store_n(&h->tid, 0L, __ATOMIC_RELAXED);
   h->next_abandoned = abandoned;
@@ -674,7 +675,6 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, vcmi_region **rp, int 
   return NULL;
 }
 
-static void heap_purge(vcmi_heap *h);
 
 void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
   int reused;
