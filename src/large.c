@@ -103,7 +103,7 @@ static int dense_at(const unsigned char *p, size_t n) {
  * touched few pages of its written extent, and a kept part would gather more at each reuse. */
 #define WRITE_MAX 32u /* bytes a ns: faster than a thread fills memory */
 static int written_all(const vcmi_large *b) {
-  return vcmi_os_now_ns() - b->born >= b->used / WRITE_MAX && dense_at(b->p, b->used);
+  return vcmi_os_coarse_ns() - b->born >= b->used / WRITE_MAX && dense_at(b->p, b->used);
 }
 
 /* Before any calloc'd block is freed: measure the last one calloc'd, if it is still live. Its
@@ -320,7 +320,7 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
   }
   d->zeroed = (uint32_t)zero;
   d->used = n;
-  d->born = vcmi_os_now_ns();
+  d->born = vcmi_os_coarse_ns();
   vcmi_lock_take(&large_lock);
   __atomic_store_n(&d->magic, VCMI_LARGE_MAGIC, __ATOMIC_RELEASE);
   live_cap += d->cap;

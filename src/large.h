@@ -18,7 +18,7 @@ typedef struct vcmi_large {
   size_t dirty;   /* bytes at or past max(dirty, used) read as zero (never written since the OS
                    * gave or dropped them): calloc clears only below that */
   size_t taken;   /* its written extent when allocated, page_up(max(dirty, used)): live_taken */
-  uint64_t born;  /* when it was last allocated (vcmi_os_now_ns): see large.c, written_all */
+  uint64_t born;  /* when it was last allocated (vcmi_os_coarse_ns): see large.c, written_all */
   struct vcmi_large *next, *prev; /* live list (for stats); next: free or cached list */
 } vcmi_large;
 /* A block of capacity >= n (a power of two, at least 512 KiB) aligned to max(align, 2 MiB),

@@ -95,9 +95,10 @@ void vcmi_os_stats_get(vcmi_os_stats *out); /* a snapshot; never fails */
 
 /* The OS's page size, asked once (later calls return the first answer). Any thread. */
 size_t vcmi_os_page(void);
-/* A monotonic clock (Linux: CLOCK_MONOTONIC, ~20 ns by the vDSO), ns; 0 if unknown. Keeps
- * errno. */
-uint64_t vcmi_os_now_ns(void);
+/* A monotonic clock read cheaply (Linux: CLOCK_MONOTONIC_COARSE, ticks of 1-10 ms), ns; 0 if
+ * unknown. Keeps errno. Not the fine clock: its vDSO read retries while the kernel updates the
+ * time, and single-stepped (a fork at each step, test_fork_every_step) it retried for ever. */
+uint64_t vcmi_os_coarse_ns(void);
 /* The process's resident bytes (Linux: /proc/self/statm times the page size); 0 if unknown.
  * Keeps errno (a purge in free asks it). */
 size_t vcmi_os_resident(void);

@@ -406,10 +406,15 @@ size_t vcmi_os_page(void) {
   return p;
 }
 
-uint64_t vcmi_os_now_ns(void) {
+uint64_t vcmi_os_coarse_ns(void) {
+#ifdef CLOCK_MONOTONIC_COARSE
+  clockid_t id = CLOCK_MONOTONIC_COARSE;
+#else
+  clockid_t id = CLOCK_MONOTONIC;
+#endif
   struct timespec t;
   int saved = errno;
-  int r = clock_gettime(CLOCK_MONOTONIC, &t);
+  int r = clock_gettime(id, &t);
   errno = saved;
   return r != 0 ? 0 : (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
