@@ -99,8 +99,9 @@ static int dense_at(const unsigned char *p, size_t n) {
  * pages that fit, as a dense calloc'd block does (the malloc-large pattern: blocks filled, then
  * freed). Measured only if it lived long enough to have been written at WRITE_MAX bytes a ns:
  * a measure of a 16 MiB block costs ~8 us, more than its drop, and s7 frees its blocks within
- * ~70 us of taking them, touching three pages. Not measured: dropped whole, as it may have
- * touched few pages of its written extent, and a kept part would gather more at each reuse. */
+ * ~70 us of taking them, touching three pages. Not measured: dropped but for its first page,
+ * as it may have touched few pages of its written extent, and a kept part would gather more at
+ * each reuse. */
 #define WRITE_MAX 32u /* bytes a ns: faster than a thread fills memory */
 static int written_all(const vcmi_large *b) {
   return vcmi_os_coarse_ns() - b->born >= b->used / WRITE_MAX && dense_at(b->p, b->used);
@@ -243,8 +244,10 @@ static void cache_put(vcmi_large *b, int dense) {
      * live and cached, hold little more than the live ones needed at their peak); a program
      * that churns large blocks keeps enough to reuse with few faults (s4: docs/BENCHMARKS.md).
      * Past the bound a dense block keeps the pages that still fit, from its start (a reuse
-     * writes from there); any other is dropped whole: the pages its dirty extent counts may be
-     * few (s7 writes three a block), and a kept part would gather more at each reuse. */
+     * writes from there); any other is dropped but for its first page (the one a reuse writes
+     * first, if any: s7 faulted it back after each of its 14.7k drops): the pages its dirty
+     * extent counts may be few (s7 writes three a block), and a kept part would gather more at
+     * each reuse. */
     size_t keep = live_cap < CACHE_MAX_BYTES / 16 ? 16 * live_cap : CACHE_MAX_BYTES;
     if (keep > live_taken_max - live_taken + CACHE_OVER)
       keep = live_taken_max - live_taken + CACHE_OVER;
@@ -252,7 +255,7 @@ static void cache_put(vcmi_large *b, int dense) {
       size_t room = keep > cache_bytes ? (keep - cache_bytes) & ~(vcmi_os_page() - 1u) : 0;
       vcmi_lock_give(&large_lock); /* b is nobody else's: measure and drop its pages unlocked */
       if (room && dense < 0) dense = written_all(b);
-      drop_from(b, dense > 0 ? room : 0);
+      drop_from(b, dense > 0 ? room : room ? vcmi_os_page() : 0);
       vcmi_lock_take(&large_lock);
     }
     if (cache_span + b->cap <= CACHE_MAX_SPAN) {
