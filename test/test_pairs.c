@@ -376,8 +376,8 @@ static void *grow_partial_main(void *arg) {
   CHECK(x != NULL);
   if (!x) abort();
   spare16(); /* a span's worth of frees elsewhere: the purge looks at the class */
-  free_(b);
-  free_(x); /* grouped first: x, then b, the group's tail */
+  free_(x);
+  free_(b); /* grouped x, then b, the group's tail (the earliest freed first) */
   churn();
   CHECK(vcm_check(NULL) == 0);
   int n = 0;
