@@ -36,7 +36,7 @@ static size_t live_cap;                /* sum of the live blocks' cap */
  * keeps no more than the difference (plus CACHE_OVER), so the large blocks, live and cached,
  * hold little more than the live ones ever needed at once. */
 static size_t live_taken, live_taken_max;
-#define CACHE_OVER (CACHE_MAX_BYTES / 8u)
+#define CACHE_OVER (CACHE_MAX_BYTES / 16u)
 static vcmi_large live_list = {0, 0, NULL, 0, 0, 0, 0, 0, &live_list, &live_list}; /* large_lock */
 /* Whether the last calloc'd block freed had 7/8 or more of its used pages resident: the program
  * wrote or read it all. The next calloc then populates its unwritten pages (up to
