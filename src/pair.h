@@ -12,6 +12,12 @@ _Static_assert(((size_t)1 << (VCMI_LMAX - VCMI_PAIR_K_MIN)) == VCMI_PAIR_CAP_MAX
                    VCMI_NCLASS - VCMI_PAIR_K_MIN <= VCMI_LEVELS,
                "a take's cursor and mark for each class that pairs (region.h)");
 
+/* Takes (vcmi_pair_take) serve only classes whose halves are 256 B or less: with halves of 512 B
+ * and 1 KiB too, g3 kept 1.5 MiB less at its peak, but a chunk a take gives the class above cannot
+ * grow into a buddy of that class, and g2 moved 116 reallocs more (docs/DESIGN.md §6, "Pairs"). */
+#define VCMI_TAKE_K_MIN (VCMI_LMAX - 8u)
+_Static_assert(VCMI_TAKE_K_MIN >= VCMI_PAIR_K_MIN, "takes only where classes pair");
+
 /* A live chunk's capacity from its state: twice its class's if MERGED. */
 static inline size_t vcmi_seg_cap(const vcmi_region *r, size_t k, uint32_t state) {
   return ((const vcmi_segment *)(const void *)r)->cap[k] << (state / VCMI_MERGED & 1u);
