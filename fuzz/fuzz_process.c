@@ -224,8 +224,10 @@ static size_t p_realloc_cap(size_t c, size_t used, size_t n, int merged, int *sa
 static void p_after_realloc(pblk *b, unsigned char *q, size_t n) {
   int same;
   size_t cap = p_realloc_cap(b->cap, b->used, n, b->merged, &same), keep = b->used < n ? b->used : n;
-  int merged = b->merged || (same == -1 && q == b->p && b->cap <= SMALL_MAX);
-  if (same == -1 && q == b->p && n <= b->cap) cap = b->cap; /* a merged chunk stayed */
+  /* grown in place: merged. A shrink that stayed is no sign (a move down refused under OS
+   * failures stays too), and a pair taken whole is modelled as a single chunk: either way. */
+  int merged = b->merged || (same == -1 && q == b->p && b->cap <= SMALL_MAX && n > b->cap);
+  if (same == -1 && q == b->p && n <= b->cap) cap = b->cap; /* a taken pair stayed */
   if (!q) {
     p_null(__LINE__);
     p_verify(b);
