@@ -339,21 +339,26 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
   return d->p;
 }
 
-/* p is the start of the live block b, or report (freeing: a double free; else a use). */
-static int check(vcmi_large *b, const void *p, int freeing) {
+/* p is the start of the live block b, or report: past its capacity (in a granule of b's, not
+ * b's: a block under 2 MiB leaves the rest of its granule to other mappings) as foreign, in
+ * the words of the call (foreign; VCMI_WHY_FOREIGN: a free, whose not live block is freed
+ * twice), inside it as interior, else as not live. */
+static int check(vcmi_large *b, const void *p, vcmi_why foreign) {
   if (b->p != p) {
-    vcmi_process_misuse(p, VCMI_WHY_INTERIOR_LARGE);
+    vcmi_process_misuse(p, (uintptr_t)p - (uintptr_t)b->p < b->cap ? VCMI_WHY_INTERIOR_LARGE
+                                                                     : foreign);
     return -1;
   }
   if (__atomic_load_n(&b->magic, __ATOMIC_ACQUIRE) != VCMI_LARGE_MAGIC) {
-    vcmi_process_misuse(p, freeing ? VCMI_WHY_DOUBLE_FREE_LARGE : VCMI_WHY_USE_AFTER_FREE_LARGE);
+    vcmi_process_misuse(p, foreign == VCMI_WHY_FOREIGN ? VCMI_WHY_DOUBLE_FREE_LARGE
+                                                       : VCMI_WHY_USE_AFTER_FREE_LARGE);
     return -1;
   }
   return 0;
 }
 
 void vcmi_large_free(vcmi_large *b, void *p) {
-  if (check(b, p, 1) != 0) return;
+  if (check(b, p, VCMI_WHY_FOREIGN) != 0) return;
   vcmi_lock_take(&large_lock);
   if (b->magic != VCMI_LARGE_MAGIC) { /* lost a race with another free of p */
     vcmi_lock_give(&large_lock);
@@ -396,7 +401,7 @@ static void populate_step(vcmi_large *b, size_t n) {
 }
 
 void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
-  if (check(b, p, 0) != 0) return NULL;
+  if (check(b, p, VCMI_WHY_FOREIGN_REALLOC) != 0) return NULL;
   if (n > VCMI_SMALL_MAX && n <= b->cap / 4) { /* a quarter or less: move down */
     void *q = vcmi_large_alloc(n, 0, 0);
     if (q) {
@@ -424,19 +429,19 @@ void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
 }
 
 int vcmi_large_used(vcmi_large *b, const void *p, size_t *used) {
-  if (check(b, p, 0) != 0) return -1;
+  if (check(b, p, VCMI_WHY_FOREIGN_REALLOC) != 0) return -1;
   *used = __atomic_load_n(&b->used, __ATOMIC_RELAXED);
   return 0;
 }
 
 int vcmi_large_expand(vcmi_large *b, void *p, size_t n) {
-  if (check(b, p, 0) != 0 || n > b->cap) return -1;
+  if (check(b, p, VCMI_WHY_FOREIGN_EXPAND) != 0 || n > b->cap) return -1;
   set_used(b, n);
   return 0;
 }
 
 size_t vcmi_large_size(vcmi_large *b, const void *p, int capacity, int claim) {
-  if (check(b, p, 0) != 0) return 0;
+  if (check(b, p, VCMI_WHY_FOREIGN_SIZE) != 0) return 0;
   if (claim) set_used(b, b->cap);
   return capacity ? b->cap : b->used;
 }

@@ -1761,6 +1761,33 @@ static void test_remote_never_handed_out(void) {
   CHECK_EQ(vcm_check(NULL), 0);
 }
 
+/* A pointer past a large block's capacity but in its 2 MiB granule (a block under 2 MiB leaves
+ * the rest to other mappings) is foreign, reported in each call's words: it was reported as an
+ * interior pointer of the block. Inside the block it is interior, and the block stays live. */
+static void test_large_past_cap(void) {
+  unsigned char *c[16], *p = NULL; /* cached blocks of up to 4 MiB come first: passed over */
+  int n = 0;
+  while (n < 16 && !p && (c[n] = malloc_(600u << 10)))
+    if (vcm_capacity(c[n++]) == (1u << 20)) p = c[--n];
+  while (n > 0) free_(c[--n]);
+  CHECK(p && ((uintptr_t)p & ((2u << 20) - 1u)) == 0);
+  if (!p) return;
+  unsigned char *past = p + (3u << 19), *in = p + 4096;
+  vcm_set_misuse_handler(on_misuse, NULL);
+  misuse.calls = 0;
+  free_(past);
+  CHECK(misuse.calls == 1 && misuse.ptr == past && strstr(misuse.reason, "foreign pointer"));
+  CHECK(realloc_(past, 100) == NULL && misuse.calls == 2 && strstr(misuse.reason, "realloc of a foreign"));
+  CHECK(vcm_capacity(past) == 0 && misuse.calls == 3 && strstr(misuse.reason, "size query of a foreign"));
+  CHECK(vcm_expand(past, 1) != 0 && misuse.calls == 4 && strstr(misuse.reason, "expand of a foreign"));
+  CHECK(realloc_(past, 100u << 10) == NULL && misuse.calls == 5 && strstr(misuse.reason, "realloc of a foreign"));
+  free_(in);
+  CHECK(misuse.calls == 6 && misuse.ptr == in && strstr(misuse.reason, "interior"));
+  vcm_set_misuse_handler(NULL, NULL);
+  CHECK_EQ(vcm_used(p), 600u << 10);
+  free_(p);
+}
+
 /* Every 16-byte step inside a chunk of every malloc class (tight and scaled alike; classes
  * over 4 KiB at a coarser step), its first 15 bytes and its last, is an interior pointer: free reports it and frees nothing,
  * free_sized too; the chunk itself then frees silently. */
@@ -2226,6 +2253,7 @@ int main(int argc, char **argv) {
 #if defined(__x86_64__)
   test_remote_push_unmapped();
 #endif
+  test_large_past_cap(); /* after test_os_failure: its cached blocks would serve that one's */
   test_large_step_populated(); /* last: its block, cached, would serve others' */
   return t_report();
 }
