@@ -188,18 +188,13 @@ void p_op_calloc(input *in) {
 
 /* The capacity realloc(p, n) must give a block of capacity c holding used bytes (merged: a
  * pair, whose realloc fast path reads half of c); *same: 1 stays, 0 moves, -1 either (a large
- * block grown by remapping, a small one growing into its buddy if that one grew out first, or
- * shrinking within a pair a class took whole). */
+ * block grown by remapping, a small one growing into its buddy if that one grew out first). */
 static size_t p_realloc_cap(size_t c, size_t used, size_t n, int merged, int *same) {
   *same = 0;
   if (c <= SMALL_MAX) {
     if (n <= c) {
-      if (n <= (merged ? c / 8 : pow2(c) ? c / 4 : c / 2) && c > 16) {
-        /* a class may hand out two free buddies of the class below as one merged chunk
-         * (vcmi_pair_take): from its malloc on, it stays down to c / 8 */
-        if (!merged && pow2(c) && c <= 4 * KiB && n > c / 8) *same = -1;
+      if (n <= (merged ? c / 8 : pow2(c) ? c / 4 : c / 2) && c > 16)
         return pow2(c) ? small_cap(n) : tight_cap(n);
-      }
       *same = 1;
       return c;
     }
@@ -224,10 +219,7 @@ static size_t p_realloc_cap(size_t c, size_t used, size_t n, int merged, int *sa
 static void p_after_realloc(pblk *b, unsigned char *q, size_t n) {
   int same;
   size_t cap = p_realloc_cap(b->cap, b->used, n, b->merged, &same), keep = b->used < n ? b->used : n;
-  /* grown in place: merged. A shrink that stayed is no sign (a move down refused under OS
-   * failures stays too), and a pair taken whole is modelled as a single chunk: either way. */
-  int merged = b->merged || (same == -1 && q == b->p && b->cap <= SMALL_MAX && n > b->cap);
-  if (same == -1 && q == b->p && n <= b->cap) cap = b->cap; /* a taken pair stayed */
+  int merged = b->merged || (same == -1 && q == b->p && b->cap <= SMALL_MAX);
   if (!q) {
     p_null(__LINE__);
     p_verify(b);

@@ -660,14 +660,6 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, vcmi_region **rp, int 
     if (reg(s)->xscale == x && (reg(s)->paired >> k & 1u) && vcmi_pair_unpark(reg(s), k) &&
         (p = vcmi_take_free(reg(s), k, n)))
       return *rp = reg(s), p;
-  /* two free buddies of the class below, one chunk of this class (pair.h): a page of strings
-   * that left it serves those growing up to this class, no fresh page */
-  if (x == 0 && k + 1u < VCMI_NCLASS && k + 1u >= VCMI_TAKE_K_MIN)
-    for (vcmi_segment *s = h->segs; s; s = s->next)
-      if (reg(s)->xscale == 0 && !reg(s)->pair_dry[k + 1u - VCMI_PAIR_K_MIN] &&
-          vcmi_pairs_here(reg(s), k + 1u) &&
-          (p = vcmi_pair_take(reg(s), k + 1u, n)))
-        return *rp = reg(s), p;
   *reused = 0;
   if ((p = take_fresh(h, *rp, k, n))) return p;
   for (vcmi_segment *s = h->segs; s; s = s->next)

@@ -11,9 +11,8 @@
  * (+1.5 MiB at g6's peak, for 2.2 MiB less at g3's).
  * Each class lists its pairs with a HELD half, linked through that half's entry; a purge
  * sweeps the list. A held half whose lower buddy is live and single again (freed and handed
- * out anew) is simply PARKED: that buddy may grow into it. Free buddies serve as well: a lower
- * chunk grows into its free upper one, and a class that would carve takes two free buddies of
- * the class below as one MERGED chunk (vcmi_pair_take), both taken off their free list. */
+ * out anew) is simply PARKED: that buddy may grow into it. A lower chunk also grows into its
+ * free upper buddy, taken off the free list. */
 #include "pair.h"
 #include "purge.h"
 
@@ -43,14 +42,6 @@ int vcmi_pair_park(vcmi_region *r, const vcmi_loc *loc) {
   hold(r, loc->k, loc->g);
   return 1;
 }
-
-/* How many pairs of the map a take looks at, from where the last stopped: 4 KiB of entries,
- * about a page fault's time, and a take is about to carve fresh chunks (a fault a page). Only
- * chunks AGED (free at a purge and not taken since: ones the class does not reuse) pair:
- * taking those freed since, g8's next rounds faulted 10-15 % more pages in. A scan that finds
- * none waits for the class's next purge (no pair is AGED before): g3 walking its free lists
- * 512 steps at every miss took 1.17x its CPU. */
-#define TAKE_SCAN 512u
 
 /* Take chunk c off class k's free list, prev before it (VCMI_NONE: the head). */
 static void take_off(vcmi_region *r, unsigned k, uint32_t c, uint32_t prev) {
@@ -86,53 +77,6 @@ void *vcmi_pair_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n) {
   __atomic_store_n(&loc->e->state, VCMI_LIVE | VCMI_MERGED | (uint32_t)n, __ATOMIC_RELAXED);
   vcmi_tls_heap->realloc_inplace++;
   return p;
-}
-
-/* The span of 2^l chunks (purge.h) chunk g of class k lies in holds one in use (live, held
- * or a remote free): no purge drops it, so its free chunks serve only if taken. Pairs within a
- * span all free would cut the runs a purge drops whole (g8: +4 MiB at its peak). */
-static int span_in_use(const vcmi_region *r, unsigned k, uint32_t g, unsigned l) {
-  const vcmi_entry *map = r->mapk[k];
-  uint32_t end = ((g >> l) + 1u) << l;
-  for (uint32_t i = (g >> l) << l; i < end && i < r->fresh[k]; i++)
-    if (__atomic_load_n(&map[i].state, __ATOMIC_RELAXED) & (VCMI_LIVE | VCMI_REMOTE)) return 1;
-  return 0;
-}
-
-void *vcmi_pair_take(vcmi_region *r, unsigned k, size_t n) {
-  VCMI_ASSERT(vcmi_pairs_here(r, k) && n <= 2u * ((const vcmi_segment *)(const void *)r)->cap[k]);
-  vcmi_segment *s = (vcmi_segment *)(void *)r;
-  const vcmi_entry *map = r->mapk[k];
-  uint32_t npairs = r->fresh[k] / 2u, *at = &r->pair_at[k - VCMI_PAIR_K_MIN];
-  if (npairs == 0) return NULL;
-  const uint32_t taken = VCMI_LIVE | VCMI_REMOTE | VCMI_PURGED; /* in use, held or dropped */
-  unsigned l = vcmi_purge_span_log2(k);
-  uint32_t q = *at < npairs ? *at : 0, span = VCMI_NONE, used = 0, pc, pb;
-  for (uint32_t i = 0; i < TAKE_SCAN && i < npairs; i++, q = q + 1u < npairs ? q + 1u : 0) {
-    uint32_t lo = __atomic_load_n(&map[2u * q].state, __ATOMIC_RELAXED);
-    uint32_t hi = __atomic_load_n(&map[2u * q + 1u].state, __ATOMIC_RELAXED);
-    if (((lo | hi) & taken) || !(lo & hi & VCMI_AGED)) continue;
-    if ((2u * q) >> l != span) span = (2u * q) >> l, used = span_in_use(r, k, 2u * q, l);
-    if (!used || vcmi_purge_prev(s, k, 2u * q + 1u, GROW_WALK, &pc) != 0 ||
-        vcmi_purge_prev(s, k, 2u * q, GROW_WALK, &pb) != 0)
-      continue;
-    if (pb == 2u * q + 1u) { /* the upper half right before: the lower goes first */
-      take_off(r, k, 2u * q, pb);
-      take_off(r, k, 2u * q + 1u, pc);
-    } else {
-      take_off(r, k, 2u * q + 1u, pc);
-      take_off(r, k, 2u * q, pb);
-    }
-    *at = q + 1u;
-    r->live[k] += 2u;
-    __atomic_store_n(&r->mapk[k][2u * q].state, VCMI_LIVE | VCMI_MERGED | (uint32_t)n,
-                     __ATOMIC_RELAXED);
-    hold(r, k, 2u * q + 1u);
-    return vcmi_chunk_addr(r, k, 2u * q);
-  }
-  *at = q;
-  r->pair_dry[k - VCMI_PAIR_K_MIN] = 1; /* until a purge marks chunks AGED again */
-  return NULL;
 }
 
 /* Class k's list: the held halves that stay (keep(lower's state)) keep their place, the

@@ -8,15 +8,6 @@
 /* The classes that pair: power-of-two chunks under a page (a pair fills at most one), the
  * only ones whose free chunks share pages with live ones. */
 #define VCMI_PAIR_CAP_MAX ((size_t)2 << 10)
-_Static_assert(((size_t)1 << (VCMI_LMAX - VCMI_PAIR_K_MIN)) == VCMI_PAIR_CAP_MAX &&
-                   VCMI_NCLASS - VCMI_PAIR_K_MIN <= VCMI_LEVELS,
-               "a take's cursor and mark for each class that pairs (region.h)");
-
-/* Takes (vcmi_pair_take) serve only classes whose halves are 256 B or less: with halves of 512 B
- * and 1 KiB too, g3 kept 1.5 MiB less at its peak, but a chunk a take gives the class above cannot
- * grow into a buddy of that class, and g2 moved 116 reallocs more (docs/DESIGN.md §6, "Pairs"). */
-#define VCMI_TAKE_K_MIN (VCMI_LMAX - 8u)
-_Static_assert(VCMI_TAKE_K_MIN >= VCMI_PAIR_K_MIN, "takes only where classes pair");
 
 /* A live chunk's capacity from its state: twice its class's if MERGED. */
 static inline size_t vcmi_seg_cap(const vcmi_region *r, size_t k, uint32_t state) {
@@ -49,12 +40,6 @@ void *vcmi_pair_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n);
 /* The live upper chunk at loc (g odd), grown out of its class and moved (its bytes copied), is
  * HELD if its buddy is live and single: returns 1; 0: nothing done (the caller frees it). */
 int vcmi_pair_park(vcmi_region *r, const vcmi_loc *loc);
-/* A chunk of twice class k's capacity with used = n (<= that), for the class above, which has
- * no free chunk: two free buddies of class k, both free since a purge (AGED) and not dropped,
- * in a span holding a chunk in use, taken off the free list as one MERGED chunk, the upper half
- * HELD. The map is scanned from a cursor, TAKE_SCAN pairs at most (pair.c); one that finds none
- * stops takes from class k until a purge marks its chunks again. NULL: none found. */
-void *vcmi_pair_take(vcmi_region *r, unsigned k, size_t n);
 /* Class k of r must carve fresh chunks: its PARKED halves go back to its free list (the
  * ABSORBED ones stay). Returns how many. O(pairs listed). */
 uint32_t vcmi_pair_unpark(vcmi_region *r, unsigned k);

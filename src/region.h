@@ -113,16 +113,8 @@ typedef struct vcmi_region {
   uint16_t *slot;                      /* one 16-bit slot per 16-byte granule of data */
   uint64_t *bits;                      /* free bitmap (class-major) and its 64-ary summaries */
   uint32_t nbits;                      /* level-0 bits: nblocks * (2^nclass - 1) < 2^32 */
-  union {
-    struct {
-      uint32_t lvl[VCMI_LEVELS];       /* word offset of each level in bits */
-      uint32_t lvln[VCMI_LEVELS];      /* bits in each level */
-    };
-    struct { /* segments: the scan of pair.c's takes, class k at k - VCMI_PAIR_K_MIN (segment.h) */
-      uint32_t pair_at[VCMI_LEVELS];   /* the pair number the next take looks at first */
-      uint32_t pair_dry[VCMI_LEVELS];  /* 1: a take found none since a purge looked at the class */
-    };
-  };
+  uint32_t lvl[VCMI_LEVELS];           /* word offset of each level in bits */
+  uint32_t lvln[VCMI_LEVELS];          /* bits in each level */
   union {
     uint32_t first[VCM_MAX_CLASSES];   /* class k has no free chunk below this one (a hint) */
     /* segments: class k's pairs with a HELD half, by pair number g >> 1, linked through that
