@@ -77,6 +77,7 @@ const uint8_t vcmi_tight_table[VCMI_TIGHT_TABLE_MAX / 16u + 1u] = {
 _Static_assert(sizeof(vcmi_segment) <= VCMI_PAGE, "segment header fits its page");
 
 #define reg vcmi_seg_region
+#define class_end vcmi_seg_class_end
 
 /* A fine segment (xscale over VCMI_XSCALE_WIDE) holds one class k, and reserves only the start
  * of its area: the layout stays positional (data is where the power-of-two layout scaled by
@@ -88,10 +89,6 @@ _Static_assert(SEG_FINE_SIZE % VCMI_SEGMAP_UNIT == 0 && SEG_FINE_SIZE > VCMI_SEG
 _Static_assert(SEG_FINE_SIZE - VCMI_SEG_DATA_OFF <= (size_t)9 << VCMI_SEG_STRIDE_LOG2,
                "a fine segment's chunks stay in its class's area (the smallest: xscale 8)");
 
-/* The chunks class k has in s (0: none, a fine segment of another class). */
-static uint32_t class_end(vcmi_segment *s, unsigned k) {
-  return !s->fine_end ? reg(s)->n_channels << k : k == s->fine_k ? s->fine_end : 0u;
-}
 static uintptr_t page_up(uintptr_t a) {
   return (a + vcmi_os_page() - 1u) & ~(uintptr_t)(vcmi_os_page() - 1u);
 }
@@ -596,10 +593,8 @@ static int open_pages(uintptr_t lo, uintptr_t hi, int write) {
   return vcmi_os_open((void *)lo, page_up(hi) - lo, write);
 }
 
-/* Open class k of s to at least need bytes into its area (need within the class's chunks) and
- * the entries of its chunks there: 0, or -1 if the OS refuses even need (vm.max_map_count:
- * mprotect splits mappings). */
-static int seg_open(vcmi_segment *s, unsigned k, size_t need) {
+/* (segment.h) The OS refuses on vm.max_map_count: mprotect splits mappings. */
+int vcmi_seg_open(vcmi_segment *s, unsigned k, size_t need) {
   vcmi_region *r = reg(s);
   size_t have = s->open[k], cap = s->cap[k], end = page_up((size_t)class_end(s, k) * cap);
   size_t ahead = have < OPEN_MIN ? OPEN_MIN : have > OPEN_MAX ? OPEN_MAX : have, gb;
@@ -627,7 +622,7 @@ static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
     b = (uint32_t)(FRESH_BATCH >> (VCMI_LMAX - k));
   if (b > end - g) b = end - g;
   if ((size_t)(g + b) * sg->cap[k] > sg->open[k] &&
-      seg_open(sg, k, (size_t)(g + b) * sg->cap[k]) != 0)
+      vcmi_seg_open(sg, k, (size_t)(g + b) * sg->cap[k]) != 0)
     return NULL;
   for (uint32_t i = g + b; --i > g;) { /* chunks g+1 .. g+b-1, the lowest first out */
     vcmi_entry *e = vcmi_entry_at(r, k, i);
@@ -724,79 +719,6 @@ static uint32_t freed_into(vcmi_segment *s) {
   return bits;
 }
 
-/* Donations (docs/DESIGN.md §6): a wave of vectors leaves one class for the next, and the
- * purge drops the runs of free pages it leaves while the class it enters faults as many fresh
- * pages in, one fault each. Instead the purge moves a run of VCMI_DONATE_MIN or more (one call
- * whatever its length) onto the frontiers of the classes that carved fresh chunks (donate_to),
- * at most as many bytes as each carved in the last interval. Those chunks then hold bytes: the
- * segment records them (dirty_g[k]), as calloc takes frontier chunks for zero (alloc.c). */
-/* The first chunk of class k in s at or after address a (inside its area). */
-static uint32_t chunk_from(vcmi_segment *s, unsigned k, uintptr_t a) {
-  return (uint32_t)((a - (uintptr_t)s->area[k] + s->cap[k] - 1u) / s->cap[k]);
-}
-/* The pages moved onto class k's frontier in s and not carved go, unless keep (the class carved
- * again: it may be donated to again, and they count against its room); the chunks sharing a
- * page with a carved one stay marked. */
-static void undonate(vcmi_segment *s, unsigned k, vcmi_purge_batch *bt, int keep) {
-  vcmi_region *r = reg(s);
-  uint32_t f = r->fresh[k];
-  if (s->dirty_g[k] <= f) {
-    s->dirty_g[k] = 0;
-  } else if (!keep) {
-    uintptr_t a = page_up((uintptr_t)vcmi_chunk_addr(r, k, f));
-    vcmi_purge_inside(bt, (void *)a, (uintptr_t)vcmi_chunk_addr(r, k, s->dirty_g[k]) - a);
-    s->dirty_g[k] = chunk_from(s, k, a) > f ? chunk_from(s, k, a) : 0;
-  }
-}
-/* A donation target: class k of segment s. */
-typedef struct donee {
-  vcmi_segment *s;
-  unsigned k;
-} donee;
-/* Set bt's donation targets: the class that carved last, then those that carved the most fresh
- * bytes since the last purge (VCMI_DONATE_TARGETS in all: several kinds of vectors and strings
- * grow side by side, each through its own classes; the last is where a wave is going, a class
- * that carved more may be one it left), each taking up to what it carved then (the same again
- * is likely; what it does not carve goes at the next purge). Their segments and classes go to
- * who[]. Every class's count starts again. */
-static void donate_to(vcmi_heap *h, vcmi_purge_batch *bt, donee *who) {
-  size_t key[VCMI_DONATE_TARGETS]; /* the order: room, the last carving class first */
-  bt->n_to = bt->cur = 0;
-  for (vcmi_segment *s = h->segs; s; s = s->next)
-    for (uint32_t m = s->carved; m; m &= m - 1u) {
-      unsigned k = (unsigned)__builtin_ctz(m);
-      size_t room = s->gained[k];
-      s->gained[k] = 0;
-      if (h->check || room < VCMI_DONATE_MIN) continue;
-      vcmi_region *r = reg(s);
-      uintptr_t lo = page_up((uintptr_t)vcmi_chunk_addr(r, k, r->fresh[k]));
-      uintptr_t end = (uintptr_t)vcmi_chunk_addr(r, k, class_end(s, k)); /* fine: its reservation */
-      if (s->dirty_g[k] > r->fresh[k]) { /* moved in before, not carved yet */
-        uintptr_t d = page_up((uintptr_t)vcmi_chunk_addr(r, k, s->dirty_g[k]));
-        if (d - lo >= room) continue;
-        room -= d - lo, lo = d;
-      }
-      if (lo >= end) continue;
-      room = (room < end - lo ? room : end - lo) & ~(size_t)(vcmi_os_page() - 1u);
-      /* open: the room, and the chunk its end falls in (undonate drops up to that chunk's end) */
-      size_t at = lo - (uintptr_t)s->area[k], need = at + room + s->cap[k];
-      if (need > end - (uintptr_t)s->area[k]) need = end - (uintptr_t)s->area[k];
-      if (need > s->open[k] && seg_open(s, k, need) != 0) /* what is open, less a chunk */
-        room = s->open[k] < at + s->cap[k] ? 0u
-               : (s->open[k] - at - s->cap[k]) & ~(size_t)(vcmi_os_page() - 1u);
-      if (room < VCMI_DONATE_MIN) continue;
-      size_t my = s == h->carve_s && k == h->carve_k ? SIZE_MAX : room;
-      unsigned i = bt->n_to < VCMI_DONATE_TARGETS ? bt->n_to++ : VCMI_DONATE_TARGETS;
-      for (; i > 0 && key[i - 1u] < my; i--) /* insert, the first key highest */
-        if (i < VCMI_DONATE_TARGETS)
-          bt->to[i] = bt->to[i - 1u], who[i] = who[i - 1u], key[i] = key[i - 1u];
-      if (i < VCMI_DONATE_TARGETS) {
-        bt->to[i] = (struct vcmi_donee){(unsigned char *)lo, room, 0};
-        who[i] = (donee){s, k}, key[i] = my;
-      }
-    }
-}
-
 /* Return memory to the OS, bounded in delay by purge_at bytes of frees (local and remote): an
  * eighth of the heap's footprint (fresh chunks) at the last purge, at least PURGE_STEADY, at most
  * PURGE_BYTES, or PURGE_MIN while it carves as many bytes of fresh chunks as it frees (the
@@ -823,7 +745,7 @@ static void heap_purge(vcmi_heap *h) {
     for (vcmi_segment *s = h->segs; s; s = s->next) seg_reclose(s);
   out_flush_all(); /* this thread's batches: delayed by a purge interval at most */
   vcmi_purge_batch bt;
-  bt.n = bt.n_to = bt.cur = 0; /* no donation: donate_to sets them once the marks are settled */
+  bt.n = bt.n_to = bt.cur = 0; /* no donation until vcmi_donate_plan */
   heap_collect(h, 1);
   for (vcmi_segment *s = h->segs; s; s = s->next)
     if (reg(s)->paired) vcmi_pair_sweep(reg(s));
@@ -863,17 +785,8 @@ static void heap_purge(vcmi_heap *h) {
     s->aging |= touched; /* the classes to look at (below: bit k read, then written) */
     link = &s->next;
   }
-  /* Donations, among the segments that stay (the batch's ranges must stay mapped). Moved pages
-   * not carved stay only for a class carving enough to be donated to again (donate_to): kept
-   * for a class whatever it carved, they stayed until another class carved
-   * (test_donation_ends). */
-  for (vcmi_segment *s = h->segs; s; s = s->next)
-    for (uint32_t m = s->carved; m; m &= m - 1u) {
-      unsigned k = (unsigned)__builtin_ctz(m);
-      if (s->dirty_g[k]) undonate(s, k, &bt, s->gained[k] >= VCMI_DONATE_MIN);
-    }
-  donee who[VCMI_DONATE_TARGETS];
-  donate_to(h, &bt, who);
+  /* donations, among the segments that stay (the batch's ranges must stay mapped) */
+  vcmi_donate_plan(h->segs, h->carve_s, h->carve_k, h->check, &bt);
   /* Class by class from the largest, so that what a hold gives up is the classes a rebuild
    * reaches last (vectors grow through the classes in order). */
   uint32_t look = 0; /* the classes some segment looks at (a segment's other bits stay 0) */
@@ -891,8 +804,7 @@ static void heap_purge(vcmi_heap *h) {
     for (uint32_t m = s->carved; m; m &= m - 1u)
       foot += (size_t)reg(s)->fresh[__builtin_ctz(m)] * s->cap[__builtin_ctz(m)];
   vcmi_purge_flush(&bt);
-  for (unsigned i = 0; i < bt.n_to; i++)
-    if (bt.to[i].moved) who[i].s->dirty_g[who[i].k] = chunk_from(who[i].s, who[i].k, (uintptr_t)bt.to[i].dst);
+  vcmi_donate_settle(&bt);
   foot = hold ? PURGE_MIN : foot / 8u < PURGE_STEADY ? PURGE_STEADY : foot / 8u;
   h->purge_at = h->check ? 0 : foot > PURGE_BYTES ? PURGE_BYTES : foot;
   h->credit = (ptrdiff_t)h->purge_at;

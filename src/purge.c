@@ -1,4 +1,5 @@
-/* Purging: giving a segment's free pages back to the OS, span by span (docs/DESIGN.md §6).
+/* Purging: giving a segment's free pages back to the OS, span by span, or moving them onto
+ * classes that carve (donations) (docs/DESIGN.md §6).
  * Owner only (the heap's thread): it reads and relinks the class free lists. No lock. */
 #define _GNU_SOURCE
 #include "purge.h"
@@ -42,6 +43,98 @@ void vcmi_purge_inside(vcmi_purge_batch *bt, void *p, size_t n) {
   uintptr_t a = ((uintptr_t)p + page - 1u) & ~(page - 1u);
   uintptr_t b = ((uintptr_t)p + n) & ~(page - 1u);
   if (b > a) batch_add(bt, (void *)a, b - a);
+}
+
+/* Donations (docs/DESIGN.md §6): a wave of vectors leaves one class for the next, and the
+ * purge drops the runs of free pages it leaves while the class it enters faults as many fresh
+ * pages in, one fault each. Instead the purge moves a run of VCMI_DONATE_MIN or more (one call
+ * whatever its length) onto the frontiers of the classes that carved fresh chunks (donate_to),
+ * at most as many bytes as each carved in the last interval. Those chunks then hold bytes: the
+ * segment records them (dirty_g[k]), as calloc takes frontier chunks for zero (alloc.c). */
+static uintptr_t page_up(uintptr_t a) {
+  return (a + vcmi_os_page() - 1u) & ~(uintptr_t)(vcmi_os_page() - 1u);
+}
+/* The first chunk of class k in s at or after address a (inside its area). */
+static uint32_t chunk_from(vcmi_segment *s, unsigned k, uintptr_t a) {
+  return (uint32_t)((a - (uintptr_t)s->area[k] + s->cap[k] - 1u) / s->cap[k]);
+}
+/* The pages moved onto class k's frontier in s and not carved go, unless keep (the class carved
+ * again: it may be donated to again, and they count against its room); the chunks sharing a
+ * page with a carved one stay marked. */
+static void undonate(vcmi_segment *s, unsigned k, vcmi_purge_batch *bt, int keep) {
+  vcmi_region *r = vcmi_seg_region(s);
+  uint32_t f = r->fresh[k];
+  if (s->dirty_g[k] <= f) {
+    s->dirty_g[k] = 0;
+  } else if (!keep) {
+    uintptr_t a = page_up((uintptr_t)vcmi_chunk_addr(r, k, f));
+    vcmi_purge_inside(bt, (void *)a, (uintptr_t)vcmi_chunk_addr(r, k, s->dirty_g[k]) - a);
+    s->dirty_g[k] = chunk_from(s, k, a) > f ? chunk_from(s, k, a) : 0;
+  }
+}
+/* Set bt's donation targets: the class that carved last, then those that carved the most fresh
+ * bytes since the last purge (VCMI_DONATE_TARGETS in all: several kinds of vectors and strings
+ * grow side by side, each through its own classes; the last is where a wave is going, a class
+ * that carved more may be one it left), each taking up to what it carved then (the same again
+ * is likely; what it does not carve goes at the next purge). Every class's count starts again. */
+static void donate_to(vcmi_segment *segs, const vcmi_segment *last_s, unsigned last_k, int check,
+                      vcmi_purge_batch *bt) {
+  size_t key[VCMI_DONATE_TARGETS]; /* the order: room, the last carving class first */
+  bt->n_to = bt->cur = 0;
+  for (vcmi_segment *s = segs; s; s = s->next)
+    for (uint32_t m = s->carved; m; m &= m - 1u) {
+      unsigned k = (unsigned)__builtin_ctz(m);
+      size_t room = s->gained[k];
+      s->gained[k] = 0;
+      if (check || room < VCMI_DONATE_MIN) continue;
+      vcmi_region *r = vcmi_seg_region(s);
+      uintptr_t lo = page_up((uintptr_t)vcmi_chunk_addr(r, k, r->fresh[k]));
+      uintptr_t end = (uintptr_t)vcmi_chunk_addr(r, k, vcmi_seg_class_end(s, k)); /* fine: its reservation */
+      if (s->dirty_g[k] > r->fresh[k]) { /* moved in before, not carved yet */
+        uintptr_t d = page_up((uintptr_t)vcmi_chunk_addr(r, k, s->dirty_g[k]));
+        if (d - lo >= room) continue;
+        room -= d - lo, lo = d;
+      }
+      if (lo >= end) continue;
+      room = (room < end - lo ? room : end - lo) & ~(size_t)(vcmi_os_page() - 1u);
+      /* open: the room, and the chunk its end falls in (undonate drops up to that chunk's end) */
+      size_t at = lo - (uintptr_t)s->area[k], need = at + room + s->cap[k];
+      if (need > end - (uintptr_t)s->area[k]) need = end - (uintptr_t)s->area[k];
+      if (need > s->open[k] && vcmi_seg_open(s, k, need) != 0) /* what is open, less a chunk */
+        room = s->open[k] < at + s->cap[k] ? 0u
+               : (s->open[k] - at - s->cap[k]) & ~(size_t)(vcmi_os_page() - 1u);
+      if (room < VCMI_DONATE_MIN) continue;
+      size_t my = s == last_s && k == last_k ? SIZE_MAX : room;
+      unsigned i = bt->n_to < VCMI_DONATE_TARGETS ? bt->n_to++ : VCMI_DONATE_TARGETS;
+      for (; i > 0 && key[i - 1u] < my; i--) /* insert, the first key highest */
+        if (i < VCMI_DONATE_TARGETS)
+          bt->to[i] = bt->to[i - 1u], key[i] = key[i - 1u];
+      if (i < VCMI_DONATE_TARGETS) {
+        bt->to[i] = (struct vcmi_donee){(unsigned char *)lo, room, 0, s, k};
+        key[i] = my;
+      }
+    }
+}
+
+
+/* Moved pages not carved stay only for a class carving enough to be donated to again
+ * (donate_to): kept for a class whatever it carved, they stayed until another class carved
+ * (test_donation_ends). */
+void vcmi_donate_plan(vcmi_segment *segs, const vcmi_segment *last_s, unsigned last_k,
+                     int check, vcmi_purge_batch *bt) {
+  for (vcmi_segment *s = segs; s; s = s->next)
+    for (uint32_t m = s->carved; m; m &= m - 1u) {
+      unsigned k = (unsigned)__builtin_ctz(m);
+      if (s->dirty_g[k]) undonate(s, k, bt, s->gained[k] >= VCMI_DONATE_MIN);
+    }
+  donate_to(segs, last_s, last_k, check, bt);
+}
+
+void vcmi_donate_settle(const vcmi_purge_batch *bt) {
+  for (unsigned i = 0; i < bt->n_to; i++) {
+    const struct vcmi_donee *d = &bt->to[i];
+    if (d->moved) d->s->dirty_g[d->k] = chunk_from(d->s, d->k, (uintptr_t)d->dst);
+  }
 }
 
 /* Purging works on spans: one OS page of a class area (or one chunk, for the classes above;

@@ -21,10 +21,21 @@ typedef struct vcmi_purge_batch {
   struct vcmi_donee {
     unsigned char *dst;
     size_t room, moved;
+    vcmi_segment *s; /* class k of segment s (vcmi_donate_settle) */
+    unsigned k;
   } to[VCMI_DONATE_TARGETS];
   unsigned n_to, cur;
 } vcmi_purge_batch;
 
+/* A purge's donations (purge.c) among the segments from segs on (those that stay mapped):
+ * the pages moved onto a class's frontier before and not carved go into bt, unless the class
+ * carved enough to be donated to again; then bt's targets are set (last_s's class last_k
+ * first: the class that carved last). check: no donation. Every class's gained starts again.
+ * O(segments * classes). */
+void vcmi_donate_plan(vcmi_segment *segs, const vcmi_segment *last_s, unsigned last_k,
+                     int check, vcmi_purge_batch *bt);
+/* After bt's flush: each target records the chunks moved onto it (dirty_g). */
+void vcmi_donate_settle(const vcmi_purge_batch *bt);
 /* Drop (or donate) the whole pages inside [p, p + n). */
 void vcmi_purge_inside(vcmi_purge_batch *bt, void *p, size_t n);
 /* Hand the batch's ranges to the OS and empty it. O(ranges). */

@@ -22,10 +22,10 @@ typedef struct vcmi_segment {
                       * out[] */
   uint32_t shrink;   /* vcmi_shrink_floor's shift: 2 (powers of two), 1 (scaled classes) */
   /* Class k's chunks from its frontier (fresh) up to dirty_g[k] may hold bytes: a purge moved
-   * free pages of another class there (heap.c, "donations"); all others at or above the
+   * free pages of another class there (purge.c, "donations"); all others at or above the
    * frontier read zero. dirty_g[k] = 0: none. */
   uint32_t dirty_g[VCMI_NCLASS];
-  /* Bytes of fresh chunks class k carved since the last purge (heap.c: the room a donation to
+  /* Bytes of fresh chunks class k carved since the last purge (purge.c: the room a donation to
    * it may fill), at most UINT32_MAX; 0 for the classes no donation goes to. */
   uint32_t gained[VCMI_NCLASS];
   /* Constants of its xscale x, kept here so that free reads them in one load each: */
@@ -41,6 +41,13 @@ typedef struct vcmi_segment {
                               * a wide segment, whose every class holds n_channels << k) */
 } vcmi_segment;
 static inline vcmi_region *vcmi_seg_region(vcmi_segment *s) { return vcmi_region_of(&s->region); }
+/* The chunks class k has in s (0: none, a fine segment of another class). */
+static inline uint32_t vcmi_seg_class_end(vcmi_segment *s, unsigned k) {
+  return !s->fine_end ? vcmi_seg_region(s)->n_channels << k : k == s->fine_k ? s->fine_end : 0u;
+}
+/* Open class k of s to at least need bytes into its area (need within the class's chunks) and
+ * the entries of its chunks there: 0, or -1 if the OS refuses even need (heap.c). Owner only. */
+int vcmi_seg_open(vcmi_segment *s, unsigned k, size_t need);
 
 /* A segment's layout (docs/DESIGN.md §6): the header page, then the map, then the purge's span
  * groups (purge.h), a guard page, and the data from VCMI_GRANULE on. */
