@@ -165,12 +165,32 @@ static unsigned char *move_mapping(vcmi_large *b, size_t cap, size_t al) {
     vcmi_pagemap_set(t, cap, NULL);
   }
   if (vcmi_os_remap(t, cap, cap, 1, hole)) return hole;
-  /* Not expected (the mapping count): the bytes are copied, onto the hole mapped again if the
-   * kernel had unmapped it. */
-  vcmi_os_refill(hole, cap);
-  memcpy(hole, t, b->used);
+  /* Not expected: refused before the kernel unmapped the hole (the mapping count at its limit:
+   * the hole is ours as it was), or after (an allocation of the kernel's own failing). The
+   * bytes are copied: onto the hole if it is ours (as it was, or mapped again here: nothing else
+   * mapped there since the unmap); else onto a new reservation, as the hole may be another
+   * thread's mapping now (it stays as it is, with the pagemap entries that thread set if it is a
+   * block of ours; a hole still ours is address space lost); else back where they were, and the
+   * growth fails. Copied onto the hole whatever was there, they overwrote that thread's
+   * mapping, or faulted on the hole's unmapped rest (test_grow_refused). */
+  int ours = vcmi_os_refused_early() || vcmi_os_refill(hole, cap) == 0;
+  unsigned char *dst = ours ? hole : vcmi_os_reserve(cap, al);
+  if (dst && vcmi_pagemap_set(dst, cap, b) != 0) { /* the hole's again: unmapped, it was free */
+    vcmi_pagemap_set(dst, cap, NULL); /* a new place: what was set before the map ran out */
+    vcmi_os_release(dst, cap);
+    dst = NULL;
+  }
+  if (!dst && vcmi_os_refill(b->p, b->cap) == 0) { /* b's old place, if still free */
+    memcpy(b->p, t, b->used);
+    vcmi_os_release(t, cap);
+    vcmi_pagemap_set(b->p, b->cap, b); /* its leaves exist: cannot fail */
+    return NULL;
+  }
+  if (!dst) vcmi_assert_fail("no place left for a large block the OS refused to move", __FILE__,
+                             __LINE__);
+  memcpy(dst, t, b->used);
   vcmi_os_release(t, cap);
-  return hole;
+  return dst;
 }
 
 /* Grow b's mapping to cap bytes, its start aligned to al: in place when the address space

@@ -71,10 +71,16 @@ void vcmi_os_hugepage(void *p, size_t size);
  * unmaps it before its other checks, vcmi_os_move; then another thread may map there), so
  * such a move is made only where nothing is left to refuse: the same size. */
 void *vcmi_os_remap(void *p, size_t old, size_t new_size, int move, void *dest);
-/* Map [p, p + size) afresh (zero pages) where it is not mapped, touching no mapping there
- * (MAP_FIXED_NOREPLACE): after a move onto p the kernel refused, unexpectedly, maybe having
- * unmapped p first. Best effort; keeps errno. */
-void vcmi_os_refill(void *p, size_t size);
+/* Map [p, p + size) afresh (zero pages) if none of it is mapped, touching no mapping there
+ * (MAP_FIXED_NOREPLACE): after a move onto p the kernel refused, maybe having unmapped p
+ * first. 0: mapped, p is the caller's again; -1: something is mapped there (the caller's
+ * still, or another thread's since the unmap). Keeps errno. */
+int vcmi_os_refill(void *p, size_t size);
+/* Whether a move onto a fixed address the kernel just refused was refused before anything
+ * there was unmapped: its one such check (of those vcm's moves can fail) is the mapping count,
+ * within 5 of vm.max_map_count (Linux mremap_to). 1 also if the mappings cannot be counted.
+ * Keeps errno. */
+int vcmi_os_refused_early(void);
 
 /* Move the pages of [src, src + n) onto dst (both aligned to vcmi_os_page(), n a multiple of
  * it, inside reservations): dst's old pages go, [src, src + n) stays mapped and reads zero, its

@@ -242,12 +242,13 @@ void *vcmi_os_remap(void *p, size_t old, size_t new_size, int move, void *dest) 
   return q;
 }
 
-void vcmi_os_refill(void *p, size_t size) {
+int vcmi_os_refill(void *p, size_t size) {
   int saved = errno;
   void *q = mmap(p, size, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
   if (q != MAP_FAILED && q != p) munmap(q, size); /* a kernel before 4.17 took it as a hint */
   errno = saved;
+  return q == p ? 0 : -1;
 }
 
 /* Lines of a /proc file (each mapping is one line of /proc/self/maps); -1 if unreadable. */
@@ -277,6 +278,13 @@ static long proc_number(const char *path) {
 static long map_limit(void) {
   long v = proc_number("/proc/sys/vm/max_map_count");
   return v > 0 ? v : 65530;
+}
+
+int vcmi_os_refused_early(void) {
+  int saved = errno;
+  long used = proc_lines("/proc/self/maps");
+  errno = saved;
+  return used < 0 || used + 5 >= map_limit();
 }
 
 #ifndef MREMAP_DONTUNMAP

@@ -1046,10 +1046,12 @@ static void test_move_refused(void) { CHECK(in_child(move_refused_child)); }
  * the charge under strict overcommit, or the address-space limit before Linux 6.17). Mode 2:
  * the growing move is placed off the 2 MiB grid, and the move of the same size onto a fixed
  * address is refused before anything is unmapped (as the mapping count is checked). Mode 3:
- * mode 2's placement alone. */
+ * mode 2's placement alone. Mode 4: mode 2, but the move of the same size is refused after the
+ * kernel unmapped the fixed address (an allocation of its own failing), and another thread
+ * then maps a page there. */
 static int remap_mode;
-static void *remap_foreign; /* mode 1: the other thread's mapping, first byte 0x5A */
-static int remap_refused;   /* mode 2: moves of the same size refused */
+static void *remap_foreign; /* modes 1, 4: the other thread's mapping, first byte 0x5A */
+static int remap_refused;   /* modes 2, 4: moves of the same size refused */
 void *mremap(void *old, size_t old_n, size_t new_n, int flags, ...) {
   void *dest = NULL;
   if (flags & MREMAP_FIXED) {
@@ -1073,6 +1075,16 @@ void *mremap(void *old, size_t old_n, size_t new_n, int flags, ...) {
     errno = ENOMEM;
     return MAP_FAILED;
   }
+  if (mode == 4 && dest && new_n == old_n && !(flags & MREMAP_DONTUNMAP)) {
+    remap_refused++;
+    if (munmap(dest, new_n) == 0) {
+      unsigned char *f = mmap(dest, 4096, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+      if (f != MAP_FAILED) *f = 0x5A, remap_foreign = f;
+    }
+    errno = ENOMEM;
+    return MAP_FAILED;
+  }
   if (mode >= 2 && !dest && (flags & MREMAP_MAYMOVE) && new_n > old_n) {
     size_t g = (size_t)2 << 20, len = new_n + 2 * g;
     unsigned char *a = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1089,7 +1101,9 @@ void *mremap(void *old, size_t old_n, size_t new_n, int flags, ...) {
 /* A large block's growth the kernel refuses fails (NULL, ENOMEM) and changes nothing: the
  * block keeps its bytes, and what another thread mapped meanwhile where the move was to go
  * stays mapped (vcm released its reservation there, unmapping it). A move of the same size
- * refused: the bytes are copied, the block aligned. */
+ * refused: the bytes are copied, the block aligned; refused after the kernel unmapped the
+ * place and another thread mapped a page there, that page stays as it was (the bytes were
+ * copied onto it, and faulted on the unmapped rest: SIGSEGV). */
 static int all_of(const unsigned char *p, size_t n, int c) {
   for (size_t i = 0; i < n; i++)
     if (p[i] != c) return 0;
@@ -1127,6 +1141,22 @@ static void test_grow_refused(void) {
   __atomic_store_n(&remap_mode, 0, __ATOMIC_RELAXED);
   CHECK(q != NULL && ((uintptr_t)q & ((2u << 20) - 1u)) == 0 && all_of(q, 9000 * K, 6));
   CHECK_EQ(remap_refused, 1);
+  p = q ? q : p;
+  memset(p, 7, 40000 * K);
+  remap_foreign = NULL;
+  remap_refused = 0;
+  __atomic_store_n(&remap_mode, 4, __ATOMIC_RELAXED);
+  q = realloc_(p, 100000 * K); /* 64 -> 128 MiB, off the grid, the move onto it refused late */
+  __atomic_store_n(&remap_mode, 0, __ATOMIC_RELAXED);
+  CHECK_EQ(remap_refused, 1);
+  CHECK(remap_foreign != NULL);
+  if (remap_foreign) { /* another thread's page, mapped where the move was to go: untouched */
+    CHECK(msync(remap_foreign, 4096, MS_ASYNC) == 0 && *(unsigned char *)remap_foreign == 0x5A);
+    CHECK(!q || (unsigned char *)q + 100000 * K <= (unsigned char *)remap_foreign ||
+          (unsigned char *)q >= (unsigned char *)remap_foreign + 4096);
+  }
+  CHECK(q == NULL ? all_of(p, 40000 * K, 7)
+                  : ((uintptr_t)q & ((2u << 20) - 1u)) == 0 && all_of(q, 40000 * K, 7));
   free_(q ? q : p);
   CHECK(vcm_check(NULL) == 0);
 }
