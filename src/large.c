@@ -98,13 +98,15 @@ static int dense_at(const unsigned char *p, size_t n) {
 /* Whether malloc'd block b, whose free would drop it, was written all over: then it keeps the
  * pages that fit, as a dense calloc'd block does (the malloc-large pattern: blocks filled, then
  * freed). Measured only if it lived long enough to have been written at WRITE_MAX bytes a ns:
- * a measure of a 16 MiB block costs ~8 us, more than its drop, and s7 frees its blocks within
- * ~70 us of taking them, touching three pages. Not measured: dropped but for its first page,
- * as it may have touched few pages of its written extent, and a kept part would gather more at
- * each reuse. */
+ * its age on the coarse clock less a tick (reads a tick apart may be a moment apart: s7's
+ * blocks, which live ~70 us, were measured each time one crossed a tick). A measure of a 16
+ * MiB block costs ~8 us, more than its drop, and s7 touches three pages a block. Not
+ * measured: dropped but for its first page, as it may have touched few pages of its written
+ * extent, and a kept part would gather more at each reuse. */
 #define WRITE_MAX 32u /* bytes a ns: faster than a thread fills memory */
 static int written_all(const vcmi_large *b) {
-  return vcmi_os_coarse_ns() - b->born >= b->used / WRITE_MAX && dense_at(b->p, b->used);
+  uint64_t age = vcmi_os_coarse_ns() - b->born, tick = vcmi_os_coarse_tick();
+  return age >= tick && age - tick >= b->used / WRITE_MAX && dense_at(b->p, b->used);
 }
 
 /* Before any calloc'd block is freed: measure the last one calloc'd, if it is still live. Its

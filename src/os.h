@@ -56,7 +56,8 @@ void vcmi_os_purge_ranges(const vcmi_os_range *r, size_t n);
 /* Drop the pages of [p, p + size) as vcmi_os_purge does, but keep their page tables: Linux
  * (6.14 on) frees the page table of a range one zap empties whole (2 MiB of 4 KiB pages), and
  * the next fault there must allocate and charge a new one (s7: 17 % of its time). The range is
- * cut one page short of each such boundary and dropped as one batch (vcmi_os_purge_ranges);
+ * cut one page past each such boundary, so that no piece holds a table whole, and dropped as
+ * one batch (vcmi_os_purge_ranges);
  * where the batch call is refused, in one madvise (the tables may go). Keeps errno. */
 void vcmi_os_purge_keep_tables(void *p, size_t size);
 /* Make [p, p + size) inaccessible (a guard). */
@@ -105,6 +106,9 @@ size_t vcmi_os_page(void);
  * unknown. Keeps errno. Not the fine clock: its vDSO read retries while the kernel updates the
  * time, and single-stepped (a fork at each step, test_fork_every_step) it retried for ever. */
 uint64_t vcmi_os_coarse_ns(void);
+/* The coarse clock's tick (its resolution), ns, asked once: two reads a tick apart may be
+ * a moment apart. 0 if unknown. Keeps errno. */
+uint64_t vcmi_os_coarse_tick(void);
 /* The process's resident bytes (Linux: /proc/self/statm times the page size); 0 if unknown.
  * Keeps errno (a purge in free asks it). */
 size_t vcmi_os_resident(void);

@@ -195,15 +195,14 @@ void vcmi_os_purge_keep_tables(void *p, size_t size) {
   size_t n = 0;
   unsigned char *at = p, *end = at + size;
   while (at < end) {
-    size_t room = span - ((uintptr_t)at & (span - 1u)); /* to the next table boundary */
-    unsigned char *next = (size_t)(end - at) < room ? end : at + room;
-    if (room == span && next == at + span) { /* a whole table's range: cut its last page off */
-      r[n++] = (vcmi_os_range){at, span - page};
-      at += span - page;
-    }
+    /* To one page into the next table, so that the piece empties no table whole (each table
+     * is split between two pieces): one piece a table. From a table's start, one page short
+     * of its end. */
+    size_t off = (uintptr_t)at & (span - 1u), len = off ? span - off + page : span - page;
+    unsigned char *next = (size_t)(end - at) < len ? end : at + len;
     r[n++] = (vcmi_os_range){at, (size_t)(next - at)};
     at = next;
-    if (n > VCMI_OS_PURGE_BATCH - 2u) {
+    if (n == VCMI_OS_PURGE_BATCH) {
       vcmi_os_purge_ranges(r, n);
       n = 0;
     }
@@ -414,17 +413,32 @@ size_t vcmi_os_page(void) {
   return p;
 }
 
-uint64_t vcmi_os_coarse_ns(void) {
 #ifdef CLOCK_MONOTONIC_COARSE
-  clockid_t id = CLOCK_MONOTONIC_COARSE;
+#define COARSE CLOCK_MONOTONIC_COARSE
 #else
-  clockid_t id = CLOCK_MONOTONIC;
+#define COARSE CLOCK_MONOTONIC
 #endif
+uint64_t vcmi_os_coarse_ns(void) {
   struct timespec t;
   int saved = errno;
-  int r = clock_gettime(id, &t);
+  int r = clock_gettime(COARSE, &t);
   errno = saved;
   return r != 0 ? 0 : (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+uint64_t vcmi_os_coarse_tick(void) {
+  static uint64_t tick; /* + 1: asked */
+  uint64_t t = __atomic_load_n(&tick, __ATOMIC_RELAXED);
+  if (!t) {
+    struct timespec r;
+    int saved = errno;
+    t = clock_getres(COARSE, &r) != 0
+            ? 1u
+            : (uint64_t)r.tv_sec * 1000000000u + (uint64_t)r.tv_nsec + 1u;
+    errno = saved;
+    __atomic_store_n(&tick, t, __ATOMIC_RELAXED);
+  }
+  return t - 1u;
 }
 
 /* The second field of /proc/self/statm: resident pages. */
