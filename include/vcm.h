@@ -200,15 +200,17 @@ int vcm_region_svg(vcm_region *r, int fd);
 /* The process heap                                                                          */
 /*
  * Thread-safe. Each thread allocates from its own regions without locks; a block freed by
- * another thread goes back through a lock-free list. Sizes up to 256 KiB come from power-of-two
- * classes (16 B … 256 KiB); bigger blocks get their own mapping with a power-of-two capacity,
- * grown by moving page tables (mremap), never by copying. Unless noted, failures return NULL
- * with errno = ENOMEM, and the O(1) bounds exclude the OS calls made when a thread's regions
- * are full (a new region) or for large blocks (one mmap/mremap/munmap).
+ * another thread goes back through a lock-free list. Sizes up to 256 KiB come from classes of
+ * 16 B … 256 KiB (four a doubling, eight from 1 to 8 KiB; a growing realloc and an aligned
+ * allocation take the powers of two); bigger blocks get their own mapping with a power-of-two
+ * capacity, grown by moving page tables (mremap), never by copying. Unless noted, failures
+ * return NULL with errno = ENOMEM, and the O(1) bounds exclude the OS calls made when a
+ * thread's regions are full (a new region) or for large blocks (one mmap/mremap/munmap).
  * The libc names (malloc, free, …) are these functions when libvcm is linked or preloaded.
  */
 
-/* A block of capacity >= n (the next power of two, at least 16), used = n. O(1). */
+/* A block of capacity >= n (the tightest class: 16, 32, 48 or 64 B, then under 1.25 n; a large
+ * block the next power of two, at least 512 KiB), used = n. O(1). */
 void *vcm_malloc(size_t n);
 /* Free p (NULL: no-op). Invalid, interior or double frees go to the misuse handler. O(1). */
 void vcm_free(void *p);
