@@ -45,7 +45,7 @@ void *vcm_malloc(size_t n) {
   if (VCMI_LIKELY(n <= VCMI_TIGHT_TABLE_MAX)) /* one range test for the common sizes */
     b = h->direct[(n + 15u) >> 4];
   else if (n <= VCMI_SMALL_MAX)
-    b = &h->bin[vcmi_tight_class_calc(n)];
+    b = &h->bin[vcmi_mid_class(n)];
   else
     return malloc_slow(n);
   uint32_t g = VCMI_BIN_WORD(b->rk, free_head);

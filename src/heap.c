@@ -51,7 +51,7 @@ _Static_assert(SEG_SIZE(6) / VCMI_SEGMAP_UNIT <= VCMI_SEGMAP_MAX, "the segment m
 /* Heap class t -> its capacity, region class and xscale (generated from the rule in heap.h:
  * capacity c = (1 + x) << (VCMI_LMAX - k) with 1 + x odd). */
 #define C(k, x) {(uint32_t)((1u + (x)) << (VCMI_LMAX - (k))), (k), (x), 0}
-const vcmi_tclass_t vcmi_tclass[VCMI_NTIGHT] = {
+vcmi_tclass_t vcmi_tclass[VCMI_NCLS] = {
     C(14, 0), C(13, 0), C(14, 2), C(12, 0), C(14, 4), C(13, 2), C(14, 6), C(11, 0), C(13, 4),
     C(12, 2), C(13, 6), C(10, 0), C(12, 4), C(11, 2), C(12, 6), C(9, 0), C(11, 4), C(10, 2),
     C(11, 6), C(8, 0), C(13, 32), C(12, 16), C(13, 34), C(11, 8), C(10, 4), C(9, 2), C(10, 6),
@@ -335,8 +335,8 @@ static vcmi_region empty_region = {.free_head = {[0 ... VCM_MAX_CLASSES - 1] = V
  * check keeps calloc and realloc off their fast paths. Never written (all threads share it). */
 vcmi_heap vcmi_no_heap = {
     .direct = {[0 ... VCMI_TIGHT_TABLE_MAX / 16u] = &vcmi_no_heap.bin[0]},
-    .bin = {[0 ... VCMI_NTIGHT - 1] = {.rk = (unsigned char *)&empty_region}},
-    .cur = {[0 ... VCMI_NTIGHT - 1] = &empty_region},
+    .bin = {[0 ... VCMI_NCLS - 1] = {.rk = (unsigned char *)&empty_region}},
+    .cur = {[0 ... VCMI_NCLS - 1] = &empty_region},
     .check = 1};
 __thread vcmi_heap *vcmi_tls_heap __attribute__((tls_model("initial-exec"))) = &vcmi_no_heap;
 
@@ -356,9 +356,9 @@ void vcmi_check_slack(vcmi_region *r, const vcmi_loc *loc, const unsigned char *
 
 /* Class t allocates from r first: cur[t] and its bin. */
 static void heap_set_cur(vcmi_heap *h, unsigned t, vcmi_region *r) {
-  unsigned k = vcmi_tclass[t].k;
   const vcmi_segment *s = (const vcmi_segment *)(const void *)r;
   int empty = r == &empty_region; /* a region, not a segment: no area or capacity */
+  unsigned k = empty ? 0u : vcmi_tclass[t].k; /* a fitted class's may be being written */
   h->cur[t] = r;
   h->bin[t] = (vcmi_bin){(unsigned char *)r + k * sizeof(uint32_t), r->mapk[k],
                          empty ? NULL : s->area[k], empty ? 0 : s->cap[k]};
@@ -378,7 +378,7 @@ static void seg_unlink(vcmi_heap *h, vcmi_segment **link) {
   vcmi_lock_take(&heaps_lock);
   *link = s->next;
   vcmi_lock_give(&heaps_lock);
-  for (unsigned t = 0; t < VCMI_NTIGHT; t++)
+  for (unsigned t = 0; t < VCMI_NCLS; t++)
     if (h->cur[t] == reg(s)) heap_set_cur(h, t, &empty_region);
   if (h->carve_s == s) h->carve_s = NULL;
   seg_destroy(s);
@@ -396,8 +396,8 @@ static void heap_set_mode(vcmi_heap *h, vcmi_region *first) {
   h->check = vcmi_opt[VCMI_OPT_CHECK] != 0;
   for (unsigned i = 0; i <= VCMI_TIGHT_TABLE_MAX / 16u; i++)
     h->direct[i] = &h->bin[vcmi_tight_table[i]];
-  for (unsigned t = 0; t < VCMI_NTIGHT; t++)
-    heap_set_cur(h, t, h->check || vcmi_tclass[t].x ? &empty_region : first);
+  for (unsigned t = 0; t < VCMI_NCLS; t++)
+    heap_set_cur(h, t, h->check || t >= VCMI_NTIGHT || vcmi_tclass[t].x ? &empty_region : first);
   h->purge_at = h->check ? 0 : PURGE_MIN;
   h->credit = (ptrdiff_t)h->purge_at;
   h->carve_s = NULL;
@@ -655,6 +655,11 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, vcmi_region **rp, int 
     if (reg(s)->xscale == x && (reg(s)->paired >> k & 1u) && vcmi_pair_unpark(reg(s), k) &&
         (p = vcmi_take_free(reg(s), k, n)))
       return *rp = reg(s), p;
+  if (t >= VCMI_NTIGHT && !h->check) { /* fitted: the fixed class's chunks its size left free */
+    unsigned t0 = vcmi_tight_class_calc(n), k0 = vcmi_tclass[t0].k, x0 = vcmi_tclass[t0].x;
+    for (vcmi_segment *s = h->segs; s; s = s->next) /* *rp stays: cur[t] is of t's scale */
+      if (reg(s)->xscale == x0 && (p = vcmi_take_free(reg(s), k0, n))) return p;
+  }
   *reused = 0;
   if ((p = take_fresh(h, *rp, k, n))) return p;
   for (vcmi_segment *s = h->segs; s; s = s->next)
@@ -669,6 +674,7 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
   heap_collect(h, 0);
   if (PURGE_DUE(h)) heap_purge(h); /* remote frees collected may make it due */
   vcmi_region *r = h->cur[t];
+  size_t grown = h->grown;
   unsigned char *p = take_any(h, t, n, &r, &reused);
   if (!p && adopt(h)) {
     heap_collect(h, 0);
@@ -680,6 +686,7 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n) {
     r = reg(s);
     p = take_fresh(h, r, k, n);
   }
+  if (!reused && h->grown > grown) vcmi_fit_note(t, n, h->grown - grown);
   if (!reused && h->held) heap_purge(h); /* growing: what a burst kept is looked at first */
   else if (!reused && FREED(h) >= PURGE_MIN && h->grown >= FREED(h))
     heap_purge(h); /* growing while freeing: what it freed is due before the interval */
@@ -770,12 +777,13 @@ static void heap_purge(vcmi_heap *h) {
   h->live_at = live;
   h->grown = 0;
   vcmi_segment **link = &h->segs;
-  uint64_t spare = 0; /* bit x: an empty segment of xscale x is kept */
+  uint64_t spare = 0; /* bit x: an empty segment of xscale x is kept (63: of any over 62) */
   while (*link) {
     vcmi_segment *s = *link;
     vcmi_region *r = reg(s);
-    int empty = seg_empty(s), kept = spare >> r->xscale & 1u;
-    if (empty) spare |= (uint64_t)1 << r->xscale;
+    unsigned sx = r->xscale < 63u ? r->xscale : 63u;
+    int empty = seg_empty(s), kept = spare >> sx & 1u;
+    if (empty) spare |= (uint64_t)1 << sx;
     uint32_t touched = freed_into(s);
     if (empty && s != h->segs && !hold && (kept || (s->idle && !touched))) {
       seg_unlink(h, link);

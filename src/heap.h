@@ -24,12 +24,22 @@
 #define VCMI_BAND_T0 20u  /* the first class over 1 KiB */
 #define VCMI_XSCALE_WIDE 6u /* xscale 0, 2, 4, 6: segments of every class */
 #define VCMI_NTIGHT (VCMI_BAND_T0 + 3u * VCMI_BAND_N + 20u)
+/* Fitted classes (docs/DESIGN.md §6): a size in (1 KiB, 8 KiB] that starts most of its class's
+ * fresh batches gets a class of its own, the size rounded up to 16 bytes (32 over 4,080, so
+ * that 1 + x stays under 256): classes VCMI_NTIGHT .. VCMI_NCLS - 1, given while the process
+ * runs (heap.c, fit_note), at most VCMI_NFIT. vcmi_fit_t[(n - 1 - 1024) / 16] is the class of
+ * the 16-byte bucket of n, 0 while it has none; it is set after vcmi_tclass[t] (release). */
+#define VCMI_NFIT 8u
+#define VCMI_NCLS (VCMI_NTIGHT + VCMI_NFIT)
+#define VCMI_FIT_MIN 1024u
+#define VCMI_FIT_MAX 8192u
 typedef struct vcmi_tclass_t {
   uint32_t cap;       /* its capacity */
   uint32_t k, x;      /* region class k of the segments of xscale x */
   uint32_t pad;       /* 16 bytes: an index is a shift */
 } vcmi_tclass_t;
-extern const vcmi_tclass_t vcmi_tclass[VCMI_NTIGHT];
+extern vcmi_tclass_t vcmi_tclass[VCMI_NCLS]; /* past VCMI_NTIGHT written once, under heaps_lock */
+extern uint8_t vcmi_fit_t[(VCMI_FIT_MAX - VCMI_FIT_MIN) / 16u];
 extern const uint8_t vcmi_band_idx[32];
 static inline unsigned vcmi_tight_class_calc(size_t n) {
   VCMI_ASSERT(n <= VCMI_SMALL_MAX);
@@ -44,8 +54,19 @@ static inline unsigned vcmi_tight_class_calc(size_t n) {
  * class bounds up to 1 KiB are multiples of 16. */
 #define VCMI_TIGHT_TABLE_MAX 1024u
 extern const uint8_t vcmi_tight_table[VCMI_TIGHT_TABLE_MAX / 16u + 1u];
+/* Class t carved a fresh batch of `carved` bytes for a request of n bytes: n may be given a
+ * fitted class (fit.c). Any thread, no lock. */
+void vcmi_fit_note(unsigned t, size_t n, size_t carved);
+/* The tightest class for 1 KiB < n <= VCMI_SMALL_MAX: n's fitted class if it has one. */
+static inline unsigned vcmi_mid_class(size_t n) {
+  if (n <= VCMI_FIT_MAX) {
+    unsigned f = __atomic_load_n(&vcmi_fit_t[(n - 1u - VCMI_FIT_MIN) >> 4], __ATOMIC_ACQUIRE);
+    if (f) return f;
+  }
+  return vcmi_tight_class_calc(n);
+}
 static inline unsigned vcmi_tight_class(size_t n) {
-  return n <= VCMI_TIGHT_TABLE_MAX ? vcmi_tight_table[(n + 15u) >> 4] : vcmi_tight_class_calc(n);
+  return n <= VCMI_TIGHT_TABLE_MAX ? vcmi_tight_table[(n + 15u) >> 4] : vcmi_mid_class(n);
 }
 /* vcmi_pow2_class_t[j]: the class of 2^j bytes (j = 4 .. VCMI_LMAX). */
 extern const uint8_t vcmi_pow2_class_t[VCMI_LMAX + 1u];
@@ -69,8 +90,8 @@ typedef struct vcmi_bin {
  * remote_pending (any thread sets it) and the lists under heaps_lock. */
 typedef struct vcmi_heap {
   vcmi_bin *direct[VCMI_TIGHT_TABLE_MAX / 16u + 1u]; /* &bin[vcmi_tight_table[i]] (malloc) */
-  vcmi_bin bin[VCMI_NTIGHT];     /* class t's current region, as malloc reads it */
-  vcmi_region *cur[VCMI_NTIGHT]; /* class t allocates here first; never NULL (heap_set_cur) */
+  vcmi_bin bin[VCMI_NCLS];       /* class t's current region, as malloc reads it */
+  vcmi_region *cur[VCMI_NCLS];   /* class t allocates here first; never NULL (heap_set_cur) */
   vcmi_segment *segs;
   int remote_pending;            /* a segment of ours has chunks on its remote list */
   int orphan;                    /* fork child: its thread is gone, maybe mid-operation */

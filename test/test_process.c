@@ -336,7 +336,7 @@ static void test_fine_segments(void) {
   uintptr_t lo = UINTPTR_MAX, hi = 0;
   size_t bad = 0;
   for (size_t i = 0; i < N; i++) {
-    p[i] = malloc(1040);
+    p[i] = malloc(1056); /* exact: never a fitted class (1040 would be) */
     bad += !p[i] || vcm_capacity(p[i]) != 1056 || (uintptr_t)p[i] % 16 != 0;
     if ((uintptr_t)p[i] < lo) lo = (uintptr_t)p[i];
     if ((uintptr_t)p[i] > hi) hi = (uintptr_t)p[i];
@@ -344,7 +344,7 @@ static void test_fine_segments(void) {
   CHECK_EQ(bad, 0);
   CHECK(hi - lo >= ((size_t)58 << 20)); /* not one window */
   p[0][0] = 1;
-  p[N - 1][1039] = 2;
+  p[N - 1][1055] = 2;
   CHECK_EQ(vcm_check(NULL), 0);
   vcm_set_misuse_handler(on_misuse, NULL);
   misuse.calls = 0;
@@ -359,11 +359,90 @@ static void test_fine_segments(void) {
     }
   CHECK_EQ(bad, 0);
   vcm_set_misuse_handler(NULL, NULL);
-  for (size_t i = 0; i < N; i++) bad += vcm_used(p[i]) != 1040;
+  for (size_t i = 0; i < N; i++) bad += vcm_used(p[i]) != 1056;
   CHECK_EQ(bad, 0);
   for (size_t i = 0; i < N; i++) free_(p[i]);
   CHECK_EQ(vcm_check(NULL), 0);
 }
+
+/* Fitted classes (docs/DESIGN.md §6): in a fresh process (fits are the process's), a size that
+ * starts most of its class's fresh batches gets a class of its own once its chunks would waste
+ * 16 KiB in the fixed one: 4,368 B moves from 4,480 to 4,384, its chunks free and realloc as any
+ * (misuse reported), the fixed class's chunks it freed serve it again before fresh ones, and
+ * sizes spread over a class, or past the eight classes there are, keep the fixed classes. */
+static int fitted_child(void) {
+  enum { N = 600 };
+  static unsigned char *p[N];
+  size_t fixed = 0, fit = 0, other = 0;
+  for (size_t i = 0; i < N; i++) {
+    p[i] = malloc(4368);
+    size_t c = p[i] ? vcm_capacity(p[i]) : 0;
+    fixed += c == 4480 && fit == 0; /* the fixed class until the fit, the fitted one after */
+    fit += c == 4384;
+    other += c != 4480 && c != 4384;
+    if (p[i]) t_fill(p[i], 4368, (unsigned)i);
+  }
+  if (sizeof(void *) < 8) { /* none on 32-bit targets (DESIGN.md) */
+    CHECK(fixed == N && fit == 0);
+    return t_report();
+  }
+  CHECK(fixed >= 32 && fit >= N / 2 && fixed + fit == N && other == 0);
+  if (fixed + 256 > N) return t_report(); /* no fit: the rest would not apply */
+  size_t bad = 0;
+  for (size_t i = 0; i < N; i++) bad += !t_same(p[i], 4368, (unsigned)i);
+  CHECK_EQ(bad, 0);
+  CHECK_EQ(vcm_check(NULL), 0);
+  unsigned char *q = p[N - 1];
+  vcm_set_misuse_handler(on_misuse, NULL);
+  misuse.calls = 0;
+  free_(q + 16);
+  CHECK(misuse.calls == 1 && misuse.ptr == q + 16 && strstr(misuse.reason, "interior"));
+  vcm_set_misuse_handler(NULL, NULL);
+  unsigned char *r = realloc_(q, 4384); /* in place up to its capacity */
+  CHECK(r == q && vcm_used(r) == 4384);
+  r = realloc_(r, 4385); /* past it: a vector now, a power of two */
+  CHECK(r && vcm_capacity(r) == 8192 && t_same(r, 4368, N - 1));
+  p[N - 1] = r;
+  /* the fixed class's chunks freed: the fitted size takes them before carving */
+  for (size_t i = 0; i < fixed; i++) free_(p[i]);
+  static unsigned char *again[N];
+  size_t taken = 0;
+  for (size_t i = 0; i < fixed + 256; i++) taken += vcm_capacity(again[i] = malloc(4368)) == 4480;
+  CHECK_EQ(taken, fixed); /* all, though the fitted class carved 128 chunks at a time */
+  for (size_t i = 0; i < fixed + 256; i++) free_(again[i]);
+  for (size_t i = fixed; i < N; i++) free_(p[i]);
+  vcm_set_misuse_handler(on_misuse, NULL);
+  misuse.calls = 0;
+  free_(q);
+  CHECK(misuse.calls == 1 && misuse.ptr == q && strstr(misuse.reason, "double free"));
+  vcm_set_misuse_handler(NULL, NULL);
+  /* eight sizes at random in one class (2,560: 2,320 ... 2,544), 4 MiB: none is fitted */
+  static void *s[1600];
+  unsigned long long seed = 7;
+  bad = 0;
+  for (size_t i = 0; i < 1600; i++)
+    bad += vcm_capacity(s[i] = malloc(2320 + 32 * (t_rand(&seed) % 8))) != 2560;
+  CHECK_EQ(bad, 0);
+  for (size_t i = 0; i < 1600; i++) free_(s[i]);
+  /* nine sizes of other classes, each alone in its class, 2 MiB each: seven are fitted (the
+   * eight classes less 4,368's), the last two not */
+  static const size_t size[9] = {1032, 1100, 1500, 2080, 2700, 3400, 4104, 5000, 6600};
+  size_t fitted = 0;
+  for (size_t j = 0; j < 9; j++) {
+    size_t n = size[j], m = ((size_t)2 << 20) / n, last = 0;
+    for (size_t i = 0; i < m; i++) {
+      void *b = malloc(n);
+      last = vcm_capacity(b);
+      /* not freed: each batch is carved for this size */
+    }
+    fitted += (last < n + 32) << j;
+  }
+  CHECK_EQ(fitted, 0x7f);
+  CHECK_EQ(vcm_check(NULL), 0);
+  return t_report();
+}
+static int exec_child(const char *mode);
+static void test_fitted(void) { CHECK_EQ(exec_child("fitted"), 1); }
 
 /* Memory the owner frees on the inline path goes back to the OS within two purges (issue 11),
  * also when another class's frees make them due: in a thread of its own (a fresh heap, 1 MiB
@@ -2266,6 +2345,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "every-scale") == 0) return every_scale_child();
   if (argc > 1 && strcmp(argv[1], "os-failure") == 0) return os_failure_child();
   if (argc > 1 && strcmp(argv[1], "moves_locked") == 0) return moves_locked_child();
+  if (argc > 1 && strcmp(argv[1], "fitted") == 0) return fitted_child();
   self_path = argv[0];
   test_linked_malloc_is_vcm();
   test_mlockall();
@@ -2277,6 +2357,7 @@ int main(int argc, char **argv) {
   test_small();
   test_intent();
   test_fine_segments();
+  test_fitted();
   test_purge_local();
   test_purge_burst();
   test_purge_hold();
