@@ -1146,7 +1146,6 @@ static int move_refused_child(void) {
   free_(v);
   return 0;
 }
-static void test_move_refused(void) { CHECK(in_child(move_refused_child)); }
 
 /* mremap as a kernel that refuses what test_grow_refused asks (vcm's calls bind to this one:
  * the test links libvcm.a). Mode 1: every growing remap is refused, one onto a fixed address
@@ -1156,7 +1155,8 @@ static void test_move_refused(void) { CHECK(in_child(move_refused_child)); }
  * address is refused before anything is unmapped (as the mapping count is checked). Mode 3:
  * mode 2's placement alone. Mode 4: mode 2, but the move of the same size is refused after the
  * kernel unmapped the fixed address (an allocation of its own failing), and another thread
- * then maps a page there. */
+ * then maps a page there. Mode 5: every move of the same size onto a fixed address is refused
+ * after the kernel unmapped that address. */
 static int remap_mode;
 static void *remap_foreign; /* modes 1, 4: the other thread's mapping, first byte 0x5A */
 static int remap_refused;   /* modes 2, 4: moves of the same size refused */
@@ -1180,6 +1180,12 @@ void *mremap(void *old, size_t old_n, size_t new_n, int flags, ...) {
   }
   if (mode == 2 && dest && new_n == old_n && !(flags & MREMAP_DONTUNMAP)) {
     remap_refused++;
+    errno = ENOMEM;
+    return MAP_FAILED;
+  }
+  if (mode == 5 && dest && new_n == old_n && !(flags & MREMAP_DONTUNMAP)) {
+    remap_refused++;
+    munmap(dest, new_n);
     errno = ENOMEM;
     return MAP_FAILED;
   }
@@ -1268,6 +1274,28 @@ static void test_grow_refused(void) {
   free_(q ? q : p);
   CHECK(vcm_check(NULL) == 0);
 }
+
+/* A chunk's pages moved in two calls (an address-space limit: os_posix.c, one_call), the second,
+ * onto the new chunk, refused after the kernel unmapped it (mode 5): the realloc copies, from
+ * the old chunk's bytes put back. They were moved back by a third call, which, refused the same
+ * way, left the old chunk a hole: the copy faulted (SIGSEGV). */
+static int move_back_refused_child(void) {
+  const size_t K = 1024;
+  struct rlimit rl = {RLIM_INFINITY - 1, RLIM_INFINITY}; /* a limit: two calls a move */
+  unsigned char *v = realloc_(NULL, 64 * K), *w;
+  if (!v || setrlimit(RLIMIT_AS, &rl) != 0) return __LINE__;
+  memset(v, 9, 64 * K);
+  remap_refused = 0;
+  __atomic_store_n(&remap_mode, 5, __ATOMIC_RELAXED);
+  w = realloc_(v, 100 * K); /* 64 -> 128 KiB: its pages would move */
+  __atomic_store_n(&remap_mode, 0, __ATOMIC_RELAXED);
+  if (!w || remap_refused != 1 || !all_of(w, 64 * K, 9)) return __LINE__;
+  memset(w, 10, 100 * K);
+  free_(w);
+  return vcm_check(NULL) != 0 ? __LINE__ : 0;
+}
+static void test_move_back_refused(void) { CHECK(in_child(move_back_refused_child)); }
+static void test_move_refused(void) { CHECK(in_child(move_refused_child)); }
 
 static void test_calloc_unmapped(void) {
   pthread_t t;
@@ -2379,6 +2407,7 @@ int main(int argc, char **argv) {
   test_growth();
   test_growth_remap();
   test_move_refused();
+  test_move_back_refused();
   test_grow_refused();
   test_large_cache_resident();
   test_locked_zero();
