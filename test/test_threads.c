@@ -2,7 +2,10 @@
  * (which owns the malloc symbol there): cross-thread frees and reallocs, heap adoption after
  * thread exit, fork while another thread allocates. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -10,6 +13,21 @@
 
 #include "harness.h"
 #include "vcm.h"
+
+/* pthread_create, retried while the system is short of threads (EAGAIN); a thread that cannot
+ * be made ends the program with a failed tally rather than a join of an unset handle. */
+static void spawn(pthread_t *t, void *(*fn)(void *), void *arg) {
+  int rc = 0;
+  for (int tries = 0; tries < 200; tries++) {
+    rc = pthread_create(t, NULL, fn, arg);
+    if (rc != EAGAIN) break;
+    usleep(10000);
+  }
+  if (rc == 0) return;
+  fprintf(stderr, "pthread_create: %s\n", strerror(rc));
+  CHECK(rc == 0);
+  exit(t_report());
+}
 
 /* Threads: each allocates, hands half its blocks to the next thread to free. */
 #define NT 8
@@ -45,10 +63,10 @@ static void *freer(void *arg) {
 
 static void test_threads(void) {
   pthread_t t[NT];
-  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
+  for (int i = 0; i < NT; i++) spawn(&t[i], worker, (void *)(intptr_t)i);
   for (int i = 0; i < NT; i++) pthread_join(t[i], NULL);
   intptr_t bad = 0;
-  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, freer, (void *)(intptr_t)i);
+  for (int i = 0; i < NT; i++) spawn(&t[i], freer, (void *)(intptr_t)i);
   for (int i = 0; i < NT; i++) {
     void *r;
     pthread_join(t[i], &r);
@@ -56,7 +74,7 @@ static void test_threads(void) {
   }
   CHECK_EQ(bad, 0);
   /* The blocks freed remotely come back: new threads adopt the exited heaps. */
-  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
+  for (int i = 0; i < NT; i++) spawn(&t[i], worker, (void *)(intptr_t)i);
   for (int i = 0; i < NT; i++) pthread_join(t[i], NULL);
   for (int i = 0; i < NT; i++)
     for (int j = 0; j < PER; j++) vcm_free(mailbox[i][j]);
@@ -77,7 +95,7 @@ static void *spin_alloc(void *arg) {
 static void test_fork(void) {
   int stop = 0;
   pthread_t t;
-  pthread_create(&t, NULL, spin_alloc, &stop);
+  spawn(&t, spin_alloc, &stop);
   int ok = 1;
   for (int i = 0; i < 20 && ok; i++) {
     pid_t pid = fork();
@@ -137,9 +155,9 @@ static void test_large_move_race(void) {
   int stop = 0;
   pthread_t a, b, c;
   vcm_set_misuse_handler(count_misuse, NULL);
-  pthread_create(&a, NULL, mover, &stop);
-  pthread_create(&b, NULL, mapper, &stop);
-  pthread_create(&c, NULL, mapper, &stop);
+  spawn(&a, mover, &stop);
+  spawn(&b, mapper, &stop);
+  spawn(&c, mapper, &stop);
   usleep(1500000);
   __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
   pthread_join(a, NULL);
@@ -185,9 +203,9 @@ static void *grow_vecs(void *arg) {
 static void test_remote_growth(void) {
   pthread_t t[NT];
   vec_first = 24u << 10;
-  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, make_vecs, (void *)(intptr_t)i);
+  for (int i = 0; i < NT; i++) spawn(&t[i], make_vecs, (void *)(intptr_t)i);
   for (int i = 0; i < NT; i++) pthread_join(t[i], NULL);
-  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, grow_vecs, (void *)(intptr_t)i);
+  for (int i = 0; i < NT; i++) spawn(&t[i], grow_vecs, (void *)(intptr_t)i);
   intptr_t bad = 0;
   for (int i = 0; i < NT; i++) {
     void *r;
@@ -201,7 +219,7 @@ static void test_remote_growth(void) {
       vcm_free(vecs[i][j]);
     }
   vec_first = 96u << 10; /* the class of the chunks remapped away */
-  for (int i = 0; i < NT; i++) pthread_create(&t[i], NULL, make_vecs, (void *)(intptr_t)i);
+  for (int i = 0; i < NT; i++) spawn(&t[i], make_vecs, (void *)(intptr_t)i);
   for (int i = 0; i < NT; i++) pthread_join(t[i], NULL);
   for (int i = 0; i < NT; i++)
     for (int j = 0; j < NVEC; j++) {
