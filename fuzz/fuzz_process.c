@@ -44,7 +44,9 @@ static size_t tight_cap(size_t n) {
   if (n <= 64) return n <= 16 ? 16 : (n + 15) / 16 * 16;
   size_t q = small_cap(n) / 8, u = q / 8; /* n in (4q, 8q] = (32u, 64u] */
   if (n > 1024 && n <= 8192 && n <= 36 * u) return (n + u - 1) / u * u; /* 33u .. 36u */
-  return (n + q - 1) / q * q;
+  size_t c = (n + q - 1) / q * q;
+  /* a colour class: 2^l * 129/128 for 2 to 32 KiB (heap.h) */
+  return c == 8 * q && c >= 2048 && c <= 32768 ? c / 128 * 129 : c;
 }
 static size_t malloc_cap(size_t n) { return n <= SMALL_MAX ? tight_cap(n) : large_cap(n); }
 static size_t grow_cap(size_t n) { return n <= SMALL_MAX ? small_cap(n) : large_cap(n); }

@@ -29,7 +29,7 @@ static uint32_t fit_cap(size_t n) {
 static void fit_give(uint32_t c) {
   uint32_t t = __atomic_fetch_add(&fit_given, 1u, __ATOMIC_RELAXED);
   if (t >= VCMI_NFIT) return; /* every slot given: the band's classes serve the rest */
-  t += VCMI_NTIGHT;
+  t += VCMI_NFIXED;
   unsigned j = (unsigned)__builtin_ctz(c);
   vcmi_tclass[t] = (vcmi_tclass_t){c, VCMI_LMAX - j, (c >> j) - 1u, 0};
   VCMI_ASSERT(vcmi_tclass[t].x > VCMI_XSCALE_WIDE); /* 1, 3, 5, 7 times 2^j are fixed classes */
@@ -48,7 +48,9 @@ void vcmi_fit_note(unsigned t, size_t n, size_t carved) {
   unsigned i = (unsigned)((n - 1u - VCMI_FIT_MIN) >> 4);
   uint32_t cap = vcmi_tclass[t].cap, fc = fit_cap(n);
   uint32_t c = __atomic_add_fetch(&class_batches[t], 1u, __ATOMIC_RELAXED);
-  if (fc >= cap) return; /* its class fits it as tight */
+  /* its class fits it as tight, or it is a colour class's power of two (heap.h): its 1/128
+   * more is what staggers its chunks */
+  if (fc >= cap || !(fc & (fc - 1u))) return;
   uint32_t b = __atomic_add_fetch(&bucket_batches[i], 1u, __ATOMIC_RELAXED);
   size_t w = __atomic_add_fetch(&bucket_waste[i], carved / cap * (cap - fc), __ATOMIC_RELAXED);
   if (w >= FIT_SAVE && 4u * b >= 3u * c && !__atomic_load_n(&vcmi_fit_t[i], __ATOMIC_RELAXED))

@@ -55,19 +55,22 @@ vcmi_tclass_t vcmi_tclass[VCMI_NCLS] = {
     C(14, 0), C(13, 0), C(14, 2), C(12, 0), C(14, 4), C(13, 2), C(14, 6), C(11, 0), C(13, 4),
     C(12, 2), C(13, 6), C(10, 0), C(12, 4), C(11, 2), C(12, 6), C(9, 0), C(11, 4), C(10, 2),
     C(11, 6), C(8, 0), C(13, 32), C(12, 16), C(13, 34), C(11, 8), C(10, 4), C(9, 2), C(10, 6),
-    C(7, 0), C(12, 32), C(11, 16), C(12, 34), C(10, 8), C(9, 4), C(8, 2), C(9, 6), C(6, 0),
-    C(11, 32), C(10, 16), C(11, 34), C(9, 8), C(8, 4), C(7, 2), C(8, 6), C(5, 0), C(7, 4), C(6, 2),
-    C(7, 6), C(4, 0), C(6, 4), C(5, 2), C(6, 6), C(3, 0), C(5, 4), C(4, 2), C(5, 6), C(2, 0),
-    C(4, 4), C(3, 2), C(4, 6), C(1, 0), C(3, 4), C(2, 2), C(3, 6), C(0, 0)};
+    C(14, 128), C(12, 32), C(11, 16), C(12, 34), C(10, 8), C(9, 4), C(8, 2), C(9, 6), C(13, 128),
+    C(11, 32), C(10, 16), C(11, 34), C(9, 8), C(8, 4), C(7, 2), C(8, 6), C(12, 128), C(7, 4),
+    C(6, 2), C(7, 6), C(11, 128), C(6, 4), C(5, 2), C(6, 6), C(10, 128), C(5, 4), C(4, 2), C(5, 6), C(2, 0),
+    C(4, 4), C(3, 2), C(4, 6), C(1, 0), C(3, 4), C(2, 2), C(3, 6), C(0, 0),
+    /* the powers of two of the colour classes, 2^11 .. 2^15 (not malloc's) */
+    C(7, 0), C(6, 0), C(5, 0), C(4, 0), C(3, 0)};
 #undef C
 /* Between 1 and 8 KiB: n in (2^l, 2^(l+1)] with u = 2^(l-5) and n - 1 in [32u + m*u, 32u + (m+1)*u)
  * takes the first class of 33u, 34u, 35u, 36u, 40u, 48u, 56u, 64u at or above (33 + m)u. */
 const uint8_t vcmi_band_idx[32] = {
     0, 1, 2, 3, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7};
 
-/* vcmi_tight_class_calc(2^j) for j >= 4; global_init verifies it in test builds. */
+/* vcmi_tight_class_calc(2^j) for j >= 4, or for a colour class its power of two (from
+ * VCMI_NTIGHT on); global_init verifies it in test builds. */
 const uint8_t vcmi_pow2_class_t[VCMI_LMAX + 1u] = {0,  0,  0,  0,  0,  1,  3,  7,  11, 15,
-                                                   19, 27, 35, 43, 47, 51, 55, 59, 63};
+                                                   19, 64, 65, 66, 67, 68, 55, 59, 63};
 /* vcmi_tight_class_calc(16 * i); global_init verifies it in test builds. */
 const uint8_t vcmi_tight_table[VCMI_TIGHT_TABLE_MAX / 16u + 1u] = {
     0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 12, 12, 13, 13, 13, 13, 14,
@@ -186,6 +189,8 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   }
   s->fine_k = k;
   s->fine_end = fine ? (uint32_t)((size - VCMI_SEG_DATA_OFF) / s->cap[k]) : 0u;
+  uint32_t spans = VCMI_PURGE_SPANS_MAX << vcmi_purge_span_log2(s, k); /* purge.h */
+  if (s->fine_end > spans) s->fine_end = spans;
   for (unsigned j = 0; j < VCMI_NCLASS && !lazy; j++)
     s->open[j] = (uint32_t)(class_end(s, j) * s->cap[j]);
   if (x) r->stride_log2 = 0;
@@ -397,7 +402,7 @@ static void heap_set_mode(vcmi_heap *h, vcmi_region *first) {
   for (unsigned i = 0; i <= VCMI_TIGHT_TABLE_MAX / 16u; i++)
     h->direct[i] = &h->bin[vcmi_tight_table[i]];
   for (unsigned t = 0; t < VCMI_NCLS; t++)
-    heap_set_cur(h, t, h->check || t >= VCMI_NTIGHT || vcmi_tclass[t].x ? &empty_region : first);
+    heap_set_cur(h, t, h->check || t >= VCMI_NFIXED || vcmi_tclass[t].x ? &empty_region : first);
   h->purge_at = h->check ? 0 : PURGE_MIN;
   h->credit = (ptrdiff_t)h->purge_at;
   h->carve_s = NULL;
@@ -413,13 +418,21 @@ static void global_init(void) {
   vcmi_options_init();
   for (size_t n = 0; n <= VCMI_TIGHT_TABLE_MAX; n++)
     VCMI_ASSERT(vcmi_tight_table[(n + 15u) >> 4] == vcmi_tight_class_calc(n));
-  for (unsigned j = 4; j <= VCMI_LMAX; j++)
-    VCMI_ASSERT(vcmi_pow2_class_t[j] == vcmi_tight_class_calc((size_t)1 << j));
-  for (unsigned t = 0; t < VCMI_NTIGHT; t++) { /* the table follows the rule, each c its class's */
+  for (unsigned j = 4; j <= VCMI_LMAX; j++) {
+    const vcmi_tclass_t *c = &vcmi_tclass[vcmi_pow2_class_t[j]];
+    int colour = j >= VCMI_COLOUR_LMIN && j <= VCMI_COLOUR_LMAX;
+    VCMI_ASSERT(c->cap == (size_t)1 << j && c->x == 0);
+    VCMI_ASSERT(colour ? vcmi_pow2_class_t[j] == VCMI_NTIGHT + j - VCMI_COLOUR_LMIN
+                       : vcmi_pow2_class_t[j] == vcmi_tight_class_calc((size_t)1 << j));
+  }
+  for (unsigned t = 0; t < VCMI_NFIXED; t++) { /* the table follows the rule, each c its class's */
     const vcmi_tclass_t *c = &vcmi_tclass[t];
     VCMI_ASSERT(c->cap == (1u + c->x) << (VCMI_LMAX - c->k) && (c->x & 1u) == 0);
-    VCMI_ASSERT(vcmi_tight_class_calc(c->cap) == t &&
-                (t + 1u == VCMI_NTIGHT || vcmi_tight_class_calc(c->cap + 1u) == t + 1u));
+    /* the most malloc puts in it: a colour class 2^l of its 2^l * 129/128 */
+    size_t most = c->x == VCMI_XSCALE_COLOUR ? (size_t)c->cap / 129u * 128u : c->cap;
+    VCMI_ASSERT(t >= VCMI_NTIGHT ||
+                (vcmi_tight_class_calc(most) == t &&
+                 (t + 1u == VCMI_NTIGHT || vcmi_tight_class_calc(most + 1u) == t + 1u)));
   }
   if (pthread_key_create(&heap_key, heap_destructor) == 0) key_ready = 1;
   if (pthread_key_create(&out_key, out_destructor) == 0) out_key_ready = 1;
@@ -655,7 +668,7 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, vcmi_region **rp, int 
     if (reg(s)->xscale == x && (reg(s)->paired >> k & 1u) && vcmi_pair_unpark(reg(s), k) &&
         (p = vcmi_take_free(reg(s), k, n)))
       return *rp = reg(s), p;
-  if (t >= VCMI_NTIGHT && !h->check) { /* fitted: the fixed class's chunks its size left free */
+  if (t >= VCMI_NFIXED && !h->check) { /* fitted: the fixed class's chunks its size left free */
     unsigned t0 = vcmi_tight_class_calc(n), k0 = vcmi_tclass[t0].k, x0 = vcmi_tclass[t0].x;
     for (vcmi_segment *s = h->segs; s; s = s->next) /* *rp stays: cur[t] is of t's scale */
       if (reg(s)->xscale == x0 && (p = vcmi_take_free(reg(s), k0, n))) return p;

@@ -19,18 +19,28 @@
  * malloc and calloc take the tightest; a realloc (from NULL or growing) and an aligned
  * allocation take a power of two. Class t is region class vcmi_tclass[t].k of the segments
  * with xscale vcmi_tclass[t].x; an xscale over VCMI_XSCALE_WIDE is a fine segment's, which
- * holds that one class (heap.c). */
+ * holds that one class (heap.c).
+ * Colours: malloc's class for 2^l bytes, 2 to 32 KiB, is 2^l * 129/128 (xscale
+ * VCMI_XSCALE_COLOUR, segment.h), not the power of two, which realloc and aligned allocations
+ * keep (classes VCMI_NTIGHT .. VCMI_NFIXED - 1). Chunks of a power of two of a page or more all
+ * start at one offset in their pages, so same-sized blocks written in step (C++ containers
+ * grown side by side, g7) fall in the same sets of the caches; 2^l / 128 more puts each chunk
+ * 16 to 256 bytes further on in its page than the last (docs/DESIGN.md §6). */
 #define VCMI_BAND_N 8u   /* classes per doubling from 1 to 8 KiB */
 #define VCMI_BAND_T0 20u  /* the first class over 1 KiB */
 #define VCMI_XSCALE_WIDE 6u /* xscale 0, 2, 4, 6: segments of every class */
+#define VCMI_COLOUR_LMIN 11u /* colour classes: 2^11 .. 2^15 bytes */
+#define VCMI_COLOUR_LMAX 15u
 #define VCMI_NTIGHT (VCMI_BAND_T0 + 3u * VCMI_BAND_N + 20u)
+/* the fixed classes: the tight ones, then the powers of two that a colour class stands for */
+#define VCMI_NFIXED (VCMI_NTIGHT + VCMI_COLOUR_LMAX - VCMI_COLOUR_LMIN + 1u)
 /* Fitted classes (docs/DESIGN.md §6): a size in (1 KiB, 8 KiB] that starts most of its class's
  * fresh batches gets a class of its own, the size rounded up to 16 bytes (32 over 4,080, so
- * that 1 + x stays under 256): classes VCMI_NTIGHT .. VCMI_NCLS - 1, given while the process
+ * that 1 + x stays under 256): classes VCMI_NFIXED .. VCMI_NCLS - 1, given while the process
  * runs (heap.c, fit_note), at most VCMI_NFIT. vcmi_fit_t[(n - 1 - 1024) / 16] is the class of
  * the 16-byte bucket of n, 0 while it has none; it is set after vcmi_tclass[t] (release). */
 #define VCMI_NFIT 8u
-#define VCMI_NCLS (VCMI_NTIGHT + VCMI_NFIT)
+#define VCMI_NCLS (VCMI_NFIXED + VCMI_NFIT)
 #define VCMI_FIT_MIN 1024u
 #define VCMI_FIT_MAX 8192u
 typedef struct vcmi_tclass_t {
@@ -38,7 +48,7 @@ typedef struct vcmi_tclass_t {
   uint32_t k, x;      /* region class k of the segments of xscale x */
   uint32_t pad;       /* 16 bytes: an index is a shift */
 } vcmi_tclass_t;
-extern vcmi_tclass_t vcmi_tclass[VCMI_NCLS]; /* past VCMI_NTIGHT written once, under heaps_lock */
+extern vcmi_tclass_t vcmi_tclass[VCMI_NCLS]; /* past VCMI_NFIXED written once, under heaps_lock */
 extern uint8_t vcmi_fit_t[(VCMI_FIT_MAX - VCMI_FIT_MIN) / 16u];
 extern const uint8_t vcmi_band_idx[32];
 static inline unsigned vcmi_tight_class_calc(size_t n) {
@@ -68,7 +78,7 @@ static inline unsigned vcmi_mid_class(size_t n) {
 static inline unsigned vcmi_tight_class(size_t n) {
   return n <= VCMI_TIGHT_TABLE_MAX ? vcmi_tight_table[(n + 15u) >> 4] : vcmi_mid_class(n);
 }
-/* vcmi_pow2_class_t[j]: the class of 2^j bytes (j = 4 .. VCMI_LMAX). */
+/* vcmi_pow2_class_t[j]: the power-of-two class of 2^j bytes (j = 4 .. VCMI_LMAX). */
 extern const uint8_t vcmi_pow2_class_t[VCMI_LMAX + 1u];
 static inline unsigned vcmi_pow2_class(size_t n) {
   return n <= 16 ? 0u : vcmi_pow2_class_t[vcmi_log2(n - 1u) + 1u];

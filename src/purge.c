@@ -147,7 +147,8 @@ void vcmi_donate_settle(const vcmi_purge_batch *bt) {
  * what the class gives up any class can take in pages. */
 #define SPAN_LOG2_MIN 12u
 #define SPAN_LOG2_MAX 16u
-#define SPANS_MAX (VCMI_SEG_CHANNELS << (VCMI_LMAX - SPAN_LOG2_MIN)) /* spans per class area */
+#define SPANS_MAX VCMI_PURGE_SPANS_MAX /* spans per class area */
+_Static_assert(SPAN_LOG2_MIN == 12u, "purge.h counts spans of 4 KiB");
 #define AGED VCMI_AGED
 /* How long a free span waits (docs/DESIGN.md §6), in purges of its class (those that look at
  * it). A run of SPAN_BULK bytes or more of spans all free at two purges in a row goes. A shorter
@@ -382,6 +383,26 @@ static int give_up(size_t *hold, size_t bytes) {
 static int span_old(const span_groups *G, uint32_t i) {
   return (uint16_t)(G->h->purges - rec(G, i)->full) >= SPAN_AGE << G->h->wait_log2;
 }
+/* Chunks g .. h of class k are free (on the free list or past the frontier). */
+static int all_free(const vcmi_region *r, unsigned k, uint32_t g, uint32_t h) {
+  for (; g <= h && g < r->fresh[k]; g++)
+    if (vcmi_entry_at(r, k, g)->state & (VCMI_LIVE | VCMI_REMOTE)) return 0;
+  return 1;
+}
+/* Drop the pages inside chunks a .. b - 1 of class k, free spans, and the pages at their ends
+ * that they share only with free chunks (a colour class's spans are not whole pages; an
+ * isolated free chunk keeps the two it shares with live neighbours). */
+static void drop_chunks(const vcmi_region *r, unsigned k, uint32_t a, uint32_t b,
+                        vcmi_purge_batch *bt) {
+  uintptr_t page = vcmi_os_page(), base = (uintptr_t)vcmi_chunk_addr(r, k, 0);
+  uintptr_t lo = (uintptr_t)vcmi_chunk_addr(r, k, a), hi = (uintptr_t)vcmi_chunk_addr(r, k, b);
+  size_t cap = vcmi_class_cap(r, k);
+  uintptr_t lo_page = lo & ~(page - 1u), hi_page = (hi + page - 1u) & ~(page - 1u);
+  if (lo_page < lo && lo_page >= base && all_free(r, k, (uint32_t)((lo_page - base) / cap), a - 1u))
+    lo = lo_page;
+  if (hi_page > hi && all_free(r, k, b, (uint32_t)((hi_page - 1u - base) / cap))) hi = hi_page;
+  vcmi_purge_inside(bt, (void *)lo, hi - lo);
+}
 static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint32_t n,
                     unsigned per_log2, size_t *hold, vcmi_purge_batch *bt) {
   size_t span_bytes = ((size_t)1 << per_log2) * vcmi_class_cap(r, k);
@@ -406,14 +427,14 @@ static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint
         fresh_spans++;
       } else if (split) {
         if (fresh_spans)
-          batch_add(bt, vcmi_chunk_addr(r, k, from << per_log2), (i - from) * span_bytes);
+          drop_chunks(r, k, from << per_log2, i << per_log2, bt);
         from = i + 1u, fresh_spans = 0;
       }
       continue;
     }
     waiting |= in;
     if (fresh_spans)
-      batch_add(bt, vcmi_chunk_addr(r, k, from << per_log2), (i - from) * span_bytes);
+      drop_chunks(r, k, from << per_log2, i << per_log2, bt);
     from = i + 1u, fresh_spans = 0;
   }
   return waiting;
@@ -445,9 +466,19 @@ static void chain_check(const span_groups *G, unsigned per_log2) {
 #define chain_check(G, per_log2) ((void)0)
 #endif
 
-unsigned vcmi_purge_span_log2(unsigned k) {
-  unsigned cl = VCMI_LMAX - k, sl = span_log2();
-  return cl < sl ? sl - cl : 0;
+/* A span of whole pages is 1 + x of them; a colour class's would be 129 pages (32 chunks of
+ * 16.1 KiB), kept resident for one live chunk among them (g7: 174 MiB, not 154, when its
+ * vectors that stop growing stay between those that move on). Its span is the fewest chunks
+ * covering a page, and a run of them drops the pages inside it (drop_run): the pages its ends
+ * share with a live neighbour stay. So a PURGED chunk of a colour class may not read zero,
+ * nor a chunk past a cut of its top: calloc never takes such chunks (alloc.c, calloc_mid:
+ * 64 KiB and more). */
+unsigned vcmi_purge_span_log2(const vcmi_segment *s, unsigned k) {
+  unsigned cl = VCMI_LMAX - k, sl = span_log2(), p = 0;
+  if (cl >= sl) return 0;
+  if (((const vcmi_region *)(const void *)s)->xscale != VCMI_XSCALE_COLOUR) return sl - cl;
+  while ((s->cap[k] << p) < ((size_t)1 << sl)) p++;
+  return p;
 }
 
 /* p is right before c on class k's free list: a free chunk (below the frontier, which no
@@ -463,7 +494,7 @@ int vcmi_purge_prev(vcmi_segment *s, unsigned k, uint32_t c, uint32_t walk, uint
   uint32_t st = vcmi_entry_at(r, k, c)->state, fresh = r->fresh[k];
   if (st & (AGED | VCMI_PURGED)) { /* in its span's group, intact if its head is marked */
     span_groups groups = groups_of(s, k), *G = &groups;
-    unsigned l = vcmi_purge_span_log2(k);
+    unsigned l = vcmi_purge_span_log2(s, k);
     uint32_t i = c >> l, q;
     G->nw = ((fresh - 1u) >> l) / 64u + 1u; /* c < fresh */
     if (!get_bit(G, 0, i)) return -1;
@@ -492,7 +523,7 @@ int vcmi_purge_prev(vcmi_segment *s, unsigned k, uint32_t c, uint32_t walk, uint
  * whose head the next purge sets: groups_taken); next: the one after. */
 void vcmi_purge_unlink(vcmi_segment *s, unsigned k, uint32_t c, uint32_t prev, uint32_t next) {
   span_groups groups = groups_of(s, k), *G = &groups;
-  uint32_t i = c >> vcmi_purge_span_log2(k);
+  uint32_t i = c >> vcmi_purge_span_log2(s, k);
   span_rec *x = rec(G, i);
   VCMI_ASSERT(get_bit(G, 0, i) && x->cnt > 0 && G->h->chain >= x->cnt);
   if (x->cnt == 1u || (prev == VCMI_NONE && c == x->tail)) {
@@ -518,7 +549,7 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
                      vcmi_purge_batch *bt) {
   vcmi_region *r = vcmi_seg_region(s);
   span_groups groups = groups_of(s, k), *G = &groups;
-  unsigned cl = VCMI_LMAX - k, sl = span_log2(), per_log2 = cl < sl ? sl - cl : 0;
+  unsigned per_log2 = vcmi_purge_span_log2(s, k);
   uint32_t fresh = r->fresh[k], nspan = ((fresh - 1u) >> per_log2) + 1u, per = 1u << per_log2;
   G->nw = (nspan + 63u) / 64u;
   uint32_t last = fresh - ((nspan - 1u) << per_log2); /* chunks in the top span */

@@ -55,8 +55,11 @@ void *vcmi_purge_groups_at(vcmi_segment *s, unsigned k, size_t *bytes);
 int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int check,
                      vcmi_purge_batch *bt);
 
-/* Class k's chunks per span (purge.c: an OS page, for a class under a page), as a shift. */
-unsigned vcmi_purge_span_log2(unsigned k);
+/* Class k's chunks per span in s (purge.c: an OS page, for a class under a page; for a
+ * colour class, the fewest covering a page), as a shift. */
+unsigned vcmi_purge_span_log2(const vcmi_segment *s, unsigned k);
+/* The most spans a class has (of 4 KiB pages: an area of 2^23 bytes, 2^19 on 32-bit). */
+#define VCMI_PURGE_SPANS_MAX (VCMI_SEG_CHANNELS << (VCMI_LMAX - 12u))
 /* The chunk before the free chunk c on class k's free list in *prev (VCMI_NONE: c is its
  * head): 0, or -1 if not found cheaply: in c's group (a purge's, intact) or as the tail of the
  * group before, else within walk steps of the head. O(chunks a span + walk). */

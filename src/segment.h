@@ -23,7 +23,8 @@ typedef struct vcmi_segment {
   uint32_t shrink;   /* vcmi_shrink_floor's shift: 2 (powers of two), 1 (scaled classes) */
   /* Class k's chunks from its frontier (fresh) up to dirty_g[k] may hold bytes: a purge moved
    * free pages of another class there (purge.c, "donations"); all others at or above the
-   * frontier read zero. dirty_g[k] = 0: none. */
+   * frontier read zero (of a colour class, heap.h, the first page past a cut may not: purge.c).
+   * dirty_g[k] = 0: none. */
   uint32_t dirty_g[VCMI_NCLASS];
   /* Bytes of fresh chunks class k carved since the last purge (purge.c: the room a donation to
    * it may fill), at most UINT32_MAX; 0 for the classes no donation goes to. */
@@ -48,6 +49,9 @@ static inline uint32_t vcmi_seg_class_end(vcmi_segment *s, unsigned k) {
 /* Open class k of s to at least need bytes into its area (need within the class's chunks) and
  * the entries of its chunks there: 0, or -1 if the OS refuses even need (heap.c). Owner only. */
 int vcmi_seg_open(vcmi_segment *s, unsigned k, size_t need);
+
+/* The xscale of the colour classes (heap.h): fine segments of 2^l * 129/128-byte chunks. */
+#define VCMI_XSCALE_COLOUR 128u
 
 /* A segment's layout (docs/DESIGN.md §6): the header page, then the map, then the purge's span
  * groups (purge.h), a guard page, and the data from VCMI_GRANULE on. */

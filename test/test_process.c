@@ -276,12 +276,12 @@ static void test_small(void) {
 }
 
 /* Capacity by intent (issue 11): malloc and calloc get the tightest class (16, 32, 48, 64, then
- * four per doubling, 32 from 1 to 8 KiB); a realloc from NULL or one that grows gets a power of two, so a vector
+ * four per doubling, 32 from 1 to 8 KiB; 2^l * 129/128 for 2 to 32 KiB); a realloc from NULL or one that grows gets a power of two, so a vector
  * growing by exact sizes moves once per doubling; aligned allocations are powers of two. */
 static void test_intent(void) {
   static const size_t want[][2] = {{1, 16},     {33, 48},     {65, 80},     {100, 112},
                                    {1032, 1056}, {4368, 4480}, {5121, 6144}, {8193, 10240},
-                                   {2000, 2048}, {1100, 1120}, {200000, 229376}};
+                                   {2000, 2064}, {1100, 1120}, {200000, 229376}};
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
     void *p = malloc(want[i][0]), *c = calloc(1, want[i][0]);
     CHECK_EQ(vcm_capacity(p), want[i][1]);
@@ -480,20 +480,28 @@ static void test_purge_local(void) {
 
 /* Free chunks between live ones go back too (purges work on pages, not 64 KiB spans): in a
  * thread of its own, 256 chunks of 8 KiB, every other one freed after a purge saw them live;
- * five purges later none of their pages is resident and the live ones are intact. */
+ * five purges later none of their pages is resident and the live ones are intact. Power-of-two
+ * chunks (a realloc's) are whole pages; malloc's are of a colour class (8,256 bytes, heap.h),
+ * whose freed chunks keep the pages they share with live ones and drop those inside them. */
 static void *purge_between_main(void *arg) {
   enum { N = 256, SZ = 8192 };
   static unsigned char *c[N];
-  (void)arg;
+  int colour = arg != NULL;
+  size_t page = 4096;
   for (int i = 0; i < N; i++) {
-    c[i] = malloc(SZ);
+    c[i] = colour ? malloc(SZ) : realloc_(NULL, SZ);
     if (c[i]) memset(c[i], i & 0xff, SZ);
   }
   churn_64k(17); /* a purge, the class all live */
   for (int i = 1; i < N; i += 2) free(c[i]);
   churn_64k(1400); /* five purges even at the largest interval: a lone span waits 3 */
   static size_t res[2];
-  for (int i = 1; i < N; i += 2) res[0] += c[i] ? resident(c[i], SZ) : 1u;
+  res[0] = res[1] = 0;
+  for (int i = 1; i < N; i += 2) {
+    uintptr_t lo = ((uintptr_t)c[i] + page - 1u) & ~(page - 1u);
+    uintptr_t hi = ((uintptr_t)c[i] + (colour ? SZ / 128u * 129u : SZ)) & ~(page - 1u);
+    res[0] += c[i] ? resident((void *)lo, hi - lo) : 1u;
+  }
   for (int i = 0; i < N; i += 2) {
     for (int j = 0; c[i] && j < SZ; j++) res[1] += c[i][j] != (i & 0xff);
     free(c[i]);
@@ -501,13 +509,40 @@ static void *purge_between_main(void *arg) {
   return res;
 }
 static void test_purge_between(void) {
-  pthread_t t;
-  size_t *res = NULL;
-  CHECK(pthread_create(&t, NULL, purge_between_main, NULL) == 0);
-  CHECK(pthread_join(t, (void **)&res) == 0 && res);
-  if (!res) return;
-  CHECK_EQ(res[0], 0); /* no page of a freed chunk */
-  CHECK(res[1] == 0);
+  for (int colour = 0; colour < 2; colour++) {
+    pthread_t t;
+    size_t *res = NULL;
+    CHECK(pthread_create(&t, NULL, purge_between_main, colour ? &t : NULL) == 0);
+    CHECK(pthread_join(t, (void **)&res) == 0 && res);
+    if (!res) return;
+    CHECK_EQ(res[0], 0); /* no page inside a freed chunk */
+    CHECK(res[1] == 0);
+  }
+}
+
+/* Colours (heap.h): malloc's chunks of 2 to 32 KiB, 2^l * 129/128 bytes, start at a new offset
+ * in their pages each (same-sized blocks written in step do not meet in the same cache sets);
+ * a realloc's of the same size are powers of two, whole pages from 4 KiB. */
+static void test_colours(void) {
+  size_t bad = 0;
+  for (size_t n = 2048; n <= 32768; n *= 2) {
+    enum { K = 8 };
+    void *p[K], *q = realloc_(NULL, n);
+    size_t offs = 0; /* bit o / 16: a chunk starts at o into a page */
+    uint64_t seen[4096 / 16 / 64] = {0};
+    for (int i = 0; i < K; i++) {
+      p[i] = malloc(n);
+      bad += !p[i] || vcm_capacity(p[i]) != n / 128 * 129;
+      size_t o = (uintptr_t)p[i] % 4096 / 16;
+      offs += !(seen[o / 64] >> (o % 64) & 1u);
+      seen[o / 64] |= (uint64_t)1 << (o % 64);
+    }
+    bad += offs != K;
+    bad += !q || vcm_capacity(q) != n || (n >= 4096 && (uintptr_t)q % 4096 != 0);
+    for (int i = 0; i < K; i++) free(p[i]);
+    free(q);
+  }
+  CHECK_EQ(bad, 0);
 }
 
 /* A heap that takes fresh chunks while it frees (vectors moving up a class: x4, g3, g8) gives
@@ -753,8 +788,8 @@ static void *purge_soon_main(void *arg) {
   static unsigned char *c[N];
   static size_t res[3];
   (void)arg;
-  for (int i = 0; i < N; i++)
-    if ((c[i] = malloc(SZ))) memset(c[i], i, SZ);
+  for (int i = 0; i < N; i++) /* power-of-two chunks, whole pages (malloc's: a colour class) */
+    if ((c[i] = realloc_(NULL, SZ))) memset(c[i], i, SZ);
   purges(1); /* the class all live */
   for (int round = 0; round < 3; round++) {
     for (int i = 1; i < N - 1; i += 2) free(c[i]); /* the top chunk stays live */
@@ -766,7 +801,7 @@ static void *purge_soon_main(void *arg) {
       purges(1);
     }
     for (int i = 1; i < N - 1; i += 2)
-      if ((c[i] = malloc(SZ))) memset(c[i], i, SZ);
+      if ((c[i] = realloc_(NULL, SZ))) memset(c[i], i, SZ);
   }
   purges(5);
   for (int i = 1; i < N - 1; i += 2) res[0] += c[i] ? resident(c[i], SZ) : 0u;
@@ -1072,7 +1107,7 @@ static void test_donation_ends(void) {
 }
 
 /* Two waves at once, as a program growing vectors and strings side by side: each free of a
- * 1,000-byte chunk is followed by a 2,000-byte one and each free of a 300-byte chunk by a
+ * 1,000-byte chunk is followed by a 2,000-byte vector and each free of a 300-byte chunk by a
  * 600-byte one, so the class carving last changes at every batch. Donations go to both classes
  * that carve (not only to the last, whose count restarted at each change: nothing moved). */
 static void *donated_two_main(void *arg) {
@@ -1087,7 +1122,7 @@ static void *donated_two_main(void *arg) {
   }
   vcm_stats_get(&a);
   for (int i = 0; i < N; i++) {
-    if ((d[i] = malloc_(2000))) memset(d[i], i & 0xff, 2000);
+    if ((d[i] = realloc_(NULL, 2000))) memset(d[i], i & 0xff, 2000); /* 2 KiB (malloc's: 2,064) */
     free_(c[i]);
     if ((f[i] = malloc_(600))) memset(f[i], ~i & 0xff, 600);
     free_(e[i]);
@@ -1440,7 +1475,7 @@ static void test_large(void) {
   unsigned char *big = malloc(8u << 20);
   CHECK_EQ(vcm_expand(big, 8190), 0);
   unsigned char *down = realloc(big, 8191);
-  CHECK(down != big && vcm_capacity(down) == 8192);
+  CHECK(down != big && vcm_capacity(down) == 8256); /* malloc's: a colour class (heap.h) */
   free(down);
   unsigned char *z = calloc(1, 5u << 20);
   size_t nz = 0;
@@ -2400,6 +2435,7 @@ int main(int argc, char **argv) {
   test_purge_groups();
   test_remote_batches_flushed();
   test_purge_between();
+  test_colours();
   test_calloc_unmapped();
   test_donated();
   test_donation_ends();
