@@ -15,7 +15,9 @@ typedef struct {
   size_t used, cap;
   uint32_t id;
   int claimed; /* malloc_usable_size said the whole capacity is the program's */
-  int merged;  /* grew in place into its buddy (src/pair.c): realloc reads half the capacity */
+  /* its pair level may be any from lo to hi (src/pair.c): 0 a single chunk, 1 a MERGED pair, 2 a
+   * QUAD, whose realloc fast path reads cap >> level */
+  unsigned char lo, hi;
 } pblk;
 
 static pblk P[P_ALL]; /* P[P_SLOTS .. P_SLOTS + npbulk) are the live bulk blocks */
@@ -105,7 +107,7 @@ static void p_take(pblk *b, unsigned char *p, size_t n, size_t cap, size_t align
   b->cap = c;
   b->id = id;
   b->claimed = 0;
-  b->merged = 0;
+  b->lo = b->hi = 0;
 }
 
 static void p_verify(pblk *b) {
@@ -188,19 +190,29 @@ void p_op_calloc(input *in) {
   p_new(b, p, count * size, malloc_cap(count * size), 0, 1);
 }
 
-/* The capacity realloc(p, n) must give a block of capacity c holding used bytes (merged: a
- * pair, whose realloc fast path reads half of c); *same: 1 stays, 0 moves, -1 either (a large
- * block grown by remapping, a small one growing into its buddy if that one grew out first). */
-static size_t p_realloc_cap(size_t c, size_t used, size_t n, int merged, int *same) {
+/* The capacity realloc(b->p, n) must give b; *same: 1 stays, 0 moves, -1 either (a large block
+ * grown by remapping, a small one growing into its buddy or, a MERGED pair, into the pair above
+ * (if those grew out first or are free), a shrink that stays or moves as the pair level decides);
+ * *lo .. *hi: the levels b may have if it grew in place. */
+static size_t p_realloc_cap(const pblk *b, size_t n, int *same, unsigned *lo, unsigned *hi) {
+  size_t c = b->cap, used = b->used;
   *same = 0;
+  *lo = b->lo, *hi = b->hi;
   if (c <= SMALL_MAX) {
-    if (n <= c) {
-      if (n <= (merged ? c / 8 : pow2(c) ? c / 4 : c / 2) && c > 16)
-        return pow2(c) ? small_cap(n) : tight_cap(n);
-      *same = 1;
-      return c;
+    if (n <= c) { /* stays above a quarter of a power of two over 2^level, half of another */
+      if (c <= 16 || n > (pow2(c) ? c / (4u << b->lo) : c / 2)) {
+        *same = 1;
+        return c;
+      }
+      if (pow2(c) && n > c / (4u << b->hi)) *same = -1;
+      return pow2(c) ? small_cap(n) : tight_cap(n);
     }
-    if (pow2(c) && c <= 2 * KiB && n <= 2 * c && !merged) *same = -1;
+    /* a single chunk of 2 KiB or less pairs, a MERGED pair of 4 KiB or less grows into the
+     * pair above: within twice c */
+    unsigned l0 = 3, l1 = 0;
+    for (unsigned l = b->lo; pow2(c) && n <= 2 * c && l <= b->hi && l < 2; l++)
+      if (c <= (2 * KiB << l)) l0 = l0 < l + 1 ? l0 : l + 1, l1 = l + 1;
+    if (l1) *same = -1, *lo = l0, *hi = l1;
     return grow_cap(n);
   }
   if (n <= c && n >= used && n > c / 4) { /* growth in the capacity stays (alloc.c) */
@@ -220,14 +232,14 @@ static size_t p_realloc_cap(size_t c, size_t used, size_t n, int merged, int *sa
 /* Block b after vcm_realloc(b->p, n) returned q (n > 0, not huge). */
 static void p_after_realloc(pblk *b, unsigned char *q, size_t n) {
   int same;
-  size_t cap = p_realloc_cap(b->cap, b->used, n, b->merged, &same), keep = b->used < n ? b->used : n;
-  int merged = b->merged || (same == -1 && q == b->p && b->cap <= SMALL_MAX);
+  unsigned lo, hi;
+  size_t cap = p_realloc_cap(b, n, &same, &lo, &hi), keep = b->used < n ? b->used : n;
   if (!q) {
     p_null(__LINE__);
     p_verify(b);
     return;
   }
-  if (same == 1) {
+  if (same == 1 || (same == -1 && q == b->p && n <= b->cap)) { /* a shrink that stayed */
     CHECK(q == b->p);
     CHECK(vcm_capacity(q) == b->cap);
     CHECK(vcm_used(q) == n);
@@ -242,8 +254,17 @@ static void p_after_realloc(pblk *b, unsigned char *q, size_t n) {
     lenient = 1;
   }
   unsigned char *old = b->p;
+  unsigned was_lo = b->lo, was_hi = b->hi;
+  size_t was_cap = b->cap;
   p_take(b, q, n, cap, 0, b->id);
-  b->merged = merged && q == old;
+  if (q == old && same == -1 && was_cap <= SMALL_MAX) { /* grew into its buddies */
+    b->lo = (unsigned char)lo, b->hi = (unsigned char)hi;
+  } else if (q == old) { /* the same chunk */
+    b->lo = (unsigned char)was_lo, b->hi = (unsigned char)was_hi;
+  } else if (n > was_cap && was_cap <= SMALL_MAX && n <= SMALL_MAX && cap >= 32 &&
+             cap <= 4 * KiB) {
+    b->hi = 1; /* maybe two free buddies of the class below, taken as one MERGED pair */
+  }
   if (q != old) pstale[npstale++ % P_STALE] = old;
   CHECK(span(q, b->id, 0, keep, VERIFY));
   span(q, b->id, keep, n, FILL);

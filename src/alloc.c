@@ -88,7 +88,7 @@ static void *calloc_mid(size_t n) {
     uintptr_t at = (uintptr_t)r->data +
                    (((size_t)k << VCMI_SEG_STRIDE_LOG2) + ((size_t)f << (VCMI_LMAX - k))) *
                        (1u + r->xscale);
-    p = vcmi_heap_alloc_slow(h, t, n);
+    p = vcmi_heap_alloc_slow(h, t, n, 0);
     const vcmi_segment *s = (const vcmi_segment *)(const void *)r; /* read only if p is in it */
     clean = (uintptr_t)p == at && s->dirty_g[k] <= f; /* not moved in */
   }

@@ -86,7 +86,7 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
              vcmi_pairs_here(r, loc.k) &&
              (q = vcmi_pair_grow(r, &loc, p, n))) { /* into its buddy, parked or free (pair.h) */
     return q;
-  } else if (!(q = vcmi_small_alloc_pow2(n, n))) { /* growing: a vector's capacity */
+  } else if (!(q = vcmi_small_alloc_grow(n))) { /* growing: a vector's capacity */
     return NULL;
   }
   size_t keep = used < n ? used : n;

@@ -131,9 +131,11 @@ extern vcmi_heap vcmi_no_heap;
  * heaps_lock. */
 void *vcmi_heap_alloc_first(unsigned k, size_t n);
 /* Class k has no free chunk in h->cur[k]: collect remote frees, take a fresh chunk, try
- * other segments, adopt an abandoned heap's, or map a new segment. NULL if the OS refuses
- * (errno left to the caller). h is this thread's heap. May take heaps_lock. */
-void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n);
+ * other segments, adopt an abandoned heap's, or map a new segment. grow: for a growing realloc,
+ * which may also take two free buddies of the class below as one chunk (pair.h); a fresh
+ * allocation never does. NULL if the OS refuses (errno left to the caller). h is this thread's
+ * heap. May take heaps_lock. */
+void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n, int grow);
 /* Segment geometry as constants: the fast paths below are vcmi_take_free and vcmi_locate of
  * region.h with the stride (VCMI_SEG_STRIDE_LOG2) and the class sizes folded in. The
  * check-mode dummy region has empty free lists, so it always falls through. */
@@ -155,7 +157,7 @@ static inline void *vcmi_heap_pop(vcmi_heap *h, unsigned t, size_t n) {
 }
 static inline void *vcmi_heap_alloc_class(vcmi_heap *h, unsigned t, size_t n) {
   void *p = vcmi_heap_pop(h, t, n);
-  return VCMI_LIKELY(p != NULL) ? p : vcmi_heap_alloc_slow(h, t, n);
+  return VCMI_LIKELY(p != NULL) ? p : vcmi_heap_alloc_slow(h, t, n, 0);
 }
 static inline int is_owner(vcmi_region *r, vcmi_heap *h) {
   return h && __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED) == h;
@@ -173,6 +175,16 @@ static inline void *vcmi_small_alloc(size_t size, size_t used) {
 /* A vector's (growing realloc, aligned): a power of two >= size, aligned to itself. */
 static inline void *vcmi_small_alloc_pow2(size_t size, size_t used) {
   return vcmi_small_alloc_class(vcmi_pow2_class(size), used);
+}
+/* A growing realloc's chunk of at least size bytes, used = size: a vector's capacity, as
+ * vcmi_small_alloc_pow2, from the class's free chunks, or else maybe two free buddies of the class
+ * below (vcmi_heap_alloc_slow's grow). */
+static inline void *vcmi_small_alloc_grow(size_t size) {
+  vcmi_heap *h = vcmi_tls_heap;
+  unsigned t = vcmi_pow2_class(size);
+  void *p = vcmi_heap_pop(h, t, size);
+  if (VCMI_LIKELY(p != NULL)) return p;
+  return h != &vcmi_no_heap ? vcmi_heap_alloc_slow(h, t, size, 1) : vcmi_heap_alloc_first(t, size);
 }
 /* vcmi_locate for a segment region: 0 and *out if p starts a chunk handed out, else -1.
  * vcmi_seg_find without the bound (0) skips the test against fresh[k]: for fast paths that

@@ -11,8 +11,10 @@
  * (+1.5 MiB at g6's peak, for 2.2 MiB less at g3's).
  * Each class lists its pairs with a HELD half, linked through that half's entry; a purge
  * sweeps the list. A held half whose lower buddy is live and single again (freed and handed
- * out anew) is simply PARKED: that buddy may grow into it. A lower chunk also grows into its
- * free upper buddy, taken off the free list. */
+ * out anew) is simply PARKED: that buddy may grow into it. Free buddies serve as well: a lower
+ * chunk grows into its free upper one, a MERGED pair into the free pair above (a QUAD), and a
+ * growing realloc whose class would carve takes two free buddies of the class below as one
+ * MERGED chunk (vcmi_pair_take), both taken off their free list. */
 #include "pair.h"
 #include "purge.h"
 
@@ -36,12 +38,34 @@ static void hold(vcmi_region *r, size_t k, uint32_t g) {
   r->held[k]++;
 }
 
+/* A MERGED pair's entry, not a quad (read relaxed, as single's). */
+static int merged_pair(const vcmi_entry *e) {
+  return (__atomic_load_n(&e->state, __ATOMIC_RELAXED) & (VCMI_LIVE | VCMI_MERGED | VCMI_QUAD)) ==
+         (VCMI_LIVE | VCMI_MERGED);
+}
+
+/* Hold the lower half g (4q + 2) of a pair whose upper half is held already: not listed (the
+ * upper one's entry stands for both, pair.h), counted live already. */
+static void hold_lower(vcmi_region *r, size_t k, uint32_t g) {
+  __atomic_store_n(&vcmi_entry_at(r, (unsigned)k, g)->state, VCMI_HELD | VCMI_NONE,
+                   __ATOMIC_RELAXED);
+  r->held[k]++;
+}
+
 int vcmi_pair_park(vcmi_region *r, const vcmi_loc *loc) {
   VCMI_ASSERT(vcmi_pairs_here(r, loc->k) && (loc->g & 1u));
   if (!single(loc->e) || !single(loc->e - 1)) return 0;
   hold(r, loc->k, loc->g);
   return 1;
 }
+
+/* How many pairs of the map a take looks at, from where the last stopped: 4 KiB of entries,
+ * about a page fault's time, and a take is about to carve fresh chunks (a fault a page). Only
+ * chunks AGED (free at a purge and not taken since: ones the class does not reuse) pair:
+ * taking those freed since, g8's next rounds faulted 10-15 % more pages in. A scan that finds
+ * none waits for the class's next purge (no pair is AGED before): g3 walking its free lists
+ * 512 steps at every miss took 1.17x its CPU. */
+#define TAKE_SCAN 512u
 
 /* Take chunk c off class k's free list, prev before it (VCMI_NONE: the head). */
 static void take_off(vcmi_region *r, unsigned k, uint32_t c, uint32_t prev) {
@@ -61,13 +85,59 @@ static void take_off(vcmi_region *r, unsigned k, uint32_t c, uint32_t prev) {
  * grouped yet (one freed since the last). */
 #define GROW_WALK 32u
 
+/* Take the free buddies lo (even) and lo + 1 of class k off its free list if each one's place
+ * on it is found cheaply (vcmi_purge_prev), counted live: 1; else 0, nothing done. */
+static int take_two(vcmi_region *r, unsigned k, uint32_t lo) {
+  vcmi_segment *s = (vcmi_segment *)(void *)r;
+  uint32_t pl, pu;
+  if (vcmi_purge_prev(s, k, lo + 1u, GROW_WALK, &pu) != 0 ||
+      vcmi_purge_prev(s, k, lo, GROW_WALK, &pl) != 0)
+    return 0;
+  if (pl == lo + 1u) { /* the upper half right before: the lower goes first */
+    take_off(r, k, lo, pl);
+    take_off(r, k, lo + 1u, pu);
+  } else {
+    take_off(r, k, lo + 1u, pu);
+    take_off(r, k, lo, pl);
+  }
+  r->live[k] += 2u;
+  return 1;
+}
+
+/* Free and not dropped, handed out (below fresh[k]): an entry a grow may take. */
+static int free_here(const vcmi_region *r, unsigned k, uint32_t g, uint32_t state) {
+  return g < r->fresh[k] && !(state & (VCMI_LIVE | VCMI_REMOTE | VCMI_PURGED));
+}
+
+/* The MERGED pair at loc (g = 4q) grows to n, within four times the class: into the pair above,
+ * parked for it (both halves HELD) or both free (taken off the list, then held), a QUAD. */
+static void *quad_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n) {
+  unsigned k = (unsigned)loc->k;
+  uint32_t lo = __atomic_load_n(&loc->e[2].state, __ATOMIC_RELAXED);
+  uint32_t hi = __atomic_load_n(&loc->e[3].state, __ATOMIC_RELAXED);
+  size_t cap = ((const vcmi_segment *)(const void *)r)->cap[k];
+  if ((loc->g & 3u) || cap > VCMI_QUAD_CAP_MAX || n > 4u * cap) return NULL;
+  if (!(vcmi_pair_held(lo) && vcmi_pair_held(hi))) { /* else parked for this pair */
+    if (!free_here(r, k, loc->g + 3u, hi) || !free_here(r, k, loc->g + 2u, lo) ||
+        !take_two(r, k, loc->g + 2u))
+      return NULL;
+    hold(r, k, loc->g + 3u);
+    hold_lower(r, k, loc->g + 2u);
+  }
+  __atomic_store_n(&loc->e->state, VCMI_LIVE | VCMI_MERGED | VCMI_QUAD | (uint32_t)n,
+                   __ATOMIC_RELAXED);
+  vcmi_tls_heap->realloc_inplace++;
+  return p;
+}
+
 void *vcmi_pair_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n) {
   unsigned k = (unsigned)loc->k;
   uint32_t up = __atomic_load_n(&loc->e[1].state, __ATOMIC_RELAXED), before;
   VCMI_ASSERT(vcmi_pairs_here(r, k) && !(loc->g & 1u));
+  if (merged_pair(loc->e)) return quad_grow(r, loc, p, n);
   if (n > 2u * ((const vcmi_segment *)(const void *)r)->cap[k] || !single(loc->e)) return NULL;
   if (!vcmi_pair_held(up)) { /* free: off its list, then held */
-    if (loc->g + 1u >= r->fresh[k] || (up & (VCMI_LIVE | VCMI_REMOTE | VCMI_PURGED)) ||
+    if (!free_here(r, k, loc->g + 1u, up) ||
         vcmi_purge_prev((vcmi_segment *)(void *)r, k, loc->g + 1u, GROW_WALK, &before) != 0)
       return NULL;
     take_off(r, k, loc->g + 1u, before);
@@ -79,15 +149,54 @@ void *vcmi_pair_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n) {
   return p;
 }
 
-/* Class k's list: the held halves that stay (keep(lower's state)) keep their place, the
- * others go back to the free list. */
-static uint32_t sweep_class(vcmi_region *r, unsigned k, int (*keep)(uint32_t lower)) {
+/* The span of 2^l chunks (purge.h) chunk g of class k lies in holds one in use (live, held
+ * or a remote free): no purge drops it, so its free chunks serve only if taken. Pairs within a
+ * span all free would cut the runs a purge drops whole (g8: +4 MiB at its peak). */
+static int span_in_use(const vcmi_region *r, unsigned k, uint32_t g, unsigned l) {
+  const vcmi_entry *map = r->mapk[k];
+  uint32_t end = ((g >> l) + 1u) << l;
+  for (uint32_t i = (g >> l) << l; i < end && i < r->fresh[k]; i++)
+    if (__atomic_load_n(&map[i].state, __ATOMIC_RELAXED) & (VCMI_LIVE | VCMI_REMOTE)) return 1;
+  return 0;
+}
+
+void *vcmi_pair_take(vcmi_region *r, unsigned k, size_t n) {
+  VCMI_ASSERT(vcmi_pairs_here(r, k) && n <= 2u * ((const vcmi_segment *)(const void *)r)->cap[k]);
+  const vcmi_entry *map = r->mapk[k];
+  uint32_t npairs = r->fresh[k] / 2u, *at = &r->pair_at[k - VCMI_PAIR_K_MIN];
+  if (npairs == 0) return NULL;
+  const uint32_t taken = VCMI_LIVE | VCMI_REMOTE | VCMI_PURGED; /* in use, held or dropped */
+  unsigned l = vcmi_purge_span_log2((const vcmi_segment *)(const void *)r, k);
+  uint32_t q = *at < npairs ? *at : 0, span = VCMI_NONE, used = 0;
+  for (uint32_t i = 0; i < TAKE_SCAN && i < npairs; i++, q = q + 1u < npairs ? q + 1u : 0) {
+    uint32_t lo = __atomic_load_n(&map[2u * q].state, __ATOMIC_RELAXED);
+    uint32_t hi = __atomic_load_n(&map[2u * q + 1u].state, __ATOMIC_RELAXED);
+    if (((lo | hi) & taken) || !(lo & hi & VCMI_AGED)) continue;
+    if ((2u * q) >> l != span) span = (2u * q) >> l, used = span_in_use(r, k, 2u * q, l);
+    if (!used || !take_two(r, k, 2u * q)) continue;
+    *at = q + 1u;
+    __atomic_store_n(&r->mapk[k][2u * q].state, VCMI_LIVE | VCMI_MERGED | (uint32_t)n,
+                     __ATOMIC_RELAXED);
+    hold(r, k, 2u * q + 1u);
+    return vcmi_chunk_addr(r, k, 2u * q);
+  }
+  *at = q;
+  r->pair_dry[k - VCMI_PAIR_K_MIN] = 1; /* until a purge marks chunks AGED again */
+  return NULL;
+}
+
+/* Class k's list: the held halves that stay (keep(their owner's state, quad)) keep their place,
+ * the others go back to the free list. A listed half g = 4q + 3 whose lower half is HELD too
+ * stands for both: their owner is the MERGED pair (or QUAD) at 4q (quad = 1); any other's is
+ * its lower buddy. */
+static uint32_t sweep_class(vcmi_region *r, unsigned k, int (*keep)(uint32_t owner, int quad)) {
   vcmi_entry *prev = NULL; /* the held half before, NULL: the list's head */
   uint32_t n = 0;
   for (uint32_t q = r->pairs[k]; q != VCMI_NONE;) {
     vcmi_loc up = {k, 2u * q + 1u, vcmi_entry_at(r, k, 2u * q + 1u)};
     q = vcmi_link(up.e->state);
-    if (keep(__atomic_load_n(&up.e[-1].state, __ATOMIC_RELAXED))) {
+    int quad = (up.g & 3u) == 3u && vcmi_pair_held(__atomic_load_n(&up.e[-1].state, __ATOMIC_RELAXED));
+    if (keep(__atomic_load_n(&up.e[quad ? -3 : -1].state, __ATOMIC_RELAXED), quad)) {
       prev = up.e;
       continue;
     }
@@ -95,20 +204,31 @@ static uint32_t sweep_class(vcmi_region *r, unsigned k, int (*keep)(uint32_t low
       __atomic_store_n(&prev->state, VCMI_HELD | q, __ATOMIC_RELAXED);
     else
       r->pairs[k] = q;
-    r->held[k]--;
+    r->held[k] -= 1u + (uint32_t)quad;
     vcmi_release(r, &up);
-    n++;
+    if (quad) {
+      vcmi_loc lo = {k, up.g - 1u, up.e - 1};
+      vcmi_release(r, &lo);
+    }
+    n += 1u + (uint32_t)quad;
   }
   if (r->pairs[k] == VCMI_NONE) r->paired &= ~(1u << k);
   return n;
 }
 
-/* A held half stays while its lower buddy is live (single: PARKED; MERGED: ABSORBED) or freed
+/* A held half stays while its owner is live (single: PARKED; MERGED or QUAD: ABSORBED) or freed
  * by another thread and not yet collected (it may be handed out again before the next sweep). */
-static int in_use(uint32_t lower) { return (lower & (VCMI_LIVE | VCMI_REMOTE)) != 0; }
-static int merged(uint32_t lower) { return (lower & (VCMI_LIVE | VCMI_MERGED)) == (VCMI_LIVE | VCMI_MERGED); }
+static int in_use(uint32_t owner, int quad) {
+  (void)quad;
+  return (owner & (VCMI_LIVE | VCMI_REMOTE)) != 0;
+}
+/* ABSORBED: inside its owner's chunk (a pair parked for a MERGED pair is not, until the QUAD). */
+static int absorbed(uint32_t owner, int quad) {
+  uint32_t want = VCMI_LIVE | VCMI_MERGED | (quad ? VCMI_QUAD : 0u);
+  return (owner & want) == want;
+}
 
-uint32_t vcmi_pair_unpark(vcmi_region *r, unsigned k) { return sweep_class(r, k, merged); }
+uint32_t vcmi_pair_unpark(vcmi_region *r, unsigned k) { return sweep_class(r, k, absorbed); }
 
 void vcmi_pair_sweep(vcmi_region *r) {
   for (uint32_t m = r->paired; m; m &= m - 1u) sweep_class(r, (unsigned)__builtin_ctz(m), in_use);

@@ -8,10 +8,24 @@
 /* The classes that pair: power-of-two chunks under a page (a pair fills at most one), the
  * only ones whose free chunks share pages with live ones. */
 #define VCMI_PAIR_CAP_MAX ((size_t)2 << 10)
+_Static_assert(((size_t)1 << (VCMI_LMAX - VCMI_PAIR_K_MIN)) == VCMI_PAIR_CAP_MAX &&
+                   VCMI_NCLASS - VCMI_PAIR_K_MIN <= VCMI_LEVELS,
+               "a take's cursor and mark for each class that pairs (region.h)");
 
-/* A live chunk's capacity from its state: twice its class's if MERGED. */
+/* Takes (vcmi_pair_take, for a growing realloc) serve only classes whose halves are 1 KiB or
+ * less, and MERGED pairs grow into QUADs only in classes of 512 B or less (docs/DESIGN.md §6,
+ * "Pairs"): a chunk a take gives cannot grow into a buddy of its class, as a fresh one of it
+ * could, but a QUAD makes up for it; with QUADs of 1 and 2 KiB classes too, g8's second round
+ * took 17 % more page faults (63.0k vs 54.0k). */
+#define VCMI_TAKE_K_MIN (VCMI_LMAX - 10u)
+#define VCMI_QUAD_CAP_MAX ((size_t)512)
+_Static_assert(VCMI_TAKE_K_MIN >= VCMI_PAIR_K_MIN && VCMI_QUAD_CAP_MAX <= VCMI_PAIR_CAP_MAX,
+               "takes and QUADs only where classes pair");
+
+/* A live chunk's capacity from its state: twice its class's if MERGED, four times if QUAD. */
 static inline size_t vcmi_seg_cap(const vcmi_region *r, size_t k, uint32_t state) {
-  return ((const vcmi_segment *)(const void *)r)->cap[k] << (state / VCMI_MERGED & 1u);
+  return ((const vcmi_segment *)(const void *)r)->cap[k]
+         << ((state / VCMI_MERGED & 1u) + (state / VCMI_QUAD & 1u));
 }
 static inline int vcmi_pair_held(uint32_t state) {
   return (state & VCMI_HELD) == VCMI_HELD;
@@ -35,11 +49,19 @@ static inline int vcmi_pairs_here(const vcmi_region *r, size_t k) {
 /* p, the live lower chunk at loc (g even), grows to n > its capacity: if n fits the pair and its
  * buddy is HELD, or free and its place on the free list is found cheaply (vcmi_purge_prev: the
  * buddy is then taken off it and HELD), p becomes the pair's MERGED chunk, in place (counted).
- * Returns p, or NULL (nothing done). */
+ * A MERGED pair at g = 4q of a class of VCMI_QUAD_CAP_MAX or less becomes a QUAD likewise, if n
+ * fits four chunks and the pair above is HELD or both its halves free. Returns p, or NULL
+ * (nothing done). */
 void *vcmi_pair_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n);
 /* The live upper chunk at loc (g odd), grown out of its class and moved (its bytes copied), is
  * HELD if its buddy is live and single: returns 1; 0: nothing done (the caller frees it). */
 int vcmi_pair_park(vcmi_region *r, const vcmi_loc *loc);
+/* A chunk of twice class k's capacity with used = n (<= that), for a growing realloc into the
+ * class above, which has no free chunk: two free buddies of class k, both free since a purge
+ * (AGED) and not dropped, in a span holding a chunk in use, taken off the free list as one
+ * MERGED chunk, the upper half HELD. The map is scanned from a cursor, TAKE_SCAN pairs at most (pair.c); one that finds none
+ * stops takes from class k until a purge marks its chunks again. NULL: none found. */
+void *vcmi_pair_take(vcmi_region *r, unsigned k, size_t n);
 /* Class k of r must carve fresh chunks: its PARKED halves go back to its free list (the
  * ABSORBED ones stay). Returns how many. O(pairs listed). */
 uint32_t vcmi_pair_unpark(vcmi_region *r, unsigned k);

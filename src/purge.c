@@ -563,6 +563,7 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
    * the looks. The class stays looked at. */
   if (drop && !check && n < per && n < last) return 1;
   G->h->purges++;
+  if (k >= VCMI_PAIR_K_MIN) r->pair_dry[k - VCMI_PAIR_K_MIN] = 0; /* chunks are AGED anew */
   vcmi_entry *map = vcmi_entry_at(r, k, 0);
   for (; g != VCMI_NONE; g = vcmi_link(e->state), m++) { /* marked AGED below, as grouped */
     e = map + g;

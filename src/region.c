@@ -747,6 +747,12 @@ static void stats_chunk(void *ctx, vcmi_region *r, size_t h, unsigned k) {
   if (r->slot[h] & SLOT_L) out->class_used[i] += used_of(r, h, cap_of(r, k));
 }
 
+/* A live entry's capacity over its class's, as a shift: a segment's MERGED pair 1, QUAD 2
+ * (pair.h); 0 for any other. */
+static unsigned live_scale(uint32_t s) {
+  return (s & VCMI_MERGED ? 1u : 0u) + (s & VCMI_MERGED && s & VCMI_QUAD ? 1u : 0u);
+}
+
 void vcm_region_stats_get(vcm_region *rr, vcm_region_stats *out) {
   vcmi_region *r = vcmi_region_of(rr);
   size_t live = 0;
@@ -774,11 +780,12 @@ void vcm_region_stats_get(vcm_region *rr, vcm_region_stats *out) {
     for (uint32_t g = 0; g < r->fresh[k]; g++) {
       uint32_t st = __atomic_load_n(&vcmi_entry_at(r, k, g)->state, __ATOMIC_RELAXED);
       if (!(st & VCMI_LIVE)) continue; /* REMOTE: freed */
-      /* a MERGED chunk is one of the class above (k >= 1: pairs are small), its held half none */
-      unsigned at = i + (st & VCMI_MERGED && k && out->class_live[i] ? 1u : 0u);
-      out->class_used[at] += st & VCMI_USED_MASK;
-      out->class_live[i] -= at - i;
-      out->class_live[at] += at - i;
+      /* a MERGED chunk is one of the class above, a QUAD of the one above that (k >= 2: pairs
+       * are small), its held halves none */
+      unsigned up = st & VCMI_MERGED && k && out->class_live[i] ? 1u + !!(st & VCMI_QUAD) : 0u;
+      out->class_used[i + up] += st & VCMI_USED_MASK;
+      out->class_live[i] -= !!up;
+      out->class_live[i + up] += !!up;
     }
   }
   out->data_bytes = r->stride * r->nclass;
@@ -939,11 +946,11 @@ int vcm_region_check(vcm_region *rr, const char **why) {
     for (uint32_t g = 0; g < r->fresh[k]; g++) {
       vcmi_entry *e = vcmi_entry_at(r, k, g);
       uint32_t s = e->state;
-      /* a LIVE entry with the mark is a segment's MERGED pair, of twice the capacity; a HELD
-       * one (REMOTE) its other half or one parked (pair.h) */
+      /* a LIVE entry with the mark is a segment's MERGED pair, of twice the capacity (four
+       * times: QUAD); a HELD one (REMOTE) a half inside one or parked (pair.h) */
       int kinds = !!(s & VCMI_LIVE) + !!(s & VCMI_MARK && !(s & VCMI_LIVE)) + !!(s & VCMI_REMOTE);
       if (kinds != 1 && !bad) FAIL("chunk is lost or in two states");
-      if ((s & VCMI_LIVE) && (s & VCMI_USED_MASK) > vcmi_class_cap(r, k) << !!(s & VCMI_MERGED) &&
+      if ((s & VCMI_LIVE) && (s & VCMI_USED_MASK) > vcmi_class_cap(r, k) << live_scale(s) &&
           !bad)
         FAIL("used exceeds capacity");
       nheld += (s & VCMI_HELD) == VCMI_HELD;
@@ -986,7 +993,7 @@ void vcm_region_visit(vcm_region *rr, vcm_visit_fn fn, void *ctx) {
   for (unsigned k = r->nclass; k-- > 0;)
     for (uint32_t g = 0; g < r->fresh[k]; g++) {
       uint32_t s = vcmi_entry_at(r, k, g)->state;
-      size_t cap = vcmi_class_cap(r, k) << ((s & VCMI_LIVE) && (s & VCMI_MERGED)); /* pair.h */
+      size_t cap = vcmi_class_cap(r, k) << (s & VCMI_LIVE ? live_scale(s) : 0u); /* pair.h */
       fn(ctx, vcmi_chunk_addr(r, k, g), cap, s & VCMI_LIVE ? s & VCMI_USED_MASK : 0,
          !!(s & VCMI_LIVE));
     }

@@ -51,10 +51,13 @@ typedef struct vcmi_entry {
 /* Segments only, buddy pairs (pair.h): MERGED with LIVE is a chunk spanning class-numbers g
  * (even) and g + 1, twice the class's capacity (a remote free's CAS drops it); HELD (REMOTE and
  * PURGED together, which no other state has) is an upper half off the free list and counted
- * live, PARKED for its live buddy or ABSORBED in a MERGED chunk; its link is its class's next
- * pair with a held half. */
+ * live, PARKED for its live buddy or ABSORBED in a MERGED chunk (or QUAD, below, whose g + 2 is
+ * HELD too); its link is its class's next pair with a held half (g + 2's: none). */
 #define VCMI_MERGED VCMI_MARK
 #define VCMI_HELD (VCMI_REMOTE | VCMI_PURGED)
+/* With LIVE and MERGED, QUAD (the AGED bit, which a live entry has otherwise never) is a MERGED
+ * pair g = 4q grown into the pair above: four times the class's capacity, g + 1 .. g + 3 HELD. */
+#define VCMI_QUAD VCMI_AGED
 /* Whether e is LIVE, by a peek (VCMI_PEEK) at its top byte alone: a compare with memory, no
  * load into a register (free's fast path does not need the rest). */
 static inline int vcmi_entry_live(const vcmi_entry *e) {
@@ -113,8 +116,16 @@ typedef struct vcmi_region {
   uint16_t *slot;                      /* one 16-bit slot per 16-byte granule of data */
   uint64_t *bits;                      /* free bitmap (class-major) and its 64-ary summaries */
   uint32_t nbits;                      /* level-0 bits: nblocks * (2^nclass - 1) < 2^32 */
-  uint32_t lvl[VCMI_LEVELS];           /* word offset of each level in bits */
-  uint32_t lvln[VCMI_LEVELS];          /* bits in each level */
+  union {
+    struct {
+      uint32_t lvl[VCMI_LEVELS];       /* word offset of each level in bits */
+      uint32_t lvln[VCMI_LEVELS];      /* bits in each level */
+    };
+    struct { /* segments: the scan of pair.c's takes, class k at k - VCMI_PAIR_K_MIN (segment.h) */
+      uint32_t pair_at[VCMI_LEVELS];   /* the pair number the next take looks at first */
+      uint32_t pair_dry[VCMI_LEVELS];  /* 1: a take found none since a purge looked at the class */
+    };
+  };
   union {
     uint32_t first[VCM_MAX_CLASSES];   /* class k has no free chunk below this one (a hint) */
     /* segments: class k's pairs with a HELD half, by pair number g >> 1, linked through that

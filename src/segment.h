@@ -7,6 +7,9 @@
 #include "region.h"
 #include "sizes.h"
 
+/* The largest class whose chunks pair (pair.h): 2 KiB. */
+#define VCMI_PAIR_K_MIN (VCMI_LMAX - 11u)
+
 /* A segment: one OS reservation holding a region of VCMI_SEG_CHANNELS channels.
  *   [ this header | map | … | guard page | data (2 MiB aligned) ]
  * The header and map never share a page with chunks; the guard page stops a linear overflow

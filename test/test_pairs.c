@@ -47,6 +47,28 @@ static void buddies(unsigned char **lo, unsigned char **hi) {
   *lo = c[x], *hi = c[y];
 }
 
+/* Four vectors of 16 bytes side by side, c[0] 64-byte aligned (two pairs of buddies), found
+ * among 128 chunks as buddies() finds two; the others are freed. */
+static void quad(unsigned char **c) {
+  enum { N = 128 };
+  unsigned char *v[N];
+  int at[4] = {-1, -1, -1, -1};
+  for (int i = 0; i < N; i++) v[i] = realloc_(NULL, 16);
+  for (int i = 0; i < N && at[3] < 0; i++) {
+    if (!v[i] || ((uintptr_t)v[i] & 63u)) continue;
+    at[0] = i, at[1] = at[2] = at[3] = -1;
+    for (int j = 0; j < N; j++)
+      for (int d = 1; d < 4; d++)
+        if (v[j] == v[i] + 16 * d) at[d] = j;
+    if (at[1] < 0 || at[2] < 0) at[3] = -1;
+  }
+  CHECK(at[3] >= 0);
+  if (at[3] < 0) abort();
+  for (int i = 0; i < N; i++)
+    if (i != at[0] && i != at[1] && i != at[2] && i != at[3]) free_(v[i]);
+  for (int d = 0; d < 4; d++) c[d] = v[at[d]], memset(c[d], 'a' + d, 16);
+}
+
 static int all(const unsigned char *p, size_t n, int c) {
   for (size_t i = 0; i < n; i++)
     if (p[i] != c) return 0;
@@ -372,6 +394,137 @@ static void *grow_partial_main(void *arg) {
   return NULL;
 }
 
+/* A MERGED pair grows into the pair above when both its halves are free: one chunk of four
+ * times the class's capacity (a QUAD), in place, its three other entries HELD. Pointers into it
+ * are interior, it frees once, and its halves come back after its free (before: it moved). */
+static void *quad_main(void *arg) {
+  (void)arg;
+  unsigned char *c[4];
+  quad(c);
+  unsigned char *a = c[0];
+  free_(c[1]);
+  CHECK(realloc_(a, 32) == a); /* MERGED, into its free upper buddy */
+  free_(c[3]);
+  free_(c[2]);
+  vcm_stats s0, s1;
+  vcm_stats_get(&s0);
+  unsigned char *q = realloc_(a, 60);
+  CHECK(q == a);
+  if (q != a) return NULL;
+  CHECK_EQ(vcm_capacity(q), 64);
+  CHECK_EQ(vcm_used(q), 60);
+  CHECK(all(q, 16, 'a'));
+  vcm_stats_get(&s1);
+  CHECK_EQ(s1.class_live[1], s0.class_live[1] - 1); /* in the 64-byte row now */
+  CHECK_EQ(s1.class_live[2], s0.class_live[2] + 1);
+  CHECK_EQ(s1.small_live_capacity, s0.small_live_capacity + 32);
+  memset(q, 'Q', 60);
+  CHECK(vcm_check(NULL) == 0);
+  CHECK(realloc_(q, 64) == q && realloc_(q, 20) == q && realloc_(q, 5) == q); /* stays */
+  CHECK_EQ(vcm_capacity(q), 64);
+  CHECK(realloc_(q, 64) == q);
+  memset(q, 'Q', 64);
+  for (int d = 1; d < 4; d++) { /* each half inside it: interior, nothing freed */
+    free_(q + 16 * d);
+    CHECK(misuse.calls == d && misuse.ptr == q + 16 * d && strstr(misuse.reason, "interior"));
+  }
+  CHECK(realloc_(q + 32, 8) == NULL && misuse.calls == 4 && strstr(misuse.reason, "interior"));
+  CHECK_EQ(vcm_capacity(q + 48), 0);
+  CHECK(misuse.calls == 5 && strstr(misuse.reason, "interior"));
+  CHECK(!reused(c[2]) && all(q, 64, 'Q')); /* HELD: not handed out while q lives */
+  free_sized_(q, 64);
+  CHECK_EQ(misuse.calls, 5);
+  free_(q);
+  CHECK(misuse.calls == 6 && misuse.ptr == q && strstr(misuse.reason, "double free"));
+  churn(); /* the sweep gives its halves back */
+  CHECK(vcm_check(NULL) == 0);
+  CHECK(reused(c[3]));
+  CHECK(vcm_check(NULL) == 0);
+  misuse.calls = 0;
+  return NULL;
+}
+
+/* A QUAD grows past its capacity: moved, its halves back after the next purge; another thread
+ * frees one (the remote push), and the owner's purge frees its halves. */
+static void *quad_leave_main(void *arg) {
+  unsigned char *c[4];
+  quad(c);
+  unsigned char *a = c[0];
+  free_(c[1]);
+  free_(c[2]);
+  free_(c[3]);
+  unsigned char *m = realloc_(a, 32), *q = m ? realloc_(m, 64) : NULL;
+  CHECK(m == a && q == a && vcm_capacity(q) == 64);
+  if (q != a) { /* moved (before quads) */
+    free_(q);
+    return NULL;
+  }
+  if (arg) {
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, remote_free_main, a) == 0 && pthread_join(t, NULL) == 0);
+  } else {
+    unsigned char *b = realloc_(a, 65);
+    CHECK(b != a && all(b, 16, 'a'));
+    free_(b);
+  }
+  churn();
+  CHECK(vcm_check(NULL) == 0);
+  CHECK(reused(c[1]));
+  CHECK(vcm_check(NULL) == 0);
+  return NULL;
+}
+
+/* A growing realloc whose class has no free chunk takes two free buddies of the class below,
+ * free at a purge (AGED), as one MERGED chunk (pair.h), unlike a fresh allocation (no_take):
+ * the 16-byte vectors here grow to 32 bytes until one gets a. The chunk is then a MERGED pair. */
+enum { GROW_N = 16384 };
+static unsigned char *grower[GROW_N];
+static void *take_grow_main(void *arg) {
+  (void)arg;
+  unsigned char *a, *b, *keep[16];
+  buddies(&a, &b);
+  for (int i = 0; i < 16; i++) keep[i] = realloc_(NULL, 16); /* the page stays resident */
+  for (int i = 0; i < GROW_N; i++) grower[i] = realloc_(NULL, 16); /* before a, b are free */
+  spare16();
+  free_(a);
+  free_(b);
+  churn(); /* a purge: a and b AGED */
+  unsigned char *q = NULL;
+  int g = 0;
+  /* the 32-byte class used up, a growing realloc takes pairs from where the scan stopped; a
+   * scan that finds none waits for a purge that looks at the 16-byte class */
+  for (int round = 0; q != a && g < GROW_N && round < 1000; round++) {
+    for (int i = 0; i < 64 && g < GROW_N && q != a; i++, g++) {
+      memset(grower[g], 'g', 16);
+      q = grower[g] = realloc_(grower[g], 32);
+      CHECK(q && all(q, 16, 'g'));
+    }
+    if (q != a) {
+      spare16();
+      churn();
+    }
+  }
+  CHECK(q == a);
+  if (q == a) {
+    CHECK_EQ(vcm_capacity(q), 32);
+    CHECK_EQ(vcm_used(q), 32);
+    CHECK(vcm_check(NULL) == 0);
+    CHECK(realloc_(q, 17) == q && realloc_(q, 32) == q); /* in place within the pair */
+    free_(q + 16);
+    CHECK(misuse.calls == 1 && misuse.ptr == q + 16 && strstr(misuse.reason, "interior"));
+    CHECK(all(q, 16, 'g'));
+    spare16(); /* frees into the class: the next purge looks at it */
+    churn(); /* a purge with the pair live: groups as the take left them */
+    CHECK(vcm_check(NULL) == 0);
+  }
+  misuse.calls = 0;
+  for (int i = 0; i < GROW_N; i++) free_(grower[i]);
+  churn();
+  CHECK(vcm_check(NULL) == 0);
+  for (int i = 0; i < 16; i++) free_(keep[i]);
+  return NULL;
+}
+
 static void run_arg(void *(*fn)(void *), void *arg) {
   pthread_t t;
   CHECK(pthread_create(&t, NULL, fn, arg) == 0 && pthread_join(t, NULL) == 0);
@@ -398,5 +551,11 @@ int main(void) {
   misuse.calls = 0;
   run(take_new_main);
   run(no_take_main);
+  run(take_grow_main);
+  CHECK_EQ(misuse.calls, 0);
+  run(quad_main);
+  run_arg(quad_leave_main, NULL);
+  run_arg(quad_leave_main, (void *)1);
+  CHECK_EQ(misuse.calls, 0);
   return t_report();
 }
