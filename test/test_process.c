@@ -872,6 +872,41 @@ static void test_map_word(void) {
   CHECK(out[0] > 0 && out[0] <= out[1]);
 }
 
+/* A heap takes back what other threads freed only when a class's free list is empty, so it
+ * hands out a whole fresh batch before it reuses a chunk freed remotely: batches of 1 + x pages
+ * in a class scaled by 1 + x (seven pages of 112-byte chunks) made a thread with 40 such chunks
+ * live at a time, each round freed by another thread, write all seven pages (7 resident, the
+ * live chunks fit in two). A batch is a page's worth of chunks. In a thread of its own. */
+enum { REUSE_N = 40, REUSE_ROUNDS = 8, REUSE_SIZE = 112 };
+static void *free_all_remote(void *arg) {
+  void **v = arg;
+  for (int i = 0; i < REUSE_N; i++) free_(v[i]);
+  return NULL;
+}
+static void *batch_reuse_main(void *arg) {
+  static void *v[REUSE_N];
+  size_t *out = arg;
+  for (int round = 0; round < REUSE_ROUNDS; round++) {
+    pthread_t t;
+    for (int i = 0; i < REUSE_N; i++)
+      if ((v[i] = malloc_(REUSE_SIZE))) memset(v[i], 1, REUSE_SIZE);
+    if (pthread_create(&t, NULL, free_all_remote, v) != 0 || pthread_join(t, NULL) != 0) return NULL;
+  }
+  unsigned tc = vcmi_tight_class(REUSE_SIZE), k = vcmi_tclass[tc].k;
+  vcmi_segment *s = (vcmi_segment *)(void *)vcmi_tls_heap->cur[tc];
+  out[0] = resident(s->area[k], 8u * 4096u);
+  out[1] = s->cap[k];
+  return NULL;
+}
+static void test_batch_reuse(void) {
+  size_t out[2] = {0, 0};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, batch_reuse_main, out) == 0);
+  CHECK(pthread_join(t, NULL) == 0);
+  CHECK_EQ(out[1], REUSE_SIZE); /* the class of 112 bytes (scaled by 7) */
+  CHECK(out[0] >= 2u && out[0] <= 3u);
+}
+
 /* A class cut to nothing by purges keeps none of its map pages: the page holding the end of
  * its entries went at no cut when no cut's bound was on a page boundary (1,500 chunks of
  * 1 KiB: 6,000 bytes of entries, the second page stayed). In a thread of its own. */
@@ -2427,6 +2462,7 @@ int main(int argc, char **argv) {
   test_free_keeps_errno();
   test_seg_idle();
   test_map_word();
+  test_batch_reuse();
   test_map_cut();
   test_hold_ends_with_thread();
   test_credit_carries();
