@@ -212,7 +212,9 @@ int vcm_region_svg(vcm_region *r, int fd);
 
 /* A block of capacity >= n (the tightest class: 16, 32, 48 or 64 B, then under 1.25 n, and n
  * rounded up to 16 B (32 over 4 KiB) for up to 8 sizes in (1 KiB, 8 KiB] that the process
- * allocates most; a large block the next power of two, at least 512 KiB), used = n. O(1). */
+ * allocates most; 129/128 of a power of two from 2 to 32 KiB, so that such blocks start at
+ * different offsets in their pages; a large block the next power of two, at least 512 KiB),
+ * used = n. O(1). */
 void *vcm_malloc(size_t n);
 /* Free p (NULL: no-op). Invalid, interior or double frees go to the misuse handler. O(1). */
 void vcm_free(void *p);
