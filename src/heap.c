@@ -52,8 +52,9 @@ _Static_assert(SEG_SIZE(6) / VCMI_SEGMAP_UNIT <= VCMI_SEGMAP_MAX, "the segment m
  * and a class's live chunks are its lowest ones (carved upwards, reused last in first out), so
  * without it the low chunks of every class of every segment fell in the same sets of an L2
  * (a 2 MiB 16-way one indexes by the address mod 128 KiB): callgrind's L2-sized misses in s3
- * 552 K -> 160 K (tcmalloc 123 K; docs/BENCHMARKS.md). Power-of-two segments stay where they
- * are: their chunks are aligned to their capacity (aligned allocations). */
+ * 552-588 K (2 runs) -> 160-240 K (5 runs; tcmalloc 123 K; docs/BENCHMARKS.md). Power-of-two
+ * segments stay where they are: their chunks are aligned to their capacity (aligned
+ * allocations). */
 #define SEG_DATA_COLOR ((size_t)128 << 10)
 #define SEG_ROOM(x) (SEG_SIZE(x) - VCMI_SEG_DATA_OFF - (1u + (size_t)(x)) * SEG_DATA_BYTES)
 _Static_assert(SEG_ROOM(2) >= SEG_DATA_COLOR && SEG_ROOM(4) >= SEG_DATA_COLOR &&
