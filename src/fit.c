@@ -16,7 +16,7 @@ uint8_t vcmi_fit_t[FIT_BUCKETS];
 static size_t bucket_waste[FIT_BUCKETS];    /* bytes bucket i's batches waste in its class */
 static uint32_t bucket_batches[FIT_BUCKETS]; /* fresh batches started by a request of bucket i */
 static uint32_t class_batches[VCMI_NTIGHT];  /* ... by a request in the band, per class */
-static uint32_t fit_given;                   /* fitted classes given (at most VCMI_NFIT) */
+uint32_t vcmi_fit_given;                     /* fitted classes given (at most VCMI_NFIT) */
 
 /* The fitted capacity of n (1 KiB < n <= 8 KiB): 1 + x = c / 2^j odd and under 256. */
 static uint32_t fit_cap(size_t n) {
@@ -25,10 +25,15 @@ static uint32_t fit_cap(size_t n) {
 }
 
 /* Give a class of capacity c to the buckets whose sizes it fits tighter than their class:
- * slot t's entry first, then the buckets (release: a malloc that reads t reads the entry). */
+ * slot t's entry first, then the buckets (release: a malloc that reads t reads the entry).
+ * The count stops at VCMI_NFIT: a bucket left unfitted then calls here on each batch it
+ * starts, and a count that went on would wrap after 2^32 and rewrite a class in use. */
 static void fit_give(uint32_t c) {
-  uint32_t t = __atomic_fetch_add(&fit_given, 1u, __ATOMIC_RELAXED);
-  if (t >= VCMI_NFIT) return; /* every slot given: the band's classes serve the rest */
+  uint32_t t = __atomic_load_n(&vcmi_fit_given, __ATOMIC_RELAXED);
+  do
+    if (t >= VCMI_NFIT) return; /* every slot given: the band's classes serve the rest */
+  while (!__atomic_compare_exchange_n(&vcmi_fit_given, &t, t + 1u, 1, __ATOMIC_RELAXED,
+                                      __ATOMIC_RELAXED));
   t += VCMI_NFIXED;
   unsigned j = (unsigned)__builtin_ctz(c);
   vcmi_tclass[t] = (vcmi_tclass_t){c, VCMI_LMAX - j, (c >> j) - 1u, 0};
@@ -53,6 +58,6 @@ void vcmi_fit_note(unsigned t, size_t n, size_t carved) {
   if (fc >= cap || !(fc & (fc - 1u))) return;
   uint32_t b = __atomic_add_fetch(&bucket_batches[i], 1u, __ATOMIC_RELAXED);
   size_t w = __atomic_add_fetch(&bucket_waste[i], carved / cap * (cap - fc), __ATOMIC_RELAXED);
-  if (w >= FIT_SAVE && 4u * b >= 3u * c && !__atomic_load_n(&vcmi_fit_t[i], __ATOMIC_RELAXED))
+  if (w >= FIT_SAVE && (uint64_t)4 * b >= (uint64_t)3 * c && !__atomic_load_n(&vcmi_fit_t[i], __ATOMIC_RELAXED))
     fit_give(fc);
 }

@@ -37,7 +37,7 @@
 /* Fitted classes (docs/DESIGN.md §6): a size in (1 KiB, 8 KiB] that starts most of its class's
  * fresh batches gets a class of its own, the size rounded up to 16 bytes (32 over 4,080, so
  * that 1 + x stays under 256): classes VCMI_NFIXED .. VCMI_NCLS - 1, given while the process
- * runs (heap.c, fit_note), at most VCMI_NFIT. vcmi_fit_t[(n - 1 - 1024) / 16] is the class of
+ * runs (fit.c, vcmi_fit_note), at most VCMI_NFIT. vcmi_fit_t[(n - 1 - 1024) / 16] is the class of
  * the 16-byte bucket of n, 0 while it has none; it is set after vcmi_tclass[t] (release). */
 #define VCMI_NFIT 8u
 #define VCMI_NCLS (VCMI_NFIXED + VCMI_NFIT)
@@ -48,8 +48,10 @@ typedef struct vcmi_tclass_t {
   uint32_t k, x;      /* region class k of the segments of xscale x */
   uint32_t pad;       /* 16 bytes: an index is a shift */
 } vcmi_tclass_t;
-extern vcmi_tclass_t vcmi_tclass[VCMI_NCLS]; /* past VCMI_NFIXED written once, under heaps_lock */
+/* past VCMI_NFIXED: slot t written once, by the thread whose count of vcmi_fit_given took it */
+extern vcmi_tclass_t vcmi_tclass[VCMI_NCLS];
 extern uint8_t vcmi_fit_t[(VCMI_FIT_MAX - VCMI_FIT_MIN) / 16u];
+extern uint32_t vcmi_fit_given; /* fitted classes given, at most VCMI_NFIT (fit.c) */
 extern const uint8_t vcmi_band_idx[32];
 static inline unsigned vcmi_tight_class_calc(size_t n) {
   VCMI_ASSERT(n <= VCMI_SMALL_MAX);

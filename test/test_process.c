@@ -370,6 +370,7 @@ static void test_fine_segments(void) {
  * 16 KiB in the fixed one: 4,368 B moves from 4,480 to 4,384, its chunks free and realloc as any
  * (misuse reported), the fixed class's chunks it freed serve it again before fresh ones, and
  * sizes spread over a class, or past the eight classes there are, keep the fixed classes. */
+static size_t fit_slots_counted(void);
 static int fitted_child(void) {
   enum { N = 600 };
   static unsigned char *p[N];
@@ -438,6 +439,10 @@ static int fitted_child(void) {
     fitted += (last < n + 32) << j;
   }
   CHECK_EQ(fitted, 0x7f);
+  /* the two left unfitted went on asking for a class at each batch they started: the count of
+   * classes given stops at eight (it counted every ask, and would wrap after 2^32 and give a
+   * slot in use again, malloc then taking chunks smaller than its size) */
+  CHECK_EQ(fit_slots_counted(), 8);
   CHECK_EQ(vcm_check(NULL), 0);
   return t_report();
 }
@@ -704,6 +709,7 @@ static void test_free_keeps_errno(void) {
  * allocated (a burst: its later purges hold), then exits; thread B takes A's heap (the
  * abandoned list's top) and must not be holding, also when A left a purge due. */
 #include "heap.h"
+static size_t fit_slots_counted(void) { return __atomic_load_n(&vcmi_fit_given, __ATOMIC_RELAXED); }
 #define FREED_OF(h) ((size_t)((ptrdiff_t)(h)->purge_at - *(volatile ptrdiff_t *)&(h)->credit))
 static void *hold_a(void *arg) {
   enum { N = 150, M = 32 };
