@@ -49,7 +49,8 @@ size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim) {
  * copied: the destination's pages (fresh ones would fault in one by one, each fault costing
  * more than copying its page) become the source's, and the source's range reads zero, its
  * pages out of RSS. Whole pages only: chunks of MOVE_MIN and more are page multiples at
- * page-aligned places (class areas are 2 MiB aligned); the check mode's fills are copied.
+ * page-aligned places (class areas are page aligned: 2 MiB in a power-of-two segment, a colour
+ * of whole pages past that in a scaled one); the check mode's fills are copied.
  * Not into large blocks: growing one by mremap needs it to be a single mapping. */
 #define MOVE_MIN ((size_t)32 << 10)
 

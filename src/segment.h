@@ -11,7 +11,8 @@
 #define VCMI_PAIR_K_MIN (VCMI_LMAX - 11u)
 
 /* A segment: one OS reservation holding a region of VCMI_SEG_CHANNELS channels.
- *   [ this header | map | … | guard page | data (2 MiB aligned) ]
+ *   [ this header | map | … | guard page | data (2 MiB aligned; a scaled segment's a colour of
+ *     whole pages further, heap.c's SEG_DATA_COLOR) ]
  * The header and map never share a page with chunks; the guard page stops a linear overflow
  * from the data side reaching them. The reservation is made closed; header and map are opened
  * whole, the data by parts as classes carve (open[]). */
@@ -83,7 +84,8 @@ static inline vcmi_entry *vcmi_seg_map_own(const vcmi_region *r, unsigned k) {
   return r->map + ((size_t)VCMI_SEG_CHANNELS << k) - VCMI_SEG_CHANNELS + k * VCMI_SEG_MAP_PAD;
 }
 
-/* Where the data starts: past the header, the map, the groups and a guard page, 2 MiB aligned. */
+/* Where the data starts: past the header, the map, the groups and a guard page, 2 MiB aligned
+ * (a scaled segment's data starts its colour, whole pages, past it: heap.c, seg_create). */
 #define VCMI_SEG_DATA_OFF                                                                    \
   ((2u * VCMI_SEG_PAGE_MAX + VCMI_SEG_MAP_SKEW + VCMI_SEG_MAP_BYTES + VCMI_GRANULE - 1u) &     \
    ~(VCMI_GRANULE - 1u))
