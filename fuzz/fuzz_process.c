@@ -239,6 +239,21 @@ static size_t p_realloc_cap(const pblk *b, size_t n, int *same, unsigned *lo, un
   return large_cap(n);
 }
 
+/* The pair levels of b, just taken (p_take) for was (b before) grown or resized to n, where
+ * p_realloc_cap predicted cap, same, lo and hi: a realloc and a reserve (a realloc keeping the
+ * used bytes) alike. */
+static void p_levels(pblk *b, const pblk *was, size_t n, size_t cap, int same, unsigned lo,
+                     unsigned hi) {
+  if (b->p == was->p && same == -1 && was->cap <= SMALL_MAX) { /* grew into its buddies */
+    b->lo = (unsigned char)lo, b->hi = (unsigned char)hi;
+  } else if (b->p == was->p) { /* the same chunk */
+    b->lo = was->lo, b->hi = was->hi;
+  } else if (n > was->cap && was->cap <= SMALL_MAX && n <= SMALL_MAX && cap >= 32 &&
+             cap <= 4 * KiB) {
+    b->hi = 1; /* maybe two free buddies of the class below, taken as one MERGED pair */
+  }
+}
+
 /* Block b after vcm_realloc(b->p, n) returned q (n > 0, not huge). */
 static void p_after_realloc(pblk *b, unsigned char *q, size_t n) {
   int same;
@@ -264,17 +279,9 @@ static void p_after_realloc(pblk *b, unsigned char *q, size_t n) {
     lenient = 1;
   }
   unsigned char *old = b->p;
-  unsigned was_lo = b->lo, was_hi = b->hi;
-  size_t was_cap = b->cap;
+  pblk was = *b;
   p_take(b, q, n, cap, 0, b->id);
-  if (q == old && same == -1 && was_cap <= SMALL_MAX) { /* grew into its buddies */
-    b->lo = (unsigned char)lo, b->hi = (unsigned char)hi;
-  } else if (q == old) { /* the same chunk */
-    b->lo = (unsigned char)was_lo, b->hi = (unsigned char)was_hi;
-  } else if (n > was_cap && was_cap <= SMALL_MAX && n <= SMALL_MAX && cap >= 32 &&
-             cap <= 4 * KiB) {
-    b->hi = 1; /* maybe two free buddies of the class below, taken as one MERGED pair */
-  }
+  p_levels(b, &was, n, cap, same, lo, hi);
   if (q != old) pstale[npstale++ % P_STALE] = old;
   CHECK(span(q, b->id, 0, keep, VERIFY));
   span(q, b->id, keep, n, FILL);
@@ -391,8 +398,13 @@ void p_op_reserve(input *in) {
     return;
   }
   unsigned char *old = b->p;
-  size_t used = b->used;
-  p_take(b, q, used, b->cap <= SMALL_MAX ? grow_cap(n) : large_cap(n), 0, b->id);
+  size_t used = b->used, cap = b->cap <= SMALL_MAX ? grow_cap(n) : large_cap(n);
+  pblk was = *b;
+  int same;
+  unsigned lo, hi;
+  (void)p_realloc_cap(b, n, &same, &lo, &hi); /* the levels a growth to n may give */
+  p_take(b, q, used, cap, 0, b->id);
+  p_levels(b, &was, n, cap, same, lo, hi); /* a pair grown in place or taken, as realloc's */
   CHECK(vcm_capacity(q) >= n);
   if (q != old) pstale[npstale++ % P_STALE] = old;
   CHECK(span(q, b->id, 0, used, VERIFY));
