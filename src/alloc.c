@@ -65,8 +65,9 @@ void vcm_free(void *p) {
 }
 
 #define CALLOC_TEST_MIN ((size_t)64 << 10) /* below this, clearing beats finding out */
-_Static_assert(((size_t)1 << VCMI_COLOUR_LMAX) * 129u / 128u < CALLOC_TEST_MIN,
-               "no colour class here: their PURGED chunks may hold bytes (purge.c)");
+_Static_assert(((size_t)1 << VCMI_COLOUR_LMAX) * 129u / 128u < CALLOC_TEST_MIN &&
+                   VCMI_FIT_MAX < CALLOC_TEST_MIN,
+               "no colour nor fitted class here: their PURGED chunks may hold bytes (purge.c)");
 
 /* A chunk of n bytes (CALLOC_TEST_MIN <= n <= VCMI_SMALL_MAX) reading zero, not cleared when
  * its pages already read zero: the free-list head if a purge dropped its pages (PURGED), or

@@ -470,14 +470,21 @@ static void chain_check(const span_groups *G, unsigned per_log2) {
  * 16.1 KiB), kept resident for one live chunk among them (g7: 174 MiB, not 154, when its
  * vectors that stop growing stay between those that move on). Its span is the fewest chunks
  * covering a page, and a run of them drops the pages inside it (drop_run): the pages its ends
- * share with a live neighbour stay. So a PURGED chunk of a colour class may not read zero,
- * nor a chunk past a cut of its top: calloc never takes such chunks (alloc.c, calloc_mid:
- * 64 KiB and more). */
+ * share with a live neighbour stay. A fitted class's (fit.c, 1 + x up to 255) is the most
+ * chunks within SPAN_WHOLE_X + 1 pages, as long as the fixed classes' spans at most: in whole
+ * pages, 4,384-byte chunks freed 64 in a row between live ones were never dropped (a span of
+ * 128), where 4,480's (spans of 32) went. So a PURGED chunk of a colour or fitted class may
+ * not read zero, nor a chunk past a cut of its top: calloc never takes such chunks (alloc.c,
+ * calloc_mid: 64 KiB and more). */
+#define SPAN_WHOLE_X 34u /* the fixed classes' largest xscale: spans of 35 pages at most */
 unsigned vcmi_purge_span_log2(const vcmi_segment *s, unsigned k) {
-  unsigned cl = VCMI_LMAX - k, sl = span_log2(), p = 0;
+  unsigned cl = VCMI_LMAX - k, sl = span_log2(), p = 0, x = ((const vcmi_region *)(const void *)s)->xscale;
   if (cl >= sl) return 0;
-  if (((const vcmi_region *)(const void *)s)->xscale != VCMI_XSCALE_COLOUR) return sl - cl;
-  while ((s->cap[k] << p) < ((size_t)1 << sl)) p++;
+  if (x <= SPAN_WHOLE_X) return sl - cl;
+  if (x == VCMI_XSCALE_COLOUR)
+    while ((s->cap[k] << p) < ((size_t)1 << sl)) p++;
+  else
+    while ((s->cap[k] << (p + 1u)) <= ((size_t)(SPAN_WHOLE_X + 1u) << sl)) p++;
   return p;
 }
 
