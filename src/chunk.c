@@ -83,8 +83,8 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
       if (vcmi_tls_heap != &vcmi_no_heap) vcmi_tls_heap->realloc_inplace++;
       return p;
     }
-  } else if (!(loc.g & 1u) && vcmi_pair_free_or_held(loc.e + 1) &&
-             vcmi_pairs_here(r, loc.k) &&
+  } else if (!(loc.g & 1u) && vcmi_pairs_here(r, loc.k) && /* the owner's: before the buddy */
+             vcmi_pair_free_or_held(loc.e + 1) &&
              (q = vcmi_pair_grow(r, &loc, p, n))) { /* into its buddy, parked or free (pair.h) */
     return q;
   } else if (!(q = vcmi_small_alloc_grow(n))) { /* growing: a vector's capacity */

@@ -31,7 +31,8 @@ static inline int vcmi_pair_held(uint32_t state) {
   return (state & VCMI_HELD) == VCMI_HELD;
 }
 /* A buddy's state (read relaxed: another thread's free may change it) lets a chunk grow into
- * it: HELD, or free and not dropped (pair.c, vcmi_pair_grow). */
+ * it: HELD, or free and not dropped (pair.c, vcmi_pair_grow). The owner's only (tested first,
+ * vcmi_pairs_here): it writes the entries of free chunks with plain stores. */
 static inline int vcmi_pair_free_or_held(const vcmi_entry *e) {
   uint32_t s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
   return vcmi_pair_held(s) || !(s & (VCMI_LIVE | VCMI_REMOTE | VCMI_PURGED));

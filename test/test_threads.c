@@ -232,7 +232,57 @@ static void test_remote_growth(void) {
   if (*why) fprintf(stderr, "check: %s\n", why);
 }
 
+/* Another thread grows a chunk whose buddy its owner just freed: it must not read the buddy's
+ * entry (the owner writes entries with plain stores, pair.h), so the growth tests the owner
+ * before the buddy. The hand-over of the buddy's free is a relaxed flag, no synchronisation:
+ * under TSan a read of the entry is a data race (it was, chunk.c's vcmi_seg_realloc). */
+static void *volatile pair_lo;
+static int pair_stage;
+static void *pair_owner(void *arg) {
+  (void)arg;
+  enum { N = 64 };
+  unsigned char *c[N], *lo = NULL, *hi = NULL;
+  for (int i = 0; i < N; i++) c[i] = vcm_realloc(NULL, 16);
+  for (int i = 0; i < N && !lo; i++)
+    for (int j = 0; j < N && ((uintptr_t)c[i] & 31u) == 0; j++)
+      if (c[j] == c[i] + 16) lo = c[i], hi = c[j];
+  CHECK(lo != NULL);
+  for (int i = 0; i < N; i++)
+    if (c[i] != lo && c[i] != hi) vcm_free(c[i]);
+  if (!lo) {
+    __atomic_store_n(&pair_stage, 3, __ATOMIC_RELAXED);
+    return NULL;
+  }
+  memset(lo, 'p', 16);
+  __atomic_store_n(&pair_lo, lo, __ATOMIC_RELEASE);
+  vcm_free(hi); /* its entry written after the release: the grower must not read it */
+  __atomic_store_n(&pair_stage, 1, __ATOMIC_RELAXED);
+  while (__atomic_load_n(&pair_stage, __ATOMIC_RELAXED) != 2) usleep(100);
+  return NULL;
+}
+static void *pair_grower(void *arg) {
+  (void)arg;
+  unsigned char *lo;
+  while (!(lo = __atomic_load_n(&pair_lo, __ATOMIC_ACQUIRE)))
+    if (__atomic_load_n(&pair_stage, __ATOMIC_RELAXED) == 3) return NULL;
+  while (__atomic_load_n(&pair_stage, __ATOMIC_RELAXED) != 1) usleep(100);
+  unsigned char *q = vcm_realloc(lo, 24); /* not the owner: moved, never into the buddy */
+  CHECK(q != NULL && q != lo && vcm_capacity(q) == 32);
+  CHECK(q && q[0] == 'p' && q[15] == 'p');
+  vcm_free(q);
+  __atomic_store_n(&pair_stage, 2, __ATOMIC_RELAXED);
+  return NULL;
+}
+static void test_remote_pair_read(void) {
+  pthread_t a, b;
+  spawn(&a, pair_owner, NULL);
+  spawn(&b, pair_grower, NULL);
+  pthread_join(b, NULL);
+  pthread_join(a, NULL);
+}
+
 int main(void) {
+  test_remote_pair_read();
   test_large_move_race();
   test_remote_growth();
   test_threads();
