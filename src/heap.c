@@ -673,6 +673,13 @@ static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
 /* A chunk of heap class t from h's segments of its scale, current segment first: any free
  * chunk before any fresh one (issue 11, cause 1: fresh chunks grow the footprint while freed
  * ones wait elsewhere). */
+/* r's PARKED halves of class k back on its free list, counted freed (heap_purge); how many. */
+static uint32_t unpark(vcmi_heap *h, vcmi_region *r, unsigned k) {
+  uint32_t n = vcmi_pair_unpark(r, k);
+  h->credit -= (ptrdiff_t)((size_t)n * ((const vcmi_segment *)(const void *)r)->cap[k]);
+  return n;
+}
+
 static void *take_any(vcmi_heap *h, unsigned t, size_t n, int grow, vcmi_region **rp,
                       int *reused) {
   unsigned k = vcmi_tclass[t].k, x = vcmi_tclass[t].x;
@@ -683,7 +690,7 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, int grow, vcmi_region 
     if (reg(s)->xscale == x && (p = vcmi_take_free(reg(s), k, n))) return *rp = reg(s), p;
   /* parked pair halves before fresh chunks: a class taking chunks again reuses them */
   for (vcmi_segment *s = h->segs; s; s = s->next)
-    if (reg(s)->xscale == x && (reg(s)->paired >> k & 1u) && vcmi_pair_unpark(reg(s), k) &&
+    if (reg(s)->xscale == x && (reg(s)->paired >> k & 1u) && unpark(h, reg(s), k) &&
         (p = vcmi_take_free(reg(s), k, n)))
       return *rp = reg(s), p;
   if (t >= VCMI_NFIXED && !h->check) { /* fitted: the fixed class's chunks its size left free */
@@ -795,8 +802,11 @@ static void heap_purge(vcmi_heap *h) {
   vcmi_purge_batch bt;
   bt.n = bt.n_to = bt.cur = 0; /* no donation until vcmi_donate_plan */
   heap_collect(h, 1);
+  /* the held pair halves let go count as freed, as the parked ones that unpark frees (else live
+   * falls by them with nothing freed, and a burst's purge read a wrapped alloc: it dropped what
+   * the hold kept, r1's third round faulting 15 MiB back) */
   for (vcmi_segment *s = h->segs; s; s = s->next)
-    if (reg(s)->paired) vcmi_pair_sweep(reg(s));
+    if (reg(s)->paired) h->credit -= (ptrdiff_t)vcmi_pair_sweep(reg(s));
   /* bytes allocated since the last purge = live now - live then + freed since (a heap that
    * adopted segments may wrap this: then it drops, as before) */
   size_t live = live_bytes_of(h), freed = FREED(h), alloc = live + freed - h->live_at;

@@ -230,6 +230,11 @@ static int absorbed(uint32_t owner, int quad) {
 
 uint32_t vcmi_pair_unpark(vcmi_region *r, unsigned k) { return sweep_class(r, k, absorbed); }
 
-void vcmi_pair_sweep(vcmi_region *r) {
-  for (uint32_t m = r->paired; m; m &= m - 1u) sweep_class(r, (unsigned)__builtin_ctz(m), in_use);
+size_t vcmi_pair_sweep(vcmi_region *r) {
+  size_t bytes = 0;
+  for (uint32_t m = r->paired; m; m &= m - 1u) {
+    unsigned k = (unsigned)__builtin_ctz(m);
+    bytes += (size_t)sweep_class(r, k, in_use) * ((const vcmi_segment *)(const void *)r)->cap[k];
+  }
+  return bytes;
 }

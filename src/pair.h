@@ -64,11 +64,12 @@ int vcmi_pair_park(vcmi_region *r, const vcmi_loc *loc);
  * stops takes from class k until a purge marks its chunks again. NULL: none found. */
 void *vcmi_pair_take(vcmi_region *r, unsigned k, size_t n);
 /* Class k of r must carve fresh chunks: its PARKED halves go back to its free list (the
- * ABSORBED ones stay). Returns how many. O(pairs listed). */
+ * ABSORBED ones stay). Returns how many (the heap counts them freed). O(pairs listed). */
 uint32_t vcmi_pair_unpark(vcmi_region *r, unsigned k);
 /* At a purge: the held halves whose buddy is neither live nor a remote free waiting go back
  * to their free lists (a PARKED one whose buddy was freed, an ABSORBED one whose MERGED chunk
- * was). O(pairs listed). */
-void vcmi_pair_sweep(vcmi_region *r);
+ * was). Returns their bytes (capacity): frees the heap counts, as the program's own. O(pairs
+ * listed). */
+size_t vcmi_pair_sweep(vcmi_region *r);
 
 #endif
