@@ -182,13 +182,11 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
                     VCMI_LMIN, VCMI_LMAX);
   r->xscale = (uint8_t)x;
   r->paired = 0; /* the union's avail, set by vcmi_region_setup */
-  /* colours (segment.h): 7 lines apart for the classes of a segment, all 15 distinct, turned
-   * by a hash of the segment, so that neither a segment's classes nor its classes and another
-   * segment's start in the same cache sets */
-  unsigned hue = (unsigned)(((uintptr_t)base * 0x9E3779B97F4A7C15u) >> 58);
+  /* colours (segment.h): VCMI_SEG_COLOUR_STEP lines apart for the classes of a segment, the
+   * smallest chunks' nearest the page start, all 15 distinct, turned by a hash of the segment */
+  unsigned hue = (unsigned)(((uintptr_t)base * 0x9E3779B97F4A7C15u) >> 58) % VCMI_SEG_COLOUR_STEP;
   for (unsigned j = 0; j < VCMI_NCLASS; j++)
-    r->mapk[j] = vcmi_seg_map_own(r, j) +
-                 (hue + 7u * j) % VCMI_SEG_COLORS * (64u / sizeof(vcmi_entry));
+    r->mapk[j] = vcmi_seg_map_own(r, j) + vcmi_seg_colour(j, hue) / sizeof(vcmi_entry);
   /* two batch slots per scale (xscale 0, 2, 4, 6): a thread freeing one heap's chunks of all
    * sizes (s6) has a slot for each of its segments (a fine segment's chunks are not batched:
    * out_start never gives it its slot) */

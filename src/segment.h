@@ -60,15 +60,26 @@ int vcmi_seg_open(vcmi_segment *s, unsigned k, size_t need);
 /* A segment's layout (docs/DESIGN.md §6): the header page, then the map, then the purge's span
  * groups (purge.h), a guard page, and the data from VCMI_GRANULE on. */
 /* Class k owns the entries from map + n_channels * (2^k - 1) + k pads (vcmi_seg_map_own) to
- * class k + 1's; its own start a colour further in (seg_create), under VCMI_SEG_COLORS cache
- * lines. Without colours every class of a page of entries and more started at page offset 0,
- * all in the same few sets of the L1 cache (its index is the page offset), and each free reads
- * its chunk's entry (callgrind, s3 at 0.3: 73 % of the allocator's L1 misses were such
- * conflicts). A pad is a 4 KiB page of entries, so no other class's entries share such a
- * class's pages (with 4 KiB pages): a class cut to nothing drops its first page too. Colours
- * stay under 2.5 KiB so that a class of up to 384 chunks still keeps one map page. */
-#define VCMI_SEG_COLORS 40u
+ * class k + 1's; its own start a colour further in (seg_create, vcmi_seg_colour). Without
+ * colours every class of a page of entries and more started at page offset 0, all in the same
+ * few sets of the L1 cache (its index is the page offset), and each free reads its chunk's
+ * entry (callgrind, s3 at 0.3: 73 % of the allocator's L1 misses were such conflicts). A pad
+ * is a 4 KiB page of entries, so no other class's entries share such a class's pages (with
+ * 4 KiB pages): a class cut to nothing drops its first page too.
+ * A colour is VCMI_SEG_COLOUR_STEP cache lines a class, the smallest chunks' (k = 14) first,
+ * plus a hue of the segment under the step: the classes of a segment start on distinct lines,
+ * and the classes whose entries fill a page soonest (a data page of 16-byte chunks has 256)
+ * start nearest its beginning, so that a colour seldom pushes a class's entries onto a second
+ * page (class k keeps one map page up to (4,096 - its colour) / 4 chunks: 960 of 16 B, 720 of
+ * 128 B; with colours of 0 to 39 lines by a hash, a class of 700 chunks spilled one time in
+ * two: s6, 4 pages a heap). */
+#define VCMI_SEG_COLOUR_STEP 5u
+/* Class k's colour in bytes (hue < VCMI_SEG_COLOUR_STEP): under 64 lines, within its pad. */
+static inline size_t vcmi_seg_colour(unsigned k, unsigned hue) {
+  return ((VCMI_NCLASS - 1u - k) * VCMI_SEG_COLOUR_STEP + hue) % 64u * 64u;
+}
 #define VCMI_SEG_MAP_PAD ((size_t)4096u / sizeof(vcmi_entry)) /* entries */
+_Static_assert(64u * 64u <= VCMI_SEG_MAP_PAD * sizeof(vcmi_entry), "a colour stays in its pad");
 #define VCMI_SEG_MAP_BYTES                                                                   \
   ((size_t)VCMI_SEG_CHANNELS * (((size_t)1 << VCMI_NCLASS) - 1u) * sizeof(vcmi_entry) +      \
    (size_t)VCMI_NCLASS * VCMI_SEG_MAP_PAD * sizeof(vcmi_entry))

@@ -1008,6 +1008,33 @@ static void test_map_cut(void) {
   CHECK_EQ(out[0], 0u);
 }
 
+/* Map colours (segment.h): a fresh class of 16 to 112-byte chunks keeps the entries of its
+ * first 720 chunks or more (a page's worth of chunks a batch) on one map page. With colours
+ * of 0 to 39 cache lines by a hash, a class of 700 spilled onto a second page one time in
+ * two (s6: 4 pages a heap), and one of the classes of 16, 32 and 64 bytes nearly always did.
+ * In a fresh process (exec'd): each class starts at its first chunk. */
+static int map_colours_child(void) {
+  static const size_t sz[] = {16, 32, 48, 64, 80, 96, 112};
+  size_t bad = 0;
+  for (size_t i = 0; i < sizeof sz / sizeof *sz; i++) {
+    unsigned t = vcmi_tight_class(sz[i]), k = vcmi_tclass[t].k;
+    vcmi_region *r = NULL;
+    for (int n = 0; n < 4000 && (!r || r->fresh[k] < 720u); n++) {
+      if (!malloc(sz[i])) return 2; /* kept: the class only grows */
+      r = vcmi_tls_heap->cur[t];
+    }
+    uintptr_t lo = (uintptr_t)vcmi_seg_map_own(r, k), hi = (uintptr_t)vcmi_seg_map_own(r, k + 1u);
+    size_t pages = resident((void *)lo, (hi & ~(uintptr_t)4095) - lo); /* class k's alone */
+    if (r->fresh[k] < 720u || pages != 1u) {
+      fprintf(stderr, "map colours: %zu B: %u chunks, %zu map pages\n", sz[i],
+              (unsigned)r->fresh[k], pages);
+      bad++;
+    }
+  }
+  return bad != 0;
+}
+static void test_map_colours(void) { CHECK_EQ(exec_child("map-colours"), 1); }
+
 static void test_seg_idle(void) {
   pthread_t t;
   vcm_stats *st = NULL;
@@ -2554,6 +2581,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "os-failure") == 0) return os_failure_child();
   if (argc > 1 && strcmp(argv[1], "moves_locked") == 0) return moves_locked_child();
   if (argc > 1 && strcmp(argv[1], "fitted") == 0) return fitted_child();
+  if (argc > 1 && strcmp(argv[1], "map-colours") == 0) return map_colours_child();
   self_path = argv[0];
   test_linked_malloc_is_vcm();
   test_mlockall();
@@ -2574,6 +2602,7 @@ int main(int argc, char **argv) {
   test_map_word();
   test_batch_reuse();
   test_map_cut();
+  test_map_colours();
   test_hold_ends_with_thread();
   test_pair_burst_holds();
   test_credit_carries();
