@@ -790,8 +790,14 @@ static uint32_t freed_into(vcmi_segment *s) {
  * largest classes first: the ones a rebuild reaches last), no empty segment is unmapped, and
  * it purges every PURGE_MIN of frees (the held chunks inflate the footprint). The first fresh
  * chunk taken after the burst purges at once. The hold ends when live bytes are back to what
- * they were before the burst, or twice the burst's bytes were allocated; what was not taken
- * again by then goes at the next purges. */
+ * they were before the burst, or HOLD_ALLOC times the burst's bytes were allocated; what was
+ * not taken again by then goes at the next purges. */
+/* A rebuild allocates more than it keeps (temporaries, strings formatted then resized): r1's
+ * python allocated 2.3 bytes a byte it kept, so at twice the burst its hold ended halfway
+ * through the rebuild and the 64-byte class's free top (6.8 MiB) went, to be faulted in again
+ * (14.9k faults; 13.0k at 4, peak the same). A program that stays small after the burst gives
+ * back at 4 bursts' worth of allocation; it never holds past its resident size at the burst. */
+#define HOLD_ALLOC 4u
 static void heap_purge(vcmi_heap *h) {
   size_t foot = 0;
   if (__atomic_load_n(&locked_seen, __ATOMIC_RELAXED))
@@ -813,7 +819,7 @@ static void heap_purge(vcmi_heap *h) {
   bt.hold_new = !drop && !h->hold_live;
   if (bt.hold_new) h->hold_rss = vcmi_os_resident(); /* 0 if unknown: then no hold */
   if (!drop && h->hold_rss) { /* a burst: hold (again) */
-    h->hold_left = (h->hold_live ? h->hold_left : 0) + 2u * freed;
+    h->hold_left = (h->hold_live ? h->hold_left : 0) + HOLD_ALLOC * freed;
     h->hold_live = h->hold_live > h->live_at ? h->hold_live : h->live_at;
   } else if (h->hold_live && (live >= h->hold_live || alloc >= h->hold_left)) {
     h->hold_live = 0;
