@@ -105,6 +105,13 @@ _Static_assert(SEG_FINE_SIZE % VCMI_SEGMAP_UNIT == 0 && SEG_FINE_SIZE > VCMI_SEG
 _Static_assert(SEG_FINE_SIZE - VCMI_SEG_DATA_OFF <= (size_t)9 << VCMI_SEG_STRIDE_LOG2,
                "a fine segment's chunks stay in its class's area (the smallest: xscale 8)");
 
+/* A fine segment's entries, from its header page, stay within the map (its classes are of 9 x
+ * 16 bytes and more: xscale 8 and up). */
+_Static_assert((SEG_FINE_SIZE - VCMI_SEG_DATA_OFF) / (((size_t)VCMI_XSCALE_WIDE + 3u) << VCMI_LMIN) *
+                       sizeof(vcmi_entry) + VCMI_SEG_PAGE_MAX <=
+                   VCMI_SEG_MAP_BYTES,
+               "a fine segment's entries stay in its map");
+
 static uintptr_t page_up(uintptr_t a) {
   return (a + vcmi_os_page() - 1u) & ~(uintptr_t)(vcmi_os_page() - 1u);
 }
@@ -187,6 +194,9 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   unsigned hue = (unsigned)(((uintptr_t)base * 0x9E3779B97F4A7C15u) >> 58) % VCMI_SEG_COLOUR_STEP;
   for (unsigned j = 0; j < VCMI_NCLASS; j++)
     r->mapk[j] = vcmi_seg_map_own(r, j) + vcmi_seg_colour(j, hue) / sizeof(vcmi_entry);
+  /* a fine segment's one class: its entries from the header page on (purge.h), so that a
+   * class of a few chunks (s6's 3,096-byte batches: 16 a thread) keeps no map page */
+  if (fine) r->mapk[k] = (vcmi_entry *)(void *)(base + vcmi_purge_fine_map_off());
   /* two batch slots per scale (xscale 0, 2, 4, 6): a thread freeing one heap's chunks of all
    * sizes (s6) has a slot for each of its segments (a fine segment's chunks are not batched:
    * out_start never gives it its slot) */

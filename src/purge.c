@@ -226,11 +226,16 @@ _Static_assert(HEAD_SPANS >= 8u && HEAD_SPANS <= 64u &&
                    HEAD_OFF + VCMI_NCLASS * sizeof(span_head) <= VCMI_PAGE,
                "the heads fit the header page, after the header");
 _Static_assert(SPANS_MAX % 64u == 0 && SPANS_MAX <= 65536u, "span numbers fit 16 bits");
+/* A fine segment's one class takes the first head: the rest of the page holds its first map
+ * entries (vcmi_purge_fine_map_off). */
 static span_groups groups_of(vcmi_segment *s, unsigned k) {
   unsigned char *b = (unsigned char *)s;
-  return (span_groups){(span_head *)(void *)(b + HEAD_OFF) + k,
+  return (span_groups){(span_head *)(void *)(b + HEAD_OFF) + (s->fine_end ? 0u : k),
                        (span_own *)(void *)(b + SEG_GROUPS_OFF + k * SEG_GROUP_BYTES),
                        vcmi_seg_region(s), k, 0, 0};
+}
+size_t vcmi_purge_fine_map_off(void) {
+  return (HEAD_OFF + sizeof(span_head) + 63u) & ~(size_t)63u; /* a line of their own */
 }
 void *vcmi_purge_groups_at(vcmi_segment *s, unsigned k, size_t *bytes) {
   *bytes = SEG_GROUP_BYTES;
@@ -712,9 +717,11 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
     else
       vcmi_purge_inside(bt, vcmi_chunk_addr(r, k, top), (size_t)(fresh - top) * vcmi_class_cap(r, k));
     /* the entries' pages: from the class's own first one if nothing is left (no other
-     * class's entries are there, segment.h), to the end of the page of its last (the entries
-     * past fresh are unused): a page across a cut's bound went at no later cut */
-    uintptr_t lo = (uintptr_t)(top ? vcmi_entry_at(r, k, top) : vcmi_seg_map_own(r, k));
+     * class's entries are there, segment.h; a fine segment's first entries are in its header
+     * page, which stays), to the end of the page of its last (the entries past fresh are
+     * unused): a page across a cut's bound went at no later cut */
+    const vcmi_entry *own = vcmi_seg_map_own(r, k);
+    uintptr_t lo = (uintptr_t)(top ? vcmi_entry_at(r, k, top) : r->mapk[k] < own ? r->mapk[k] : own);
     uintptr_t page = vcmi_os_page();
     uintptr_t hi = ((uintptr_t)vcmi_entry_at(r, k, fresh) + page - 1u) & ~(page - 1u);
     uintptr_t end = (uintptr_t)vcmi_seg_map_own(r, k + 1u);

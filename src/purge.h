@@ -40,6 +40,10 @@ void vcmi_donate_settle(const vcmi_purge_batch *bt);
 void vcmi_purge_inside(vcmi_purge_batch *bt, void *p, size_t n);
 /* Hand the batch's ranges to the OS and empty it. O(ranges). */
 void vcmi_purge_flush(vcmi_purge_batch *b);
+/* Where a fine segment's map entries start, from its header (heap.c, seg_create): in the
+ * header page, after the header and its one class's head (a class of up to 608 chunks keeps no
+ * map page). */
+size_t vcmi_purge_fine_map_off(void);
 /* Where class k's groups after the map lie in s, and their *bytes (a segment that opens as it
  * is used, heap.c seg_open, opens them when the class first carves). */
 void *vcmi_purge_groups_at(vcmi_segment *s, unsigned k, size_t *bytes);

@@ -1054,7 +1054,7 @@ static int map_colours_child(void) {
     unsigned t = vcmi_tight_class(sz[i]), k = vcmi_tclass[t].k;
     vcmi_region *r = NULL;
     for (int n = 0; n < 4000 && (!r || r->fresh[k] < 720u); n++) {
-      if (!malloc(sz[i])) return 2; /* kept: the class only grows */
+      if (!malloc_(sz[i])) return 2; /* kept: the class only grows */
       r = vcmi_tls_heap->cur[t];
     }
     uintptr_t lo = (uintptr_t)vcmi_seg_map_own(r, k), hi = (uintptr_t)vcmi_seg_map_own(r, k + 1u);
@@ -1068,6 +1068,35 @@ static int map_colours_child(void) {
   return bad != 0;
 }
 static void test_map_colours(void) { CHECK_EQ(exec_child("map-colours"), 1); }
+
+/* A fine segment's one class keeps its first map entries in the header page (heap.c,
+ * seg_create): 16 chunks of a colour class (4,096 bytes asked, 4,128 given), written and
+ * freed, leave no page resident between the header and the data (one map page before). In a
+ * fresh process (exec'd): the segment is new. */
+static int fine_map_child(void) {
+  enum { N = 16 };
+  static unsigned char *p[N];
+  unsigned t = vcmi_tight_class(4096);
+  size_t bad = 0;
+  for (int i = 0; i < N; i++) {
+    p[i] = malloc_(4096);
+    if (!p[i]) return 2;
+    memset(p[i], i + 1, 4096);
+  }
+  vcmi_region *r = vcmi_tls_heap->cur[t];
+  unsigned char *base = (unsigned char *)r;
+  if (r->xscale <= VCMI_XSCALE_WIDE) return 3; /* not a fine segment */
+  for (int i = 0; i < N; i++) {
+    for (int j = 0; j < 4096; j++) bad += p[i][j] != (unsigned char)(i + 1);
+    free_(p[i]);
+  }
+  for (int i = 0; i < N; i++) p[i] = malloc_(4096); /* the same chunks again */
+  size_t pages = resident(base + 4096, VCMI_SEG_DATA_OFF - 2u * 4096u);
+  if (pages != 0 || bad) fprintf(stderr, "fine map: %zu pages after the header, %zu bad\n", pages, bad);
+  for (int i = 0; i < N; i++) free_(p[i]);
+  return pages != 0 || bad != 0 || vcm_check(NULL) != 0;
+}
+static void test_fine_map(void) { CHECK_EQ(exec_child("fine-map"), 1); }
 
 static void test_seg_idle(void) {
   pthread_t t;
@@ -2616,6 +2645,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "moves_locked") == 0) return moves_locked_child();
   if (argc > 1 && strcmp(argv[1], "fitted") == 0) return fitted_child();
   if (argc > 1 && strcmp(argv[1], "map-colours") == 0) return map_colours_child();
+  if (argc > 1 && strcmp(argv[1], "fine-map") == 0) return fine_map_child();
   self_path = argv[0];
   test_linked_malloc_is_vcm();
   test_mlockall();
@@ -2637,6 +2667,7 @@ int main(int argc, char **argv) {
   test_batch_reuse();
   test_map_cut();
   test_map_colours();
+  test_fine_map();
   test_hold_ends_with_thread();
   test_pair_burst_holds();
   test_hold_churn();
