@@ -38,18 +38,22 @@ static __attribute__((noinline)) void *malloc_slow(size_t n) {
   return p ? p : oom();
 }
 
-/* The fast path is the pop alone; everything else is a tail call (no frame here). */
+/* The fast path is the pop alone; everything else is a tail call (no frame here). The pop
+ * is written out in each branch: a bin pointer joined from two would be computed first (an
+ * add), where the direct bin is read at the heap plus the size's offset. */
 void *vcm_malloc(size_t n) {
-  vcmi_heap *h = vcmi_tls_heap;
-  const vcmi_bin *b; /* no heap: vcmi_no_heap, whose lists are all empty */
-  if (VCMI_LIKELY(n <= VCMI_TIGHT_TABLE_MAX)) /* one range test for the common sizes */
-    b = h->direct[(n + 15u) >> 4];
-  else if (n <= VCMI_SMALL_MAX)
-    b = &h->bin[vcmi_mid_class(n)];
-  else
-    return malloc_slow(n);
-  uint32_t g = VCMI_BIN_WORD(b->rk, free_head);
-  if (VCMI_LIKELY(g != VCMI_NONE)) return vcmi_bin_take(b, g, n); /* never NULL */
+  vcmi_heap *h = vcmi_tls_heap; /* no heap: vcmi_no_heap, whose lists are all empty */
+  unsigned char *rk;
+  uint32_t g;
+  if (VCMI_LIKELY(n <= VCMI_TIGHT_TABLE_MAX)) { /* one range test for the common sizes */
+    size_t i = (n + 15u) >> 4;
+    g = VCMI_BIN_WORD(rk = h->direct[i].rk, free_head);
+    if (VCMI_LIKELY(g != VCMI_NONE)) return vcmi_bin_take(h->direct, i, rk, g, n); /* not NULL */
+  } else if (n <= VCMI_SMALL_MAX) {
+    unsigned t = vcmi_mid_class(n);
+    g = VCMI_BIN_WORD(rk = h->bin[t].rk, free_head);
+    if (VCMI_LIKELY(g != VCMI_NONE)) return vcmi_bin_take(h->bin, t, rk, g, n);
+  }
   return malloc_slow(n);
 }
 

@@ -391,7 +391,7 @@ static vcmi_region empty_region = {.free_head = {[0 ... VCM_MAX_CLASSES - 1] = V
  * and the slow path takes a real one; no segment is its owner, so a free goes the remote way;
  * check keeps calloc and realloc off their fast paths. Never written (all threads share it). */
 vcmi_heap vcmi_no_heap = {
-    .direct = {[0 ... VCMI_TIGHT_TABLE_MAX / 16u] = &vcmi_no_heap.bin[0]},
+    .direct = {[0 ... VCMI_TIGHT_TABLE_MAX / 16u] = {.rk = (unsigned char *)&empty_region}},
     .bin = {[0 ... VCMI_NCLS - 1] = {.rk = (unsigned char *)&empty_region}},
     .cur = {[0 ... VCMI_NCLS - 1] = &empty_region},
     .check = 1};
@@ -419,6 +419,9 @@ static void heap_set_cur(vcmi_heap *h, unsigned t, vcmi_region *r) {
   h->cur[t] = r;
   h->bin[t] = (vcmi_bin){(unsigned char *)r + k * sizeof(uint32_t), r->mapk[k],
                          empty ? NULL : s->area[k], empty ? 0 : s->cap[k]};
+  if (t <= vcmi_tight_table[VCMI_TIGHT_TABLE_MAX / 16u]) /* malloc's copies (the table rises) */
+    for (unsigned i = 0; i <= VCMI_TIGHT_TABLE_MAX / 16u && vcmi_tight_table[i] <= t; i++)
+      if (vcmi_tight_table[i] == t) h->direct[i] = h->bin[t];
 }
 
 /* Nothing live in s, nor waiting on its remote list. Owner only. */
@@ -451,8 +454,6 @@ static void heap_end_hold(vcmi_heap *h) {
 static void heap_set_mode(vcmi_heap *h, vcmi_region *first) {
   heap_end_hold(h);
   h->check = vcmi_opt[VCMI_OPT_CHECK] != 0;
-  for (unsigned i = 0; i <= VCMI_TIGHT_TABLE_MAX / 16u; i++)
-    h->direct[i] = &h->bin[vcmi_tight_table[i]];
   for (unsigned t = 0; t < VCMI_NCLS; t++)
     heap_set_cur(h, t, h->check || t >= VCMI_NFIXED || vcmi_tclass[t].x ? &empty_region : first);
   h->purge_at = h->check ? 0 : PURGE_MIN;
@@ -972,8 +973,8 @@ int vcmi_seg_locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc, vcmi
 
 /* No test against fresh[k]: the entry was LIVE (heap.h, vcmi_seg_find), and the CAS sees
  * it changed since. */
-void vcmi_seg_free_remote(void *p, vcmi_region *r, vcmi_entry *e, size_t k) {
-  remote_free(r, e, k, p);
+void vcmi_seg_free_remote(void *p, vcmi_region *r, vcmi_entry *map, uint32_t g, size_t kc) {
+  remote_free(r, map + g, kc - VCMI_SEG_CHANNELS_LOG2, p);
 }
 
 void vcmi_seg_free_slow(void *p, vcmi_region *r) {

@@ -101,7 +101,9 @@ typedef struct vcmi_bin {
 /* A thread heap: the segments one thread allocates from. Only its thread touches it, except
  * remote_pending (any thread sets it) and the lists under heaps_lock. */
 typedef struct vcmi_heap {
-  vcmi_bin *direct[VCMI_TIGHT_TABLE_MAX / 16u + 1u]; /* &bin[vcmi_tight_table[i]] (malloc) */
+  /* bin[vcmi_tight_table[i]], copied (heap_set_cur keeps them equal): malloc of up to
+   * VCMI_TIGHT_TABLE_MAX bytes reads its bin here, no pointer to it loaded first */
+  vcmi_bin direct[VCMI_TIGHT_TABLE_MAX / 16u + 1u];
   vcmi_bin bin[VCMI_NCLS];       /* class t's current region, as malloc reads it */
   vcmi_region *cur[VCMI_NCLS];   /* class t allocates here first; never NULL (heap_set_cur) */
   vcmi_segment *segs;
@@ -142,20 +144,27 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n, int grow);
  * region.h with the stride (VCMI_SEG_STRIDE_LOG2) and the class sizes folded in. The
  * check-mode dummy region has empty free lists, so it always falls through. */
 
-/* Hand out g, the head of bin b's free list, with used = n. */
-static inline void *vcmi_bin_take(const vcmi_bin *b, uint32_t g, size_t n) {
-  vcmi_entry *e = b->map + g;
-  VCMI_BIN_WORD(b->rk, free_head) = vcmi_link(e->state);
+/* Hand out g, the head of the free list of bins[i] (whose rk the caller read), with used = n.
+ * The empty asm makes bins opaque between the reads, so that each field is read at bins + i's
+ * offset (an indexed load), not through &bins[i] computed once first (GCC shares the address
+ * of several uses: an add). */
+#define VCMI_OPAQUE(x) __asm__("" : "+r"(x))
+static inline void *vcmi_bin_take(const vcmi_bin *bins, size_t i, unsigned char *rk, uint32_t g,
+                                  size_t n) {
+  VCMI_OPAQUE(bins);
+  vcmi_entry *e = bins[i].map + g;
+  VCMI_BIN_WORD(rk, free_head) = vcmi_link(e->state);
   e->state = VCMI_LIVE | (uint32_t)n;
-  VCMI_BIN_WORD(b->rk, live)++;
-  return b->area + g * b->cap;
+  VCMI_BIN_WORD(rk, live)++;
+  VCMI_OPAQUE(bins);
+  return bins[i].area + g * bins[i].cap;
 }
 /* The head of class t's free list in h->cur[t], or NULL if it is empty (always for the
  * check-mode dummy and for vcmi_no_heap). */
 static inline void *vcmi_heap_pop(vcmi_heap *h, unsigned t, size_t n) {
-  const vcmi_bin *b = &h->bin[t];
-  uint32_t g = VCMI_BIN_WORD(b->rk, free_head);
-  return VCMI_LIKELY(g != VCMI_NONE) ? vcmi_bin_take(b, g, n) : NULL;
+  unsigned char *rk = h->bin[t].rk;
+  uint32_t g = VCMI_BIN_WORD(rk, free_head);
+  return VCMI_LIKELY(g != VCMI_NONE) ? vcmi_bin_take(h->bin, t, rk, g, n) : NULL;
 }
 static inline void *vcmi_heap_alloc_class(vcmi_heap *h, unsigned t, size_t n) {
   void *p = vcmi_heap_pop(h, t, n);
@@ -204,13 +213,21 @@ static inline int vcmi_seg_find(const vcmi_region *r, const void *p, vcmi_loc *o
   uint64_t off = (uintptr_t)p - (uintptr_t)r->data; /* huge if p is below data */
   uint64_t m = off * s->inv;
   if (m >= ((uint64_t)VCMI_NCLASS << VCMI_SEG_STRIDE_LOG2)) return -1;
-  /* m: bytes of the power-of-two layout, class areas of 2^23 bytes */
-  size_t k = (size_t)(m >> VCMI_SEG_STRIDE_LOG2);
-  /* the bytes into the area times 2^k: a chunk start iff its low 18 bits are 0 (a chunk of
-   * class k spans 2^(18 - k)), and then the class-number is the rest (one shift by k) */
-  uint64_t in = (m & (((uint64_t)1 << VCMI_SEG_STRIDE_LOG2) - 1u)) << k;
-  if (in & (((uint64_t)1 << VCMI_LMAX) - 1u)) return -1; /* inside a chunk */
-  uint32_t g = (uint32_t)(in >> VCMI_LMAX);
+  /* m: bytes of the power-of-two layout, class areas of 2^S bytes (S = VCMI_SEG_STRIDE_LOG2 =
+   * VCMI_LMAX + C, C = VCMI_SEG_CHANNELS_LOG2): m = k 2^S + a, a chunk of class k spans
+   * 2^(LMAX - k) bytes. y = a << (64 - S) (k shifted out), rotated left by k + C: its low bits
+   * are the class-number a >> (LMAX - k) (< 2^(C + k)), and the bytes into the chunk land at
+   * bit 64 - LMAX + k and up. So one bound tests the chunk start and leaves g: a shift, a
+   * rotate, no mask and no shift back (kc = k + C indexes the per-class arrays, the - C folded
+   * into their displacements). */
+  size_t kc = (size_t)((m + ((uint64_t)VCMI_SEG_CHANNELS_LOG2 << VCMI_SEG_STRIDE_LOG2)) >>
+                       VCMI_SEG_STRIDE_LOG2);
+  uint64_t y = m << (64u - VCMI_SEG_STRIDE_LOG2);
+  unsigned rot = (unsigned)kc & 63u;
+  uint64_t x = (y << rot) | (y >> (-rot & 63u));
+  if (x >= ((uint64_t)1 << (VCMI_SEG_CHANNELS_LOG2 + VCMI_NCLASS - 1u))) return -1; /* inside a chunk */
+  size_t k = kc - VCMI_SEG_CHANNELS_LOG2;
+  uint32_t g = (uint32_t)x;
   if (bound && g >= __atomic_load_n(&r->fresh[k], __ATOMIC_RELAXED)) return -1;
   out->k = k;
   out->g = g;
@@ -227,8 +244,11 @@ static inline int vcmi_seg_locate(const vcmi_region *r, const void *p, vcmi_loc 
  * (an lea), not p copied away first (one instruction on every free). */
 void vcmi_seg_free_slow(void *p, vcmi_region *r);
 /* vcmi_seg_free_slow for a LIVE chunk of another thread's heap that vcmi_seg_find (unbounded)
- * located at entry e of class k: the remote push, or the report of a racing double free. */
-void vcmi_seg_free_remote(void *p, vcmi_region *r, vcmi_entry *e, size_t k);
+ * located at entry map + g of class k (map = r->mapk[k]): the remote push, or the report of a
+ * racing double free. kc = k + VCMI_SEG_CHANNELS_LOG2, the index vcmi_seg_find computes. Free's
+ * fast path passes what it holds in registers, so that it computes neither k nor the entry's
+ * address. */
+void vcmi_seg_free_remote(void *p, vcmi_region *r, vcmi_entry *map, uint32_t g, size_t kc);
 /* The inline part: 0 if p was a live chunk (with used bytes = size ^ VCMI_LIVE if sized: the
  * check of free_sized, folded away for free) and is freed, or pushed to its owner if another thread's;
  * -1: nothing done. */
@@ -241,12 +261,16 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
    * sized: the entry is size, the caller's LIVE ^ its size (LIVE and the rest exactly that
    * size; no other flag: a MERGED pair's goes the slow way; the XOR, not an OR, so that a
    * size with bit 31 set never matches) */
-  if (VCMI_UNLIKELY(sized ? VCMI_PEEK(loc.e->state) != size
-                          : !vcmi_entry_live(loc.e)))
+  vcmi_entry *map = loc.e - loc.g; /* r->mapk[k], the register the locate left: each use of
+                                    * the entry is read at map + g (VCMI_OPAQUE, as in
+                                    * vcmi_bin_take), no address computed first */
+  if (VCMI_UNLIKELY(sized ? VCMI_PEEK(map[loc.g].state) != size
+                          : !vcmi_entry_live(&map[loc.g])))
     return -1;
+  VCMI_OPAQUE(map);
   /* a segment's owner is a real heap, so a thread without one (vcmi_no_heap) fails the test */
   if (VCMI_UNLIKELY(VCMI_PEEK(r->owner) != (void *)h)) {
-    vcmi_seg_free_remote(p, r, loc.e, loc.k); /* another thread's chunk: no second locate */
+    vcmi_seg_free_remote(p, r, map, loc.g, loc.k + VCMI_SEG_CHANNELS_LOG2); /* no 2nd locate */
     return 0;
   }
   /* the free that makes a purge due (and all of check mode's, whose credit stays at or below
@@ -257,7 +281,14 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
     h->credit += cap;
     return -1;
   }
-  vcmi_release(r, &loc);
+  /* vcmi_release, its words read at r + their offsets (as vcmi_bin_take's) */
+  size_t kc = loc.k + VCMI_SEG_CHANNELS_LOG2; /* the register the locate left */
+  uint32_t head = r->free_head[kc - VCMI_SEG_CHANNELS_LOG2];
+  VCMI_OPAQUE(kc);
+  r->live[kc - VCMI_SEG_CHANNELS_LOG2]--;
+  map[loc.g].state = head;
+  VCMI_OPAQUE(kc);
+  r->free_head[kc - VCMI_SEG_CHANNELS_LOG2] = loc.g;
   return 0;
 }
 static inline void vcmi_seg_free(vcmi_region *r, void *p) {
