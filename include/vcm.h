@@ -278,8 +278,15 @@ void vcm_stats_print(int fd, int json);
  * VCM_SVG=FILE writes it at exit. Returns 0, or -1 if a write failed. */
 int vcm_svg(int fd);
 
-/* Check every region of the process heap (vcm_region_check on each). Call it only when no
- * other thread is allocating. 0, or -1 with *why set. */
+/* Check the segments of the calling thread's heap and of the heaps no thread holds (those
+ * given up at a thread's exit and not yet adopted): vcm_region_check on each (free lists
+ * acyclic and within the carved chunks, every chunk in exactly one state, live counts and used
+ * sizes true). The heaps of other running threads are not checked: their threads change them
+ * without a lock, so no consistent view of them exists while they run (join a thread, and its
+ * heap is checked). Large blocks are not checked. Thread-safe: may run while other threads
+ * allocate and free, also the caller's chunks (their remote frees are seen as live or freed
+ * chunks, never as an error). Takes the heap list lock; O(chunks carved in those heaps).
+ * 0, or -1 with *why set. */
 int vcm_check(const char **why);
 
 /* Testing: make the n-th OS memory request from now fail (0 disables). */

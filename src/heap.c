@@ -1019,10 +1019,23 @@ void vcmi_heap_fork_child(void) {
 
 /* For stats and checks: visit every heap's segments under heaps_lock (in a fork child, not
  * those of threads that do not exist there: they may have stopped mid-operation). */
+static void each_seg(vcmi_heap *h, void (*fn)(void *ctx, vcm_region *r), void *ctx) {
+  for (vcmi_segment *s = h->orphan ? NULL : h->segs; s; s = s->next) fn(ctx, &s->region);
+}
 void vcmi_heap_each_region(void (*fn)(void *ctx, vcm_region *r), void *ctx) {
   vcmi_lock_take(&heaps_lock);
-  for (vcmi_heap *h = all_heaps; h; h = h->next_all)
-    for (vcmi_segment *s = h->orphan ? NULL : h->segs; s; s = s->next) fn(ctx, &s->region);
+  for (vcmi_heap *h = all_heaps; h; h = h->next_all) each_seg(h, fn, ctx);
+  vcmi_lock_give(&heaps_lock);
+}
+
+/* The heaps on the abandoned list are held by no thread, and heaps_lock keeps them there (adopt
+ * and heap_take take them off under it); a taken heap's tid is set only after, so tid 0 alone
+ * would not tell. */
+void vcmi_heap_each_quiet_region(void (*fn)(void *ctx, vcm_region *r), void *ctx) {
+  vcmi_heap *me = vcmi_tls_heap;
+  vcmi_lock_take(&heaps_lock);
+  if (me != &vcmi_no_heap) each_seg(me, fn, ctx);
+  for (vcmi_heap *h = abandoned; h; h = h->next_abandoned) each_seg(h, fn, ctx);
   vcmi_lock_give(&heaps_lock);
 }
 

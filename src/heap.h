@@ -326,4 +326,8 @@ void vcmi_heap_fork_child(void);
  * allocate from a new segment nor take heaps_lock; it may take large_lock or meta_lock. */
 void vcmi_heap_each_region(void (*fn)(void *ctx, vcm_region *r), void *ctx);
 void vcmi_heap_each_heap(void (*fn)(void *ctx, vcmi_heap *h), void *ctx);
+/* vcmi_heap_each_region for the regions no other thread changes, but for remote frees (which
+ * only turn LIVE entries REMOTE and relink REMOTE ones): the calling thread's heap's and those
+ * of the heaps no thread holds (given up at a thread's exit, not yet adopted). */
+void vcmi_heap_each_quiet_region(void (*fn)(void *ctx, vcm_region *r), void *ctx);
 #endif

@@ -942,10 +942,13 @@ int vcm_region_check(vcm_region *rr, const char **why) {
       e->state |= VCMI_MARK;
       nfree++;
     }
-    /* I1, I3: every handed-out chunk is live, marked free, or remote; clear the marks. */
+    /* I1, I3: every handed-out chunk is live, marked free, or remote; clear the marks. In a
+     * segment, another thread may turn a LIVE entry REMOTE and relink REMOTE ones (heap.c's
+     * remote frees) meanwhile: each entry is read once, atomically, and only the marks this
+     * walk set on free entries, which only their owner changes, are written back. */
     for (uint32_t g = 0; g < r->fresh[k]; g++) {
       vcmi_entry *e = vcmi_entry_at(r, k, g);
-      uint32_t s = e->state;
+      uint32_t s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
       /* a LIVE entry with the mark is a segment's MERGED pair, of twice the capacity (four
        * times: QUAD); a HELD one (REMOTE) a half inside one or parked (pair.h) */
       int kinds = !!(s & VCMI_LIVE) + !!(s & VCMI_MARK && !(s & VCMI_LIVE)) + !!(s & VCMI_REMOTE);
@@ -959,7 +962,7 @@ int vcm_region_check(vcm_region *rr, const char **why) {
         used += s & VCMI_LIVE ? s & VCMI_USED_MASK : 0;
         cap += vcmi_class_cap(r, k);
       }
-      if (!(s & VCMI_LIVE)) e->state = s & ~VCMI_MARK;
+      if ((s & (VCMI_LIVE | VCMI_MARK)) == VCMI_MARK) e->state = s & ~VCMI_MARK;
     }
     if (!bad && nlive != r->live[k]) FAIL("live count differs from the map");
     if (!bad && nheld != r->held[k]) FAIL("held pair halves differ from their count");

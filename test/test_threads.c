@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -167,6 +168,64 @@ static void test_large_move_race(void) {
   CHECK_EQ(__atomic_load_n(&foreign_reports, __ATOMIC_RELAXED), 0);
 }
 
+/* vcm_check(NULL) while other threads allocate, free, and free the checking thread's chunks
+ * (remote frees, pushed in chains onto its segments' lists): it must never fail, nor break a
+ * heap. Checked across every heap, it counted live chunks of heaps their threads were changing
+ * (false failures: "live count differs", "chunk is lost or in two states") and wrote its marks
+ * back over entries being popped or relinked by remote frees (double frees reported after). The
+ * workers churn small chunks until the checker has checked CK_CHECKS times and they have freed
+ * all its CK_N chunks, CK_W of them (more threads than cores: one runs beside the checker). */
+#define CK_N 4096
+#define CK_W 4
+#define CK_CHECKS 5000
+static void *ck_mine[CK_N];
+static int ck_stop, ck_freed, ck_ready;
+static void *check_churn(void *arg) {
+  int id = (int)(intptr_t)arg;
+  unsigned long long rng = 99u + (unsigned)id;
+  void *own[256] = {0};
+  __atomic_fetch_add(&ck_ready, 1, __ATOMIC_RELAXED);
+  for (int i = 0; !__atomic_load_n(&ck_stop, __ATOMIC_RELAXED); i++) {
+    int j = (int)(t_rand(&rng) % 256);
+    vcm_free(own[j]);
+    own[j] = vcm_malloc(16 + t_rand(&rng) % 48);
+    int m = CK_W * (i / 2) + id; /* one of the checker's chunks every 2 operations */
+    if (i % 2 == 0 && m < CK_N) {
+      vcm_free(ck_mine[m]);
+      __atomic_fetch_add(&ck_freed, 1, __ATOMIC_RELAXED);
+    }
+  }
+  for (int j = 0; j < 256; j++) vcm_free(own[j]);
+  return NULL;
+}
+static void test_check_while_allocating(void) {
+  unsigned long long rng = 5;
+  pthread_t t[CK_W];
+  for (int i = 0; i < CK_N; i++) ck_mine[i] = vcm_malloc(16 + t_rand(&rng) % 1000);
+  foreign_reports = 0;
+  vcm_set_misuse_handler(count_misuse, NULL); /* what a check that wrote over entries broke */
+  for (int i = 0; i < CK_W; i++) spawn(&t[i], check_churn, (void *)(intptr_t)i);
+  while (__atomic_load_n(&ck_ready, __ATOMIC_RELAXED) < CK_W) sched_yield(); /* all churning */
+  int checks = 0, failed = 0;
+  const char *first = NULL;
+  while (checks < CK_CHECKS || __atomic_load_n(&ck_freed, __ATOMIC_RELAXED) < CK_N) {
+    const char *why = NULL;
+    if (vcm_check(&why) != 0 && failed++ == 0) first = why;
+    checks++;
+    vcm_free(vcm_malloc(16 + t_rand(&rng) % 1000)); /* collects the remote frees at times */
+    if (checks >= CK_CHECKS) sched_yield(); /* the workers' turn to finish their frees */
+  }
+  __atomic_store_n(&ck_stop, 1, __ATOMIC_RELAXED);
+  for (int i = 0; i < CK_W; i++) pthread_join(t[i], NULL);
+  vcm_set_misuse_handler(NULL, NULL);
+  if (failed) fprintf(stderr, "vcm_check failed %d of %d times: %s\n", failed, checks, first);
+  CHECK_EQ(failed, 0);
+  CHECK_EQ(__atomic_load_n(&foreign_reports, __ATOMIC_RELAXED), 0);
+  const char *why = "";
+  CHECK_EQ(vcm_check(&why), 0); /* every heap: the workers' are given up */
+  if (*why) fprintf(stderr, "check: %s\n", why);
+}
+
 /* Vectors grown by another thread than the one that made them, while every thread grows:
  * moves by remapping (chunks of 32 KiB and up) keep every byte, and the chunks left behind
  * (freed remotely, reading zero) serve again. */
@@ -283,6 +342,7 @@ static void test_remote_pair_read(void) {
 
 int main(void) {
   test_remote_pair_read();
+  test_check_while_allocating();
   test_large_move_race();
   test_remote_growth();
   test_threads();
