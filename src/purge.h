@@ -6,6 +6,7 @@
 #include "os.h"
 
 #define VCMI_DONATE_MIN ((size_t)64 << 10)
+#define VCMI_DONATE_AHEAD 2u /* the last carving class's room: this many intervals' carving */
 #define VCMI_DONATE_TARGETS 4u /* the classes that carved the most since the last purge */
 
 /* The ranges one heap purge drops, given to the OS together (one call where it has one:
