@@ -419,9 +419,14 @@ static void heap_set_cur(vcmi_heap *h, unsigned t, vcmi_region *r) {
   h->cur[t] = r;
   h->bin[t] = (vcmi_bin){(unsigned char *)r + k * sizeof(uint32_t), r->mapk[k],
                          empty ? NULL : s->area[k], empty ? 0 : s->cap[k]};
-  if (t <= vcmi_tight_table[VCMI_TIGHT_TABLE_MAX / 16u]) /* malloc's copies (the table rises) */
-    for (unsigned i = 0; i <= VCMI_TIGHT_TABLE_MAX / 16u && vcmi_tight_table[i] <= t; i++)
-      if (vcmi_tight_table[i] == t) h->direct[i] = h->bin[t];
+  /* malloc's copies: the 16-byte steps of (capacity of t - 1, capacity of t] (heap.h: the
+   * class bounds up to 1 KiB are multiples of 16), and size 0's for t = 0 */
+  if (t <= vcmi_tight_table[VCMI_TIGHT_TABLE_MAX / 16u])
+    for (unsigned i = t ? vcmi_tclass[t - 1u].cap / 16u + 1u : 0u; i <= vcmi_tclass[t].cap / 16u;
+         i++) {
+      VCMI_ASSERT(vcmi_tight_table[i] == t);
+      h->direct[i] = h->bin[t];
+    }
 }
 
 /* Nothing live in s, nor waiting on its remote list. Owner only. */
