@@ -200,6 +200,12 @@ void *vcm_realloc(void *p, size_t n) {
         h->realloc_inplace++;
         return p;
       }
+      /* shrinking to a quarter (half) or less: moved down, not through realloc_slow (python's
+       * strings, formatted into ~150 bytes, then trimmed) */
+      void *q;
+      if ((s & (VCMI_LIVE | VCMI_MERGED)) == VCMI_LIVE && n && n <= cap && cap > 16u &&
+          (q = vcmi_seg_shrink(r, &loc, p, n, s)))
+        return q;
     }
     return realloc_slow(p, n, 1, r, NULL);
   }

@@ -259,18 +259,26 @@ static void *grow_vecs(void *arg) {
   return (void *)bad;
 }
 
-static void test_remote_growth(void) {
+/* NT threads run make (each its own id), then, those gone, NT run change (each on the blocks of
+ * the next id): the bad blocks change's threads counted. */
+static intptr_t make_then_change(void *(*make)(void *), void *(*change)(void *)) {
   pthread_t t[NT];
-  vec_first = 24u << 10;
-  for (int i = 0; i < NT; i++) spawn(&t[i], make_vecs, (void *)(intptr_t)i);
+  for (int i = 0; i < NT; i++) spawn(&t[i], make, (void *)(intptr_t)i);
   for (int i = 0; i < NT; i++) pthread_join(t[i], NULL);
-  for (int i = 0; i < NT; i++) spawn(&t[i], grow_vecs, (void *)(intptr_t)i);
+  for (int i = 0; i < NT; i++) spawn(&t[i], change, (void *)(intptr_t)i);
   intptr_t bad = 0;
   for (int i = 0; i < NT; i++) {
     void *r;
     pthread_join(t[i], &r);
     bad += (intptr_t)r;
   }
+  return bad;
+}
+
+static void test_remote_growth(void) {
+  pthread_t t[NT];
+  vec_first = 24u << 10;
+  intptr_t bad = make_then_change(make_vecs, grow_vecs);
   CHECK_EQ(bad, 0);
   for (int i = 0; i < NT; i++)
     for (int j = 0; j < NVEC; j++) {
@@ -340,11 +348,49 @@ static void test_remote_pair_read(void) {
   pthread_join(a, NULL);
 }
 
+/* Strings trimmed by another thread than the one that made them (python's formatted strings,
+ * ~150 bytes trimmed to their length): the shrink moves them down into the trimming thread's
+ * heap from its class's free list (alloc.c, chunk.c's vcmi_seg_shrink), and frees the old chunk
+ * to its owner (a remote free), whose heap gets it back. make_strs' threads have exited (their
+ * heaps abandoned, then adopted), trim_strs' trim another's. */
+#define NSTR 512
+static unsigned char *strs[NT][NSTR];
+static void *make_strs(void *arg) {
+  int id = (int)(intptr_t)arg;
+  for (int j = 0; j < NSTR; j++)
+    if ((strs[id][j] = vcm_malloc(150))) t_fill(strs[id][j], 150, (unsigned)(id * NSTR + j));
+  return NULL;
+}
+static void *trim_strs(void *arg) {
+  int id = (int)(intptr_t)arg, from = (id + 1) % NT;
+  intptr_t bad = 0;
+  void *warm[64]; /* free chunks of the 48-byte class here: the shrinks' fast path */
+  for (int j = 0; j < 64; j++) warm[j] = vcm_malloc(40);
+  for (int j = 0; j < 64; j++) vcm_free(warm[j]);
+  for (int j = 0; j < NSTR; j++) {
+    unsigned char *p = strs[from][j], *q = p ? vcm_realloc(p, 40) : NULL;
+    if (!q || q == p || vcm_capacity(q) != 48 || vcm_used(q) != 40 ||
+        !t_same(q, 40, (unsigned)(from * NSTR + j)))
+      bad++;
+    if (q) strs[from][j] = q;
+  }
+  return (void *)bad;
+}
+static void test_remote_shrink(void) {
+  CHECK_EQ(make_then_change(make_strs, trim_strs), 0);
+  for (int i = 0; i < NT; i++)
+    for (int j = 0; j < NSTR; j++) vcm_free(strs[i][j]);
+  const char *why = "";
+  CHECK_EQ(vcm_check(&why), 0);
+  if (*why) fprintf(stderr, "check: %s\n", why);
+}
+
 int main(void) {
   test_remote_pair_read();
   test_check_while_allocating();
   test_large_move_race();
   test_remote_growth();
+  test_remote_shrink();
   test_threads();
   test_fork();
   return t_report();
