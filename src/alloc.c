@@ -48,11 +48,11 @@ void *vcm_malloc(size_t n) {
   if (VCMI_LIKELY(n <= VCMI_TIGHT_TABLE_MAX)) { /* one range test for the common sizes */
     size_t i = (n + 15u) >> 4;
     g = VCMI_BIN_WORD(rk = h->direct[i].rk, free_head);
-    if (VCMI_LIKELY(g != VCMI_NONE)) return vcmi_bin_take(h->direct, i, rk, g, n); /* not NULL */
+    if (VCMI_LIKELY(g != VCMI_NONE)) return vcmi_bin_take(h, 1, i, rk, g, n); /* not NULL */
   } else if (n <= VCMI_SMALL_MAX) {
     unsigned t = vcmi_mid_class(n);
     g = VCMI_BIN_WORD(rk = h->bin[t].rk, free_head);
-    if (VCMI_LIKELY(g != VCMI_NONE)) return vcmi_bin_take(h->bin, t, rk, g, n);
+    if (VCMI_LIKELY(g != VCMI_NONE)) return vcmi_bin_take(h, 0, t, rk, g, n);
   }
   return malloc_slow(n);
 }

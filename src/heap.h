@@ -144,27 +144,32 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n, int grow);
  * region.h with the stride (VCMI_SEG_STRIDE_LOG2) and the class sizes folded in. The
  * check-mode dummy region has empty free lists, so it always falls through. */
 
-/* Hand out g, the head of the free list of bins[i] (whose rk the caller read), with used = n.
- * The empty asm makes bins opaque between the reads, so that each field is read at bins + i's
- * offset (an indexed load), not through &bins[i] computed once first (GCC shares the address
- * of several uses: an add). */
+/* Bin i of h: malloc's copy for the 16-byte step i if direct, else class i's. */
+static inline const vcmi_bin *vcmi_bin_at(const vcmi_heap *h, int direct, size_t i) {
+  return direct ? &h->direct[i] : &h->bin[i];
+}
+/* Hand out g, the head of bin i's free list (vcmi_bin_at; the caller read its rk), with used =
+ * n. The empty asm makes h opaque between the reads, so that each field is read at h + the
+ * bin's offset (an indexed load), not through the bin's address computed once first (GCC
+ * shares the address of several uses: an add, and for bin[] an lea and a copy more). */
 #define VCMI_OPAQUE(x) __asm__("" : "+r"(x))
-static inline void *vcmi_bin_take(const vcmi_bin *bins, size_t i, unsigned char *rk, uint32_t g,
-                                  size_t n) {
-  VCMI_OPAQUE(bins);
-  vcmi_entry *e = bins[i].map + g;
+static inline void *vcmi_bin_take(vcmi_heap *h, int direct, size_t i, unsigned char *rk,
+                                  uint32_t g, size_t n) {
+  VCMI_OPAQUE(h);
+  vcmi_entry *e = vcmi_bin_at(h, direct, i)->map + g;
   VCMI_BIN_WORD(rk, free_head) = vcmi_link(e->state);
   e->state = VCMI_LIVE | (uint32_t)n;
   VCMI_BIN_WORD(rk, live)++;
-  VCMI_OPAQUE(bins);
-  return bins[i].area + g * bins[i].cap;
+  VCMI_OPAQUE(h);
+  const vcmi_bin *b = vcmi_bin_at(h, direct, i);
+  return b->area + g * b->cap;
 }
 /* The head of class t's free list in h->cur[t], or NULL if it is empty (always for the
  * check-mode dummy and for vcmi_no_heap). */
 static inline void *vcmi_heap_pop(vcmi_heap *h, unsigned t, size_t n) {
   unsigned char *rk = h->bin[t].rk;
   uint32_t g = VCMI_BIN_WORD(rk, free_head);
-  return VCMI_LIKELY(g != VCMI_NONE) ? vcmi_bin_take(h->bin, t, rk, g, n) : NULL;
+  return VCMI_LIKELY(g != VCMI_NONE) ? vcmi_bin_take(h, 0, t, rk, g, n) : NULL;
 }
 static inline void *vcmi_heap_alloc_class(vcmi_heap *h, unsigned t, size_t n) {
   void *p = vcmi_heap_pop(h, t, n);
