@@ -108,6 +108,13 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
              vcmi_pair_free_or_held(loc.e + 1) &&
              (q = vcmi_pair_grow(r, &loc, p, n))) { /* into its buddy, parked or free (pair.h) */
     return q;
+  } else if (vcmi_pair_may_slide(r, &loc, n)) { /* a free lower buddy: no fresh chunk (pair.h) */
+    vcmi_heap *h = vcmi_tls_heap;
+    unsigned t = vcmi_pow2_class(n);
+    if (!(q = vcmi_heap_pop(h, t, n)) && !(q = vcmi_heap_alloc_slow(h, t, n, VCMI_GROW_REUSE))) {
+      if ((q = vcmi_pair_slide(r, &loc, p, n))) return q;
+      if (!(q = vcmi_heap_alloc_slow(h, t, n, VCMI_GROW))) return NULL;
+    }
   } else if (!(q = vcmi_small_alloc_grow(n))) { /* growing: a vector's capacity */
     return NULL;
   }

@@ -760,6 +760,7 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, int grow, vcmi_region 
           (p = vcmi_pair_take(reg(s), k + 1u, n)))
         return *rp = reg(s), p;
   *reused = 0;
+  if (grow == VCMI_GROW_REUSE) return NULL;
   if ((p = take_fresh(h, *rp, k, n))) return p;
   for (vcmi_segment *s = h->segs; s; s = s->next)
     if (reg(s)->xscale == x && (p = take_fresh(h, reg(s), k, n))) return *rp = reg(s), p;
@@ -775,6 +776,7 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n, int grow) {
   vcmi_region *r = h->cur[t];
   size_t grown = h->grown;
   unsigned char *p = take_any(h, t, n, grow, &r, &reused);
+  if (!p && grow == VCMI_GROW_REUSE) return NULL;
   if (!p && adopt(h)) {
     heap_collect(h, 0);
     p = take_any(h, t, n, grow, &r, &reused);

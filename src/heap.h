@@ -135,10 +135,13 @@ extern vcmi_heap vcmi_no_heap;
  * heaps_lock. */
 void *vcmi_heap_alloc_first(unsigned k, size_t n);
 /* Class k has no free chunk in h->cur[k]: collect remote frees, take a fresh chunk, try
- * other segments, adopt an abandoned heap's, or map a new segment. grow: for a growing realloc,
- * which may also take two free buddies of the class below as one chunk (pair.h); a fresh
- * allocation never does. NULL if the OS refuses (errno left to the caller). h is this thread's
- * heap. May take heaps_lock. */
+ * other segments, adopt an abandoned heap's, or map a new segment. grow: VCMI_GROW for a
+ * growing realloc, which may also take two free buddies of the class below as one chunk
+ * (pair.h); a fresh allocation (0) never does. VCMI_GROW_REUSE: as VCMI_GROW, but NULL rather
+ * than a fresh chunk (chunk.c: the caller has a place of its own then). NULL if the OS refuses
+ * (errno left to the caller). h is this thread's heap. May take heaps_lock. */
+#define VCMI_GROW 1
+#define VCMI_GROW_REUSE 2
 void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n, int grow);
 /* Segment geometry as constants: the fast paths below are vcmi_take_free and vcmi_locate of
  * region.h with the stride (VCMI_SEG_STRIDE_LOG2) and the class sizes folded in. The
@@ -200,7 +203,8 @@ static inline void *vcmi_small_alloc_grow(size_t size) {
   unsigned t = vcmi_pow2_class(size);
   void *p = vcmi_heap_pop(h, t, size);
   if (VCMI_LIKELY(p != NULL)) return p;
-  return h != &vcmi_no_heap ? vcmi_heap_alloc_slow(h, t, size, 1) : vcmi_heap_alloc_first(t, size);
+  return h != &vcmi_no_heap ? vcmi_heap_alloc_slow(h, t, size, VCMI_GROW)
+                            : vcmi_heap_alloc_first(t, size);
 }
 /* vcmi_locate for a segment region: 0 and *out if p starts a chunk handed out, else -1.
  * vcmi_seg_find without the bound (0) skips the test against fresh[k]: for fast paths that

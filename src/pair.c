@@ -14,7 +14,10 @@
  * out anew) is simply PARKED: that buddy may grow into it. Free buddies serve as well: a lower
  * chunk grows into its free upper one, a MERGED pair into the free pair above (a QUAD), and a
  * growing realloc whose class would carve takes two free buddies of the class below as one
- * MERGED chunk (vcmi_pair_take), both taken off their free list. */
+ * MERGED chunk (vcmi_pair_take), both taken off their free list; an upper 2 KiB chunk growing
+ * out moves down into the pair with its free lower buddy (vcmi_pair_slide). */
+#include <string.h>
+
 #include "pair.h"
 #include "purge.h"
 
@@ -147,6 +150,25 @@ void *vcmi_pair_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n) {
   __atomic_store_n(&loc->e->state, VCMI_LIVE | VCMI_MERGED | (uint32_t)n, __ATOMIC_RELAXED);
   vcmi_tls_heap->realloc_inplace++;
   return p;
+}
+
+void *vcmi_pair_slide(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n) {
+  unsigned k = (unsigned)loc->k;
+  size_t cap = ((const vcmi_segment *)(const void *)r)->cap[k];
+  uint32_t lo = __atomic_load_n(&loc->e[-1].state, __ATOMIC_RELAXED), before;
+  VCMI_ASSERT(vcmi_pair_may_slide(r, loc, n) && single(loc->e));
+  if (!free_here(r, k, loc->g - 1u, lo) ||
+      vcmi_purge_prev((vcmi_segment *)(void *)r, k, loc->g - 1u, GROW_WALK, &before) != 0)
+    return NULL;
+  size_t used = __atomic_load_n(&loc->e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK;
+  take_off(r, k, loc->g - 1u, before);
+  r->live[k]++;
+  unsigned char *q = (unsigned char *)p - cap;
+  memmove(q, p, used); /* overlapping when used > cap / 2 */
+  __atomic_store_n(&loc->e[-1].state, VCMI_LIVE | VCMI_MERGED | (uint32_t)n, __ATOMIC_RELAXED);
+  hold(r, k, loc->g); /* counted live already */
+  vcmi_heap_count_move(used);
+  return q;
 }
 
 /* The span of 2^l chunks (purge.h) chunk g of class k lies in holds one in use (live, held

@@ -54,6 +54,31 @@ static inline int vcmi_pairs_here(const vcmi_region *r, size_t k) {
  * fits four chunks and the pair above is HELD or both its halves free. Returns p, or NULL
  * (nothing done). */
 void *vcmi_pair_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n);
+/* Slides: p, the live upper chunk at loc (g odd) of the 2 KiB class, grows by a small step (an
+ * append: VCMI_SLIDE_STEP or less) to n within twice that, and its lower buddy is free (not
+ * dropped): vcmi_pair_may_slide, a test of the entries. If no free chunk of the class above is
+ * found either (vcmi_heap_alloc_slow's VCMI_GROW_REUSE: the class would carve),
+ * vcmi_pair_slide finds the buddy's place on the list cheaply (vcmi_purge_prev) and moves p's
+ * bytes down into the pair, a MERGED chunk, p's entry HELD (ABSORBED), as a take leaves them: the
+ * page the string shared with its buddy serves it, not a fresh 4 KiB page (g3: the 2 KiB
+ * class's free chunks at the peak 3.8 -> 2.5 MiB). Counted as a move; returns the pair's chunk,
+ * or NULL (nothing done). Neither chunk grows in place again (4 KiB chunks do not pair); in the
+ * smaller classes a pair grows less than a chunk of the class above (into a QUAD only at 4q):
+ * g2 and g5 moved 99 and 209 reallocs more. A vector growing by larger steps (by a part of its
+ * size, as g8's) mostly passes through 4 KiB: its pair, freed, is two 2 KiB chunks, and the
+ * 4 KiB class carves again what it would have reused (sliding at any step, g8 took 5-8 % more
+ * page faults). */
+#define VCMI_SLIDE_STEP (VCMI_PAIR_CAP_MAX / 32u)
+static inline int vcmi_pair_may_slide(const vcmi_region *r, const vcmi_loc *loc, size_t n) {
+  const vcmi_segment *s = (const vcmi_segment *)(const void *)r;
+  return (loc->g & 1u) && s->cap[loc->k] == VCMI_PAIR_CAP_MAX && n <= 2u * VCMI_PAIR_CAP_MAX &&
+         n - (__atomic_load_n(&loc->e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK) <=
+             VCMI_SLIDE_STEP &&
+         vcmi_pairs_here(r, loc->k) &&
+         !(__atomic_load_n(&loc->e[-1].state, __ATOMIC_RELAXED) &
+           (VCMI_LIVE | VCMI_REMOTE | VCMI_PURGED));
+}
+void *vcmi_pair_slide(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n);
 /* The live upper chunk at loc (g odd), grown out of its class and moved (its bytes copied), is
  * HELD if its buddy is live and single: returns 1; 0: nothing done (the caller frees it). */
 int vcmi_pair_park(vcmi_region *r, const vcmi_loc *loc);

@@ -525,6 +525,83 @@ static void *take_grow_main(void *arg) {
   return NULL;
 }
 
+static void run_arg(void *(*fn)(void *), void *arg);
+/* A vector of 2 KiB whose lower buddy is free grows out of its class by an append (40 bytes),
+ * with no free chunk of the class above: its bytes move down into the pair, a MERGED chunk of
+ * 4 KiB (pair.h, vcmi_pair_slide), not into a fresh page (before: a 4 KiB chunk elsewhere).
+ * With one (arg), that one is used: the head of the list, or (arg 2) one another thread freed,
+ * not collected yet. Grown by a larger step (arg 3, 1 KiB), it moves to the class above. The
+ * buddies are found among 16 vectors, as buddies() finds two. */
+static void *slide_main(void *arg) {
+  enum { N = 16, K2 = 2048 };
+  unsigned char *c[N], *a = NULL, *b = NULL;
+  for (int i = 0; i < N; i++) c[i] = realloc_(NULL, K2);
+  for (int i = 0; i < N && !a; i++)
+    for (int j = 0; j < N && c[i] && ((uintptr_t)c[i] & (2 * K2 - 1)) == 0; j++)
+      if (c[j] == c[i] + K2) a = c[i], b = c[j];
+  CHECK(a != NULL);
+  if (!a) abort();
+  for (int i = 0; i < N; i++)
+    if (c[i] != a && c[i] != b) free_(c[i]);
+  memset(b, 'b', K2);
+  unsigned char *spare = NULL;
+  size_t step = arg == (void *)3 ? 1024 : 40, n = K2 + step;
+  if (arg && arg != (void *)3) { /* a free 4 KiB chunk */
+    spare = realloc_(NULL, 2 * K2);
+    if (arg == (void *)2)
+      run_arg(free_main, spare); /* a remote free */
+    else
+      free_(spare);
+  }
+  free_(a);
+  unsigned char *q = realloc_(b, n);
+  CHECK(arg == (void *)3 ? q != a && q != b : q == (arg ? spare : a));
+  CHECK_EQ(vcm_capacity(q), 2 * K2);
+  CHECK_EQ(vcm_used(q), n);
+  CHECK(all(q, K2, 'b'));
+  memset(q, 'S', n);
+  CHECK(vcm_check(NULL) == 0);
+  CHECK(realloc_(q, 2 * K2) == q); /* in place within the pair */
+  if (q == a) {
+    free_(b); /* inside the pair now */
+    CHECK(misuse.calls == 1 && misuse.ptr == b && strstr(misuse.reason, "interior"));
+    CHECK(!reused(b) && all(q, n, 'S'));
+  }
+  unsigned char *r = realloc_(q, 5000); /* out of the pair: moved, the pair freed */
+  CHECK(r != q && all(r, n, 'S'));
+  free_(r);
+  churn();
+  CHECK(vcm_check(NULL) == 0);
+  misuse.calls = 0;
+  return NULL;
+}
+
+/* Below 2 KiB a chunk does not slide down into its free lower buddy: it moves to the class above
+ * (a pair there grows in place less than that chunk would: pair.h). The 32-byte class's list is
+ * used up first (a fresh page's chunks taken), so that nothing of the class above is at hand. */
+static void *slide_small_main(void *arg) {
+  (void)arg;
+  unsigned char *a, *b;
+  buddies(&a, &b);
+  int n = 0, fresh = -1;
+  while (n < TAKE_MAX && fresh < 0) { /* a fresh batch starts a page: 128 chunks of 32 B */
+    unsigned char *t = taken[n++] = realloc_(NULL, 32);
+    if (((uintptr_t)t & 4095u) == 0) fresh = n - 1;
+  }
+  for (int i = 1; i < 128 && n < TAKE_MAX; i++) taken[n++] = realloc_(NULL, 32);
+  CHECK(fresh >= 0 && (unsigned char *)taken[n - 1] == (unsigned char *)taken[fresh] + 32 * 127);
+  free_(a);
+  unsigned char *q = realloc_(b, 20);
+  CHECK(q != a && q != b && all(q, 16, 'b'));
+  CHECK_EQ(vcm_capacity(q), 32);
+  CHECK(vcm_check(NULL) == 0);
+  free_(q);
+  for (int i = 0; i < n; i++) free_(taken[i]);
+  churn();
+  CHECK(vcm_check(NULL) == 0);
+  return NULL;
+}
+
 static void run_arg(void *(*fn)(void *), void *arg) {
   pthread_t t;
   CHECK(pthread_create(&t, NULL, fn, arg) == 0 && pthread_join(t, NULL) == 0);
@@ -556,6 +633,12 @@ int main(void) {
   run(quad_main);
   run_arg(quad_leave_main, NULL);
   run_arg(quad_leave_main, (void *)1);
+  CHECK_EQ(misuse.calls, 0);
+  run_arg(slide_main, NULL);
+  run_arg(slide_main, (void *)1);
+  run_arg(slide_main, (void *)2);
+  run_arg(slide_main, (void *)3);
+  run(slide_small_main);
   CHECK_EQ(misuse.calls, 0);
   return t_report();
 }
