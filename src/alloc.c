@@ -167,6 +167,16 @@ __attribute__((noinline)) static void *realloc_slow(void *p, size_t n, int kind,
   return q;
 }
 
+/* vcm_realloc shrinking p, a LIVE unmerged chunk of r, to n bytes, 0 < n <= a quarter (a half,
+ * scaled classes) of its capacity: moved down by vcmi_seg_shrink, or else the slow way. */
+__attribute__((noinline)) static void *realloc_shrink(void *p, size_t n, vcmi_region *r) {
+  vcmi_loc loc;
+  void *q = NULL;
+  if (vcmi_seg_find(r, p, &loc, 0) == 0) /* as vcm_realloc found it */
+    q = vcmi_seg_shrink(r, &loc, p, n, __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED));
+  return q ? q : realloc_slow(p, n, 1, r, NULL);
+}
+
 /* realloc(NULL, n): a vector starting, so power-of-two capacity (exact-size growth then stays
  * in place, amortised O(1)); malloc's capacity is tight (heap.h). */
 static void *realloc_new(size_t n) {
@@ -195,17 +205,17 @@ void *vcm_realloc(void *p, size_t n) {
       size_t cap = sg->cap[loc.k];
       /* vcmi_shrink_floor(r, cap) < n <= cap, as n << shrink > cap (no overflow: n <= cap; n =
        * 0, which frees, fails it) */
-      if (VCMI_LIKELY((s & VCMI_LIVE) && n <= cap && (n << sg->shrink) > cap)) {
-        __atomic_store_n(&loc.e->state, (s & ~VCMI_USED_MASK) | (uint32_t)n, __ATOMIC_RELAXED);
-        h->realloc_inplace++;
-        return p;
+      if (VCMI_LIKELY((s & VCMI_LIVE) && n <= cap)) {
+        if (VCMI_LIKELY((n << sg->shrink) > cap)) {
+          __atomic_store_n(&loc.e->state, (s & ~VCMI_USED_MASK) | (uint32_t)n, __ATOMIC_RELAXED);
+          h->realloc_inplace++;
+          return p;
+        }
+        /* shrinking to a quarter (half) or less: moved down, not through realloc_slow
+         * (python's strings, formatted into ~150 bytes, then trimmed); a tail call that
+         * locates p again, so that the path within the capacity keeps no frame */
+        if (!(s & VCMI_MERGED) && n && cap > 16u) return realloc_shrink(p, n, r);
       }
-      /* shrinking to a quarter (half) or less: moved down, not through realloc_slow (python's
-       * strings, formatted into ~150 bytes, then trimmed) */
-      void *q;
-      if ((s & (VCMI_LIVE | VCMI_MERGED)) == VCMI_LIVE && n && n <= cap && cap > 16u &&
-          (q = vcmi_seg_shrink(r, &loc, p, n, s)))
-        return q;
     }
     return realloc_slow(p, n, 1, r, NULL);
   }
