@@ -353,8 +353,11 @@ static __attribute__((noinline)) void free_sized_slow(void *p, size_t want) {
 void vcm_free_sized(void *p, size_t size) {
   vcmi_region *r;
   vcmi_large *b;
+  /* A size over VCMI_USED_MASK is no chunk's: the slow way. Else LIVE ^ size (below) would
+   * lack LIVE and equal a free entry (its link) or a never-used one (0), freed again. */
+  int small = size <= VCMI_USED_MASK;
   size ^= VCMI_LIVE; /* the entry it wants, in the register size came in (no copy kept) */
-  if (VCMI_LIKELY(classify(p, &r, &b) == 1 && vcmi_seg_free_fast(r, p, 1, size) == 0))
+  if (VCMI_LIKELY(small && classify(p, &r, &b) == 1 && vcmi_seg_free_fast(r, p, 1, size) == 0))
     return; /* NULL classifies as nothing (granule 0 is never mapped) */
   if (p) free_sized_slow(p, size);
 }

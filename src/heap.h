@@ -269,7 +269,8 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
   /* LIVE first (a peek: another thread's chunk may be changing; its push CASes it again);
    * sized: the entry is size, the caller's LIVE ^ its size (LIVE and the rest exactly that
    * size; no other flag: a MERGED pair's goes the slow way; the XOR, not an OR, so that a
-   * size with bit 31 set never matches) */
+   * size with bit 31 set never matches a live entry; the caller passes no size over
+   * VCMI_USED_MASK, whose XOR would lack LIVE and match a free entry) */
   vcmi_entry *map = loc.e - loc.g; /* r->mapk[k], the register the locate left: each use of
                                     * the entry is read at map + g (VCMI_OPAQUE, as in
                                     * vcmi_bin_take), no address computed first */

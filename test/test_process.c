@@ -2157,6 +2157,41 @@ static void test_misuse(void) {
   CHECK_EQ(vcm_check(NULL), 0);
 }
 
+/* free_sized with a size of 2^31 to 2^32 - 1 on a chunk that is not live: free's fast path
+ * compares the entry with LIVE ^ size, which for such a size has no LIVE bit and equals the
+ * entry of a free chunk (its link) or of one never handed out (0). Each is reported (a double
+ * free, not a block), nothing is freed, and the heap stays whole. */
+static void test_free_sized_not_live(void) {
+  vcm_set_misuse_handler(on_misuse, NULL);
+  misuse.calls = 0;
+  unsigned char *a = malloc_(100), *b = malloc_(100), *c = malloc_(100);
+  CHECK(a && b && c);
+  free_(a);
+  free_(b); /* b's entry: the link to a */
+  unsigned d = vcmi_segmap_dist(b);
+  CHECK(d != 0);
+  vcmi_region *r = vcmi_seg_region(vcmi_segmap_base(b, d));
+  vcmi_loc loc = {0, 0, NULL};
+  CHECK_EQ(vcmi_seg_locate(r, b, &loc), 0);
+  if (!loc.e) return;
+  uint32_t st = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
+  CHECK(!(st & VCMI_LIVE));
+  free_sized(b, (size_t)(st ^ VCMI_LIVE));
+  CHECK(misuse.calls == 1 && misuse.ptr == b && strstr(misuse.reason, "double free"));
+  /* a chunk start far past the class's fresh frontier: its entry reads 0 */
+  unsigned char *far = c + (1u << 22);
+  free_sized(far, (size_t)VCMI_LIVE);
+  CHECK(misuse.calls == 2 && misuse.ptr == far);
+  /* b and a come back once each, not b twice */
+  unsigned char *x = malloc_(100), *y = malloc_(100);
+  CHECK(x != y && ((x == b && y == a) || (x == a && y == b)));
+  free_(x);
+  free_(y);
+  free_(c);
+  vcm_set_misuse_handler(NULL, NULL);
+  CHECK_EQ(vcm_check(NULL), 0);
+}
+
 /* OS refusal: injected at every n, and by RLIMIT_AS. */
 /* A workload that needs the OS: large blocks, remap growth, calloc, aligned, new segments.
  * Returns how many results were wrong: a NULL must come with ENOMEM, and a failed realloc
@@ -2759,6 +2794,7 @@ int main(int argc, char **argv) {
   test_calloc_mid();
   test_aligned();
   test_misuse();
+  test_free_sized_not_live();
   test_free_sized_remote();
   test_free_sized_claimed();
   test_remote_never_handed_out();
