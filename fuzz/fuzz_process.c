@@ -564,7 +564,13 @@ void p_op_misuse(input *in) {
   case 1: case 6: CHECK(vcm_realloc(vp, 1 + in8(in)) == NULL); break;
   case 2: CHECK(vcm_expand(vp, in8(in)) == -1); break;
   case 3: CHECK(vcm_used(p) == 0); break;
-  case 4: CHECK(vcm_malloc_usable_size(vp) == 0); break;
+  case 4: /* or free_sized, also with a size of an entry's flags and a link (a free entry's:
+            * its fast path compares the entry with LIVE ^ size, cd71fba) */
+    if (in8(in) & 1u)
+      vcm_free_sized(vp, (size_t)in8(in) << 24 | in16(in));
+    else
+      CHECK(vcm_malloc_usable_size(vp) == 0);
+    break;
   case 7: vcm_free_sized(vp, b->cap + 1 + in8(in)); break;
   case 8:
     if (b->used == b->cap || b->used == 0) return;
