@@ -282,8 +282,8 @@ int vcm_svg(int fd);
  * given up at a thread's exit and not yet adopted): vcm_region_check on each (free lists
  * acyclic and within the carved chunks, every chunk in exactly one state, live counts and used
  * sizes true). The heaps of other running threads are not checked: their threads change them
- * without a lock, so no consistent view of them exists while they run (join a thread, and its
- * heap is checked). Large blocks are not checked. Thread-safe: may run while other threads
+ * without a lock, so no consistent view of them exists while they run (a joined thread's heap
+ * is checked until a thread adopts it: then as that thread's). Large blocks are not checked. Thread-safe: may run while other threads
  * allocate and free, also the caller's chunks (their remote frees are seen as live or freed
  * chunks, never as an error). Takes the heap list lock; O(chunks carved in those heaps).
  * 0, or -1 with *why set. */
