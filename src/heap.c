@@ -31,9 +31,10 @@ static int key_ready;
 
 #define PURGE_BYTES ((size_t)vcmi_opt[VCMI_OPT_PURGE_MB] << 20) /* most freed between purges */
 #define PURGE_MIN (PURGE_BYTES < ((size_t)1 << 20) ? PURGE_BYTES : ((size_t)1 << 20))
-/* The least interval of a heap that does not hold a burst (docs/DESIGN.md §6: at 1 MiB, s3's
- * small heaps called the OS twice as often and re-faulted what they dropped, RSS the same). */
-#define PURGE_STEADY (PURGE_BYTES < ((size_t)2 << 20) ? PURGE_BYTES : ((size_t)2 << 20))
+/* The least interval of a heap that does not hold a burst (docs/DESIGN.md §6: at 1 and 2 MiB,
+ * s3's small heaps called the OS twice as often each and re-faulted half of what they dropped,
+ * peak RSS the same; at 8 MiB r2 kept 300 KiB more). */
+#define PURGE_STEADY (PURGE_BYTES < ((size_t)4 << 20) ? PURGE_BYTES : ((size_t)4 << 20))
 /* A purge is due (check mode: every PURGE_BYTES; its credit, at most 0, sends every free
  * here). */
 #define PURGE_DUE(h) ((h)->credit <= ((h)->check ? -(ptrdiff_t)PURGE_BYTES : 0))
