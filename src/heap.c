@@ -31,10 +31,13 @@ static int key_ready;
 
 #define PURGE_BYTES ((size_t)vcmi_opt[VCMI_OPT_PURGE_MB] << 20) /* most freed between purges */
 #define PURGE_MIN (PURGE_BYTES < ((size_t)1 << 20) ? PURGE_BYTES : ((size_t)1 << 20))
-/* The least interval of a heap that does not hold a burst (docs/DESIGN.md §6: at 1 and 2 MiB,
- * s3's small heaps called the OS twice as often each and re-faulted half of what they dropped,
- * peak RSS the same; at 8 MiB r2 kept 300 KiB more). */
-#define PURGE_STEADY (PURGE_BYTES < ((size_t)4 << 20) ? PURGE_BYTES : ((size_t)4 << 20))
+/* The least interval of a heap that does not hold a burst (docs/DESIGN.md §6: at 1 MiB, s3's
+ * small heaps called the OS twice as often and re-faulted what they dropped, RSS the same). */
+#define PURGE_STEADY (PURGE_BYTES < ((size_t)2 << 20) ? PURGE_BYTES : ((size_t)2 << 20))
+/* A heap of at most this footprint purges every 2 * PURGE_STEADY: at PURGE_STEADY it turns its
+ * free chunks over twice an interval, and s3's (1 MiB each) re-faulted half of what they dropped
+ * (a 4 MiB floor for every heap: s4 +0.5 MiB, g6 +120 KiB peak). */
+#define PURGE_SMALL ((size_t)2 << 20)
 /* A purge is due (check mode: every PURGE_BYTES; its credit, at most 0, sends every free
  * here). */
 #define PURGE_DUE(h) ((h)->credit <= ((h)->check ? -(ptrdiff_t)PURGE_BYTES : 0))
@@ -829,7 +832,8 @@ static uint32_t freed_into(vcmi_segment *s) {
 }
 
 /* Return memory to the OS, bounded in delay by purge_at bytes of frees (local and remote): an
- * eighth of the heap's footprint (fresh chunks) at the last purge, at least PURGE_STEADY, at most
+ * eighth of the heap's footprint (fresh chunks) at the last purge, at least PURGE_STEADY (twice
+ * that up to a footprint of PURGE_SMALL), at most
  * PURGE_BYTES, or PURGE_MIN while it carves as many bytes of fresh chunks as it frees (the
  * slow path: vectors moving up a class, whose old class's pages would wait two intervals while
  * the new class faults pages in). Spans free at two purges in a row go (purge_class). A
@@ -924,7 +928,10 @@ static void heap_purge(vcmi_heap *h) {
       foot += (size_t)reg(s)->fresh[__builtin_ctz(m)] * s->cap[__builtin_ctz(m)];
   vcmi_purge_flush(&bt);
   vcmi_donate_settle(&bt);
-  foot = hold ? PURGE_MIN : foot / 8u < PURGE_STEADY ? PURGE_STEADY : foot / 8u;
+  foot = hold                 ? PURGE_MIN
+         : foot <= PURGE_SMALL  ? 2u * PURGE_STEADY
+         : foot / 8u < PURGE_STEADY ? PURGE_STEADY
+                                    : foot / 8u;
   h->purge_at = h->check ? 0 : foot > PURGE_BYTES ? PURGE_BYTES : foot;
   h->credit = (ptrdiff_t)h->purge_at;
 }

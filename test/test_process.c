@@ -844,11 +844,11 @@ static void test_hold_ends_with_thread(void) {
 /* Parked pair halves let go at a purge count as freed (heap.c): live bytes fall by them, and a
  * burst's purge that missed them read "allocated since the last purge" as negative, wrapped to
  * a huge size: it saw no burst, ended the hold and dropped what it kept (r1's third round
- * faulted 15 MiB back in). In a thread of its own: 65,536 vectors of 64 bytes, every upper
+ * faulted 15 MiB back in). In a thread of its own: 32,768 vectors of 64 bytes, every upper
  * half of a pair grown out of its class while its lower buddy lives (parked), a purge, then
  * all freed, lower buddies first in each pair (their halves go at the burst's purges). */
 static void *pair_burst_main(void *arg) {
-  enum { N = 65536 }; /* 6 MiB freed in the burst: past the least interval (4 MiB) */
+  enum { N = 32768 };
   static char *c[N];
   (void)arg;
   for (int i = 0; i < N; i++)
@@ -867,18 +867,17 @@ static void *pair_burst_main(void *arg) {
 /* A rebuild allocates more than it keeps (r1's python: 2.3 bytes a byte kept), and the hold
  * lasts through it: it ends at four times the burst's bytes allocated (heap.c, HOLD_ALLOC), not
  * twice (then python's rebuild dropped the free top of its class halfway, to fault it in again).
- * In a thread of its own: 8 MiB of 1,000-byte chunks (past the least interval, 4 MiB: its
- * purge sees the burst), a purge, all freed (a burst), then a quarter of them built again, each
- * with two 2,000-byte temporaries: 10 MiB allocated, 2 MiB kept. */
+ * In a thread of its own: 4 MiB of 1,000-byte chunks, a purge, all freed (a burst), then half of
+ * them built again, each with two 2,000-byte temporaries: 10 MiB allocated, 2 MiB kept. */
 static void *hold_churn_main(void *arg) {
-  enum { N = 8192 };
+  enum { N = 4096 };
   static char *c[N];
   (void)arg;
   for (int i = 0; i < N; i++)
     if ((c[i] = malloc(1000))) memset(c[i], 1, 1000);
   churn_64k(17); /* a purge, the class all live */
   for (int i = 0; i < N; i++) free(c[i]);
-  for (int i = 0; i < N / 4; i++) {
+  for (int i = 0; i < N / 2; i++) {
     for (int j = 0; j < 2; j++) {
       char *volatile q = malloc(2000); /* volatile: the pair is not elided */
       if (q) q[0] = 1;
@@ -889,7 +888,7 @@ static void *hold_churn_main(void *arg) {
   static size_t hold[2];
   hold[0] = vcmi_tls_heap->hold_live;
   hold[1] = vcmi_os_resident(); /* 0: unknown, and then no heap holds */
-  for (int i = 0; i < N / 4; i++) free(c[i]);
+  for (int i = 0; i < N / 2; i++) free(c[i]);
   return hold;
 }
 static void test_hold_churn(void) {
