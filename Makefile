@@ -226,7 +226,7 @@ bench-smoke: lib
 load: lib
 	tools/load-test 32 600
 load-short: lib
-	tools/load-test 32 20
+	tools/load-test 32 40
 
 # Region core cost per operation, 64 KiB … 1 GiB regions (not a test: speed is measured here).
 $(B)/region_bench: bench/region_bench.c $(B)/libvcm-api.a
