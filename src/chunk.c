@@ -54,10 +54,14 @@ size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim) {
  * Not into large blocks: growing one by mremap needs it to be a single mapping. */
 #define MOVE_MIN ((size_t)32 << 10)
 
-/* q: a chunk bigger than p's src_cap bytes. Returns the bytes copied (0: remapped). */
-static size_t move_up(void *q, const void *p, size_t keep, size_t src_cap) {
+/* q: a chunk bigger than p's src_cap bytes; fresh: its pages were never written (take_fresh).
+ * Returns the bytes copied (0: remapped). Out of a chunk of MOVE_MIN, the pages move only onto a
+ * fresh chunk: moved onto a free one, they replaced its resident pages, and the chunk they left,
+ * reading zero, faulted in again when reused (g5's vectors, which shrink and regrow, x3 faults). */
+static size_t move_up(void *q, const void *p, size_t keep, size_t src_cap, int fresh) {
   size_t page = vcmi_os_page(), whole = (keep + page - 1u) & ~(page - 1u);
-  if (keep >= MOVE_MIN && whole <= src_cap && !(((uintptr_t)p | (uintptr_t)q) & (page - 1u)) &&
+  if ((keep >= MOVE_MIN || (fresh && src_cap >= MOVE_MIN && keep > src_cap / 2u)) &&
+      whole <= src_cap && !(((uintptr_t)p | (uintptr_t)q) & (page - 1u)) &&
       !vcmi_opt[VCMI_OPT_CHECK] && vcmi_os_move((void *)(uintptr_t)p, q, whole) == 0)
     return 0;
   memcpy(q, p, keep);
@@ -93,6 +97,8 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
   size_t cap = vcmi_seg_cap(r, loc.k, state), used = state & VCMI_USED_MASK;
   void *q = NULL;
   int check = vcmi_opt[VCMI_OPT_CHECK] != 0;
+  vcmi_heap *h0 = vcmi_tls_heap; /* &vcmi_no_heap (shared) is never written */
+  if (h0 != &vcmi_no_heap) h0->fresh_clean = NULL; /* take_fresh sets it if q is fresh */
   if (check) vcmi_check_slack(r, &loc, p);
   if (n <= cap) {
     /* Shrinking to vcmi_shrink_floor or less moves down; otherwise in place. */
@@ -120,7 +126,7 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
   }
   size_t keep = used < n ? used : n;
   if (n > cap) {
-    vcmi_heap_count_move(move_up(q, p, keep, cap));
+    vcmi_heap_count_move(move_up(q, p, keep, cap, h0 != &vcmi_no_heap && q == h0->fresh_clean));
     if ((loc.g & 1u) && vcmi_pairs_here(r, loc.k) &&
         (__atomic_load_n(&loc.e[-1].state, __ATOMIC_RELAXED) & VCMI_LIVE) &&
         vcmi_pair_park(r, &loc))

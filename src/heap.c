@@ -722,7 +722,9 @@ static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
     sg->gained[k] = was + add < was ? UINT32_MAX : was + add;
     h->carve_s = sg, h->carve_k = k;
   }
-  return vcmi_hand_out(r, k, g, vcmi_entry_at(r, k, g), n);
+  void *p = vcmi_hand_out(r, k, g, vcmi_entry_at(r, k, g), n);
+  h->fresh_clean = sg->dirty_g[k] <= g ? p : NULL;
+  return p;
 }
 
 /* A chunk of heap class t from h's segments of its scale, current segment first: any free

@@ -114,6 +114,9 @@ typedef struct vcmi_heap {
   ptrdiff_t credit;              /* purge_at - bytes freed (here and remotely) since the last
                                   * purge: a purge is due at 0 (check mode: -PURGE_BYTES) */
   size_t grown;                  /* bytes of fresh chunks carved since the last purge */
+  void *fresh_clean;             /* the last chunk take_fresh handed out if its pages were never
+                                  * written (no donation moved pages there): a move may remap
+                                  * onto it, as no resident page of it is lost (chunk.c) */
   vcmi_segment *carve_s;         /* the class that last carved fresh chunks (segment, class), */
   uint32_t carve_k;              /* of those a donation goes to (carve_s NULL: none yet) */
   size_t purge_at;               /* the bytes a purge interval frees (heap_purge sets it) */
