@@ -871,8 +871,10 @@ static void heap_purge(vcmi_heap *h) {
   /* the held pair halves let go count as freed, as the parked ones that unpark frees (else live
    * falls by them with nothing freed, and a burst's purge read a wrapped alloc: it dropped what
    * the hold kept, r1's third round faulting 15 MiB back) */
-  for (vcmi_segment *s = h->segs; s; s = s->next)
-    if (reg(s)->paired) h->credit -= (ptrdiff_t)vcmi_pair_sweep(reg(s));
+  for (vcmi_segment *s = h->segs; s; s = s->next) /* only where a buddy may have been freed:
+                                                     * g2 walked all its parked halves at each
+                                                     * purge, 3 % of its CPU */
+    if (reg(s)->paired) h->credit -= (ptrdiff_t)vcmi_pair_sweep(reg(s), freed_into(s));
   /* bytes allocated since the last purge = live now - live then + freed since (a heap that
    * adopted segments may wrap this: then it drops, as before) */
   size_t live = live_bytes_of(h), freed = FREED(h), alloc = live + freed - h->live_at;

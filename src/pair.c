@@ -252,9 +252,9 @@ static int absorbed(uint32_t owner, int quad) {
 
 uint32_t vcmi_pair_unpark(vcmi_region *r, unsigned k) { return sweep_class(r, k, absorbed); }
 
-size_t vcmi_pair_sweep(vcmi_region *r) {
+size_t vcmi_pair_sweep(vcmi_region *r, uint32_t mask) {
   size_t bytes = 0;
-  for (uint32_t m = r->paired; m; m &= m - 1u) {
+  for (uint32_t m = r->paired & mask; m; m &= m - 1u) {
     unsigned k = (unsigned)__builtin_ctz(m);
     bytes += (size_t)sweep_class(r, k, in_use) * ((const vcmi_segment *)(const void *)r)->cap[k];
   }

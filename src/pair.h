@@ -93,8 +93,9 @@ void *vcmi_pair_take(vcmi_region *r, unsigned k, size_t n);
 uint32_t vcmi_pair_unpark(vcmi_region *r, unsigned k);
 /* At a purge: the held halves whose buddy is neither live nor a remote free waiting go back
  * to their free lists (a PARKED one whose buddy was freed, an ABSORBED one whose MERGED chunk
- * was). Returns their bytes (capacity): frees the heap counts, as the program's own. O(pairs
- * listed). */
-size_t vcmi_pair_sweep(vcmi_region *r);
+ * was), in the classes of mask (those freed into since the last purge: a buddy freed since is
+ * on its class's list; one freed and handed out again holds its half anew). Returns their
+ * bytes (capacity): frees the heap counts, as the program's own. O(pairs listed). */
+size_t vcmi_pair_sweep(vcmi_region *r, uint32_t mask);
 
 #endif
