@@ -1950,6 +1950,36 @@ static int moves_locked_child(void) {
 }
 static void test_moves_locked(void) { CHECK(exec_child("moves_locked") != 0); }
 
+/* A vector over half its 32 KiB chunk moves by remapping onto a fresh chunk (whose pages were
+ * never written: none is lost), and is copied onto a free one (whose resident pages a remap would
+ * drop while the chunk it leaves faults in again). In an exec'd child: the 64 KiB class has no
+ * chunk yet, so the first one is fresh; its chunks are one mapping each. */
+static int remap_half_child(void) {
+  const size_t K = 1024, n = 20 * K;
+  vcm_stats a, b;
+  unsigned char *v = realloc_(NULL, n), *w;
+  if (!v || vcm_capacity(v) != 32 * K) return 4;
+  memset(v, 7, n);
+  vcm_stats_get(&a);
+  if (!(w = realloc_(v, 33 * K)) || w == v) return 5;
+  vcm_stats_get(&b);
+  for (size_t i = 0; i < n; i++)
+    if (w[i] != 7) return 6;
+  if (b.bytes_copied != a.bytes_copied || b.os_remapped - a.os_remapped < n) return 7;
+  memset(w + n, 8, 13 * K); /* its chunk is resident now, and freed */
+  if (!(v = realloc_(NULL, n))) return 4;
+  memset(v, 9, n);
+  free(w);
+  vcm_stats_get(&a);
+  if (!(w = realloc_(v, 33 * K)) || w == v) return 5;
+  vcm_stats_get(&b);
+  for (size_t i = 0; i < n; i++)
+    if (w[i] != 9) return 8;
+  free(w);
+  return b.bytes_copied - a.bytes_copied == n && b.os_remapped == a.os_remapped ? 0 : 9;
+}
+static void test_remap_half(void) { CHECK_EQ(exec_child("remap_half"), 1); }
+
 /* The large cache keeps a freed block's written pages only within 4x the live large blocks'
  * capacity: with none live (a program done with its big buffers), they go back at once
  * (sqlite's 4 and 8 MiB read buffers held 8 MiB at r2's peak); beside a live block they stay
@@ -2740,6 +2770,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "every-scale") == 0) return every_scale_child();
   if (argc > 1 && strcmp(argv[1], "os-failure") == 0) return os_failure_child();
   if (argc > 1 && strcmp(argv[1], "moves_locked") == 0) return moves_locked_child();
+  if (argc > 1 && strcmp(argv[1], "remap_half") == 0) return remap_half_child();
   if (argc > 1 && strcmp(argv[1], "fitted") == 0) return fitted_child();
   if (argc > 1 && strcmp(argv[1], "map-colours") == 0) return map_colours_child();
   if (argc > 1 && strcmp(argv[1], "fine-map") == 0) return fine_map_child();
@@ -2784,6 +2815,7 @@ int main(int argc, char **argv) {
   test_donated_two();
   test_growth();
   test_growth_remap();
+  test_remap_half();
   test_move_refused();
   test_move_back_refused();
   test_grow_refused();
