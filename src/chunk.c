@@ -45,8 +45,8 @@ size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim) {
   return capacity ? cap : (__atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK);
 }
 
-/* A vector moving keep bytes of MOVE_MIN or more between classes has its pages remapped, not
- * copied: the destination's pages (fresh ones would fault in one by one, each fault costing
+/* A vector moving keep bytes of MOVE_MIN or more between classes (or over half of a MOVE_MIN
+ * chunk onto a fresh one, move_up) has its pages remapped, not copied: the destination's pages (fresh ones would fault in one by one, each fault costing
  * more than copying its page) become the source's, and the source's range reads zero, its
  * pages out of RSS. Whole pages only: chunks of MOVE_MIN and more are page multiples at
  * page-aligned places (class areas are page aligned: 2 MiB in a power-of-two segment, a colour

@@ -661,7 +661,9 @@ static int adopt(vcmi_heap *h) {
 #define FRESH_BATCH ((size_t)4 << 10)
 
 /* The largest class donated to (below): from 64 KiB vectors enter a class by a remap of their
- * own pages (MOVE_MIN), which would replace pages moved there. Up to 4 KiB, g7 faulted 86.8k
+ * own pages (MOVE_MIN; into 64 KiB onto a fresh chunk, chunk.c), which would replace pages moved
+ * there (with that remap, donations up to 64 KiB: g2 93.8k -> 94.4k faults, g8 83.5k -> 85.4k;
+ * to every class, g2 110.4k). Up to 4 KiB, g7 faulted 86.8k
  * times, up to 32 KiB 80.2k (its vectors of 8 and 16 KiB); g2 105.8k -> 98.6k. */
 #define DONATE_CAP_MAX ((size_t)32 << 10)
 
