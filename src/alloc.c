@@ -168,11 +168,13 @@ __attribute__((noinline)) static void *realloc_slow(void *p, size_t n, int kind,
 }
 
 /* vcm_realloc shrinking p, a LIVE unmerged chunk of r, to n bytes, 0 < n <= a quarter (a half,
- * scaled classes) of its capacity: moved down by vcmi_seg_shrink, or else the slow way. */
+ * scaled classes) of its capacity: moved down by vcmi_seg_shrink if that capacity is over 16
+ * (else in place), or else the slow way. */
 __attribute__((noinline)) static void *realloc_shrink(void *p, size_t n, vcmi_region *r) {
   vcmi_loc loc;
   void *q = NULL;
-  if (vcmi_seg_find(r, p, &loc, 0) == 0) /* as vcm_realloc found it */
+  if (vcmi_seg_find(r, p, &loc, 0) == 0 && /* as vcm_realloc found it */
+      ((const vcmi_segment *)(const void *)r)->cap[loc.k] > 16u)
     q = vcmi_seg_shrink(r, &loc, p, n, __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED));
   return q ? q : realloc_slow(p, n, 1, r, NULL);
 }
@@ -197,24 +199,30 @@ void *vcm_realloc(void *p, size_t n) {
     vcmi_heap *h = vcmi_tls_heap;
     /* unbounded find, as free's: an entry at or above fresh[k] is never LIVE; no heap:
      * vcmi_no_heap, whose check is set */
-    if (VCMI_LIKELY(vcmi_seg_find(r, p, &loc, 0) == 0 && !h->check)) {
-      uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
+    if (VCMI_LIKELY(vcmi_seg_find(r, p, &loc, 0) == 0)) {
+      vcmi_entry *map = loc.e - loc.g; /* the entry read and written at map + g, as free's */
+      VCMI_OPAQUE(map);
+      uint32_t s = __atomic_load_n(&map[loc.g].state, __ATOMIC_RELAXED);
+      VCMI_OPAQUE(map);
       /* a MERGED pair's is twice this (pair.h): it grows the slow way, so that every other
        * realloc reads one capacity */
       const vcmi_segment *sg = (const vcmi_segment *)(const void *)r;
-      size_t cap = sg->cap[loc.k];
-      /* vcmi_shrink_floor(r, cap) < n <= cap, as n << shrink > cap (no overflow: n <= cap; n =
-       * 0, which frees, fails it) */
-      if (VCMI_LIKELY((s & VCMI_LIVE) && n <= cap)) {
-        if (VCMI_LIKELY((n << sg->shrink) > cap)) {
-          __atomic_store_n(&loc.e->state, (s & ~VCMI_USED_MASK) | (uint32_t)n, __ATOMIC_RELAXED);
+      /* vcmi_shrink_floor(r, cap) < n <= cap, the floor precomputed (n = 0, which frees,
+       * fails it) */
+      size_t kc = loc.k + VCMI_SEG_CHANNELS_LOG2; /* the register the locate left */
+      if (VCMI_LIKELY((s & VCMI_LIVE) && n <= sg->cap[kc - VCMI_SEG_CHANNELS_LOG2] &&
+                      !h->check)) {
+        VCMI_OPAQUE(kc); /* each array read at sg + kc (as free's), no address shared */
+        if (VCMI_LIKELY(n > sg->floor[kc - VCMI_SEG_CHANNELS_LOG2])) {
+          __atomic_store_n(&map[loc.g].state, (s & ~VCMI_USED_MASK) | (uint32_t)n,
+                           __ATOMIC_RELAXED);
           h->realloc_inplace++;
           return p;
         }
         /* shrinking to a quarter (half) or less: moved down, not through realloc_slow
          * (python's strings, formatted into ~150 bytes, then trimmed); a tail call that
          * locates p again, so that the path within the capacity keeps no frame */
-        if (!(s & VCMI_MERGED) && n && cap > 16u) return realloc_shrink(p, n, r);
+        if (!(s & VCMI_MERGED) && n) return realloc_shrink(p, n, r);
       }
     }
     return realloc_slow(p, n, 1, r, NULL);
@@ -319,10 +327,8 @@ static int size_fits(size_t size, size_t used, size_t cap) {
 }
 
 /* free_sized past its fast path: another thread's chunk, a large block, a size claimed by
- * malloc_usable_size, misuse. want: the size ^ VCMI_LIVE the fast path compared (the caller
- * keeps no copy of size). */
-static __attribute__((noinline)) void free_sized_slow(void *p, size_t want) {
-  size_t size = want ^ VCMI_LIVE;
+ * malloc_usable_size, misuse. */
+static __attribute__((noinline)) void free_sized_slow(void *p, size_t size) {
   vcmi_region *r;
   vcmi_large *b;
   vcmi_loc loc;
@@ -349,16 +355,22 @@ static __attribute__((noinline)) void free_sized_slow(void *p, size_t want) {
 }
 
 /* Sized frees cost what free costs: the owner's live chunk whose used bytes are size is freed
- * inline, by the same code as free. */
+ * inline, by the same code as free, its LIVE test a compare of the whole entry with LIVE | size. */
 void vcm_free_sized(void *p, size_t size) {
-  vcmi_region *r;
-  vcmi_large *b;
-  /* A size over VCMI_USED_MASK is no chunk's: the slow way. Else LIVE ^ size (below) would
-   * lack LIVE and equal a free entry (its link) or a never-used one (0), freed again. */
-  int small = size <= VCMI_USED_MASK;
-  size ^= VCMI_LIVE; /* the entry it wants, in the register size came in (no copy kept) */
-  if (VCMI_LIKELY(small && classify(p, &r, &b) == 1 && vcmi_seg_free_fast(r, p, 1, size) == 0))
-    return; /* NULL classifies as nothing (granule 0 is never mapped) */
+  /* A size over VCMI_USED_MASK is no chunk's: the slow way. Else LIVE | size would lack LIVE
+   * (2^31 to 2^32 - 1: a free entry's link, or a never-used entry's 0, freed again) or carry a
+   * flag (a MERGED pair freed as one chunk). */
+  if (VCMI_LIKELY(size <= VCMI_USED_MASK)) {
+    size ^= VCMI_LIVE; /* the entry it wants, in size's register */
+    VCMI_OPAQUE(size); /* no copy of size kept: XORed back when needed */
+    unsigned d = vcmi_segmap_dist(p); /* a segment's chunk, or the slow way (no pagemap) */
+    if (VCMI_LIKELY(d != 0 &&
+                    vcmi_seg_free_fast(
+                        vcmi_region_of(&((vcmi_segment *)vcmi_segmap_base(p, d))->region), p,
+                        1, size) == 0))
+      return; /* NULL is in no segment (granule 0 is never mapped) */
+    size ^= VCMI_LIVE;
+  }
   if (p) free_sized_slow(p, size);
 }
 
@@ -389,5 +401,6 @@ int vcm_expand(void *p, size_t n) {
 void *malloc(size_t n) __attribute__((alias("vcm_malloc")));
 void free(void *p) __attribute__((alias("vcm_free")));
 void free_sized(void *p, size_t n) __attribute__((alias("vcm_free_sized")));
+void *realloc(void *p, size_t n) __attribute__((alias("vcm_realloc")));
 #pragma GCC visibility pop
 #endif

@@ -223,6 +223,7 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
     s->open[j] = (uint32_t)(class_end(s, j) * s->cap[j]);
   if (x) r->stride_log2 = 0;
   s->shrink = x ? 1u : 2u;
+  for (unsigned j = 0; j < VCMI_NCLASS; j++) s->floor[j] = s->cap[j] >> s->shrink;
   r->handler = vcmi_process_report;
   r->owner = h;
   s->size = size;

@@ -277,7 +277,7 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
   vcmi_entry *map = loc.e - loc.g; /* r->mapk[k], the register the locate left: each use of
                                     * the entry is read at map + g (VCMI_OPAQUE, as in
                                     * vcmi_bin_take), no address computed first */
-  if (VCMI_UNLIKELY(sized ? VCMI_PEEK(map[loc.g].state) != size
+  if (VCMI_UNLIKELY(sized ? VCMI_PEEK(map[loc.g].state) != (uint32_t)size
                           : !vcmi_entry_live(&map[loc.g])))
     return -1;
   VCMI_OPAQUE(map);

@@ -1,5 +1,5 @@
 /* The libc entry points, when libvcm is linked or preloaded: each is the vcm_ function
- * (malloc, free and free_sized are alloc.c's aliases). */
+ * (malloc, free, free_sized and realloc are alloc.c's aliases). */
 #define _GNU_SOURCE
 #include <stddef.h>
 
@@ -9,7 +9,6 @@
 
 void cfree(void *p) { vcm_free(p); }
 void *calloc(size_t c, size_t s) { return vcm_calloc(c, s); }
-void *realloc(void *p, size_t n) { return vcm_realloc(p, n); }
 void *reallocarray(void *p, size_t c, size_t s) { return vcm_reallocarray(p, c, s); }
 int posix_memalign(void **out, size_t a, size_t n) { return vcm_posix_memalign(out, a, n); }
 void *aligned_alloc(size_t a, size_t n) { return vcm_aligned_alloc(a, n); }

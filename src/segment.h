@@ -36,6 +36,7 @@ typedef struct vcmi_segment {
   /* Constants of its xscale x, kept here so that free reads them in one load each: */
   uint64_t inv;                  /* the inverse of 1 + x mod 2^64 (vcmi_seg_find) */
   size_t cap[VCMI_NCLASS];          /* class k's capacity, (1 + x) << (VCMI_LMAX - k) */
+  size_t floor[VCMI_NCLASS]; /* vcmi_shrink_floor of cap[k]: realloc's in-place test (alloc.c) */
   unsigned char *area[VCMI_NCLASS]; /* class k's first chunk */
   uint32_t carved;           /* bit k: class k has had fresh chunks (what a purge looks at) */
   /* Bytes of class k's area open (readable, writable) from area[k]; the rest of the data is
