@@ -121,7 +121,9 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
       if ((q = vcmi_pair_slide(r, &loc, p, n))) return q;
       if (!(q = vcmi_heap_alloc_slow(h, t, n, VCMI_GROW))) return NULL;
     }
-  } else if (!(q = vcmi_small_alloc_grow(n))) { /* growing: a vector's capacity */
+  } else if (!(q = vcmi_small_alloc_grow(n, n - used <= VCMI_SLIDE_STEP
+                                                 ? VCMI_GROW | VCMI_GROW_APPEND
+                                                 : VCMI_GROW))) { /* a vector's capacity */
     return NULL;
   }
   size_t keep = used < n ? used : n;

@@ -145,6 +145,9 @@ void *vcmi_heap_alloc_first(unsigned k, size_t n);
  * (errno left to the caller). h is this thread's heap. May take heaps_lock. */
 #define VCMI_GROW 1
 #define VCMI_GROW_REUSE 2
+/* Or'ed to VCMI_GROW: the realloc grows by an append (VCMI_SLIDE_STEP or less), and may take
+ * four free buddies two classes below as one QUAD (pair.h). */
+#define VCMI_GROW_APPEND 4
 void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned k, size_t n, int grow);
 /* Segment geometry as constants: the fast paths below are vcmi_take_free and vcmi_locate of
  * region.h with the stride (VCMI_SEG_STRIDE_LOG2) and the class sizes folded in. The
@@ -200,13 +203,13 @@ static inline void *vcmi_small_alloc_pow2(size_t size, size_t used) {
 }
 /* A growing realloc's chunk of at least size bytes, used = size: a vector's capacity, as
  * vcmi_small_alloc_pow2, from the class's free chunks, or else maybe two free buddies of the class
- * below (vcmi_heap_alloc_slow's grow). */
-static inline void *vcmi_small_alloc_grow(size_t size) {
+ * below, or four two below (vcmi_heap_alloc_slow's grow: VCMI_GROW, maybe VCMI_GROW_APPEND). */
+static inline void *vcmi_small_alloc_grow(size_t size, int grow) {
   vcmi_heap *h = vcmi_tls_heap;
   unsigned t = vcmi_pow2_class(size);
   void *p = vcmi_heap_pop(h, t, size);
   if (VCMI_LIKELY(p != NULL)) return p;
-  return h != &vcmi_no_heap ? vcmi_heap_alloc_slow(h, t, size, VCMI_GROW)
+  return h != &vcmi_no_heap ? vcmi_heap_alloc_slow(h, t, size, grow)
                             : vcmi_heap_alloc_first(t, size);
 }
 /* vcmi_locate for a segment region: 0 and *out if p starts a chunk handed out, else -1.

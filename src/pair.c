@@ -14,7 +14,8 @@
  * out anew) is simply PARKED: that buddy may grow into it. Free buddies serve as well: a lower
  * chunk grows into its free upper one, a MERGED pair into the free pair above (a QUAD), and a
  * growing realloc whose class would carve takes two free buddies of the class below as one
- * MERGED chunk (vcmi_pair_take), both taken off their free list; an upper 2 KiB chunk growing
+ * MERGED chunk (vcmi_pair_take), both taken off their free list (an append into 2 KiB, four of
+ * 512 bytes as a QUAD); an upper 2 KiB chunk growing
  * out moves down into the pair with its free lower buddy (vcmi_pair_slide). */
 #include <string.h>
 
@@ -182,28 +183,51 @@ static int span_in_use(const vcmi_region *r, unsigned k, uint32_t g, unsigned l)
   return 0;
 }
 
-void *vcmi_pair_take(vcmi_region *r, unsigned k, size_t n) {
-  VCMI_ASSERT(vcmi_pairs_here(r, k) && n <= 2u * ((const vcmi_segment *)(const void *)r)->cap[k]);
-  const vcmi_entry *map = r->mapk[k];
-  uint32_t npairs = r->fresh[k] / 2u, *at = &r->pair_at[k - VCMI_PAIR_K_MIN];
-  if (npairs == 0) return NULL;
-  const uint32_t taken = VCMI_LIVE | VCMI_REMOTE | VCMI_PURGED; /* in use, held or dropped */
-  unsigned l = vcmi_purge_span_log2((const vcmi_segment *)(const void *)r, k);
-  uint32_t q = *at < npairs ? *at : 0, span = VCMI_NONE, used = 0;
-  for (uint32_t i = 0; i < TAKE_SCAN && i < npairs; i++, q = q + 1u < npairs ? q + 1u : 0) {
-    uint32_t lo = __atomic_load_n(&map[2u * q].state, __ATOMIC_RELAXED);
-    uint32_t hi = __atomic_load_n(&map[2u * q + 1u].state, __ATOMIC_RELAXED);
-    if (((lo | hi) & taken) || !(lo & hi & VCMI_AGED)) continue;
-    if ((2u * q) >> l != span) span = (2u * q) >> l, used = span_in_use(r, k, 2u * q, l);
-    if (!used || !take_two(r, k, 2u * q)) continue;
-    *at = q + 1u;
-    __atomic_store_n(&r->mapk[k][2u * q].state, VCMI_LIVE | VCMI_MERGED | (uint32_t)n,
-                     __ATOMIC_RELAXED);
-    hold(r, k, 2u * q + 1u);
-    return vcmi_chunk_addr(r, k, 2u * q);
+/* Take the four free chunks lo .. lo + 3 (lo = 4q) of class k off its free list as take_two
+ * does, counted live: 1; else 0, nothing done (a pair taken first goes back on the list). */
+static int take_four(vcmi_region *r, unsigned k, uint32_t lo) {
+  if (!take_two(r, k, lo + 2u)) return 0;
+  if (take_two(r, k, lo)) return 1;
+  for (uint32_t g = lo + 2u; g < lo + 4u; g++) { /* live since take_two: freed anew */
+    vcmi_loc up = {k, g, vcmi_entry_at(r, k, g)};
+    up.e->state = VCMI_LIVE;
+    vcmi_release(r, &up);
   }
-  *at = q;
-  r->pair_dry[k - VCMI_PAIR_K_MIN] = 1; /* until a purge marks chunks AGED again */
+  return 0;
+}
+
+void *vcmi_pair_take(vcmi_region *r, unsigned k, unsigned lg, size_t n) {
+  size_t cap = ((const vcmi_segment *)(const void *)r)->cap[k];
+  VCMI_ASSERT(vcmi_pairs_here(r, k) && (lg == 1u || (lg == 2u && cap <= VCMI_QUAD_CAP_MAX)) &&
+              n <= cap << lg);
+  const vcmi_entry *map = r->mapk[k];
+  uint32_t units = r->fresh[k] >> lg, *at = &r->pair_at[k - VCMI_PAIR_K_MIN], w = 1u << lg;
+  unsigned l = vcmi_purge_span_log2((const vcmi_segment *)(const void *)r, k);
+  if (units == 0 || l < lg) return NULL;
+  const uint32_t taken = VCMI_LIVE | VCMI_REMOTE | VCMI_PURGED; /* in use, held or dropped */
+  uint32_t q = (*at >> (lg - 1u)) < units ? *at >> (lg - 1u) : 0, span = VCMI_NONE, used = 0;
+  for (uint32_t i = 0; i < TAKE_SCAN && i < units; i++, q = q + 1u < units ? q + 1u : 0) {
+    uint32_t g = q << lg, any = 0, all = VCMI_AGED;
+    for (uint32_t j = 0; j < w; j++) {
+      uint32_t st = __atomic_load_n(&map[g + j].state, __ATOMIC_RELAXED);
+      any |= st, all &= st;
+    }
+    if ((any & taken) || !all) continue;
+    if (g >> l != span) span = g >> l, used = span_in_use(r, k, g, l);
+    if (!used || !(lg == 1u ? take_two(r, k, g) : take_four(r, k, g))) continue;
+    *at = (q + 1u) << (lg - 1u);
+    __atomic_store_n(&r->mapk[k][g].state,
+                     VCMI_LIVE | VCMI_MERGED | (lg == 2u ? VCMI_QUAD : 0u) | (uint32_t)n,
+                     __ATOMIC_RELAXED);
+    hold(r, k, g + 1u);
+    if (lg == 2u) {
+      hold(r, k, g + 3u);
+      hold_lower(r, k, g + 2u);
+    }
+    return vcmi_chunk_addr(r, k, g);
+  }
+  *at = q << (lg - 1u);
+  r->pair_dry[k - VCMI_PAIR_K_MIN] |= lg; /* until a purge marks chunks AGED again */
   return NULL;
 }
 

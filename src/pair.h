@@ -16,7 +16,9 @@ _Static_assert(((size_t)1 << (VCMI_LMAX - VCMI_PAIR_K_MIN)) == VCMI_PAIR_CAP_MAX
  * less, and MERGED pairs grow into QUADs only in classes of 512 B or less (docs/DESIGN.md §6,
  * "Pairs"): a chunk a take gives cannot grow into a buddy of its class, as a fresh one of it
  * could, but a QUAD makes up for it; with QUADs of 1 and 2 KiB classes too, g8's second round
- * took 17 % more page faults (63.0k vs 54.0k). */
+ * took 17 % more page faults (63.0k vs 54.0k). QUADs are taken only from the 512 B class, for
+ * appends into 2 KiB (g3: 267 taken, 0.4 MiB less at its peak); from every class of 512 B or
+ * less, g3 kept 0.7 MiB less but moved 669 reallocs more (81 KB more copied). */
 #define VCMI_TAKE_K_MIN (VCMI_LMAX - 10u)
 #define VCMI_QUAD_CAP_MAX ((size_t)512)
 _Static_assert(VCMI_TAKE_K_MIN >= VCMI_PAIR_K_MIN && VCMI_QUAD_CAP_MAX <= VCMI_PAIR_CAP_MAX,
@@ -82,12 +84,15 @@ void *vcmi_pair_slide(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n);
 /* The live upper chunk at loc (g odd), grown out of its class and moved (its bytes copied), is
  * HELD if its buddy is live and single: returns 1; 0: nothing done (the caller frees it). */
 int vcmi_pair_park(vcmi_region *r, const vcmi_loc *loc);
-/* A chunk of twice class k's capacity with used = n (<= that), for a growing realloc into the
- * class above, which has no free chunk: two free buddies of class k, both free since a purge
- * (AGED) and not dropped, in a span holding a chunk in use, taken off the free list as one
- * MERGED chunk, the upper half HELD. The map is scanned from a cursor, TAKE_SCAN pairs at most (pair.c); one that finds none
- * stops takes from class k until a purge marks its chunks again. NULL: none found. */
-void *vcmi_pair_take(vcmi_region *r, unsigned k, size_t n);
+/* A chunk of 2^lg times class k's capacity with used = n (<= that), for a growing realloc into
+ * the class lg above, which has no free chunk: lg = 1, two free buddies of class k, both free
+ * since a purge (AGED) and not dropped, in a span holding a chunk in use, taken off the free list
+ * as one MERGED chunk, the upper half HELD; lg = 2 (class k of VCMI_QUAD_CAP_MAX: an append
+ * growing into 2 KiB), four such chunks 4q .. 4q + 3 as one QUAD, the other three HELD, as
+ * quad_grow leaves them. The map is scanned from a cursor (shared by both), TAKE_SCAN pairs or
+ * quads at most (pair.c); one that finds none stops takes of that lg from class k until a purge
+ * marks its chunks again (bit lg of pair_dry). NULL: none found. */
+void *vcmi_pair_take(vcmi_region *r, unsigned k, unsigned lg, size_t n);
 /* Class k of r must carve fresh chunks: its PARKED halves go back to its free list (the
  * ABSORBED ones stay). Returns how many (the heap counts them freed). O(pairs listed). */
 uint32_t vcmi_pair_unpark(vcmi_region *r, unsigned k);

@@ -123,7 +123,7 @@ typedef struct vcmi_region {
     };
     struct { /* segments: the scan of pair.c's takes, class k at k - VCMI_PAIR_K_MIN (segment.h) */
       uint32_t pair_at[VCMI_LEVELS];   /* the pair number the next take looks at first */
-      uint32_t pair_dry[VCMI_LEVELS];  /* 1: a take found none since a purge looked at the class */
+      uint32_t pair_dry[VCMI_LEVELS];  /* bit lg: a take of 2^lg chunks found none since a purge */
     };
   };
   union {

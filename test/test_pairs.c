@@ -525,6 +525,69 @@ static void *take_grow_main(void *arg) {
   return NULL;
 }
 
+/* A realloc growing by an append (40 bytes) into the 2 KiB class, which has no free chunk, with
+ * no two free 1 KiB buddies at hand, takes four free 512-byte chunks (AGED, 2 KiB aligned, in a
+ * span holding a chunk in use) as one QUAD (pair.h): full 1 KiB vectors grow by 40 bytes until
+ * one gets the four (before: only fresh 2 KiB chunks or pairs of 1 KiB). Grown by a larger step
+ * (arg: 476 bytes) none does. The four are found among 128 vectors of 512 bytes, as quad() finds
+ * four of 16; the other four of their page stay live. */
+enum { Q512 = 128, QGROW_N = 2048 };
+static unsigned char *qgrower[QGROW_N];
+static void *quad_take_main(void *arg) {
+  size_t n = arg ? 1500 : 1064;
+  unsigned char *v[Q512], *a = NULL;
+  for (int i = 0; i < Q512; i++) v[i] = realloc_(NULL, 512);
+  int at = -1;
+  for (int i = 0; i < Q512 && at < 0; i++) {
+    int d = 0;
+    for (int j = 0; j < Q512 && v[i] && ((uintptr_t)v[i] & 2047u) == 0; j++)
+      if (v[j] > v[i] && v[j] < v[i] + 2048) d++;
+    if (d == 3) at = i;
+  }
+  CHECK(at >= 0);
+  if (at < 0) abort();
+  a = v[at];
+  for (int i = 0; i < QGROW_N; i++) qgrower[i] = realloc_(NULL, 1024);
+  for (int i = 0; i < Q512; i++) /* the rest of a's page stays live; the other pages go */
+    if ((v[i] >= a && v[i] < a + 2048) || ((uintptr_t)v[i] ^ (uintptr_t)a) >= 4096)
+      free_(v[i]), v[i] = NULL;
+  churn(); /* a purge: the four AGED (it looks at a class with a span's worth free) */
+  unsigned char *q = NULL;
+  int g = 0;
+  for (int round = 0; q != a && g < QGROW_N && round < 1000; round++) {
+    for (int i = 0; i < 64 && g < QGROW_N && q != a; i++, g++) {
+      memset(qgrower[g], 'g', 1024);
+      q = qgrower[g] = realloc_(qgrower[g], n);
+      CHECK(q && all(q, 1024, 'g'));
+    }
+    if (q != a) churn();
+  }
+  CHECK(arg ? q != a : q == a);
+  if (q == a) {
+    CHECK_EQ(vcm_capacity(q), 2048);
+    CHECK_EQ(vcm_used(q), 1064);
+    CHECK(vcm_check(NULL) == 0);
+    CHECK(realloc_(q, 2048) == q && realloc_(q, 1100) == q); /* in place within the QUAD */
+    memset(q, 'Q', 1100);
+    for (int d = 1; d < 4; d++) { /* each chunk inside it: interior, nothing freed */
+      free_(q + 512 * d);
+      CHECK(misuse.calls == d && misuse.ptr == q + 512 * d && strstr(misuse.reason, "interior"));
+    }
+    CHECK(all(q, 1100, 'Q'));
+    churn(); /* a purge with the QUAD live: its chunks stay held */
+    CHECK(vcm_check(NULL) == 0);
+    unsigned char *r = realloc_(q, 2100); /* out of it: moved, its chunks back at a purge */
+    CHECK(r != q && all(r, 1100, 'Q'));
+    qgrower[g - 1] = r;
+  }
+  misuse.calls = 0;
+  for (int i = 0; i < QGROW_N; i++) free_(qgrower[i]);
+  for (int i = 0; i < Q512; i++) free_(v[i]);
+  churn();
+  CHECK(vcm_check(NULL) == 0);
+  return NULL;
+}
+
 static void run_arg(void *(*fn)(void *), void *arg);
 /* A vector of 2 KiB whose lower buddy is free grows out of its class by an append (40 bytes),
  * with no free chunk of the class above: its bytes move down into the pair, a MERGED chunk of
@@ -629,6 +692,8 @@ int main(void) {
   run(take_new_main);
   run(no_take_main);
   run(take_grow_main);
+  run_arg(quad_take_main, NULL);
+  run_arg(quad_take_main, (void *)1);
   CHECK_EQ(misuse.calls, 0);
   run(quad_main);
   run_arg(quad_leave_main, NULL);
