@@ -165,9 +165,10 @@ static inline const vcmi_bin *vcmi_bin_at(const vcmi_heap *h, int direct, size_t
 static inline void *vcmi_bin_take(vcmi_heap *h, int direct, size_t i, unsigned char *rk,
                                   uint32_t g, size_t n) {
   VCMI_OPAQUE(h);
-  vcmi_entry *e = vcmi_bin_at(h, direct, i)->map + g;
-  VCMI_BIN_WORD(rk, free_head) = vcmi_link(e->state);
-  e->state = VCMI_LIVE | (uint32_t)n;
+  vcmi_entry *map = vcmi_bin_at(h, direct, i)->map;
+  VCMI_BIN_WORD(rk, free_head) = vcmi_link(map[g].state);
+  VCMI_OPAQUE(map); /* the entry written at map + g too, no address computed first */
+  map[g].state = VCMI_LIVE | (uint32_t)n;
   VCMI_BIN_WORD(rk, live)++;
   VCMI_OPAQUE(h);
   const vcmi_bin *b = vcmi_bin_at(h, direct, i);
