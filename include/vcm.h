@@ -239,8 +239,9 @@ void *vcm_pvalloc(size_t n);
 /* The capacity of p. The program may now use all of it, so vcm records used = capacity (a
  * later move copies every byte). 0 for NULL. */
 size_t vcm_malloc_usable_size(void *p);
-/* free() that also checks size (C23): a size other than the one requested (or, after
- * malloc_usable_size, up to the capacity) is reported as misuse. */
+/* free() that also checks size (C23): a size other than the used one (the one requested, or
+ * the last realloc's) is reported as misuse, except that a full block (used = capacity: after
+ * malloc_usable_size, or requested at its capacity) accepts any size up to the capacity. */
 void vcm_free_sized(void *p, size_t size);
 void vcm_free_aligned_sized(void *p, size_t align, size_t size);
 

@@ -321,7 +321,8 @@ size_t vcm_used(const void *p) { return size_of(p, 0, 0); }
 size_t vcm_capacity(const void *p) { return size_of(p, 1, 0); }
 
 /* Is size right for a block of used bytes and capacity cap? The used bytes, or up to the
- * capacity once malloc_usable_size claimed it all. */
+ * capacity once malloc_usable_size claimed it all (used = cap, which a block requested at its
+ * capacity has too: the map cannot tell them apart, so such a block accepts any size <= cap). */
 static int size_fits(size_t size, size_t used, size_t cap) {
   return size == used || (used == cap && size <= cap);
 }
