@@ -1019,7 +1019,8 @@ void vcmi_seg_free_slow(void *p, vcmi_region *r) {
     remote_free(r, loc.e, loc.k, p);
     return;
   }
-  if (!(loc.e->state & VCMI_LIVE)) {
+  uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
+  if (!(s & VCMI_LIVE)) {
     vcmi_report_not_live(r, p, loc.e, VCMI_WHY_DOUBLE_FREE);
     return;
   }
@@ -1031,7 +1032,10 @@ void vcmi_seg_free_slow(void *p, vcmi_region *r) {
    * the line is counted here and the next one purges (one free earlier changed which spans a
    * purge found free: s5 +3 % page faults) */
   int due = PURGE_DUE(h);
-  vcmi_release(r, &loc);
+  if (!vcmi_release_live(r, &loc, s)) { /* a remote free of p landed since: a double free */
+    vcmi_report_not_live(r, p, loc.e, VCMI_WHY_DOUBLE_FREE);
+    return;
+  }
   h->credit -= (ptrdiff_t)vcmi_class_cap(r, loc.k);
   if (due) heap_purge(h);
 }

@@ -311,6 +311,19 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
 static inline void vcmi_seg_free(vcmi_region *r, void *p) {
   if (VCMI_UNLIKELY(vcmi_seg_free_fast(r, p, 0, 0) != 0)) vcmi_seg_free_slow(p, r);
 }
+/* vcmi_release by the owner off free's fast path, by a CAS from the entry's LIVE state seen:
+ * 0, nothing changed, if it is not LIVE (any more): a remote free of the same chunk (a double
+ * free) turned it REMOTE since, and a plain store would put the chunk on two lists. For frees
+ * whose window is wide (a realloc's copy) or rare (the slow path): free's fast path stores. */
+static inline int vcmi_release_live(vcmi_region *r, const vcmi_loc *loc, uint32_t state) {
+  do {
+    if (!(state & VCMI_LIVE)) return 0;
+  } while (!__atomic_compare_exchange_n(&loc->e->state, &state, r->free_head[loc->k], 0,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+  r->live[loc->k]--;
+  r->free_head[loc->k] = loc->g;
+  return 1;
+}
 /* A realloc to this many bytes or fewer moves a chunk down: a quarter of a power-of-two
  * capacity (a vector shrinking a little and regrowing stays), half of a scaled one (it came
  * from malloc and never grew: a buffer trimmed to its contents). */
