@@ -314,7 +314,7 @@ static void heap_collect(vcmi_heap *h, int all) {
     at[n++] = (collect_at){s, __atomic_exchange_n(list, VCMI_NONE, __ATOMIC_SEQ_CST)};
     if (n == COLLECT_WAYS) bytes += collect_lists(at, n), n = 0;
   }
-  h->credit -= (ptrdiff_t)(bytes + collect_lists(at, n));
+  h->credit = vcmi_credit_less(h->credit, bytes + collect_lists(at, n));
 }
 
 /* Push the chain of REMOTE entries head .. tail (linked through their links) on r's list. */
@@ -889,7 +889,7 @@ static void heap_purge(vcmi_heap *h) {
   bt.hold_new = !drop && !h->hold_live;
   if (bt.hold_new) h->hold_rss = vcmi_os_resident(); /* 0 if unknown: then no hold */
   if (!drop && h->hold_rss) { /* a burst: hold (again) */
-    h->hold_left = (h->hold_live ? h->hold_left : 0) + HOLD_ALLOC * freed;
+    h->hold_left = vcmi_sat_add(h->hold_live ? h->hold_left : 0, vcmi_sat_mul(HOLD_ALLOC, freed));
     h->hold_live = h->hold_live > h->live_at ? h->hold_live : h->live_at;
   } else if (h->hold_live && (live >= h->hold_live || alloc >= h->hold_left)) {
     h->hold_live = 0;

@@ -90,7 +90,7 @@ static void donate_to(vcmi_segment *segs, const vcmi_segment *last_s, unsigned l
       /* the class carving last goes on (a wave enters it): up to twice its interval's, as its
        * sources' runs come after their wait, in bulk, and what passed the room was dropped
        * while it faulted as much in (x4: 892 KiB dropped next to a 132 KiB room) */
-      if (s == last_s && k == last_k) room *= VCMI_DONATE_AHEAD;
+      if (s == last_s && k == last_k) room = vcmi_sat_mul(room, VCMI_DONATE_AHEAD);
       vcmi_region *r = vcmi_seg_region(s);
       uintptr_t lo = page_up((uintptr_t)vcmi_chunk_addr(r, k, r->fresh[k]));
       uintptr_t end = (uintptr_t)vcmi_chunk_addr(r, k, vcmi_seg_class_end(s, k)); /* fine: its reservation */

@@ -2,8 +2,27 @@
  * Owner only (the thread whose heap holds the segment); no lock taken. */
 #ifndef VCMI_PURGE_H
 #define VCMI_PURGE_H
+#include <stddef.h>
+#include <stdint.h>
+
 #include "segment.h"
 #include "os.h"
+
+/* Byte counts that a 32-bit target can push past SIZE_MAX (a heap freeing 1 GiB between two
+ * purges, a class carving 2 GiB): saturated, as a wrapped count reads as almost nothing (a hold
+ * ending at once, no room to donate). */
+static inline size_t vcmi_sat_mul(size_t a, size_t b) {
+  size_t m;
+  return __builtin_mul_overflow(a, b, &m) ? SIZE_MAX : m;
+}
+static inline size_t vcmi_sat_add(size_t a, size_t b) { return a + b >= a ? a + b : SIZE_MAX; }
+/* The purge credit c less b bytes freed, floored at -(PTRDIFF_MAX / 2), so that FREED (heap.c)
+ * still fits: a collection of more than PTRDIFF_MAX bytes of remote frees (2 GiB on 32-bit)
+ * wrapped it positive, and no purge came due. */
+static inline ptrdiff_t vcmi_credit_less(ptrdiff_t c, size_t b) {
+  ptrdiff_t floor = -(PTRDIFF_MAX / 2);
+  return c > floor && b < (size_t)(c - floor) ? c - (ptrdiff_t)b : floor;
+}
 
 #define VCMI_DONATE_MIN ((size_t)64 << 10)
 #define VCMI_DONATE_AHEAD 2u /* the last carving class's room: this many intervals' carving */
