@@ -224,6 +224,30 @@ static void *misuse_main(void *arg) {
   return NULL;
 }
 
+/* free_sized of a merged chunk with a size carrying the entry's MERGED bit (0x10000000, src/
+ * region.h): LIVE ^ size then equals the entry (LIVE | MERGED | used), and free's fast path
+ * would free the pair as one chunk of its class, its held half lost. A size over the used-bytes
+ * field goes the slow way, which reports it; a right size then frees the pair. */
+static void *sized_merged_main(void *arg) {
+  (void)arg;
+  unsigned char *a, *b;
+  buddies(&a, &b);
+  unsigned char *b2 = realloc_(b, 24);
+  unsigned char *a2 = realloc_(a, 30);
+  CHECK(a2 == a);
+  CHECK_EQ(vcm_capacity(a2), 32);
+  int calls = misuse.calls;
+  free_sized_(a2, (size_t)0x10000000u | 30u);
+  CHECK(misuse.calls == calls + 1 && misuse.ptr == a2 && strstr(misuse.reason, "free_sized"));
+  CHECK_EQ(vcm_used(a2), 30); /* still live */
+  CHECK(vcm_check(NULL) == 0);
+  free_sized_(a2, 30);
+  CHECK_EQ(misuse.calls, calls + 1);
+  free_(b2);
+  CHECK(vcm_check(NULL) == 0);
+  return NULL;
+}
+
 /* Another thread resizes a merged chunk within its capacity (in place) and frees it (the remote
  * push); the owner's purge then frees the absorbed half too. */
 static void *remote_free_main(void *arg) {
@@ -705,5 +729,7 @@ int main(void) {
   run_arg(slide_main, (void *)3);
   run(slide_small_main);
   CHECK_EQ(misuse.calls, 0);
+  run(sized_merged_main);
+  CHECK_EQ(misuse.calls, 1);
   return t_report();
 }
