@@ -152,7 +152,9 @@ typedef struct vcm_region_stats {
   size_t map_bytes, data_bytes;
   size_t n_channels, n_classes;
   size_t live_chunks;    /* chunks handed out and not freed */
-  size_t live_capacity;  /* bytes reserved by live chunks (sum of capacities) */
+  size_t live_capacity;  /* bytes reserved by live chunks (sum of capacities; a segment's also
+                            counts its held pair halves and the remote frees its owner has not
+                            collected yet, which live_chunks and live_used do not) */
   size_t live_used;      /* bytes requested by live chunks (sum of used) */
   size_t peak_capacity;  /* highest live_capacity seen */
   size_t failed;         /* allocations and moves that found no chunk */

@@ -779,7 +779,11 @@ void vcm_region_stats_get(vcm_region *rr, vcm_region_stats *out) {
     out->peak_capacity += (size_t)r->fresh[k] * vcmi_class_cap(r, k);
     for (uint32_t g = 0; g < r->fresh[k]; g++) {
       uint32_t st = __atomic_load_n(&vcmi_entry_at(r, k, g)->state, __ATOMIC_RELAXED);
-      if (!(st & VCMI_LIVE)) continue; /* REMOTE: freed */
+      if (!(st & VCMI_LIVE)) { /* a remote free the owner has not collected (REMOTE, not HELD)
+                                * is freed, though live[k] counts it until collected */
+        if ((st & VCMI_HELD) == VCMI_REMOTE && out->class_live[i]) out->class_live[i]--, live--;
+        continue;
+      }
       /* a MERGED chunk is one of the class above, a QUAD of the one above that (k >= 2: pairs
        * are small), its held halves none */
       unsigned up = st & VCMI_MERGED && k && out->class_live[i] ? 1u + !!(st & VCMI_QUAD) : 0u;

@@ -1312,6 +1312,27 @@ static void test_remote_batches_flushed(void) {
   CHECK(b.small_live_chunks <= a.small_live_chunks);
 }
 
+/* Chunks another thread freed are freed in the stats at once, though their owner has not
+ * collected them yet: live chunks fall with the used bytes (before, the chunks stayed counted,
+ * with no used bytes, until the owner's next slow path). v[REMOTE_N] = 0: the freeing thread
+ * allocates nothing. */
+static void test_stats_remote_freed(void) {
+  static void *v[REMOTE_N + 1];
+  vcm_stats a, b, c;
+  churn_64k(600); /* what earlier tests freed remotely is collected */
+  vcm_stats_get(&a);
+  for (int i = 0; i < REMOTE_N; i++) v[i] = malloc_(100);
+  vcm_stats_get(&b);
+  pthread_t th;
+  CHECK(pthread_create(&th, NULL, remote_free_all, v) == 0);
+  CHECK(pthread_join(th, NULL) == 0);
+  vcm_stats_get(&c); /* no malloc since the frees: none collected */
+  CHECK_EQ(b.small_live_chunks - a.small_live_chunks, REMOTE_N);
+  CHECK_EQ(b.small_live_used - a.small_live_used, 100u * REMOTE_N);
+  CHECK_EQ(c.small_live_chunks, a.small_live_chunks);
+  CHECK_EQ(c.small_live_used, a.small_live_used);
+}
+
 /* A calloc whose slow path unmaps the segment it looked at first read that segment afterwards
  * (a crash in the preload stress test): in a thread of its own, 256 chunks of 200,000 B fill a
  * scaled segment's class area (224 KiB chunks) and a 257th maps a second segment; a chunk freed
@@ -2960,6 +2981,7 @@ int main(int argc, char **argv) {
   test_purge_growing(); /* after: the heap it leaves would be seg_idle's */
   test_purge_groups();
   test_remote_batches_flushed();
+  test_stats_remote_freed();
   test_remote_order();
   test_purge_between();
   test_colours();
