@@ -250,9 +250,9 @@ static void p_levels(pblk *b, const pblk *was, size_t n, size_t cap, int same, u
     b->lo = was->lo, b->hi = was->hi;
   } else if (n > was->cap && was->cap <= SMALL_MAX && n <= SMALL_MAX && cap >= 32 &&
              cap <= 4 * KiB) {
-    /* maybe two free buddies of the class below, taken as one MERGED pair, or, for 2 KiB, four
-     * free 512-byte chunks taken as one QUAD */
-    b->hi = cap == 2 * KiB ? 2 : 1;
+    /* maybe two free buddies of the class below, taken as one MERGED pair, or, for 2 and 4 KiB,
+     * four free chunks of 512 bytes or 1 KiB taken as one QUAD */
+    b->hi = cap >= 2 * KiB ? 2 : 1;
   }
 }
 

@@ -762,13 +762,16 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, int grow, vcmi_region 
    * that left it serves those growing up to this class, no fresh page. Only for a growing
    * realloc: a fresh malloc taking them (g7's C++ vectors, new block, copy, free) kept the
    * class below carving while the one above reused its pages: 28 % more page faults. An
-   * append into 2 KiB may take four free 512-byte chunks as one QUAD (lg 2, pair.h). */
-  if (grow && x == 0 && k + 1u < VCMI_NCLASS && k + 1u >= VCMI_TAKE_K_MIN)
+   * append into 2 KiB may take four free 512-byte chunks as one QUAD (lg 2, pair.h), one into
+   * 4 KiB a whole free page of the 1 or 2 KiB class. */
+  if (grow && x == 0 && k + 1u < VCMI_NCLASS && k + 1u >= VCMI_PAIR_K_MIN)
     for (vcmi_segment *s = h->segs; s; s = s->next)
       for (unsigned lg = 1; lg <= 2u && k + lg < VCMI_NCLASS; lg++)
         if (reg(s)->xscale == 0 && !(reg(s)->pair_dry[k + lg - VCMI_PAIR_K_MIN] & lg) &&
             vcmi_pairs_here(reg(s), k + lg) &&
-            (lg == 1u || ((grow & VCMI_GROW_APPEND) && s->cap[k + lg] == VCMI_QUAD_CAP_MAX)) &&
+            (s->cap[k + lg] << lg) <= VCMI_TAKE_CAP_MAX &&
+            (lg == 1u ? k + 1u >= VCMI_TAKE_K_MIN || (grow & VCMI_GROW_APPEND)
+                      : (grow & VCMI_GROW_APPEND) && s->cap[k + lg] >= VCMI_QUAD_CAP_MAX) &&
             (p = vcmi_pair_take(reg(s), k + lg, lg, n)))
           return *rp = reg(s), p;
   *reused = 0;

@@ -198,8 +198,8 @@ static int take_four(vcmi_region *r, unsigned k, uint32_t lo) {
 
 void *vcmi_pair_take(vcmi_region *r, unsigned k, unsigned lg, size_t n) {
   size_t cap = ((const vcmi_segment *)(const void *)r)->cap[k];
-  VCMI_ASSERT(vcmi_pairs_here(r, k) && (lg == 1u || (lg == 2u && cap <= VCMI_QUAD_CAP_MAX)) &&
-              n <= cap << lg);
+  VCMI_ASSERT(vcmi_pairs_here(r, k) && (lg == 1u || lg == 2u) && n <= cap << lg &&
+              (cap << lg) <= VCMI_TAKE_CAP_MAX);
   const vcmi_entry *map = r->mapk[k];
   uint32_t units = r->fresh[k] >> lg, *at = &r->pair_at[k - VCMI_PAIR_K_MIN], w = 1u << lg;
   unsigned l = vcmi_purge_span_log2((const vcmi_segment *)(const void *)r, k);
@@ -214,7 +214,7 @@ void *vcmi_pair_take(vcmi_region *r, unsigned k, unsigned lg, size_t n) {
     }
     if ((any & taken) || !all) continue;
     if (g >> l != span) span = g >> l, used = span_in_use(r, k, g, l);
-    if (!used || !(lg == 1u ? take_two(r, k, g) : take_four(r, k, g))) continue;
+    if ((!used && l != lg) || !(lg == 1u ? take_two(r, k, g) : take_four(r, k, g))) continue;
     *at = (q + 1u) << (lg - 1u);
     __atomic_store_n(&r->mapk[k][g].state,
                      VCMI_LIVE | VCMI_MERGED | (lg == 2u ? VCMI_QUAD : 0u) | (uint32_t)n,

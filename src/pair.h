@@ -21,6 +21,11 @@ _Static_assert(((size_t)1 << (VCMI_LMAX - VCMI_PAIR_K_MIN)) == VCMI_PAIR_CAP_MAX
  * less, g3 kept 0.7 MiB less but moved 669 reallocs more (81 KB more copied). */
 #define VCMI_TAKE_K_MIN (VCMI_LMAX - 10u)
 #define VCMI_QUAD_CAP_MAX ((size_t)512)
+/* Appends into 4 KiB also take a whole free page (a span, purge.h) of the 1 or 2 KiB class as
+ * one chunk, a QUAD or a MERGED pair: a chunk of a page grows in place no further than a fresh
+ * 4 KiB one (which does not pair). g3 at its peak 0.6 MiB less (pages its strings of 2 KiB left
+ * while the 4 KiB class carved); in place and copied unchanged on g2, g3, g5, g6. */
+#define VCMI_TAKE_CAP_MAX ((size_t)4 << 10)
 _Static_assert(VCMI_TAKE_K_MIN >= VCMI_PAIR_K_MIN && VCMI_QUAD_CAP_MAX <= VCMI_PAIR_CAP_MAX,
                "takes and QUADs only where classes pair");
 
@@ -84,14 +89,15 @@ void *vcmi_pair_slide(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n);
 /* The live upper chunk at loc (g odd), grown out of its class and moved (its bytes copied), is
  * HELD if its buddy is live and single: returns 1; 0: nothing done (the caller frees it). */
 int vcmi_pair_park(vcmi_region *r, const vcmi_loc *loc);
-/* A chunk of 2^lg times class k's capacity with used = n (<= that), for a growing realloc into
- * the class lg above, which has no free chunk: lg = 1, two free buddies of class k, both free
- * since a purge (AGED) and not dropped, in a span holding a chunk in use, taken off the free list
- * as one MERGED chunk, the upper half HELD; lg = 2 (class k of VCMI_QUAD_CAP_MAX: an append
- * growing into 2 KiB), four such chunks 4q .. 4q + 3 as one QUAD, the other three HELD, as
- * quad_grow leaves them. The map is scanned from a cursor (shared by both), TAKE_SCAN pairs or
- * quads at most (pair.c); one that finds none stops takes of that lg from class k until a purge
- * marks its chunks again (bit lg of pair_dry). NULL: none found. */
+/* A chunk of 2^lg times class k's capacity (VCMI_TAKE_CAP_MAX at most) with used = n (<= that),
+ * for a growing realloc into the class lg above, which has no free chunk: lg = 1, two free
+ * buddies of class k, both free since a purge (AGED) and not dropped, in a span holding a chunk in
+ * use or filling a span (a page), taken off the free list as one MERGED chunk, the upper half
+ * HELD; lg = 2 (an append, class k of VCMI_QUAD_CAP_MAX or more), four such chunks 4q .. 4q + 3
+ * as one QUAD, the other three HELD, as quad_grow leaves them. The map is scanned from a cursor
+ * (shared by both), TAKE_SCAN pairs or quads at most (pair.c); one that finds none stops takes
+ * of that lg from class k until a purge marks its chunks again (bit lg of pair_dry). NULL: none
+ * found. */
 void *vcmi_pair_take(vcmi_region *r, unsigned k, unsigned lg, size_t n);
 /* Class k of r must carve fresh chunks: its PARKED halves go back to its free list (the
  * ABSORBED ones stay). Returns how many (the heap counts them freed). O(pairs listed). */

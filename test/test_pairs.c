@@ -549,6 +549,25 @@ static void *take_grow_main(void *arg) {
   return NULL;
 }
 
+/* The QUAD q a take gave (its first keep bytes c) stays through a purge, then grows out of it to
+ * n: moved (its chunks back at the next purge); returns the new place. */
+static unsigned char *taken_leaves(unsigned char *q, size_t keep, int c, size_t n) {
+  churn(); /* a purge with the QUAD live: its chunks stay held */
+  CHECK(vcm_check(NULL) == 0 && all(q, keep, c));
+  unsigned char *r = realloc_(q, n);
+  CHECK(r != q && all(r, keep, c));
+  return r;
+}
+
+/* Frees a[0 .. na) and b[0 .. nb) (NULL ones too), then a purge and a check. */
+static void free_both(unsigned char **a, int na, unsigned char **b, int nb) {
+  misuse.calls = 0;
+  for (int i = 0; i < na; i++) free_(a[i]);
+  for (int i = 0; i < nb; i++) free_(b[i]);
+  churn();
+  CHECK(vcm_check(NULL) == 0);
+}
+
 /* A realloc growing by an append (40 bytes) into the 2 KiB class, which has no free chunk, with
  * no two free 1 KiB buddies at hand, takes four free 512-byte chunks (AGED, 2 KiB aligned, in a
  * span holding a chunk in use) as one QUAD (pair.h): full 1 KiB vectors grow by 40 bytes until
@@ -597,18 +616,54 @@ static void *quad_take_main(void *arg) {
       free_(q + 512 * d);
       CHECK(misuse.calls == d && misuse.ptr == q + 512 * d && strstr(misuse.reason, "interior"));
     }
-    CHECK(all(q, 1100, 'Q'));
-    churn(); /* a purge with the QUAD live: its chunks stay held */
-    CHECK(vcm_check(NULL) == 0);
-    unsigned char *r = realloc_(q, 2100); /* out of it: moved, its chunks back at a purge */
-    CHECK(r != q && all(r, 1100, 'Q'));
-    qgrower[g - 1] = r;
+    qgrower[g - 1] = taken_leaves(q, 1100, 'Q', 2100);
   }
-  misuse.calls = 0;
-  for (int i = 0; i < QGROW_N; i++) free_(qgrower[i]);
-  for (int i = 0; i < Q512; i++) free_(v[i]);
-  churn();
-  CHECK(vcm_check(NULL) == 0);
+  free_both(qgrower, QGROW_N, v, Q512);
+  return NULL;
+}
+
+/* An append into 4 KiB, whose class has no free chunk, takes a whole free page of the 1 KiB
+ * class (its four chunks AGED and not dropped) as one QUAD (pair.h, VCMI_TAKE_CAP_MAX): full
+ * 2 KiB vectors grow by 40 bytes until one gets the page (before: a fresh 4 KiB chunk, the page
+ * left free). Grown by a larger step (arg: 1,000 bytes) none does. The page is found among 64
+ * vectors of 1 KiB; the others stay live, so that it is a short free run, which purges keep. */
+enum { P1K = 64, PGROW_N = 512 };
+static unsigned char *pgrower[PGROW_N];
+static void *page_take_main(void *arg) {
+  size_t n = arg ? 3048 : 2088;
+  unsigned char *v[P1K], *a = NULL;
+  for (int i = 0; i < P1K; i++) v[i] = realloc_(NULL, 1024);
+  for (int i = 0; i < P1K && !a; i++) {
+    int d = 0;
+    for (int j = 0; j < P1K && v[i] && ((uintptr_t)v[i] & 4095u) == 0; j++)
+      if (v[j] > v[i] && v[j] < v[i] + 4096) d++;
+    if (d == 3) a = v[i];
+  }
+  CHECK(a != NULL);
+  if (!a) abort();
+  for (int i = 0; i < PGROW_N; i++) pgrower[i] = realloc_(NULL, 2048);
+  for (int i = 0; i < P1K; i++)
+    if (v[i] >= a && v[i] < a + 4096) free_(v[i]), v[i] = NULL;
+  churn(); /* a purge: the page's chunks AGED */
+  unsigned char *q = NULL;
+  int g;
+  for (g = 0; g < PGROW_N && q != a; g++) {
+    memset(pgrower[g], 'g', 2048);
+    q = pgrower[g] = realloc_(pgrower[g], n);
+    CHECK(q && all(q, 2048, 'g'));
+  }
+  CHECK(arg ? q != a : q == a);
+  if (q == a) {
+    CHECK_EQ(vcm_capacity(q), 4096);
+    CHECK_EQ(vcm_used(q), 2088);
+    CHECK(vcm_check(NULL) == 0);
+    CHECK(realloc_(q, 4096) == q && realloc_(q, 2100) == q); /* in place within the page */
+    memset(q, 'P', 2100);
+    free_(q + 1024);
+    CHECK(misuse.calls == 1 && misuse.ptr == q + 1024 && strstr(misuse.reason, "interior"));
+    pgrower[g - 1] = taken_leaves(q, 2100, 'P', 4200);
+  }
+  free_both(pgrower, PGROW_N, v, P1K);
   return NULL;
 }
 
@@ -718,6 +773,8 @@ int main(void) {
   run(take_grow_main);
   run_arg(quad_take_main, NULL);
   run_arg(quad_take_main, (void *)1);
+  run_arg(page_take_main, NULL);
+  run_arg(page_take_main, (void *)1);
   CHECK_EQ(misuse.calls, 0);
   run(quad_main);
   run_arg(quad_leave_main, NULL);
