@@ -771,10 +771,10 @@ int main(void) {
   run(take_new_main);
   run(no_take_main);
   run(take_grow_main);
+  run_arg(page_take_main, NULL); /* before quad_take leaves free pages of 1 KiB chunks */
+  run_arg(page_take_main, (void *)1);
   run_arg(quad_take_main, NULL);
   run_arg(quad_take_main, (void *)1);
-  run_arg(page_take_main, NULL);
-  run_arg(page_take_main, (void *)1);
   CHECK_EQ(misuse.calls, 0);
   run(quad_main);
   run_arg(quad_leave_main, NULL);
