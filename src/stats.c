@@ -36,15 +36,16 @@ typedef struct {
   size_t regions, chunks, capacity;
 } heap_sum;
 
+/* As vcm_stats_get counts them (add_region): held pair halves and remote frees not collected
+ * yet are no live chunks (a map scan, not live[k]: the printout's heaps add up to its total). */
 static void sum_heap(vcmi_heap *h, heap_sum *out) {
   out->regions = out->chunks = out->capacity = 0;
   for (vcmi_segment *s = h->segs; s; s = s->next) {
-    vcmi_region *r = vcmi_region_of(&s->region);
+    vcm_region_stats rs;
+    vcm_region_stats_get(&s->region, &rs);
     out->regions++;
-    for (unsigned k = 0; k < r->nclass; k++) {
-      out->chunks += r->live[k] - r->held[k]; /* held pair halves are no chunks (pair.h) */
-      out->capacity += (size_t)r->live[k] * vcmi_class_cap(r, k);
-    }
+    out->chunks += rs.live_chunks;
+    out->capacity += rs.live_capacity;
   }
 }
 

@@ -1331,6 +1331,22 @@ static void test_stats_remote_freed(void) {
   CHECK_EQ(b.small_live_used - a.small_live_used, 100u * REMOTE_N);
   CHECK_EQ(c.small_live_chunks, a.small_live_chunks);
   CHECK_EQ(c.small_live_used, a.small_live_used);
+  /* the printout's thread heaps add up to the same (they counted the 1,000 too) */
+  static char text[1 << 16];
+  int fd[2];
+  CHECK(pipe(fd) == 0);
+  vcm_stats_print(fd[1], 0);
+  close(fd[1]);
+  size_t got = 0, sum = 0, regions, chunks;
+  for (ssize_t n; got + 1 < sizeof text && (n = read(fd[0], text + got, sizeof text - 1 - got)) > 0;)
+    got += (size_t)n;
+  close(fd[0]);
+  text[got] = 0;
+  for (const char *t = text; (t = strstr(t, "thread heap ")) != NULL; t++) {
+    const char *colon = strchr(t, ':');
+    if (colon && sscanf(colon, ": %zu regions, %zu live chunks", &regions, &chunks) == 2) sum += chunks;
+  }
+  CHECK_EQ(sum, c.small_live_chunks);
 }
 
 /* A calloc whose slow path unmaps the segment it looked at first read that segment afterwards
