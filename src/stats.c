@@ -37,10 +37,11 @@ typedef struct {
 } heap_sum;
 
 /* As vcm_stats_get counts them (add_region): held pair halves and remote frees not collected
- * yet are no live chunks (a map scan, not live[k]: the printout's heaps add up to its total). */
+ * yet are no live chunks (a map scan, not live[k]: the printout's heaps add up to its total),
+ * and a fork child's orphans none (their thread may have stopped mid-operation, each_seg). */
 static void sum_heap(vcmi_heap *h, heap_sum *out) {
   out->regions = out->chunks = out->capacity = 0;
-  for (vcmi_segment *s = h->segs; s; s = s->next) {
+  for (vcmi_segment *s = h->orphan ? NULL : h->segs; s; s = s->next) {
     vcm_region_stats rs;
     vcm_region_stats_get(&s->region, &rs);
     out->regions++;
