@@ -171,7 +171,7 @@ asan:
 	tools/runtests $(UBSAN_TESTS:%=build/ubsan/test/%)
 tsan:
 	$(MAKE) B=build/tsan OPT="-O1 -fsanitize=thread" LDFLAGS="-fsanitize=thread" build/tsan/test/test_threads
-	tools/runtests build/tsan/test/test_threads
+	TSAN_OPTIONS="suppressions=$(CURDIR)/test/tsan.supp" tools/runtests build/tsan/test/test_threads
 
 # The test suite again with clang, and both compilers at -O0, each in its own tree.
 matrix:

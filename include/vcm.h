@@ -257,7 +257,12 @@ int vcm_expand(void *p, size_t n);
 /* Misuse handler for the process heap (NULL: the default, which prints and aborts). */
 void vcm_set_misuse_handler(vcm_misuse_fn fn, void *ctx);
 
-/* Process statistics. O(regions). Thread-safe; figures of other threads are a snapshot. */
+/* Process statistics. O(chunks carved). Thread-safe: may run while other threads allocate and
+ * free. It reads every heap under the heap list lock, which keeps every segment mapped, but
+ * other running threads change their heaps without a lock: each of their counters and map
+ * entries is read whole (one value it had during the call), not all at one instant, so totals
+ * may mix moments (a chunk moving between classes counted in both or neither). The caller's
+ * heap and those no thread holds are exact. Never changes a heap. */
 typedef struct vcm_stats {
   size_t heaps;            /* thread heaps created (live and waiting for adoption) */
   size_t regions;          /* segments (regions) mapped */
@@ -278,6 +283,7 @@ void vcm_stats_print(int fd, int json);
 /* Write an SVG picture of the whole process heap to fd: every thread heap's regions (the
  * channels ever used), then the large blocks, under a title with vcm_stats_get's totals. Does
  * not allocate (safe at exit and under LD_PRELOAD); holds the heap list lock while writing.
+ * Other running threads' heaps are read as vcm_stats_get reads them: a mix of moments.
  * VCM_SVG=FILE writes it at exit. Returns 0, or -1 if a write failed. */
 int vcm_svg(int fd);
 

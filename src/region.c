@@ -765,19 +765,24 @@ void vcm_region_stats_get(vcm_region *rr, vcm_region_stats *out) {
   for (unsigned k = 0; k < r->nclass; k++) {
     unsigned i = r->nclass - 1u - k;
     out->class_size[i] = vcmi_class_cap(r, k);
-    /* a segment's held pair halves (pair.h) are no chunks, but hold their capacity */
-    uint32_t chunks = r->live[k] - (r->slot ? 0u : r->held[k]);
+    /* a segment's held pair halves (pair.h) are no chunks, but hold their capacity. A segment
+     * of another running thread changes as it is read (vcm_stats_get): each counter is read
+     * once, whole, and held, read apart from live, is clamped to it (no wrapped count) */
+    uint32_t n = __atomic_load_n(&r->live[k], __ATOMIC_RELAXED);
+    uint32_t held = r->slot ? 0u : __atomic_load_n(&r->held[k], __ATOMIC_RELAXED);
+    uint32_t chunks = n - (held < n ? held : n);
     out->class_live[i] = chunks;
-    out->live_capacity += (size_t)r->live[k] * vcmi_class_cap(r, k);
+    out->live_capacity += (size_t)n * vcmi_class_cap(r, k);
     live += chunks;
     if (r->slot) {
       out->class_peak[i] = r->peak[k];
       continue;
     }
-    out->class_peak[i] = r->fresh[k];
+    uint32_t fresh = __atomic_load_n(&r->fresh[k], __ATOMIC_RELAXED);
+    out->class_peak[i] = fresh;
     out->class_total[i] = (size_t)r->n_channels << k;
-    out->peak_capacity += (size_t)r->fresh[k] * vcmi_class_cap(r, k);
-    for (uint32_t g = 0; g < r->fresh[k]; g++) {
+    out->peak_capacity += (size_t)fresh * vcmi_class_cap(r, k);
+    for (uint32_t g = 0; g < fresh; g++) {
       uint32_t st = __atomic_load_n(&vcmi_entry_at(r, k, g)->state, __ATOMIC_RELAXED);
       if (!(st & VCMI_LIVE)) { /* a remote free the owner has not collected (REMOTE, not HELD)
                                 * is freed, though live[k] counts it until collected */
@@ -998,8 +1003,8 @@ void vcm_region_visit(vcm_region *rr, vcm_visit_fn fn, void *ctx) {
     return;
   }
   for (unsigned k = r->nclass; k-- > 0;)
-    for (uint32_t g = 0; g < r->fresh[k]; g++) {
-      uint32_t s = vcmi_entry_at(r, k, g)->state;
+    for (uint32_t g = 0, fresh = __atomic_load_n(&r->fresh[k], __ATOMIC_RELAXED); g < fresh; g++) {
+      uint32_t s = __atomic_load_n(&vcmi_entry_at(r, k, g)->state, __ATOMIC_RELAXED);
       size_t cap = vcmi_class_cap(r, k) << (s & VCMI_LIVE ? live_scale(s) : 0u); /* pair.h */
       fn(ctx, vcmi_chunk_addr(r, k, g), cap, s & VCMI_LIVE ? s & VCMI_USED_MASK : 0,
          !!(s & VCMI_LIVE));

@@ -385,7 +385,61 @@ static void test_remote_shrink(void) {
   if (*why) fprintf(stderr, "check: %s\n", why);
 }
 
+/* vcm_stats_get and vcm_svg while other threads allocate, free and free each other's chunks:
+ * they read the other heaps (under the heap list lock, which keeps their segments mapped) while
+ * those change: each figure is a value its counter had, not one instant's (vcm.h), and never
+ * garbage (a count read apart from another and subtracted wraps): the bound is loose (2^18
+ * chunks a worker, what a purge interval of 16-byte frees could leave uncollected), not the
+ * workers' live set. Under TSan the reads of those readers alone are suppressed (test/tsan.supp). */
+#define SN_W 3
+#define SN_KEEP 512
+static void *sn_box[SN_W][SN_KEEP];
+static int sn_stop, sn_started, sn_rounds;
+static void *stats_churn(void *arg) {
+  int id = (int)(intptr_t)arg;
+  unsigned long long rng = 7u + (unsigned)id;
+  for (int i = 0; !__atomic_load_n(&sn_stop, __ATOMIC_RELAXED); i++) {
+    int j = (int)(t_rand(&rng) % SN_KEEP), w = (int)(t_rand(&rng) % SN_W);
+    void *p = __atomic_exchange_n(&sn_box[w][j], NULL, __ATOMIC_ACQ_REL); /* any thread's */
+    if (p && i % 3 == 0) p = vcm_realloc(p, 16 + t_rand(&rng) % 3000);
+    vcm_free(p);
+    p = vcm_malloc(16 + t_rand(&rng) % (i % 64 ? 2000 : 60000));
+    if ((p = __atomic_exchange_n(&sn_box[id][j], p, __ATOMIC_ACQ_REL))) vcm_free(p);
+    if (i == 0) __atomic_fetch_add(&sn_started, 1, __ATOMIC_RELAXED); /* its heap made */
+    if (i % 1024 == 0) __atomic_fetch_add(&sn_rounds, 1, __ATOMIC_RELAXED);
+  }
+  return NULL;
+}
+static void test_stats_while_allocating(void) {
+  pthread_t t[SN_W];
+  for (int i = 0; i < SN_W; i++) spawn(&t[i], stats_churn, (void *)(intptr_t)i);
+  int bad = 0, svg_bad = 0;
+  size_t most = 0;
+  FILE *null = fopen("/dev/null", "w");
+  while (__atomic_load_n(&sn_started, __ATOMIC_RELAXED) < SN_W) sched_yield(); /* all running */
+  int n = 0;
+  for (; n < 400 || __atomic_load_n(&sn_rounds, __ATOMIC_RELAXED) < 64 * SN_W; n++) {
+    vcm_stats st;
+    vcm_stats_get(&st);
+    size_t classes = 0;
+    for (int i = 0; i < VCM_MAX_CLASSES; i++) classes += st.class_live[i];
+    bad += st.small_live_chunks > ((size_t)SN_W << 18) || classes > ((size_t)SN_W << 18) ||
+           st.small_live_capacity > ((size_t)SN_W << 30) || st.heaps < SN_W;
+    if (st.small_live_chunks > most) most = st.small_live_chunks;
+    if (n % 40 == 0 && null) svg_bad += vcm_svg(fileno(null)) != 0;
+  }
+  __atomic_store_n(&sn_stop, 1, __ATOMIC_RELAXED);
+  for (int i = 0; i < SN_W; i++) pthread_join(t[i], NULL);
+  if (null) fclose(null);
+  for (int w = 0; w < SN_W; w++)
+    for (int j = 0; j < SN_KEEP; j++) vcm_free(sn_box[w][j]);
+  if (bad) fprintf(stderr, "stats: %d of %d snapshots out of bounds (most %zu chunks)\n", bad, n, most);
+  CHECK_EQ(bad, 0);
+  CHECK_EQ(svg_bad, 0);
+}
+
 int main(void) {
+  test_stats_while_allocating();
   test_remote_pair_read();
   test_check_while_allocating();
   test_large_move_race();
