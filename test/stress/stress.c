@@ -98,6 +98,7 @@ static void usage(const char *argv0, int status)
             "  -e       only warn when a failing call does not set errno to ENOMEM\n"
             "           (POSIX wants it; mimalloc and tcmalloc skip it in places)\n"
             "  -v       verbose statistics\n"
+            "  -L FILE  write seconds,live_kib,peak_live_kib,rss_kib to FILE every second\n"
             "Prints one pass per clean phase and ends with 'N passed, N failed'.\n",
             argv0);
     exit(status);
@@ -323,6 +324,32 @@ void pass(const char *what)
     fflush(stdout);
 }
 
+/* -L: once a second, the live bytes, their high-water so far and the resident set, sampled
+ * together, so that tools/load-test can hold RSS against what the program had live then. */
+static const char *live_log;
+static atomic_int monitor_stop;
+
+static void *monitor_main(void *arg)
+{
+    FILE *f = arg;
+    double t0 = now_sec();
+    while (!atomic_load(&monitor_stop)) {
+        long pages = 0, rss = 0;
+        FILE *m = fopen("/proc/self/statm", "r");
+        if (m) {
+            if (fscanf(m, "%ld %ld", &pages, &rss) != 2)
+                rss = 0;
+            fclose(m);
+        }
+        fprintf(f, "%.0f,%zu,%zu,%ld\n", now_sec() - t0, atomic_load(&live_bytes) / KiB,
+                atomic_load(&peak_bytes) / KiB, rss * (sysconf(_SC_PAGESIZE) / 1024));
+        fflush(f);
+        for (int i = 0; i < 10 && !atomic_load(&monitor_stop); i++)
+            usleep(100000);
+    }
+    return NULL;
+}
+
 void run_threads(worker_t *ws, unsigned n)
 {
     pthread_t *th = malloc(n * sizeof *th);
@@ -341,7 +368,7 @@ void run_threads(worker_t *ws, unsigned n)
 int main(int argc, char **argv)
 {
     int c;
-    while ((c = getopt(argc, argv, "t:d:n:s:m:b:k:x:c:GSevh")) != -1) {
+    while ((c = getopt(argc, argv, "t:d:n:s:m:b:k:x:c:L:GSevh")) != -1) {
         switch (c) {
         case 't': opt.threads = (unsigned)strtoul(optarg, NULL, 0); break;
         case 'd': opt.seconds = strtod(optarg, NULL); break;
@@ -356,6 +383,7 @@ int main(int argc, char **argv)
         case 'S': opt.strict = 1; break;
         case 'e': opt.lax_errno = 1; break;
         case 'v': opt.verbose = 1; break;
+        case 'L': live_log = optarg; break;
         case 'h': usage(argv[0], 0); break;
         default: usage(argv[0], 2);
         }
@@ -402,7 +430,19 @@ int main(int argc, char **argv)
         ws[i].seconds = opt.seconds;
         ws[i].nslots = opt.slots;
     }
+    pthread_t monitor;
+    FILE *live_f = NULL;
+    if (live_log) {
+        live_f = fopen(live_log, "w");
+        if (!live_f || pthread_create(&monitor, NULL, monitor_main, live_f))
+            fail(NULL, "cannot start the -L monitor on %s", live_log);
+    }
     run_threads(ws, opt.threads);
+    if (live_f) {
+        atomic_store(&monitor_stop, 1);
+        pthread_join(monitor, NULL);
+        fclose(live_f);
+    }
     stats_t total = { 0 };
     char name[64];
     for (unsigned i = 0; i < opt.threads; i++) {
