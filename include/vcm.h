@@ -181,8 +181,9 @@ void vcm_region_stats_get(vcm_region *r, vcm_region_stats *out);
 int vcm_region_check(vcm_region *r, const char **why);
 
 /* Visit every chunk: a caller region's in address order, live and free (used 0); a segment's
- * chunks handed out so far, class by class. fn(ctx, ptr, capacity, used, live). For pictures
- * and debugging. O(chunks). */
+ * chunks handed out so far, class by class (a chunk grown over its buddies once, at its
+ * capacity; a buddy held for a live neighbour, free). fn(ctx, ptr, capacity, used, live). For
+ * pictures and debugging. O(chunks). */
 typedef void (*vcm_visit_fn)(void *ctx, const void *ptr, size_t capacity, size_t used, int live);
 void vcm_region_visit(vcm_region *r, vcm_visit_fn fn, void *ctx);
 

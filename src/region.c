@@ -1002,11 +1002,16 @@ void vcm_region_visit(vcm_region *rr, vcm_visit_fn fn, void *ctx) {
     walk(r, visit_chunk, &v);
     return;
   }
+  /* A live MERGED chunk (QUAD) spans its class-numbers g .. g + 1 (g + 3; pair.h): their held
+   * halves lie inside it and are no chunks of their own, so the walk steps past them. A held half
+   * no live chunk spans (PARKED beside its live buddy, or its owner freed) is reported free: no
+   * live chunk uses its bytes. */
   for (unsigned k = r->nclass; k-- > 0;)
-    for (uint32_t g = 0, fresh = __atomic_load_n(&r->fresh[k], __ATOMIC_RELAXED); g < fresh; g++) {
+    for (uint32_t g = 0, fresh = __atomic_load_n(&r->fresh[k], __ATOMIC_RELAXED); g < fresh;) {
       uint32_t s = __atomic_load_n(&vcmi_entry_at(r, k, g)->state, __ATOMIC_RELAXED);
-      size_t cap = vcmi_class_cap(r, k) << (s & VCMI_LIVE ? live_scale(s) : 0u); /* pair.h */
-      fn(ctx, vcmi_chunk_addr(r, k, g), cap, s & VCMI_LIVE ? s & VCMI_USED_MASK : 0,
-         !!(s & VCMI_LIVE));
+      unsigned up = s & VCMI_LIVE ? live_scale(s) : 0u;
+      fn(ctx, vcmi_chunk_addr(r, k, g), vcmi_class_cap(r, k) << up,
+         s & VCMI_LIVE ? s & VCMI_USED_MASK : 0, !!(s & VCMI_LIVE));
+      g += 1u << up;
     }
 }

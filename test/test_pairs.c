@@ -11,6 +11,7 @@
 
 #include "capture.h"
 #include "harness.h"
+#include "heap.h" /* the calling thread's segments, for vcm_region_visit */
 #include "vcm.h"
 
 void free_sized(void *p, size_t n);
@@ -744,6 +745,56 @@ static void *slide_small_main(void *arg) {
   return NULL;
 }
 
+/* vcm_region_visit over the calling thread's segments: what it reports at [at, at + span). */
+typedef struct {
+  const unsigned char *at;
+  size_t span, chunks, live, cap;
+} seen_t;
+static void seen_cb(void *ctx, const void *p, size_t cap, size_t used, int live) {
+  seen_t *v = ctx;
+  const unsigned char *c = p;
+  (void)used;
+  if (c < v->at || c >= v->at + v->span) return;
+  v->chunks++;
+  v->live += !!live;
+  v->cap += cap;
+}
+static seen_t seen(const void *at, size_t span) {
+  seen_t v = {at, span, 0, 0, 0};
+  for (vcmi_segment *s = vcmi_tls_heap->segs; s; s = s->next) vcm_region_visit(&s->region, seen_cb, &v);
+  return v;
+}
+
+/* vcm_region_visit reports a MERGED chunk or a QUAD once, live, at its capacity, and no chunk
+ * inside it (before: each held half inside it again, as a free chunk of its class: the SVG's
+ * free count held them); a PARKED half, inside no live chunk, once, free. */
+static void *visit_main(void *arg) {
+  (void)arg;
+  unsigned char *a, *b, *c[4];
+  buddies(&a, &b);
+  unsigned char *b2 = realloc_(b, 24); /* b's chunk parked beside a */
+  seen_t v = seen(b, 16);
+  CHECK(v.chunks == 1 && v.live == 0 && v.cap == 16);
+  unsigned char *a2 = realloc_(a, 30); /* MERGED: a's and b's chunks */
+  CHECK(a2 == a);
+  v = seen(a, 32);
+  CHECK(v.chunks == 1 && v.live == 1 && v.cap == 32);
+  free_(a2);
+  free_(b2);
+  quad(c);
+  free_(c[1]);
+  CHECK(realloc_(c[0], 32) == c[0]);
+  free_(c[3]);
+  free_(c[2]);
+  CHECK(realloc_(c[0], 60) == c[0]); /* a QUAD: c[1..3]'s chunks held inside it */
+  v = seen(c[0], 64);
+  CHECK(v.chunks == 1 && v.live == 1 && v.cap == 64);
+  free_(c[0]);
+  churn();
+  CHECK(vcm_check(NULL) == 0);
+  return NULL;
+}
+
 static void run_arg(void *(*fn)(void *), void *arg) {
   pthread_t t;
   CHECK(pthread_create(&t, NULL, fn, arg) == 0 && pthread_join(t, NULL) == 0);
@@ -777,6 +828,7 @@ int main(void) {
   run_arg(quad_take_main, (void *)1);
   CHECK_EQ(misuse.calls, 0);
   run(quad_main);
+  run(visit_main);
   run_arg(quad_leave_main, NULL);
   run_arg(quad_leave_main, (void *)1);
   CHECK_EQ(misuse.calls, 0);
