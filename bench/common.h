@@ -41,16 +41,22 @@ bench_fail(const char *fmt, ...) {
   exit(1);
 }
 
-/* Parse argv[1] as the scale (default 1) and the optional argv[2] as the
- * variant word `accepted` (setting *variant; NULL: no variant): `floor` for the
- * growth workloads (&bench_floor), `sized` for s3. The result line's name gets
- * the word appended. */
+/* Parse argv[1] as the scale (default 1) and the optional argv[2] as one of the
+ * space-separated variant words `accepted` (setting *variant to its place, 1 for
+ * the first; NULL: no variant): `floor` for the growth workloads (&bench_floor),
+ * `sized` for s3. The result line's name gets the word appended. */
 static BENCH_UNUSED double bench_init_variant(const char *name, int argc, char **argv,
                                              const char *accepted, int *variant) {
   bench_name = name;
   if (argc > 2) {
-    if (accepted && strcmp(argv[2], accepted) == 0) {
-      *variant = 1;
+    size_t n = strlen(argv[2]);
+    int place = 0, i = 0;
+    for (const char *w = accepted; w && *w && !place; w += strcspn(w, " "), w += *w == ' ') {
+      i++;
+      if (n && strcspn(w, " ") == n && memcmp(w, argv[2], n) == 0) place = i;
+    }
+    if (place) {
+      *variant = place;
     } else {
       fprintf(stderr, "%s: unknown variant %s\n", argv[0], argv[2]);
       exit(2);

@@ -2,8 +2,16 @@
  * strings (exact-size realloc, NUL-terminated) until each reaches its
  * log-uniform target length in [16 B, 4 KiB]. 50,000 strings at full scale.
  * `g3 SCALE floor`: a dry run of the same schedule finds each string's final
- * length; each string is then malloc'ed once at that size, same writes. */
+ * length; each string is then malloc'ed once at that size, same writes.
+ * `g3 SCALE split`: the same run, then at the end of the build (its peak) every
+ * resident page of the process's anonymous writable mappings is classified by
+ * what the live strings cover of it (mincore, malloc_usable_size), and the
+ * split printed: for any allocator, how much of the RSS no placement of moves
+ * could give back while the strings stay where they are. */
 #include "common.h"
+
+#include <malloc.h>
+#include <sys/mman.h>
 
 static inline char chr(uint64_t id, size_t off) { return (char)('a' + pat8(id, off) % 26); }
 
@@ -37,8 +45,93 @@ static size_t build(str_t *v, size_t ns, rng_t r, int dry) {
   return ops;
 }
 
+typedef struct {
+  uintptr_t at, used, cap;
+} span_t;
+
+static int span_cmp(const void *a, const void *b) {
+  const span_t *x = a, *y = b;
+  return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Bytes of [a, b) inside [lo, hi). */
+static size_t overlap(uintptr_t a, uintptr_t b, uintptr_t lo, uintptr_t hi) {
+  a = a > lo ? a : lo, b = b < hi ? b : hi;
+  return b > a ? b - a : 0;
+}
+
+/* The split of `g3 SCALE split` (see the top). A page holding a string's byte is
+ * kept whatever the allocator does short of moving that string; its other bytes
+ * are the string's slack (usable size past the NUL) or no string's (free, held,
+ * headers). Rows by the smallest usable size of a string on the page. */
+static void split(const str_t *v, size_t ns) {
+  const size_t pg = 4096;
+  size_t tab = (ns * sizeof(span_t) + pg - 1) & ~(pg - 1);
+  span_t *sp = mmap(NULL, tab, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  unsigned char *vec = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  FILE *maps = fopen("/proc/self/maps", "r");
+  if (sp == MAP_FAILED || vec == MAP_FAILED || !maps) bench_fail("split: no memory or no maps");
+  for (size_t i = 0; i < ns; i++)
+    sp[i] = (span_t){(uintptr_t)v[i].s, v[i].len + 1, malloc_usable_size(v[i].s)};
+  qsort(sp, ns, sizeof *sp, span_cmp);
+  enum { ROWS = 12 };
+  size_t pages[ROWS + 1] = {0}, used[ROWS] = {0}, slack[ROWS] = {0}, none = 0, resident = 0;
+  char line[512];
+  size_t first = 0; /* the first string not wholly below the page */
+  while (fgets(line, sizeof line, maps)) {
+    unsigned long lo, hi, ino;
+    char perm[8];
+    if (sscanf(line, "%lx-%lx %7s %*s %*s %lu", &lo, &hi, perm, &ino) != 4 || ino ||
+        strncmp(perm, "rw", 2))
+      continue;
+    for (uintptr_t a = lo; a < hi; a += (1 << 16) * pg) {
+      size_t n = (hi - a) / pg < (1 << 16) ? (hi - a) / pg : (1 << 16);
+      if (mincore((void *)a, n * pg, vec)) bench_fail("split: mincore failed");
+      for (size_t j = 0; j < n; j++) {
+        uintptr_t p = a + j * pg;
+        if (!(vec[j] & 1) || overlap(p, p + pg, (uintptr_t)sp, (uintptr_t)sp + tab) ||
+            overlap(p, p + pg, (uintptr_t)vec, (uintptr_t)vec + (1 << 16)))
+          continue; /* not resident, or the split's own */
+        size_t u = 0, c = 0, least = SIZE_MAX;
+        resident++;
+        while (first < ns && sp[first].at + sp[first].cap <= p) first++;
+        for (size_t i = first; i < ns && sp[i].at < p + pg; i++) {
+          size_t ui = overlap(sp[i].at, sp[i].at + sp[i].used, p, p + pg);
+          c += overlap(sp[i].at, sp[i].at + sp[i].cap, p, p + pg);
+          if (ui && sp[i].cap < least) least = sp[i].cap;
+          u += ui;
+        }
+        unsigned row = 0;
+        while (row < ROWS - 1 && ((size_t)16 << row) < least) row++;
+        if (!u) {
+          none++;
+          continue;
+        }
+        pages[row]++, used[row] += u, slack[row] += c - u;
+      }
+    }
+  }
+  fclose(maps);
+  const double mib = 1 << 20;
+  size_t kept = 0, ku = 0, ks = 0;
+  for (unsigned r = 0; r < ROWS; r++) {
+    if (!pages[r]) continue;
+    kept += pages[r], ku += used[r], ks += slack[r];
+    printf("split pages whose smallest string is <= %5zu B: %6zu, %5.1f MiB = strings %5.1f + "
+           "slack %5.1f + no string's %5.1f\n", (size_t)16 << r, pages[r], pages[r] * pg / mib,
+           used[r] / mib, slack[r] / mib, (pages[r] * pg - used[r] - slack[r]) / mib);
+  }
+  printf("split resident %.1f MiB: pages holding a string %.1f (strings %.1f, slack %.1f, no "
+         "string's %.1f), pages holding none %.1f\n", resident * pg / mib, kept * pg / mib,
+         ku / mib, ks / mib, (kept * pg - ku - ks) / mib, none * pg / mib);
+  munmap(sp, tab);
+  munmap(vec, 1 << 16);
+}
+
 int main(int argc, char **argv) {
-  double scale = bench_init_variant("g3", argc, argv, "floor", &bench_floor);
+  int variant = 0;
+  double scale = bench_init_variant("g3", argc, argv, "floor split", &variant);
+  bench_floor = variant == 1;
   size_t ns = scaled(50000, scale, 50);
   rng_t r = {3};
   str_t *v = calloc(ns, sizeof *v);
@@ -53,6 +146,7 @@ int main(int argc, char **argv) {
     v[i].s[0] = 0;
   }
   size_t ops = build(v, ns, r, 0);
+  if (variant == 2) split(v, ns);
   for (size_t i = 0; i < ns; i++) {
     if (strlen(v[i].s) != v[i].len) bench_fail("string %zu: bad length", i);
     for (size_t j = 0; j < v[i].len; j++)
