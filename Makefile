@@ -208,11 +208,13 @@ freestanding: | $(B)/obj
 	  if [ -n "$$undef" ]; then echo "freestanding core needs: $$undef"; exit 1; fi; echo "freestanding core: ok"
 
 # The region core, the process heap and their tests as 32-bit code (test_threads is left out: its
-# eight threads of 128-512 KiB blocks need more address space than 32-bit vcm has, DESIGN §6).
+# eight threads of 128-512 KiB blocks need more address space than 32-bit vcm has, DESIGN §6),
+# and the fuzzer's corpus replayed by a 32-bit build (fuzz/run.sh's make takes the flags).
 M32_TESTS = $(filter-out test_threads,$(TESTS))
 m32:
 	$(MAKE) B=build/m32 CFLAGS=-m32 LDFLAGS=-m32 $(M32_TESTS:%=build/m32/test/%)
-	tools/runtests $(M32_TESTS:%=build/m32/test/%)
+	tools/runtests $(M32_TESTS:%=build/m32/test/%) \
+	  "CFLAGS=-m32 LDFLAGS=-m32 B=build/m32 fuzz/run.sh replay"
 
 # vcm against glibc, jemalloc, mimalloc, tcmalloc (bench/README.md): the table goes to
 # docs/BENCHMARKS.md and the chart to docs/bench.svg. bench-smoke: every workload once, small.

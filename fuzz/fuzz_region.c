@@ -236,7 +236,7 @@ static void r_refused(input *in, unsigned char *disc, size_t size) {
   CHECK(vcm_region_plan(size, &g, NULL) == VCM_E_NULL);
   /* A plan too big for 32-bit map indices. */
   vcm_geometry tiny = {16, 32, 2};
-  CHECK(vcm_region_plan((size_t)1 << 40, &tiny, &plan) ==
+  CHECK(vcm_region_plan((size_t)1 << (sizeof(size_t) > 4 ? 40 : 31), &tiny, &plan) ==
         (sizeof(size_t) > 4 ? VCM_E_TOO_MANY : VCM_OK));
 }
 
@@ -334,7 +334,7 @@ void r_op_calloc(input *in) {
 }
 
 void r_op_aligned(input *in) {
-  static const size_t odd[8] = {0, 3, 24, 48, 100, 1000, 65537, (size_t)1 << 40};
+  static const size_t odd[8] = {0, 3, 24, 48, 100, 1000, 65537, (size_t)1 << (sizeof(size_t) > 4 ? 40 : 31)};
   rblk *b = r_slot(in);
   unsigned a = in8(in);
   size_t align = (a & 0x80) ? odd[a & 7] : (size_t)1 << (a % 18);
