@@ -144,7 +144,11 @@ static uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(vcmi_os_page()
 /* Close the parts of s's class areas that were opened whole and never carved (the chunks from
  * the frontier on, and the pages moved there, kept), with the entries and groups of those
  * chunks (readable), so that s opens as it is used from then on (seg_open): mlockall
- * (MCL_CURRENT) made them resident. Owner only (only it carves or opens). */
+ * (MCL_CURRENT) made them resident. Owner only (only it carves or opens). No heaps_lock: a
+ * stats walk of another thread (vcm_stats_get, vcm_svg: under heaps_lock, which keeps s mapped)
+ * may read entries up to a fresh[k] it loaded before a purge lowered it, past what this closes,
+ * but the entries and groups closed stay readable (a new mapping over them: the zero page, so
+ * such a read sees a free entry, never a fault), and no reader reads the data it closes. */
 static void seg_reclose(vcmi_segment *s) {
   vcmi_region *r = reg(s);
   for (unsigned k = 0; k < VCMI_NCLASS; k++) {
@@ -714,7 +718,7 @@ static void *take_fresh(vcmi_heap *h, vcmi_region *r, unsigned k, size_t n) {
     return NULL;
   for (uint32_t i = g + b; --i > g;) { /* chunks g+1 .. g+b-1, the lowest first out */
     vcmi_entry *e = vcmi_entry_at(r, k, i);
-    e->state = r->free_head[k];
+    vcmi_entry_set(e, r->free_head[k]);
     r->free_head[k] = i;
   }
   __atomic_store_n(&r->fresh[k], g + b, __ATOMIC_RELAXED);

@@ -168,7 +168,7 @@ static inline void *vcmi_bin_take(vcmi_heap *h, int direct, size_t i, unsigned c
   vcmi_entry *map = vcmi_bin_at(h, direct, i)->map;
   VCMI_BIN_WORD(rk, free_head) = vcmi_link(map[g].state);
   VCMI_OPAQUE(map); /* the entry written at map + g too, no address computed first */
-  map[g].state = VCMI_LIVE | (uint32_t)n;
+  vcmi_entry_set(&map[g], VCMI_LIVE | (uint32_t)n);
   VCMI_BIN_WORD(rk, live)++;
   VCMI_OPAQUE(h);
   const vcmi_bin *b = vcmi_bin_at(h, direct, i);
@@ -303,7 +303,7 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
   uint32_t head = r->free_head[kc - VCMI_SEG_CHANNELS_LOG2];
   VCMI_OPAQUE(kc);
   r->live[kc - VCMI_SEG_CHANNELS_LOG2]--;
-  map[loc.g].state = head;
+  vcmi_entry_set(&map[loc.g], head);
   VCMI_OPAQUE(kc);
   r->free_head[kc - VCMI_SEG_CHANNELS_LOG2] = loc.g;
   return 0;

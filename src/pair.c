@@ -190,7 +190,7 @@ static int take_four(vcmi_region *r, unsigned k, uint32_t lo) {
   if (take_two(r, k, lo)) return 1;
   for (uint32_t g = lo + 2u; g < lo + 4u; g++) { /* live since take_two: freed anew */
     vcmi_loc up = {k, g, vcmi_entry_at(r, k, g)};
-    up.e->state = VCMI_LIVE;
+    vcmi_entry_set(up.e, VCMI_LIVE);
     vcmi_release(r, &up);
   }
   return 0;

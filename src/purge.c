@@ -424,7 +424,7 @@ static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint
       if (!gone) { /* spans dropped before join the call, unless it may donate */
         for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++) {
           vcmi_entry *e = vcmi_entry_at(r, k, c);
-          e->state = vcmi_link(e->state) | VCMI_PURGED;
+          vcmi_entry_set(e, vcmi_link(e->state) | VCMI_PURGED);
         }
         chain_out(G, 0, i); /* to the gone part */
         set_bit(G, 1, i, 1);
@@ -683,7 +683,7 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
       x->cnt = 0;
     }
     uint32_t c = x->cnt;
-    e->state = AGED | (c ? x->head : VCMI_NONE);
+    vcmi_entry_set(e, AGED | (c ? x->head : VCMI_NONE));
     if (!c) {
       x->tail = g;
       set_bit(G, 0, i, 1);

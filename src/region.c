@@ -948,7 +948,7 @@ int vcm_region_check(vcm_region *rr, const char **why) {
                                   : "free list holds a live chunk");
         break;
       }
-      e->state |= VCMI_MARK;
+      vcmi_entry_set(e, e->state | VCMI_MARK);
       nfree++;
     }
     /* I1, I3: every handed-out chunk is live, marked free, or remote; clear the marks. In a
@@ -971,7 +971,7 @@ int vcm_region_check(vcm_region *rr, const char **why) {
         used += s & VCMI_LIVE ? s & VCMI_USED_MASK : 0;
         cap += vcmi_class_cap(r, k);
       }
-      if ((s & (VCMI_LIVE | VCMI_MARK)) == VCMI_MARK) e->state = s & ~VCMI_MARK;
+      if ((s & (VCMI_LIVE | VCMI_MARK)) == VCMI_MARK) vcmi_entry_set(e, s & ~VCMI_MARK);
     }
     if (!bad && nlive != r->live[k]) FAIL("live count differs from the map");
     if (!bad && nheld != r->held[k]) FAIL("held pair halves differ from their count");

@@ -164,8 +164,14 @@ static inline vcmi_entry *vcmi_entry_at(const vcmi_region *r, unsigned k, uint32
 }
 /* The link of a free or REMOTE entry's state s; setting one keeps the entry's flags. */
 static inline uint32_t vcmi_link(uint32_t s) { return s & VCMI_NONE; }
+/* An entry's owner writes it (in a segment, the thread whose heap holds it), others read it
+ * too: a remote free's CAS, a racing double free's loser, the stats. So every store is atomic
+ * (relaxed: the same plain store on x86 and ARM; whole, not torn, and seen so by TSan). */
+static inline void vcmi_entry_set(vcmi_entry *e, uint32_t s) {
+  __atomic_store_n(&e->state, s, __ATOMIC_RELAXED);
+}
 static inline void vcmi_set_link(vcmi_entry *e, uint32_t g) {
-  e->state = (e->state & ~VCMI_NONE) | g;
+  vcmi_entry_set(e, (e->state & ~VCMI_NONE) | g);
 }
 
 /* Lay out a region over separate map and data areas (the process heap keeps the map on its
@@ -188,7 +194,7 @@ static inline unsigned vcmi_class_of(const vcmi_region *r, size_t n) {
 
 /* Hand out chunk g of class k with used = n. */
 static inline void *vcmi_hand_out(vcmi_region *r, unsigned k, uint32_t g, vcmi_entry *e, size_t n) {
-  e->state = VCMI_LIVE | (uint32_t)n;
+  vcmi_entry_set(e, VCMI_LIVE | (uint32_t)n);
   r->live[k]++;
   return vcmi_chunk_addr(r, k, g);
 }
@@ -234,7 +240,7 @@ static inline void vcmi_release(vcmi_region *r, const vcmi_loc *loc) {
   vcmi_entry *e = loc->e;
   VCMI_ASSERT((e->state & (VCMI_LIVE | VCMI_REMOTE)) && r->live[loc->k] > 0);
   r->live[loc->k]--;
-  e->state = r->free_head[loc->k];
+  vcmi_entry_set(e, r->free_head[loc->k]);
   r->free_head[loc->k] = loc->g;
 }
 

@@ -2431,64 +2431,6 @@ static void test_remote_double_free_race(void) {
   churn_64k(600); /* purges: the chunks freed here are collected before the next tests */
 }
 
-/* A realloc moving its chunk down (a shrink to a quarter) while another thread frees the same
- * chunk: a double free racing the realloc's own free of it, RS_ROUNDS times. Exactly one of the
- * two must be reported, with the chunk, each round. The realloc copies before it frees the old
- * chunk; a remote free landing during the copy turned the entry REMOTE, and the owner's plain
- * store over it put the chunk on two lists (handed out twice): no report at all. Not under
- * TSan (test_threads): the free that loses reads an entry the owner may rewrite (a purge). */
-#define RS_ROUNDS 3000
-#define RS_BIG ((size_t)256 << 10)
-#define RS_SMALL ((size_t)64 << 10) /* a 64 KiB copy: the window */
-static void *volatile rs_p;
-static int rs_ready, rs_go, rs_done, rs_reports;
-static const void *volatile rs_at;
-static void rs_misuse(void *ctx, const void *p, const char *why) {
-  (void)ctx;
-  (void)why;
-  rs_at = p;
-  __atomic_fetch_add(&rs_reports, 1, __ATOMIC_RELAXED);
-}
-static void *rs_freer(void *arg) {
-  (void)arg;
-  for (int i = 1; i <= RS_ROUNDS; i++) {
-    __atomic_store_n(&rs_ready, i, __ATOMIC_RELEASE);
-    while (__atomic_load_n(&rs_go, __ATOMIC_ACQUIRE) != i) continue; /* running when it comes */
-    free_(rs_p);
-    __atomic_store_n(&rs_done, i, __ATOMIC_RELEASE);
-  }
-  return NULL;
-}
-static void test_realloc_shrink_race(void) {
-  pthread_t t;
-  int bad = 0, moved = 0;
-  free_(malloc_(RS_SMALL)); /* a free chunk of the smaller class: the shrink's fast way */
-  vcm_set_misuse_handler(rs_misuse, NULL);
-  CHECK(pthread_create(&t, NULL, rs_freer, NULL) == 0);
-  for (int i = 1; i <= RS_ROUNDS; i++) {
-    unsigned char *p = malloc_(RS_BIG), *q;
-    p[0] = 1;
-    rs_p = p;
-    __atomic_store_n(&rs_reports, 0, __ATOMIC_RELAXED);
-    for (unsigned spin = 0; __atomic_load_n(&rs_ready, __ATOMIC_ACQUIRE) != i; spin++)
-      if (spin > 1000) sched_yield();
-    __atomic_store_n(&rs_go, i, __ATOMIC_RELEASE); /* the other thread frees it now */
-    q = realloc_(p, RS_SMALL);
-    for (unsigned spin = 0; __atomic_load_n(&rs_done, __ATOMIC_ACQUIRE) != i; spin++)
-      if (spin > 1000) sched_yield();
-    moved += q != NULL;
-    bad += __atomic_load_n(&rs_reports, __ATOMIC_RELAXED) != 1 || rs_at != p;
-    free_(q); /* the shrunk chunk back to its class: the next round's */
-  }
-  pthread_join(t, NULL);
-  vcm_set_misuse_handler(NULL, NULL);
-  if (bad) fprintf(stderr, "realloc/free race: %d of %d rounds not reported once (%d moved)\n", bad, RS_ROUNDS, moved);
-  CHECK_EQ(bad, 0);
-  const char *why = "";
-  CHECK_EQ(vcm_check(&why), 0);
-  if (*why) fprintf(stderr, "check: %s\n", why);
-}
-
 /* Another thread frees a chunk start of this heap never handed out (far past its class's fresh
  * frontier; the remote path has no bound test of its own: the entry is not LIVE), plainly and
  * with a size: each is reported with the pointer, nothing is freed, the heap stays sound. */
@@ -3029,7 +2971,6 @@ int main(int argc, char **argv) {
   test_interior_every_class();
   test_byte_counts_saturate();
   test_remote_double_free_race();
-  test_realloc_shrink_race();
 #if defined(__x86_64__)
   test_fork_every_step();
 #endif

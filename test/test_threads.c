@@ -438,6 +438,64 @@ static void test_stats_while_allocating(void) {
   CHECK_EQ(svg_bad, 0);
 }
 
+/* A realloc moving its chunk down (a shrink to a quarter) while another thread frees the same
+ * chunk: a double free racing the realloc's own free of it, RS_ROUNDS times. Exactly one of the
+ * two must be reported, with the chunk, each round. The realloc copies before it frees the old
+ * chunk; a remote free landing during the copy turned the entry REMOTE, and the owner's plain
+ * store over it put the chunk on two lists (handed out twice): no report at all. Under TSan
+ * too: the free that loses reads the entry, which the owner's free and purge rewrite. */
+#define RS_ROUNDS 3000
+#define RS_BIG ((size_t)256 << 10)
+#define RS_SMALL ((size_t)64 << 10) /* a 64 KiB copy: the window */
+static void *volatile rs_p;
+static int rs_ready, rs_go, rs_done, rs_reports;
+static const void *volatile rs_at;
+static void rs_misuse(void *ctx, const void *p, const char *why) {
+  (void)ctx;
+  (void)why;
+  rs_at = p;
+  __atomic_fetch_add(&rs_reports, 1, __ATOMIC_RELAXED);
+}
+static void *rs_freer(void *arg) {
+  (void)arg;
+  for (int i = 1; i <= RS_ROUNDS; i++) {
+    __atomic_store_n(&rs_ready, i, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&rs_go, __ATOMIC_ACQUIRE) != i) continue; /* running when it comes */
+    vcm_free(rs_p);
+    __atomic_store_n(&rs_done, i, __ATOMIC_RELEASE);
+  }
+  return NULL;
+}
+static void test_realloc_shrink_race(void) {
+  pthread_t t;
+  int bad = 0, moved = 0;
+  vcm_free(vcm_malloc(RS_SMALL)); /* a free chunk of the smaller class: the shrink's fast way */
+  vcm_set_misuse_handler(rs_misuse, NULL);
+  CHECK(pthread_create(&t, NULL, rs_freer, NULL) == 0);
+  for (int i = 1; i <= RS_ROUNDS; i++) {
+    unsigned char *p = vcm_malloc(RS_BIG), *q;
+    p[0] = 1;
+    rs_p = p;
+    __atomic_store_n(&rs_reports, 0, __ATOMIC_RELAXED);
+    for (unsigned spin = 0; __atomic_load_n(&rs_ready, __ATOMIC_ACQUIRE) != i; spin++)
+      if (spin > 1000) sched_yield();
+    __atomic_store_n(&rs_go, i, __ATOMIC_RELEASE); /* the other thread frees it now */
+    q = vcm_realloc(p, RS_SMALL);
+    for (unsigned spin = 0; __atomic_load_n(&rs_done, __ATOMIC_ACQUIRE) != i; spin++)
+      if (spin > 1000) sched_yield();
+    moved += q != NULL;
+    bad += __atomic_load_n(&rs_reports, __ATOMIC_RELAXED) != 1 || rs_at != p;
+    vcm_free(q); /* the shrunk chunk back to its class: the next round's */
+  }
+  pthread_join(t, NULL);
+  vcm_set_misuse_handler(NULL, NULL);
+  if (bad) fprintf(stderr, "realloc/free race: %d of %d rounds not reported once (%d moved)\n", bad, RS_ROUNDS, moved);
+  CHECK_EQ(bad, 0);
+  const char *why = "";
+  CHECK_EQ(vcm_check(&why), 0);
+  if (*why) fprintf(stderr, "check: %s\n", why);
+}
+
 int main(void) {
   test_stats_while_allocating();
   test_remote_pair_read();
@@ -445,6 +503,7 @@ int main(void) {
   test_large_move_race();
   test_remote_growth();
   test_remote_shrink();
+  test_realloc_shrink_race();
   test_threads();
   test_fork();
   return t_report();
