@@ -200,8 +200,9 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   /* colours (segment.h): VCMI_SEG_COLOUR_STEP lines apart for the classes of a segment, the
    * smallest chunks' nearest the page start, all 15 distinct, turned by a hash of the segment */
   unsigned hue = (unsigned)(((uintptr_t)base * 0x9E3779B97F4A7C15u) >> 58) % VCMI_SEG_COLOUR_STEP;
-  for (unsigned j = 0; j < VCMI_NCLASS; j++)
-    r->mapk[j] = vcmi_seg_map_own(r, j) + vcmi_seg_colour(j, hue) / sizeof(vcmi_entry);
+  for (unsigned j = 0; j < VCMI_NCLASS; j++) /* (vcmi_region_setup laid out the shared ones) */
+    if (!VCMI_SEG_MAP_SHARED(j) || fine)
+      r->mapk[j] = vcmi_seg_map_own(r, j) + vcmi_seg_colour(j, hue) / sizeof(vcmi_entry);
   /* a fine segment's one class: its entries from the header page on (purge.h), so that a
    * class of a few chunks (s6's 3,096-byte batches: 16 a thread) keeps no map page */
   if (fine) r->mapk[k] = (vcmi_entry *)(void *)(base + vcmi_purge_fine_map_off());

@@ -722,7 +722,8 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
       vcmi_purge_inside(bt, vcmi_chunk_addr(r, k, top), (size_t)(fresh - top) * vcmi_class_cap(r, k));
     /* the entries' pages: from the class's own first one if nothing is left (no other
      * class's entries are there, segment.h; a fine segment's first entries are in its header
-     * page, which stays), to the end of the page of its last (the entries past fresh are
+     * page, which stays, and the shared classes' in the map's first page, which stays too:
+     * VCMI_SEG_MAP_SHARED), to the end of the page of its last (the entries past fresh are
      * unused): a page across a cut's bound went at no later cut */
     const vcmi_entry *own = vcmi_seg_map_own(r, k);
     uintptr_t lo = (uintptr_t)(top ? vcmi_entry_at(r, k, top) : r->mapk[k] < own ? r->mapk[k] : own);

@@ -75,6 +75,14 @@ int vcmi_seg_open(vcmi_segment *s, unsigned k, size_t need);
  * 128 B; with colours of 0 to 39 lines by a hash, a class of 700 chunks spilled one time in
  * two: s6, 4 pages a heap). */
 #define VCMI_SEG_COLOUR_STEP 5u
+/* The classes whose whole entries fit the map's first page together, with neither pad nor
+ * colour (k <= 4: chunks of 16 KiB x (1 + x) and over, at most 512 entries; k <= 7 with 4
+ * channels): a wide segment lays theirs out as the core does (region.c), class k's
+ * 128 * 2^k bytes into that page (segment.h's skew), so that the classes of a segment's
+ * large chunks keep one map page between them, not one each (r2: sqlite's 16 to 256 KiB
+ * buffers, 5 such pages in its main segment). Their pages are never dropped: no page of that
+ * one is a class's alone (purge.c). Few chunks a class: no colour is worth a page. */
+#define VCMI_SEG_MAP_SHARED(k) ((VCMI_SEG_MAP_SKEW << ((k) + 1u)) <= 4096u)
 /* Class k's colour in bytes (hue < VCMI_SEG_COLOUR_STEP): under 64 lines, within its pad. */
 static inline size_t vcmi_seg_colour(unsigned k, unsigned hue) {
   return ((VCMI_NCLASS - 1u - k) * VCMI_SEG_COLOUR_STEP + hue) % 64u * 64u;

@@ -1146,6 +1146,32 @@ static int map_colours_child(void) {
 }
 static void test_map_colours(void) { CHECK_EQ(exec_child("map-colours"), 1); }
 
+/* The classes of 16 to 256 KiB chunks keep their entries on one map page of their segment
+ * between them (segment.h, VCMI_SEG_MAP_SHARED), where each kept a page of its own (5 pages,
+ * r2's main segment). In a fresh process (exec'd): the segment is new. */
+static int map_shared_child(void) {
+  enum { N = 5 };
+  unsigned char *p[N];
+  size_t bad = 0;
+  for (int i = 0; i < N; i++) {
+    p[i] = realloc(NULL, (size_t)16384 << i); /* powers of two (malloc: colour classes) */
+    if (!p[i]) return 2;
+    memset(p[i], i + 1, (size_t)16384 << i);
+  }
+  vcmi_region *r = vcmi_tls_heap->cur[vcmi_pow2_class(16384)];
+  unsigned char *base = (unsigned char *)r;
+  if (r->xscale != 0 || vcmi_tls_heap->cur[vcmi_pow2_class(262144)] != r) return 4; /* two */
+  uintptr_t hi = (uintptr_t)vcmi_seg_map_own(r, VCMI_LMAX - 14u + 1u) & ~(uintptr_t)4095;
+  size_t pages = resident(base + 4096, hi - (uintptr_t)base - 4096u); /* their map pages */
+  for (int i = 0; i < N; i++) {
+    for (size_t j = 0; j < (size_t)16384 << i; j += 512) bad += p[i][j] != (unsigned char)(i + 1);
+    free_(p[i]);
+  }
+  if (pages != 1u || bad) fprintf(stderr, "map shared: %zu map pages, %zu bad\n", pages, bad);
+  return pages != 1u || bad != 0 || vcm_check(NULL) != 0;
+}
+static void test_map_shared(void) { CHECK_EQ(exec_child("map-shared"), 1); }
+
 /* A fine segment's one class keeps its first map entries in the header page (heap.c,
  * seg_create): 16 chunks of a colour class (4,096 bytes asked, 4,128 given), written and
  * freed, leave no page resident between the header and the data (one map page before). In a
@@ -2906,6 +2932,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "fitted") == 0) return fitted_child();
   if (argc > 1 && strcmp(argv[1], "map-colours") == 0) return map_colours_child();
   if (argc > 1 && strcmp(argv[1], "fine-map") == 0) return fine_map_child();
+  if (argc > 1 && strcmp(argv[1], "map-shared") == 0) return map_shared_child();
   if (argc > 1 && strcmp(argv[1], "remote-order") == 0) return remote_order_child();
   if (argc > 1 && strcmp(argv[1], "fit-race") == 0) return fit_race_child();
   self_path = argv[0];
@@ -2931,6 +2958,7 @@ int main(int argc, char **argv) {
   test_map_cut();
   test_map_colours();
   test_fine_map();
+  test_map_shared();
   test_hold_ends_with_thread();
   test_pair_burst_holds();
   test_hold_churn();
