@@ -64,6 +64,10 @@ static size_t move_up(void *q, const void *p, size_t keep, size_t src_cap, int f
       whole <= src_cap && !(((uintptr_t)p | (uintptr_t)q) & (page - 1u)) &&
       !vcmi_opt[VCMI_OPT_CHECK] && vcmi_os_move((void *)(uintptr_t)p, q, whole) == 0)
     return 0;
+  /* Onto a fresh chunk the copy faults in each page it writes, a trap each: one call faults
+   * them in first (1.05-1.24 against 1.5 us a page here). Only a page-aligned q (a class of a
+   * page or more), and only the pages the copy writes, so RSS is unchanged. */
+  if (fresh && !((uintptr_t)q & (page - 1u))) vcmi_os_populate(q, whole);
   memcpy(q, p, keep);
   return keep;
 }

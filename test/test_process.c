@@ -2105,6 +2105,29 @@ static int remap_half_child(void) {
 }
 static void test_remap_half(void) { CHECK_EQ(exec_child("remap_half"), 1); }
 
+/* A vector copied onto a fresh chunk has the pages the copy writes faulted in by one call
+ * before it: those pages only (RSS as the copy alone makes it), the rest of the chunk not
+ * resident. In an exec'd child: the 16 KiB class has no chunk yet, so the first one is fresh. */
+static int copy_populated_child(void) {
+  const size_t K = 1024, n = 6 * K;
+  vcm_stats a, b;
+  unsigned char *v = realloc_(NULL, n), *u = realloc_(NULL, n), *w;
+  if (!v || !u || vcm_capacity(v) != 8 * K) return 4;
+  memset(v, 7, n);
+  memset(u, 7, n);
+  vcm_stats_get(&a);
+  if (!(w = realloc_(v, 9 * K)) || w == v || vcm_capacity(w) != 16 * K) return 5;
+  vcm_stats_get(&b);
+  for (size_t i = 0; i < n; i++)
+    if (w[i] != 7) return 6;
+  if (b.bytes_copied - a.bytes_copied != n) return 7;
+  if (resident(w, 8 * K) != 2 || resident(w + 8 * K, 8 * K) != 0) return 8;
+  free(w);
+  free(u);
+  return 0;
+}
+static void test_copy_populated(void) { CHECK_EQ(exec_child("copy_populated"), 1); }
+
 /* Moves go on past the room counted first: a count allows (vm.max_map_count / 4 - mappings) / 4
  * moves, and a move makes fewer mappings than that (g2: 2.1-2.6), so when they run out the
  * mappings are counted again; before, only after 4,096 moves refused (copied) in the meantime.
@@ -2928,6 +2951,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "os-failure") == 0) return os_failure_child();
   if (argc > 1 && strcmp(argv[1], "moves_locked") == 0) return moves_locked_child();
   if (argc > 1 && strcmp(argv[1], "remap_half") == 0) return remap_half_child();
+  if (argc > 1 && strcmp(argv[1], "copy_populated") == 0) return copy_populated_child();
   if (argc > 1 && strcmp(argv[1], "move_room") == 0) return move_room_child();
   if (argc > 1 && strcmp(argv[1], "fitted") == 0) return fitted_child();
   if (argc > 1 && strcmp(argv[1], "map-colours") == 0) return map_colours_child();
@@ -2979,6 +3003,7 @@ int main(int argc, char **argv) {
   test_growth();
   test_growth_remap();
   test_remap_half();
+  test_copy_populated();
   test_move_room();
   test_move_refused();
   test_move_back_refused();
