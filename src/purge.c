@@ -317,14 +317,11 @@ static void link_from(const span_groups *G, uint32_t a, uint32_t g) {
 static uint32_t head_of(const span_groups *G, uint32_t a) {
   return a == NO_SPAN ? VCMI_NONE : rec(G, a)->head;
 }
-/* Span i's group, of part p (its record and bits set), onto the chain at its place. Returns
- * the group before it (NO_SPAN: none, or relinking). */
-static uint32_t chain_in(const span_groups *G, int p, uint32_t i) {
-  if (G->relink) return NO_SPAN;
-  uint32_t a = group_before(G, p, i);
+/* Span i's group, of part p (its record and bits set), onto the chain at its place. */
+static void chain_in(const span_groups *G, int p, uint32_t i) {
+  if (G->relink) return;
   vcmi_set_link(vcmi_entry_at(G->r, G->k, rec(G, i)->tail), head_of(G, group_after(G, p, i)));
-  link_from(G, a, rec(G, i)->head);
-  return a;
+  link_from(G, group_before(G, p, i), rec(G, i)->head);
 }
 /* Span i's group, of part p, off the chain. */
 static void chain_out(const span_groups *G, int p, uint32_t i) {
@@ -569,6 +566,13 @@ void vcmi_purge_unlink(vcmi_segment *s, unsigned k, uint32_t c, uint32_t prev, u
   if (c == x->tail) x->tail = prev;
 }
 
+/* The chain has fewer than n groups. */
+static __attribute__((noinline)) int fewer_groups(const span_groups *G, size_t n) {
+  size_t c = 0;
+  for (uint32_t w = 0; w < G->nw && c < n; w++) c += (size_t)__builtin_popcountll(bits(G, 0, w));
+  return c < n;
+}
+
 /* One class of one segment: age the chunks freed since the last purge into their spans'
  * groups, drop the spans whose chunks were all free at it (if drop), keep the chain linked.
  * Its cost: the chunks freed since the last purge, the groups taken or changed since, a look
@@ -611,8 +615,14 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
    * a group. So with many chunks new for the groups left (s5: classes of 16-64 KiB, a few
    * chunks each, taken and freed between purges), all are relinked at the end, as before:
    * kept linked always, s5 at 0.5 took 213.0 M instructions, 198.2 M relinking always, 196.4 M
-   * so; g7 2,274 M (2,285 M relinking always). */
-  G->relink = (size_t)4u * m > (size_t)n - m; /* the chain left: its groups at most */
+   * so; g7 2,274 M (2,285 M relinking always). The chain's chunks bound its groups; but where
+   * spans hold many chunks each and the spans before are dropped, a new chunk's search goes
+   * back over every word of bits (x4, 10^5 vectors grown in step: 150,000 searches of 250
+   * instructions). So a relink also when the groups are fewer than 4 m: x4 438.4 -> 391.0 M
+   * instructions, g7 at 0.2 444.2 -> 435.1 M. Counted for 64 new chunks or more (for a few,
+   * the count cost s5 +0.6 %). The chain either way is the same. */
+  G->relink = (size_t)4u * m > (size_t)n - m;
+  if (!G->relink && m >= 64u) G->relink = fewer_groups(G, (size_t)4u * m);
   /* Cut the top: spans all free at the last purge from t up (the last may be partial), if
    * SPAN_BULK bytes or more, else those of them old enough to go inside (span_old; the others
    * wait inside, below), in steps of SPAN_TOP (a page at a time, the frontier went down and up
@@ -673,13 +683,9 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
   /* The new chunks into their groups, at the front (the earliest freed first: at their end,
    * g8 took 103.5k page faults, not 94k, pinned to a CPU); a new group onto the chain at its
    * place (a chunk just freed: its page is resident). What the loop reads of the head is read
-   * once (its stores to records could alias it). Span ci's group follows group cb on the
-   * chain while no group joins it: a span's chunks come in a row (freed in address order),
-   * and a search of the bits for each cost x4 38 M instructions (the spans before all dropped:
-   * a search back over every word). */
+   * once (its stores to records could alias it). */
   uint16_t now = G->h->purges;
   span_rec *low = G->h->r, *high = G->own->r;
-  uint32_t ci = NO_SPAN, cb = NO_SPAN;
   for (g = fed; g != stop;) {
     uint32_t i = g >> per_log2;
     e = map + g;
@@ -695,13 +701,12 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
       x->tail = g;
       set_bit(G, 0, i, 1);
     } else if (!G->relink) { /* the group before now leads to g */
-      if (i != ci) ci = i, cb = group_before(G, get_bit(G, 1, i), i);
-      link_from(G, cb, g);
+      link_from(G, group_before(G, get_bit(G, 1, i), i), g);
     }
     x->head = g;
     x->cnt = (uint16_t)++c;
     if (c == per) x->full = now;
-    if (c == 1) ci = i, cb = chain_in(G, 0, i);
+    if (c == 1) chain_in(G, 0, i);
     g = next;
   }
   uint32_t top = t << per_log2 < fresh ? t << per_log2 : fresh; /* new fresh */
