@@ -59,6 +59,10 @@ size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim) {
  * fresh chunk: moved onto a free one, they replaced its resident pages, and the chunk they left,
  * reading zero, faulted in again when reused (g5's vectors, which shrink and regrow, x3 faults). */
 static size_t move_up(void *q, const void *p, size_t keep, size_t src_cap, int fresh) {
+  if (keep < MOVE_MIN && !fresh) { /* a plain copy: the page size not asked (a call) */
+    memcpy(q, p, keep);
+    return keep;
+  }
   size_t page = vcmi_os_page(), whole = (keep + page - 1u) & ~(page - 1u);
   if ((keep >= MOVE_MIN || (fresh && src_cap >= MOVE_MIN && keep > src_cap / 2u)) &&
       whole <= src_cap && !(((uintptr_t)p | (uintptr_t)q) & (page - 1u)) &&
