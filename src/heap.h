@@ -308,7 +308,9 @@ static inline __attribute__((always_inline)) int vcmi_seg_free_fast(vcmi_region 
   r->free_head[kc - VCMI_SEG_CHANNELS_LOG2] = loc.g;
   return 0;
 }
-static inline void vcmi_seg_free(vcmi_region *r, void *p) {
+/* Always inlined: free's whole fast path is one function (GCC stopped inlining it once the
+ * entry's store became atomic, c712055: a tail call, +4 instructions a free on s1). */
+static inline __attribute__((always_inline)) void vcmi_seg_free(vcmi_region *r, void *p) {
   if (VCMI_UNLIKELY(vcmi_seg_free_fast(r, p, 0, 0) != 0)) vcmi_seg_free_slow(p, r);
 }
 /* vcmi_release by the owner off free's fast path, by a CAS from the entry's LIVE state seen:
