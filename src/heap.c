@@ -657,6 +657,26 @@ static int adopt(vcmi_heap *h) {
   return 1;
 }
 
+/* After an adoption (its remote frees collected): of h's empty segments, one per xscale stays
+ * (and h's first), as a purge leaves them (heap_purge), the others are unmapped now. A heap that
+ * frees little purges seldom, and each adoption brought a whole heap's segments, a first one
+ * (made anew for its struct, a spare, when next taken) and others it may hold already: a main
+ * thread that only starts threads held 20 segments, most of them empty, in thread-storm. */
+static void seg_trim(vcmi_heap *h) {
+  uint64_t spare = 0; /* bit x: an empty segment of xscale x stays (63: of any over 62) */
+  for (vcmi_segment **link = &h->segs; *link;) {
+    vcmi_segment *s = *link;
+    unsigned sx = reg(s)->xscale < 63u ? reg(s)->xscale : 63u;
+    int empty = seg_empty(s);
+    if (empty && s != h->segs && (spare >> sx & 1u) && !h->hold_live) {
+      seg_unlink(h, link);
+      continue;
+    }
+    if (empty) spare |= (uint64_t)1 << sx;
+    link = &s->next;
+  }
+}
+
 /* Fresh chunks are carved a page's worth at a time (FRESH_BATCH / capacity, at least one; only
  * their map entries are written, docs/DESIGN.md §6): the first is handed out, the rest go on
  * the free list in address order, so the fast path serves them and the search of the other
@@ -799,6 +819,8 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n, int grow) {
   if (!p && grow == VCMI_GROW_REUSE) return NULL;
   if (!p && adopt(h)) {
     heap_collect(h, 0);
+    seg_trim(h);
+    r = h->cur[t]; /* r's segment may be gone (seg_unlink resets cur[t]) */
     p = take_any(h, t, n, grow, &r, &reused);
   }
   if (!p) {

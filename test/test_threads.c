@@ -496,7 +496,46 @@ static void test_realloc_shrink_race(void) {
   if (*why) fprintf(stderr, "check: %s\n", why);
 }
 
+/* Two threads' heaps, abandoned at their exits, each with one empty segment (of 64-byte
+ * chunks); a third thread takes one and, short of 96-byte chunks (another scale), adopts the
+ * other: the empty segment that brings duplicates the one its heap has and is unmapped at once,
+ * so the segments mapped do not grow by the new one of 96-byte chunks (before: kept until the
+ * heap's next purge; in thread-storm the main thread's heap, which frees little, held 20). */
+static pthread_barrier_t ad_bar;
+static void *ad_hold(void *arg) {
+  (void)arg;
+  void *p = vcm_malloc(64);
+  pthread_barrier_wait(&ad_bar); /* both heaps in use at once: two heaps */
+  vcm_free(p);
+  return NULL;
+}
+static void *ad_take(void *arg) {
+  size_t *regions = arg;
+  vcm_free(vcm_malloc(64)); /* an abandoned heap, its segment of 64-byte chunks empty again */
+  vcm_stats s;
+  vcm_stats_get(&s);
+  regions[0] = s.regions;
+  void *q = vcm_malloc(96);
+  vcm_stats_get(&s);
+  regions[1] = s.regions;
+  vcm_free(q);
+  return NULL;
+}
+static void test_adopt_trims(void) {
+  pthread_t t[2];
+  size_t regions[2] = {0, 0};
+  CHECK(pthread_barrier_init(&ad_bar, NULL, 2) == 0);
+  for (int i = 0; i < 2; i++) spawn(&t[i], ad_hold, NULL);
+  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+  pthread_barrier_destroy(&ad_bar);
+  spawn(&t[0], ad_take, regions);
+  pthread_join(t[0], NULL);
+  if (regions[1] > regions[0]) fprintf(stderr, "adoption: %zu segments, then %zu\n", regions[0], regions[1]);
+  CHECK(regions[0] > 0 && regions[1] == regions[0]);
+}
+
 int main(void) {
+  test_adopt_trims(); /* first: no heap is abandoned yet */
   test_stats_while_allocating();
   test_remote_pair_read();
   test_check_while_allocating();
