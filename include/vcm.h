@@ -225,11 +225,11 @@ void vcm_free(void *p);
  * are made resident at once (up to VCM_LARGE_CACHE_MB) while the calloc'd blocks freed last
  * were found used densely; else they stay lazy zero pages. */
 void *vcm_calloc(size_t count, size_t size);
-/* Resize: within the capacity, in place (O(1)), except that a small block over 16 B shrunk to
- * a quarter of its capacity or less (a half, for malloc's classes that are no power of two)
- * moves down to a smaller class, and a large one shrunk into the small classes moves there;
- * beyond it, grows in place into a free neighbour (a small chunk's buddy) or moves to the
- * class that fits, copying only the used bytes (32 KiB or more of them, or over half of a
+/* Resize: within the capacity, in place (O(1)), except that a block over 16 B shrunk to a
+ * quarter of its capacity or less (a half, for malloc's classes that are no power of two)
+ * moves down to a smaller class or large block, as does a large one shrunk into the small
+ * classes; beyond it, grows in place into a free neighbour (a small chunk's buddy) or moves to
+ * the class that fits, copying only the used bytes (32 KiB or more of them, or over half of a
  * 32 KiB chunk moving onto a chunk never written: remapping their pages, no copy, while the
  * process holds under a quarter of vm.max_map_count mappings), or remaps a large block (no
  * copy). Failure: NULL, ENOMEM, p intact. p NULL: malloc(n). n == 0: frees p and returns NULL
