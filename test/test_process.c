@@ -2039,6 +2039,15 @@ static int mlockall_child(void) {
       }
     for (int j = 0; j < V; j++) v[j] = (free_(v[j]), NULL);
   }
+  /* Every map entry of every segment stays readable: free reads a pointer's entry before it
+   * knows its chunk was handed out, and a stats walk (another thread's, under heaps_lock alone)
+   * reads up to a frontier it loaded before a purge lowered it, past what seg_reclose then
+   * closes: that stays readable (the zero page). A read of each page of entries (closed
+   * unreadable, the child faults). */
+  for (vcmi_segment *s = vcmi_tls_heap->segs; s; s = s->next)
+    for (unsigned k = 0; k < VCMI_NCLASS; k++)
+      for (uint32_t g = 0, end = vcmi_seg_class_end(s, k); g < end; g += 1024u)
+        (void)*(volatile uint32_t *)&vcmi_entry_at(vcmi_seg_region(s), k, g)->state;
   long rss = status_kib("VmRSS:"), lck = status_kib("VmLck:");
   for (int i = 0; i < N; i++) free_(p[i]);
   if (before[0] != 7 || before[23] != 7) return 1;
