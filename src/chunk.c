@@ -54,12 +54,14 @@ size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim) {
  * Not into large blocks: growing one by mremap needs it to be a single mapping. */
 #define MOVE_MIN ((size_t)32 << 10)
 
-/* q: a chunk bigger than p's src_cap bytes; fresh: its pages were never written (take_fresh).
- * Returns the bytes copied (0: remapped). Out of a chunk of MOVE_MIN, the pages move only onto a
+/* q: a chunk bigger than p's src_cap bytes; fresh: its pages were never written (take_fresh);
+ * empty: it has no resident page (fresh, or dropped by a purge). Returns the bytes copied (0:
+ * remapped). Out of a chunk of MOVE_MIN, the pages move only onto a
  * fresh chunk: moved onto a free one, they replaced its resident pages, and the chunk they left,
  * reading zero, faulted in again when reused (g5's vectors, which shrink and regrow, x3 faults). */
-static size_t move_up(void *q, const void *p, size_t keep, size_t src_cap, int fresh) {
-  if (keep < MOVE_MIN && !fresh) { /* a plain copy: the page size not asked (a call) */
+static size_t move_up(void *q, const void *p, size_t keep, size_t src_cap, int fresh,
+                      int empty) {
+  if (keep < MOVE_MIN && !empty) { /* a plain copy: the page size not asked (a call) */
     memcpy(q, p, keep);
     return keep;
   }
@@ -68,10 +70,10 @@ static size_t move_up(void *q, const void *p, size_t keep, size_t src_cap, int f
       whole <= src_cap && !(((uintptr_t)p | (uintptr_t)q) & (page - 1u)) &&
       !vcmi_opt[VCMI_OPT_CHECK] && vcmi_os_move((void *)(uintptr_t)p, q, whole) == 0)
     return 0;
-  /* Onto a fresh chunk the copy faults in each page it writes, a trap each: one call faults
+  /* Onto an empty chunk the copy faults in each page it writes, a trap each: one call faults
    * them in first (1.05-1.24 against 1.5 us a page here). Only a page-aligned q (a class of a
    * page or more), and only the pages the copy writes, so RSS is unchanged. */
-  if (fresh && !((uintptr_t)q & (page - 1u))) vcmi_os_populate(q, whole);
+  if (empty && !((uintptr_t)q & (page - 1u))) vcmi_os_populate(q, whole);
   memcpy(q, p, keep);
   return keep;
 }
@@ -104,6 +106,19 @@ void *vcmi_seg_shrink(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n, ui
   return q;
 }
 
+/* The chunk h hands out next in class t (its free list's head) if a purge dropped its pages
+ * (PURGED: a chunk of whole pages keeps none; calloc_mid reads the mark too), else NULL. */
+static void *next_dropped(vcmi_heap *h, unsigned t) {
+  if (h == &vcmi_no_heap) return NULL;
+  const vcmi_region *r = h->cur[t];
+  unsigned k = vcmi_tclass[t].k;
+  uint32_t g = r->free_head[k];
+  if (g == VCMI_NONE ||
+      !(__atomic_load_n(&vcmi_entry_at(r, k, g)->state, __ATOMIC_RELAXED) & VCMI_PURGED))
+    return NULL;
+  return vcmi_chunk_addr(r, k, g);
+}
+
 void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
   vcmi_loc loc;
   VCMI_ASSERT(n <= VCMI_SMALL_MAX);
@@ -115,6 +130,8 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
   vcmi_heap *h0 = vcmi_tls_heap; /* &vcmi_no_heap (shared) is never written */
   if (h0 != &vcmi_no_heap) h0->fresh_clean = NULL; /* take_fresh sets it if q is fresh */
   if (check) vcmi_check_slack(r, &loc, p);
+  /* q, if a pop's; looked for only where a chunk is a page or more (smaller ones share pages) */
+  void *dropped = n > cap && n > VCMI_PAGE / 2u ? next_dropped(h0, vcmi_pow2_class(n)) : NULL;
   if (n <= cap) {
     /* Shrinking to vcmi_shrink_floor or less moves down; otherwise in place. */
     if (n <= vcmi_shrink_floor(r, cap) && cap > 16) /* keeping its intent: vector or not */
@@ -143,7 +160,8 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
   }
   size_t keep = used < n ? used : n;
   if (n > cap) {
-    vcmi_heap_count_move(move_up(q, p, keep, cap, h0 != &vcmi_no_heap && q == h0->fresh_clean));
+    int fresh = h0 != &vcmi_no_heap && q == h0->fresh_clean;
+    vcmi_heap_count_move(move_up(q, p, keep, cap, fresh, fresh || q == dropped));
     if ((loc.g & 1u) && vcmi_pairs_here(r, loc.k) &&
         (__atomic_load_n(&loc.e[-1].state, __ATOMIC_RELAXED) & VCMI_LIVE) &&
         vcmi_pair_park(r, &loc))
