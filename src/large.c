@@ -51,16 +51,17 @@ static vcmi_large live_list = {0, 0, NULL, 0, 0, 0, 0, 0, &live_list, &live_list
  * dense also keeps the pages that fit in the cache (cache_put). Relaxed: a hint. */
 static int calloc_dense, calloc_freed;
 static vcmi_large *calloc_last; /* large_lock; NULL once freed */
-/* A growth by copy (std::vector's doubling): the program allocates a block 1.5x or more the
- * size of the last one allocated, still live and written all over, copies that one into it and
- * frees it. The new block's first old-size bytes, the copy's target, are populated at once (one
+/* A growth by copy (std::vector's doubling): the program allocates a block 1.5x to 2x the
+ * size of the last one allocated, still live and written all over (the growth factors of
+ * vectors: a bigger block is less likely a copy, and its populated head more likely waste),
+ * copies that one into it and frees it. The new block's first old-size bytes, the copy's target, are populated at once (one
  * call, not a fault a page); at the old one's free its pages are dropped (cached, they stayed
  * resident while the program filled the new one: x1 1.48x glibc's peak) and a quarter as many
  * are populated right past the copy, what an appending program writes next (more is zeroed for
  * nothing when it stops short: x2 1.03x the CPU with half): the free lowers the RSS, which stays
  * below the copy's peak. The last two large blocks allocated, while live (large_lock): */
 static vcmi_large *last_alloc, *prev_alloc;
-static int grown_from(size_t n, size_t old) { return n / 3u >= old / 2u; }
+static int grown_from(size_t n, size_t old) { return n / 3u >= old / 2u && n / 2u <= old; }
 
 static void unlink_live(vcmi_large *b) {
   b->prev->next = b->next;

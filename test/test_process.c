@@ -199,7 +199,7 @@ static int large_drop_tables_child(void) {
 }
 
 /* Child of test_large_growth_copy. A program that grows a buffer by copy (std::vector: a
- * block 1.5x or more the size of the last one allocated, written all over, which is copied
+ * block 1.5x to 2x the size of the last one allocated, written all over, which is copied
  * into it and freed) finds the copy's target resident at once (it faulted a page at a time),
  * and at the old block's free its pages are dropped but for the first, a quarter as many
  * populated past the copy (the old block was cached whole and stayed resident while the
@@ -219,6 +219,12 @@ static int large_growth_copy_child(void) {
     return __LINE__;
   if (resident(b + 8 * M, 2 * M) != 2 * M / 4096 || b[0] != 1 || b[8 * M - 1] != 1)
     return __LINE__;
+  /* More than twice the last block (b, written all over) is no vector's growth: lazy. */
+  memset(b, 1, 16 * M);
+  usleep(20000);
+  unsigned char *c = malloc_(40 * M);
+  if (!c || resident(c + 4096, 16 * M - 4096) != 0) return __LINE__; /* a's first page, kept */
+  free_(c);
   free_(b);
   return 0;
 }
