@@ -374,13 +374,14 @@ static void out_destructor(void *arg) {
 }
 static void check_slack_of(vcmi_region *r, size_t k, const unsigned char *p, size_t used);
 
-/* A remote free of chunk idx (class k, at p, its state before the free was) of r that does
- * not join o's chain: start one there, or push it alone (a large chunk; a thread that cannot
- * batch; check mode, whose every remote free comes here since it never starts a chain, so the
- * common path tests nothing for it). The first batch sets out_key, so that the thread's exit
- * flushes (glibc keeps the first 32 keys' values in the thread: no allocation). */
+/* A remote free of chunk idx (at p, its state before the free was) of r that does not join
+ * o's chain: start one there, or push it alone (a large chunk; a thread that cannot batch;
+ * check mode, whose every remote free comes here since it never starts a chain, so the common
+ * path tests nothing for it). The first batch sets out_key, so that the thread's exit flushes
+ * (glibc keeps the first 32 keys' values in the thread: no allocation). */
 static __attribute__((noinline)) void out_start(vcmi_region *r, out_slot *o, uint32_t idx,
-                                                unsigned k, const void *p, uint32_t was) {
+                                                const void *p, uint32_t was) {
+  unsigned k = idx >> RIDX_G_BITS; /* the class, from the name: no register kept for it */
   if (VCMI_UNLIKELY(vcmi_opt[VCMI_OPT_CHECK])) { /* the slack, then the free fill */
     check_slack_of(r, k, p, was & VCMI_USED_MASK);
     memset((void *)(uintptr_t)p, VCMI_CHECK_FILL, vcmi_class_cap(r, k));
@@ -980,16 +981,16 @@ static void heap_purge(vcmi_heap *h) {
  * once) and add it to this thread's batch for r (or push it, if it cannot batch). Every call
  * off the common path is the last thing done (a tail call: no frame on the common path). */
 static inline __attribute__((always_inline)) void remote_batch(vcmi_region *r, vcmi_entry *e,
-                                                               size_t k, const void *p,
-                                                               uint32_t was) {
-  uint32_t idx = (uint32_t)k << RIDX_G_BITS | (uint32_t)(e - r->mapk[k]);
+                                                               size_t k, uint32_t g,
+                                                               const void *p, uint32_t was) {
+  uint32_t idx = (uint32_t)k << RIDX_G_BITS | g;
   out_slot *o = (out_slot *)(void *)((char *)out + ((vcmi_segment *)(void *)r)->slot);
   if (VCMI_LIKELY(o->r == r)) {
     __atomic_store_n(&e->state, VCMI_REMOTE | o->head, __ATOMIC_RELAXED);
     o->head = idx;
     if (VCMI_UNLIKELY(--o->left == 0)) out_flush(o);
   } else {
-    out_start(r, o, idx, (unsigned)k, p, was);
+    out_start(r, o, idx, p, was);
   }
 }
 
@@ -1010,7 +1011,8 @@ __attribute__((noinline, cold)) void vcmi_report_not_live(vcmi_region *r, const 
 }
 
 static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vcmi_entry *e,
-                                                              size_t k, const void *p) {
+                                                              size_t k, uint32_t g,
+                                                              const void *p) {
   uint32_t s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
   do {
     if (!(s & VCMI_LIVE)) {
@@ -1021,7 +1023,7 @@ static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vc
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED));
   /* the chunk is ours until pushed; its link is set when it joins a chain (its used, in s,
    * is gone from the entry: check mode's slack test takes it from s, out_start) */
-  remote_batch(r, e, k, p, s);
+  remote_batch(r, e, k, g, p, s);
 }
 
 /* Locate p in r or report why it is not a chunk start: foreign (the caller's words, as for a
@@ -1038,7 +1040,7 @@ int vcmi_seg_locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc, vcmi
 /* No test against fresh[k]: the entry was LIVE (heap.h, vcmi_seg_find), and the CAS sees
  * it changed since. */
 void vcmi_seg_free_remote(void *p, vcmi_region *r, vcmi_entry *map, uint32_t g, size_t kc) {
-  remote_free(r, map + g, kc - VCMI_SEG_CHANNELS_LOG2, p);
+  remote_free(r, map + g, kc - VCMI_SEG_CHANNELS_LOG2, g, p);
 }
 
 void vcmi_seg_free_slow(void *p, vcmi_region *r) {
@@ -1046,7 +1048,7 @@ void vcmi_seg_free_slow(void *p, vcmi_region *r) {
   if (vcmi_seg_locate_or_report(r, p, &loc, VCMI_WHY_FOREIGN) != 0) return;
   vcmi_heap *h = vcmi_tls_heap;
   if (!is_owner(r, h)) {
-    remote_free(r, loc.e, loc.k, p);
+    remote_free(r, loc.e, loc.k, loc.g, p);
     return;
   }
   uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
