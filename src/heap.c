@@ -29,7 +29,7 @@ static vcmi_heap *all_heaps, *abandoned, *spare; /* spare: adopted, no segments 
 static pthread_key_t heap_key;
 static int key_ready;
 
-#define PURGE_BYTES ((size_t)vcmi_opt[VCMI_OPT_PURGE_MB] << 20) /* most freed between purges */
+#define PURGE_BYTES vcmi_opt_bytes(VCMI_OPT_PURGE_MB) /* most freed between purges */
 #define PURGE_MIN (PURGE_BYTES < ((size_t)1 << 20) ? PURGE_BYTES : ((size_t)1 << 20))
 /* The least interval of a heap that does not hold a burst (docs/DESIGN.md §6: at 1 MiB, s3's
  * small heaps called the OS twice as often and re-faulted what they dropped, RSS the same). */

@@ -23,7 +23,7 @@
  * high-water less what is live plus CACHE_OVER (live_taken; a block past a bound has its pages
  * dropped before it is cached: it then costs address space only), and CACHE_MAX_SPAN of
  * address space. */
-#define CACHE_MAX_BYTES ((size_t)vcmi_opt[VCMI_OPT_LARGE_CACHE_MB] << 20)
+#define CACHE_MAX_BYTES vcmi_opt_bytes(VCMI_OPT_LARGE_CACHE_MB)
 #define CACHE_MAX_SPAN (CACHE_MAX_BYTES * (sizeof(void *) == 8 ? 8u : 1u))
 #define CACHE_MAX_BLOCK ((size_t)32 << 20)
 #define SHRINK_PURGE ((size_t)1 << 20) /* drop the tail pages when a shrink frees this much */

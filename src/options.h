@@ -1,6 +1,7 @@
 /* Options, defined once: name, default, description. Each is read from VCM_<NAME> at load. */
 #ifndef VCMI_OPTIONS_H
 #define VCMI_OPTIONS_H
+#include <stddef.h>
 
 #define VCMI_OPTIONS(X)                                                                      \
   X(STATS, 0, "print statistics to stderr at exit (1 = text, 2 = JSON)")                     \
@@ -21,6 +22,13 @@ typedef enum {
 } vcmi_option;
 
 extern long vcmi_opt[VCMI_OPT_COUNT];
+/* Option i, a count of MiB (at most 2^30, as parsed), in bytes: at most SIZE_MAX / 8, so that a
+ * 32-bit build's << 20 does not wrap (4,096 MiB read as 0: a purge at every free, no large
+ * cache) and the purge credit (heap.c) stays a positive ptrdiff_t with room below zero. */
+static inline size_t vcmi_opt_bytes(vcmi_option i) {
+  size_t mib = (size_t)vcmi_opt[i], most = ((size_t)-1 / 8u) >> 20;
+  return (mib < most ? mib : most) << 20;
+}
 /* Read the environment once (later calls return at once; no allocation, no lock): called at
  * load and at the first heap. A bad value: a warning on stderr, the default kept. */
 void vcmi_options_init(void);

@@ -514,6 +514,7 @@ static int fitted_child(void) {
   return t_report();
 }
 static int exec_child(const char *mode);
+static int exec_child_env(const char *mode, char *env1, char *env2);
 static void test_fitted(void) { CHECK_EQ(exec_child("fitted"), 1); }
 
 /* Memory the owner frees on the inline path goes back to the OS within two purges (issue 11),
@@ -2068,9 +2069,11 @@ static int mlockall_child(void) {
 }
 /* Run this program again as `self mode` in a child: 1 if it exited 0, 2 if mlockall was
  * refused there (exit 3: RLIMIT_MEMLOCK, the test not run), else 0. */
-static int exec_child(const char *mode) {
+static int exec_child_env(const char *mode, char *env1, char *env2) {
   pid_t pid = fork();
   if (pid == 0) {
+    if (env1) putenv(env1);
+    if (env2) putenv(env2);
     execl(self_path, self_path, mode, (char *)NULL);
     _exit(5);
   }
@@ -2079,6 +2082,7 @@ static int exec_child(const char *mode) {
   if (WEXITSTATUS(st) == 3) fprintf(stderr, "%s: mlockall refused (RLIMIT_MEMLOCK): not run\n", mode);
   return WEXITSTATUS(st) == 0 ? 1 : WEXITSTATUS(st) == 3 ? 2 : 0;
 }
+static int exec_child(const char *mode) { return exec_child_env(mode, NULL, NULL); }
 static void test_mlockall(void) { CHECK(exec_child("mlockall") != 0); }
 
 /* Whether the mapping holding p is locked (VmFlags "lo" in /proc/self/smaps); -1 unknown. */
@@ -2200,6 +2204,24 @@ static int move_room_child(void) {
   return c.os_remapped - b.os_remapped >= 100 * 40 * K ? 0 : 6;
 }
 static void test_move_room(void) { CHECK_EQ(exec_child("move_room"), 1); }
+
+/* Options in MiB as large as the parser takes (2^30) mean that much or the most a size_t holds,
+ * never less: at 4,096 (4 GiB) a 32-bit build's << 20 wrapped to 0, the purge interval to
+ * nothing (a purge at every free) and the large cache to no block. In an exec'd child with
+ * VCM_PURGE_MB and VCM_LARGE_CACHE_MB at 4096. */
+static int big_mib_child(void) {
+  const size_t M = (size_t)1 << 20;
+  vcm_stats a;
+  unsigned char *p = malloc_(100), *q = malloc_(M);
+  if (!p || !q) return 4;
+  if (vcmi_tls_heap->purge_at != M) return 5; /* PURGE_MIN: 1 MiB, or PURGE_BYTES if less */
+  memset(q, 1, M);
+  free_(q);
+  free_(p);
+  vcm_stats_get(&a);
+  return a.large_cached >= M ? 0 : 6; /* freed, kept for reuse */
+}
+static void test_big_mib(void) { CHECK_EQ(exec_child_env("big_mib", "VCM_PURGE_MB=4096", "VCM_LARGE_CACHE_MB=4096"), 1); }
 
 /* The large cache keeps a freed block's written pages only within 4x the live large blocks'
  * capacity: with none live (a program done with its big buffers), they go back at once
@@ -2994,6 +3016,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "remap_half") == 0) return remap_half_child();
   if (argc > 1 && strcmp(argv[1], "copy_populated") == 0) return copy_populated_child();
   if (argc > 1 && strcmp(argv[1], "move_room") == 0) return move_room_child();
+  if (argc > 1 && strcmp(argv[1], "big_mib") == 0) return big_mib_child();
   if (argc > 1 && strcmp(argv[1], "fitted") == 0) return fitted_child();
   if (argc > 1 && strcmp(argv[1], "map-colours") == 0) return map_colours_child();
   if (argc > 1 && strcmp(argv[1], "fine-map") == 0) return fine_map_child();
@@ -3047,6 +3070,7 @@ int main(int argc, char **argv) {
   test_remap_half();
   test_copy_populated();
   test_move_room();
+  test_big_mib();
   test_move_refused();
   test_move_back_refused();
   test_grow_refused();
