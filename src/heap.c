@@ -573,9 +573,14 @@ static vcmi_heap *heap_take(void) {
   return h;
 }
 
-/* The heap, with everything in it, waits for another thread to adopt it. */
+/* Purges this thread made (of the one heap it holds from its first allocation to its exit). */
+static __thread uint32_t own_purges __attribute__((tls_model("initial-exec")));
+#define EXIT_PURGES 2u
+/* The heap, with everything in it, waits for another thread to adopt it. exiting: its thread
+ * ends (heap_destructor), not a key destructor's allocation after that. */
 static void heap_purge(vcmi_heap *h);
-static void heap_give_up(vcmi_heap *h) {
+static void heap_purge_as(vcmi_heap *h, int exiting);
+static void heap_give_up(vcmi_heap *h, int exiting) {
   out_flush_all();
   heap_collect(h, 0);
   /* A purge left due (by a free that crossed the line: it leaves the purge to the heap's next
@@ -584,6 +589,14 @@ static void heap_give_up(vcmi_heap *h) {
    * each free less than an interval, and still purge (thread-storm's mappings). */
   if (PURGE_DUE(h)) heap_purge(h);
   heap_end_hold(h);
+  /* A thread that purged EXIT_PURGES times or more (it freed that many intervals: it ran for
+   * a while) and ends: what it freed is not held for its rebuild (no burst is held for a thread
+   * that is gone), two purges give it back now, the first grouping the chunks freed since the
+   * last, the second dropping the spans found all free at the first (s3, s6, s8, s2: threads
+   * that free what they hold and end; their heaps stayed resident while the program's exit
+   * faulted libc's pages in, the peak; docs/BENCHMARKS.md). A short thread's heap keeps its
+   * pages for the next (thread-storm: dropped at every exit, 4.5x the faults, 2.8x the CPU). */
+  for (int i = 0; exiting && own_purges >= EXIT_PURGES && i < 2; i++) heap_purge_as(h, 1);
   /* a fine segment left empty goes with its thread: a heap passed from thread to thread would
    * otherwise gather one of each fine class its threads ever used (thread-storm's mappings) */
   for (vcmi_segment **link = &h->segs; *link;)
@@ -608,7 +621,7 @@ static __thread int dying __attribute__((tls_model("initial-exec")));
 static void heap_destructor(void *arg) {
   dying = 1;
   vcmi_tls_heap = &vcmi_no_heap;
-  heap_give_up(arg);
+  heap_give_up(arg, 1);
 }
 
 void *vcmi_heap_alloc_first(unsigned k, size_t n) {
@@ -616,7 +629,7 @@ void *vcmi_heap_alloc_first(unsigned k, size_t n) {
   if (!h) return NULL;
   if (dying) {
     void *p = vcmi_heap_alloc_class(h, k, n);
-    heap_give_up(h);
+    heap_give_up(h, 0);
     return p;
   }
   /* Set before pthread_setspecific: if that allocates, the nested malloc finds the heap. */
@@ -897,8 +910,11 @@ static uint32_t freed_into(vcmi_segment *s) {
  * (14.9k faults; 13.0k at 4, peak the same). A program that stays small after the burst gives
  * back at 4 bursts' worth of allocation; it never holds past its resident size at the burst. */
 #define HOLD_ALLOC 4u
-static void heap_purge(vcmi_heap *h) {
+static void heap_purge(vcmi_heap *h) { heap_purge_as(h, 0); }
+/* exiting: the heap's thread ends (heap_give_up): drop, hold nothing, donate nothing. */
+static void heap_purge_as(vcmi_heap *h, int exiting) {
   size_t foot = 0;
+  own_purges++;
   if (__atomic_load_n(&locked_seen, __ATOMIC_RELAXED))
     for (vcmi_segment *s = h->segs; s; s = s->next) seg_reclose(s);
   out_flush_all(); /* this thread's batches: delayed by a purge interval at most */
@@ -915,7 +931,7 @@ static void heap_purge(vcmi_heap *h) {
   /* bytes allocated since the last purge = live now - live then + freed since (a heap that
    * adopted segments may wrap this: then it drops, as before) */
   size_t live = live_bytes_of(h), freed = FREED(h), alloc = live + freed - h->live_at;
-  int drop = h->check || alloc >= freed / 8u;
+  int drop = h->check || exiting || alloc >= freed / 8u;
   h->held = !drop;
   bt.hold_new = !drop && !h->hold_live;
   if (bt.hold_new) h->hold_rss = vcmi_os_resident(); /* 0 if unknown: then no hold */
@@ -950,7 +966,7 @@ static void heap_purge(vcmi_heap *h) {
     link = &s->next;
   }
   /* donations, among the segments that stay (the batch's ranges must stay mapped) */
-  vcmi_donate_plan(h->segs, h->carve_s, h->carve_k, h->check, &bt);
+  vcmi_donate_plan(h->segs, h->carve_s, h->carve_k, h->check || exiting, &bt);
   /* Class by class from the largest, so that what a hold gives up is the classes a rebuild
    * reaches last (vectors grow through the classes in order). */
   uint32_t look = 0; /* the classes some segment looks at (a segment's other bits stay 0) */

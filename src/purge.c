@@ -392,10 +392,14 @@ static int give_up(size_t *hold, size_t bytes) {
 static int span_old(const span_groups *G, uint32_t i) {
   return (uint16_t)(G->h->purges - rec(G, i)->full) >= SPAN_AGE << G->h->wait_log2;
 }
-/* Chunks g .. h of class k are free (on the free list or past the frontier). */
+/* Chunks g .. h of class k are free (on the free list or past the frontier). A neighbour's
+ * entry may be another thread's live chunk, which a realloc in place rewrites (alloc.c): read
+ * whole (relaxed; the same load), as it is written (make tsan: a race report at an exit purge). */
 static int all_free(const vcmi_region *r, unsigned k, uint32_t g, uint32_t h) {
   for (; g <= h && g < r->fresh[k]; g++)
-    if (vcmi_entry_at(r, k, g)->state & (VCMI_LIVE | VCMI_REMOTE)) return 0;
+    if (__atomic_load_n(&vcmi_entry_at(r, k, g)->state, __ATOMIC_RELAXED) &
+        (VCMI_LIVE | VCMI_REMOTE))
+      return 0;
   return 1;
 }
 /* Drop the pages inside chunks a .. b - 1 of class k, free spans, and the pages at their ends

@@ -383,8 +383,11 @@ static void *grow_free_main(void *arg) {
 static void *grow_partial_main(void *arg) {
   (void)arg;
   unsigned char *a, *b, *x = NULL;
-  static unsigned char *fill[512];
+  static unsigned char *fill[512], *drain[4096];
   uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  /* the heap (an earlier thread's) has free 16-byte chunks scattered over pages mostly live
+   * (its exit purges gave back its free pages): taken first, so that a's page is new */
+  for (int i = 0; i < 4096; i++) drain[i] = realloc_(NULL, 16);
   buddies(&a, &b);
   for (int i = 0; i < 512; i++) { /* every free chunk of a's page used */
     fill[i] = realloc_(NULL, 16);
@@ -414,6 +417,7 @@ static void *grow_partial_main(void *arg) {
   for (int i = 0; i < n; i++) free_(taken[i]);
   for (int i = 0; i < 512; i++)
     if (fill[i] != x) free_(fill[i]);
+  for (int i = 0; i < 4096; i++) free_(drain[i]);
   churn();
   CHECK(vcm_check(NULL) == 0);
   return NULL;

@@ -1179,6 +1179,41 @@ static int map_colours_child(void) {
 }
 static void test_map_colours(void) { CHECK_EQ(exec_child("map-colours"), 1); }
 
+/* A thread that ran for a while, freed what it allocated and ends gives the pages back at its
+ * exit (heap.c, heap_give_up): 2 MiB of 1 KiB chunks, written and freed; held before (a burst
+ * of frees, for a rebuild that the thread, gone, never makes: s3's peak at its end). In a
+ * fresh process (exec'd): the thread's heap is new. */
+enum { EXIT_N = 2048 };
+static unsigned char *exit_chunks[EXIT_N];
+static void *exit_give_back_main(void *arg) {
+  unsigned char **p = exit_chunks;
+  for (int round = 0; round < 8; round++) { /* 16 MiB freed: purges of its own (a thread that
+                                             * ran for a while; a short one keeps its pages) */
+    for (int i = 0; i < EXIT_N; i++)
+      if (!(p[i] = malloc_(1024))) return NULL;
+    for (int i = 0; i < EXIT_N; i++) free_(p[i]);
+  }
+  for (int i = 0; i < EXIT_N; i++) {
+    if (!(p[i] = malloc_(1024))) return NULL;
+    memset(p[i], 1, 1024);
+  }
+  for (int i = 0; i < EXIT_N; i++) free_(p[i]);
+  return arg;
+}
+static int exit_give_back_child(void) {
+  pthread_t t;
+  void *ok = NULL;
+  if (pthread_create(&t, NULL, exit_give_back_main, exit_chunks) != 0 ||
+      pthread_join(t, &ok) != 0 || !ok)
+    return 2;
+  size_t in = 0; /* chunks on a resident page (each page by itself: on 32-bit they span segments) */
+  for (int i = 0; i < EXIT_N; i++)
+    in += resident((void *)((uintptr_t)exit_chunks[i] & ~(uintptr_t)4095), 4096) == 1u;
+  if (in > 32u) fprintf(stderr, "exit give back: %zu of %d chunks on resident pages\n", in, EXIT_N);
+  return in > 32u || vcm_check(NULL) != 0;
+}
+static void test_exit_gives_back(void) { CHECK_EQ(exec_child("exit-give-back"), 1); }
+
 /* The classes of 16 to 256 KiB chunks keep their entries on one map page of their segment
  * between them (segment.h, VCMI_SEG_MAP_SHARED), where each kept a page of its own (5 pages,
  * r2's main segment). In a fresh process (exec'd): the segment is new. */
@@ -3021,6 +3056,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "map-colours") == 0) return map_colours_child();
   if (argc > 1 && strcmp(argv[1], "fine-map") == 0) return fine_map_child();
   if (argc > 1 && strcmp(argv[1], "map-shared") == 0) return map_shared_child();
+  if (argc > 1 && strcmp(argv[1], "exit-give-back") == 0) return exit_give_back_child();
   if (argc > 1 && strcmp(argv[1], "remote-order") == 0) return remote_order_child();
   if (argc > 1 && strcmp(argv[1], "fit-race") == 0) return fit_race_child();
   self_path = argv[0];
@@ -3048,6 +3084,7 @@ int main(int argc, char **argv) {
   test_map_colours();
   test_fine_map();
   test_map_shared();
+  test_exit_gives_back();
   test_hold_ends_with_thread();
   test_pair_burst_holds();
   test_hold_churn();
