@@ -250,16 +250,26 @@ int vcmi_os_refill(void *p, size_t size) {
   return q == p ? 0 : -1;
 }
 
+/* File calls as raw system calls: open, read, write and close are cancellation points in
+ * libc, and malloc, free and realloc reach these (a purge reads /proc/self/statm, a move
+ * /proc/self/maps): a thread with a cancel pending would be cancelled inside the allocator,
+ * its heap half updated (test_no_cancellation). syscall() is not one. errno as the libc call. */
+static int sys_open(const char *path, int flags) {
+  return (int)syscall(SYS_openat, AT_FDCWD, path, flags, 0644);
+}
+static ssize_t sys_read(int fd, void *buf, size_t n) { return (ssize_t)syscall(SYS_read, fd, buf, n); }
+static void sys_close(int fd) { (void)syscall(SYS_close, fd); }
+
 /* Lines of a /proc file (each mapping is one line of /proc/self/maps); -1 if unreadable. */
 static long proc_lines(const char *path) {
   char buf[4096];
   long lines = 0;
   ssize_t n;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = sys_open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
-  while ((n = read(fd, buf, sizeof buf)) > 0)
+  while ((n = sys_read(fd, buf, sizeof buf)) > 0)
     for (ssize_t i = 0; i < n; i++) lines += buf[i] == '\n';
-  close(fd);
+  sys_close(fd);
   return n < 0 ? -1 : lines;
 }
 
@@ -268,9 +278,9 @@ static long proc_lines(const char *path) {
 static long proc_number(const char *path) {
   char buf[32];
   long v = -1;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf);
-  if (fd >= 0) close(fd);
+  int fd = sys_open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : sys_read(fd, buf, sizeof buf);
+  if (fd >= 0) sys_close(fd);
   for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) v = (v < 0 ? 0 : v * 10) + (buf[i] - '0');
   return v;
 }
@@ -328,9 +338,9 @@ static int one_call(void) {
 static long status_kib(const char *field) {
   char buf[4096];
   size_t len = 0, f = 0;
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-  if (fd >= 0) close(fd);
+  int fd = sys_open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : sys_read(fd, buf, sizeof buf - 1);
+  if (fd >= 0) sys_close(fd);
   if (n <= 0) return -1;
   buf[n] = 0;
   while (field[len]) len++;
@@ -454,9 +464,9 @@ uint64_t vcmi_os_coarse_tick(void) {
 /* The second field of /proc/self/statm: resident pages. */
 size_t vcmi_os_resident(void) {
   char buf[128];
-  int saved = errno, fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC); /* free calls it */
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-  if (fd >= 0) close(fd);
+  int saved = errno, fd = sys_open("/proc/self/statm", O_RDONLY | O_CLOEXEC); /* free calls it */
+  ssize_t n = fd < 0 ? -1 : sys_read(fd, buf, sizeof buf - 1);
+  if (fd >= 0) sys_close(fd);
   errno = saved;
   if (n <= 0) return 0;
   buf[n] = 0;
@@ -470,7 +480,7 @@ size_t vcmi_os_resident(void) {
 int vcmi_os_write(int fd, const void *buf, size_t n) {
   const char *b = buf;
   while (n) {
-    ssize_t w = write(fd, b, n);
+    ssize_t w = (ssize_t)syscall(SYS_write, fd, b, n);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) return -1;
     b += w;
@@ -480,10 +490,10 @@ int vcmi_os_write(int fd, const void *buf, size_t n) {
 }
 
 int vcmi_os_create(const char *path) {
-  return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  return sys_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
 }
 
-void vcmi_os_close(int fd) { (void)close(fd); }
+void vcmi_os_close(int fd) { sys_close(fd); }
 
 long vcmi_os_pid(void) { return (long)getpid(); }
 
