@@ -392,14 +392,17 @@ static int give_up(size_t *hold, size_t bytes) {
 static int span_old(const span_groups *G, uint32_t i) {
   return (uint16_t)(G->h->purges - rec(G, i)->full) >= SPAN_AGE << G->h->wait_log2;
 }
-/* Chunks g .. h of class k are free (on the free list or past the frontier). A neighbour's
- * entry may be another thread's live chunk, which a realloc in place rewrites (alloc.c): read
- * whole (relaxed; the same load), as it is written (make tsan: a race report at an exit purge). */
+/* The entry of chunk g of class k where it may be another thread's live chunk, which a realloc
+ * in place or a remote free rewrites (alloc.c, heap.c): read whole (relaxed; the same load), as
+ * it is written (make tsan: race reports at an exit purge, and in vcmi_purge_prev). */
+static uint32_t state_at(const vcmi_region *r, unsigned k, uint32_t g) {
+  return __atomic_load_n(&vcmi_entry_at(r, k, g)->state, __ATOMIC_RELAXED);
+}
+/* Chunks g .. h of class k are free (on the free list or past the frontier). A neighbour may
+ * be live (state_at). */
 static int all_free(const vcmi_region *r, unsigned k, uint32_t g, uint32_t h) {
   for (; g <= h && g < r->fresh[k]; g++)
-    if (__atomic_load_n(&vcmi_entry_at(r, k, g)->state, __ATOMIC_RELAXED) &
-        (VCMI_LIVE | VCMI_REMOTE))
-      return 0;
+    if (state_at(r, k, g) & (VCMI_LIVE | VCMI_REMOTE)) return 0;
   return 1;
 }
 /* Drop the pages inside chunks a .. b - 1 of class k, free spans, and the pages at their ends
@@ -513,16 +516,18 @@ static void cut_run(const vcmi_region *r, unsigned k, uint32_t a, uint32_t b, un
 }
 
 /* p is right before c on class k's free list: a free chunk (below the frontier, which no
- * other free state names) linking to c. */
+ * other free state names) linking to c. A group's recorded head and tail may have been handed
+ * out since its purge (groups_taken mends them at the next): live, read by state_at. */
 static int links_to(const vcmi_region *r, unsigned k, uint32_t p, uint32_t c) {
-  uint32_t st = vcmi_entry_at(r, k, p)->state;
-  return p < r->fresh[k] && !(st & (VCMI_LIVE | VCMI_REMOTE)) && vcmi_link(st) == c;
+  if (p >= r->fresh[k]) return 0;
+  uint32_t st = state_at(r, k, p);
+  return !(st & (VCMI_LIVE | VCMI_REMOTE)) && vcmi_link(st) == c;
 }
 int vcmi_purge_prev(vcmi_segment *s, unsigned k, uint32_t c, uint32_t walk, uint32_t *prev) {
   vcmi_region *r = vcmi_seg_region(s);
   *prev = VCMI_NONE;
   if (r->free_head[k] == c) return 0;
-  uint32_t st = vcmi_entry_at(r, k, c)->state, fresh = r->fresh[k];
+  uint32_t st = state_at(r, k, c), fresh = r->fresh[k];
   if (st & (AGED | VCMI_PURGED)) { /* in its span's group, intact if its head is marked */
     span_groups groups = groups_of(s, k), *G = &groups;
     unsigned l = vcmi_purge_span_log2(s, k);
@@ -530,21 +535,21 @@ int vcmi_purge_prev(vcmi_segment *s, unsigned k, uint32_t c, uint32_t walk, uint
     G->nw = ((fresh - 1u) >> l) / 64u + 1u; /* c < fresh */
     if (!get_bit(G, 0, i)) return -1;
     span_rec *x = rec(G, i);
-    if (x->head < fresh && (vcmi_entry_at(r, k, x->head)->state & (AGED | VCMI_PURGED)) &&
-        !(vcmi_entry_at(r, k, x->head)->state & (VCMI_LIVE | VCMI_REMOTE))) {
+    uint32_t hs = x->head < fresh ? state_at(r, k, x->head) : VCMI_LIVE;
+    if ((hs & (AGED | VCMI_PURGED)) && !(hs & (VCMI_LIVE | VCMI_REMOTE))) {
       if (x->head == c) { /* the tail of the group before, if it links here */
         uint32_t j = group_before(G, get_bit(G, 1, i), i);
         if (j != NO_SPAN && links_to(r, k, q = rec(G, j)->tail, c)) return *prev = q, 0;
       } else {
         q = x->head;
-        for (uint32_t n = x->cnt; n-- > 0 && q < fresh; q = vcmi_link(vcmi_entry_at(r, k, q)->state))
+        for (uint32_t n = x->cnt; n-- > 0 && q < fresh; q = vcmi_link(state_at(r, k, q)))
           if (links_to(r, k, q, c)) return *prev = q, 0;
       }
     }
   }
   uint32_t q = r->free_head[k]; /* freed since the last purge, or the first groups */
-  for (; walk-- > 0 && q != VCMI_NONE && q < fresh; q = vcmi_link(vcmi_entry_at(r, k, q)->state))
-    if (vcmi_link(vcmi_entry_at(r, k, q)->state) == c) return *prev = q, 0;
+  for (; walk-- > 0 && q != VCMI_NONE && q < fresh; q = vcmi_link(state_at(r, k, q)))
+    if (vcmi_link(state_at(r, k, q)) == c) return *prev = q, 0;
   return -1;
 }
 

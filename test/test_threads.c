@@ -496,6 +496,86 @@ static void test_realloc_shrink_race(void) {
   if (*why) fprintf(stderr, "check: %s\n", why);
 }
 
+/* A grow into a free buddy (pair.c) finds the chunk before it on the free list through its
+ * span's group (purge.c, vcmi_purge_prev), whose recorded head may have been handed out since
+ * the purge grouped it: a live chunk another thread now holds and reallocates in place (an
+ * atomic store of its entry). The owner reads that entry unsynchronised (the hand-over back is
+ * a relaxed flag): under TSan a plain load there is a data race (it was, purge.c). The owner's
+ * heap: an earlier thread's, adopted; its 16-byte chunks are drained first, as test_pairs'
+ * grow_partial does, so that the pair's page is new. */
+static void *volatile gh_head;
+static int gh_stage;
+static void *gh_other(void *arg) {
+  (void)arg;
+  vcm_free(vcm_malloc(16)); /* a heap of its own first */
+  unsigned char *h;
+  while (!(h = __atomic_load_n(&gh_head, __ATOMIC_ACQUIRE)))
+    if (__atomic_load_n(&gh_stage, __ATOMIC_RELAXED) == 3) return NULL;
+  CHECK(vcm_realloc(h, 12) == h); /* in place: its entry stored */
+  __atomic_store_n(&gh_stage, 1, __ATOMIC_RELAXED); /* no synchronisation */
+  return NULL;
+}
+#define GH_FILL 512
+#define GH_DRAIN 4096
+#define GH_TAKE 20000
+static void *gh_owner(void *arg) {
+  (void)arg;
+  static unsigned char *fill[GH_FILL], *drain[GH_DRAIN], *taken[GH_TAKE], *spare[1024];
+  unsigned char *c[64], *a = NULL, *b = NULL, *x = NULL, *y = NULL, *q = NULL;
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  pthread_t t;
+  int n = 0;
+  spawn(&t, gh_other, NULL);
+  for (int i = 0; i < GH_DRAIN; i++) drain[i] = vcm_realloc(NULL, 16);
+  for (int i = 0; i < 64; i++) c[i] = vcm_realloc(NULL, 16); /* buddies a (32-byte aligned), b */
+  for (int i = 0; i < 64 && !a; i++)
+    for (int j = 0; j < 64 && ((uintptr_t)c[i] & 31u) == 0; j++)
+      if (c[j] == c[i] + 16) a = c[i], b = c[j];
+  for (int i = 0; i < 64; i++)
+    if (c[i] != a && c[i] != b) vcm_free(c[i]);
+  for (int i = 0; i < GH_FILL && a; i++) { /* every free chunk of a's page used; two kept */
+    fill[i] = vcm_realloc(NULL, 16);
+    if (fill[i] && ((uintptr_t)fill[i] & -page) == ((uintptr_t)a & -page)) {
+      if (!x) x = fill[i], fill[i] = NULL;
+      else if (!y) y = fill[i], fill[i] = NULL;
+    }
+  }
+  CHECK(a && x && y);
+  if (a && x && y) {
+    memset(a, 'a', 16);
+    for (int i = 0; i < 1024; i++) spare[i] = vcm_realloc(NULL, 16); /* the purge looks */
+    for (int i = 0; i < 1024; i++) vcm_free(spare[i]);
+    vcm_free(x);
+    vcm_free(y);
+    vcm_free(b); /* one group: x (its head), y, b */
+    for (int i = 0; i < 72; i++) vcm_free(vcm_malloc(65536)); /* a purge: they are grouped */
+    while (n < GH_TAKE && (q = vcm_realloc(NULL, 16)) != x) taken[n++] = q;
+    CHECK(q == x); /* the group's head, handed out: y is the list's head now */
+    __atomic_store_n(&gh_head, x, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&gh_stage, __ATOMIC_RELAXED) != 1) usleep(100);
+    unsigned char *a2 = vcm_realloc(a, 30); /* into b: the chunk before it is y */
+    CHECK(a2 == a && vcm_capacity(a2) == 32 && a2[0] == 'a' && a2[15] == 'a');
+    if (a2) a = a2;
+  } else {
+    __atomic_store_n(&gh_stage, 3, __ATOMIC_RELAXED);
+  }
+  pthread_join(t, NULL);
+  vcm_free(q);
+  vcm_free(a);
+  for (int i = 0; i < n; i++) vcm_free(taken[i]);
+  for (int i = 0; i < GH_FILL; i++) vcm_free(fill[i]);
+  for (int i = 0; i < GH_DRAIN; i++) vcm_free(drain[i]);
+  const char *why = "";
+  CHECK_EQ(vcm_check(&why), 0);
+  if (*why) fprintf(stderr, "check: %s\n", why);
+  return NULL;
+}
+static void test_grow_reads_group_head(void) {
+  pthread_t t;
+  spawn(&t, gh_owner, NULL);
+  pthread_join(t, NULL);
+}
+
 /* Two threads' heaps, abandoned at their exits, each with one empty segment (of 64-byte
  * chunks); a third thread takes one and, short of 96-byte chunks (another scale), adopts the
  * other: the empty segment that brings duplicates the one its heap has and is unmapped at once,
@@ -538,6 +618,7 @@ int main(void) {
   test_adopt_trims(); /* first: no heap is abandoned yet */
   test_stats_while_allocating();
   test_remote_pair_read();
+  test_grow_reads_group_head();
   test_check_while_allocating();
   test_large_move_race();
   test_remote_growth();
