@@ -8,6 +8,7 @@
  * the part of a reused block that may have been written. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 
 #include "large.h"
@@ -62,6 +63,20 @@ static vcmi_large *calloc_last; /* large_lock; NULL once freed */
  * below the copy's peak. The last two large blocks allocated, while live (large_lock): */
 static vcmi_large *last_alloc, *prev_alloc;
 static int grown_from(size_t n, size_t old) { return n / 3u >= old / 2u && n / 2u <= old; }
+/* The new block such a free populates, outside large_lock (set under it; one at a time: a
+ * second free that would populate skips its hint). Its pages stay where they are until the
+ * populate is done: a thread that would unmap or move them waits (wait_populated), else
+ * MADV_POPULATE_WRITE could fault in whatever was mapped there meanwhile (test_large_populate_race). */
+static vcmi_large *populating;
+
+/* Under large_lock: wait until b is no longer populated (giving the lock meanwhile). b is
+ * not live, or not last_alloc: it is not chosen again. */
+static void wait_populated(const vcmi_large *b) {
+  if (__atomic_load_n(&populating, __ATOMIC_ACQUIRE) != b) return;
+  vcmi_lock_give(&large_lock);
+  while (__atomic_load_n(&populating, __ATOMIC_ACQUIRE) == b) sched_yield();
+  vcmi_lock_take(&large_lock);
+}
 
 static void unlink_live(vcmi_large *b) {
   b->prev->next = b->next;
@@ -217,9 +232,15 @@ static int grow_mapping(vcmi_large *b, size_t cap, size_t al) {
     /* Grown in place: the new granules are the block's too. If the map cannot grow, a pointer
      * into them reads as foreign (a misuse report less exact), nothing worse. */
     (void)vcmi_pagemap_set(q, cap, b);
-  } else if (!(q = move_mapping(b, cap, al))) {
-    errno = ENOMEM;
-    return -1;
+  } else {
+    vcmi_lock_take(&large_lock); /* moving: not to be populated from now on */
+    if (b == last_alloc) last_alloc = NULL;
+    wait_populated(b);
+    vcmi_lock_give(&large_lock);
+    if (!(q = move_mapping(b, cap, al))) {
+      errno = ENOMEM;
+      return -1;
+    }
   }
   if (cap >= VCMI_GRANULE && vcmi_opt[VCMI_OPT_THP]) vcmi_os_hugepage(q, cap);
   vcmi_lock_take(&large_lock);
@@ -301,6 +322,7 @@ static void cache_put(vcmi_large *b, int dense) {
       return;
     }
   }
+  wait_populated(b);
   unsigned char *p = b->p;
   size_t cap = b->cap; /* b may be reused as soon as the lock is given */
   vcmi_pagemap_set(p, cap, NULL);
@@ -420,10 +442,12 @@ void vcmi_large_free(vcmi_large *b, void *p) {
   unsigned char *tail = NULL; /* the new block's, if b is a growth by copy's old one */
   size_t tail_len = 0;
   size_t last_used = last_alloc ? __atomic_load_n(&last_alloc->used, __ATOMIC_RELAXED) : 0;
-  if (b == prev_alloc && last_used && grown_from(last_used, b->used)) {
+  if (b == prev_alloc && last_used && grown_from(last_used, b->used) &&
+      !__atomic_load_n(&populating, __ATOMIC_RELAXED)) {
     size_t from = page_up(b->used), to = page_up(last_used), quarter = page_up(b->used / 4u);
     tail = last_alloc->p + from;
     tail_len = to - from < quarter ? to - from : quarter;
+    if (tail_len) __atomic_store_n(&populating, last_alloc, __ATOMIC_RELAXED);
   }
   if (b == prev_alloc) prev_alloc = NULL;
   if (b == last_alloc) last_alloc = NULL;
@@ -435,12 +459,14 @@ void vcmi_large_free(vcmi_large *b, void *p) {
     __atomic_store_n(&calloc_freed, 1, __ATOMIC_RELAXED);
   }
   if (b->used > b->dirty) b->dirty = b->used; /* the program may have written all it used */
-  /* The new block may be freed meanwhile by another thread: the populate is then a hint lost
-   * (it changes no byte). b keeps its first page, as cache_put's drops. */
+  /* The new block may be freed or reused meanwhile by another thread, but stays mapped where
+   * it is until populating is cleared: the populate changes no byte. b keeps its first page,
+   * as cache_put's drops. */
   if (tail_len && (dense >= 0 ? dense : written_all(b->p, b->used, b->born))) {
     drop_from(b, vcmi_os_page());
     vcmi_os_populate(tail, tail_len);
   }
+  if (tail_len) __atomic_store_n(&populating, NULL, __ATOMIC_RELEASE);
   cache_put(b, dense);
 }
 
@@ -532,4 +558,7 @@ void vcmi_large_each(void (*fn)(void *ctx, const void *p, size_t used, size_t ca
 
 void vcmi_large_fork_prepare(void) { vcmi_lock_fork_prepare(&large_lock); }
 void vcmi_large_fork_parent(void) { vcmi_lock_fork_parent(&large_lock); }
-void vcmi_large_fork_child(void) { vcmi_lock_fork_child(&large_lock); }
+void vcmi_large_fork_child(void) {
+  populating = NULL; /* its populating thread is not the child's */
+  vcmi_lock_fork_child(&large_lock);
+}

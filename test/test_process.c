@@ -229,6 +229,62 @@ static int large_growth_copy_child(void) {
   return 0;
 }
 
+/* Child of test_large_populate_race. The growth-by-copy hint populates the new block's pages
+ * past the copy when the old block is freed, after large_lock is given back: another thread
+ * that frees the new block meanwhile (unmapped: its capacity is past what the cache keeps) and
+ * maps something of its own there must find its mapping untouched (MADV_POPULATE_WRITE made it
+ * resident: an unrelated mapping dirtied, a shared file's pages written back). The freeing
+ * thread waits until the old block's drop has begun (its second page gone), when the hint's
+ * range is chosen and the lock given; the new block's copy target was dropped by the program
+ * so that its unmap is quick. A round the other thread loses (the old block's free returned
+ * before its mapping) tells nothing; any round it wins and finds its pages resident fails. */
+#define RACE_M ((size_t)1 << 20)
+static unsigned char *race_old, *race_new, *race_canary;
+static int race_go, race_done;
+static void *race_unmapper(void *arg) {
+  (void)arg;
+  unsigned char v = 1;
+  while (!__atomic_load_n(&race_go, __ATOMIC_ACQUIRE)) sched_yield();
+  for (long i = 0; i < 2000000 && (v & 1u); i++) /* the old block's drop has begun */
+    if (mincore(race_old + 4096, 4096, &v) != 0) v = 0;
+  unsigned char *tail = race_new + 20 * RACE_M;
+  free_(race_new);
+  void *q = mmap(tail, 5 * RACE_M, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  race_canary = q == MAP_FAILED ? NULL : q;
+  if (q != MAP_FAILED && q != tail) {
+    munmap(q, 5 * RACE_M);
+    race_canary = NULL;
+  }
+  return (void *)(uintptr_t)__atomic_load_n(&race_done, __ATOMIC_ACQUIRE);
+}
+static int large_populate_race_child(void) {
+  for (int round = 0; round < 16; round++) {
+    race_old = malloc_(20 * RACE_M);
+    if (!race_old) return __LINE__;
+    memset(race_old, 1, 20 * RACE_M);
+    usleep(20000); /* lived long enough to be measured: written all over */
+    race_new = malloc_(40 * RACE_M); /* 2x: a growth by copy's target, 64 MiB capacity */
+    if (!race_new) return __LINE__;
+    madvise(race_new, 40 * RACE_M, MADV_DONTNEED);
+    __atomic_store_n(&race_go, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&race_done, 0, __ATOMIC_RELAXED);
+    pthread_t t;
+    if (pthread_create(&t, NULL, race_unmapper, NULL) != 0) return __LINE__;
+    __atomic_store_n(&race_go, 1, __ATOMIC_RELEASE);
+    free_(race_old);
+    __atomic_store_n(&race_done, 1, __ATOMIC_RELEASE);
+    void *lost;
+    pthread_join(t, &lost);
+    if (race_canary) {
+      size_t r = resident(race_canary, 5 * RACE_M);
+      munmap(race_canary, 5 * RACE_M);
+      if (!lost && r != 0) return __LINE__;
+    }
+  }
+  return 0;
+}
+
 /* Child of test_large_calloc_first. Before any calloc'd block is freed, a calloc measures the
  * one calloc'd before it: the first stays lazy; after one the program touched all over, the
  * next is populated at once (it was lazy: two faults a page, s4); after one touched here and
@@ -281,6 +337,7 @@ static void test_large_calloc_first(void) { CHECK(in_child(large_calloc_first_ch
 static void test_large_cache_peak(void) { CHECK(in_child(large_cache_peak_child)); }
 static void test_large_drop_tables(void) { CHECK(in_child(large_drop_tables_child)); }
 static void test_large_growth_copy(void) { CHECK(in_child(large_growth_copy_child)); }
+static void test_large_populate_race(void) { CHECK(in_child(large_populate_race_child)); }
 
 static void test_small(void) {
   for (size_t n = 0; n <= 4096; n += (n < 64 ? 1 : 61)) {
@@ -1218,7 +1275,7 @@ enum { EXIT_N = 2048 };
 static unsigned char *exit_chunks[EXIT_N];
 static void *exit_give_back_main(void *arg) {
   unsigned char **p = exit_chunks;
-  for (int round = 0; round < 8; round++) { /* 16 MiB freed: purges of its own (a thread that
+  for (int round = 0; round < 16; round++) { /* 16 MiB freed: purges of its own (a thread that
                                              * ran for a while; a short one keeps its pages) */
     for (int i = 0; i < EXIT_N; i++)
       if (!(p[i] = malloc_(1024))) return NULL;
@@ -2101,7 +2158,7 @@ static int mlockall_child(void) {
    * lock keeps zeroed instead of dropped), their bytes checked */
   enum { V = 64 };
   unsigned char *v[V] = {0};
-  for (int round = 0; round < 8; round++) {
+  for (int round = 0; round < 16; round++) {
     for (size_t n = 16; n <= (64u << 10); n *= 2)
       for (int j = 0; j < V; j++) {
         unsigned char *q = realloc_(v[j], n);
@@ -3090,6 +3147,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "exit-give-back") == 0) return exit_give_back_child();
   if (argc > 1 && strcmp(argv[1], "remote-order") == 0) return remote_order_child();
   if (argc > 1 && strcmp(argv[1], "fit-race") == 0) return fit_race_child();
+  if (argc > 1 && strcmp(argv[1], "populate-race") == 0) return large_populate_race_child();
   self_path = argv[0];
   test_linked_malloc_is_vcm();
   test_mlockall();
@@ -3099,6 +3157,7 @@ int main(int argc, char **argv) {
   test_large_cache_peak();
   test_large_drop_tables();
   test_large_growth_copy();
+  test_large_populate_race();
   test_small();
   test_intent();
   test_fine_segments();
