@@ -119,11 +119,34 @@ static void *next_dropped(vcmi_heap *h, unsigned t) {
   return vcmi_chunk_addr(r, k, g);
 }
 
+/* p, moved, is freed from its entry in hand: free's fast path, its purge credit as free's, but
+ * by a CAS from the state seen before the copy (a remote free of p racing the move is a double
+ * free); the rest (another thread's chunk, the free that makes a purge due, that double free)
+ * the slow way, which locates p again. */
+static void free_moved(vcmi_region *r, const vcmi_loc *loc, void *p, uint32_t state) {
+  vcmi_heap *h = vcmi_tls_heap;
+  ptrdiff_t cap = (ptrdiff_t)((const vcmi_segment *)(const void *)r)->cap[loc->k];
+  if (VCMI_LIKELY(VCMI_PEEK(r->owner) == (void *)h)) {
+    if (VCMI_LIKELY((h->credit -= cap) >= 0 && vcmi_release_live(r, loc, state))) return;
+    h->credit += cap;
+  }
+  vcmi_seg_free_slow(p, r);
+}
+
 void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
   vcmi_loc loc;
-  VCMI_ASSERT(n <= VCMI_SMALL_MAX);
   if (!live_or_report(r, p, &loc, VCMI_WHY_FOREIGN_REALLOC)) return NULL;
+  return vcmi_seg_realloc_at(r, &loc, p, n);
+}
+
+void *vcmi_seg_realloc_at(vcmi_region *r, const vcmi_loc *at, void *p, size_t n) {
+  vcmi_loc loc = *at;
+  VCMI_ASSERT(n <= VCMI_SMALL_MAX);
   uint32_t state = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);
+  if (!(state & VCMI_LIVE)) { /* freed since the caller saw it */
+    vcmi_report_not_live(r, p, loc.e, VCMI_WHY_USE_AFTER_FREE);
+    return NULL;
+  }
   size_t cap = vcmi_seg_cap(r, loc.k, state), used = state & VCMI_USED_MASK;
   void *q = NULL;
   int check = vcmi_opt[VCMI_OPT_CHECK] != 0;
@@ -170,7 +193,7 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n) {
     memcpy(q, p, keep);
     vcmi_heap_count_move(keep);
   }
-  vcmi_seg_free(r, p);
+  free_moved(r, &loc, p, state);
   return q;
 }
 

@@ -8,6 +8,9 @@
  * or moved to another class of this thread's heap. NULL if p is not a live chunk start
  * (reported) or no chunk is to be had (p untouched). No lock. */
 void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n);
+/* vcmi_seg_realloc of p, which vcmi_seg_find located at loc (not located again; a chunk that is
+ * not LIVE is reported). */
+void *vcmi_seg_realloc_at(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n);
 /* A realloc shrinking p, a LIVE chunk of r (not MERGED) at loc whose entry reads state, to n
  * bytes (0 < n <= vcmi_shrink_floor of its capacity, which is over 16), from this thread's heap
  * (not vcmi_no_heap, not check mode): moved to the head of the smaller class's free list and p
