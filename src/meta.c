@@ -1,6 +1,5 @@
 /* Process-wide metadata: the spinlock, the address map (pagemap) and the metadata allocator.
  * None of it ever shares a page with chunks. */
-#include <sched.h>
 #include <string.h>
 
 #include "meta.h"
@@ -14,7 +13,7 @@ void vcmi_lock_take(vcmi_lock *l) {
     uintptr_t free_v = 0;
     if (__atomic_compare_exchange_n(&l->v, &free_v, SELF, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
       return;
-    while (__atomic_load_n(&l->v, __ATOMIC_RELAXED)) sched_yield();
+    while (__atomic_load_n(&l->v, __ATOMIC_RELAXED)) vcmi_os_yield();
   }
 }
 

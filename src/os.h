@@ -100,8 +100,16 @@ typedef struct vcmi_os_stats {
 } vcmi_os_stats;
 void vcmi_os_stats_get(vcmi_os_stats *out); /* a snapshot; never fails */
 
+/* Calls into libc that the program itself may never make cost resident pages: the OS maps a
+ * library's cached pages around each one a process touches (fault-around, 64 KiB), so a call
+ * to a function in a part of libc the program leaves alone brings up to 16 pages. So the
+ * allocator's calls made in every process go where the program's own calls go (mmap and
+ * syscall() share a part of glibc; sched_yield, sysconf and getpid lie elsewhere: s3's peak
+ * held 31 more libc pages for them, docs/DESIGN.md §6). */
 /* The OS's page size, asked once (later calls return the first answer). Any thread. */
 size_t vcmi_os_page(void);
+/* Give the processor up (a spinlock waiting). */
+void vcmi_os_yield(void);
 /* A monotonic clock read cheaply (Linux: CLOCK_MONOTONIC_COARSE, ticks of 1-10 ms), ns; 0 if
  * unknown. Keeps errno. Not the fine clock: its vDSO read retries while the kernel updates the
  * time, and single-stepped (a fork at each step, test_fork_every_step) it retried for ever. */

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/auxv.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -426,8 +427,8 @@ size_t vcmi_os_page(void) {
   static size_t page; /* 0 until asked; every thread gets the same answer, so a race is benign */
   size_t p = __atomic_load_n(&page, __ATOMIC_RELAXED);
   if (!p) {
-    long v = sysconf(_SC_PAGESIZE);
-    p = v > 0 ? (size_t)v : VCMI_PAGE;
+    unsigned long v = getauxval(AT_PAGESZ); /* not sysconf (os.h: fault-around) */
+    p = v ? (size_t)v : VCMI_PAGE;
     __atomic_store_n(&page, p, __ATOMIC_RELAXED);
   }
   return p;
@@ -495,13 +496,15 @@ int vcmi_os_create(const char *path) {
 
 void vcmi_os_close(int fd) { sys_close(fd); }
 
-long vcmi_os_pid(void) { return (long)getpid(); }
+long vcmi_os_pid(void) { return syscall(SYS_getpid); } /* not getpid (os.h) */
+
+void vcmi_os_yield(void) { (void)syscall(SYS_sched_yield); } /* not sched_yield (os.h) */
 
 long vcmi_os_thread_id(void) { return (long)syscall(SYS_gettid); }
 
 int vcmi_os_thread_alive(long tid) {
   int saved = errno;
-  int gone = syscall(SYS_tgkill, (long)getpid(), tid, 0) != 0 && errno == ESRCH;
+  int gone = syscall(SYS_tgkill, vcmi_os_pid(), tid, 0) != 0 && errno == ESRCH;
   errno = saved;
   return !gone;
 }
