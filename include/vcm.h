@@ -206,8 +206,9 @@ int vcm_region_svg(vcm_region *r, int fd);
  * another thread goes back through a lock-free list. Sizes up to 256 KiB come from classes of
  * 16 B … 256 KiB (four a doubling, eight from 1 to 8 KiB, and there a class of its own for a
  * size allocated over and over; a growing realloc and an aligned allocation take the powers of
- * two); bigger blocks get their own mapping with a power-of-two capacity, grown by moving
- * page tables (mremap), never by copying. Unless noted, failures return NULL with errno =
+ * two); bigger blocks get their own mapping with a power-of-two capacity (the size's pages
+ * where the OS refuses that or locks new mappings, mlockall MCL_FUTURE), grown by moving page
+ * tables (mremap), never by copying. Unless noted, failures return NULL with errno =
  * ENOMEM, and the O(1) bounds exclude the OS calls made when a thread's regions are full (a
  * new region) or for large blocks (one mmap/mremap/munmap).
  * The libc names (malloc, free, …) are these functions when libvcm is linked or preloaded.

@@ -331,6 +331,44 @@ static void cache_put(vcmi_large *b, int dense) {
   vcmi_os_release(p, cap);
 }
 
+/* Whether the OS locks new mappings as it makes them (mlockall MCL_FUTURE): it then populates
+ * each one whole at once, so a block's capacity (up to twice its size) was resident and locked
+ * (against RLIMIT_MEMLOCK), and its aligned reservation twice that while it was trimmed. Set
+ * when a mapping's last page is resident untouched, cleared when it is not. Relaxed: a hint. */
+static int maps_locked;
+
+/* A new mapping for a block of n bytes, of capacity *cap, aligned to al; NULL (errno ENOMEM)
+ * if the OS refuses even n's pages. Where the OS locks new mappings (maps_locked), or refuses
+ * the capacity (RLIMIT_AS, or RLIMIT_MEMLOCK under that lock), the mapping is n's pages, and
+ * *cap becomes that: under the lock reserved closed (a reservation is never populated), then
+ * opened over them. The first block made under the lock finds it (a mincore of a page) and
+ * gives back its pages past n's at once. A block grown by realloc takes its power of two. */
+static unsigned char *map_fresh(size_t n, size_t *cap, size_t al) {
+  size_t page = vcmi_os_page(), need = page_up(n);
+  int saved = errno, locked = __atomic_load_n(&maps_locked, __ATOMIC_RELAXED);
+  unsigned char *p;
+  if (need >= *cap) return vcmi_os_reserve(*cap, al);
+  if (!locked && (p = vcmi_os_reserve(*cap, al)) != NULL) {
+    if (vcmi_os_resident_pages(p + *cap - page, page) != 1) return p;
+    __atomic_store_n(&maps_locked, 1, __ATOMIC_RELAXED);
+    vcmi_os_release(p + need, *cap - need);
+  } else if (!locked) {
+    if (!(p = vcmi_os_reserve(need, al))) return NULL;
+  } else {
+    if (!(p = vcmi_os_reserve_closed(need, al))) return NULL;
+    if (vcmi_os_open(p, need, 1) != 0) {
+      vcmi_os_release(p, need);
+      errno = ENOMEM;
+      return NULL;
+    }
+    if (vcmi_os_resident_pages(p + need - page, page) == 0) /* opened unpopulated: unlocked */
+      __atomic_store_n(&maps_locked, 0, __ATOMIC_RELAXED);
+  }
+  errno = saved;
+  *cap = need;
+  return p;
+}
+
 void *vcmi_large_alloc(size_t n, size_t align, int zero) {
   size_t cap = cap_for(n);
   size_t al = align > VCMI_GRANULE ? align : VCMI_GRANULE;
@@ -356,7 +394,7 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
     d = NULL;
   }
   if (!d) {
-    unsigned char *p = vcmi_os_reserve(cap, al);
+    unsigned char *p = map_fresh(n, &cap, al);
     if (!p) return NULL;
     if (cap >= VCMI_GRANULE && vcmi_opt[VCMI_OPT_THP]) vcmi_os_hugepage(p, cap);
     vcmi_lock_take(&large_lock);

@@ -21,7 +21,8 @@ typedef struct vcmi_large {
   uint64_t born;  /* when it was last allocated (vcmi_os_coarse_ns): see large.c, written_all */
   struct vcmi_large *next, *prev; /* live list (for stats); next: free or cached list */
 } vcmi_large;
-/* A block of capacity >= n (a power of two, at least 512 KiB) aligned to max(align, 2 MiB),
+/* A block of capacity >= n (a power of two, at least 512 KiB; n's pages where the OS refuses
+ * that or locks new mappings) aligned to max(align, 2 MiB),
  * used = n, zeroed if zero; from the cache or the OS. NULL with errno ENOMEM if the OS or the
  * pagemap refuses or the capacity would overflow. Takes large_lock, then meta_lock. */
 void *vcmi_large_alloc(size_t n, size_t align, int zero);
