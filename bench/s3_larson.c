@@ -7,7 +7,9 @@
  * `s3 SCALE sized`: objects are freed with their size, by the allocator's
  * sized free (free_sized, else jemalloc's sdallocx, mimalloc's mi_free_size,
  * tcmalloc's tc_free_sized; plain free when it has none, e.g. glibc 2.36):
- * the larson-sized pattern. The result line names the call used. */
+ * the larson-sized pattern. The result line names the call used.
+ * `s3 SCALE local` (not in the table): no handoffs (the same random stream, each handoff a
+ * replace), so every object is freed by the thread that allocated it: the local paths alone. */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,7 +23,7 @@
 static _Atomic(uint8_t *) mailbox[MAILBOXES];
 static size_t nops;
 static _Atomic size_t bad;
-static int sized;
+static int sized, local;
 static void (*free2)(void *, size_t);      /* free_sized, mi_free_size, tc_free_sized */
 static void (*free3)(void *, size_t, int); /* sdallocx(p, n, flags) */
 static const char *sized_via = "free";
@@ -70,7 +72,7 @@ static void *worker(void *arg) {
   for (size_t i = 0; i < SLOTS; i++) slot[i] = new_obj(&r, ++tag);
   for (size_t op = 0; op < nops; op++) {
     size_t i = rng_below(&r, SLOTS);
-    if (rng_below(&r, 16) == 0) {
+    if (rng_below(&r, 16) == 0 && !local) {
       /* Hand our object over, keep whatever was in the mailbox. */
       uint8_t *got = atomic_exchange(&mailbox[rng_below(&r, MAILBOXES)], slot[i]);
       slot[i] = got ? got : new_obj(&r, ++tag);
@@ -85,7 +87,10 @@ static void *worker(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  double scale = bench_init_variant("s3", argc, argv, "sized", &sized);
+  int variant = 0;
+  double scale = bench_init_variant("s3", argc, argv, "sized local", &variant);
+  sized = variant == 1;
+  local = variant == 2;
   if (sized) find_sized_free();
   nops = scaled(2000000, scale, 5000);
   pthread_t t[THREADS];
