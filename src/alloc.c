@@ -186,7 +186,8 @@ __attribute__((noinline)) static void *realloc_move(void *p, size_t n, vcmi_regi
 __attribute__((noinline)) static void *realloc_shrink(void *p, size_t n, vcmi_region *r) {
   vcmi_loc loc;
   void *q = NULL;
-  if (vcmi_seg_find(r, p, &loc, 0) == 0 && /* as vcm_realloc found it */
+  if (!vcmi_tls_heap->check && /* check mode, or no heap: the slow way */
+      vcmi_seg_find(r, p, &loc, 0) == 0 && /* as vcm_realloc found it */
       ((const vcmi_segment *)(const void *)r)->cap[loc.k] > 16u)
     q = vcmi_seg_shrink(r, &loc, p, n, __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED));
   return q ? q : realloc_slow(p, n, 1, r, NULL);
@@ -209,9 +210,7 @@ void *vcm_realloc(void *p, size_t n) {
   switch (classify(p, &r, &b)) { /* NULL is in no segment nor block: tested only there */
   case 1: {
     vcmi_loc loc;
-    vcmi_heap *h = vcmi_tls_heap;
-    /* unbounded find, as free's: an entry at or above fresh[k] is never LIVE; no heap:
-     * vcmi_no_heap, whose check is set */
+    /* unbounded find, as free's: an entry at or above fresh[k] is never LIVE */
     if (VCMI_LIKELY(vcmi_seg_find(r, p, &loc, 0) == 0)) {
       vcmi_entry *map = loc.e - loc.g; /* the entry read and written at map + g, as free's */
       VCMI_OPAQUE(map);
@@ -223,13 +222,15 @@ void *vcm_realloc(void *p, size_t n) {
       /* vcmi_shrink_floor(r, cap) < n <= cap, the floor precomputed (n = 0, which frees,
        * fails it) */
       size_t kc = loc.k + VCMI_SEG_CHANNELS_LOG2; /* the register the locate left */
-      if (VCMI_LIKELY((s & VCMI_LIVE) && n <= sg->cap[kc - VCMI_SEG_CHANNELS_LOG2] &&
-                      !h->check)) {
+      if (VCMI_LIKELY((s & VCMI_LIVE) && n <= sg->cap[kc - VCMI_SEG_CHANNELS_LOG2])) {
         VCMI_OPAQUE(kc); /* each array read at sg + kc (as free's), no address shared */
+        /* check mode's floor is the capacity (heap.c): its reallocs all go the slow way. No
+         * heap is loaded: a thread without one keeps p in place here too, counted in its
+         * thread's counter (heap.h) */
         if (VCMI_LIKELY(n > sg->floor[kc - VCMI_SEG_CHANNELS_LOG2])) {
           __atomic_store_n(&map[loc.g].state, (s & ~VCMI_USED_MASK) | (uint32_t)n,
                            __ATOMIC_RELAXED);
-          h->realloc_inplace++;
+          vcmi_tls_inplace++;
           return p;
         }
         /* shrinking to a quarter (half) or less: moved down, not through realloc_slow

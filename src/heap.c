@@ -228,7 +228,9 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
     s->open[j] = (uint32_t)(class_end(s, j) * s->cap[j]);
   if (x) r->stride_log2 = 0;
   s->shrink = x ? 1u : 2u;
-  for (unsigned j = 0; j < VCMI_NCLASS; j++) s->floor[j] = s->cap[j] >> s->shrink;
+  /* check mode: the capacity, so that no realloc takes the in-place fast path (alloc.c) */
+  for (unsigned j = 0; j < VCMI_NCLASS; j++)
+    s->floor[j] = vcmi_opt[VCMI_OPT_CHECK] ? s->cap[j] : s->cap[j] >> s->shrink;
   r->handler = vcmi_process_report;
   r->owner = h;
   s->size = size;
@@ -416,6 +418,13 @@ vcmi_heap vcmi_no_heap = {
     .cur = {[0 ... VCMI_NCLS - 1] = &empty_region},
     .check = 1};
 __thread vcmi_heap *vcmi_tls_heap __attribute__((tls_model("initial-exec"))) = &vcmi_no_heap;
+__thread size_t vcmi_tls_inplace __attribute__((tls_model("initial-exec")));
+
+/* The in-place reallocs this thread's fast path counted (heap.h), into h. */
+static void inplace_flush(vcmi_heap *h) {
+  h->realloc_inplace += vcmi_tls_inplace;
+  vcmi_tls_inplace = 0;
+}
 
 static int all_fill(const unsigned char *p, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -621,6 +630,7 @@ static __thread int dying __attribute__((tls_model("initial-exec")));
 static void heap_destructor(void *arg) {
   dying = 1;
   vcmi_tls_heap = &vcmi_no_heap;
+  inplace_flush(arg);
   heap_give_up(arg, 1);
 }
 
@@ -915,6 +925,7 @@ static void heap_purge(vcmi_heap *h) { heap_purge_as(h, 0); }
 static void heap_purge_as(vcmi_heap *h, int exiting) {
   size_t foot = 0;
   own_purges++;
+  inplace_flush(h);
   if (__atomic_load_n(&locked_seen, __ATOMIC_RELAXED))
     for (vcmi_segment *s = h->segs; s; s = s->next) seg_reclose(s);
   out_flush_all(); /* this thread's batches: delayed by a purge interval at most */

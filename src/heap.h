@@ -131,6 +131,10 @@ typedef struct vcmi_heap {
 
 /* This thread's heap, &vcmi_no_heap if it has none (never NULL). */
 extern __thread vcmi_heap *vcmi_tls_heap __attribute__((tls_model("initial-exec")));
+/* The reallocs vcm_realloc's fast path kept in place on this thread (alloc.c), any heap or
+ * none: added to realloc_inplace of the heap this thread purges (heap.c) and at its exit; read
+ * with the caller's own heap's by vcm_stats_get. Not the heap's: that path loads no heap. */
+extern __thread size_t vcmi_tls_inplace __attribute__((tls_model("initial-exec")));
 extern vcmi_heap vcmi_no_heap;
 
 /* Allocate from class k when this thread has no heap: its first allocation, or one by a key

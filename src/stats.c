@@ -54,6 +54,7 @@ static void add_heap(void *ctx, vcmi_heap *h) {
   vcm_stats *st = ctx;
   st->heaps++;
   st->realloc_inplace += __atomic_load_n(&h->realloc_inplace, __ATOMIC_RELAXED);
+  if (h == vcmi_tls_heap) st->realloc_inplace += vcmi_tls_inplace; /* not yet added (heap.h) */
   st->realloc_moved += __atomic_load_n(&h->realloc_moved, __ATOMIC_RELAXED);
   st->bytes_copied += __atomic_load_n(&h->bytes_copied, __ATOMIC_RELAXED);
 }

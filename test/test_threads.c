@@ -614,8 +614,45 @@ static void test_adopt_trims(void) {
   CHECK(regions[0] > 0 && regions[1] == regions[0]);
 }
 
+/* In-place reallocs are counted per thread on the fast path (no heap loaded): a thread's count
+ * reaches the stats through its heap at its exit, and a thread with no heap (its first call is
+ * a realloc of another thread's chunk) keeps the chunk in place, its used size set, writing no
+ * shared heap (two at once: under TSan, a race if they did). */
+#define INPLACE_N 1000
+static void *grow_in_place(void *arg) {
+  unsigned char *p = arg ? arg : vcm_realloc(NULL, 4096); /* arg: given, else a vector of ours */
+  intptr_t bad = p == NULL;
+  for (size_t n = 4096 - INPLACE_N + 1; p && n <= 4096; n++) /* over the floor: in place */
+    bad += vcm_realloc(p, n) != p || vcm_used(p) != n;
+  if (!arg) vcm_free(p);
+  return (void *)bad;
+}
+static void test_inplace_counted(void) {
+  pthread_t t[2];
+  void *r0, *r1;
+  vcm_stats s0, s1;
+  vcm_stats_get(&s0);
+  spawn(&t[0], grow_in_place, NULL);
+  pthread_join(t[0], &r0);
+  vcm_stats_get(&s1);
+  CHECK_EQ((intptr_t)r0, 0);
+  CHECK_EQ(s1.realloc_inplace - s0.realloc_inplace, INPLACE_N); /* counted at its exit */
+  void *mine[2] = {vcm_realloc(NULL, 4096), vcm_realloc(NULL, 4096)};
+  CHECK(mine[0] && mine[1]);
+  if (!mine[0] || !mine[1]) return;
+  spawn(&t[0], grow_in_place, mine[0]);
+  spawn(&t[1], grow_in_place, mine[1]);
+  pthread_join(t[0], &r0);
+  pthread_join(t[1], &r1);
+  CHECK_EQ((intptr_t)r0 + (intptr_t)r1, 0);
+  CHECK(vcm_used(mine[0]) == 4096 && vcm_used(mine[1]) == 4096);
+  vcm_free(mine[0]);
+  vcm_free(mine[1]);
+}
+
 int main(void) {
   test_adopt_trims(); /* first: no heap is abandoned yet */
+  test_inplace_counted();
   test_stats_while_allocating();
   test_remote_pair_read();
   test_grow_reads_group_head();
