@@ -267,8 +267,9 @@ void vcm_set_misuse_handler(vcm_misuse_fn fn, void *ctx);
  * free. It reads every heap under the heap list lock, which keeps every segment mapped, but
  * other running threads change their heaps without a lock: each of their counters and map
  * entries is read whole (one value it had during the call), not all at one instant, so totals
- * may mix moments (a chunk moving between classes counted in both or neither). The caller's
- * heap and those no thread holds are exact. Never changes a heap. */
+ * may mix moments (a chunk moving between classes counted in both or neither), and another
+ * running thread's in-place reallocs are counted as of its last purge. The caller's heap and
+ * those no thread holds are exact. Never changes a heap. */
 typedef struct vcm_stats {
   size_t heaps;            /* thread heaps created (live and waiting for adoption) */
   size_t regions;          /* segments (regions) mapped */
