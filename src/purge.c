@@ -582,6 +582,55 @@ static __attribute__((noinline)) int fewer_groups(const span_groups *G, size_t n
   return c < n;
 }
 
+/* Chunks freed in address order (x4's vectors, a wave leaving a class) come in runs of one
+ * span: the first RUN_SAMPLE of the new ones, RUN_SAMPLE / 2 or more of them in the span of the
+ * one before, say so. */
+#define RUN_SAMPLE 16u
+static int in_runs(const vcmi_entry *map, uint32_t g, uint32_t stop, unsigned per_log2) {
+  unsigned same = 0;
+  for (unsigned n = 0; n < RUN_SAMPLE && g != stop; n++) {
+    uint32_t next = vcmi_link(map[g].state);
+    same += next != stop && next >> per_log2 == g >> per_log2;
+    g = next;
+  }
+  return same >= RUN_SAMPLE / 2u;
+}
+/* vcmi_purge_class's grouping of the new chunks g .. stop (below) for chunks in runs: each run
+ * joins its group at once, its record written and the group linked once a run, not once a
+ * chunk (x4: 33 -> ~12 instructions a chunk; for chunks one a span, as g7's and s5's mostly,
+ * the loop below costs fewer: g7 +0.3 %, s5 +0.9 % instructions grouping all so). */
+static void group_runs(span_groups *G, vcmi_entry *map, uint32_t g, uint32_t stop,
+                       unsigned per_log2) {
+  uint32_t per = 1u << per_log2;
+  uint16_t now = G->h->purges;
+  for (uint32_t i = g >> per_log2, j; g != stop; i = j) {
+    span_rec *x = i < HEAD_SPANS ? G->h->r + i : G->own->r + i;
+    if (i >= HEAD_SPANS && !G->h->own) { /* the first record there: written before read */
+      G->h->own = 1;
+      x->cnt = 0;
+    }
+    uint32_t c = x->cnt, head = c ? x->head : VCMI_NONE;
+    if (!c) x->tail = g;
+    do { /* each onto the group's front, while in span i */
+      vcmi_entry *e = map + g;
+      uint32_t next = vcmi_link(e->state);
+      vcmi_entry_set(e, AGED | head);
+      head = g, c++;
+      g = next, j = g >> per_log2;
+    } while (g != stop && j == i);
+    int new_group = !x->cnt;
+    x->head = head;
+    x->cnt = (uint16_t)c;
+    if (c == per) x->full = now;
+    if (new_group) { /* onto the chain at its place */
+      set_bit(G, 0, i, 1);
+      chain_in(G, 0, i);
+    } else if (!G->relink) { /* the group before now leads to the run */
+      link_from(G, group_before(G, get_bit(G, 1, i), i), head);
+    }
+  }
+}
+
 /* One class of one segment: age the chunks freed since the last purge into their spans'
  * groups, drop the spans whose chunks were all free at it (if drop), keep the chain linked.
  * Its cost: the chunks freed since the last purge, the groups taken or changed since, a look
@@ -692,10 +741,13 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
   /* The new chunks into their groups, at the front (the earliest freed first: at their end,
    * g8 took 103.5k page faults, not 94k, pinned to a CPU); a new group onto the chain at its
    * place (a chunk just freed: its page is resident). What the loop reads of the head is read
-   * once (its stores to records could alias it). */
+   * once (its stores to records could alias it). Chunks in runs: group_runs. */
   uint16_t now = G->h->purges;
   span_rec *low = G->h->r, *high = G->own->r;
-  for (g = fed; g != stop;) {
+  g = fed;
+  if (per > 1u && m >= 4u * RUN_SAMPLE && in_runs(map, fed, stop, per_log2))
+    group_runs(G, map, fed, stop, per_log2), g = stop;
+  for (; g != stop;) {
     uint32_t i = g >> per_log2;
     e = map + g;
     uint32_t next = vcmi_link(e->state);
