@@ -263,6 +263,13 @@ int vcm_expand(void *p, size_t n);
 /* Misuse handler for the process heap (NULL: the default, which prints and aborts). */
 void vcm_set_misuse_handler(vcm_misuse_fn fn, void *ctx);
 
+/* Give free memory back to the OS now: the calling thread's free pages (the spans of its heap
+ * with no chunk in use, its empty segments: what its purges would give back over time, and its
+ * exit) and every cached large block. Other threads' heaps are theirs (each purges as it
+ * frees, and at its exit). 1 if any memory went back, else 0. The libc name is malloc_trim (its
+ * pad is not used). Thread-safe. O(the caller's free chunks and segments + cached blocks). */
+int vcm_trim(void);
+
 /* Process statistics. O(chunks carved). Thread-safe: may run while other threads allocate and
  * free. It reads every heap under the heap list lock, which keeps every segment mapped, but
  * other running threads change their heaps without a lock: each of their counters and map
@@ -284,7 +291,8 @@ typedef struct vcm_stats {
 } vcm_stats;
 void vcm_stats_get(vcm_stats *out);
 /* Print the stats to file descriptor fd, as text or (json != 0) one JSON object. Does not
- * allocate. Set VCM_STATS=1 (text) or 2 (JSON) to print them to stderr at exit. */
+ * allocate. Set VCM_STATS=1 (text) or 2 (JSON) to print them to stderr at exit. The libc name
+ * malloc_stats prints the text to stderr. */
 void vcm_stats_print(int fd, int json);
 
 /* Write an SVG picture of the whole process heap to fd: every thread heap's regions (the

@@ -1099,6 +1099,31 @@ void vcmi_seg_free_slow(void *p, vcmi_region *r) {
   if (due) heap_purge(h);
 }
 
+/* malloc_trim: the calling thread's heap gives back now what it would at its exit, and more:
+ * its hold ends, then purges that hold and donate nothing look at every class, and run until
+ * no class waits (a short free run goes once all free at its class's wait: up to
+ * VCMI_PURGE_WAIT_MAX purges of the class, purge.h), its empty segments unmapped at the
+ * second. Other threads' heaps are theirs (no lock: their owners purge them). Returns whether
+ * the OS took any page (os_purged grew; another thread's purge meanwhile counts too). */
+int vcmi_heap_trim(void) {
+  vcmi_heap *h = vcmi_tls_heap;
+  vcmi_os_stats a, b;
+  if (h == &vcmi_no_heap) return 0;
+  vcmi_os_stats_get(&a);
+  heap_end_hold(h);
+  /* every class looked at: a burst's purges (held: dropping nothing) leave a class unlooked
+   * at once its list is grouped, until it is freed into again */
+  for (vcmi_segment *s = h->segs; s; s = s->next) s->aging = s->carved;
+  for (unsigned i = 0; i < VCMI_PURGE_WAIT_MAX + 2u; i++) {
+    heap_purge_as(h, 1);
+    uint32_t waiting = 0;
+    for (vcmi_segment *s = h->segs; s; s = s->next) waiting |= s->aging;
+    if (i && !waiting) break;
+  }
+  vcmi_os_stats_get(&b);
+  return b.purged != a.purged;
+}
+
 /* fork (lifecycle.c takes every lock in order; one the forking thread holds itself is kept
  * as it is, see meta.h): the child keeps only the forking thread's heap in use. Heaps of
  * threads that do not exist in the child are neither adopted nor touched again (a thread could

@@ -353,6 +353,8 @@ int vcmi_seg_locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc, vcmi
 void vcmi_report_not_live(vcmi_region *r, const void *p, const vcmi_entry *e, vcmi_why why);
 /* Check mode: report an overflow if the live chunk's slack (used to capacity) is not all fill. */
 void vcmi_check_slack(vcmi_region *r, const vcmi_loc *loc, const unsigned char *p);
+/* malloc_trim's part in the calling thread's heap (heap.c): 1 if pages went back. */
+int vcmi_heap_trim(void);
 /* fork hooks (lifecycle.c): prepare takes heaps_lock, parent gives it, child resets it. */
 void vcmi_heap_fork_prepare(void);
 void vcmi_heap_fork_parent(void);

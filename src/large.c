@@ -98,9 +98,12 @@ static size_t page_up(size_t n) {
   return (n + page - 1u) & ~(page - 1u);
 }
 
-/* Capacity for n bytes: the next power of two, at least LARGE_MIN; 0 if that overflows. */
+/* Capacity for n bytes: the next power of two, at least LARGE_MIN; past a quarter of the
+ * address space (on 32-bit every block over 1 GiB, which failed) n's pages; 0 past PTRDIFF_MAX
+ * (glibc's bound: a difference of pointers into the block must fit). */
 static size_t cap_for(size_t n) {
-  if (n > ((size_t)1 << (sizeof(size_t) * 8 - 2))) return 0;
+  if (n > (size_t)PTRDIFF_MAX) return 0;
+  if (n > ((size_t)1 << (sizeof(size_t) * 8 - 2))) return page_up(n);
   size_t c = LARGE_MIN;
   while (c < n) c <<= 1;
   return c;
@@ -571,6 +574,27 @@ size_t vcmi_large_size(vcmi_large *b, const void *p, int capacity, int claim) {
   if (check(b, p, VCMI_WHY_FOREIGN_SIZE) != 0) return 0;
   if (claim) set_used(b, b->cap);
   return capacity ? b->cap : b->used;
+}
+
+size_t vcmi_large_trim(void) {
+  vcmi_lock_take(&large_lock);
+  vcmi_large *b = cache;
+  size_t bytes = cache_bytes;
+  cache = NULL;
+  cache_bytes = cache_span = 0;
+  vcmi_lock_give(&large_lock);
+  while (b) {
+    vcmi_large *next = b->next;
+    unsigned char *p = b->p;
+    size_t cap = b->cap;
+    vcmi_lock_take(&large_lock);
+    vcmi_pagemap_set(p, cap, NULL);
+    push(&desc_free, b); /* b may be reused once the lock is given */
+    vcmi_lock_give(&large_lock);
+    vcmi_os_release(p, cap);
+    b = next;
+  }
+  return bytes;
 }
 
 void vcmi_large_stats(size_t *count, size_t *cap, size_t *used, size_t *cached) {

@@ -43,6 +43,9 @@ int vcmi_large_used(vcmi_large *b, const void *p, size_t *used);
 int vcmi_large_expand(vcmi_large *b, void *p, size_t n);
 /* Used or capacity (claim as vcmi_seg_size); 0 if p is not b's live start (reported). */
 size_t vcmi_large_size(vcmi_large *b, const void *p, int capacity, int claim);
+/* malloc_trim: every cached block goes back to the OS. Returns the bytes of their pages that
+ * may have been resident (written). Takes large_lock. */
+size_t vcmi_large_trim(void);
 /* fork hooks (lifecycle.c): large_lock across fork. */
 void vcmi_large_fork_prepare(void);
 void vcmi_large_fork_parent(void);

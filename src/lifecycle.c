@@ -29,6 +29,11 @@ static void fork_child(void) {
   vcmi_heap_fork_child();
 }
 
+int vcm_trim(void) {
+  int heap = vcmi_heap_trim();
+  return (vcmi_large_trim() != 0) | heap;
+}
+
 /* At load: options, and fork handlers (pthread_atfork may allocate, so not from inside
  * malloc). Allocation before this runs uses the defaults. */
 __attribute__((constructor)) static void vcmi_init(void) {

@@ -17,4 +17,6 @@ void *valloc(size_t n) { return vcm_valloc(n); }
 void *pvalloc(size_t n) { return vcm_pvalloc(n); }
 size_t malloc_usable_size(void *p) { return vcm_malloc_usable_size(p); }
 void free_aligned_sized(void *p, size_t a, size_t n) { vcm_free_aligned_sized(p, a, n); }
+int malloc_trim(size_t pad) { return (void)pad, vcm_trim(); }
+void malloc_stats(void) { vcm_stats_print(2, 0); }
 #pragma GCC visibility pop

@@ -173,6 +173,7 @@ _Static_assert(SPAN_LOG2_MIN == 12u, "purge.h counts spans of 4 KiB");
 #define SPAN_SOON 2u
 #define SPAN_WAIT_LOG2_MAX 4u
 #define SPAN_TOP ((size_t)64 << 10) /* the top of a class is cut in steps of this */
+_Static_assert((SPAN_AGE << SPAN_WAIT_LOG2_MAX) == VCMI_PURGE_WAIT_MAX, "purge.h's wait");
 
 static unsigned span_log2(void) {
   unsigned l = vcmi_log2(vcmi_os_page());

@@ -84,6 +84,9 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
 unsigned vcmi_purge_span_log2(const vcmi_segment *s, unsigned k);
 /* The most spans a class has (of 4 KiB pages: an area of 2^23 bytes, 2^19 on 32-bit). */
 #define VCMI_PURGE_SPANS_MAX (VCMI_SEG_CHANNELS << (VCMI_LMAX - 12u))
+/* The most purges of its class a free span waits before it goes (purge.c: SPAN_AGE <<
+ * SPAN_WAIT_LOG2_MAX, a short run; a run of 1 MiB goes at the second). */
+#define VCMI_PURGE_WAIT_MAX 48u
 /* The chunk before the free chunk c on class k's free list in *prev (VCMI_NONE: c is its
  * head): 0, or -1 if not found cheaply: in c's group (a purge's, intact) or as the tail of the
  * group before, else within walk steps of the head. O(chunks a span + walk). */

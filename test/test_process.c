@@ -2262,6 +2262,82 @@ static void test_large_exact_fallback(void) {
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* malloc_trim(0) gives the calling thread's free pages and the cached large blocks back at
+ * once. A burst of frees is held for its rebuild (heap.c), so its pages stayed resident; and
+ * malloc_trim was glibc's, run on glibc's own unused arena (0, nothing given back). The live
+ * chunks between the freed ones keep their bytes. In an exec'd child. Exit 0, or 1 (printed). */
+static int trim_child(void) {
+  enum { N = 16384, KEEP = 64 };
+  static unsigned char *p[N];
+  const size_t K = 1024;
+  for (int i = 0; i < N; i++) {
+    if (!(p[i] = malloc_(1000))) return 4;
+    memset(p[i], i % KEEP ? 1 : 7, 1000);
+  }
+  unsigned char *big = malloc_(8 * K * K); /* cached when freed, its pages written */
+  if (!big) return 4;
+  memset(big, 2, 8 * K * K);
+  free_(big);
+  for (int i = 0; i < N; i++)
+    if (i % KEEP) free_(p[i]);
+  long r0 = status_kib("VmRSS:");
+  int got = malloc_trim(0);
+  long r1 = status_kib("VmRSS:");
+  int bad = vcm_check(NULL) != 0;
+  for (int i = 0; i < N; i += KEEP) {
+    bad |= p[i][0] != 7 || p[i][999] != 7;
+    free_(p[i]);
+  }
+  if (got == 1 && r0 - r1 >= 12 * 1024 && !bad) return 0;
+  fprintf(stderr, "malloc_trim: %d, VmRSS %ld -> %ld KiB%s\n", got, r0, r1, bad ? ", live bytes lost" : "");
+  return 1;
+}
+static void test_trim(void) { CHECK_EQ(exec_child("trim"), 1); }
+
+/* malloc_stats prints vcm's stats on stderr (it was glibc's: its own unused arena, zeros). */
+static void test_malloc_stats(void) {
+  char buf[4096] = {0};
+  FILE *f = tmpfile();
+  int saved = dup(2);
+  if (!f || saved < 0) {
+    CHECK(0);
+    return;
+  }
+  fflush(stderr);
+  dup2(fileno(f), 2);
+  malloc_stats();
+  dup2(saved, 2);
+  close(saved);
+  rewind(f);
+  size_t got = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  CHECK(got > 0 && strstr(buf, "vcm stats:") != NULL && strstr(buf, "Arena") == NULL);
+}
+
+/* A block over a quarter of the address space (1 GiB on 32-bit): its capacity, the next power
+ * of two, was past the bound of capacities, so every such block failed (ENOMEM) where glibc's
+ * malloc maps it; it takes its size's pages, and grows. Over PTRDIFF_MAX it fails, as glibc's.
+ * In an exec'd child (a fresh address space). Exit 0, or the failed step. */
+static int big_block_child(void) {
+  size_t n = ((size_t)1 << (sizeof(size_t) * 8 - 2)) + 4096, m = n + ((size_t)64 << 20);
+  unsigned char *p;
+  errno = 0;
+  if (sizeof(size_t) == 4) { /* on 64-bit such a block is 4 EiB: refused by the OS */
+    if (!(p = malloc_(n))) return 4;
+    p[0] = 1, p[n - 1] = 2;
+    if (!(p = realloc_(p, m))) return 5;
+    p[m - 1] = 3;
+    if (p[0] != 1 || p[n - 1] != 2 || errno != 0) return 6;
+    free_(p);
+  } else if (malloc_(n) || errno != ENOMEM) {
+    return 7;
+  }
+  errno = 0;
+  if (malloc_((size_t)PTRDIFF_MAX + 1) || errno != ENOMEM) return 8;
+  return vcm_check(NULL) == 0 ? 0 : 9;
+}
+static void test_big_block(void) { CHECK_EQ(exec_child("big_block"), 1); }
+
 /* Whether the mapping holding p is locked (VmFlags "lo" in /proc/self/smaps); -1 unknown. */
 static int mapping_locked(const void *p) {
   char line[512];
@@ -3188,6 +3264,8 @@ int main(int argc, char **argv) {
 #endif
   if (argc > 1 && strcmp(argv[1], "mlockall") == 0) return mlockall_child();
   if (argc > 1 && strcmp(argv[1], "large_locked") == 0) return large_locked_child();
+  if (argc > 1 && strcmp(argv[1], "trim") == 0) return trim_child();
+  if (argc > 1 && strcmp(argv[1], "big_block") == 0) return big_block_child();
   if (argc > 1 && strcmp(argv[1], "every-scale") == 0) return every_scale_child();
   if (argc > 1 && strcmp(argv[1], "os-failure") == 0) return os_failure_child();
   if (argc > 1 && strcmp(argv[1], "moves_locked") == 0) return moves_locked_child();
@@ -3209,6 +3287,9 @@ int main(int argc, char **argv) {
   test_moves_locked();
   test_large_locked();
   test_large_exact_fallback();
+  test_trim();
+  test_malloc_stats();
+  test_big_block();
   test_large_calloc_dense();
   test_large_calloc_first();
   test_large_cache_peak();
