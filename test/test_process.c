@@ -285,6 +285,21 @@ static int large_populate_race_child(void) {
   return 0;
 }
 
+/* Child of test_large_end_populated. malloc populates a large block's last page asked for
+ * (one call, not a trap: a program that fills a block, builds it from its end or marks its
+ * ends writes it) and no other page; a block reused from the cache too. */
+static int large_end_populated_child(void) {
+  const size_t M = 1u << 20, n = 5 * M + 100, end = (5 * M + 4096) - 4096;
+  unsigned char *p = malloc_(n);
+  if (!p || resident(p + end, 4096) != 1 || resident(p, 5 * M + 4096) != 1) return __LINE__;
+  p[0] = 1;
+  free_(p);
+  unsigned char *q = malloc_(6 * M); /* the cached block, capacity 8 MiB */
+  if (q != p || resident(q + 6 * M - 4096, 4096) != 1) return __LINE__;
+  free_(q);
+  return 0;
+}
+
 /* Child of test_large_calloc_first. Before any calloc'd block is freed, a calloc measures the
  * one calloc'd before it: the first stays lazy; after one the program touched all over, the
  * next is populated at once (it was lazy: two faults a page, s4); after one touched here and
@@ -338,6 +353,7 @@ static void test_large_cache_peak(void) { CHECK(in_child(large_cache_peak_child)
 static void test_large_drop_tables(void) { CHECK(in_child(large_drop_tables_child)); }
 static void test_large_growth_copy(void) { CHECK(in_child(large_growth_copy_child)); }
 static void test_large_populate_race(void) { CHECK(in_child(large_populate_race_child)); }
+static void test_large_end_populated(void) { CHECK(in_child(large_end_populated_child)); }
 
 static void test_small(void) {
   for (size_t n = 0; n <= 4096; n += (n < 64 ? 1 : 61)) {
@@ -3296,6 +3312,7 @@ int main(int argc, char **argv) {
   test_large_drop_tables();
   test_large_growth_copy();
   test_large_populate_race();
+  test_large_end_populated();
   test_small();
   test_intent();
   test_fine_segments();
