@@ -275,8 +275,9 @@ int vcm_trim(void);
  * other running threads change their heaps without a lock: each of their counters and map
  * entries is read whole (one value it had during the call), not all at one instant, so totals
  * may mix moments (a chunk moving between classes counted in both or neither), and another
- * running thread's in-place reallocs are counted as of its last purge. The caller's heap and
- * those no thread holds are exact. Never changes a heap. */
+ * running thread's in-place reallocs are counted as of its last purge (in a fork child, so are
+ * the other threads' of the parent). The caller's heap and those no thread holds are exact.
+ * Never changes a heap. */
 typedef struct vcm_stats {
   size_t heaps;            /* thread heaps created (live and waiting for adoption) */
   size_t regions;          /* segments (regions) mapped */
