@@ -17,11 +17,13 @@
 #include "os.h"
 
 
-/* A freeing thread's batch of remote frees for one segment (below, remote_batch). */
+/* A freeing thread's batch of remote frees for one segment (below, remote_free): a chain of
+ * OUT_MAX - left chunks of r (named as on remote lists), head to tail through links, the tail's
+ * entry this thread's mark (out_mark); the head's entry pe, as this thread wrote it: pv. */
 typedef struct out_slot {
-  vcmi_region *r;            /* NULL: empty */
-  uint32_t head, tail, left; /* a chain of OUT_MAX - left chunks of r (named as on remote lists), head to tail
-                              * through links */
+  vcmi_region *r; /* NULL: empty */
+  vcmi_entry *pe;
+  uint32_t pv, head, tail, left;
 } out_slot;
 
 static vcmi_lock heaps_lock;
@@ -268,11 +270,28 @@ typedef struct collect_at {
 } collect_at;
 #define COLLECT_WAYS 16u /* lists walked at once */
 
-/* Free chunk idx of s's remote list, adding its capacity to *bytes; returns the next. */
+/* The pointer of chunk idx of r (named as on remote lists). */
+static void *ridx_addr(vcmi_region *r, uint32_t idx) {
+  return vcmi_chunk_addr(r, idx >> RIDX_G_BITS, idx & ((1u << RIDX_G_BITS) - 1u));
+}
+
+/* A chunk on a remote list found not REMOTE (collect_step), reported after the walk. */
+static __thread vcmi_region *lost_r __attribute__((tls_model("initial-exec")));
+static __thread uint32_t lost_idx __attribute__((tls_model("initial-exec")));
+
+/* Free chunk idx of s's remote list, adding its capacity to *bytes; returns the next. Its entry
+ * is REMOTE with a link, as the push left it, unless a racing double free stored over it after
+ * the freeing thread's last look (remote_free: a window of nanoseconds): then it is reported
+ * (lost_r), the rest of the list, whose link is gone, stays REMOTE (leaked, counted live),
+ * and no chunk goes on a free list twice, nor a walk round a cycle. */
 static inline uint32_t collect_step(vcmi_segment *s, uint32_t idx, size_t *bytes) {
   vcmi_region *r = reg(s);
   vcmi_loc loc = {idx >> RIDX_G_BITS, idx & ((1u << RIDX_G_BITS) - 1u), ridx_entry(r, idx)};
-  uint32_t next = vcmi_link(loc.e->state);
+  uint32_t next = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) ^ VCMI_REMOTE;
+  if (VCMI_UNLIKELY(next > VCMI_NONE)) { /* another flag than REMOTE, or not REMOTE */
+    lost_r = r, lost_idx = idx; /* no call here: collect_lists stays a leaf */
+    return VCMI_NONE;
+  }
   vcmi_release(r, &loc);
   *bytes += s->cap[loc.k];
   return next;
@@ -322,10 +341,20 @@ static void heap_collect(vcmi_heap *h, int all) {
     if (n == COLLECT_WAYS) bytes += collect_lists(at, n), n = 0;
   }
   h->credit = vcmi_credit_less(h->credit, bytes + collect_lists(at, n));
+  if (VCMI_UNLIKELY(lost_r != NULL)) {
+    vcmi_region *r = lost_r;
+    lost_r = NULL;
+    vcmi_misuse(r, ridx_addr(r, lost_idx), VCMI_WHY_DOUBLE_FREE);
+  }
 }
 
-/* Push the chain of REMOTE entries head .. tail (linked through their links) on r's list. */
-static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail) {
+/* Push the chain of REMOTE entries head .. tail (linked through their links) on r's list; mark:
+ * the tail's state as this thread wrote it. A batch's tail link is set by a CAS from that: a
+ * racing double free that stored over it since (after remote_free's look) is reported, and
+ * the chain is left off the list (its chunks stay REMOTE: leaked, counted live). A lone
+ * chunk's (mark REMOTE | NONE, just taken by a CAS) by a plain store: a racer's store it
+ * covers is seen at that racer's next look. */
+static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail, uint32_t mark) {
   vcmi_entry *t = ridx_entry(r, tail);
   /* The owner is read before the exchange: once the chain is on the list, the owner may
    * collect it, find the segment empty and unmap it (a thread's exit, a purge), so nothing of
@@ -334,8 +363,16 @@ static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail) {
    * the chain. */
   vcmi_heap *o = __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED);
   uint32_t old = __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED);
+  int lone = mark == (VCMI_REMOTE | VCMI_NONE);
   do {
-    __atomic_store_n(&t->state, VCMI_REMOTE | old, __ATOMIC_RELAXED);
+    if (lone) {
+      __atomic_store_n(&t->state, VCMI_REMOTE | old, __ATOMIC_RELAXED);
+    } else if (!__atomic_compare_exchange_n(&t->state, &mark, VCMI_REMOTE | old, 0,
+                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+      vcmi_misuse(r, ridx_addr(r, tail), VCMI_WHY_DOUBLE_FREE);
+      return;
+    }
+    mark = VCMI_REMOTE | old;
   } while (!__atomic_compare_exchange_n(&r->remote_head, &old, head, 1, __ATOMIC_SEQ_CST,
                                         __ATOMIC_RELAXED));
   /* Only the push onto an empty list flags the owner: a list that was not empty is flagged
@@ -350,21 +387,43 @@ static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail) {
 /* A freeing thread batches: the chunks of up to 1 KiB (times the scale) it frees of one
  * segment wait in a slot of its own (REMOTE, still counted live by their owner, so the segment
  * stays) and go in one push of OUT_MAX, or when another segment needs the slot, or at the
- * thread's next purge or exit (out_key's destructor). So a small remote free costs one atomic,
- * the CAS on its entry that double-free detection needs, and at most OUT_MAX * 1,792 bytes
- * per slot (448 KiB a thread) wait unreused. */
+ * thread's next purge or exit (out_key's destructor). At most OUT_MAX * 1,792 bytes per slot
+ * (448 KiB a thread) wait unreused.
+ *
+ * A batched free takes no atomic: its entry is tested LIVE and stored REMOTE | the batch's head
+ * by plain (relaxed) accesses. The CAS this replaces (LIVE to REMOTE, on a line the owner
+ * writes) was 80 % of a remote free's time in s6. A racing double free can slip between the
+ * test and the store (both threads see LIVE and store); so the batch's next free, or its push,
+ * reads the head's entry again first: one stored over (by another freeing thread's link or
+ * mark, by the owner's free list or a new allocation) is reported and left out of the batch
+ * (out_raced), so the chunk stays on one list. A chain's first entry holds the thread's mark
+ * (REMOTE | AGED | its thread id), so that two threads' first entries differ too, and the push
+ * links it by a CAS from that mark. */
 #define OUT_SLOTS 8u /* a segment's slot: its xscale (0, 2, 4, 6) and a hash bit (seg_create) */
 #define OUT_MAX 32u
 #define OUT_KMIN (VCMI_LMAX - 10u) /* the classes batched: capacity (1 + xscale) KiB at most */
 static __thread out_slot out[OUT_SLOTS] __attribute__((tls_model("initial-exec")));
 /* 1: out_key is set, its destructor will flush; -1: it ran, no more batching */
 static __thread int out_armed __attribute__((tls_model("initial-exec")));
+/* A chain's first entry as this thread writes it (set with out_armed = 1) */
+static __thread uint32_t out_mark __attribute__((tls_model("initial-exec")));
 static pthread_key_t out_key;
 static int out_key_ready;
 
+/* Take o's batch off its slot and push it, but for its head if a racing double free stored
+ * over the head's entry since this thread wrote it: that chunk is reported (first: a handler
+ * that frees may use the slot, and after the push the segment may be gone) and left out. */
 static __attribute__((noinline)) void out_flush(out_slot *o) {
-  if (o->r) remote_push(o->r, o->head, o->tail);
+  vcmi_region *r = o->r;
+  if (!r) return;
   o->r = NULL;
+  uint32_t head = o->head, tail = o->tail, pv = o->pv;
+  if (VCMI_UNLIKELY(__atomic_load_n(&o->pe->state, __ATOMIC_RELAXED) != pv)) {
+    vcmi_misuse(r, ridx_addr(r, head), VCMI_WHY_DOUBLE_FREE);
+    if (head == tail) return;
+    head = vcmi_link(pv);
+  }
+  remote_push(r, head, tail, out_mark);
 }
 static void out_flush_all(void) {
   for (unsigned i = 0; i < OUT_SLOTS; i++) out_flush(&out[i]);
@@ -376,29 +435,54 @@ static void out_destructor(void *arg) {
 }
 static void check_slack_of(vcmi_region *r, size_t k, const unsigned char *p, size_t used);
 
-/* A remote free of chunk idx (at p, its state before the free was) of r that does not join
- * o's chain: start one there, or push it alone (a large chunk; a thread that cannot batch;
- * check mode, whose every remote free comes here since it never starts a chain, so the common
- * path tests nothing for it). The first batch sets out_key, so that the thread's exit flushes
+/* A remote free of chunk idx (at p, entry e) of r that does not
+ * join o's chain: start one there, or push it alone (a large chunk; a thread that cannot
+ * batch; check mode, whose every remote free comes here since it never starts a chain, so the
+ * common path tests nothing for it). Either way the entry is taken by a CAS from LIVE (once a
+ * chain, not once a free). The first batch sets out_key, so that the thread's exit flushes
  * (glibc keeps the first 32 keys' values in the thread: no allocation). */
 static __attribute__((noinline)) void out_start(vcmi_region *r, out_slot *o, uint32_t idx,
-                                                const void *p, uint32_t was) {
+                                                const void *p, vcmi_entry *e) {
   unsigned k = idx >> RIDX_G_BITS; /* the class, from the name: no register kept for it */
+  int alone = k < OUT_KMIN || r->xscale > VCMI_XSCALE_WIDE || out_armed < 0 ||
+              vcmi_opt[VCMI_OPT_CHECK] ||
+              (!out_armed && (!out_key_ready || pthread_setspecific(out_key, &out_armed) != 0));
+  if (!alone && !out_armed) {
+    out_armed = 1;
+    out_mark = VCMI_REMOTE | VCMI_AGED | ((uint32_t)vcmi_os_thread_id() & VCMI_USED_MASK);
+  }
+  uint32_t mark = alone ? VCMI_REMOTE | VCMI_NONE : out_mark,
+           s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
+  do {
+    if (!(s & VCMI_LIVE)) {
+      vcmi_report_not_live(r, p, e, VCMI_WHY_DOUBLE_FREE);
+      return;
+    }
+  } while (!__atomic_compare_exchange_n(&e->state, &s, mark, 1, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED));
+  /* the chunk is ours until pushed (its used, in s, is gone from the entry) */
   if (VCMI_UNLIKELY(vcmi_opt[VCMI_OPT_CHECK])) { /* the slack, then the free fill */
-    check_slack_of(r, k, p, was & VCMI_USED_MASK);
+    check_slack_of(r, k, p, s & VCMI_USED_MASK);
     memset((void *)(uintptr_t)p, VCMI_CHECK_FILL, vcmi_class_cap(r, k));
   }
-  if (k < OUT_KMIN || r->xscale > VCMI_XSCALE_WIDE || out_armed < 0 ||
-      vcmi_opt[VCMI_OPT_CHECK] ||
-      (!out_armed && (!out_key_ready || pthread_setspecific(out_key, &out_armed) != 0))) {
-    remote_push(r, idx, idx);
+  if (alone) {
+    remote_push(r, idx, idx, mark);
     return;
   }
-  out_armed = 1;
   out_flush(o);
   o->r = r;
+  o->pe = e;
+  o->pv = mark;
   o->head = o->tail = idx;
   o->left = OUT_MAX - 1u;
+}
+
+/* The head of o's batch (of r) was stored over since this thread wrote it (remote_free):
+ * out_flush reports it and pushes the rest; the free of chunk idx then starts a new batch. */
+static __attribute__((noinline, cold)) void out_raced(vcmi_region *r, out_slot *o, uint32_t idx,
+                                                      const void *p, vcmi_entry *e) {
+  out_flush(o);
+  out_start(r, o, idx, p, e);
 }
 
 /* VCM_CHECK=1: every chunk on a free list is filled with VCMI_CHECK_FILL, and a live chunk's slack
@@ -1004,20 +1088,33 @@ static void heap_purge_as(vcmi_heap *h, int exiting) {
   h->credit = (ptrdiff_t)h->purge_at;
 }
 
-/* Another thread frees a chunk of r: mark it REMOTE (a CAS, so a racing double free is seen
- * once) and add it to this thread's batch for r (or push it, if it cannot batch). Every call
- * off the common path is the last thing done (a tail call: no frame on the common path). */
-static inline __attribute__((always_inline)) void remote_batch(vcmi_region *r, vcmi_entry *e,
-                                                               size_t k, uint32_t g,
-                                                               const void *p, uint32_t was) {
+/* Another thread frees chunk g of class k of r (at p, entry e): add it to this thread's batch
+ * for r, once the batch's head reads as this thread wrote it (out_slot; else out_raced), by a
+ * plain load of e, its LIVE test and a plain store, next to each other: a racing double free
+ * can only slip between those two accesses. Or go to out_start. Every call off the common
+ * path is the last thing done (a tail call: no frame on the common path). */
+static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vcmi_entry *e,
+                                                              size_t k, uint32_t g,
+                                                              const void *p) {
   uint32_t idx = (uint32_t)k << RIDX_G_BITS | g;
   out_slot *o = (out_slot *)(void *)((char *)out + ((vcmi_segment *)(void *)r)->slot);
   if (VCMI_LIKELY(o->r == r)) {
-    __atomic_store_n(&e->state, VCMI_REMOTE | o->head, __ATOMIC_RELAXED);
+    if (VCMI_UNLIKELY(__atomic_load_n(&o->pe->state, __ATOMIC_RELAXED) != o->pv)) {
+      out_raced(r, o, idx, p, e);
+      return;
+    }
+    uint32_t w = VCMI_REMOTE | o->head;
+    if (VCMI_UNLIKELY(!(__atomic_load_n(&e->state, __ATOMIC_RELAXED) & VCMI_LIVE))) {
+      vcmi_report_not_live(r, p, e, VCMI_WHY_DOUBLE_FREE);
+      return;
+    }
+    __atomic_store_n(&e->state, w, __ATOMIC_RELAXED);
+    o->pe = e;
+    o->pv = w;
     o->head = idx;
     if (VCMI_UNLIKELY(--o->left == 0)) out_flush(o);
   } else {
-    out_start(r, o, idx, p, was);
+    out_start(r, o, idx, p, e);
   }
 }
 
@@ -1037,22 +1134,6 @@ __attribute__((noinline, cold)) void vcmi_report_not_live(vcmi_region *r, const 
   vcmi_misuse(r, p, why);
 }
 
-static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vcmi_entry *e,
-                                                              size_t k, uint32_t g,
-                                                              const void *p) {
-  uint32_t s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
-  do {
-    if (!(s & VCMI_LIVE)) {
-      vcmi_report_not_live(r, p, e, VCMI_WHY_DOUBLE_FREE);
-      return;
-    }
-  } while (!__atomic_compare_exchange_n(&e->state, &s, VCMI_REMOTE | VCMI_NONE, 1,
-                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-  /* the chunk is ours until pushed; its link is set when it joins a chain (its used, in s,
-   * is gone from the entry: check mode's slack test takes it from s, out_start) */
-  remote_batch(r, e, k, g, p, s);
-}
-
 /* Locate p in r or report why it is not a chunk start: foreign (the caller's words, as for a
  * pointer in no segment: alloc.c) if p is not in r's segment at all (an address past 2^48
  * wraps to r in the segment map, meta.h). */
@@ -1064,8 +1145,8 @@ int vcmi_seg_locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc, vcmi
 }
 
 
-/* No test against fresh[k]: the entry was LIVE (heap.h, vcmi_seg_find), and the CAS sees
- * it changed since. */
+/* No test against fresh[k]: the entry was LIVE (heap.h, vcmi_seg_find), and remote_free
+ * tests it again next to its store. */
 void vcmi_seg_free_remote(void *p, vcmi_region *r, vcmi_entry *map, uint32_t g, size_t kc) {
   remote_free(r, map + g, kc - VCMI_SEG_CHANNELS_LOG2, g, p);
 }

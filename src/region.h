@@ -49,7 +49,7 @@ typedef struct vcmi_entry {
 #define VCMI_PURGED 0x40000000u
 #define VCMI_LIVE 0x80000000u
 /* Segments only, buddy pairs (pair.h): MERGED with LIVE is a chunk spanning class-numbers g
- * (even) and g + 1, twice the class's capacity (a remote free's CAS drops it); HELD (REMOTE and
+ * (even) and g + 1, twice the class's capacity (a remote free's store drops it); HELD (REMOTE and
  * PURGED together, which no other state has) is an upper half off the free list and counted
  * live, PARKED for its live buddy or ABSORBED in a MERGED chunk (or QUAD, below, whose g + 2 is
  * HELD too); its link is its class's next pair with a held half (g + 2's: none). */
@@ -165,7 +165,7 @@ static inline vcmi_entry *vcmi_entry_at(const vcmi_region *r, unsigned k, uint32
 /* The link of a free or REMOTE entry's state s; setting one keeps the entry's flags. */
 static inline uint32_t vcmi_link(uint32_t s) { return s & VCMI_NONE; }
 /* An entry's owner writes it (in a segment, the thread whose heap holds it), others read it
- * too: a remote free's CAS, a racing double free's loser, the stats. So every store is atomic
+ * too: a remote free's, a racing double free's loser, the stats. So every store is atomic
  * (relaxed: the same plain store on x86 and ARM; whole, not torn, and seen so by TSan). */
 static inline void vcmi_entry_set(vcmi_entry *e, uint32_t s) {
   __atomic_store_n(&e->state, s, __ATOMIC_RELAXED);

@@ -576,6 +576,72 @@ static void test_grow_reads_group_head(void) {
   pthread_join(t, NULL);
 }
 
+/* Two threads, neither the chunk's owner, free the same small chunk at once, DR_ROUNDS times
+ * (spinning, not at a barrier, so that many frees truly overlap: both see the entry LIVE before
+ * either marks it). A batched remote free tests and stores its entry without an atomic
+ * read-modify-write; the one whose store was overwritten sees that at its batch's next free or
+ * push and reports the chunk then. So every round is reported exactly once, with a chunk
+ * raced (by the threads' exits at the latest), and no chunk goes on two lists: the heap
+ * checks clean and hands no chunk out twice. A build without that second look reported only
+ * the overlaps it saw at once and lost chunks. */
+#define DR_ROUNDS 20000
+static void *volatile dr_p;
+static int dr_go, dr_done, dr_reports;
+static const void *dr_raced[DR_ROUNDS], *dr_seen[DR_ROUNDS];
+static void dr_misuse(void *ctx, const void *p, const char *why) {
+  (void)ctx;
+  int n = __atomic_fetch_add(&dr_reports, 1, __ATOMIC_RELAXED);
+  if (n < DR_ROUNDS && strstr(why, "double free")) dr_seen[n] = p;
+}
+static void *dr_freer(void *arg) {
+  (void)arg;
+  vcm_free(vcm_malloc(64)); /* a heap of its own: its remote frees are batched */
+  for (int i = 1; i <= DR_ROUNDS; i++) {
+    for (unsigned spin = 0; __atomic_load_n(&dr_go, __ATOMIC_ACQUIRE) != i; spin++)
+      if (spin > 2000) sched_yield();
+    vcm_free(dr_p);
+    __atomic_fetch_add(&dr_done, 1, __ATOMIC_RELEASE);
+  }
+  return NULL;
+}
+static int dr_cmp(const void *a, const void *b) {
+  uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+  return (x > y) - (x < y);
+}
+static void test_remote_double_free_overlap(void) {
+  pthread_t t[2];
+  vcm_set_misuse_handler(dr_misuse, NULL);
+  for (int i = 0; i < 2; i++) spawn(&t[i], dr_freer, NULL);
+  for (int i = 1; i <= DR_ROUNDS; i++) {
+    dr_raced[i - 1] = dr_p = vcm_malloc(48 + 16 * (size_t)(i % 4));
+    __atomic_store_n(&dr_go, i, __ATOMIC_RELEASE);
+    for (unsigned spin = 0; __atomic_load_n(&dr_done, __ATOMIC_ACQUIRE) != 2 * i; spin++)
+      if (spin > 2000) sched_yield();
+  }
+  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL); /* their exits push their batches */
+  vcm_set_misuse_handler(NULL, NULL);
+  int reports = __atomic_load_n(&dr_reports, __ATOMIC_RELAXED), stray = 0;
+  qsort(dr_raced, DR_ROUNDS, sizeof *dr_raced, dr_cmp);
+  for (int i = 0; i < reports && i < DR_ROUNDS; i++)
+    stray += !dr_seen[i] || !bsearch(&dr_seen[i], dr_raced, DR_ROUNDS, sizeof *dr_raced, dr_cmp);
+  if (reports != DR_ROUNDS || stray)
+    fprintf(stderr, "overlapping remote double frees: %d reports for %d rounds, %d stray\n",
+            reports, DR_ROUNDS, stray);
+  CHECK_EQ(reports, DR_ROUNDS);
+  CHECK_EQ(stray, 0);
+  const char *why = "";
+  CHECK_EQ(vcm_check(&why), 0);
+  if (*why) fprintf(stderr, "check: %s\n", why);
+  /* every chunk of those classes the heap holds, handed out: none twice */
+  static void *v[4 * DR_ROUNDS];
+  int twice = 0;
+  for (int i = 0; i < 4 * DR_ROUNDS; i++) v[i] = vcm_malloc(48 + 16 * (size_t)(i % 4));
+  qsort(v, 4 * DR_ROUNDS, sizeof *v, dr_cmp);
+  for (int i = 1; i < 4 * DR_ROUNDS; i++) twice += v[i] == v[i - 1];
+  for (int i = 0; i < 4 * DR_ROUNDS; i++) vcm_free(v[i]);
+  CHECK_EQ(twice, 0);
+}
+
 /* Two threads' heaps, abandoned at their exits, each with one empty segment (of 64-byte
  * chunks); a third thread takes one and, short of 96-byte chunks (another scale), adopts the
  * other: the empty segment that brings duplicates the one its heap has and is unmapped at once,
@@ -661,6 +727,7 @@ int main(void) {
   test_remote_growth();
   test_remote_shrink();
   test_realloc_shrink_race();
+  test_remote_double_free_overlap();
   test_threads();
   test_fork();
   return t_report();
