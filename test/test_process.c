@@ -355,6 +355,73 @@ static void test_large_growth_copy(void) { CHECK(in_child(large_growth_copy_chil
 static void test_large_populate_race(void) { CHECK(in_child(large_populate_race_child)); }
 static void test_large_end_populated(void) { CHECK(in_child(large_end_populated_child)); }
 
+/* test_large_populate_move: as test_large_populate_race, but the new block moves (a realloc
+ * past its capacity where it cannot grow in place), which leaves its range unmapped too, and
+ * made deterministic: the madvise of the hint's populate (this program's madvise, which vcm's
+ * calls reach: linked statically) first lets the other thread move the block and map its own
+ * pages where it was, and waits 100 ms for it. The move must wait for the populate (large.c,
+ * populating): the other thread's pages are never made resident. */
+static unsigned char *move_race_b, *move_race_at; /* the block, and its pages populated */
+static size_t move_race_len;
+static int move_race_go, move_race_done, move_race_mapped;
+static void *move_race_other(void *arg) {
+  while (!__atomic_load_n(&move_race_go, __ATOMIC_ACQUIRE)) usleep(100);
+  move_race_b = realloc_(move_race_b, (size_t)20 << 20); /* moved: its old range unmapped */
+  void *m = mmap(move_race_at, move_race_len, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (m != MAP_FAILED && m != move_race_at) munmap(m, move_race_len);
+  __atomic_store_n(&move_race_mapped, m == move_race_at, __ATOMIC_RELAXED);
+  __atomic_store_n(&move_race_done, 1, __ATOMIC_RELEASE);
+  return arg;
+}
+static void move_race_hook(void) { /* in the old block's free, right before the populate */
+  __atomic_store_n(&move_race_go, 1, __ATOMIC_RELEASE);
+  for (int i = 0; i < 500 && !__atomic_load_n(&move_race_done, __ATOMIC_ACQUIRE); i++)
+    usleep(200);
+}
+static void *volatile madvise_hook_at; /* a madvise(MADV_POPULATE_WRITE) there runs the hook */
+static void (*volatile madvise_hook)(void);
+int madvise(void *addr, size_t len, int advice) {
+#ifdef MADV_POPULATE_WRITE
+  if (advice == MADV_POPULATE_WRITE && addr && addr == madvise_hook_at) {
+    madvise_hook_at = NULL;
+    madvise_hook();
+  }
+#endif
+  return (int)syscall(SYS_madvise, addr, len, advice);
+}
+static int large_populate_move_child(void) {
+#ifdef MADV_POPULATE_WRITE
+  const size_t M = 1u << 20;
+  pthread_t t;
+  unsigned char *a = malloc_(6 * M);
+  if (!a) return __LINE__;
+  memset(a, 1, 6 * M);
+  usleep(20000); /* lived long enough to be measured: written all over */
+  move_race_b = malloc_(10 * M); /* 1.5x to 2x a: a growth by copy */
+  if (!move_race_b || vcm_capacity(move_race_b) != 16 * M) return __LINE__;
+  memcpy(move_race_b, a, 6 * M);
+  /* a page right after the block: a realloc past its capacity cannot grow it in place */
+  void *wall = mmap(move_race_b + 16 * M, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  move_race_at = move_race_b + 6 * M, move_race_len = 6 * M / 4; /* what a's free populates */
+  if (resident(move_race_at, move_race_len) != 0) return __LINE__;
+  madvise_hook = move_race_hook;
+  madvise_hook_at = move_race_at;
+  if (pthread_create(&t, NULL, move_race_other, NULL) != 0) return __LINE__;
+  free_(a);
+  pthread_join(t, NULL);
+  if (madvise_hook_at || !move_race_mapped) return __LINE__; /* no race made: not tested */
+  size_t in = resident(move_race_at, move_race_len); /* the other thread's pages */
+  if (in) fprintf(stderr, "populate move race: %zu pages of another mapping populated\n", in);
+  munmap(move_race_at, move_race_len);
+  if (wall != MAP_FAILED) munmap(wall, 4096);
+  free_(move_race_b);
+  if (in) return __LINE__;
+#endif
+  return 0;
+}
+static void test_large_populate_move(void) { CHECK(in_child(large_populate_move_child)); }
+
 static void test_small(void) {
   for (size_t n = 0; n <= 4096; n += (n < 64 ? 1 : 61)) {
     unsigned char *p = malloc(n);
@@ -3321,6 +3388,7 @@ int main(int argc, char **argv) {
   test_large_growth_copy();
   test_large_populate_race();
   test_large_end_populated();
+  test_large_populate_move();
   test_small();
   test_intent();
   test_fine_segments();
