@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "options.h"
 #include "os.h"
@@ -42,8 +43,16 @@ static long parse(const char *s) {
 }
 
 void vcmi_options_init(void) {
-  static int done;
+  static int done, early;
   if (done) return;
+  /* Not yet: a malloc from a preinit_array function (a sanitizer's runtime: UBSan's dlsym)
+   * comes before libc sets environ, and getenv finds nothing; the constructor reads them. A
+   * heap made then is not in check mode, and check mode's tests of the slack of the chunks it
+   * hands out would fail: VCM_CHECK stays off (said). */
+  if (!environ) {
+    early = 1;
+    return;
+  }
   done = 1;
   for (int i = 0; i < VCMI_OPT_COUNT; i++) {
     const char *s = getenv(names[i]);
@@ -51,6 +60,8 @@ void vcmi_options_init(void) {
     long v = parse(s);
     if (v < 0)
       say("vcm: ignoring ", names[i], "=", s, " (not a non-negative integer; default kept)");
+    else if (early && i == VCMI_OPT_CHECK && v != vcmi_opt[i])
+      say("vcm: ignoring ", names[i], "=", s, " (the process allocated before it could read it)");
     else
       vcmi_opt[i] = v;
   }

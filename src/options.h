@@ -30,6 +30,7 @@ static inline size_t vcmi_opt_bytes(vcmi_option i) {
   return (mib < most ? mib : most) << 20;
 }
 /* Read the environment once (later calls return at once; no allocation, no lock): called at
- * load and at the first heap. A bad value: a warning on stderr, the default kept. */
+ * load and at the first heap (one before libc has set environ, from a preinit_array function,
+ * reads nothing and leaves it to the next). A bad value: a warning on stderr, the default kept. */
 void vcmi_options_init(void);
 #endif

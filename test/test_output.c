@@ -1,12 +1,15 @@
 /* Output to a file descriptor (src/out.c, vcmi_os_write): vcm_stats_print and vcm_svg write
  * everything even when a signal interrupts a blocked write (EINTR), as the pictures always did
- * and stats did not. Linked with libvcm.a. */
+ * and stats did not. And the options (src/options.c) of a program whose first malloc comes
+ * before libc sets environ. Linked with libvcm.a. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,7 +87,56 @@ static void print_svg(int fd) { CHECK_EQ(vcm_svg(fd), 0); }
 
 static drain_t d;
 
-int main(void) {
+/* The first malloc from a preinit_array function, as a sanitizer's runtime makes (UBSan's
+ * dlsym): libc sets environ only after those run, so getenv finds nothing there. The options
+ * must still be read (at vcm's constructor), not left at their defaults for good. */
+static void *(*volatile early_malloc)(size_t) = malloc;
+static void early(void) { free(early_malloc(100)); }
+__attribute__((section(".preinit_array"), used)) static void (*early_entry)(void) = early;
+
+/* In a child run with VCM_LARGE_CACHE_MB=0: a freed large block is not cached (by default
+ * it is). */
+static int early_options_child(void) {
+  free(early_malloc((size_t)1 << 20));
+  vcm_stats st;
+  vcm_stats_get(&st);
+  return st.large_cached != 0;
+}
+/* In a child run with VCM_CHECK=1: the main thread's heap, made at the early malloc, is not
+ * in check mode, so check mode stays off for all (a chunk of that heap, realloc'd or freed by
+ * another thread in check mode, had its unfilled slack reported as an overflow). */
+static void *free_it(void *p) {
+  free(p);
+  return NULL;
+}
+static int early_check_child(void) {
+  unsigned char *p = early_malloc(100);
+  for (int i = 0; i < 100; i++) p[i] = (unsigned char)i;
+  p = realloc(p, 60); /* in place: its slack checked in check mode */
+  pthread_t t;
+  if (!p || pthread_create(&t, NULL, free_it, p) != 0 || pthread_join(t, NULL) != 0) return 2;
+  return 0;
+}
+/* Run this program as `self mode` with env set: 1 if it exited 0. */
+static int run_child(const char *mode, const char *env) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    putenv((char *)(uintptr_t)env);
+    execl("/proc/self/exe", "test_output", mode, (char *)NULL);
+    _exit(5);
+  }
+  int st = 0;
+  return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+static void test_early_options(void) {
+  CHECK(run_child("early-options", "VCM_LARGE_CACHE_MB=0"));
+  CHECK(run_child("early-check", "VCM_CHECK=1"));
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "early-options") == 0) return early_options_child();
+  if (argc > 1 && strcmp(argv[1], "early-check") == 0) return early_check_child();
+  test_early_options();
   void *keep = malloc(1000); /* something to report */
   through_full_pipe(print_stats, &d);
   CHECK(strstr(d.got, "vcm stats:") != NULL);
