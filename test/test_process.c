@@ -1385,6 +1385,57 @@ static int exit_give_back_child(void) {
 }
 static void test_exit_gives_back(void) { CHECK_EQ(exec_child("exit-give-back"), 1); }
 
+/* The same with a held burst left unlooked at: a thread whose last purges were its burst's
+ * (held, dropping nothing) left its classes unlooked at once their lists were grouped, so its
+ * exit purges skipped them: 16,384 chunks of 1,000 bytes written, one in 64 kept live, after
+ * three rounds of the same all freed; the pages holding no live chunk stayed resident (about
+ * 2,000 of 3,840). Now the exit purges look at every class. In a fresh process (exec'd). */
+enum { HELD_N = 16384, HELD_KEEP = 64 };
+static unsigned char *held_chunks[HELD_N];
+static void *exit_held_main(void *arg) {
+  unsigned char **p = held_chunks;
+  for (int round = 0; round < 4; round++) {
+    for (int i = 0; i < HELD_N; i++) {
+      if (!(p[i] = malloc_(1000))) return NULL;
+      memset(p[i], 1, 1000);
+    }
+    for (int i = 0; i < HELD_N; i++)
+      if (round < 3 || i % HELD_KEEP) free_(p[i]);
+  }
+  return arg;
+}
+static int cmp_uptr(const void *a, const void *b) {
+  uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+  return x < y ? -1 : x > y;
+}
+static int exit_held_child(void) {
+  static uintptr_t page[HELD_N], live[HELD_N / HELD_KEEP];
+  pthread_t t;
+  void *ok = NULL;
+  if (pthread_create(&t, NULL, exit_held_main, held_chunks) != 0 ||
+      pthread_join(t, &ok) != 0 || !ok)
+    return 2;
+  /* 1,024-byte chunks, 4 a page: the pages of the freed chunks that hold no live one */
+  for (int i = 0; i < HELD_N; i++) {
+    page[i] = (uintptr_t)held_chunks[i] & ~(uintptr_t)4095;
+    if (i % HELD_KEEP == 0) live[i / HELD_KEEP] = page[i];
+  }
+  qsort(page, HELD_N, sizeof *page, cmp_uptr);
+  qsort(live, HELD_N / HELD_KEEP, sizeof *live, cmp_uptr);
+  size_t in = 0, pages = 0;
+  for (int i = 0; i < HELD_N; i++) {
+    if ((i && page[i] == page[i - 1]) ||
+        bsearch(&page[i], live, HELD_N / HELD_KEEP, sizeof *live, cmp_uptr))
+      continue;
+    pages++;
+    in += resident((void *)page[i], 4096) == 1u;
+  }
+  for (int i = 0; i < HELD_N; i += HELD_KEEP) free_(held_chunks[i]);
+  if (in > 64u) fprintf(stderr, "exit after a held burst: %zu of %zu free pages resident\n", in, pages);
+  return in > 64u || pages < 1000u;
+}
+static void test_exit_gives_held(void) { CHECK_EQ(exec_child("exit-held"), 1); }
+
 /* The classes of 16 to 256 KiB chunks keep their entries on one map page of their segment
  * between them (segment.h, VCMI_SEG_MAP_SHARED), where each kept a page of its own (5 pages,
  * r2's main segment). In a fresh process (exec'd): the segment is new. */
@@ -3369,6 +3420,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "fine-map") == 0) return fine_map_child();
   if (argc > 1 && strcmp(argv[1], "map-shared") == 0) return map_shared_child();
   if (argc > 1 && strcmp(argv[1], "exit-give-back") == 0) return exit_give_back_child();
+  if (argc > 1 && strcmp(argv[1], "exit-held") == 0) return exit_held_child();
   if (argc > 1 && strcmp(argv[1], "remote-order") == 0) return remote_order_child();
   if (argc > 1 && strcmp(argv[1], "fit-race") == 0) return fit_race_child();
   if (argc > 1 && strcmp(argv[1], "populate-race") == 0) return large_populate_race_child();
@@ -3406,6 +3458,7 @@ int main(int argc, char **argv) {
   test_fine_map();
   test_map_shared();
   test_exit_gives_back();
+  test_exit_gives_held();
   test_hold_ends_with_thread();
   test_pair_burst_holds();
   test_hold_churn();
