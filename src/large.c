@@ -593,6 +593,7 @@ size_t vcmi_large_trim(void) {
     unsigned char *p = b->p;
     size_t cap = b->cap;
     vcmi_lock_take(&large_lock);
+    wait_populated(b); /* a growth by copy's hint may be populating it (cached since) */
     vcmi_pagemap_set(p, cap, NULL);
     push(&desc_free, b); /* b may be reused once the lock is given */
     vcmi_lock_give(&large_lock);

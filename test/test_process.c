@@ -356,17 +356,23 @@ static void test_large_populate_race(void) { CHECK(in_child(large_populate_race_
 static void test_large_end_populated(void) { CHECK(in_child(large_end_populated_child)); }
 
 /* test_large_populate_move: as test_large_populate_race, but the new block moves (a realloc
- * past its capacity where it cannot grow in place), which leaves its range unmapped too, and
- * made deterministic: the madvise of the hint's populate (this program's madvise, which vcm's
- * calls reach: linked statically) first lets the other thread move the block and map its own
- * pages where it was, and waits 100 ms for it. The move must wait for the populate (large.c,
- * populating): the other thread's pages are never made resident. */
+ * past its capacity where it cannot grow in place), or is freed into the cache and unmapped
+ * from there by malloc_trim, either of which leaves its range unmapped too, and made
+ * deterministic: the madvise of the hint's populate (this program's madvise, which vcm's calls
+ * reach: linked statically) first lets the other thread move or trim the block and map its own
+ * pages where it was, and waits 100 ms for it. The move and the trim must wait for the
+ * populate (large.c, populating): the other thread's pages are never made resident. */
 static unsigned char *move_race_b, *move_race_at; /* the block, and its pages populated */
 static size_t move_race_len;
-static int move_race_go, move_race_done, move_race_mapped;
+static int move_race_trim, move_race_go, move_race_done, move_race_mapped;
 static void *move_race_other(void *arg) {
   while (!__atomic_load_n(&move_race_go, __ATOMIC_ACQUIRE)) usleep(100);
-  move_race_b = realloc_(move_race_b, (size_t)20 << 20); /* moved: its old range unmapped */
+  if (move_race_trim) { /* cached, then unmapped from the cache */
+    free_(move_race_b);
+    malloc_trim(0);
+  } else { /* moved: its old range unmapped */
+    move_race_b = realloc_(move_race_b, (size_t)20 << 20);
+  }
   void *m = mmap(move_race_at, move_race_len, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (m != MAP_FAILED && m != move_race_at) munmap(m, move_race_len);
@@ -393,30 +399,36 @@ int madvise(void *addr, size_t len, int advice) {
 static int large_populate_move_child(void) {
 #ifdef MADV_POPULATE_WRITE
   const size_t M = 1u << 20;
-  pthread_t t;
-  unsigned char *a = malloc_(6 * M);
-  if (!a) return __LINE__;
-  memset(a, 1, 6 * M);
-  usleep(20000); /* lived long enough to be measured: written all over */
-  move_race_b = malloc_(10 * M); /* 1.5x to 2x a: a growth by copy */
-  if (!move_race_b || vcm_capacity(move_race_b) != 16 * M) return __LINE__;
-  memcpy(move_race_b, a, 6 * M);
-  /* a page right after the block: a realloc past its capacity cannot grow it in place */
-  void *wall = mmap(move_race_b + 16 * M, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  move_race_at = move_race_b + 6 * M, move_race_len = 6 * M / 4; /* what a's free populates */
-  if (resident(move_race_at, move_race_len) != 0) return __LINE__;
-  madvise_hook = move_race_hook;
-  madvise_hook_at = move_race_at;
-  if (pthread_create(&t, NULL, move_race_other, NULL) != 0) return __LINE__;
-  free_(a);
-  pthread_join(t, NULL);
-  if (madvise_hook_at || !move_race_mapped) return __LINE__; /* no race made: not tested */
-  size_t in = resident(move_race_at, move_race_len); /* the other thread's pages */
-  if (in) fprintf(stderr, "populate move race: %zu pages of another mapping populated\n", in);
-  munmap(move_race_at, move_race_len);
-  if (wall != MAP_FAILED) munmap(wall, 4096);
-  free_(move_race_b);
-  if (in) return __LINE__;
+  for (move_race_trim = 0; move_race_trim < 2; move_race_trim++) {
+    pthread_t t;
+    malloc_trim(0); /* no cached block: both fresh */
+    unsigned char *a = malloc_(6 * M);
+    if (!a) return __LINE__;
+    memset(a, 1, 6 * M);
+    usleep(20000); /* lived long enough to be measured: written all over */
+    move_race_b = malloc_(10 * M); /* 1.5x to 2x a: a growth by copy */
+    if (!move_race_b || vcm_capacity(move_race_b) != 16 * M) return __LINE__;
+    memcpy(move_race_b, a, 6 * M);
+    /* a page right after the block: a realloc past its capacity cannot grow it in place */
+    void *wall = mmap(move_race_b + 16 * M, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    move_race_at = move_race_b + 6 * M, move_race_len = 6 * M / 4; /* what a's free populates */
+    if (resident(move_race_at, move_race_len) != 0) return __LINE__;
+    move_race_go = move_race_done = move_race_mapped = 0;
+    madvise_hook = move_race_hook;
+    madvise_hook_at = move_race_at;
+    if (pthread_create(&t, NULL, move_race_other, NULL) != 0) return __LINE__;
+    free_(a);
+    pthread_join(t, NULL);
+    if (madvise_hook_at || !move_race_mapped) return __LINE__; /* no race made: not tested */
+    size_t in = resident(move_race_at, move_race_len); /* the other thread's pages */
+    if (in)
+      fprintf(stderr, "populate race (%s): %zu pages of another mapping populated\n",
+              move_race_trim ? "trimmed" : "moved", in);
+    munmap(move_race_at, move_race_len);
+    if (wall != MAP_FAILED) munmap(wall, 4096);
+    if (!move_race_trim) free_(move_race_b);
+    if (in) return __LINE__;
+  }
 #endif
   return 0;
 }
