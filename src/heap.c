@@ -288,11 +288,16 @@ static inline uint32_t collect_step(vcmi_segment *s, uint32_t idx, size_t *bytes
   vcmi_region *r = reg(s);
   vcmi_loc loc = {idx >> RIDX_G_BITS, idx & ((1u << RIDX_G_BITS) - 1u), ridx_entry(r, idx)};
   uint32_t next = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) ^ VCMI_REMOTE;
-  if (VCMI_UNLIKELY(next > VCMI_NONE)) { /* another flag than REMOTE, or not REMOTE */
-    lost_r = r, lost_idx = idx; /* no call here: collect_lists stays a leaf */
+  if (VCMI_UNLIKELY(next >= VCMI_NONE)) { /* the list's last, or not REMOTE with a link only */
+    if (next != VCMI_NONE) {
+      lost_r = r, lost_idx = idx; /* no call here: collect_lists stays a leaf */
+      return VCMI_NONE;
+    }
+    vcmi_release(r, &loc);
+    *bytes += s->cap[loc.k];
     return VCMI_NONE;
   }
-  vcmi_release(r, &loc);
+  vcmi_release(r, &loc); /* one test a chunk for both (the callers' != VCMI_NONE folds away) */
   *bytes += s->cap[loc.k];
   return next;
 }
