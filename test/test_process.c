@@ -357,7 +357,8 @@ static void test_large_end_populated(void) { CHECK(in_child(large_end_populated_
 
 /* test_large_populate_move: as test_large_populate_race, but the new block moves (a realloc
  * past its capacity where it cannot grow in place), or is freed into the cache and unmapped
- * from there by malloc_trim, either of which leaves its range unmapped too, and made
+ * from there by malloc_trim, or is freed and unmapped at once (test_large_populate_race's
+ * case), each of which leaves its range unmapped, and made
  * deterministic: the madvise of the hint's populate (this program's madvise, which vcm's calls
  * reach: linked statically) first lets the other thread move or trim the block and map its own
  * pages where it was, and waits 100 ms for it. The move and the trim must wait for the
@@ -367,9 +368,11 @@ static size_t move_race_len;
 static int move_race_trim, move_race_go, move_race_done, move_race_mapped;
 static void *move_race_other(void *arg) {
   while (!__atomic_load_n(&move_race_go, __ATOMIC_ACQUIRE)) usleep(100);
-  if (move_race_trim) { /* cached, then unmapped from the cache */
+  if (move_race_trim == 1) { /* cached, then unmapped from the cache */
     free_(move_race_b);
     malloc_trim(0);
+  } else if (move_race_trim == 2) { /* 64 MiB of capacity: not cached, unmapped */
+    free_(move_race_b);
   } else { /* moved: its old range unmapped */
     move_race_b = realloc_(move_race_b, (size_t)20 << 20);
   }
@@ -398,9 +401,9 @@ int madvise(void *addr, size_t len, int advice) {
 }
 static int large_populate_move_child(void) {
 #ifdef MADV_POPULATE_WRITE
-  const size_t M = 1u << 20;
-  for (move_race_trim = 0; move_race_trim < 2; move_race_trim++) {
+  for (move_race_trim = 0; move_race_trim < 3; move_race_trim++) {
     pthread_t t;
+    const size_t M = move_race_trim == 2 ? 4u << 20 : 1u << 20; /* freed: 64 MiB capacity */
     malloc_trim(0); /* no cached block: both fresh */
     unsigned char *a = malloc_(6 * M);
     if (!a) return __LINE__;
@@ -423,10 +426,10 @@ static int large_populate_move_child(void) {
     size_t in = resident(move_race_at, move_race_len); /* the other thread's pages */
     if (in)
       fprintf(stderr, "populate race (%s): %zu pages of another mapping populated\n",
-              move_race_trim ? "trimmed" : "moved", in);
+              move_race_trim == 2 ? "freed" : move_race_trim ? "trimmed" : "moved", in);
     munmap(move_race_at, move_race_len);
     if (wall != MAP_FAILED) munmap(wall, 4096);
-    if (!move_race_trim) free_(move_race_b);
+    if (move_race_trim == 0) free_(move_race_b);
     if (in) return __LINE__;
   }
 #endif
