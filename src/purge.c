@@ -184,7 +184,7 @@ static unsigned span_log2(void) {
  * is a chain of groups, one per span (its free chunks), the spans with resident pages first,
  * then the dropped ones (their chunks fault again), each part in address order. */
 typedef struct span_rec {
-  uint32_t head, tail; /* a group's first and last chunk */
+  uint16_t head, tail; /* a group's first and last chunk, less its span's first (rec_head) */
   uint16_t cnt;        /* its chunks (0: no group) */
   uint16_t full;       /* the class's purges (mod 2^16) when it was last found all free, or,
                         * once dropped (gone), when it was dropped */
@@ -192,9 +192,12 @@ typedef struct span_rec {
 /* A class's groups in two parts. Its head, in the segment's header page (after the header,
  * which every free reads: resident while the segment is in use), holds its counters, the bits
  * of spans 0..63 and the records of the first HEAD_SPANS spans; the rest lie after the map,
- * per class on a page boundary. So a class using up to HEAD_SPANS (12) spans (48 KiB of 16-byte
+ * per class on a page boundary. So a class using up to HEAD_SPANS (16) spans (64 KiB of 16-byte
  * chunks) keeps no page of groups of its own: a thread using 4 scales and 20 classes (s3) kept
- * 19 such pages. */
+ * 19 such pages. A record is 8 bytes (chunks within its span: under 2^16 of them, as an OS page
+ * is at most VCMI_SEG_PAGE_MAX), so that the header page has room for 16 a class, where 12-byte
+ * ones (chunk numbers) fitted 10 (s6's 64-byte class, 11 spans, kept a page of its own in each
+ * of 8 threads). */
 #define HEAD_OFF ((sizeof(vcmi_segment) + 7u) & ~(size_t)7u) /* shares a line with area[]: owner's */
 /* a class's share of the page, less 32 bytes of counters (24 before the records, 8 after) */
 #define HEAD_SPANS ((((VCMI_PAGE - HEAD_OFF) / VCMI_NCLASS & ~(size_t)7u) - 32u) / sizeof(span_rec))
@@ -221,6 +224,7 @@ typedef struct span_groups {
   unsigned k;
   uint32_t nw;    /* words of span bits in use (the spans below the class's frontier) */
   int relink;     /* this purge relinks the whole chain at its end (chain_in, _out: nothing) */
+  unsigned pl;    /* the class's chunks per span, as a shift (vcmi_purge_span_log2) */
 } span_groups;
 #define SEG_GROUPS_OFF (VCMI_SEG_PAGE_MAX + VCMI_SEG_MAP_SKEW + VCMI_SEG_MAP_BYTES) /* aligned */
 #define SEG_GROUP_BYTES ((sizeof(span_own) + VCMI_PAGE - 1u) & ~(VCMI_PAGE - 1u))
@@ -231,25 +235,37 @@ _Static_assert(HEAD_SPANS >= 8u && HEAD_SPANS <= 64u &&
                    HEAD_OFF + VCMI_NCLASS * sizeof(span_head) <= VCMI_PAGE,
                "the heads fit the header page, after the header");
 _Static_assert(SPANS_MAX % 64u == 0 && SPANS_MAX <= 65536u, "span numbers fit 16 bits");
+_Static_assert(VCMI_SEG_PAGE_MAX >> VCMI_LMIN <= 65536u, "a chunk's place in its span fits 16 bits");
 /* A fine segment's one class takes the first head: the rest of the page holds its first map
  * entries (vcmi_purge_fine_map_off). */
 static span_groups groups_of(vcmi_segment *s, unsigned k) {
   unsigned char *b = (unsigned char *)s;
   return (span_groups){(span_head *)(void *)(b + HEAD_OFF) + (s->fine_end ? 0u : k),
                        (span_own *)(void *)(b + SEG_GROUPS_OFF + k * SEG_GROUP_BYTES),
-                       vcmi_seg_region(s), k, 0, 0};
+                       vcmi_seg_region(s), k, 0, 0, vcmi_purge_span_log2(s, k)};
 }
 size_t vcmi_purge_fine_map_off(void) {
   return (HEAD_OFF + sizeof(span_head) + 63u) & ~(size_t)63u; /* a line of their own */
 }
 void *vcmi_purge_groups_at(vcmi_segment *s, unsigned k, size_t *bytes) {
   *bytes = SEG_GROUP_BYTES;
-  return groups_of(s, k).own;
+  return (unsigned char *)s + SEG_GROUPS_OFF + k * SEG_GROUP_BYTES; /* groups_of's own */
 }
 /* Span i's record (one after the map is read only once the head's own flag is set). */
 static inline span_rec *rec(const span_groups *G, uint32_t i) {
   if (VCMI_LIKELY(i < HEAD_SPANS)) return &G->h->r[i];
   return &G->own->r[i];
+}
+/* Span i's group's first and last chunk; set them (g in span i). */
+static inline uint32_t rec_head(const span_groups *G, uint32_t i) {
+  return i << G->pl | rec(G, i)->head;
+}
+static inline uint32_t rec_tail(const span_groups *G, uint32_t i) {
+  return i << G->pl | rec(G, i)->tail;
+}
+static inline uint16_t rec_off(const span_groups *G, uint32_t i, uint32_t g) {
+  VCMI_ASSERT(g >> G->pl == i);
+  return (uint16_t)(g - (i << G->pl));
 }
 /* Word w of the has (gone = 0) or gone (gone = 1) bits. */
 static uint64_t *word(const span_groups *G, int gone, uint32_t w) {
@@ -313,16 +329,16 @@ static void link_from(const span_groups *G, uint32_t a, uint32_t g) {
   if (a == NO_SPAN)
     G->r->free_head[G->k] = g;
   else
-    vcmi_set_link(vcmi_entry_at(G->r, G->k, rec(G, a)->tail), g);
+    vcmi_set_link(vcmi_entry_at(G->r, G->k, rec_tail(G, a)), g);
 }
 static uint32_t head_of(const span_groups *G, uint32_t a) {
-  return a == NO_SPAN ? VCMI_NONE : rec(G, a)->head;
+  return a == NO_SPAN ? VCMI_NONE : rec_head(G, a);
 }
 /* Span i's group, of part p (its record and bits set), onto the chain at its place. */
 static void chain_in(const span_groups *G, int p, uint32_t i) {
   if (G->relink) return;
-  vcmi_set_link(vcmi_entry_at(G->r, G->k, rec(G, i)->tail), head_of(G, group_after(G, p, i)));
-  link_from(G, group_before(G, p, i), rec(G, i)->head);
+  vcmi_set_link(vcmi_entry_at(G->r, G->k, rec_tail(G, i)), head_of(G, group_after(G, p, i)));
+  link_from(G, group_before(G, p, i), rec_head(G, i));
 }
 /* Span i's group, of part p, off the chain. */
 static void chain_out(const span_groups *G, int p, uint32_t i) {
@@ -360,7 +376,7 @@ static int groups_taken(span_groups *G, uint32_t nspan, uint32_t rest, uint32_t 
          * the list, so among the resident groups (all before it were taken) */
         set_cnt(G, i, c - taken);
         set_bit(G, 1, i, 0);
-        rec(G, i)->head = b, taken = 0;
+        rec(G, i)->head = rec_off(G, i, b), taken = 0;
       }
   if (taken == 0) return 0;
 broken:
@@ -468,12 +484,12 @@ static void chain_check(const span_groups *G, unsigned per_log2) {
       for (uint64_t x = part_bits(G, p, w); x; x &= x - 1u) {
         uint32_t i = w * 64u + (unsigned)__builtin_ctzll(x);
         const span_rec *y = rec(G, i);
-        VCMI_ASSERT(g == y->head && y->cnt);
+        VCMI_ASSERT(g == rec_head(G, i) && y->cnt);
         for (uint32_t c = 0; c < y->cnt; c++, g = vcmi_link(vcmi_entry_at(G->r, G->k, g)->state)) {
           uint32_t st = vcmi_entry_at(G->r, G->k, g)->state;
           VCMI_ASSERT(g >> per_log2 == i);
           VCMI_ASSERT(st & (AGED | VCMI_PURGED));
-          VCMI_ASSERT(c + 1u < y->cnt || g == y->tail);
+          VCMI_ASSERT(c + 1u < y->cnt || g == rec_tail(G, i));
         }
         total += y->cnt;
       }
@@ -531,18 +547,19 @@ int vcmi_purge_prev(vcmi_segment *s, unsigned k, uint32_t c, uint32_t walk, uint
   uint32_t st = state_at(r, k, c), fresh = r->fresh[k];
   if (st & (AGED | VCMI_PURGED)) { /* in its span's group, intact if its head is marked */
     span_groups groups = groups_of(s, k), *G = &groups;
-    unsigned l = vcmi_purge_span_log2(s, k);
+    unsigned l = G->pl;
     uint32_t i = c >> l, q;
     G->nw = ((fresh - 1u) >> l) / 64u + 1u; /* c < fresh */
     if (!get_bit(G, 0, i)) return -1;
     span_rec *x = rec(G, i);
-    uint32_t hs = x->head < fresh ? state_at(r, k, x->head) : VCMI_LIVE;
+    uint32_t head = rec_head(G, i);
+    uint32_t hs = head < fresh ? state_at(r, k, head) : VCMI_LIVE;
     if ((hs & (AGED | VCMI_PURGED)) && !(hs & (VCMI_LIVE | VCMI_REMOTE))) {
-      if (x->head == c) { /* the tail of the group before, if it links here */
+      if (head == c) { /* the tail of the group before, if it links here */
         uint32_t j = group_before(G, get_bit(G, 1, i), i);
-        if (j != NO_SPAN && links_to(r, k, q = rec(G, j)->tail, c)) return *prev = q, 0;
+        if (j != NO_SPAN && links_to(r, k, q = rec_tail(G, j), c)) return *prev = q, 0;
       } else {
-        q = x->head;
+        q = head;
         for (uint32_t n = x->cnt; n-- > 0 && q < fresh; q = vcmi_link(state_at(r, k, q)))
           if (links_to(r, k, q, c)) return *prev = q, 0;
       }
@@ -560,10 +577,10 @@ int vcmi_purge_prev(vcmi_segment *s, unsigned k, uint32_t c, uint32_t walk, uint
  * whose head the next purge sets: groups_taken); next: the one after. */
 void vcmi_purge_unlink(vcmi_segment *s, unsigned k, uint32_t c, uint32_t prev, uint32_t next) {
   span_groups groups = groups_of(s, k), *G = &groups;
-  uint32_t i = c >> vcmi_purge_span_log2(s, k);
+  uint32_t i = c >> G->pl;
   span_rec *x = rec(G, i);
   VCMI_ASSERT(get_bit(G, 0, i) && x->cnt > 0 && G->h->chain >= x->cnt);
-  if (x->cnt == 1u || (prev == VCMI_NONE && c == x->tail)) {
+  if (x->cnt == 1u || (prev == VCMI_NONE && c == rec_tail(G, i))) {
     /* none of it left on the list: the group goes, with the chunks taken from its head (the
      * purge counts those taken from the chain's head, group by group) */
     G->h->chain -= x->cnt;
@@ -572,8 +589,8 @@ void vcmi_purge_unlink(vcmi_segment *s, unsigned k, uint32_t c, uint32_t prev, u
   }
   G->h->chain--;
   set_cnt(G, i, x->cnt - 1u);
-  if (c == x->head) x->head = next;
-  if (c == x->tail) x->tail = prev;
+  if (c == rec_head(G, i)) x->head = rec_off(G, i, next);
+  if (c == rec_tail(G, i)) x->tail = rec_off(G, i, prev);
 }
 
 /* The chain has fewer than n groups. */
@@ -610,8 +627,8 @@ static void group_runs(span_groups *G, vcmi_entry *map, uint32_t g, uint32_t sto
       G->h->own = 1;
       x->cnt = 0;
     }
-    uint32_t c = x->cnt, head = c ? x->head : VCMI_NONE;
-    if (!c) x->tail = g;
+    uint32_t c = x->cnt, base = i << per_log2, head = c ? base | x->head : VCMI_NONE;
+    if (!c) x->tail = (uint16_t)(g - base);
     do { /* each onto the group's front, while in span i */
       vcmi_entry *e = map + g;
       uint32_t next = vcmi_link(e->state);
@@ -620,7 +637,7 @@ static void group_runs(span_groups *G, vcmi_entry *map, uint32_t g, uint32_t sto
       g = next, j = g >> per_log2;
     } while (g != stop && j == i);
     int new_group = !x->cnt;
-    x->head = head;
+    x->head = (uint16_t)(head - base);
     x->cnt = (uint16_t)c;
     if (c == per) x->full = now;
     if (new_group) { /* onto the chain at its place */
@@ -642,7 +659,7 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
                      vcmi_purge_batch *bt) {
   vcmi_region *r = vcmi_seg_region(s);
   span_groups groups = groups_of(s, k), *G = &groups;
-  unsigned per_log2 = vcmi_purge_span_log2(s, k);
+  unsigned per_log2 = G->pl;
   uint32_t fresh = r->fresh[k], nspan = ((fresh - 1u) >> per_log2) + 1u, per = 1u << per_log2;
   G->nw = (nspan + 63u) / 64u;
   uint32_t last = fresh - ((nspan - 1u) << per_log2); /* chunks in the top span */
@@ -758,14 +775,14 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
       x->cnt = 0;
     }
     uint32_t c = x->cnt;
-    vcmi_entry_set(e, AGED | (c ? x->head : VCMI_NONE));
+    vcmi_entry_set(e, AGED | (c ? i << per_log2 | x->head : VCMI_NONE));
     if (!c) {
-      x->tail = g;
+      x->tail = (uint16_t)(g - (i << per_log2));
       set_bit(G, 0, i, 1);
     } else if (!G->relink) { /* the group before now leads to g */
       link_from(G, group_before(G, get_bit(G, 1, i), i), g);
     }
-    x->head = g;
+    x->head = (uint16_t)(g - (i << per_log2));
     x->cnt = (uint16_t)++c;
     if (c == per) x->full = now;
     if (c == 1) chain_in(G, 0, i);
@@ -778,12 +795,12 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
     for (int p = 0; p < 2; p++)
       for (uint32_t w = 0; w < G->nw; w++)
         for (uint64_t x = part_bits(G, p, w); x; x &= x - 1u) {
-          const span_rec *y = rec(G, w * 64u + (unsigned)__builtin_ctzll(x));
+          uint32_t i = w * 64u + (unsigned)__builtin_ctzll(x), head = rec_head(G, i);
           if (tail)
-            vcmi_set_link(tail, y->head);
+            vcmi_set_link(tail, head);
           else
-            r->free_head[k] = y->head;
-          tail = map + y->tail;
+            r->free_head[k] = head;
+          tail = map + rec_tail(G, i);
         }
     if (tail)
       vcmi_set_link(tail, VCMI_NONE);

@@ -1338,6 +1338,37 @@ static void test_map_cut(void) {
   CHECK_EQ(out[0], 0u);
 }
 
+/* Span groups (purge.c): a class of up to 16 spans keeps its groups' records in the header
+ * page, none in a page of its own. 960 chunks of 64 bytes (15 spans of 4 KiB), every other one
+ * freed, so that each span has a group and none is all free; two purges record them. With
+ * 12-byte records the header page held 10 a class, and spans 10..14 took a page (s6's class of
+ * 64 bytes, 11 spans, in each of its 8 threads). In a thread of its own. */
+static void *group_room_main(void *arg) {
+  enum { N = 960 };
+  static void *c[N];
+  size_t *out = arg;
+  for (int i = 0; i < N; i++) c[i] = malloc_(64);
+  unsigned t = vcmi_tight_class(64), k = vcmi_tclass[t].k;
+  vcmi_segment *s = (vcmi_segment *)(void *)vcmi_tls_heap->cur[t];
+  for (int i = 0; i < N; i += 2) free_(c[i]);
+  churn_64k(600); /* two purges even at the largest interval */
+  size_t bytes;
+  unsigned char *g = vcmi_purge_groups_at(s, k, &bytes);
+  out[0] = resident(g, bytes);
+  out[1] = vcmi_seg_region(s)->fresh[k];
+  out[2] = vcmi_purge_span_log2(s, k);
+  for (int i = 1; i < N; i += 2) free_(c[i]);
+  return NULL;
+}
+static void test_group_room(void) {
+  size_t out[3] = {0};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, group_room_main, out) == 0);
+  CHECK(pthread_join(t, NULL) == 0);
+  CHECK(out[1] >= 960u && ((out[1] - 1u) >> out[2]) < 16u); /* 16 spans at most */
+  CHECK_EQ(out[0], 0u);
+}
+
 /* Map colours (segment.h): a fresh class of 16 to 112-byte chunks keeps the entries of its
  * first 720 chunks or more (a page's worth of chunks a batch) on one map page. With colours
  * of 0 to 39 cache lines by a hash, a class of 700 spilled onto a second page one time in
@@ -3469,6 +3500,7 @@ int main(int argc, char **argv) {
   test_map_word();
   test_batch_reuse();
   test_map_cut();
+  test_group_room();
   test_map_colours();
   test_fine_map();
   test_map_shared();
