@@ -8,7 +8,6 @@
  * the part of a reused block that may have been written. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <sched.h>
 #include <string.h>
 
 #include "large.h"
@@ -74,7 +73,7 @@ static vcmi_large *populating;
 static void wait_populated(const vcmi_large *b) {
   if (__atomic_load_n(&populating, __ATOMIC_ACQUIRE) != b) return;
   vcmi_lock_give(&large_lock);
-  while (__atomic_load_n(&populating, __ATOMIC_ACQUIRE) == b) sched_yield();
+  while (__atomic_load_n(&populating, __ATOMIC_ACQUIRE) == b) vcmi_os_yield();
   vcmi_lock_take(&large_lock);
 }
 
