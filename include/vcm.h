@@ -293,7 +293,8 @@ typedef struct vcm_stats {
 void vcm_stats_get(vcm_stats *out);
 /* Print the stats to file descriptor fd, as text or (json != 0) one JSON object. Does not
  * allocate. Set VCM_STATS=1 (text) or 2 (JSON) to print them to stderr at exit. The libc name
- * malloc_stats prints the text to stderr. */
+ * malloc_stats prints the text to stderr; mallinfo2, mallinfo and malloc_info report the same
+ * heaps in glibc's fields and XML (docs/DESIGN.md §6 maps them). */
 void vcm_stats_print(int fd, int json);
 
 /* Write an SVG picture of the whole process heap to fd: every thread heap's regions (the

@@ -7,6 +7,7 @@
 #include "large.h"
 #include "os.h"
 #include "out.h"
+#include "stats.h"
 
 /* ---- stats and checks ---- */
 
@@ -72,6 +73,90 @@ void vcm_stats_get(vcm_stats *out) {
   out->os_failed = os.failed;
   out->os_calls = os.calls;
   out->os_resident = vcmi_os_resident();
+}
+
+/* ---- the heaps in glibc's terms (stats.h) ---- */
+
+typedef struct {
+  size_t want, at; /* the heap wanted (SIZE_MAX: all), the place of the next one visited */
+  vcmi_info *out;
+} info_ctx;
+
+static void info_size(vcmi_info *o, size_t cap) {
+  size_t i = o->n_sizes;
+  while (i > 0 && o->size[i - 1u].cap > cap) i--;
+  if (i > 0 && o->size[i - 1u].cap == cap) {
+    o->size[i - 1u].count++;
+    return;
+  }
+  if (o->n_sizes == VCMI_INFO_SIZES) { /* never with the classes there are: the nearest */
+    o->size[i > 0 ? i - 1u : 0].count++;
+    return;
+  }
+  memmove(&o->size[i + 1u], &o->size[i], (o->n_sizes - i) * sizeof o->size[0]);
+  o->size[i] = (struct vcmi_info_size){cap, 1};
+  o->n_sizes++;
+}
+
+/* Each carved chunk of each class of h's segments, from the frontier down. An entry HELD is a
+ * pair's upper half (pair.h): in a live merged chunk, whose capacity counts it, or parked for
+ * its live buddy: neither in use nor on a free list (carved, so in the free bytes). */
+static void info_heap(vcmi_heap *h, vcmi_info *o) {
+  int own = h == vcmi_tls_heap;
+  o->heaps++;
+  for (vcmi_segment *s = h->orphan ? NULL : h->segs; s; s = s->next) {
+    vcmi_region *r = vcmi_seg_region(s);
+    o->reserved += s->size;
+    for (unsigned k = 0; k < r->nclass; k++) {
+      size_t cap = vcmi_class_cap(r, k);
+      uint32_t fresh = __atomic_load_n(&r->fresh[k], __ATOMIC_RELAXED);
+      int top = 1;
+      o->carved += (size_t)fresh * cap;
+      for (uint32_t g = fresh; g-- > 0;) {
+        uint32_t st = __atomic_load_n(&vcmi_entry_at(r, k, g)->state, __ATOMIC_RELAXED);
+        if (st & VCMI_LIVE) {
+          o->in_use += cap << (st & VCMI_MERGED && k ? 1u + !!(st & VCMI_QUAD) : 0u);
+          top = 0;
+        } else if ((st & VCMI_HELD) == VCMI_HELD) {
+          top = 0;
+        } else {
+          o->free_chunks++;
+          info_size(o, cap);
+          if (top) o->top += cap, o->top_own += own ? cap : 0u;
+        }
+      }
+    }
+  }
+}
+
+static void info_visit(void *ctx, vcmi_heap *h) {
+  info_ctx *c = ctx;
+  if (c->want == (size_t)-1 || c->want == c->at) info_heap(h, c->out);
+  c->at++;
+}
+
+int vcmi_info_get(size_t i, vcmi_info *out) {
+  info_ctx c = {i, 0, out};
+  memset(out, 0, sizeof *out);
+  vcmi_heap_each_heap(info_visit, &c);
+  return out->heaps != 0;
+}
+
+typedef struct {
+  size_t live, live_bytes, cached, cached_bytes;
+} large_sum;
+static void info_block(void *ctx, const void *p, size_t used, size_t cap, int cached) {
+  large_sum *l = ctx;
+  (void)p, (void)used;
+  if (cached)
+    l->cached++, l->cached_bytes += cap;
+  else
+    l->live++, l->live_bytes += cap;
+}
+void vcmi_info_large(size_t *live, size_t *live_bytes, size_t *cached, size_t *cached_bytes) {
+  large_sum l = {0, 0, 0, 0};
+  vcmi_large_each(info_block, &l);
+  *live = l.live, *live_bytes = l.live_bytes, *cached = l.cached, *cached_bytes = l.cached_bytes;
 }
 
 typedef struct {

@@ -2494,6 +2494,59 @@ static void test_malloc_stats(void) {
   CHECK(got > 0 && strstr(buf, "vcm stats:") != NULL && strstr(buf, "Arena") == NULL);
 }
 
+/* mallinfo2 and malloc_info are vcm's (they were glibc's: its own unused arena, zeros). The
+ * small chunks carved are arena = uordblks + fordblks; freed chunks count in ordblks; a freed
+ * large block stays cached (free space, releasable: keepcost) until malloc_trim unmaps it;
+ * malloc_info's free chunks by capacity add up to its "rest" total. */
+static void test_mallinfo(void) {
+  enum { N = 4096 };
+  static char *p[N];
+  vcm_trim();
+  struct mallinfo2 m0 = mallinfo2(), m1, m2;
+  for (int i = 0; i < N; i++) p[i] = malloc_(300);
+  m1 = mallinfo2();
+  CHECK(m1.uordblks >= m0.uordblks + N * 300u);
+  CHECK_EQ(m1.arena, m1.uordblks + m1.fordblks);
+  for (int i = 0; i < N; i++) free_(p[i]);
+  m2 = mallinfo2();
+  CHECK(m2.uordblks + N * 300u <= m1.uordblks);
+  CHECK(m2.ordblks >= m0.ordblks + N);
+  char *big = malloc_((size_t)8 << 20);
+  CHECK(big != NULL);
+  m1 = mallinfo2();
+  CHECK(m1.hblks == m2.hblks + 1 && m1.hblkhd >= m2.hblkhd + ((size_t)8 << 20));
+  free_(big); /* cached */
+  m1 = mallinfo2();
+  CHECK(m1.hblks == m2.hblks && m1.keepcost >= ((size_t)8 << 20));
+  CHECK(m1.arena >= m2.arena + ((size_t)8 << 20) && m1.keepcost <= m1.fordblks);
+  CHECK_EQ(vcm_trim(), 1);
+  m2 = mallinfo2();
+  CHECK(m2.keepcost < ((size_t)8 << 20) && m2.arena + ((size_t)8 << 20) <= m1.arena);
+  /* malloc_info: the sizes of every heap add up to the total of free chunks */
+  static char xml[1 << 22]; /* every heap the tests before made */
+  FILE *f = tmpfile();
+  size_t n = 0, count = 0, total = 0, rest_n = 0, rest_b = 0;
+  CHECK(f != NULL && malloc_info(0, f) == 0);
+  if (f) {
+    rewind(f);
+    n = fread(xml, 1, sizeof xml - 1, f);
+    fclose(f);
+  }
+  xml[n] = 0;
+  CHECK(n > 0 && n < sizeof xml - 1);
+  for (const char *q = xml; (q = strstr(q, "<size from=")); q++) {
+    size_t from, to, t, c;
+    CHECK(sscanf(q, "<size from=\"%zu\" to=\"%zu\" total=\"%zu\" count=\"%zu\"", &from, &to, &t,
+                 &c) == 4 && from == to && t == from * c);
+    total += t, count += c;
+  }
+  const char *last = strstr(xml, "<total type=\"mmap\"");
+  while (last && last > xml && strncmp(last, "<total type=\"rest\"", 18)) last--;
+  CHECK(last && sscanf(last, "<total type=\"rest\" count=\"%zu\" size=\"%zu\"", &rest_n, &rest_b) == 2);
+  CHECK(count > 0 && rest_n == count && rest_b >= total); /* nothing cached now; parked halves */
+  CHECK(malloc_info(1, stdout) == EINVAL);
+}
+
 /* A block over a quarter of the address space (1 GiB on 32-bit): its capacity, the next power
  * of two, was past the bound of capacities, so every such block failed (ENOMEM) where glibc's
  * malloc maps it; it takes its size's pages, and grows. Over PTRDIFF_MAX it fails, as glibc's.
@@ -3478,6 +3531,7 @@ int main(int argc, char **argv) {
   test_large_exact_fallback();
   test_trim();
   test_malloc_stats();
+  test_mallinfo();
   test_big_block();
   test_large_calloc_dense();
   test_large_calloc_first();
