@@ -55,8 +55,8 @@ int vcmi_pagemap_set(const void *start, size_t size, void *desc);
 #define VCMI_SEGMAP_MAX 254u /* units in the biggest segment (the byte holds the count + 1) */
 extern unsigned char vcmi_segmap[(size_t)1 << VCMI_SEGMAP_BITS];
 /* At load (lifecycle.c): make the segment map read-only, its pages opened as segments are set
- * in them. Read-only pages are the OS's zero page, so a process that locks its memory
- * (mlockall) does not make all 32 MiB resident. Nothing if a segment was set before, or where
+ * in them. Read-only pages are the OS's zero page (where the kernel maps one: DESIGN §6), so a
+ * process that locks its memory (mlockall) does not make all 32 MiB resident. Nothing if a segment was set before, or where
  * the map shares a page (32-bit targets). Takes meta_lock. */
 void vcmi_segmap_init(void);
 /* Where p's unit keeps its byte: at the index after the unit's own (wrapping), so that the
