@@ -1005,7 +1005,9 @@ static uint32_t freed_into(vcmi_segment *s) {
  * segment with nothing live is unmapped, except the heap's first and one per xscale, which
  * goes only once it stayed empty, nothing freed into it, for a whole interval (a segment
  * emptied by remote frees is often refilled soon: s6). A class is looked at only if it was
- * freed into since the last purge (freed_into) or aged chunks then.
+ * freed into since the last purge (freed_into) or aged chunks then, and every carved class at
+ * the purge that ends a hold (a held purge leaves a class whose list it found grouped unlooked
+ * at: its burst's spans stayed resident for good where the program freed into it no more).
  * A purge that ends a burst of frees (the heap allocated under an eighth of what it freed
  * since the last purge: a container torn down, or another thread freed what this one built)
  * ages chunks but drops none, and the heap HOLDS them: a program that frees its structures at
@@ -1048,12 +1050,14 @@ static void heap_purge_as(vcmi_heap *h, int exiting) {
   int drop = h->check || exiting || alloc >= freed / 8u;
   h->held = !drop;
   bt.hold_new = !drop && !h->hold_live;
+  int ended = 0;
   if (bt.hold_new) h->hold_rss = vcmi_os_resident(); /* 0 if unknown: then no hold */
   if (!drop && h->hold_rss) { /* a burst: hold (again) */
     h->hold_left = vcmi_sat_add(h->hold_live ? h->hold_left : 0, vcmi_sat_mul(HOLD_ALLOC, freed));
     h->hold_live = h->hold_live > h->live_at ? h->hold_live : h->live_at;
   } else if (h->hold_live && (live >= h->hold_live || alloc >= h->hold_left)) {
     h->hold_live = 0;
+    ended = 1;
   } else if (h->hold_live) {
     h->hold_left -= alloc;
   }
@@ -1076,7 +1080,8 @@ static void heap_purge_as(vcmi_heap *h, int exiting) {
       continue;
     }
     s->idle = (uint32_t)empty;
-    s->aging |= touched; /* the classes to look at (below: bit k read, then written) */
+    /* the classes to look at (below: bit k read, then written); all at a hold's end */
+    s->aging |= ended ? s->carved : touched;
     link = &s->next;
   }
   /* donations, among the segments that stay (the batch's ranges must stay mapped) */
