@@ -76,3 +76,7 @@ void vcmi_options_init(void) {
     }
   }
 }
+
+void vcmi_option_set(vcmi_option i, long v) {
+  __atomic_store_n(&vcmi_opt[i], v < 0 ? 0 : v > (1L << 30) ? 1L << 30 : v, __ATOMIC_RELAXED);
+}

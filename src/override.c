@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "options.h"
 #include "stats.h"
 #include "vcm.h"
 
@@ -91,4 +92,33 @@ int malloc_info(int options, FILE *fp) {
   return 0;
 }
 
+
+/* M_TRIM_THRESHOLD: VCM_PURGE_MB, the most bytes a thread frees between returns of memory to
+ * the OS, in whole MiB rounded up, at least 1 (a purge at every free would cost far more than
+ * glibc's test of its top chunk); negative: 2^30 MiB, as glibc reads it unsigned. Each heap
+ * takes it at its next purge. A burst of frees is still held for its rebuild (docs/DESIGN.md
+ * §6). vcm honours no other parameter (its classes, its large-block threshold and its per-thread
+ * heaps are fixed): 0, where glibc returns 1 even for a parameter it does not know. */
+int mallopt(int param, int value) {
+  if (param != M_TRIM_THRESHOLD) return 0;
+  unsigned long mib = value < 0 ? 1ul << 30 : ((unsigned long)value + (1ul << 20) - 1u) >> 20;
+  vcmi_option_set(VCMI_OPT_PURGE_MB, mib ? (long)mib : 1);
+  return 1;
+}
+
+/* glibc's own names for its allocator, exported by its libc and called directly by some hooks
+ * and old programs: left glibc's, their blocks reached vcm's free (a foreign pointer, reported)
+ * and vcm's reached glibc's free. */
+void *__libc_malloc(size_t n) { return vcm_malloc(n); }
+void __libc_free(void *p) { vcm_free(p); }
+void *__libc_calloc(size_t c, size_t s) { return vcm_calloc(c, s); }
+void *__libc_realloc(void *p, size_t n) { return vcm_realloc(p, n); }
+void *__libc_memalign(size_t a, size_t n) { return vcm_memalign(a, n); }
+void *__libc_valloc(size_t n) { return vcm_valloc(n); }
+void *__libc_pvalloc(size_t n) { return vcm_pvalloc(n); }
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* glibc 2.33 deprecates mallinfo */
+struct mallinfo __libc_mallinfo(void) { return mallinfo(); }
+#pragma GCC diagnostic pop
+int __libc_mallopt(int param, int value) { return mallopt(param, value); }
 #pragma GCC visibility pop

@@ -2615,6 +2615,34 @@ static void test_mallinfo(void) {
   CHECK(malloc_info(1, stdout) == EINVAL);
 }
 
+/* mallopt(M_TRIM_THRESHOLD, n) sets the most bytes a thread frees between purges (VCM_PURGE_MB,
+ * rounded up to MiB, at least 1): a heap's next purge takes it (it was glibc's: 1 returned, and
+ * vcm's purges were as before). Other parameters: 0 (vcm does not honour them). In an exec'd
+ * child (the option is the process's). Exit 0, or 1 (printed). */
+static int mallopt_child(void) {
+  enum { N = 16384, SIZE = 4000 }; /* 64 MiB live: a purge interval of an eighth, 8 MiB */
+  static char *p[N];
+  for (int i = 0; i < N; i++)
+    if (!(p[i] = malloc_(SIZE))) return 4;
+  size_t at[2];
+  for (int round = 0; round < 2; round++) {
+    if (round == 1 && mallopt(M_TRIM_THRESHOLD, 1 << 20) != 1) return 1;
+    for (int i = 0; i < N; i++) { /* steady churn: as much allocated as freed, no burst */
+      free_(p[i]);
+      if (!(p[i] = malloc_(SIZE))) return 4;
+    }
+    at[round] = vcmi_tls_heap->purge_at;
+  }
+  int other = mallopt(M_MMAP_THRESHOLD, 1 << 20) | mallopt(M_ARENA_MAX, 1) | mallopt(M_MXFAST, 0) |
+              mallopt(12345, 1);
+  for (int i = 0; i < N; i++) free_(p[i]);
+  if (at[0] > ((size_t)1 << 20) && at[1] > 0 && at[1] <= ((size_t)1 << 20) && other == 0) return 0;
+  fprintf(stderr, "mallopt: purge interval %zu, then %zu bytes; other parameters %d\n", at[0], at[1],
+          other);
+  return 1;
+}
+static void test_mallopt(void) { CHECK_EQ(exec_child("mallopt"), 1); }
+
 /* A block over a quarter of the address space (1 GiB on 32-bit): its capacity, the next power
  * of two, was past the bound of capacities, so every such block failed (ENOMEM) where glibc's
  * malloc maps it; it takes its size's pages, and grows. Over PTRDIFF_MAX it fails, as glibc's.
@@ -3574,6 +3602,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "mlockall") == 0) return mlockall_child();
   if (argc > 1 && strcmp(argv[1], "large_locked") == 0) return large_locked_child();
   if (argc > 1 && strcmp(argv[1], "trim") == 0) return trim_child();
+  if (argc > 1 && strcmp(argv[1], "mallopt") == 0) return mallopt_child();
   if (argc > 1 && strcmp(argv[1], "big_block") == 0) return big_block_child();
   if (argc > 1 && strcmp(argv[1], "every-scale") == 0) return every_scale_child();
   if (argc > 1 && strcmp(argv[1], "os-failure") == 0) return os_failure_child();
@@ -3601,6 +3630,7 @@ int main(int argc, char **argv) {
   test_trim();
   test_malloc_stats();
   test_mallinfo();
+  test_mallopt();
   test_big_block();
   test_large_calloc_dense();
   test_large_calloc_first();
