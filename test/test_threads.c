@@ -14,6 +14,7 @@
 
 #include "harness.h"
 #include "vcm.h"
+#include "stats.h"
 
 /* pthread_create, retried while the system is short of threads (EAGAIN); a thread that cannot
  * be made ends the program with a failed tally rather than a join of an unset handle. */
@@ -385,12 +386,15 @@ static void test_remote_shrink(void) {
   if (*why) fprintf(stderr, "check: %s\n", why);
 }
 
-/* vcm_stats_get and vcm_svg while other threads allocate, free and free each other's chunks:
+/* vcm_stats_get, vcm_svg and mallinfo2's walk (vcmi_info_get) while other threads allocate,
+ * free and free each other's chunks:
  * they read the other heaps (under the heap list lock, which keeps their segments mapped) while
  * those change: each figure is a value its counter had, not one instant's (vcm.h), and never
  * garbage (a count read apart from another and subtracted wraps): the bound is loose (2^18
  * chunks a worker, what a purge interval of 16-byte frees could leave uncollected), not the
- * workers' live set. Under TSan the reads of those readers alone are suppressed (test/tsan.supp). */
+ * workers' live set. Under TSan the reads of those readers alone are suppressed (test/tsan.supp);
+ * mallinfo2's walk needs no suppression: it reads counters and entries by relaxed loads, and the
+ * segment lists, which change under the lock it holds. */
 #define SN_W 3
 #define SN_KEEP 512
 static void *sn_box[SN_W][SN_KEEP];
@@ -427,6 +431,12 @@ static void test_stats_while_allocating(void) {
            st.small_live_capacity > ((size_t)SN_W << 30) || st.heaps < SN_W;
     if (st.small_live_chunks > most) most = st.small_live_chunks;
     if (n % 40 == 0 && null) svg_bad += vcm_svg(fileno(null)) != 0;
+    /* mallinfo2's and malloc_info's walk (override.c): all heaps, then one */
+    static vcmi_info in;
+    vcmi_info_get((size_t)-1, &in);
+    bad += in.heaps < SN_W || in.free_chunks > ((size_t)SN_W << 24) ||
+           in.in_use > ((size_t)SN_W << 30) || in.top_own > in.top;
+    vcmi_info_get((size_t)n % (SN_W + 1u), &in);
   }
   __atomic_store_n(&sn_stop, 1, __ATOMIC_RELAXED);
   for (int i = 0; i < SN_W; i++) pthread_join(t[i], NULL);
