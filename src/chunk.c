@@ -78,34 +78,6 @@ static size_t move_up(void *q, const void *p, size_t keep, size_t src_cap, int f
   return keep;
 }
 
-void *vcmi_seg_shrink(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n, uint32_t state) {
-  vcmi_heap *h = vcmi_tls_heap;
-  if (!(state & VCMI_LIVE)) return NULL; /* freed since vcm_realloc saw it: the slow way reports */
-  size_t used = state & VCMI_USED_MASK;
-  /* keeping its intent, as vcmi_seg_realloc: a vector's power of two, else malloc's class */
-  void *q = vcmi_heap_pop(h, r->xscale ? vcmi_tight_class(n) : vcmi_pow2_class(n), n);
-  if (!q) return NULL;
-  size_t keep = used < n ? used : n;
-  memcpy(q, p, keep);
-  /* free's fast path from the entry in hand, its purge credit as free's, but by a CAS from the
-   * state seen before the copy: a remote free of p racing this realloc is a double free */
-  ptrdiff_t cap = (ptrdiff_t)((const vcmi_segment *)(const void *)r)->cap[loc->k];
-  if (VCMI_LIKELY(VCMI_PEEK(r->owner) == (void *)h)) {
-    if (VCMI_LIKELY((h->credit -= cap) >= 0 && vcmi_release_live(r, loc, state))) {
-      vcmi_heap_count_move(keep);
-      return q;
-    }
-    h->credit += cap;
-    if (!(__atomic_load_n(&loc->e->state, __ATOMIC_RELAXED) & VCMI_LIVE)) {
-      vcm_free(q); /* nothing done: the slow way reports p */
-      return NULL;
-    }
-  }
-  vcmi_heap_count_move(keep);
-  vcmi_seg_free_slow(p, r); /* another thread's chunk, or the free that makes a purge due */
-  return q;
-}
-
 /* The chunk h hands out next in class t (its free list's head) if a purge dropped its pages
  * (PURGED: a chunk of whole pages keeps none; calloc_mid reads the mark too), else NULL. */
 static void *next_dropped(vcmi_heap *h, unsigned t) {

@@ -2,6 +2,8 @@
 #ifndef VCM_CHUNK_H
 #define VCM_CHUNK_H
 
+#include <string.h>
+
 #include "heap.h"
 
 /* Resize a chunk of a segment region within the small classes (n <= VCMI_SMALL_MAX): in place,
@@ -11,12 +13,40 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n);
 /* vcmi_seg_realloc of p, which vcmi_seg_find located at loc (not located again; a chunk that is
  * not LIVE is reported). */
 void *vcmi_seg_realloc_at(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n);
-/* A realloc shrinking p, a LIVE chunk of r (not MERGED) at loc whose entry reads state, to n
- * bytes (0 < n <= vcmi_shrink_floor of its capacity, which is over 16), from this thread's heap
- * (not vcmi_no_heap, not check mode): moved to the head of the smaller class's free list and p
- * freed, as vcmi_seg_realloc does, without locating p again. NULL if that list is empty (p
- * untouched: then vcmi_seg_realloc). No lock. */
-void *vcmi_seg_shrink(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n, uint32_t state);
+/* A realloc shrinking p, a LIVE chunk of r (not MERGED) at loc whose entry read state (LIVE),
+ * to n bytes (0 < n <= vcmi_shrink_floor of its capacity, which is over 16), from h, this
+ * thread's heap (not vcmi_no_heap, not check mode): moved to the head of the smaller class's
+ * free list and p freed, as vcmi_seg_realloc does, without locating p again. NULL if that list
+ * is empty, or p was freed since state was read (p untouched: then vcmi_seg_realloc, which
+ * reports). No lock. Inline: its one caller (vcm_realloc's shrink) keeps one frame, not two
+ * (r1's python: 60,176 such reallocs at 0.2). */
+static inline void *vcmi_seg_shrink(vcmi_heap *h, vcmi_region *r, const vcmi_loc *loc, void *p,
+                                    size_t n, uint32_t state) {
+  VCMI_ASSERT((state & VCMI_LIVE) && h == vcmi_tls_heap && h != &vcmi_no_heap && !h->check);
+  size_t used = state & VCMI_USED_MASK;
+  /* keeping its intent, as vcmi_seg_realloc: a vector's power of two, else malloc's class */
+  void *q = vcmi_heap_pop(h, r->xscale ? vcmi_tight_class(n) : vcmi_pow2_class(n), n);
+  if (!q) return NULL;
+  size_t keep = used < n ? used : n;
+  memcpy(q, p, keep);
+  h->realloc_moved++; /* vcmi_heap_count_move, h known */
+  h->bytes_copied += keep;
+  /* free's fast path from the entry in hand, its purge credit as free's, but by a CAS from the
+   * state seen before the copy: a remote free of p racing this realloc is a double free */
+  ptrdiff_t cap = (ptrdiff_t)((const vcmi_segment *)(const void *)r)->cap[loc->k];
+  if (VCMI_LIKELY(VCMI_PEEK(r->owner) == (void *)h)) {
+    if (VCMI_LIKELY((h->credit -= cap) >= 0 && vcmi_release_live(r, loc, state))) return q;
+    h->credit += cap;
+    if (!(__atomic_load_n(&loc->e->state, __ATOMIC_RELAXED) & VCMI_LIVE)) {
+      h->realloc_moved--; /* nothing done: the slow way reports p */
+      h->bytes_copied -= keep;
+      vcm_free(q);
+      return NULL;
+    }
+  }
+  vcmi_seg_free_slow(p, r); /* another thread's chunk, or the free that makes a purge due */
+  return q;
+}
 /* 0 and *used if p is a live chunk start of r, about to move out of the small classes (check
  * mode: its slack verified); else -1, reported. No lock. */
 int vcmi_seg_used(vcmi_region *r, const void *p, size_t *used);

@@ -498,8 +498,12 @@ static void test_intent(void) {
   memset(b, 5, 150);
   char *b2 = realloc(b, 90);
   CHECK(b2 == b && vcm_capacity(b2) == 160);
+  vcm_stats_get(&s0);
   char *b3 = realloc(b2, 59);
+  vcm_stats_get(&s1);
   CHECK(b3 && vcm_capacity(b3) == 64 && b3[58] == 5);
+  /* the shrink's move counted once, with the bytes it kept */
+  CHECK(s1.realloc_moved - s0.realloc_moved == 1 && s1.bytes_copied - s0.bytes_copied == 59);
   free(b3);
   void *a = aligned_alloc(64, 80);
   CHECK(a && (uintptr_t)a % 64 == 0 && vcm_capacity(a) == 128);
