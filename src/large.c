@@ -37,7 +37,7 @@ static size_t live_cap;                /* sum of the live blocks' cap */
  * hold little more than the live ones ever needed at once. */
 static size_t live_taken, live_taken_max;
 #define CACHE_OVER (CACHE_MAX_BYTES / 16u)
-static vcmi_large live_list = {0, 0, NULL, 0, 0, 0, 0, 0, &live_list, &live_list}; /* large_lock */
+static vcmi_large live_list = {0, 0, NULL, 0, 0, 0, 0, 0, 0, &live_list, &live_list}; /* large_lock */
 /* Whether the last calloc'd block freed had 7/8 or more of its used pages resident: the program
  * wrote or read it all. The next calloc then populates its unwritten pages (up to
  * CACHE_MAX_BYTES) in one call: a read of a zero page and the write after it are two faults a
@@ -153,11 +153,67 @@ static void measure_last(void) {
   if (n) __atomic_store_n(&calloc_dense, dense_at(p, n), __ATOMIC_RELAXED);
 }
 
+/* Huge pages for blocks that grow. A block grown by realloc in steps (populate_step) or by
+ * copy (a vector's doubling) has the pages populated that the program writes next; where those
+ * cover whole huge pages (2 MiB), they are populated as huge pages: one fault a huge page, not
+ * 512 (g4: 131k faults), and one TLB entry where the program's loads of the buffer took 512.
+ * Never a huge page that a small-page populate would not have filled: the range's end is
+ * rounded up to a huge page only as far as populate's caller allows (lim: the bytes the program
+ * asked for, or its capacity) and by no more than the length populated; else down. The mapping
+ * is marked for small pages first (all of it: a mapping marked in part is two to the kernel,
+ * and a remap of it whole fails), so the program's own faults never take huge pages, and
+ * khugepaged never fills a sparse range. b->huge bounds where huge pages may be (a relaxed
+ * atomic: a growth by copy's free populates the new block from another thread). Not for
+ * calloc'd blocks (huge_ok 0): s4's callocs of random sizes look like growths by copy, and
+ * huge pages cost it 1.15x the CPU (paired). Returns the end populated. */
+static size_t populate(vcmi_large *b, size_t from, size_t to, size_t lim, int huge_ok) {
+  size_t h = vcmi_os_huge(), a = (from + h - 1u) & ~(h - 1u), e = (to + h - 1u) & ~(h - 1u);
+  if (!h || !huge_ok || vcmi_opt[VCMI_OPT_THP] || to <= from) {
+    if (to > from) vcmi_os_populate(b->p + from, to - from);
+    return to;
+  }
+  if (e > lim || e - to > to - from) e = to & ~(h - 1u);
+  if (e <= a) {
+    vcmi_os_populate(b->p + from, to - from);
+    return to;
+  }
+  size_t huge = __atomic_load_n(&b->huge, __ATOMIC_RELAXED);
+  if (!huge) vcmi_os_small_pages(b->p, b->cap);
+  while (huge < e && !__atomic_compare_exchange_n(&b->huge, &huge, e, 0, __ATOMIC_RELAXED,
+                                                  __ATOMIC_RELAXED)) {
+  }
+  if (a > from) vcmi_os_populate(b->p + from, a - from);
+  vcmi_os_populate_huge(b->p + a, e - a);
+  if (to > e) vcmi_os_populate(b->p + e, to - e);
+  return e > to ? e : to;
+}
+
+/* x, rounded down to a huge page if one may hold it: a drop from there frees whole huge pages. */
+static size_t huge_down(const vcmi_large *b, size_t x) {
+  size_t h = vcmi_os_huge();
+  return x < __atomic_load_n(&b->huge, __ATOMIC_RELAXED) ? x & ~(h - 1u) : x;
+}
+
 /* Drop the pages of b from byte from on (page-aligned) to its dirty end, keeping the page
- * tables: a reuse writes there again. b is the caller's: its program's, or neither live nor
- * cached. */
+ * tables: a reuse writes there again. Huge pages go whole (a drop of part of one splits it,
+ * and the kernel keeps all of it until memory runs short): from is rounded up to a huge page
+ * where one may be (callers that may drop more round it down, huge_down), and the huge pages
+ * go by one plain drop (they hold no page table). b is the caller's: its program's, or neither
+ * live nor cached. */
 static void drop_from(vcmi_large *b, size_t from) {
-  if (page_up(b->dirty) > from) vcmi_os_purge_keep_tables(b->p + from, page_up(b->dirty) - from);
+  size_t end = page_up(b->dirty), huge = __atomic_load_n(&b->huge, __ATOMIC_RELAXED);
+  if (from < huge) {
+    size_t h = vcmi_os_huge();
+    from = (from + h - 1u) & ~(h - 1u);
+    if (huge > end) end = huge;
+    if (huge > from) {
+      vcmi_os_purge(b->p + from, huge - from);
+      __atomic_store_n(&b->huge, from, __ATOMIC_RELAXED);
+    }
+    if (end > huge) vcmi_os_purge_keep_tables(b->p + huge, end - huge);
+  } else if (end > from) {
+    vcmi_os_purge_keep_tables(b->p + from, end - from);
+  }
   if (b->dirty > from) b->dirty = from;
 }
 
@@ -212,6 +268,7 @@ static unsigned char *move_mapping(vcmi_large *b, size_t cap, size_t al) {
     dst = NULL;
   }
   if (!dst && vcmi_os_refill(b->p, b->cap) == 0) { /* b's old place, if still free */
+    b->huge = 0;
     memcpy(b->p, t, b->used);
     vcmi_os_release(t, cap);
     vcmi_pagemap_set(b->p, b->cap, b); /* its leaves exist: cannot fail */
@@ -219,6 +276,7 @@ static unsigned char *move_mapping(vcmi_large *b, size_t cap, size_t al) {
   }
   if (!dst) vcmi_assert_fail("no place left for a large block the OS refused to move", __FILE__,
                              __LINE__);
+  b->huge = 0; /* a new mapping, not marked for small pages */
   memcpy(dst, t, b->used);
   vcmi_os_release(t, cap);
   return dst;
@@ -229,16 +287,18 @@ static unsigned char *move_mapping(vcmi_large *b, size_t cap, size_t al) {
  * unexpected case). 0, or -1 (errno ENOMEM) with b unchanged. b is the caller's to change
  * (its program's, or out of the cache). */
 static int grow_mapping(vcmi_large *b, size_t cap, size_t al) {
+  /* Not to be populated from now on (the populate's marks split the mapping, and a remap of
+   * a split one fails), nor while the remap runs. */
+  vcmi_lock_take(&large_lock);
+  if (b == last_alloc) last_alloc = NULL;
+  wait_populated(b);
+  vcmi_lock_give(&large_lock);
   unsigned char *q = vcmi_os_remap(b->p, b->cap, cap, 0, NULL);
   if (q) {
     /* Grown in place: the new granules are the block's too. If the map cannot grow, a pointer
      * into them reads as foreign (a misuse report less exact), nothing worse. */
     (void)vcmi_pagemap_set(q, cap, b);
   } else {
-    vcmi_lock_take(&large_lock); /* moving: not to be populated from now on */
-    if (b == last_alloc) last_alloc = NULL;
-    wait_populated(b);
-    vcmi_lock_give(&large_lock);
     if (!(q = move_mapping(b, cap, al))) {
       errno = ENOMEM;
       return -1;
@@ -312,7 +372,7 @@ static void cache_put(vcmi_large *b, int dense) {
       size_t room = keep > cache_bytes ? (keep - cache_bytes) & ~(vcmi_os_page() - 1u) : 0;
       vcmi_lock_give(&large_lock); /* b is nobody else's: measure and drop its pages unlocked */
       if (room && dense < 0) dense = written_all(b->p, b->used, b->born);
-      drop_from(b, dense > 0 ? room : room ? vcmi_os_page() : 0);
+      drop_from(b, huge_down(b, dense > 0 ? room : room ? vcmi_os_page() : 0));
       vcmi_lock_take(&large_lock);
     }
     if (cache_span + b->cap <= CACHE_MAX_SPAN) {
@@ -414,10 +474,12 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
     d->p = p;
     d->cap = cap;
     d->dirty = 0;
+    d->huge = 0;
     vcmi_lock_give(&large_lock);
   }
   /* The old block may be freed meanwhile by another thread: a hint either way. */
-  if (old && written_all(old, old_used, old_born)) vcmi_os_populate(d->p, page_up(old_used));
+  if (old && written_all(old, old_used, old_born))
+    populate(d, 0, page_up(old_used), page_up(n), !zero);
   /* The last page of what malloc asked for: written by a program that fills the block (last),
    * builds it from its end (a stack, a buffer written back to front) or marks its ends; one call
    * instead of a trap (s7, which stamps a block's start, middle and end: paired CPU 0.94x).
@@ -484,14 +546,18 @@ void vcmi_large_free(vcmi_large *b, void *p) {
   live_taken -= b->taken;
   unlink_live(b);
   if (b == calloc_last) calloc_last = NULL;
-  unsigned char *tail = NULL; /* the new block's, if b is a growth by copy's old one */
-  size_t tail_len = 0;
+  vcmi_large *grown = NULL; /* the new block, if b is a growth by copy's old one */
+  size_t tail = 0, tail_len = 0, tail_lim = 0;
+  int tail_huge = 0;
   size_t last_used = last_alloc ? __atomic_load_n(&last_alloc->used, __ATOMIC_RELAXED) : 0;
   if (b == prev_alloc && last_used && grown_from(last_used, b->used) &&
       !__atomic_load_n(&populating, __ATOMIC_RELAXED)) {
     size_t from = page_up(b->used), to = page_up(last_used), quarter = page_up(b->used / 4u);
-    tail = last_alloc->p + from;
+    grown = last_alloc;
+    tail = from;
     tail_len = to - from < quarter ? to - from : quarter;
+    tail_lim = to;
+    tail_huge = !last_alloc->zeroed;
     if (tail_len) __atomic_store_n(&populating, last_alloc, __ATOMIC_RELAXED);
   }
   if (b == prev_alloc) prev_alloc = NULL;
@@ -508,8 +574,8 @@ void vcmi_large_free(vcmi_large *b, void *p) {
    * it is until populating is cleared: the populate changes no byte. b keeps its first page,
    * as cache_put's drops. */
   if (tail_len && (dense >= 0 ? dense : written_all(b->p, b->used, b->born))) {
-    drop_from(b, vcmi_os_page());
-    vcmi_os_populate(tail, tail_len);
+    drop_from(b, huge_down(b, vcmi_os_page()));
+    populate(grown, tail, tail + tail_len, tail_lim, tail_huge);
   }
   if (tail_len) __atomic_store_n(&populating, NULL, __ATOMIC_RELEASE);
   cache_put(b, dense);
@@ -531,7 +597,7 @@ static void set_used(vcmi_large *b, size_t n) {
 static void populate_step(vcmi_large *b, size_t n) {
   size_t from = page_up(b->used > b->dirty ? b->used : b->dirty), to = page_up(n);
   if (n > b->used && n - b->used <= b->used / 4u && to >= from + VCMI_LARGE_STEP_MIN)
-    vcmi_os_populate(b->p + from, to - from);
+    b->dirty = populate(b, from, to, b->cap, 1); /* populated past n: the next step's */
 }
 
 void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {

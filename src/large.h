@@ -19,6 +19,8 @@ typedef struct vcmi_large {
                    * gave or dropped them): calloc clears only below that */
   size_t taken;   /* its written extent when allocated, page_up(max(dirty, used)): live_taken */
   uint64_t born;  /* when it was last allocated (vcmi_os_coarse_ns): see large.c, written_all */
+  size_t huge;    /* huge pages only below p + huge (a multiple of vcmi_os_huge(); 0: none and
+                   * the mapping maybe not marked for small pages): large.c, populate */
   struct vcmi_large *next, *prev; /* live list (for stats); next: free or cached list */
 } vcmi_large;
 /* A block of capacity >= n (a power of two, at least 512 KiB; n's pages where the OS refuses

@@ -64,6 +64,18 @@ void vcmi_os_purge_keep_tables(void *p, size_t size);
 int vcmi_os_guard(void *p, size_t size);
 /* Ask for transparent huge pages on [p, p + size) (a hint; failure is ignored). */
 void vcmi_os_hugepage(void *p, size_t size);
+/* The huge page vcmi_os_populate_huge makes (Linux x86-64 and arm64 with 4 KiB pages: 2 MiB),
+ * or 0 where vcm makes none. */
+size_t vcmi_os_huge(void);
+/* Mark the mapping [p, p + size) (whole: all of one reservation) for small pages: faults there
+ * take small pages whatever the system's huge page mode. A hint; keeps errno. */
+void vcmi_os_small_pages(void *p, size_t size);
+/* As vcmi_os_populate, with huge pages where the OS has them free: [p, p + size) (aligned to
+ * vcmi_os_huge()) lies in a mapping marked by vcmi_os_small_pages, and is marked so again
+ * after (later faults take small pages; the mapping is one for remaps again). While it runs,
+ * the mapping is not one (a remap of it whole would fail): the caller keeps remaps out. A
+ * hint; keeps errno. */
+void vcmi_os_populate_huge(void *p, size_t size);
 /* Grow the mapping [p, p + old) to new_size bytes, moving page tables, never bytes. dest NULL
  * and move 0: in place, if the address space after it is free; move 1: where the kernel
  * chooses (it checks all before it unmaps anything: a refusal changes nothing). dest set:

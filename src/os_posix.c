@@ -116,11 +116,17 @@ int vcmi_os_purge(void *p, size_t size) {
   return r;
 }
 
+/* madvise as a hint: a failure is ignored (EINVAL where the kernel lacks the advice or THP is
+ * not built in: the caller succeeds all the same); keeps errno. */
+static void hint(void *p, size_t size, int advice) {
+  int saved = errno;
+  (void)madvise(p, size, advice);
+  errno = saved;
+}
+
 void vcmi_os_populate(void *p, size_t size) {
 #ifdef MADV_POPULATE_WRITE
-  int saved = errno;
-  (void)madvise(p, size, MADV_POPULATE_WRITE);
-  errno = saved;
+  hint(p, size, MADV_POPULATE_WRITE);
 #else
   (void)p;
   (void)size;
@@ -213,11 +219,33 @@ void vcmi_os_purge_keep_tables(void *p, size_t size) {
 
 int vcmi_os_guard(void *p, size_t size) { return mprotect(p, size, PROT_NONE); }
 
+#if defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE) && defined(MADV_POPULATE_WRITE)
+size_t vcmi_os_huge(void) {
+  return sizeof(void *) == 8 && vcmi_os_page() == 4096u ? (size_t)2 << 20 : 0;
+}
+
+void vcmi_os_small_pages(void *p, size_t size) { hint(p, size, MADV_NOHUGEPAGE); }
+
+/* The range is marked for huge pages only while it is populated: khugepaged, which collapses
+ * a marked range holding one small page or more into a huge page (max_ptes_none 511), never
+ * sees it, and a drop never finds a huge page where it was not populated. */
+void vcmi_os_populate_huge(void *p, size_t size) {
+  hint(p, size, MADV_HUGEPAGE);
+  hint(p, size, MADV_POPULATE_WRITE);
+  hint(p, size, MADV_NOHUGEPAGE);
+}
+#else
+size_t vcmi_os_huge(void) { return 0; }
+void vcmi_os_small_pages(void *p, size_t size) {
+  (void)p;
+  (void)size;
+}
+void vcmi_os_populate_huge(void *p, size_t size) { vcmi_os_populate(p, size); }
+#endif
+
 void vcmi_os_hugepage(void *p, size_t size) {
 #ifdef MADV_HUGEPAGE
-  int saved = errno; /* EINVAL where THP is not built in: a hint, the caller succeeds */
-  (void)madvise(p, size, MADV_HUGEPAGE);
-  errno = saved;
+  hint(p, size, MADV_HUGEPAGE);
 #else
   (void)p;
   (void)size;

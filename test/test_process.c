@@ -355,6 +355,73 @@ static void test_large_growth_copy(void) { CHECK(in_child(large_growth_copy_chil
 static void test_large_populate_race(void) { CHECK(in_child(large_populate_race_child)); }
 static void test_large_end_populated(void) { CHECK(in_child(large_end_populated_child)); }
 
+/* AnonHugePages (KiB) of the mapping holding p (/proc/self/smaps), or -1. */
+static long huge_kib(const void *p) {
+  char buf[512];
+  FILE *f = fopen("/proc/self/smaps", "r");
+  long v = -1;
+  int in = 0;
+  if (!f) return -1;
+  while (fgets(buf, sizeof buf, f)) {
+    unsigned long lo, hi;
+    if (sscanf(buf, "%lx-%lx ", &lo, &hi) == 2 && strchr(buf, '-') < strchr(buf, ' '))
+      in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+    else if (in && strncmp(buf, "AnonHugePages:", 14) == 0)
+      v = strtol(buf + 14, NULL, 10);
+  }
+  fclose(f);
+  return v;
+}
+
+/* Whether the system gives transparent huge pages to a mapping that asks (mode not never). */
+static int thp_on(void) {
+  char buf[128] = "";
+  FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+  if (!f) return 0;
+  int on = fgets(buf, sizeof buf, f) && !strstr(buf, "[never]");
+  fclose(f);
+  return on;
+}
+
+/* Child of test_large_huge: a block appended to in 1 MiB steps gets the whole huge pages of its
+ * populated steps as huge pages (where the system has them), and stays one mapping to the
+ * kernel: a growth past its capacity remaps it whole (a mapping left marked in part is two, and
+ * that remap failed). A growth by copy gets the copy's huge pages and, at the old block's free,
+ * the quarter past it; never a huge page past what a small-page populate fills. */
+static int large_huge_child(void) {
+  const size_t M = (size_t)1 << 20;
+  int thp = thp_on();
+  unsigned char *p = malloc_(8 * M), *q;
+  if (!p) return __LINE__;
+  memset(p, 1, 8 * M);
+  for (size_t n = 9 * M; n <= 16 * M; n += M) { /* capacity 16 MiB */
+    if (!(q = realloc_(p, n))) return __LINE__;
+    p = q;
+    memset(p + n - M, 2, M);
+  }
+  if (thp && huge_kib(p) < 2048) return __LINE__;
+  if (!(q = realloc_(p, 40 * M))) return __LINE__; /* past the capacity: remapped whole */
+  p = q;
+  if (p[0] != 1 || p[8 * M - 1] != 1 || p[8 * M] != 2 || p[16 * M - 1] != 2) return __LINE__;
+  if (resident(p + 16 * M, 24 * M) != 0) return __LINE__; /* a doubling is not populated */
+  free_(p);
+  unsigned char *old = malloc_(16 * M), *grown;
+  if (!old) return __LINE__;
+  memset(old, 3, 16 * M);
+  usleep(20000); /* old enough to have been written (large.c, written_all) */
+  if (!(grown = malloc_(32 * M))) return __LINE__;
+  if (thp && huge_kib(grown) < 2048) return __LINE__;
+  memcpy(grown, old, 16 * M);
+  free_(old); /* the quarter past the copy populated: 4 MiB */
+  if (resident(grown + 16 * M, 4 * M) != 4 * M / 4096) return __LINE__;
+  if (resident(grown + 20 * M, 12 * M - 4096) != 0) return __LINE__; /* the end page: malloc's */
+  if (!(q = realloc_(grown, 70 * M))) return __LINE__; /* past the capacity: remapped whole */
+  if (q[0] != 3 || q[16 * M - 1] != 3) return __LINE__;
+  free_(q);
+  return 0;
+}
+static void test_large_huge(void) { CHECK(in_child(large_huge_child)); }
+
 /* test_large_populate_move: as test_large_populate_race, but the new block moves (a realloc
  * past its capacity where it cannot grow in place), or is freed into the cache and unmapped
  * from there by malloc_trim, or is freed and unmapped at once (test_large_populate_race's
@@ -3715,6 +3782,7 @@ int main(int argc, char **argv) {
   test_remote_push_unmapped();
 #endif
   test_large_past_cap();
+  test_large_huge();
   test_large_step_populated(); /* last: its block, cached, would serve others' */
   return t_report();
 }
