@@ -243,6 +243,7 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   vcmi_lock_take(&heaps_lock); /* segment lists change under heaps_lock, for readers */
   s->next = h->segs;
   h->segs = s;
+  h->seg_n = 0;
   vcmi_lock_give(&heaps_lock);
   return s;
 }
@@ -560,6 +561,7 @@ static void seg_unlink(vcmi_heap *h, vcmi_segment **link) {
   vcmi_segment *s = *link;
   vcmi_lock_take(&heaps_lock);
   *link = s->next;
+  h->seg_n = 0;
   vcmi_lock_give(&heaps_lock);
   for (unsigned t = 0; t < VCMI_NCLS; t++)
     if (h->cur[t] == reg(s)) heap_set_cur(h, t, &empty_region);
@@ -768,6 +770,7 @@ static int adopt(vcmi_heap *h) {
       h->segs = a->segs;
     }
     a->segs = NULL;
+    a->seg_n = h->seg_n = 0;
     a->carve_s = NULL;
     /* its counters too, before a is a spare: another thread may take it at once */
     h->realloc_inplace += a->realloc_inplace;
@@ -892,23 +895,59 @@ static uint32_t unpark(vcmi_heap *h, vcmi_region *r, unsigned k) {
   return n;
 }
 
+#define SEG_INDEX_OVER (VCMI_SEG_INDEX + 2u)
+/* h's segment index (vcmi_heap's seg_at), rebuilt if a change of the list left it stale. */
+static void seg_index(vcmi_heap *h) {
+  if (h->seg_n || !h->segs) return; /* none: nothing written (vcmi_no_heap is shared) */
+  uint32_t n = 0;
+  for (vcmi_segment *s = h->segs; s; s = s->next, n++) {
+    if (n == VCMI_SEG_INDEX) {
+      h->seg_n = SEG_INDEX_OVER;
+      return;
+    }
+    h->seg_at[n] = s;
+    h->seg_x[n] = reg(s)->xscale;
+  }
+  h->seg_n = n + 1u;
+}
+/* The segment of xscale x after s (NULL: the first) in h's list, NULL past the last; *i is the
+ * place in the index after s's (0 to start). seg_index first. */
+static vcmi_segment *seg_of(const vcmi_heap *h, unsigned x, uint32_t *i, vcmi_segment *s) {
+  if (h->seg_n == SEG_INDEX_OVER) {
+    for (s = s ? s->next : h->segs; s && reg(s)->xscale != x;) s = s->next;
+    return s;
+  }
+  for (uint32_t j = *i; j + 1u < h->seg_n; j++)
+    if (h->seg_x[j] == x) {
+      *i = j + 1u;
+      return h->seg_at[j];
+    }
+  return NULL;
+}
+/* for each segment s of h of xscale x, in list order */
+#define EACH_SEG_OF(h, x, s, i)                                                               \
+  for (uint32_t i = 0; (s = seg_of(h, x, &i, s)) != NULL;)
+
 static void *take_any(vcmi_heap *h, unsigned t, size_t n, int grow, vcmi_region **rp,
                       int *reused) {
   unsigned k = vcmi_tclass[t].k, x = vcmi_tclass[t].x;
   void *p;
+  vcmi_segment *s = NULL;
   *reused = 1;
   if ((p = vcmi_take_free(*rp, k, n))) return p;
-  for (vcmi_segment *s = h->segs; s; s = s->next)
-    if (reg(s)->xscale == x && (p = vcmi_take_free(reg(s), k, n))) return *rp = reg(s), p;
+  seg_index(h);
+  EACH_SEG_OF(h, x, s, i)
+    if ((p = vcmi_take_free(reg(s), k, n))) return *rp = reg(s), p;
   /* parked pair halves before fresh chunks: a class taking chunks again reuses them */
-  for (vcmi_segment *s = h->segs; s; s = s->next)
-    if (reg(s)->xscale == x && (reg(s)->paired >> k & 1u) && unpark(h, reg(s), k) &&
-        (p = vcmi_take_free(reg(s), k, n)))
+  s = NULL;
+  EACH_SEG_OF(h, x, s, i)
+    if ((reg(s)->paired >> k & 1u) && unpark(h, reg(s), k) && (p = vcmi_take_free(reg(s), k, n)))
       return *rp = reg(s), p;
   if (t >= VCMI_NFIXED && !h->check) { /* fitted: the fixed class's chunks its size left free */
     unsigned t0 = vcmi_tight_class_calc(n), k0 = vcmi_tclass[t0].k, x0 = vcmi_tclass[t0].x;
-    for (vcmi_segment *s = h->segs; s; s = s->next) /* *rp stays: cur[t] is of t's scale */
-      if (reg(s)->xscale == x0 && (p = vcmi_take_free(reg(s), k0, n))) return p;
+    s = NULL;
+    EACH_SEG_OF(h, x0, s, i) /* *rp stays: cur[t] is of t's scale */
+      if ((p = vcmi_take_free(reg(s), k0, n))) return p;
   }
   /* two free buddies of the class below, one chunk of this class (pair.h): a page of strings
    * that left it serves those growing up to this class, no fresh page. Only for a growing
@@ -916,10 +955,11 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, int grow, vcmi_region 
    * class below carving while the one above reused its pages: 28 % more page faults. An
    * append into 2 KiB may take four free 512-byte chunks as one QUAD (lg 2, pair.h), one into
    * 4 KiB a whole free page of the 1 or 2 KiB class. */
+  s = NULL;
   if (grow && x == 0 && k + 1u < VCMI_NCLASS && k + 1u >= VCMI_PAIR_K_MIN)
-    for (vcmi_segment *s = h->segs; s; s = s->next)
+    EACH_SEG_OF(h, 0u, s, i)
       for (unsigned lg = 1; lg <= 2u && k + lg < VCMI_NCLASS; lg++)
-        if (reg(s)->xscale == 0 && !(reg(s)->pair_dry[k + lg - VCMI_PAIR_K_MIN] & lg) &&
+        if (!(reg(s)->pair_dry[k + lg - VCMI_PAIR_K_MIN] & lg) &&
             vcmi_pairs_here(reg(s), k + lg) &&
             (s->cap[k + lg] << lg) <= VCMI_TAKE_CAP_MAX &&
             (lg == 1u ? k + 1u >= VCMI_TAKE_K_MIN || (grow & VCMI_GROW_APPEND)
@@ -929,8 +969,9 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, int grow, vcmi_region 
   *reused = 0;
   if (grow == VCMI_GROW_REUSE) return NULL;
   if ((p = take_fresh(h, *rp, k, n))) return p;
-  for (vcmi_segment *s = h->segs; s; s = s->next)
-    if (reg(s)->xscale == x && (p = take_fresh(h, reg(s), k, n))) return *rp = reg(s), p;
+  s = NULL;
+  EACH_SEG_OF(h, x, s, i)
+    if ((p = take_fresh(h, reg(s), k, n))) return *rp = reg(s), p;
   return NULL;
 }
 

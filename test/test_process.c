@@ -2611,6 +2611,34 @@ static int trim_child(void) {
   fprintf(stderr, "malloc_trim: %d, VmRSS %ld -> %ld KiB%s\n", got, r0, r1, bad ? ", live bytes lost" : "");
   return 1;
 }
+/* The slow path's index of the heap's segments (heap.c, vcmi_heap's seg_at) is rebuilt when the
+ * list changes. Chunks of the twelve fine classes of 1 to 8 KiB (33/32, 34/32, 35/32 and 36/32
+ * of 1, 2 and 4 KiB) make a fine segment each, three of each scale; freed, a trim unmaps all
+ * but one of each scale; each class then allocates again, its slow path walking its scale's
+ * segments: an index left stale reads an unmapped header (the child dies). */
+static int seg_index_child(void) {
+  static const size_t fine[] = {1056, 2112, 4224, 1088, 2176, 4352, 1120, 2240, 4480, 1152, 2304, 4608};
+  enum { N = sizeof fine / sizeof fine[0] };
+  unsigned char *p[N];
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < N; i++) {
+      if (!(p[i] = malloc(fine[i]))) return __LINE__;
+      memset(p[i], i, fine[i]);
+    }
+    unsigned segs = 0;
+    for (vcmi_segment *s = vcmi_tls_heap->segs; s; s = s->next) segs++;
+    if (segs < N) return __LINE__; /* one fine segment a class at least */
+    for (int i = 0; i < N; i++) {
+      if (p[i][fine[i] - 1] != (unsigned char)i) return __LINE__;
+      free(p[i]);
+    }
+    malloc_trim(0);
+  }
+  const char *why = "";
+  if (vcm_check(&why) != 0) return __LINE__;
+  return 0;
+}
+static void test_seg_index(void) { CHECK(in_child(seg_index_child)); }
 static void test_trim(void) { CHECK_EQ(exec_child("trim"), 1); }
 
 /* malloc_stats prints vcm's stats on stderr (it was glibc's: its own unused arena, zeros). */
@@ -3703,6 +3731,7 @@ int main(int argc, char **argv) {
   test_mallinfo();
   test_mallopt();
   test_big_block();
+  test_seg_index();
   test_large_calloc_dense();
   test_large_calloc_first();
   test_large_cache_peak();
