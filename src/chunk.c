@@ -8,6 +8,7 @@
 #include "options.h"
 #include "os.h"
 #include "pair.h"
+#include "remote.h"
 
 /* Live entry of p, or report (foreign: as vcmi_seg_locate_or_report). */
 static vcmi_entry *live_or_report(vcmi_region *r, const void *p, vcmi_loc *loc,

@@ -1,7 +1,7 @@
 /* Thread heaps: each thread allocates from segments it owns, without locks. A chunk freed by
- * another thread goes, in a batch of that thread's, on its segment's remote list (lock-free
- * push through the map entries); the owner collects the list when it runs short. A thread's
- * exit hands its heap to the next thread that starts or runs short.
+ * another thread goes, in a batch of that thread's, on its segment's remote list (remote.c);
+ * the owner collects the lists when it runs short and at its purges. A thread's exit hands its
+ * heap to the next thread that starts or runs short.
  *
  * Lock order: heaps_lock, then large_lock (large.c), then meta_lock (meta.c).
  */
@@ -11,20 +11,12 @@
 #include <string.h>
 
 #include "heap.h"
+#include "remote.h"
 #include "pair.h"
 #include "purge.h"
 #include "options.h"
 #include "os.h"
 
-
-/* A freeing thread's batch of remote frees for one segment (below, remote_free): a chain of
- * OUT_MAX - left chunks of r (named as on remote lists), head to tail through links, the tail's
- * entry this thread's mark (out_mark); the head's entry pe, as this thread wrote it: pv. */
-typedef struct out_slot {
-  vcmi_region *r; /* NULL: empty */
-  vcmi_entry *pe;
-  uint32_t pv, head, tail, left;
-} out_slot;
 
 static vcmi_lock heaps_lock;
 static vcmi_heap *all_heaps, *abandoned, *spare; /* spare: adopted, no segments */
@@ -208,11 +200,7 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   /* a fine segment's one class: its entries from the header page on (purge.h), so that a
    * class of a few chunks (s6's 3,096-byte batches: 16 a thread) keeps no map page */
   if (fine) r->mapk[k] = (vcmi_entry *)(void *)(base + vcmi_purge_fine_map_off());
-  /* two batch slots per scale (xscale 0, 2, 4, 6): a thread freeing one heap's chunks of all
-   * sizes (s6) has a slot for each of its segments (a fine segment's chunks are not batched:
-   * out_start never gives it its slot) */
-  s->slot = (uint32_t)(((x & 6u) | (uint32_t)(((uintptr_t)s * 0x9E3779B97F4A7C15u) >> 63)) *
-                       sizeof(out_slot)); /* a byte offset: no multiply on the push */
+  s->slot = vcmi_remote_slot(s, x); /* its batch slot in a freeing thread's */
   /* (1 + x) * inv = 1 mod 2^64 (Newton's iteration doubles the correct low bits: 3, 6, ... 96) */
   s->inv = 1u + x;
   for (int i = 0; i < 5; i++) s->inv *= 2u - (1u + x) * s->inv;
@@ -253,244 +241,6 @@ static void seg_destroy(vcmi_segment *s) {
   vcmi_os_release(s, s->size);
 }
 
-/* A chunk on a remote list or batch is named by its class and class-number, k << RIDX_G_BITS | g
- * (the map's colours make its entry's index in the map no longer tell its class). */
-#define RIDX_G_BITS (VCMI_NCLASS + 4u)
-_Static_assert(VCMI_SEG_CHANNELS << (VCMI_NCLASS - 1u) <= 1u << RIDX_G_BITS &&
-                   (VCMI_NCLASS << RIDX_G_BITS) < VCMI_NONE,
-               "class-numbers fit, and a name is never VCMI_NONE");
-
-static vcmi_entry *ridx_entry(vcmi_region *r, uint32_t idx) {
-  return vcmi_entry_at(r, idx >> RIDX_G_BITS, idx & ((1u << RIDX_G_BITS) - 1u));
-}
-
-/* A segment's remote list being collected: the next chunk of it. */
-typedef struct collect_at {
-  vcmi_segment *s;
-  uint32_t idx;
-} collect_at;
-#define COLLECT_WAYS 16u /* lists walked at once */
-
-/* The pointer of chunk idx of r (named as on remote lists). */
-static void *ridx_addr(vcmi_region *r, uint32_t idx) {
-  return vcmi_chunk_addr(r, idx >> RIDX_G_BITS, idx & ((1u << RIDX_G_BITS) - 1u));
-}
-
-/* A chunk on a remote list found not REMOTE (collect_step), reported after the walk. */
-static __thread vcmi_region *lost_r __attribute__((tls_model("initial-exec")));
-static __thread uint32_t lost_idx __attribute__((tls_model("initial-exec")));
-
-/* Free chunk idx of s's remote list, adding its capacity to *bytes; returns the next. Its entry
- * is REMOTE with a link, as the push left it, unless a racing double free stored over it after
- * the freeing thread's last look (remote_free: a window of nanoseconds): then it is reported
- * (lost_r), the rest of the list, whose link is gone, stays REMOTE (leaked, counted live),
- * and no chunk goes on a free list twice, nor a walk round a cycle. */
-static inline uint32_t collect_step(vcmi_segment *s, uint32_t idx, size_t *bytes) {
-  vcmi_region *r = reg(s);
-  vcmi_loc loc = {idx >> RIDX_G_BITS, idx & ((1u << RIDX_G_BITS) - 1u), ridx_entry(r, idx)};
-  uint32_t next = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) ^ VCMI_REMOTE;
-  if (VCMI_UNLIKELY(next >= VCMI_NONE)) { /* the list's last, or not REMOTE with a link only */
-    if (next != VCMI_NONE) {
-      lost_r = r, lost_idx = idx; /* no call here: collect_lists stays a leaf */
-      return VCMI_NONE;
-    }
-    vcmi_release(r, &loc);
-    *bytes += s->cap[loc.k];
-    return VCMI_NONE;
-  }
-  vcmi_release(r, &loc); /* one test a chunk for both (the callers' != VCMI_NONE folds away) */
-  *bytes += s->cap[loc.k];
-  return next;
-}
-
-/* Take back the chunks of the n lists at[] (of n segments), two steps of each in turn. A list
- * is a chain of dependent loads of entries that other threads wrote, so mostly cache misses (s6
- * spent 19 % of its time walking the lists one after another, 80 % of that waiting on those
- * loads); the segments' lists are independent, so their misses overlap. Each list is still
- * freed in its order, and a class's chunks are all on its segment's list, so every class's
- * free list ends as before. That order matters: a segment's chains spread over several lists
- * and freed in turn reached its class lists mixed, and s6's own reads of the blocks handed
- * out again took 40-100 % longer. Two steps a turn, not one: 21 instructions a chunk, not 27
- * (a lone list's walk: 17), no slower. Returns the bytes taken. */
-static size_t collect_lists(collect_at *at, unsigned n) {
-  size_t bytes = 0;
-  while (n > 1u)
-    for (unsigned j = 0; j < n;) {
-      uint32_t next = collect_step(at[j].s, at[j].idx, &bytes);
-      if (next != VCMI_NONE) next = collect_step(at[j].s, next, &bytes);
-      if (next != VCMI_NONE) at[j++].idx = next;
-      else at[j] = at[--n];
-    }
-  /* the last list alone (s6's longest, its 16-128-byte classes'): no round over the cursors */
-  for (uint32_t idx = n ? at[0].idx : VCMI_NONE; idx != VCMI_NONE;)
-    idx = collect_step(at[0].s, idx, &bytes);
-  return bytes;
-}
-
-/* Take back every chunk other threads freed into h's segments. Owner only. Remote frees count
- * toward the next purge like local ones (issue 11, cause 4): a heap whose chunks other threads
- * free gives pages back when it next runs short, freeing nothing itself. all: every segment's
- * list, flagged or not (a purge: a push that flagged the heap the segment had before an
- * adoption waits at most a purge interval, remote_push). An empty list is only read (seq_cst,
- * after the clear of the flag: a push it misses flags again), not exchanged, which would take
- * its line from the threads that push and read owner there. */
-static void heap_collect(vcmi_heap *h, int all) {
-  if (!all && !__atomic_load_n(&h->remote_pending, __ATOMIC_RELAXED)) return;
-  __atomic_store_n(&h->remote_pending, 0, __ATOMIC_SEQ_CST); /* before the exchanges (remote_free) */
-  collect_at at[COLLECT_WAYS];
-  unsigned n = 0;
-  size_t bytes = 0;
-  for (vcmi_segment *s = h->segs; s; s = s->next) {
-    uint32_t *list = &reg(s)->remote_head;
-    if (__atomic_load_n(list, __ATOMIC_SEQ_CST) == VCMI_NONE) continue;
-    at[n++] = (collect_at){s, __atomic_exchange_n(list, VCMI_NONE, __ATOMIC_SEQ_CST)};
-    if (n == COLLECT_WAYS) bytes += collect_lists(at, n), n = 0;
-  }
-  h->credit = vcmi_credit_less(h->credit, bytes + collect_lists(at, n));
-  if (VCMI_UNLIKELY(lost_r != NULL)) {
-    vcmi_region *r = lost_r;
-    lost_r = NULL;
-    vcmi_misuse(r, ridx_addr(r, lost_idx), VCMI_WHY_DOUBLE_FREE);
-  }
-}
-
-/* Push the chain of REMOTE entries head .. tail (linked through their links) on r's list; mark:
- * the tail's state as this thread wrote it. A batch's tail link is set by a CAS from that: a
- * racing double free that stored over it since (after remote_free's look) is reported, and
- * the chain is left off the list (its chunks stay REMOTE: leaked, counted live). A lone
- * chunk's (mark REMOTE | NONE, just taken by a CAS) by a plain store: a racer's store it
- * covers is seen at that racer's next look. */
-static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail, uint32_t mark) {
-  vcmi_entry *t = ridx_entry(r, tail);
-  /* The owner is read before the exchange: once the chain is on the list, the owner may
-   * collect it, find the segment empty and unmap it (a thread's exit, a purge), so nothing of
-   * the segment is read after (its header was: a fault, test_remote_push_unmapped). An
-   * adoption between the two flags the old heap: the purge's collection of every list finds
-   * the chain. */
-  vcmi_heap *o = __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED);
-  uint32_t old = __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED);
-  int lone = mark == (VCMI_REMOTE | VCMI_NONE);
-  do {
-    if (lone) {
-      __atomic_store_n(&t->state, VCMI_REMOTE | old, __ATOMIC_RELAXED);
-    } else if (!__atomic_compare_exchange_n(&t->state, &mark, VCMI_REMOTE | old, 0,
-                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-      vcmi_misuse(r, ridx_addr(r, tail), VCMI_WHY_DOUBLE_FREE);
-      return;
-    }
-    mark = VCMI_REMOTE | old;
-  } while (!__atomic_compare_exchange_n(&r->remote_head, &old, head, 1, __ATOMIC_SEQ_CST,
-                                        __ATOMIC_RELAXED));
-  /* Only the push onto an empty list flags the owner: a list that was not empty is flagged
-   * already or is taken whole by a collection that has not yet exchanged it (heap_collect
-   * clears the flag before it exchanges). Sparing the store on the others keeps a stream of
-   * remote frees off the owner's heap line, which its every free reads and writes. Both
-   * sides seq_cst: a push the exchange missed sets the flag after the clear. */
-  if (old != VCMI_NONE) return;
-  __atomic_store_n(&o->remote_pending, 1, __ATOMIC_SEQ_CST);
-}
-
-/* A freeing thread batches: the chunks of up to 1 KiB (times the scale) it frees of one
- * segment wait in a slot of its own (REMOTE, still counted live by their owner, so the segment
- * stays) and go in one push of OUT_MAX, or when another segment needs the slot, or at the
- * thread's next purge or exit (out_key's destructor). At most OUT_MAX * 1,792 bytes per slot
- * (448 KiB a thread) wait unreused.
- *
- * A batched free takes no atomic: its entry is tested LIVE and stored REMOTE | the batch's head
- * by plain (relaxed) accesses. The CAS this replaces (LIVE to REMOTE, on a line the owner
- * writes) was 80 % of a remote free's time in s6. A racing double free can slip between the
- * test and the store (both threads see LIVE and store); so the batch's next free, or its push,
- * reads the head's entry again first: one stored over (by another freeing thread's link or
- * mark, by the owner's free list or a new allocation) is reported and left out of the batch
- * (out_raced), so the chunk stays on one list. A chain's first entry holds the thread's mark
- * (REMOTE | AGED | its thread id), so that two threads' first entries differ too, and the push
- * links it by a CAS from that mark. */
-#define OUT_SLOTS 8u /* a segment's slot: its xscale (0, 2, 4, 6) and a hash bit (seg_create) */
-#define OUT_MAX 32u
-#define OUT_KMIN (VCMI_LMAX - 10u) /* the classes batched: capacity (1 + xscale) KiB at most */
-static __thread out_slot out[OUT_SLOTS] __attribute__((tls_model("initial-exec")));
-/* 1: out_key is set, its destructor will flush; -1: it ran, no more batching */
-static __thread int out_armed __attribute__((tls_model("initial-exec")));
-/* A chain's first entry as this thread writes it (set with out_armed = 1) */
-static __thread uint32_t out_mark __attribute__((tls_model("initial-exec")));
-static pthread_key_t out_key;
-static int out_key_ready;
-
-/* Take o's batch off its slot and push it, but for its head if a racing double free stored
- * over the head's entry since this thread wrote it: that chunk is reported (first: a handler
- * that frees may use the slot, and after the push the segment may be gone) and left out. */
-static __attribute__((noinline)) void out_flush(out_slot *o) {
-  vcmi_region *r = o->r;
-  if (!r) return;
-  o->r = NULL;
-  uint32_t head = o->head, tail = o->tail, pv = o->pv;
-  if (VCMI_UNLIKELY(__atomic_load_n(&o->pe->state, __ATOMIC_RELAXED) != pv)) {
-    vcmi_misuse(r, ridx_addr(r, head), VCMI_WHY_DOUBLE_FREE);
-    if (head == tail) return;
-    head = vcmi_link(pv);
-  }
-  remote_push(r, head, tail, out_mark);
-}
-static void out_flush_all(void) {
-  for (unsigned i = 0; i < OUT_SLOTS; i++) out_flush(&out[i]);
-}
-static void out_destructor(void *arg) {
-  (void)arg;
-  out_armed = -1; /* later destructors' remote frees are pushed one by one */
-  out_flush_all();
-}
-static void check_slack_of(vcmi_region *r, size_t k, const unsigned char *p, size_t used);
-
-/* A remote free of chunk idx (at p, entry e) of r that does not
- * join o's chain: start one there, or push it alone (a large chunk; a thread that cannot
- * batch; check mode, whose every remote free comes here since it never starts a chain, so the
- * common path tests nothing for it). Either way the entry is taken by a CAS from LIVE (once a
- * chain, not once a free). The first batch sets out_key, so that the thread's exit flushes
- * (glibc keeps the first 32 keys' values in the thread: no allocation). */
-static __attribute__((noinline)) void out_start(vcmi_region *r, out_slot *o, uint32_t idx,
-                                                const void *p, vcmi_entry *e) {
-  unsigned k = idx >> RIDX_G_BITS; /* the class, from the name: no register kept for it */
-  int alone = k < OUT_KMIN || r->xscale > VCMI_XSCALE_WIDE || out_armed < 0 ||
-              vcmi_opt[VCMI_OPT_CHECK] ||
-              (!out_armed && (!out_key_ready || pthread_setspecific(out_key, &out_armed) != 0));
-  if (!alone && !out_armed) {
-    out_armed = 1;
-    out_mark = VCMI_REMOTE | VCMI_AGED | ((uint32_t)vcmi_os_thread_id() & VCMI_USED_MASK);
-  }
-  uint32_t mark = alone ? VCMI_REMOTE | VCMI_NONE : out_mark,
-           s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
-  do {
-    if (!(s & VCMI_LIVE)) {
-      vcmi_report_not_live(r, p, e, VCMI_WHY_DOUBLE_FREE);
-      return;
-    }
-  } while (!__atomic_compare_exchange_n(&e->state, &s, mark, 1, __ATOMIC_RELAXED,
-                                        __ATOMIC_RELAXED));
-  /* the chunk is ours until pushed (its used, in s, is gone from the entry) */
-  if (VCMI_UNLIKELY(vcmi_opt[VCMI_OPT_CHECK])) { /* the slack, then the free fill */
-    check_slack_of(r, k, p, s & VCMI_USED_MASK);
-    memset((void *)(uintptr_t)p, VCMI_CHECK_FILL, vcmi_class_cap(r, k));
-  }
-  if (alone) {
-    remote_push(r, idx, idx, mark);
-    return;
-  }
-  out_flush(o);
-  o->r = r;
-  o->pe = e;
-  o->pv = mark;
-  o->head = o->tail = idx;
-  o->left = OUT_MAX - 1u;
-}
-
-/* The head of o's batch (of r) was stored over since this thread wrote it (remote_free):
- * out_flush reports it and pushes the rest; the free of chunk idx then starts a new batch. */
-static __attribute__((noinline, cold)) void out_raced(vcmi_region *r, out_slot *o, uint32_t idx,
-                                                      const void *p, vcmi_entry *e) {
-  out_flush(o);
-  out_start(r, o, idx, p, e);
-}
-
 /* VCM_CHECK=1: every chunk on a free list is filled with VCMI_CHECK_FILL, and a live chunk's slack
  * (used to capacity) holds it too. Allocation verifies a reused chunk is still all fill (a
  * write after free), free and realloc verify the slack (an overflow past the used size). To
@@ -514,20 +264,6 @@ __thread size_t vcmi_tls_inplace __attribute__((tls_model("initial-exec")));
 static void inplace_flush(vcmi_heap *h) {
   h->realloc_inplace += vcmi_tls_inplace;
   vcmi_tls_inplace = 0;
-}
-
-static int all_fill(const unsigned char *p, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (p[i] != VCMI_CHECK_FILL) return 0;
-  return 1;
-}
-
-static void check_slack_of(vcmi_region *r, size_t k, const unsigned char *p, size_t used) {
-  if (!all_fill(p + used, vcmi_class_cap(r, (unsigned)k) - used))
-    vcmi_misuse(r, p, VCMI_WHY_OVERFLOW);
-}
-void vcmi_check_slack(vcmi_region *r, const vcmi_loc *loc, const unsigned char *p) {
-  check_slack_of(r, loc->k, p, __atomic_load_n(&loc->e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK);
 }
 
 /* Class t allocates from r first: cur[t] and its bin. */
@@ -613,7 +349,7 @@ static void global_init(void) {
                  (t + 1u == VCMI_NTIGHT || vcmi_tight_class_calc(most + 1u) == t + 1u)));
   }
   if (pthread_key_create(&heap_key, heap_destructor) == 0) key_ready = 1;
-  if (pthread_key_create(&out_key, out_destructor) == 0) out_key_ready = 1;
+  vcmi_remote_init();
 }
 
 /* A heap for this thread: an abandoned one (with its segments), a spare, or a new one. */
@@ -694,8 +430,8 @@ static void heap_purge_out(vcmi_heap *h) {
   }
 }
 static void heap_give_up(vcmi_heap *h, int exiting) {
-  out_flush_all();
-  heap_collect(h, 0);
+  vcmi_remote_flush();
+  vcmi_heap_collect(h, 0);
   /* A purge left due (by a free that crossed the line: it leaves the purge to the heap's next
    * operation) is this thread's: made by the next one, it saw this thread's burst and that
    * thread held it. Otherwise the credit carries on: short threads that take the heap in turn
@@ -979,14 +715,14 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, int grow, vcmi_region 
 void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n, int grow) {
   int reused;
   unsigned k = vcmi_tclass[t].k;
-  heap_collect(h, 0);
+  vcmi_heap_collect(h, 0);
   if (PURGE_DUE(h)) heap_purge(h); /* remote frees collected may make it due */
   vcmi_region *r = h->cur[t];
   size_t grown = h->grown;
   unsigned char *p = take_any(h, t, n, grow, &r, &reused);
   if (!p && grow == VCMI_GROW_REUSE) return NULL;
   if (!p && adopt(h)) {
-    heap_collect(h, 0);
+    vcmi_heap_collect(h, 0);
     seg_trim(h);
     r = h->cur[t]; /* r's segment may be gone (seg_unlink resets cur[t]) */
     p = take_any(h, t, n, grow, &r, &reused);
@@ -1006,7 +742,7 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n, int grow) {
     return p;
   }
   size_t cap = vcmi_class_cap(r, k);
-  if (reused && !all_fill(p, cap))
+  if (reused && !vcmi_all_fill(p, cap))
     vcmi_misuse(r, p, VCMI_WHY_WRITE_AFTER_FREE);
   memset(p + n, VCMI_CHECK_FILL, cap - n);
   return p;
@@ -1074,10 +810,10 @@ static void heap_purge_as(vcmi_heap *h, int exiting) {
   inplace_flush(h);
   if (__atomic_load_n(&locked_seen, __ATOMIC_RELAXED))
     for (vcmi_segment *s = h->segs; s; s = s->next) seg_reclose(s);
-  out_flush_all(); /* this thread's batches: delayed by a purge interval at most */
+  vcmi_remote_flush(); /* this thread's batches: delayed by a purge interval at most */
   vcmi_purge_batch bt;
   bt.n = bt.n_to = bt.cur = 0; /* no donation until vcmi_donate_plan */
-  heap_collect(h, 1);
+  vcmi_heap_collect(h, 1);
   /* the held pair halves let go count as freed, as the parked ones that unpark frees (else live
    * falls by them with nothing freed, and a burst's purge read a wrapped alloc: it dropped what
    * the hold kept, r1's third round faulting 15 MiB back) */
@@ -1153,52 +889,6 @@ static void heap_purge_as(vcmi_heap *h, int exiting) {
   h->credit = (ptrdiff_t)h->purge_at;
 }
 
-/* Another thread frees chunk g of class k of r (at p, entry e): add it to this thread's batch
- * for r, once the batch's head reads as this thread wrote it (out_slot; else out_raced), by a
- * plain load of e, its LIVE test and a plain store, next to each other: a racing double free
- * can only slip between those two accesses. Or go to out_start. Every call off the common
- * path is the last thing done (a tail call: no frame on the common path). */
-static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vcmi_entry *e,
-                                                              size_t k, uint32_t g,
-                                                              const void *p) {
-  uint32_t idx = (uint32_t)k << RIDX_G_BITS | g;
-  out_slot *o = (out_slot *)(void *)((char *)out + ((vcmi_segment *)(void *)r)->slot);
-  if (VCMI_LIKELY(o->r == r)) {
-    if (VCMI_UNLIKELY(__atomic_load_n(&o->pe->state, __ATOMIC_RELAXED) != o->pv)) {
-      out_raced(r, o, idx, p, e);
-      return;
-    }
-    uint32_t w = VCMI_REMOTE | o->head;
-    if (VCMI_UNLIKELY(!(__atomic_load_n(&e->state, __ATOMIC_RELAXED) & VCMI_LIVE))) {
-      vcmi_report_not_live(r, p, e, VCMI_WHY_DOUBLE_FREE);
-      return;
-    }
-    __atomic_store_n(&e->state, w, __ATOMIC_RELAXED);
-    o->pe = e;
-    o->pv = w;
-    o->head = idx;
-    if (VCMI_UNLIKELY(--o->left == 0)) out_flush(o);
-  } else {
-    out_start(r, o, idx, p, e);
-  }
-}
-
-/* Report p, at entry e, as no live chunk: freed (why), or, if e is a HELD half inside a live
- * MERGED chunk (pair.h: the HELD entries before e lead to its first, g = 4q + j, and a pair spans
- * j = 1, a QUAD j <= 3), as an interior pointer, as it was when the chunk was one of the class
- * above. Misuse only: a buddy's entry is read here alone. */
-__attribute__((noinline, cold)) void vcmi_report_not_live(vcmi_region *r, const void *p,
-                                                      const vcmi_entry *e, vcmi_why why) {
-  const uint32_t both = VCMI_LIVE | VCMI_MERGED;
-  if (vcmi_pair_held(__atomic_load_n(&e->state, __ATOMIC_RELAXED))) {
-    unsigned j = 1; /* no first entry is HELD: the walk stops at or above entry 0 */
-    while (j < 3u && vcmi_pair_held(__atomic_load_n(&e[-(ptrdiff_t)j].state, __ATOMIC_RELAXED))) j++;
-    uint32_t head = __atomic_load_n(&e[-(ptrdiff_t)j].state, __ATOMIC_RELAXED);
-    if ((head & both) == both && (j == 1u || (head & VCMI_QUAD))) why = VCMI_WHY_INTERIOR;
-  }
-  vcmi_misuse(r, p, why);
-}
-
 /* Locate p in r or report why it is not a chunk start: foreign (the caller's words, as for a
  * pointer in no segment: alloc.c) if p is not in r's segment at all (an address past 2^48
  * wraps to r in the segment map, meta.h). */
@@ -1210,18 +900,12 @@ int vcmi_seg_locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc, vcmi
 }
 
 
-/* No test against fresh[k]: the entry was LIVE (heap.h, vcmi_seg_find), and remote_free
- * tests it again next to its store. */
-void vcmi_seg_free_remote(void *p, vcmi_region *r, vcmi_entry *map, uint32_t g, size_t kc) {
-  remote_free(r, map + g, kc - VCMI_SEG_CHANNELS_LOG2, g, p);
-}
-
 void vcmi_seg_free_slow(void *p, vcmi_region *r) {
   vcmi_loc loc;
   if (vcmi_seg_locate_or_report(r, p, &loc, VCMI_WHY_FOREIGN) != 0) return;
   vcmi_heap *h = vcmi_tls_heap;
   if (!is_owner(r, h)) {
-    remote_free(r, loc.e, loc.k, loc.g, p);
+    vcmi_seg_free_remote(p, r, loc.e - loc.g, loc.g, loc.k + VCMI_SEG_CHANNELS_LOG2);
     return;
   }
   uint32_t s = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED);

@@ -272,7 +272,7 @@ static inline int vcmi_seg_locate(const vcmi_region *r, const void *p, vcmi_loc 
  * free's p stays in the register it came in, and the segment's index is computed off a copy
  * (an lea), not p copied away first (one instruction on every free). */
 void vcmi_seg_free_slow(void *p, vcmi_region *r);
-/* vcmi_seg_free_slow for a LIVE chunk of another thread's heap that vcmi_seg_find (unbounded)
+/* (remote.c) vcmi_seg_free_slow for a LIVE chunk of another thread's heap that vcmi_seg_find (unbounded)
  * located at entry map + g of class k (map = r->mapk[k]): the remote push, or the report of a
  * racing double free. kc = k + VCMI_SEG_CHANNELS_LOG2, the index vcmi_seg_find computes. Free's
  * fast path passes what it holds in registers, so that it computes neither k nor the entry's
@@ -358,10 +358,6 @@ static inline void vcmi_heap_count_move(size_t keep) {
 /* Locate p in r (0), or report why it is not a chunk start (-1): interior, or foreign (the
  * caller's words) if p is not in r's segment. */
 int vcmi_seg_locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc, vcmi_why foreign);
-/* Report p, at entry e, as no live chunk (why), or as inside a merged chunk (pair.h). */
-void vcmi_report_not_live(vcmi_region *r, const void *p, const vcmi_entry *e, vcmi_why why);
-/* Check mode: report an overflow if the live chunk's slack (used to capacity) is not all fill. */
-void vcmi_check_slack(vcmi_region *r, const vcmi_loc *loc, const unsigned char *p);
 /* malloc_trim's part in the calling thread's heap (heap.c): 1 if pages went back. */
 int vcmi_heap_trim(void);
 /* fork hooks (lifecycle.c): prepare takes heaps_lock, parent gives it, child resets it. */

@@ -1,0 +1,341 @@
+/* Remote frees: a chunk of another thread's heap, freed here, joins a batch of this thread's
+ * for its segment (a chain through the map entries' links, no atomic on the common path) and
+ * goes in one lock-free push on the segment's remote list; the owner takes the lists whole and
+ * walks them (vcmi_remote_collect). Also the reports of a segment chunk that is not live, and
+ * check mode's slack test, which the owner's paths (heap.c, chunk.c) share with these. The
+ * method and its races: docs/DESIGN.md §5 ("Threads"), docs/SECURITY.md.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <string.h>
+
+#include "remote.h"
+#include "pair.h"
+#include "purge.h"
+#include "options.h"
+#include "os.h"
+
+#define reg vcmi_seg_region
+
+/* A freeing thread's batch of remote frees for one segment (below, remote_free): a chain of
+ * OUT_MAX - left chunks of r (named as on remote lists), head to tail through links, the tail's
+ * entry this thread's mark (out_mark); the head's entry pe, as this thread wrote it: pv. */
+typedef struct out_slot {
+  vcmi_region *r; /* NULL: empty */
+  vcmi_entry *pe;
+  uint32_t pv, head, tail, left;
+} out_slot;
+
+/* Report p, at entry e, as no live chunk: freed (why), or, if e is a HELD half inside a live
+ * MERGED chunk (pair.h: the HELD entries before e lead to its first, g = 4q + j, and a pair spans
+ * j = 1, a QUAD j <= 3), as an interior pointer, as it was when the chunk was one of the class
+ * above. Misuse only: a buddy's entry is read here alone. */
+__attribute__((noinline, cold)) void vcmi_report_not_live(vcmi_region *r, const void *p,
+                                                      const vcmi_entry *e, vcmi_why why) {
+  const uint32_t both = VCMI_LIVE | VCMI_MERGED;
+  if (vcmi_pair_held(__atomic_load_n(&e->state, __ATOMIC_RELAXED))) {
+    unsigned j = 1; /* no first entry is HELD: the walk stops at or above entry 0 */
+    while (j < 3u && vcmi_pair_held(__atomic_load_n(&e[-(ptrdiff_t)j].state, __ATOMIC_RELAXED))) j++;
+    uint32_t head = __atomic_load_n(&e[-(ptrdiff_t)j].state, __ATOMIC_RELAXED);
+    if ((head & both) == both && (j == 1u || (head & VCMI_QUAD))) why = VCMI_WHY_INTERIOR;
+  }
+  vcmi_misuse(r, p, why);
+}
+
+int vcmi_all_fill(const unsigned char *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != VCMI_CHECK_FILL) return 0;
+  return 1;
+}
+
+static void check_slack_of(vcmi_region *r, size_t k, const unsigned char *p, size_t used) {
+  if (!vcmi_all_fill(p + used, vcmi_class_cap(r, (unsigned)k) - used))
+    vcmi_misuse(r, p, VCMI_WHY_OVERFLOW);
+}
+void vcmi_check_slack(vcmi_region *r, const vcmi_loc *loc, const unsigned char *p) {
+  check_slack_of(r, loc->k, p, __atomic_load_n(&loc->e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK);
+}
+
+
+/* A chunk on a remote list or batch is named by its class and class-number, k << RIDX_G_BITS | g
+ * (the map's colours make its entry's index in the map no longer tell its class). */
+#define RIDX_G_BITS (VCMI_NCLASS + 4u)
+_Static_assert(VCMI_SEG_CHANNELS << (VCMI_NCLASS - 1u) <= 1u << RIDX_G_BITS &&
+                   (VCMI_NCLASS << RIDX_G_BITS) < VCMI_NONE,
+               "class-numbers fit, and a name is never VCMI_NONE");
+
+static vcmi_entry *ridx_entry(vcmi_region *r, uint32_t idx) {
+  return vcmi_entry_at(r, idx >> RIDX_G_BITS, idx & ((1u << RIDX_G_BITS) - 1u));
+}
+
+/* A segment's remote list being collected: the next chunk of it. */
+typedef struct collect_at {
+  vcmi_segment *s;
+  uint32_t idx;
+} collect_at;
+#define COLLECT_WAYS 16u /* lists walked at once */
+
+/* The pointer of chunk idx of r (named as on remote lists). */
+static void *ridx_addr(vcmi_region *r, uint32_t idx) {
+  return vcmi_chunk_addr(r, idx >> RIDX_G_BITS, idx & ((1u << RIDX_G_BITS) - 1u));
+}
+
+/* A chunk on a remote list found not REMOTE (collect_step), reported after the walk. */
+static __thread vcmi_region *lost_r __attribute__((tls_model("initial-exec")));
+static __thread uint32_t lost_idx __attribute__((tls_model("initial-exec")));
+
+/* Free chunk idx of s's remote list, adding its capacity to *bytes; returns the next. Its entry
+ * is REMOTE with a link, as the push left it, unless a racing double free stored over it after
+ * the freeing thread's last look (remote_free: a window of nanoseconds): then it is reported
+ * (lost_r), the rest of the list, whose link is gone, stays REMOTE (leaked, counted live),
+ * and no chunk goes on a free list twice, nor a walk round a cycle. */
+static inline uint32_t collect_step(vcmi_segment *s, uint32_t idx, size_t *bytes) {
+  vcmi_region *r = reg(s);
+  vcmi_loc loc = {idx >> RIDX_G_BITS, idx & ((1u << RIDX_G_BITS) - 1u), ridx_entry(r, idx)};
+  uint32_t next = __atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) ^ VCMI_REMOTE;
+  if (VCMI_UNLIKELY(next >= VCMI_NONE)) { /* the list's last, or not REMOTE with a link only */
+    if (next != VCMI_NONE) {
+      lost_r = r, lost_idx = idx; /* no call here: collect_lists stays a leaf */
+      return VCMI_NONE;
+    }
+    vcmi_release(r, &loc);
+    *bytes += s->cap[loc.k];
+    return VCMI_NONE;
+  }
+  vcmi_release(r, &loc); /* one test a chunk for both (the callers' != VCMI_NONE folds away) */
+  *bytes += s->cap[loc.k];
+  return next;
+}
+
+/* Take back the chunks of the n lists at[] (of n segments), two steps of each in turn. A list
+ * is a chain of dependent loads of entries that other threads wrote, so mostly cache misses (s6
+ * spent 19 % of its time walking the lists one after another, 80 % of that waiting on those
+ * loads); the segments' lists are independent, so their misses overlap. Each list is still
+ * freed in its order, and a class's chunks are all on its segment's list, so every class's
+ * free list ends as before. That order matters: a segment's chains spread over several lists
+ * and freed in turn reached its class lists mixed, and s6's own reads of the blocks handed
+ * out again took 40-100 % longer. Two steps a turn, not one: 21 instructions a chunk, not 27
+ * (a lone list's walk: 17), no slower. Returns the bytes taken. */
+static size_t collect_lists(collect_at *at, unsigned n) {
+  size_t bytes = 0;
+  while (n > 1u)
+    for (unsigned j = 0; j < n;) {
+      uint32_t next = collect_step(at[j].s, at[j].idx, &bytes);
+      if (next != VCMI_NONE) next = collect_step(at[j].s, next, &bytes);
+      if (next != VCMI_NONE) at[j++].idx = next;
+      else at[j] = at[--n];
+    }
+  /* the last list alone (s6's longest, its 16-128-byte classes'): no round over the cursors */
+  for (uint32_t idx = n ? at[0].idx : VCMI_NONE; idx != VCMI_NONE;)
+    idx = collect_step(at[0].s, idx, &bytes);
+  return bytes;
+}
+
+/* (remote.h) Remote frees count toward the next purge like local ones (issue 11, cause 4): a
+ * heap whose chunks other threads free gives pages back when it next runs short, freeing
+ * nothing itself. An empty list is only read (seq_cst,
+ * after the clear of the flag: a push it misses flags again), not exchanged, which would take
+ * its line from the threads that push and read owner there. */
+void vcmi_remote_collect(vcmi_heap *h) {
+  __atomic_store_n(&h->remote_pending, 0, __ATOMIC_SEQ_CST); /* before the exchanges (remote_free) */
+  collect_at at[COLLECT_WAYS];
+  unsigned n = 0;
+  size_t bytes = 0;
+  for (vcmi_segment *s = h->segs; s; s = s->next) {
+    uint32_t *list = &reg(s)->remote_head;
+    if (__atomic_load_n(list, __ATOMIC_SEQ_CST) == VCMI_NONE) continue;
+    at[n++] = (collect_at){s, __atomic_exchange_n(list, VCMI_NONE, __ATOMIC_SEQ_CST)};
+    if (n == COLLECT_WAYS) bytes += collect_lists(at, n), n = 0;
+  }
+  h->credit = vcmi_credit_less(h->credit, bytes + collect_lists(at, n));
+  if (VCMI_UNLIKELY(lost_r != NULL)) {
+    vcmi_region *r = lost_r;
+    lost_r = NULL;
+    vcmi_misuse(r, ridx_addr(r, lost_idx), VCMI_WHY_DOUBLE_FREE);
+  }
+}
+
+/* Push the chain of REMOTE entries head .. tail (linked through their links) on r's list; mark:
+ * the tail's state as this thread wrote it. A batch's tail link is set by a CAS from that: a
+ * racing double free that stored over it since (after remote_free's look) is reported, and
+ * the chain is left off the list (its chunks stay REMOTE: leaked, counted live). A lone
+ * chunk's (mark REMOTE | NONE, just taken by a CAS) by a plain store: a racer's store it
+ * covers is seen at that racer's next look. */
+static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail, uint32_t mark) {
+  vcmi_entry *t = ridx_entry(r, tail);
+  /* The owner is read before the exchange: once the chain is on the list, the owner may
+   * collect it, find the segment empty and unmap it (a thread's exit, a purge), so nothing of
+   * the segment is read after (its header was: a fault, test_remote_push_unmapped). An
+   * adoption between the two flags the old heap: the purge's collection of every list finds
+   * the chain. */
+  vcmi_heap *o = __atomic_load_n((vcmi_heap **)&r->owner, __ATOMIC_RELAXED);
+  uint32_t old = __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED);
+  int lone = mark == (VCMI_REMOTE | VCMI_NONE);
+  do {
+    if (lone) {
+      __atomic_store_n(&t->state, VCMI_REMOTE | old, __ATOMIC_RELAXED);
+    } else if (!__atomic_compare_exchange_n(&t->state, &mark, VCMI_REMOTE | old, 0,
+                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+      vcmi_misuse(r, ridx_addr(r, tail), VCMI_WHY_DOUBLE_FREE);
+      return;
+    }
+    mark = VCMI_REMOTE | old;
+  } while (!__atomic_compare_exchange_n(&r->remote_head, &old, head, 1, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_RELAXED));
+  /* Only the push onto an empty list flags the owner: a list that was not empty is flagged
+   * already or is taken whole by a collection that has not yet exchanged it (vcmi_remote_collect
+   * clears the flag before it exchanges). Sparing the store on the others keeps a stream of
+   * remote frees off the owner's heap line, which its every free reads and writes. Both
+   * sides seq_cst: a push the exchange missed sets the flag after the clear. */
+  if (old != VCMI_NONE) return;
+  __atomic_store_n(&o->remote_pending, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A freeing thread batches: the chunks of up to 1 KiB (times the scale) it frees of one
+ * segment wait in a slot of its own (REMOTE, still counted live by their owner, so the segment
+ * stays) and go in one push of OUT_MAX, or when another segment needs the slot, or at the
+ * thread's next purge or exit (out_key's destructor). At most OUT_MAX * 1,792 bytes per slot
+ * (448 KiB a thread) wait unreused.
+ *
+ * A batched free takes no atomic: its entry is tested LIVE and stored REMOTE | the batch's head
+ * by plain (relaxed) accesses. The CAS this replaces (LIVE to REMOTE, on a line the owner
+ * writes) was 80 % of a remote free's time in s6. A racing double free can slip between the
+ * test and the store (both threads see LIVE and store); so the batch's next free, or its push,
+ * reads the head's entry again first: one stored over (by another freeing thread's link or
+ * mark, by the owner's free list or a new allocation) is reported and left out of the batch
+ * (out_raced), so the chunk stays on one list. A chain's first entry holds the thread's mark
+ * (REMOTE | AGED | its thread id), so that two threads' first entries differ too, and the push
+ * links it by a CAS from that mark. */
+#define OUT_SLOTS 8u /* a segment's slot: its xscale (0, 2, 4, 6) and a hash bit (seg_create) */
+#define OUT_MAX 32u
+#define OUT_KMIN (VCMI_LMAX - 10u) /* the classes batched: capacity (1 + xscale) KiB at most */
+static __thread out_slot out[OUT_SLOTS] __attribute__((tls_model("initial-exec")));
+/* 1: out_key is set, its destructor will flush; -1: it ran, no more batching */
+static __thread int out_armed __attribute__((tls_model("initial-exec")));
+/* A chain's first entry as this thread writes it (set with out_armed = 1) */
+static __thread uint32_t out_mark __attribute__((tls_model("initial-exec")));
+static pthread_key_t out_key;
+static int out_key_ready;
+
+/* Take o's batch off its slot and push it, but for its head if a racing double free stored
+ * over the head's entry since this thread wrote it: that chunk is reported (first: a handler
+ * that frees may use the slot, and after the push the segment may be gone) and left out. */
+static __attribute__((noinline)) void out_flush(out_slot *o) {
+  vcmi_region *r = o->r;
+  if (!r) return;
+  o->r = NULL;
+  uint32_t head = o->head, tail = o->tail, pv = o->pv;
+  if (VCMI_UNLIKELY(__atomic_load_n(&o->pe->state, __ATOMIC_RELAXED) != pv)) {
+    vcmi_misuse(r, ridx_addr(r, head), VCMI_WHY_DOUBLE_FREE);
+    if (head == tail) return;
+    head = vcmi_link(pv);
+  }
+  remote_push(r, head, tail, out_mark);
+}
+void vcmi_remote_flush(void) {
+  for (unsigned i = 0; i < OUT_SLOTS; i++) out_flush(&out[i]);
+}
+static void out_destructor(void *arg) {
+  (void)arg;
+  out_armed = -1; /* later destructors' remote frees are pushed one by one */
+  vcmi_remote_flush();
+}
+
+void vcmi_remote_init(void) {
+  if (pthread_key_create(&out_key, out_destructor) == 0) out_key_ready = 1;
+}
+
+/* (remote.h) Two batch slots per scale (xscale 0, 2, 4, 6): a thread freeing one heap's chunks
+ * of all sizes (s6) has a slot for each of its segments (a fine segment's chunks are not
+ * batched: out_start never gives it its slot). A byte offset: no multiply on the push. */
+uint32_t vcmi_remote_slot(const vcmi_segment *s, unsigned x) {
+  return (uint32_t)(((x & 6u) | (uint32_t)(((uintptr_t)s * 0x9E3779B97F4A7C15u) >> 63)) *
+                    sizeof(out_slot));
+}
+
+/* A remote free of chunk idx (at p, entry e) of r that does not
+ * join o's chain: start one there, or push it alone (a large chunk; a thread that cannot
+ * batch; check mode, whose every remote free comes here since it never starts a chain, so the
+ * common path tests nothing for it). Either way the entry is taken by a CAS from LIVE (once a
+ * chain, not once a free). The first batch sets out_key, so that the thread's exit flushes
+ * (glibc keeps the first 32 keys' values in the thread: no allocation). */
+static __attribute__((noinline)) void out_start(vcmi_region *r, out_slot *o, uint32_t idx,
+                                                const void *p, vcmi_entry *e) {
+  unsigned k = idx >> RIDX_G_BITS; /* the class, from the name: no register kept for it */
+  int alone = k < OUT_KMIN || r->xscale > VCMI_XSCALE_WIDE || out_armed < 0 ||
+              vcmi_opt[VCMI_OPT_CHECK] ||
+              (!out_armed && (!out_key_ready || pthread_setspecific(out_key, &out_armed) != 0));
+  if (!alone && !out_armed) {
+    out_armed = 1;
+    out_mark = VCMI_REMOTE | VCMI_AGED | ((uint32_t)vcmi_os_thread_id() & VCMI_USED_MASK);
+  }
+  uint32_t mark = alone ? VCMI_REMOTE | VCMI_NONE : out_mark,
+           s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
+  do {
+    if (!(s & VCMI_LIVE)) {
+      vcmi_report_not_live(r, p, e, VCMI_WHY_DOUBLE_FREE);
+      return;
+    }
+  } while (!__atomic_compare_exchange_n(&e->state, &s, mark, 1, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED));
+  /* the chunk is ours until pushed (its used, in s, is gone from the entry) */
+  if (VCMI_UNLIKELY(vcmi_opt[VCMI_OPT_CHECK])) { /* the slack, then the free fill */
+    check_slack_of(r, k, p, s & VCMI_USED_MASK);
+    memset((void *)(uintptr_t)p, VCMI_CHECK_FILL, vcmi_class_cap(r, k));
+  }
+  if (alone) {
+    remote_push(r, idx, idx, mark);
+    return;
+  }
+  out_flush(o);
+  o->r = r;
+  o->pe = e;
+  o->pv = mark;
+  o->head = o->tail = idx;
+  o->left = OUT_MAX - 1u;
+}
+
+/* The head of o's batch (of r) was stored over since this thread wrote it (remote_free):
+ * out_flush reports it and pushes the rest; the free of chunk idx then starts a new batch. */
+static __attribute__((noinline, cold)) void out_raced(vcmi_region *r, out_slot *o, uint32_t idx,
+                                                      const void *p, vcmi_entry *e) {
+  out_flush(o);
+  out_start(r, o, idx, p, e);
+}
+
+/* Another thread frees chunk g of class k of r (at p, entry e): add it to this thread's batch
+ * for r, once the batch's head reads as this thread wrote it (out_slot; else out_raced), by a
+ * plain load of e, its LIVE test and a plain store, next to each other: a racing double free
+ * can only slip between those two accesses. Or go to out_start. Every call off the common
+ * path is the last thing done (a tail call: no frame on the common path). */
+static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vcmi_entry *e,
+                                                              size_t k, uint32_t g,
+                                                              const void *p) {
+  uint32_t idx = (uint32_t)k << RIDX_G_BITS | g;
+  out_slot *o = (out_slot *)(void *)((char *)out + ((vcmi_segment *)(void *)r)->slot);
+  if (VCMI_LIKELY(o->r == r)) {
+    if (VCMI_UNLIKELY(__atomic_load_n(&o->pe->state, __ATOMIC_RELAXED) != o->pv)) {
+      out_raced(r, o, idx, p, e);
+      return;
+    }
+    uint32_t w = VCMI_REMOTE | o->head;
+    if (VCMI_UNLIKELY(!(__atomic_load_n(&e->state, __ATOMIC_RELAXED) & VCMI_LIVE))) {
+      vcmi_report_not_live(r, p, e, VCMI_WHY_DOUBLE_FREE);
+      return;
+    }
+    __atomic_store_n(&e->state, w, __ATOMIC_RELAXED);
+    o->pe = e;
+    o->pv = w;
+    o->head = idx;
+    if (VCMI_UNLIKELY(--o->left == 0)) out_flush(o);
+  } else {
+    out_start(r, o, idx, p, e);
+  }
+}
+
+/* No test against fresh[k]: the entry was LIVE (heap.h, vcmi_seg_find), and remote_free
+ * tests it again next to its store. */
+void vcmi_seg_free_remote(void *p, vcmi_region *r, vcmi_entry *map, uint32_t g, size_t kc) {
+  remote_free(r, map + g, kc - VCMI_SEG_CHANNELS_LOG2, g, p);
+}
+
