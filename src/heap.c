@@ -471,6 +471,7 @@ static __thread int dying __attribute__((tls_model("initial-exec")));
 static void heap_destructor(void *arg) {
   dying = 1;
   vcmi_tls_heap = &vcmi_no_heap;
+  vcmi_remote_exit(); /* a remote free in a later round would start a batch never pushed */
   inplace_flush(arg);
   heap_give_up(arg, 1);
 }

@@ -235,10 +235,13 @@ static __attribute__((noinline)) void out_flush(out_slot *o) {
 void vcmi_remote_flush(void) {
   for (unsigned i = 0; i < OUT_SLOTS; i++) out_flush(&out[i]);
 }
-static void out_destructor(void *arg) {
-  (void)arg;
+void vcmi_remote_exit(void) {
   out_armed = -1; /* later destructors' remote frees are pushed one by one */
   vcmi_remote_flush();
+}
+static void out_destructor(void *arg) {
+  (void)arg;
+  vcmi_remote_exit();
 }
 
 void vcmi_remote_init(void) {

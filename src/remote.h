@@ -19,6 +19,12 @@ void vcmi_remote_init(void);
 uint32_t vcmi_remote_slot(const vcmi_segment *s, unsigned x);
 /* Push this thread's batches (its purges, its exit): a batch waits a purge interval at most. */
 void vcmi_remote_flush(void);
+/* This thread exits (one of its key destructors runs): its batches are pushed, and its later
+ * remote frees (later destructors') go one by one. A batch started in the last round of key
+ * destructors would set the batch key, whose destructor no round then calls: its chunks stayed
+ * REMOTE for good. So the heap's destructor (heap.c) ends batching too; a thread with no heap
+ * that first batches in that last round still leaves its batch. */
+void vcmi_remote_exit(void);
 /* Take back every chunk other threads freed into h's segments, flagged or not. Owner only. */
 void vcmi_remote_collect(vcmi_heap *h);
 /* The same if h is flagged (a push onto an empty list of one of its segments) or all: every

@@ -3,6 +3,7 @@
  * thread exit, fork while another thread allocates. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -726,7 +727,54 @@ static void test_inplace_counted(void) {
   vcm_free(mine[1]);
 }
 
-int main(void) {
+/* A thread's key destructors run in rounds (glibc: up to PTHREAD_DESTRUCTOR_ITERATIONS), each
+ * key's once a round while its value is set again. A remote free made in the last round by a
+ * thread that never batched before was batched there (its batch key set, but no round followed
+ * to push it): the chunk stayed REMOTE, never handed out again. The heap's destructor now ends
+ * the thread's batching. In a fresh process (exec'd), where the class's free list is short and
+ * LIFO, so the chunk freed is the next one handed out once collected. Exit 0, or 1. */
+static pthread_key_t last_key;
+static void *last_chunk;
+static int last_rounds;
+static void last_key_dtor(void *v) {
+  if (++last_rounds < PTHREAD_DESTRUCTOR_ITERATIONS) {
+    pthread_setspecific(last_key, v);
+    return;
+  }
+  vcm_free(last_chunk);
+}
+static void *last_round_thread(void *arg) {
+  vcm_free(vcm_malloc(24)); /* a heap of its own */
+  pthread_setspecific(last_key, arg);
+  return NULL;
+}
+static int last_round_child(void) {
+  enum { N = 4096 };
+  static void *got[N];
+  int seen = 0;
+  pthread_t t;
+  vcm_free(vcm_malloc(8)); /* vcm's keys first: last_key's destructor runs after theirs */
+  if (pthread_key_create(&last_key, last_key_dtor) != 0 || !(last_chunk = vcm_malloc(64)) ||
+      pthread_create(&t, NULL, last_round_thread, (void *)1) != 0 || pthread_join(t, NULL) != 0)
+    return 2;
+  vcm_trim(); /* collects every remote list of this thread's heap */
+  for (int i = 0; i < N; i++) seen |= (got[i] = vcm_malloc(64)) == last_chunk;
+  for (int i = 0; i < N; i++) vcm_free(got[i]);
+  if (!seen) fprintf(stderr, "a chunk freed in the last destructor round (%d) was not reused\n", last_rounds);
+  return !(seen && last_rounds == PTHREAD_DESTRUCTOR_ITERATIONS);
+}
+static void test_free_in_last_round(const char *self) {
+  int st = -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(self, self, "last-round", (char *)NULL);
+    _exit(5);
+  }
+  CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "last-round") == 0) return last_round_child();
   test_adopt_trims(); /* first: no heap is abandoned yet */
   test_inplace_counted();
   test_stats_while_allocating();
@@ -738,6 +786,7 @@ int main(void) {
   test_remote_shrink();
   test_realloc_shrink_race();
   test_remote_double_free_overlap();
+  test_free_in_last_round("/proc/self/exe");
   test_threads();
   test_fork();
   return t_report();
