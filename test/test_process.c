@@ -2625,7 +2625,7 @@ static int seg_index_child(void) {
   unsigned char *p[N];
   for (int round = 0; round < 3; round++) {
     for (int i = 0; i < N; i++) {
-      if (!(p[i] = malloc(fine[i]))) return __LINE__;
+      if (!(p[i] = malloc_(fine[i]))) return __LINE__;
       memset(p[i], i, fine[i]);
     }
     unsigned segs = 0;
@@ -2633,7 +2633,7 @@ static int seg_index_child(void) {
     if (segs < N) return __LINE__; /* one fine segment a class at least */
     for (int i = 0; i < N; i++) {
       if (p[i][fine[i] - 1] != (unsigned char)i) return __LINE__;
-      free(p[i]);
+      free_(p[i]);
     }
     malloc_trim(0);
   }
