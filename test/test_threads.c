@@ -763,7 +763,7 @@ static int last_round_child(void) {
   if (!seen) fprintf(stderr, "a chunk freed in the last destructor round (%d) was not reused\n", last_rounds);
   return !(seen && last_rounds == PTHREAD_DESTRUCTOR_ITERATIONS);
 }
-static void test_free_in_last_round(const char *self) {
+static __attribute__((unused)) void test_free_in_last_round(const char *self) {
   int st = -1;
   pid_t pid = fork();
   if (pid == 0) {
@@ -786,7 +786,10 @@ int main(int argc, char **argv) {
   test_remote_shrink();
   test_realloc_shrink_race();
   test_remote_double_free_overlap();
+#ifndef __SANITIZE_THREAD__ /* TSan's runtime ends a thread's state before glibc's last round of
+                              * key destructors: a free there faults inside the runtime */
   test_free_in_last_round("/proc/self/exe");
+#endif
   test_threads();
   test_fork();
   return t_report();
