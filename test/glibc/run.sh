@@ -8,7 +8,7 @@
 #                                            BUILD_DIR/glibc/; each LIB, another malloc's
 #                                            shared library, is run too, under its file name)
 #
-# Prints PASS/FAIL per case and ends with "N passed, N failed"; exit status 1 if any failed.
+# Prints PASS/FAIL (SKIP: a program glibc does not promise, not counted) per case and ends with "N passed, N failed"; exit status 1 if any failed.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 B=${1:-build}
@@ -17,6 +17,10 @@ LIB=$(cd "$B" && pwd)/libvcm.so
 for v in $(env | sed -n 's/^\(VCM_[A-Z0-9_]*\)=.*/\1/p'); do
   unset "$v"
 done
+# Programs that ask more than glibc 2.36 promises, run on vcm only: since 2.34 glibc's fork is
+# not async-signal-safe, and in tst-mallocfork2 its children aborted in sysmalloc's assertion
+# in 5 of 40 runs and one run hung (under load, 2026-12-02); vcm documents that case (SECURITY).
+VCM_ONLY=" tst-mallocfork2 "
 pass=0
 fail=0
 for src in test/glibc/*.c; do
@@ -26,6 +30,7 @@ for src in test/glibc/*.c; do
     pre=
     [ "$malloc" = glibc ] || { pre=$malloc; malloc=$(basename "$malloc" .so); }
     [ "$malloc" = libvcm ] && malloc=vcm
+    case "$VCM_ONLY" in *" $name "*) [ "$malloc" = glibc ] && { echo "SKIP $name (glibc): not promised by glibc"; continue; } ;; esac
     out=$(LD_PRELOAD=$pre timeout 60 "$prog" 2>&1)
     rc=$?
     if [ $rc -eq 0 ]; then
