@@ -36,7 +36,8 @@ void vcmi_lock_fork_child(vcmi_lock *l) { l->v = 0; }
 #define LEAF_BITS VCMI_PAGEMAP_LEAF_BITS
 #define TOP_BITS VCMI_PAGEMAP_TOP_BITS
 #define top vcmi_pagemap_top
-void **vcmi_pagemap_top[(size_t)1 << VCMI_PAGEMAP_TOP_BITS];
+/* On pages of its own: the first is read only for granules below 2^44 (vcmi_pagemap_get). */
+void **vcmi_pagemap_top[(size_t)1 << VCMI_PAGEMAP_TOP_BITS] __attribute__((aligned(4096)));
 static vcmi_lock meta_lock;
 
 int vcmi_pagemap_set(const void *start, size_t size, void *desc) {

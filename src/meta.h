@@ -29,9 +29,13 @@ void vcmi_lock_fork_child(vcmi_lock *l);
 #define VCMI_PAGEMAP_LEAF_BITS 14u
 #define VCMI_PAGEMAP_TOP_BITS (48u - VCMI_GRANULE_SHIFT - VCMI_PAGEMAP_LEAF_BITS)
 extern void **vcmi_pagemap_top[(size_t)1 << VCMI_PAGEMAP_TOP_BITS];
+/* Granule 0 (NULL's: free(NULL) asks) is never mapped and is answered without reading the top
+ * array: its first page holds no leaf of a process whose mappings lie above 2^44, and reading a
+ * never-written page takes a frame where the kernel maps no zero page (docs/DESIGN.md §6). */
 static inline void *vcmi_pagemap_get(const void *p) {
   uintptr_t g = (uintptr_t)p >> VCMI_GRANULE_SHIFT;
-  if (g >> (VCMI_PAGEMAP_TOP_BITS + VCMI_PAGEMAP_LEAF_BITS)) return NULL;
+  if (g - 1u >= ((uintptr_t)1 << (VCMI_PAGEMAP_TOP_BITS + VCMI_PAGEMAP_LEAF_BITS)) - 1u)
+    return NULL; /* granule 0, or past 48 bits */
   void **leaf = __atomic_load_n(&vcmi_pagemap_top[g >> VCMI_PAGEMAP_LEAF_BITS], __ATOMIC_ACQUIRE);
   if (!leaf) return NULL;
   return __atomic_load_n(&leaf[g & (((uintptr_t)1 << VCMI_PAGEMAP_LEAF_BITS) - 1)],

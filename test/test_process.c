@@ -1654,6 +1654,22 @@ static int fine_map_child(void) {
 }
 static void test_fine_map(void) { CHECK_EQ(exec_child("fine-map"), 1); }
 
+/* free(NULL) reads no page of the pagemap's top array (meta.h, vcmi_pagemap_get): granule 0's
+ * entry is on the array's first page (addresses below 2^44), which no leaf of this process
+ * writes, and reading it took a frame where the kernel maps no zero page (a zero-page mapping
+ * is resident to mincore too). In a fresh process (exec'd), after allocations of both kinds. */
+static int free_null_child(void) {
+  void *a = malloc_(100), *b = malloc_((size_t)4 << 20);
+  if (!a || !b) return 2;
+  for (int i = 0; i < 4; i++) free_(NULL);
+  free_(a);
+  free_(b);
+  size_t pages = resident(vcmi_pagemap_top, 4096);
+  if (pages != 0) fprintf(stderr, "free(NULL): %zu page of the pagemap's top resident\n", pages);
+  return pages != 0;
+}
+static void test_free_null(void) { CHECK_EQ(exec_child("free-null"), 1); }
+
 /* Chunks other threads free come back to their owner in the order they were freed (heap.c,
  * collect_lists: a segment's chains spread over several lists reached its class lists mixed,
  * and s6's reads of the blocks handed out again were slower; a trial of two lists a segment
@@ -3716,6 +3732,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "fitted") == 0) return fitted_child();
   if (argc > 1 && strcmp(argv[1], "map-colours") == 0) return map_colours_child();
   if (argc > 1 && strcmp(argv[1], "fine-map") == 0) return fine_map_child();
+  if (argc > 1 && strcmp(argv[1], "free-null") == 0) return free_null_child();
   if (argc > 1 && strcmp(argv[1], "map-shared") == 0) return map_shared_child();
   if (argc > 1 && strcmp(argv[1], "exit-give-back") == 0) return exit_give_back_child();
   if (argc > 1 && strcmp(argv[1], "exit-held") == 0) return exit_held_child();
@@ -3759,6 +3776,7 @@ int main(int argc, char **argv) {
   test_group_room();
   test_map_colours();
   test_fine_map();
+  test_free_null();
   test_map_shared();
   test_exit_gives_back();
   test_exit_gives_held();
