@@ -298,6 +298,16 @@ static __attribute__((noinline)) void out_start(vcmi_region *r, out_slot *o, uin
   o->left = OUT_MAX - 1u;
 }
 
+#ifdef VCMI_ASSERTS
+/* Test builds: called, if set, between a batched free's LIVE test and its store, where a
+ * preempted thread would stop (test_threads' test_held_remote_free holds a thread there while
+ * another frees the same chunk). */
+void (*vcmi_test_remote_hold)(const void *p);
+#define REMOTE_HOLD(p) (vcmi_test_remote_hold ? vcmi_test_remote_hold(p) : (void)0)
+#else
+#define REMOTE_HOLD(p) ((void)0)
+#endif
+
 /* The head of o's batch (of r) was stored over since this thread wrote it (remote_free):
  * out_flush reports it and pushes the rest; the free of chunk idx then starts a new batch. */
 static __attribute__((noinline, cold)) void out_raced(vcmi_region *r, out_slot *o, uint32_t idx,
@@ -326,6 +336,7 @@ static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vc
       vcmi_report_not_live(r, p, e, VCMI_WHY_DOUBLE_FREE);
       return;
     }
+    REMOTE_HOLD(p);
     __atomic_store_n(&e->state, w, __ATOMIC_RELAXED);
     o->pe = e;
     o->pv = w;
