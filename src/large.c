@@ -37,7 +37,14 @@ static size_t live_cap;                /* sum of the live blocks' cap */
  * hold little more than the live ones ever needed at once. */
 static size_t live_taken, live_taken_max;
 #define CACHE_OVER (CACHE_MAX_BYTES / 16u)
-static vcmi_large live_list = {0, 0, NULL, 0, 0, 0, 0, 0, 0, &live_list, &live_list}; /* large_lock */
+/* Whether a freed block's pages are kept while no block is live. A program done with its big
+ * buffers keeps none of their pages (r2: sqlite's read buffers), but one that works in rounds
+ * frees its last big buffer at a round's end and takes it again in the next (r1: a set's 2 MiB
+ * table, 512 faults a round). Learned: set when a block dropped with none live (idle 1) is
+ * taken again; cleared when a block kept with none live (idle 2) is still untaken at the next
+ * free with none live. The high-water bound (live_taken) still holds. Under large_lock. */
+static int idle_keep;
+static vcmi_large live_list = {0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, &live_list, &live_list}; /* large_lock */
 /* Whether the last calloc'd block freed had 7/8 or more of its used pages resident: the program
  * wrote or read it all. The next calloc then populates its unwritten pages (up to
  * CACHE_MAX_BYTES) in one call: a read of a zero page and the write after it are two faults a
@@ -343,6 +350,8 @@ static vcmi_large *cache_take(size_t n, size_t cap, size_t al, int *grow) {
   if (!best) return NULL;
   vcmi_large *d = *best;
   *best = d->next;
+  if (d->idle == 1) idle_keep = 1;
+  d->idle = 0;
   *grow = d->cap < cap;
   cache_bytes -= page_up(d->dirty);
   cache_span -= d->cap;
@@ -366,9 +375,16 @@ static void cache_put(vcmi_large *b, int dense) {
      * extent counts may be few (s7 writes three a block), and a kept part would gather more at
      * each reuse. */
     size_t keep = live_cap < CACHE_MAX_BYTES / 16 ? 16 * live_cap : CACHE_MAX_BYTES;
+    if (!live_cap) {
+      for (vcmi_large *c = cache; c && idle_keep; c = c->next)
+        if (c->idle == 2) idle_keep = 0; /* kept a whole idle spell for nothing */
+      if (idle_keep) keep = CACHE_MAX_BYTES;
+    }
     if (keep > live_taken_max - live_taken + CACHE_OVER)
       keep = live_taken_max - live_taken + CACHE_OVER;
+    b->idle = live_cap ? 0u : 2u;
     if (cache_bytes + page_up(b->dirty) > keep) {
+      if (b->idle) b->idle = 1;
       size_t room = keep > cache_bytes ? (keep - cache_bytes) & ~(vcmi_os_page() - 1u) : 0;
       vcmi_lock_give(&large_lock); /* b is nobody else's: measure and drop its pages unlocked */
       if (room && dense < 0) dense = written_all(b->p, b->used, b->born);
@@ -475,6 +491,7 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
     d->cap = cap;
     d->dirty = 0;
     d->huge = 0;
+    d->idle = 0;
     vcmi_lock_give(&large_lock);
   }
   /* The old block may be freed meanwhile by another thread: a hint either way. */
@@ -651,6 +668,7 @@ size_t vcmi_large_trim(void) {
   vcmi_large *b = cache;
   size_t bytes = cache_bytes;
   cache = NULL;
+  idle_keep = 0; /* a program that trims wants no pages kept */
   cache_bytes = cache_span = 0;
   vcmi_lock_give(&large_lock);
   while (b) {

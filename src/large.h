@@ -21,6 +21,8 @@ typedef struct vcmi_large {
   uint64_t born;  /* when it was last allocated (vcmi_os_coarse_ns): see large.c, written_all */
   size_t huge;    /* huge pages only below p + huge (a multiple of vcmi_os_huge(); 0: none and
                    * the mapping maybe not marked for small pages): large.c, populate */
+  uint32_t idle;  /* cached: freed while no block was live, its pages dropped (1) or kept (2);
+                   * large.c, idle_keep */
   struct vcmi_large *next, *prev; /* live list (for stats); next: free or cached list */
 } vcmi_large;
 /* A block of capacity >= n (a power of two, at least 512 KiB; n's pages where the OS refuses

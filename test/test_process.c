@@ -64,6 +64,7 @@ static size_t nonzero(const unsigned char *p, size_t n) {
  * doubles it does not: bytes reserved and never written stay free. */
 static void test_large_step_populated(void) {
   size_t M = (size_t)1 << 20;
+  malloc_trim(0); /* no cached block: one kept with its pages counts them written, unpopulated */
   unsigned char *p = malloc_(8 * M), *q, *r;
   CHECK(p != NULL);
   if (!p) return;
@@ -2929,6 +2930,7 @@ static void test_big_mib(void) { CHECK_EQ(exec_child_env("big_mib", "VCM_PURGE_M
  * for reuse. The freed blocks stay cached (mapped), so mincore can look at them. */
 static void test_large_cache_resident(void) {
   const size_t M = 1u << 20;
+  malloc_trim(0); /* a block the earlier tests took back after an idle drop: pages kept */
   unsigned char *p = malloc_(4 * M);
   CHECK(p != NULL);
   memset(p, 1, 4 * M);
@@ -2945,6 +2947,32 @@ static void test_large_cache_resident(void) {
   CHECK_EQ(resident((void *)at, 4 * M), 4 * M / 4096);
   free_(live);
 }
+
+/* A program that works in rounds frees its last big buffer at a round's end and takes it again
+ * in the next (r1: a set's 2 MiB table): once a block dropped with none live was taken again,
+ * such a block keeps its pages. A block kept so and not taken until the next free with none
+ * live unlearns it: that free drops its block. */
+static int large_idle_kept_child(void) {
+  const size_t M = 1u << 20;
+  malloc_trim(0);
+  unsigned char *p = malloc_(8 * M);
+  if (!p) return __LINE__;
+  memset(p, 1, 8 * M);
+  free_(p);
+  if (resident(p, 8 * M) != 0) return __LINE__; /* none live, nothing learned: dropped */
+  unsigned char *q = malloc_(8 * M);
+  if (q != p) return __LINE__; /* the cached block, taken again */
+  memset(q, 2, 8 * M);
+  free_(q);
+  if (resident(q, 8 * M) != 8 * M / 4096) return __LINE__; /* learned: kept */
+  unsigned char *r = malloc_(600 * 1024); /* capacity 1 MiB: q (8 MiB) is left for bigger */
+  if (!r || r == q) return __LINE__;
+  memset(r, 3, 600 * 1024);
+  free_(r); /* q still untaken: unlearned, r dropped */
+  if (resident(r, 600 * 1024) != 0) return __LINE__;
+  return 0;
+}
+static void test_large_idle_kept(void) { CHECK(in_child(large_idle_kept_child)); }
 
 /* calloc of a reused large block clears only what its last owner may have written (the most
  * it ever used, less what a shrink dropped): here bytes written while used was higher, and a
@@ -3808,6 +3836,7 @@ int main(int argc, char **argv) {
   test_move_back_refused();
   test_grow_refused();
   test_large_cache_resident();
+  test_large_idle_kept();
   test_locked_zero();
   test_large();
   test_large_calloc_reuse();
