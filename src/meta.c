@@ -38,7 +38,10 @@ void vcmi_lock_fork_child(vcmi_lock *l) { l->v = 0; }
 #define top vcmi_pagemap_top
 /* On pages of its own: the first is read only for granules below 2^44 (vcmi_pagemap_get). */
 void **vcmi_pagemap_top[(size_t)1 << VCMI_PAGEMAP_TOP_BITS] __attribute__((aligned(4096)));
-static vcmi_lock meta_lock;
+/* 64 KiB aligned: the block's words and the map's first bytes share the first page, and the
+ * rest of the map has pages of its own, with any OS page up to 64 KiB. */
+vcmi_meta_block vcmi_meta __attribute__((aligned(65536)));
+#define meta_lock (vcmi_meta.lock)
 
 int vcmi_pagemap_set(const void *start, size_t size, void *desc) {
   uintptr_t g0 = (uintptr_t)start >> VCMI_GRANULE_SHIFT;
@@ -62,16 +65,21 @@ int vcmi_pagemap_set(const void *start, size_t size, void *desc) {
   return 0;
 }
 
-/* On pages of its own (up to 64 KiB): vcmi_segmap_init makes them read-only. */
-unsigned char vcmi_segmap[(size_t)1 << VCMI_SEGMAP_BITS] __attribute__((aligned(65536)));
-static int segmap_used;   /* a segment was set (under meta_lock) */
-static int segmap_closed; /* the map is read-only but for the pages of units set since */
+#define segmap_used (vcmi_meta.segmap_used)
+#define segmap_closed (vcmi_meta.segmap_closed)
+/* The segment map's whole pages, [*lo, *hi): what vcmi_segmap_init closes (none: *lo >= *hi). */
+static void segmap_pages(uintptr_t *lo, uintptr_t *hi) {
+  uintptr_t page = vcmi_os_page();
+  *lo = ((uintptr_t)vcmi_segmap + page - 1u) & ~(page - 1u);
+  *hi = ((uintptr_t)vcmi_segmap + sizeof vcmi_segmap) & ~(page - 1u);
+}
 
 void vcmi_segmap_init(void) {
-  size_t page = vcmi_os_page();
-  if (sizeof vcmi_segmap % page != 0 || page > 65536u) return; /* shares a page */
+  uintptr_t lo, hi;
+  segmap_pages(&lo, &hi);
+  if (vcmi_os_page() > 65536u || hi <= lo) return; /* no page of its own */
   vcmi_lock_take(&meta_lock);
-  if (!segmap_used) segmap_closed = vcmi_os_open(vcmi_segmap, sizeof vcmi_segmap, 0) == 0;
+  if (!segmap_used) segmap_closed = vcmi_os_open((void *)lo, hi - lo, 0) == 0;
   vcmi_lock_give(&meta_lock);
 }
 
@@ -84,8 +92,11 @@ int vcmi_segmap_set(const void *start, size_t size, int set) {
   vcmi_lock_take(&meta_lock);
   if (set && segmap_closed) { /* open its units' pages (a clear finds them open) */
     uintptr_t page = vcmi_os_page(), lo = (uintptr_t)&vcmi_segmap[u0 + 1u] & ~(page - 1u);
-    uintptr_t hi = ((uintptr_t)&vcmi_segmap[u0 + 1u + n] + page - 1u) & ~(page - 1u);
-    if (vcmi_os_open((void *)lo, hi - lo, 1) != 0) {
+    uintptr_t hi = ((uintptr_t)&vcmi_segmap[u0 + 1u + n] + page - 1u) & ~(page - 1u), c0, c1;
+    segmap_pages(&c0, &c1); /* only closed pages: the first and last are the block's */
+    lo = lo < c0 ? c0 : lo;
+    hi = hi > c1 ? c1 : hi;
+    if (lo < hi && vcmi_os_open((void *)lo, hi - lo, 1) != 0) {
       vcmi_lock_give(&meta_lock);
       return -1;
     }
@@ -99,7 +110,8 @@ int vcmi_segmap_set(const void *start, size_t size, int set) {
 }
 
 /* Bump allocation from 1 MiB OS blocks; 64-byte aligned so heaps do not share cache lines. */
-static unsigned char *meta_cur, *meta_end;
+#define meta_cur (vcmi_meta.cur)
+#define meta_end (vcmi_meta.end)
 
 void *vcmi_meta_alloc(size_t size) {
   size = (size + 63u) & ~(size_t)63u;

@@ -57,11 +57,25 @@ int vcmi_pagemap_set(const void *start, size_t size, void *desc);
 #define VCMI_SEGMAP_UNIT ((size_t)1 << VCMI_SEGMAP_SHIFT)
 #define VCMI_SEGMAP_BITS ((sizeof(void *) > 4 ? 48u : 8u * sizeof(void *)) - VCMI_SEGMAP_SHIFT)
 #define VCMI_SEGMAP_MAX 254u /* units in the biggest segment (the byte holds the count + 1) */
-extern unsigned char vcmi_segmap[(size_t)1 << VCMI_SEGMAP_BITS];
-/* At load (lifecycle.c): make the segment map read-only, its pages opened as segments are set
- * in them. Read-only pages are the OS's zero page (where the kernel maps one: DESIGN §6), so a
- * process that locks its memory (mlockall) does not make all 32 MiB resident. Nothing if a segment was set before, or where
- * the map shares a page (32-bit targets). Takes meta_lock. */
+/* The metadata's own words and the segment map in one static block: the map's first bytes
+ * (unit 0's, which free(NULL) reads) share a page with the lock and the allocator's words,
+ * which every process that allocates writes, so that read takes no page of its own where the
+ * kernel maps no zero page (DESIGN §6). The map is read through the block (a constant
+ * displacement: the same instructions as a map of its own). */
+typedef struct vcmi_meta_block {
+  vcmi_lock lock;                       /* meta_lock: the pagemap, the segment map, metadata */
+  int segmap_used;                      /* a segment was set (under the lock) */
+  int segmap_closed;                    /* the map is read-only but the pages of units set since */
+  unsigned char *cur, *end;             /* the metadata allocator's block */
+  unsigned char segmap[(size_t)1 << VCMI_SEGMAP_BITS] __attribute__((aligned(64)));
+} vcmi_meta_block;
+extern vcmi_meta_block vcmi_meta;
+#define vcmi_segmap (vcmi_meta.segmap)
+/* At load (lifecycle.c): make the segment map's whole pages read-only (not the first, which it
+ * shares with the block's words), opened as segments are set in them. Read-only pages are the
+ * OS's zero page (where the kernel maps one: DESIGN §6), so a process that locks its memory
+ * (mlockall) does not make all 32 MiB resident. Nothing if a segment was set before, or where
+ * the map has no page of its own (32-bit targets). Takes meta_lock. */
 void vcmi_segmap_init(void);
 /* Where p's unit keeps its byte: at the index after the unit's own (wrapping), so that the
  * segment is (index - byte) units from 0, no + 1 (one instruction less on every free: the copy
