@@ -46,6 +46,53 @@ size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim) {
   return capacity ? cap : (__atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) & VCMI_USED_MASK);
 }
 
+/* Chunk g of class k of r, h's (its owner), about to be freed by a move that copied it: dropped
+ * with the batch, which goes when full, at the next such move. Listed before its free, which
+ * may purge (vcmi_moved_drop first: a purge may unmap the segment). Until the drop it may be
+ * handed out again (then kept). */
+static void drop_later(vcmi_heap *h, vcmi_region *r, unsigned k, uint32_t g) {
+  if (h->drop_n == VCMI_DROP_BATCH) vcmi_moved_drop(h);
+  h->drop_r[h->drop_n] = r;
+  h->drop_kg[h->drop_n++] = (uint32_t)k << 24 | g;
+}
+
+/* The batch's drop; q (NULL: none), a chunk of the batch handed out again as a move's
+ * destination, not yet given to the program: dropped past its first `from` bytes (a page
+ * multiple), which the move writes. */
+static void drop_batch(vcmi_heap *h, const void *q, size_t from) {
+  vcmi_os_range rg[VCMI_DROP_BATCH];
+  size_t n = 0, page = vcmi_os_page();
+  for (unsigned i = 0; i < h->drop_n; i++) {
+    const vcmi_region *r = h->drop_r[i];
+    unsigned k = h->drop_kg[i] >> 24;
+    uint32_t g = h->drop_kg[i] & 0xFFFFFFu;
+    unsigned char *c = vcmi_chunk_addr(r, k, g);
+    size_t cap = vcmi_class_cap(r, k) & ~(page - 1u), at = c == q ? from : 0;
+    /* handed out again (LIVE), and maybe freed by another thread since (REMOTE): kept */
+    if (at < cap && (c == q || !(__atomic_load_n(&vcmi_entry_at(r, k, g)->state,
+                                                 __ATOMIC_RELAXED) &
+                                 (VCMI_LIVE | VCMI_REMOTE))))
+      rg[n++] = (vcmi_os_range){c + at, cap - at};
+  }
+  h->drop_n = 0;
+  if (n) vcmi_os_purge_ranges(rg, n);
+}
+void vcmi_moved_drop(vcmi_heap *h) { drop_batch(h, NULL, 0); }
+
+/* q, a move's destination about to take `whole` bytes (the used ones, to a page): if the batch
+ * names it (a source handed out again before its drop), its pages past those go now, with the
+ * batch's. Else its old pages stayed resident past the used bytes, where a move would have
+ * left none (g2: +4.4 MiB at its peak). */
+static void drop_if_listed(vcmi_heap *h, const void *q, size_t whole) {
+  for (unsigned i = 0; i < h->drop_n; i++) {
+    unsigned k = h->drop_kg[i] >> 24;
+    if (vcmi_chunk_addr(h->drop_r[i], k, h->drop_kg[i] & 0xFFFFFFu) == q) {
+      drop_batch(h, q, whole);
+      return;
+    }
+  }
+}
+
 /* A vector moving keep bytes of MOVE_MIN or more between classes (or over half of a MOVE_MIN
  * chunk onto a fresh one, move_up) has its pages remapped, not copied: the destination's pages (fresh ones would fault in one by one, each fault costing
  * more than copying its page) become the source's, and the source's range reads zero, its
@@ -54,14 +101,29 @@ size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim) {
  * of whole pages past that in a scaled one); the check mode's fills are copied.
  * Not into large blocks: growing one by mremap needs it to be a single mapping. */
 #define MOVE_MIN ((size_t)32 << 10)
+_Static_assert(MOVE_MIN > 4u * VCMI_PAIR_CAP_MAX, "a moved chunk is never a pair's (MERGED, parked)");
+
+/* Except a move of fewer than REMAP_PAGES pages from a chunk of the caller's own heap: that is
+ * copied, and its source freed, then dropped with the sources of the next moves (drop_later).
+ * The kernel invalidates the TLB entries of a range of up to 33 pages one page at a time, and
+ * the whole TLB past that (x86's tlb_single_page_flush_ceiling); each page's invalidation traps
+ * to the host on a paravirtualised guest: here a move's CPU time was 333 us at 8 pages, 1,213 at
+ * 33, 96 at 34 and 133 at 128 (a call moving pages back and forth, thread CPU time). A copy
+ * costs its populate and memcpy, 5-10 us a page, and one call drops VCMI_DROP_BATCH sources
+ * whose ranges span more than 33 pages: one invalidation of the whole TLB (8 ranges of 8 pages:
+ * 90-260 us against 1,600-3,900 one by one). The pages leave RSS as the move would take them. */
+#define REMAP_PAGES 34u
 
 /* q: a chunk bigger than p's src_cap bytes; fresh: its pages were never written (take_fresh);
- * empty: it has no resident page (fresh, or dropped by a purge). Returns the bytes copied (0:
- * remapped). Out of a chunk of MOVE_MIN, the pages move only onto a
+ * empty: it has no resident page (fresh, or dropped by a purge); *later: in, p's pages may be
+ * dropped later (drop_later); out, they are to be. Returns the bytes copied (0: remapped). Out
+ * of a chunk of MOVE_MIN, the pages move only onto a
  * fresh chunk: moved onto a free one, they replaced its resident pages, and the chunk they left,
  * reading zero, faulted in again when reused (g5's vectors, which shrink and regrow, x3 faults). */
-static size_t move_up(void *q, const void *p, size_t keep, size_t src_cap, int fresh,
-                      int empty) {
+static size_t move_up(void *q, const void *p, size_t keep, size_t src_cap, int fresh, int empty,
+                      int *later) {
+  int may_later = *later;
+  *later = 0;
   if (keep < MOVE_MIN && !empty) { /* a plain copy: the page size not asked (a call) */
     memcpy(q, p, keep);
     return keep;
@@ -69,8 +131,15 @@ static size_t move_up(void *q, const void *p, size_t keep, size_t src_cap, int f
   size_t page = vcmi_os_page(), whole = (keep + page - 1u) & ~(page - 1u);
   if ((keep >= MOVE_MIN || (fresh && src_cap >= MOVE_MIN && keep > src_cap / 2u)) &&
       whole <= src_cap && !(((uintptr_t)p | (uintptr_t)q) & (page - 1u)) &&
-      !vcmi_opt[VCMI_OPT_CHECK] && vcmi_os_move((void *)(uintptr_t)p, q, whole) == 0)
-    return 0;
+      !vcmi_opt[VCMI_OPT_CHECK]) {
+    if (may_later && whole / page < REMAP_PAGES) {
+      vcmi_os_populate(q, whole); /* faults none: q may hold some pages, or none */
+      memcpy(q, p, keep);
+      *later = 1;
+      return keep;
+    }
+    if (vcmi_os_move((void *)(uintptr_t)p, q, whole) == 0) return 0;
+  }
   /* Onto an empty chunk the copy faults in each page it writes, a trap each: one call faults
    * them in first (1.05-1.24 against 1.5 us a page here). Only a page-aligned q (a class of a
    * page or more), and only the pages the copy writes, so RSS is unchanged. */
@@ -155,9 +224,13 @@ void *vcmi_seg_realloc_at(vcmi_region *r, const vcmi_loc *at, void *p, size_t n)
     return NULL;
   }
   size_t keep = used < n ? used : n;
+  int later = 0;
   if (n > cap) {
     int fresh = h0 != &vcmi_no_heap && q == h0->fresh_clean;
-    vcmi_heap_count_move(move_up(q, p, keep, cap, fresh, fresh || q == dropped));
+    later = !check && h0 != &vcmi_no_heap && VCMI_PEEK(r->owner) == (void *)h0;
+    if (h0 != &vcmi_no_heap && h0->drop_n && n > MOVE_MIN / 2u) /* q of MOVE_MIN or more */
+      drop_if_listed(h0, q, (keep + vcmi_os_page() - 1u) & ~(vcmi_os_page() - 1u));
+    vcmi_heap_count_move(move_up(q, p, keep, cap, fresh, fresh || q == dropped, &later));
     if ((loc.g & 1u) && vcmi_pairs_here(r, loc.k) &&
         (__atomic_load_n(&loc.e[-1].state, __ATOMIC_RELAXED) & VCMI_LIVE) &&
         vcmi_pair_park(r, &loc))
@@ -166,6 +239,7 @@ void *vcmi_seg_realloc_at(vcmi_region *r, const vcmi_loc *at, void *p, size_t n)
     memcpy(q, p, keep);
     vcmi_heap_count_move(keep);
   }
+  if (later) drop_later(h0, r, (unsigned)loc.k, loc.g);
   free_moved(r, &loc, p, state);
   return q;
 }

@@ -295,6 +295,7 @@ static int seg_empty(vcmi_segment *s) {
 /* Unmap the segment *link of h (empty, not h's first), taking it off h's list and classes. */
 static void seg_unlink(vcmi_heap *h, vcmi_segment **link) {
   vcmi_segment *s = *link;
+  vcmi_moved_drop(h); /* it may name a chunk of s */
   vcmi_lock_take(&heaps_lock);
   *link = s->next;
   h->seg_n = 0;
@@ -430,6 +431,7 @@ static void heap_purge_out(vcmi_heap *h) {
   }
 }
 static void heap_give_up(vcmi_heap *h, int exiting) {
+  vcmi_moved_drop(h); /* its segments change hands */
   vcmi_remote_flush();
   vcmi_heap_collect(h, 0);
   /* A purge left due (by a free that crossed the line: it leaves the purge to the heap's next
@@ -514,6 +516,7 @@ static int adopt(vcmi_heap *h) {
     h->realloc_moved += a->realloc_moved;
     h->bytes_copied += a->bytes_copied;
     a->realloc_inplace = a->realloc_moved = a->bytes_copied = 0;
+    a->drop_n = 0; /* a dead thread's (reclaim_dead): its chunks are h's now, kept resident */
     a->next_abandoned = spare;
     spare = a;
   }
@@ -809,6 +812,7 @@ static void heap_purge_as(vcmi_heap *h, int exiting) {
   size_t foot = 0;
   own_purges++;
   inplace_flush(h);
+  vcmi_moved_drop(h); /* before the purge reads the free lists, and unmaps segments */
   if (__atomic_load_n(&locked_seen, __ATOMIC_RELAXED))
     for (vcmi_segment *s = h->segs; s; s = s->next) seg_reclose(s);
   vcmi_remote_flush(); /* this thread's batches: delayed by a purge interval at most */

@@ -101,6 +101,7 @@ typedef struct vcmi_bin {
 #define VCMI_SEG_INDEX 16u /* segments a heap's index holds (vcmi_heap) */
 /* A thread heap: the segments one thread allocates from. Only its thread touches it, except
  * remote_pending (any thread sets it) and the lists under heaps_lock. */
+#define VCMI_DROP_BATCH 8u /* the sources of moves whose pages one call drops (chunk.c) */
 typedef struct vcmi_heap {
   /* bin[vcmi_tight_table[i]], copied (heap_set_cur keeps them equal): malloc of up to
    * VCMI_TIGHT_TABLE_MAX bytes reads its bin here, no pointer to it loaded first */
@@ -136,7 +137,16 @@ typedef struct vcmi_heap {
   size_t hold_rss;               /* the process's resident bytes when the hold began */
   size_t realloc_inplace, realloc_moved, bytes_copied;
   struct vcmi_heap *next_all, *next_abandoned;
+  /* chunks of this heap's segments that moves copied from (not remapped) and freed: their pages
+   * go together, by vcmi_moved_drop (chunk.c), those still free then; drop_kg: k << 24 | g */
+  vcmi_region *drop_r[VCMI_DROP_BATCH];
+  uint32_t drop_kg[VCMI_DROP_BATCH];
+  unsigned drop_n;
 } vcmi_heap;
+
+/* Drop the pages of the chunks h's moves copied from (drop_r) that are still free, in one
+ * call (chunk.c). Before h's segments go or change hands, and before a purge. Owner only. */
+void vcmi_moved_drop(vcmi_heap *h);
 
 /* This thread's heap, &vcmi_no_heap if it has none (never NULL). */
 extern __thread vcmi_heap *vcmi_tls_heap __attribute__((tls_model("initial-exec")));

@@ -2053,8 +2053,9 @@ static void test_donated_two(void) {
 /* A move of pages the kernel refuses changes nothing (os_posix.c, vcmi_os_move). With
  * MREMAP_FIXED the kernel unmaps the destination before its other checks: a refused move left
  * a hole where the program then wrote (SIGSEGV). Here the kernel refuses a DONTUNMAP move
- * because the child lowered RLIMIT_AS below what it maps: a vector growing from 32 to 64 KiB
- * (its pages moved, not copied, where a move is allowed) keeps its bytes. */
+ * because the child lowered RLIMIT_AS below what it maps: a block of 160 KiB growing to 256 KiB
+ * (its 40 pages moved, not copied, where a move is allowed: chunk.c, REMAP_PAGES) keeps its
+ * bytes. */
 static size_t vm_size(void) {
   char line[256];
   size_t kib = 0;
@@ -2066,16 +2067,16 @@ static size_t vm_size(void) {
 }
 static int move_refused_child(void) {
   const size_t K = 1024;
-  unsigned char *v = realloc_(NULL, 32 * K);
+  unsigned char *v = malloc_(160 * K);
   size_t vm = vm_size();
   if (!v || vm < ((size_t)2 << 20)) return __LINE__;
-  memset(v, 7, 32 * K);
+  memset(v, 7, 160 * K);
   struct rlimit rl = {vm - ((size_t)1 << 20), RLIM_INFINITY};
   if (setrlimit(RLIMIT_AS, &rl) != 0) return __LINE__;
-  if (!(v = realloc_(v, 64 * K))) return __LINE__;
-  for (size_t i = 0; i < 32 * K; i++)
+  if (!(v = realloc_(v, 200 * K))) return __LINE__;
+  for (size_t i = 0; i < 160 * K; i++)
     if (v[i] != 7) return __LINE__;
-  memset(v, 8, 64 * K);
+  memset(v, 8, 200 * K);
   free_(v);
   return 0;
 }
@@ -2215,15 +2216,15 @@ static void test_grow_refused(void) {
 static int move_back_refused_child(void) {
   const size_t K = 1024;
   struct rlimit rl = {RLIM_INFINITY - 1, RLIM_INFINITY}; /* a limit: two calls a move */
-  unsigned char *v = realloc_(NULL, 64 * K), *w;
+  unsigned char *v = malloc_(160 * K), *w;
   if (!v || setrlimit(RLIMIT_AS, &rl) != 0) return __LINE__;
-  memset(v, 9, 64 * K);
+  memset(v, 9, 160 * K);
   remap_refused = 0;
   __atomic_store_n(&remap_mode, 5, __ATOMIC_RELAXED);
-  w = realloc_(v, 100 * K); /* 64 -> 128 KiB: its pages would move */
+  w = realloc_(v, 200 * K); /* 160 -> 256 KiB: its 40 pages would move */
   __atomic_store_n(&remap_mode, 0, __ATOMIC_RELAXED);
-  if (!w || remap_refused != 1 || !all_of(w, 64 * K, 9)) return __LINE__;
-  memset(w, 10, 100 * K);
+  if (!w || remap_refused != 1 || !all_of(w, 160 * K, 9)) return __LINE__;
+  memset(w, 10, 200 * K);
   free_(w);
   return vcm_check(NULL) != 0 ? __LINE__ : 0;
 }
@@ -2289,19 +2290,19 @@ static int one_mapping(const void *p, size_t n) {
 }
 
 static void test_growth_remap(void) {
-  /* A vector growing out of a chunk of 32 KiB or more moves by remapping its pages: nothing
-   * copied, its bytes intact; the chunk left behind is reused, calloc clearing it. Its chunk
-   * must be one mapping: before Linux 6.17 the kernel moves no range of several (os_posix.c,
-   * one_call), and the chunk the free list hands out first is test_growth's, half of whose
-   * pages a move brought in (a finite RLIMIT_DATA takes that path on any kernel: the move was
-   * copied). Fresh chunks are. */
+  /* A block of 34 pages or more growing out of its chunk (here malloc's 160 KiB into the 256
+   * KiB class) moves by remapping its pages: nothing copied, its bytes intact; the chunk left
+   * behind is reused, calloc clearing it. Its chunk must be one mapping: before Linux 6.17 the
+   * kernel moves no range of several (os_posix.c, one_call), and the chunk the free list hands
+   * out first may be one a move brought pages into (a finite RLIMIT_DATA takes that path on any
+   * kernel: the move was copied). Fresh chunks are. */
   vcm_stats a, b;
-  size_t n = 64u << 10;
-  unsigned char *p = realloc_(NULL, n), *split[8];
+  size_t n = 160u << 10, top = 256u << 10;
+  unsigned char *p = malloc_(n), *split[8];
   int nsplit = 0;
   while (p && !one_mapping(p, n) && nsplit < 8) {
     split[nsplit++] = p;
-    p = realloc_(NULL, n);
+    p = malloc_(n);
   }
   for (int i = 0; i < nsplit; i++) free(split[i]);
   CHECK(p && vcm_capacity(p) == n && one_mapping(p, n));
@@ -2309,12 +2310,12 @@ static void test_growth_remap(void) {
   vcm_stats_get(&a);
   unsigned char *q = realloc_(p, n + 1);
   vcm_stats_get(&b);
-  CHECK(q && q != p && vcm_capacity(q) == 2 * n && vcm_used(q) == n + 1 && t_same(q, n, 3));
+  CHECK(q && q != p && vcm_capacity(q) == top && vcm_used(q) == n + 1 && t_same(q, n, 3));
   CHECK_EQ(b.bytes_copied, a.bytes_copied);
   CHECK_EQ(b.realloc_moved, a.realloc_moved + 1);
   CHECK(b.os_remapped - a.os_remapped >= n);
-  CHECK(realloc_(q, 2 * n) == q); /* the vector grows into the rest */
-  memset(q + n, 9, n);
+  CHECK(realloc_(q, top) == q); /* the vector grows into the rest */
+  memset(q + n, 9, top - n);
   CHECK(t_same(q, n, 3));
   unsigned char *z = calloc(1, n), *y = malloc(n);
   CHECK(z && y);
@@ -2811,51 +2812,117 @@ static int mapping_locked(const void *p) {
 /* A move of pages (realloc's remap, a donation) leaves the memory locked: a DONTUNMAP move
  * clears the lock of the whole mapping it moves from (Linux), so after mlockall a vector
  * growing past 32 KiB unlocked the segment it left, which could then be swapped out. In an
- * exec'd child: the mapping the vector left must stay locked. */
+ * exec'd child: the mapping the block left must stay locked (160 KiB growing to 256: a move of
+ * 40 pages, which would remap; chunk.c, REMAP_PAGES). */
 static int moves_locked_child(void) {
   const size_t K = 1024;
-  unsigned char *v = realloc_(NULL, 32 * K), *w = malloc_(100);
+  unsigned char *v = malloc_(160 * K), *w = malloc_(100);
   if (!v || !w) return 4;
-  memset(v, 7, 32 * K);
+  memset(v, 7, 160 * K);
   if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0) return 3;
   unsigned char *old = v;
   if (mapping_locked(old) != 1) return 7;
-  if (!(v = realloc_(v, 64 * K))) return 4;
-  for (size_t i = 0; i < 32 * K; i++)
+  if (!(v = realloc_(v, 200 * K))) return 4;
+  for (size_t i = 0; i < 160 * K; i++)
     if (v[i] != 7) return 5;
   return mapping_locked(old) == 1 && mapping_locked(v) == 1 ? 0 : 6;
 }
 static void test_moves_locked(void) { CHECK(exec_child("moves_locked") != 0); }
 
-/* A vector over half its 32 KiB chunk moves by remapping onto a fresh chunk (whose pages were
- * never written: none is lost), and is copied onto a free one (whose resident pages a remap would
+/* A vector over half its 32 KiB chunk, another thread's (its pages are not this heap's to drop
+ * later: chunk.c, drop_later), moves by remapping onto a fresh chunk (whose pages were never
+ * written: none is lost), and is copied onto a free one (whose resident pages a remap would
  * drop while the chunk it leaves faults in again). In an exec'd child: the 64 KiB class has no
- * chunk yet, so the first one is fresh; its chunks are one mapping each. */
+ * chunk yet, so the first one is fresh; its chunks are one mapping each. The other thread lives
+ * on meanwhile (its heap, abandoned, could be adopted by this one). */
+static pthread_barrier_t half_bar;
+static unsigned char *half_v[2];
+static void *half_main(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 2; i++) {
+    half_v[i] = realloc_(NULL, 20u << 10);
+    if (half_v[i]) memset(half_v[i], 7 + 2 * i, 20u << 10);
+  }
+  pthread_barrier_wait(&half_bar);
+  pthread_barrier_wait(&half_bar); /* until the main thread is done */
+  return NULL;
+}
 static int remap_half_child(void) {
   const size_t K = 1024, n = 20 * K;
   vcm_stats a, b;
-  unsigned char *v = realloc_(NULL, n), *w;
-  if (!v || vcm_capacity(v) != 32 * K) return 4;
-  memset(v, 7, n);
+  pthread_t t;
+  unsigned char *v, *w;
+  if (pthread_barrier_init(&half_bar, NULL, 2) != 0 ||
+      pthread_create(&t, NULL, half_main, NULL) != 0)
+    return 3;
+  pthread_barrier_wait(&half_bar);
+  int rc = 0;
+  if (!(v = half_v[0]) || !half_v[1] || vcm_capacity(v) != 32 * K) rc = 4;
   vcm_stats_get(&a);
-  if (!(w = realloc_(v, 33 * K)) || w == v) return 5;
+  if (!rc && (!(w = realloc_(v, 33 * K)) || w == v)) rc = 5;
   vcm_stats_get(&b);
-  for (size_t i = 0; i < n; i++)
-    if (w[i] != 7) return 6;
-  if (b.bytes_copied != a.bytes_copied || b.os_remapped - a.os_remapped < n) return 7;
-  memset(w + n, 8, 13 * K); /* its chunk is resident now, and freed */
-  if (!(v = realloc_(NULL, n))) return 4;
-  memset(v, 9, n);
-  free(w);
-  vcm_stats_get(&a);
-  if (!(w = realloc_(v, 33 * K)) || w == v) return 5;
-  vcm_stats_get(&b);
-  for (size_t i = 0; i < n; i++)
-    if (w[i] != 9) return 8;
-  free(w);
-  return b.bytes_copied - a.bytes_copied == n && b.os_remapped == a.os_remapped ? 0 : 9;
+  for (size_t i = 0; !rc && i < n; i++)
+    if (w[i] != 7) rc = 6;
+  if (!rc && (b.bytes_copied != a.bytes_copied || b.os_remapped - a.os_remapped < n)) rc = 7;
+  if (!rc) {
+    memset(w + n, 8, 13 * K); /* its chunk is resident now, and freed */
+    v = half_v[1];
+    free(w);
+    vcm_stats_get(&a);
+    if (!(w = realloc_(v, 33 * K)) || w == v) rc = 5;
+    vcm_stats_get(&b);
+    for (size_t i = 0; !rc && i < n; i++)
+      if (w[i] != 9) rc = 8;
+    if (!rc && !(b.bytes_copied - a.bytes_copied == n && b.os_remapped == a.os_remapped)) rc = 9;
+    free(w);
+  }
+  pthread_barrier_wait(&half_bar);
+  pthread_join(t, NULL);
+  return rc;
 }
 static void test_remap_half(void) { CHECK_EQ(exec_child("remap_half"), 1); }
+
+/* A vector of fewer than 34 pages growing out of its chunk is copied, not remapped (chunk.c,
+ * REMAP_PAGES: a remap's TLB invalidation page by page costs more here), and the chunk it left
+ * goes with the next batch of such sources (VCMI_DROP_BATCH): its pages out of RSS, unless it
+ * was handed out again first, whose bytes the batch keeps; a move onto a chunk of the batch
+ * drops its pages past the bytes it copies. In an exec'd child: the classes have fresh chunks,
+ * handed out in order, and a freed chunk is the next one its class hands out. */
+static int growth_copy_child(void) {
+  const size_t K = 1024, n = 64 * K, m = 30 * K;
+  vcm_stats a, b;
+  unsigned char *u[VCMI_DROP_BATCH + 1], *old[VCMI_DROP_BATCH + 1], *v, *w, *x, *y;
+  if (!(v = realloc_(NULL, n))) return 4;
+  memset(v, 1, n);
+  vcm_stats_get(&a);
+  if (!(w = realloc_(v, n + 1)) || w == v || !all_of(w, n, 1)) return 5;
+  vcm_stats_get(&b);
+  if (b.bytes_copied - a.bytes_copied != n || b.os_remapped != a.os_remapped) return 6;
+  if (resident(v, n) != n / 4096) return 7; /* freed, its drop waiting for the batch */
+  if ((x = realloc_(NULL, n)) != v) return 8; /* handed out again before the drop */
+  memset(x, 2, n);
+  for (unsigned i = 0; i <= VCMI_DROP_BATCH; i++) {
+    if (!(u[i] = realloc_(NULL, n))) return 4;
+    memset(u[i], 3, n);
+  }
+  for (unsigned i = 0; i <= VCMI_DROP_BATCH; i++) {
+    old[i] = u[i];
+    if (!(u[i] = realloc_(u[i], n + 1)) || !all_of(u[i], n, 3)) return 9;
+  }
+  /* the batch [v, u[0] .. u[6]] went at u[7]'s move: x's bytes kept, u[0..6]'s pages dropped */
+  if (!all_of(x, n, 2)) return 10;
+  for (unsigned i = 0; i + 1u < VCMI_DROP_BATCH; i++)
+    if (resident(old[i], n) != 0) return 11;
+  if (resident(old[VCMI_DROP_BATCH], n) != n / 4096) return 12;
+  /* a 32 KiB chunk's vector moves onto the class's head, old[8] (in the batch): copied into its
+   * first 32 KiB, the rest dropped at once */
+  if (!(y = realloc_(NULL, m))) return 4;
+  memset(y, 4, m);
+  if (!(w = realloc_(y, 33 * K)) || w != old[VCMI_DROP_BATCH] || !all_of(w, m, 4)) return 13;
+  if (resident(w, 32 * K) != 8 || resident(w + 32 * K, 32 * K) != 0) return 14;
+  return vcm_check(NULL) != 0 ? 15 : 0;
+}
+static void test_growth_copy(void) { CHECK_EQ(exec_child("growth_copy"), 1); }
 
 /* A vector copied onto a fresh chunk has the pages the copy writes faulted in by one call
  * before it: those pages only (RSS as the copy alone makes it), the rest of the chunk not
@@ -2883,8 +2950,8 @@ static void test_copy_populated(void) { CHECK_EQ(exec_child("copy_populated"), 1
 /* Moves go on past the room counted first: a count allows (vm.max_map_count / 4 - mappings) / 4
  * moves, and a move makes fewer mappings than that (g2: 2.1-2.6), so when they run out the
  * mappings are counted again; before, only after 4,096 moves refused (copied) in the meantime.
- * In an exec'd child: the room is counted at its first move. Each vector moves 64 -> 128 KiB
- * and is freed, so the same chunks serve and the mappings stay few. */
+ * In an exec'd child: the room is counted at its first move. Each block moves 160 -> 256 KiB
+ * (38 pages: remapped, chunk.c) and is freed, so the same chunks serve and the mappings stay few. */
 static int move_room_child(void) {
   const size_t K = 1024;
   long limit = 0;
@@ -2896,11 +2963,11 @@ static int move_room_child(void) {
   vcm_stats a, b, c;
   vcm_stats_get(&a);
   for (long i = 0; i < n; i++) {
-    unsigned char *v = realloc_(NULL, 40 * K), *w;
+    unsigned char *v = malloc_(150 * K), *w;
     if (!v) return 4;
-    memset(v, 1, 40 * K);
+    memset(v, 1, 150 * K);
     if (i == n - 100) vcm_stats_get(&b);
-    if (!(w = realloc_(v, 70 * K)) || w[40 * K - 1] != 1) return 5;
+    if (!(w = realloc_(v, 200 * K)) || w[150 * K - 1] != 1) return 5;
     free(w);
     if (i == 0) {
       vcm_stats_get(&c);
@@ -2908,7 +2975,7 @@ static int move_room_child(void) {
     }
   }
   vcm_stats_get(&c);
-  return c.os_remapped - b.os_remapped >= 100 * 40 * K ? 0 : 6;
+  return c.os_remapped - b.os_remapped >= 100 * 150 * K ? 0 : 6;
 }
 static void test_move_room(void) { CHECK_EQ(exec_child("move_room"), 1); }
 
@@ -3760,6 +3827,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "os-failure") == 0) return os_failure_child();
   if (argc > 1 && strcmp(argv[1], "moves_locked") == 0) return moves_locked_child();
   if (argc > 1 && strcmp(argv[1], "remap_half") == 0) return remap_half_child();
+  if (argc > 1 && strcmp(argv[1], "growth_copy") == 0) return growth_copy_child();
   if (argc > 1 && strcmp(argv[1], "copy_populated") == 0) return copy_populated_child();
   if (argc > 1 && strcmp(argv[1], "move_room") == 0) return move_room_child();
   if (argc > 1 && strcmp(argv[1], "big_mib") == 0) return big_mib_child();
@@ -3835,6 +3903,7 @@ int main(int argc, char **argv) {
   test_growth();
   test_growth_remap();
   test_remap_half();
+  test_growth_copy();
   test_copy_populated();
   test_move_room();
   test_big_mib();
