@@ -47,13 +47,15 @@ size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim) {
 }
 
 /* Chunk g of class k of r, h's (its owner), about to be freed by a move that copied it: dropped
- * with the batch, which goes when full, at the next such move. Listed before its free, which
- * may purge (vcmi_moved_drop first: a purge may unmap the segment). Until the drop it may be
- * handed out again (then kept). */
+ * with the list once the listed chunks hold REMAP_PAGES pages (vcmi_seg_realloc_at, after the
+ * free), or at the next such move if the list is full. Listed before its free, which may purge
+ * (vcmi_moved_drop first: a purge may unmap the segment). Until the drop it may be handed out
+ * again (then kept). */
 static void drop_later(vcmi_heap *h, vcmi_region *r, unsigned k, uint32_t g) {
   if (h->drop_n == VCMI_DROP_BATCH) vcmi_moved_drop(h);
   h->drop_r[h->drop_n] = r;
   h->drop_kg[h->drop_n++] = (uint32_t)k << 24 | g;
+  h->drop_pages += (unsigned)(vcmi_class_cap(r, k) / vcmi_os_page());
 }
 
 /* The batch's drop; q (NULL: none), a chunk of the batch handed out again as a move's
@@ -74,7 +76,7 @@ static void drop_batch(vcmi_heap *h, const void *q, size_t from) {
                                  (VCMI_LIVE | VCMI_REMOTE))))
       rg[n++] = (vcmi_os_range){c + at, cap - at};
   }
-  h->drop_n = 0;
+  h->drop_n = h->drop_pages = 0;
   if (n) vcmi_os_purge_ranges(rg, n);
 }
 void vcmi_moved_drop(vcmi_heap *h) { drop_batch(h, NULL, 0); }
@@ -109,9 +111,10 @@ _Static_assert(MOVE_MIN > 4u * VCMI_PAIR_CAP_MAX, "a moved chunk is never a pair
  * the whole TLB past that (x86's tlb_single_page_flush_ceiling); each page's invalidation traps
  * to the host on a paravirtualised guest: here a move's CPU time was 333 us at 8 pages, 1,213 at
  * 33, 96 at 34 and 133 at 128 (a call moving pages back and forth, thread CPU time). A copy
- * costs its populate and memcpy, 5-10 us a page, and one call drops VCMI_DROP_BATCH sources
- * whose ranges span more than 33 pages: one invalidation of the whole TLB (8 ranges of 8 pages:
- * 90-260 us against 1,600-3,900 one by one). The pages leave RSS as the move would take them. */
+ * costs its populate and memcpy, 5-10 us a page, and one call drops the sources listed once
+ * they hold 34 pages, whose ranges then span more than 33: one invalidation of the whole TLB (8
+ * ranges of 8 pages: 90-260 us against 1,600-3,900 one by one). The pages leave RSS as the
+ * move would take them, but for fewer than 34 pages waiting (a list of 8 chunks: g2 +0.2 MiB). */
 #define REMAP_PAGES 34u
 
 /* q: a chunk bigger than p's src_cap bytes; fresh: its pages were never written (take_fresh);
@@ -241,6 +244,8 @@ void *vcmi_seg_realloc_at(vcmi_region *r, const vcmi_loc *at, void *p, size_t n)
   }
   if (later) drop_later(h0, r, (unsigned)loc.k, loc.g);
   free_moved(r, &loc, p, state);
+  /* freed now; a purge it made dropped the list */
+  if (later && h0->drop_pages >= REMAP_PAGES) vcmi_moved_drop(h0);
   return q;
 }
 

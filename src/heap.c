@@ -516,7 +516,7 @@ static int adopt(vcmi_heap *h) {
     h->realloc_moved += a->realloc_moved;
     h->bytes_copied += a->bytes_copied;
     a->realloc_inplace = a->realloc_moved = a->bytes_copied = 0;
-    a->drop_n = 0; /* a dead thread's (reclaim_dead): its chunks are h's now, kept resident */
+    a->drop_n = a->drop_pages = 0; /* a dead thread's (reclaim_dead): its chunks are h's now, kept resident */
     a->next_abandoned = spare;
     spare = a;
   }

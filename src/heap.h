@@ -101,7 +101,7 @@ typedef struct vcmi_bin {
 #define VCMI_SEG_INDEX 16u /* segments a heap's index holds (vcmi_heap) */
 /* A thread heap: the segments one thread allocates from. Only its thread touches it, except
  * remote_pending (any thread sets it) and the lists under heaps_lock. */
-#define VCMI_DROP_BATCH 8u /* the sources of moves whose pages one call drops (chunk.c) */
+#define VCMI_DROP_BATCH 8u /* the most sources of moves listed for one drop (chunk.c) */
 typedef struct vcmi_heap {
   /* bin[vcmi_tight_table[i]], copied (heap_set_cur keeps them equal): malloc of up to
    * VCMI_TIGHT_TABLE_MAX bytes reads its bin here, no pointer to it loaded first */
@@ -141,7 +141,7 @@ typedef struct vcmi_heap {
    * go together, by vcmi_moved_drop (chunk.c), those still free then; drop_kg: k << 24 | g */
   vcmi_region *drop_r[VCMI_DROP_BATCH];
   uint32_t drop_kg[VCMI_DROP_BATCH];
-  unsigned drop_n;
+  unsigned drop_n, drop_pages; /* listed, and their pages */
 } vcmi_heap;
 
 /* Drop the pages of the chunks h's moves copied from (drop_r) that are still free, in one

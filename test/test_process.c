@@ -2884,41 +2884,41 @@ static void test_remap_half(void) { CHECK_EQ(exec_child("remap_half"), 1); }
 
 /* A vector of fewer than 34 pages growing out of its chunk is copied, not remapped (chunk.c,
  * REMAP_PAGES: a remap's TLB invalidation page by page costs more here), and the chunk it left
- * goes with the next batch of such sources (VCMI_DROP_BATCH): its pages out of RSS, unless it
- * was handed out again first, whose bytes the batch keeps; a move onto a chunk of the batch
- * drops its pages past the bytes it copies. In an exec'd child: the classes have fresh chunks,
- * handed out in order, and a freed chunk is the next one its class hands out. */
+ * is dropped once the sources listed reach 34 pages (3 of 16 here): its pages out of RSS, unless
+ * it was handed out again first, whose bytes the drop keeps; a move onto a listed chunk drops
+ * its pages past the bytes it copies. In an exec'd child: the classes have fresh chunks, handed
+ * out in order, and a freed chunk is the next one its class hands out. */
 static int growth_copy_child(void) {
   const size_t K = 1024, n = 64 * K, m = 30 * K;
   vcm_stats a, b;
-  unsigned char *u[VCMI_DROP_BATCH + 1], *old[VCMI_DROP_BATCH + 1], *v, *w, *x, *y;
+  unsigned char *u[6], *old[6], *v, *w, *x, *y;
   if (!(v = realloc_(NULL, n))) return 4;
   memset(v, 1, n);
   vcm_stats_get(&a);
   if (!(w = realloc_(v, n + 1)) || w == v || !all_of(w, n, 1)) return 5;
   vcm_stats_get(&b);
   if (b.bytes_copied - a.bytes_copied != n || b.os_remapped != a.os_remapped) return 6;
-  if (resident(v, n) != n / 4096) return 7; /* freed, its drop waiting for the batch */
+  if (resident(v, n) != n / 4096) return 7; /* freed, its drop waiting for the list */
   if ((x = realloc_(NULL, n)) != v) return 8; /* handed out again before the drop */
   memset(x, 2, n);
-  for (unsigned i = 0; i <= VCMI_DROP_BATCH; i++) {
+  for (unsigned i = 0; i < 6; i++) {
     if (!(u[i] = realloc_(NULL, n))) return 4;
     memset(u[i], 3, n);
   }
-  for (unsigned i = 0; i <= VCMI_DROP_BATCH; i++) {
+  for (unsigned i = 0; i < 6; i++) {
     old[i] = u[i];
     if (!(u[i] = realloc_(u[i], n + 1)) || !all_of(u[i], n, 3)) return 9;
   }
-  /* the batch [v, u[0] .. u[6]] went at u[7]'s move: x's bytes kept, u[0..6]'s pages dropped */
+  /* [v, u[0], u[1]] went at u[1]'s move, x's bytes kept; [u[2] .. u[4]] at u[4]'s */
   if (!all_of(x, n, 2)) return 10;
-  for (unsigned i = 0; i + 1u < VCMI_DROP_BATCH; i++)
+  for (unsigned i = 0; i < 5; i++)
     if (resident(old[i], n) != 0) return 11;
-  if (resident(old[VCMI_DROP_BATCH], n) != n / 4096) return 12;
-  /* a 32 KiB chunk's vector moves onto the class's head, old[8] (in the batch): copied into its
-   * first 32 KiB, the rest dropped at once */
+  if (resident(old[5], n) != n / 4096) return 12;
+  /* a 32 KiB chunk's vector moves onto the class's head, old[5] (listed): copied into its first
+   * 32 KiB, the rest dropped at once */
   if (!(y = realloc_(NULL, m))) return 4;
   memset(y, 4, m);
-  if (!(w = realloc_(y, 33 * K)) || w != old[VCMI_DROP_BATCH] || !all_of(w, m, 4)) return 13;
+  if (!(w = realloc_(y, 33 * K)) || w != old[5] || !all_of(w, m, 4)) return 13;
   if (resident(w, 32 * K) != 8 || resident(w + 32 * K, 32 * K) != 0) return 14;
   return vcm_check(NULL) != 0 ? 15 : 0;
 }
