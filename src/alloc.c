@@ -167,14 +167,41 @@ __attribute__((noinline)) static void *realloc_slow(void *p, size_t n, int kind,
   return q;
 }
 
-/* vcm_realloc of p, a LIVE chunk of r at class k, number g, as vcm_realloc found it, to n bytes
- * (0 < n <= VCMI_SMALL_MAX) past its in-place fast path: a vector moving to a bigger class,
- * mostly. p is not located again (realloc_slow's way located it twice more: x4v). */
+/* A move this small (n) is vcmi_seg_realloc_at's plain copy onto a popped chunk whenever no
+ * buddy serves: no populate (a chunk of half a page or less shares its pages), no list of
+ * moved sources (chunk.c), no slide (2 KiB chunks grow past this). */
+#define MOVE_FAST_MAX (VCMI_PAGE / 2u)
+_Static_assert(MOVE_FAST_MAX <= VCMI_PAIR_CAP_MAX, "no slide (pair.h): it grows 2 KiB chunks");
+
+/* The buddy of loc's chunk may take part in its growth (vcmi_seg_realloc_at): an upper half
+ * free or HELD that a lower chunk grows into, or a live lower half that an upper chunk leaving
+ * is parked for. The owner's (h), outside check mode, in a class that pairs. */
+static int buddy_serves(const vcmi_region *r, const vcmi_loc *loc) {
+  if (r->xscale || ((const vcmi_segment *)(const void *)r)->cap[loc->k] > VCMI_PAIR_CAP_MAX)
+    return 0;
+  if (!(loc->g & 1u)) return vcmi_pair_free_or_held(loc->e + 1);
+  return (__atomic_load_n(&loc->e[-1].state, __ATOMIC_RELAXED) & VCMI_LIVE) != 0;
+}
+
+/* vcm_realloc of p, a LIVE chunk of r at class k, number g, entry state s, as vcm_realloc found
+ * it, to n bytes (0 < n <= VCMI_SMALL_MAX) past its in-place fast path: a vector moving to a
+ * bigger class, mostly. p is not located again (realloc_slow's way located it twice more:
+ * x4v). The owner's single chunk growing to MOVE_FAST_MAX or less whose buddy does not serve
+ * moves by vcmi_seg_move, a pop, a copy and free's release, the chunk vcmi_seg_realloc_at would
+ * take (x4v: its moves took 356 instructions each, vcmi_seg_realloc_at's general path 194 of
+ * them). */
 __attribute__((noinline)) static void *realloc_move(void *p, size_t n, vcmi_region *r, size_t k,
-                                                    uint32_t g) {
-  int saved = errno;
+                                                    uint32_t g, uint32_t s) {
   vcmi_loc loc = {k, g, r->mapk[k] + g};
-  void *q = vcmi_seg_realloc_at(r, &loc, p, n);
+  vcmi_heap *h = vcmi_tls_heap;
+  void *q;
+  if (n <= MOVE_FAST_MAX && (s & ~VCMI_USED_MASK) == VCMI_LIVE &&
+      VCMI_PEEK(r->owner) == (void *)h && !h->check && !buddy_serves(r, &loc)) {
+    VCMI_ASSERT(n > ((const vcmi_segment *)(const void *)r)->cap[k]); /* else shrink or in place */
+    if ((q = vcmi_seg_move(h, r, &loc, p, n, s, vcmi_pow2_class(n)))) return q;
+  }
+  int saved = errno; /* vcmi_seg_move leaves it */
+  q = vcmi_seg_realloc_at(r, &loc, p, n);
   if (!q) return oom();
   errno = saved; /* as realloc_slow's */
   return q;
@@ -242,7 +269,7 @@ void *vcm_realloc(void *p, size_t n) {
          * entry found, so that the path within the capacity keeps no frame */
         if (!(s & VCMI_MERGED) && n) return realloc_shrink(p, n, r, loc.k, loc.g, s);
       }
-      if ((s & VCMI_LIVE) && n - 1u < VCMI_SMALL_MAX) return realloc_move(p, n, r, loc.k, loc.g);
+      if ((s & VCMI_LIVE) && n - 1u < VCMI_SMALL_MAX) return realloc_move(p, n, r, loc.k, loc.g, s);
     }
     return realloc_slow(p, n, 1, r, NULL);
   }

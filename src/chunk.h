@@ -13,19 +13,17 @@ void *vcmi_seg_realloc(vcmi_region *r, void *p, size_t n);
 /* vcmi_seg_realloc of p, which vcmi_seg_find located at loc (not located again; a chunk that is
  * not LIVE is reported). */
 void *vcmi_seg_realloc_at(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n);
-/* A realloc shrinking p, a LIVE chunk of r (not MERGED) at loc whose entry read state (LIVE),
- * to n bytes (0 < n <= vcmi_shrink_floor of its capacity, which is over 16), from h, this
- * thread's heap (not vcmi_no_heap, not check mode): moved to the head of the smaller class's
+/* A realloc moving p, a LIVE chunk of r (not MERGED) at loc whose entry read state (LIVE), to n
+ * bytes, from h, this thread's heap (not vcmi_no_heap, not check mode), to the head of class t's
  * free list and p freed, as vcmi_seg_realloc does, without locating p again. NULL if that list
  * is empty, or p was freed since state was read (p untouched: then vcmi_seg_realloc, which
- * reports). No lock. Inline: its one caller (vcm_realloc's shrink) keeps one frame, not two
- * (r1's python: 60,176 such reallocs at 0.2). */
-static inline void *vcmi_seg_shrink(vcmi_heap *h, vcmi_region *r, const vcmi_loc *loc, void *p,
-                                    size_t n, uint32_t state) {
+ * reports). No lock. Inline: its callers (vcm_realloc's shrink and small growth) keep one
+ * frame, not two (r1's python: 60,176 shrinking reallocs at 0.2). */
+static inline void *vcmi_seg_move(vcmi_heap *h, vcmi_region *r, const vcmi_loc *loc, void *p,
+                                  size_t n, uint32_t state, unsigned t) {
   VCMI_ASSERT((state & VCMI_LIVE) && h == vcmi_tls_heap && h != &vcmi_no_heap && !h->check);
   size_t used = state & VCMI_USED_MASK;
-  /* keeping its intent, as vcmi_seg_realloc: a vector's power of two, else malloc's class */
-  void *q = vcmi_heap_pop(h, r->xscale ? vcmi_tight_class(n) : vcmi_pow2_class(n), n);
+  void *q = vcmi_heap_pop(h, t, n);
   if (!q) return NULL;
   size_t keep = used < n ? used : n;
   memcpy(q, p, keep);
@@ -46,6 +44,13 @@ static inline void *vcmi_seg_shrink(vcmi_heap *h, vcmi_region *r, const vcmi_loc
   }
   vcmi_seg_free_slow(p, r); /* another thread's chunk, or the free that makes a purge due */
   return q;
+}
+/* vcmi_seg_move shrinking p to n (0 < n <= vcmi_shrink_floor of its capacity, which is over
+ * 16), keeping its intent, as vcmi_seg_realloc: a vector's power of two, else malloc's class. */
+static inline void *vcmi_seg_shrink(vcmi_heap *h, vcmi_region *r, const vcmi_loc *loc, void *p,
+                                    size_t n, uint32_t state) {
+  return vcmi_seg_move(h, r, loc, p, n, state,
+                       r->xscale ? vcmi_tight_class(n) : vcmi_pow2_class(n));
 }
 /* 0 and *used if p is a live chunk start of r, about to move out of the small classes (check
  * mode: its slack verified); else -1, reported. No lock. */

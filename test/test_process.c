@@ -2275,6 +2275,35 @@ static void test_growth(void) {
   CHECK(realloc_(malloc_(5), 0) == NULL);
 }
 
+/* A small chunk growing out of its class moves by vcm_realloc's short way (alloc.c,
+ * realloc_move) as by the general one: to a power of two, its used bytes copied and counted
+ * once, its old chunk freed (live counts level, the chunk handed out again), in place none. */
+static void test_growth_move_small(void) {
+  static const size_t sizes[] = {40, 67, 100, 300, 700, 1100};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    size_t used = sizes[i];
+    unsigned char *p = malloc_(used); /* a tight class not a power of two: no pair */
+    CHECK((vcm_capacity(p) & (vcm_capacity(p) - 1u)) != 0);
+    memset(p, 0x5a, used);
+    size_t n = vcm_capacity(p) + 1, want = 16;
+    while (want < n) want <<= 1;
+    vcm_stats a, b;
+    vcm_stats_get(&a);
+    unsigned char *q = realloc_(p, n);
+    vcm_stats_get(&b);
+    CHECK(q != NULL && q != p && vcm_capacity(q) == want && vcm_used(q) == n);
+    size_t bad = 0;
+    for (size_t j = 0; j < used; j++) bad += q[j] != 0x5a;
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(b.realloc_moved - a.realloc_moved, 1);
+    CHECK_EQ(b.bytes_copied - a.bytes_copied, used);
+    CHECK_EQ(b.realloc_inplace, a.realloc_inplace);
+    CHECK_EQ(b.small_live_chunks, a.small_live_chunks);
+    CHECK_EQ(b.small_live_used - a.small_live_used, n - used);
+    free(q);
+  }
+}
+
 /* Whether [p, p + n) lies in one mapping of /proc/self/maps. */
 static int one_mapping(const void *p, size_t n) {
   char line[512];
@@ -3901,6 +3930,7 @@ int main(int argc, char **argv) {
   test_wave_cut();
   test_donated_two();
   test_growth();
+  test_growth_move_small();
   test_growth_remap();
   test_remap_half();
   test_growth_copy();
