@@ -7,9 +7,31 @@
 #include "os.h"
 
 /* The ranges one heap purge drops, given to the OS together (one call where it has one:
- * scattered free chunks make thousands of ranges, and a call each cost g8 +9 % CPU). */
+ * scattered free chunks make thousands of ranges, and a call each cost g8 +9 % CPU).
+ * x86 Linux invalidates the TLB page by page over the span of the pages a call zapped when it
+ * spans up to 33 pages, else whole; on a paravirtualised guest each page is a trap to the host:
+ * 1 page 46 us, 4 pages 110-160, 16 pages 490-550, 33 pages 1,310; 34 or more ~60 (one call,
+ * process_madvise, median of 41). So a batch spanning 3 to 33 pages takes a pad: one page of its
+ * own, written first (a fault, ~20 us here) and dropped with it, far away, so that the call
+ * spans more than 33 pages and flushes once (16 pages: 490 -> 130 us; 4: 110-170 -> 100-120).
+ * A batch of one or two pages flushes page by page still (a pad's fault costs as much). */
+#define FLUSH_PAGES 34u /* a call spanning this many pages or more: one flush of the whole TLB */
+#define PAD_FROM 3u     /* a batch spanning this many pages or more and under FLUSH_PAGES: a pad */
+static _Alignas(VCMI_SEG_PAGE_MAX) unsigned char pad_page[VCMI_SEG_PAGE_MAX];
 
 void vcmi_purge_flush(vcmi_purge_batch *b) {
+  size_t page = vcmi_os_page();
+  if (b->n && b->n < VCMI_OS_PURGE_BATCH && page <= sizeof pad_page) {
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (size_t i = 0; i < b->n; i++) {
+      uintptr_t a = (uintptr_t)b->r[i].p, e = a + b->r[i].size;
+      lo = a < lo ? a : lo, hi = e > hi ? e : hi;
+    }
+    if (hi - lo >= PAD_FROM * page && hi - lo < FLUSH_PAGES * page) {
+      __atomic_store_n(pad_page, 1, __ATOMIC_RELAXED); /* present: the call zaps it */
+      b->r[b->n++] = (vcmi_os_range){pad_page, page};
+    }
+  }
   if (b->n) vcmi_os_purge_ranges(b->r, b->n);
   b->n = 0;
 }
@@ -68,8 +90,13 @@ static void undonate(vcmi_segment *s, unsigned k, vcmi_purge_batch *bt, int keep
     s->dirty_g[k] = 0;
   } else if (!keep) {
     uintptr_t a = page_up((uintptr_t)vcmi_chunk_addr(r, k, f));
-    vcmi_purge_inside(bt, (void *)a, (uintptr_t)vcmi_chunk_addr(r, k, s->dirty_g[k]) - a);
-    s->dirty_g[k] = chunk_from(s, k, a) > f ? chunk_from(s, k, a) : 0;
+    uint32_t c = chunk_from(s, k, a); /* the chunk straddling a stays dirty below a */
+    /* dirty_g == c: [a, c's start) went at the last such drop, and nothing was moved since
+     * (a move sets it past c): dropped again at every purge, one page of a class of chunks over
+     * a page (g7: 5,312 bytes, 150 purges), a call of its own where nothing else went */
+    if (s->dirty_g[k] > c)
+      vcmi_purge_inside(bt, (void *)a, (uintptr_t)vcmi_chunk_addr(r, k, s->dirty_g[k]) - a);
+    s->dirty_g[k] = c > f ? c : 0;
   }
 }
 /* Set bt's donation targets: the class that carved last, then those that carved the most fresh
