@@ -1,7 +1,7 @@
 /* Remote frees: a chunk of another thread's heap, freed here, joins a batch of this thread's
- * for its segment (a chain through the map entries' links, no atomic on the common path) and
- * goes in one lock-free push on the segment's remote list; the owner takes the lists whole and
- * walks them (vcmi_remote_collect). Also the reports of a segment chunk that is not live, and
+ * for its segment (a chain through the map entries' links, no locked instruction on the common
+ * path) and goes in one lock-free push on the segment's remote list; the owner takes the lists
+ * whole and walks them (vcmi_remote_collect). Also the reports of a segment chunk that is not live, and
  * check mode's slack test, which the owner's paths (heap.c, chunk.c) share with these. The
  * method and its races: docs/DESIGN.md §5 ("Threads"), docs/SECURITY.md.
  */
@@ -197,11 +197,12 @@ static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail, uint32_t m
  * thread's next purge or exit (out_key's destructor). At most OUT_MAX * 1,792 bytes per slot
  * (448 KiB a thread) wait unreused.
  *
- * A batched free takes no atomic: its entry is tested LIVE and stored REMOTE | the batch's head
- * by plain (relaxed) accesses. The CAS this replaces (LIVE to REMOTE, on a line the owner
- * writes) was 80 % of a remote free's time in s6. A racing double free can slip between the
- * test and the store (both threads see LIVE and store); so the batch's next free, or its push,
- * reads the head's entry again first: one stored over (by another freeing thread's link or
+ * A batched free takes no locked instruction: its entry is loaded, tested LIVE and stored
+ * REMOTE | the batch's head only if it still holds what was tested, by one unlocked cmpxchg
+ * (store_if). The locked CAS this replaces (LIVE to REMOTE, on a line the owner writes) was 80 %
+ * of a remote free's time in s6. A racing double free on another core can slip between the
+ * load and the store (nanoseconds: both threads see LIVE and store); so the batch's next free,
+ * or its push, reads the head's entry again first: one stored over (by another freeing thread's link or
  * mark, by the owner's free list or a new allocation) is reported and left out of the batch
  * (out_raced), so the chunk stays on one list. A chain's first entry holds the thread's mark
  * (REMOTE | AGED | its thread id), so that two threads' first entries differ too, and the push
@@ -308,6 +309,21 @@ void (*vcmi_test_remote_hold)(const void *p);
 #define REMOTE_HOLD(p) ((void)0)
 #endif
 
+/* *a = w if *a still holds *s (else *s = *a, and 0), by one instruction without a lock prefix
+ * on x86: not atomic against another core's store inside it (nanoseconds), but no preemption,
+ * signal or descheduled virtual CPU splits it, as one would a load and a later store (the held
+ * free of remote_free). ~10 cycles over a plain store on a line another core wrote (not the
+ * ~40 of a locked one). Elsewhere, and under TSan (which sees no asm), a relaxed CAS. */
+static inline int store_if(uint32_t *a, uint32_t *s, uint32_t w) {
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(__SANITIZE_THREAD__)
+  int same;
+  __asm__ volatile("cmpxchgl %3, %1" : "+a"(*s), "+m"(*a), "=@ccz"(same) : "r"(w));
+  return same;
+#else
+  return __atomic_compare_exchange_n(a, s, w, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+#endif
+}
+
 /* The head of o's batch (of r) was stored over since this thread wrote it (remote_free):
  * out_flush reports it and pushes the rest; the free of chunk idx then starts a new batch. */
 static __attribute__((noinline, cold)) void out_raced(vcmi_region *r, out_slot *o, uint32_t idx,
@@ -318,9 +334,12 @@ static __attribute__((noinline, cold)) void out_raced(vcmi_region *r, out_slot *
 
 /* Another thread frees chunk g of class k of r (at p, entry e): add it to this thread's batch
  * for r, once the batch's head reads as this thread wrote it (out_slot; else out_raced), by a
- * plain load of e, its LIVE test and a plain store, next to each other: a racing double free
- * can only slip between those two accesses. Or go to out_start. Every call off the common
- * path is the last thing done (a tail call: no frame on the common path). */
+ * plain load of e, its LIVE test and a store if e still holds what was loaded (store_if), next
+ * to each other: a racing double free on another core can only slip between those two
+ * accesses. A plain store there, held (preempted) past another thread's free of the chunk, its
+ * push and the owner's collection, put a chunk on the owner's free list twice. Or go to
+ * out_start. Every call off the common path is the last thing done (a tail call: no frame on
+ * the common path). */
 static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vcmi_entry *e,
                                                               size_t k, uint32_t g,
                                                               const void *p) {
@@ -331,13 +350,14 @@ static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vc
       out_raced(r, o, idx, p, e);
       return;
     }
-    uint32_t w = VCMI_REMOTE | o->head;
-    if (VCMI_UNLIKELY(!(__atomic_load_n(&e->state, __ATOMIC_RELAXED) & VCMI_LIVE))) {
-      vcmi_report_not_live(r, p, e, VCMI_WHY_DOUBLE_FREE);
-      return;
-    }
-    REMOTE_HOLD(p);
-    __atomic_store_n(&e->state, w, __ATOMIC_RELAXED);
+    uint32_t w = VCMI_REMOTE | o->head, s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
+    do {
+      if (VCMI_UNLIKELY(!(s & VCMI_LIVE))) {
+        vcmi_report_not_live(r, p, e, VCMI_WHY_DOUBLE_FREE);
+        return;
+      }
+      REMOTE_HOLD(p);
+    } while (VCMI_UNLIKELY(!store_if(&e->state, &s, w)));
     o->pe = e;
     o->pv = w;
     o->head = idx;

@@ -654,15 +654,18 @@ static void test_remote_double_free_overlap(void) {
 }
 
 /* A batched remote free held between its LIVE test and its store (a test-build hook in
- * remote.c), as a preempted thread would be, while another thread frees the same chunk (its
- * store lands first); the held store then lands over it, and the other thread's next free reads
- * its batch's head again (remote.c, out_raced): it reports the chunk, once, and leaves it out of
- * its batch, so the chunk is on the held thread's batch alone and nothing is lost: the heap
- * checks clean, the four chunks freed are handed out again, none twice. A build without that
- * second look reported nothing and left the other thread's first chunk REMOTE (3 of 4 reused).
- * In a fresh process (exec'd), whose class lists are short and LIFO: a chunk freed is soon
- * reused. (Held longer, past the other thread's next free or its batch's collection, the held
- * store still corrupts: docs/SECURITY.md.) */
+ * remote.c), as a preempted thread would be, while another thread frees the same chunk; the
+ * held free then goes on. Held (stage 0) until the other thread's store only: the held store
+ * lands over it, and the other thread's next free reads its batch's head again (remote.c,
+ * out_raced), reports the chunk once and leaves it out of its batch (a build without that look
+ * reported nothing and left the other thread's first chunk REMOTE: 3 of 4 reused). Held past
+ * the other thread's push (stage 1), or past that and the owner's collection (stage 2): the
+ * held free's store is conditional on the LIVE state it tested (remote.c, remote_free), so it
+ * reports the chunk itself (a plain store there left a chunk REMOTE in stage 1, 3 of 4
+ * reused, and in stage 2 put the chunk on the owner's free list twice: the purge's chain check
+ * stopped). Each stage: one report naming the chunk, the heap checks clean, the four chunks
+ * freed are handed out again, none twice. In a fresh process (exec'd), whose class lists are
+ * short and LIFO: a chunk freed is soon reused. */
 extern void (*vcmi_test_remote_hold)(const void *p); /* remote.c, test builds */
 static void *volatile hf_target;
 static int hf_claimed, hf_held, hf_go, hf_step, hf_reports;
@@ -683,16 +686,19 @@ static void *hf_free_two(void *arg) { /* a batch's first chunk, then the raced o
   vcm_free(two[1]);
   return NULL;
 }
-static void *hf_free_three(void *arg) { /* the same, and one more once the held store landed */
+static int hf_stage;
+static void *hf_free_three(void *arg) { /* the same, and one more: at once, or once told */
   void **three = arg;
   vcm_free(three[0]);
   vcm_free(three[1]);
-  __atomic_store_n(&hf_step, 1, __ATOMIC_RELEASE);
-  while (__atomic_load_n(&hf_step, __ATOMIC_ACQUIRE) != 2) sched_yield();
+  if (hf_stage == 0) {
+    __atomic_store_n(&hf_step, 1, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&hf_step, __ATOMIC_ACQUIRE) != 2) sched_yield();
+  }
   vcm_free(three[2]);
-  return NULL;
+  return NULL; /* the exit pushes the batch */
 }
-static int held_child(void) {
+static int held_child(int stage) {
   enum { N = 4096 };
   static void *v[N];
   pthread_t a, b;
@@ -700,20 +706,29 @@ static int held_child(void) {
   void *own_b[3] = {vcm_malloc(64), c, vcm_malloc(64)};
   vcm_set_misuse_handler(hf_misuse, NULL);
   hf_target = c;
+  hf_stage = stage;
   vcmi_test_remote_hold = hf_hold;
   spawn(&a, hf_free_two, own_a);
   while (!__atomic_load_n(&hf_held, __ATOMIC_ACQUIRE)) sched_yield();
   spawn(&b, hf_free_three, own_b);
-  while (__atomic_load_n(&hf_step, __ATOMIC_ACQUIRE) != 1) sched_yield(); /* b stored */
+  if (stage == 0) {
+    while (__atomic_load_n(&hf_step, __ATOMIC_ACQUIRE) != 1) sched_yield(); /* b stored */
+  } else {
+    pthread_join(b, NULL); /* b's batch pushed, c in it */
+    if (stage == 2) vcm_trim(); /* and collected: c on this heap's free list */
+  }
   __atomic_store_n(&hf_go, 1, __ATOMIC_RELEASE);
-  pthread_join(a, NULL); /* a's store landed over b's, and its exit pushed its batch */
-  __atomic_store_n(&hf_step, 2, __ATOMIC_RELEASE);
-  pthread_join(b, NULL);
+  pthread_join(a, NULL); /* a's free of c went on, and its exit pushed its batch */
+  if (stage == 0) {
+    __atomic_store_n(&hf_step, 2, __ATOMIC_RELEASE);
+    pthread_join(b, NULL);
+  }
   vcmi_test_remote_hold = NULL;
   vcm_trim(); /* both batches collected */
   vcm_set_misuse_handler(NULL, NULL);
   if (hf_reports != 1 || hf_at != c)
-    fprintf(stderr, "held remote free: %d reports, at %p for %p\n", hf_reports, hf_at, c);
+    fprintf(stderr, "held remote free (stage %d): %d reports, at %p for %p\n", stage, hf_reports,
+            hf_at, c);
   CHECK_EQ(hf_reports, 1);
   CHECK(hf_at == c);
   const char *why = "";
@@ -728,7 +743,9 @@ static int held_child(void) {
   qsort(v, N, sizeof *v, dr_cmp);
   for (int i = 1; i < N; i++) twice += v[i] == v[i - 1];
   for (int i = 0; i < N; i++) vcm_free(v[i]);
-  if (seen != 4) fprintf(stderr, "held remote free: %d of the 4 chunks handed out again\n", seen);
+  if (seen != 4)
+    fprintf(stderr, "held remote free (stage %d): %d of the 4 chunks handed out again\n", stage,
+            seen);
   CHECK_EQ(seen, 4);
   CHECK_EQ(twice, 0);
   return t_report();
@@ -743,7 +760,11 @@ static int child_ok(const char *self, const char *mode) {
   }
   return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
-static void test_held_remote_free(const char *self) { CHECK(child_ok(self, "held-free")); }
+static void test_held_remote_free(const char *self) {
+  CHECK(child_ok(self, "held-free"));
+  CHECK(child_ok(self, "held-pushed"));
+  CHECK(child_ok(self, "held-collected"));
+}
 
 /* Two threads' heaps, abandoned at their exits, each with one empty segment (of 64-byte
  * chunks); a third thread takes one and, short of 96-byte chunks (another scale), adopts the
@@ -861,7 +882,9 @@ static __attribute__((unused)) void test_free_in_last_round(const char *self) {
 
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "last-round") == 0) return last_round_child();
-  if (argc > 1 && strcmp(argv[1], "held-free") == 0) return held_child();
+  if (argc > 1 && strcmp(argv[1], "held-free") == 0) return held_child(0);
+  if (argc > 1 && strcmp(argv[1], "held-pushed") == 0) return held_child(1);
+  if (argc > 1 && strcmp(argv[1], "held-collected") == 0) return held_child(2);
   test_adopt_trims(); /* first: no heap is abandoned yet */
   test_inplace_counted();
   test_stats_while_allocating();
