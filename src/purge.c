@@ -224,7 +224,12 @@ typedef struct span_rec {
  * 19 such pages. A record is 8 bytes (chunks within its span: under 2^16 of them, as an OS page
  * is at most VCMI_SEG_PAGE_MAX), so that the header page has room for 16 a class, where 12-byte
  * ones (chunk numbers) fitted 10 (s6's 64-byte class, 11 spans, kept a page of its own in each
- * of 8 threads). */
+ * of 8 threads). The records of the next spans (HEAD_SPANS to gap_end) lie in the class's
+ * colour in a wide segment: the bytes of its own first map page before its first entry
+ * (segment.h), which no entry uses and which is resident whenever the class has a span (its
+ * first entries are on that page; a cut to nothing drops it, its records all zeroed first, and
+ * zero reads as no group). A colour of c lines holds 8 c records: s6's 128-byte class (21
+ * spans, a colour of 15-19 lines) and s3's 1 KiB class (30-34) keep no page of their own. */
 #define HEAD_OFF ((sizeof(vcmi_segment) + 7u) & ~(size_t)7u) /* shares a line with area[]: owner's */
 /* a class's share of the page, less 32 bytes of counters (24 before the records, 8 after) */
 #define HEAD_SPANS ((((VCMI_PAGE - HEAD_OFF) / VCMI_NCLASS & ~(size_t)7u) - 32u) / sizeof(span_rec))
@@ -247,6 +252,8 @@ typedef struct span_own {
 typedef struct span_groups {
   span_head *h;
   span_own *own;
+  span_rec *gap;    /* the records of spans HEAD_SPANS .. gap_end - 1 (in the class's colour) */
+  uint32_t gap_end;
   vcmi_region *r; /* the segment's region, and the class: */
   unsigned k;
   uint32_t nw;    /* words of span bits in use (the spans below the class's frontier) */
@@ -267,9 +274,17 @@ _Static_assert(VCMI_SEG_PAGE_MAX >> VCMI_LMIN <= 65536u, "a chunk's place in its
  * entries (vcmi_purge_fine_map_off). */
 static span_groups groups_of(vcmi_segment *s, unsigned k) {
   unsigned char *b = (unsigned char *)s;
+  vcmi_region *r = vcmi_seg_region(s);
+  /* a wide segment's class with a colour (segment.h): the bytes from its own start to its
+   * first entry (none for a fine segment's class, whose entries start in the header page, nor
+   * for the classes sharing the map's first page) */
+  span_rec *gap = (span_rec *)(void *)vcmi_seg_map_own(r, k);
+  size_t colour = s->fine_end || VCMI_SEG_MAP_SHARED(k)
+                      ? 0u : (size_t)((unsigned char *)r->mapk[k] - (unsigned char *)gap);
   return (span_groups){(span_head *)(void *)(b + HEAD_OFF) + (s->fine_end ? 0u : k),
                        (span_own *)(void *)(b + SEG_GROUPS_OFF + k * SEG_GROUP_BYTES),
-                       vcmi_seg_region(s), k, 0, 0, vcmi_purge_span_log2(s, k)};
+                       gap, (uint32_t)(HEAD_SPANS + colour / sizeof(span_rec)),
+                       r, k, 0, 0, vcmi_purge_span_log2(s, k)};
 }
 size_t vcmi_purge_fine_map_off(void) {
   return (HEAD_OFF + sizeof(span_head) + 63u) & ~(size_t)63u; /* a line of their own */
@@ -281,7 +296,7 @@ void *vcmi_purge_groups_at(vcmi_segment *s, unsigned k, size_t *bytes) {
 /* Span i's record (one after the map is read only once the head's own flag is set). */
 static inline span_rec *rec(const span_groups *G, uint32_t i) {
   if (VCMI_LIKELY(i < HEAD_SPANS)) return &G->h->r[i];
-  return &G->own->r[i];
+  return i < G->gap_end ? G->gap + (i - HEAD_SPANS) : &G->own->r[i];
 }
 /* Span i's group's first and last chunk; set them (g in span i). */
 static inline uint32_t rec_head(const span_groups *G, uint32_t i) {
@@ -649,8 +664,8 @@ static void group_runs(span_groups *G, vcmi_entry *map, uint32_t g, uint32_t sto
   uint32_t per = 1u << per_log2;
   uint16_t now = G->h->purges;
   for (uint32_t i = g >> per_log2, j; g != stop; i = j) {
-    span_rec *x = i < HEAD_SPANS ? G->h->r + i : G->own->r + i;
-    if (i >= HEAD_SPANS && !G->h->own) { /* the first record there: written before read */
+    span_rec *x = rec(G, i);
+    if (i >= G->gap_end && !G->h->own) { /* the first record there: written before read */
       G->h->own = 1;
       x->cnt = 0;
     }
@@ -788,7 +803,7 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
    * place (a chunk just freed: its page is resident). What the loop reads of the head is read
    * once (its stores to records could alias it). Chunks in runs: group_runs. */
   uint16_t now = G->h->purges;
-  span_rec *low = G->h->r, *high = G->own->r;
+  span_rec *low = G->h->r;
   g = fed;
   if (per > 1u && m >= 4u * RUN_SAMPLE && in_runs(map, fed, stop, per_log2))
     group_runs(G, map, fed, stop, per_log2), g = stop;
@@ -796,8 +811,8 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
     uint32_t i = g >> per_log2;
     e = map + g;
     uint32_t next = vcmi_link(e->state);
-    span_rec *x = i < HEAD_SPANS ? low + i : high + i;
-    if (i >= HEAD_SPANS && !G->h->own) { /* the first record there: written before read */
+    span_rec *x = i < HEAD_SPANS ? low + i : rec(G, i);
+    if (i >= G->gap_end && !G->h->own) { /* the first record there: written before read */
       G->h->own = 1;
       x->cnt = 0;
     }

@@ -1416,20 +1416,25 @@ static void test_map_cut(void) {
  * freed, so that each span has a group and none is all free; two purges record them. With
  * 12-byte records the header page held 10 a class, and spans 10..14 took a page (s6's class of
  * 64 bytes, 11 spans, in each of its 8 threads). In a thread of its own. */
-static void *group_room_main(void *arg) {
-  enum { N = 960 };
-  static void *c[N];
-  size_t *out = arg;
-  for (int i = 0; i < N; i++) c[i] = malloc_(64);
-  unsigned t = vcmi_tight_class(64), k = vcmi_tclass[t].k;
+/* n chunks of sz bytes (n <= 960), every other one freed, two purges: in out[0..2] the resident
+ * pages of the class's groups after the map, its fresh frontier and its span's chunks as a
+ * shift. The chunks in c, the freed ones not live. */
+static void group_measure(size_t sz, int n, void **c, size_t *out) {
+  for (int i = 0; i < n; i++) c[i] = malloc_(sz);
+  unsigned t = vcmi_tight_class(sz), k = vcmi_tclass[t].k;
   vcmi_segment *s = (vcmi_segment *)(void *)vcmi_tls_heap->cur[t];
-  for (int i = 0; i < N; i += 2) free_(c[i]);
+  for (int i = 0; i < n; i += 2) free_(c[i]);
   churn_64k(600); /* two purges even at the largest interval */
   size_t bytes;
   unsigned char *g = vcmi_purge_groups_at(s, k, &bytes);
   out[0] = resident(g, bytes);
   out[1] = vcmi_seg_region(s)->fresh[k];
   out[2] = vcmi_purge_span_log2(s, k);
+}
+static void *group_room_main(void *arg) {
+  enum { N = 960 };
+  static void *c[N];
+  group_measure(64, N, c, arg);
   for (int i = 1; i < N; i += 2) free_(c[i]);
   return NULL;
 }
@@ -1440,6 +1445,39 @@ static void test_group_room(void) {
   CHECK(pthread_join(t, NULL) == 0);
   CHECK(out[1] >= 960u && ((out[1] - 1u) >> out[2]) < 16u); /* 16 spans at most */
   CHECK_EQ(out[0], 0u);
+}
+
+/* Span groups (purge.c): the records of spans past the head's 16 lie in the class's colour,
+ * the bytes of its first map page before its first entry: 672 chunks of 128 bytes (21 spans,
+ * s6's class of 128 bytes in each of its 8 threads), every other one freed, keep no page of
+ * groups (the page after the map took them before). Then all freed, taken and checked again.
+ * In a thread of its own. */
+static void *group_colour_main(void *arg) {
+  enum { N = 672 };
+  static void *c[N];
+  size_t *out = arg;
+  group_measure(128, N, c, out);
+  for (int i = 1; i < N; i += 2) free_(c[i]);
+  churn_64k(600); /* the groups of whole free spans, past the head's too */
+  for (int i = 0; i < N; i++) {
+    c[i] = malloc_(128);
+    if (c[i]) memset(c[i], i & 255, 128);
+  }
+  for (int i = 0; i < N; i++) {
+    unsigned char *p = c[i];
+    out[3] += p && p[0] == (i & 255) && p[127] == (i & 255);
+  }
+  for (int i = 0; i < N; i++) free_(c[i]);
+  return NULL;
+}
+static void test_group_colour(void) {
+  size_t out[4] = {0};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, group_colour_main, out) == 0);
+  CHECK(pthread_join(t, NULL) == 0);
+  CHECK(out[1] >= 672u && ((out[1] - 1u) >> out[2]) >= 16u); /* past the head's spans */
+  CHECK_EQ(out[0], 0u);
+  CHECK_EQ(out[3], 672u);
 }
 
 /* Map colours (segment.h): a fresh class of 16 to 112-byte chunks keeps the entries of its
@@ -3944,6 +3982,7 @@ int main(int argc, char **argv) {
   test_batch_reuse();
   test_map_cut();
   test_group_room();
+  test_group_colour();
   test_map_colours();
   test_fine_map();
   test_free_null();
