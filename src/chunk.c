@@ -8,6 +8,7 @@
 #include "options.h"
 #include "os.h"
 #include "pair.h"
+#include "purge.h"
 #include "remote.h"
 
 /* Live entry of p, or report (foreign: as vcmi_seg_locate_or_report). */
@@ -58,11 +59,13 @@ static void drop_later(vcmi_heap *h, vcmi_region *r, unsigned k, uint32_t g) {
   h->drop_pages += (unsigned)(vcmi_class_cap(r, k) / vcmi_os_page());
 }
 
+_Static_assert(VCMI_DROP_BATCH < VCMI_OS_PURGE_BATCH, "room for the pad (purge.c)");
 /* The batch's drop; q (NULL: none), a chunk of the batch handed out again as a move's
  * destination, not yet given to the program: dropped past its first `from` bytes (a page
  * multiple), which the move writes. */
 static void drop_batch(vcmi_heap *h, const void *q, size_t from) {
-  vcmi_os_range rg[VCMI_DROP_BATCH];
+  vcmi_purge_batch bt; /* its ranges only: vcmi_purge_flush pads a call spanning 3-33 pages */
+  vcmi_os_range *rg = bt.r;
   size_t n = 0, page = vcmi_os_page();
   for (unsigned i = 0; i < h->drop_n; i++) {
     const vcmi_region *r = h->drop_r[i];
@@ -77,7 +80,8 @@ static void drop_batch(vcmi_heap *h, const void *q, size_t from) {
       rg[n++] = (vcmi_os_range){c + at, cap - at};
   }
   h->drop_n = h->drop_pages = 0;
-  if (n) vcmi_os_purge_ranges(rg, n);
+  bt.n = n;
+  vcmi_purge_flush(&bt);
 }
 void vcmi_moved_drop(vcmi_heap *h) { drop_batch(h, NULL, 0); }
 
