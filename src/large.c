@@ -36,7 +36,9 @@ static size_t live_cap;                /* sum of the live blocks' cap */
  * keeps no more than the difference (plus CACHE_OVER), so the large blocks, live and cached,
  * hold little more than the live ones ever needed at once. */
 static size_t live_taken, live_taken_max;
-#define CACHE_OVER (CACHE_MAX_BYTES / 16u)
+/* 8 MiB at the default: a page kept costs its clearing by memset (~1 us), one dropped a first
+ * touch again (14-18 us on a paravirtualised guest): s4 docs/BENCHMARKS.md. */
+#define CACHE_OVER (CACHE_MAX_BYTES / 8u)
 /* Whether a freed block's pages are kept while no block is live. A program done with its big
  * buffers keeps none of their pages (r2: sqlite's read buffers), but one that works in rounds
  * frees its last big buffer at a round's end and takes it again in the next (r1: a set's 2 MiB

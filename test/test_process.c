@@ -146,7 +146,7 @@ static int large_calloc_dense_child(void) {
 }
 
 /* Child of test_large_cache_peak. The cache keeps no more written pages than the live blocks'
- * high-water less what is live, plus 4 MiB (VCM_LARGE_CACHE_MB / 16): a block freed while
+ * high-water less what is live, plus 8 MiB (VCM_LARGE_CACHE_MB / 8): a block freed while
  * others freed before it are still cached keeps only what fits (it kept all 12 MiB within
  * 4x the live capacity: the large blocks then held more than they ever needed at once). */
 static int large_cache_peak_child(void) {
@@ -155,7 +155,7 @@ static int large_cache_peak_child(void) {
   if (!live || !a) return __LINE__;
   memset(a, 1, 12 * M); /* high-water 28 MiB */
   uintptr_t at = (uintptr_t)a;
-  free_(a); /* 12 MiB cached: within 28 - 16 + 4 */
+  free_(a); /* 12 MiB cached: within 28 - 16 + 8 */
   if (resident((void *)at, 12 * M) != 12 * M / 4096) return __LINE__;
   /* Aligned past a's start, b cannot take a: a new mapping, the high-water unchanged. */
   size_t align = (size_t)1 << __builtin_ctzll((unsigned long long)at);
@@ -164,8 +164,8 @@ static int large_cache_peak_child(void) {
   memset(b, 1, 12 * M);
   at = (uintptr_t)b;
   usleep(20000); /* lived long enough to be measured: dense */
-  free_(b); /* 16 - 12 = 4 MiB of it fit */
-  if (resident((void *)at, 4 * M) != 4 * M / 4096 || resident((void *)(at + 4 * M), 8 * M))
+  free_(b); /* 20 - 12 = 8 MiB of it fit */
+  if (resident((void *)at, 8 * M) != 8 * M / 4096 || resident((void *)(at + 8 * M), 4 * M))
     return __LINE__;
   free_(live);
   return 0;
