@@ -527,22 +527,44 @@ static int adopt(vcmi_heap *h) {
   return 1;
 }
 
-/* After an adoption (its remote frees collected): of h's empty segments, one per xscale stays
- * (and h's first), as a purge leaves them (heap_purge), the others are unmapped now. A heap that
- * frees little purges seldom, and each adoption brought a whole heap's segments, a first one
- * (made anew for its struct, a spare, when next taken) and others it may hold already: a main
- * thread that only starts threads held 20 segments, most of them empty, in thread-storm. */
+/* The empty segments a heap keeps (seg_trim, heap_purge): one per wide xscale and one per fine
+ * class. A fine segment holds one class, so two of one xscale for two classes (1,056 and
+ * 2,112 B: xscale 32) are not each other's spare: with a bit per xscale, s5's classes of 1-8
+ * KiB, a few live chunks each, unmapped and mapped their segments 210 times at scale 0.5.
+ * A set of (xscale, class) marks; two fine xscales that share a bit only unmap one more. */
+typedef struct {
+  uint64_t w[1u + VCMI_NCLASS]; /* [0]: bit x, a wide xscale; [1 + k]: bit x/2 mod 64, fine */
+} seg_spares;
+static uint64_t *spare_at(seg_spares *sp, vcmi_segment *s, uint64_t *bit) {
+  unsigned x = reg(s)->xscale, fine = x > VCMI_XSCALE_WIDE;
+  *bit = (uint64_t)1 << (fine ? x / 2u % 64u : x);
+  return &sp->w[fine ? 1u + s->fine_k : 0u];
+}
+static int spare_kept(seg_spares *sp, vcmi_segment *s) {
+  uint64_t bit, *w = spare_at(sp, s, &bit);
+  return (*w & bit) != 0;
+}
+static void spare_keep(seg_spares *sp, vcmi_segment *s) {
+  uint64_t bit, *w = spare_at(sp, s, &bit);
+  *w |= bit;
+}
+
+/* After an adoption (its remote frees collected): of h's empty segments, one per xscale (per
+ * fine class) stays (and h's first), as a purge leaves them (heap_purge), the others are
+ * unmapped now. A heap that frees little purges seldom, and each adoption brought a whole
+ * heap's segments, a first one (made anew for its struct, a spare, when next taken) and others
+ * it may hold already: a main thread that only starts threads held 20 segments, most of them
+ * empty, in thread-storm. */
 static void seg_trim(vcmi_heap *h) {
-  uint64_t spare = 0; /* bit x: an empty segment of xscale x stays (63: of any over 62) */
+  seg_spares spare = {{0}};
   for (vcmi_segment **link = &h->segs; *link;) {
     vcmi_segment *s = *link;
-    unsigned sx = reg(s)->xscale < 63u ? reg(s)->xscale : 63u;
     int empty = seg_empty(s);
-    if (empty && s != h->segs && (spare >> sx & 1u) && !h->hold_live) {
+    if (empty && s != h->segs && spare_kept(&spare, s) && !h->hold_live) {
       seg_unlink(h, link);
       continue;
     }
-    if (empty) spare |= (uint64_t)1 << sx;
+    if (empty) spare_keep(&spare, s);
     link = &s->next;
   }
 }
@@ -783,9 +805,11 @@ static uint32_t freed_into(vcmi_segment *s) {
  * PURGE_BYTES, or PURGE_MIN while it carves as many bytes of fresh chunks as it frees (the
  * slow path: vectors moving up a class, whose old class's pages would wait two intervals while
  * the new class faults pages in). Spans free at two purges in a row go (purge_class). A
- * segment with nothing live is unmapped, except the heap's first and one per xscale, which
- * goes only once it stayed empty, nothing freed into it, for a whole interval (a segment
- * emptied by remote frees is often refilled soon: s6). A class is looked at only if it was
+ * segment with nothing live is unmapped, except the heap's first and one per xscale (per fine
+ * class: spare_kept), which goes only once it stayed empty, nothing freed into it, for
+ * SEG_IDLE_PURGES intervals (a segment emptied by remote frees is often refilled soon: s6; a
+ * fine class of a live chunk or two empties and fills again: s5), at the first at an exit or
+ * malloc_trim. A class is looked at only if it was
  * freed into since the last purge (freed_into) or aged chunks then, and every carved class at
  * the purge that ends a hold (a held purge leaves a class whose list it found grouped unlooked
  * at: its burst's spans stayed resident for good where the program freed into it no more).
@@ -806,6 +830,10 @@ static uint32_t freed_into(vcmi_segment *s) {
  * (14.9k faults; 13.0k at 4, peak the same). A program that stays small after the burst gives
  * back at 4 bursts' worth of allocation; it never holds past its resident size at the burst. */
 #define HOLD_ALLOC 4u
+/* A heap's spare segment (heap_purge) goes after this many purges idle: at 1, s5 (scale 0.5)
+ * unmapped and mapped its fine segments 210 times (a live chunk or two a class: 1,056 B, ...),
+ * at 16 none after the first 20 (munmap 423 -> 39, mprotect 885 -> 121 calls, -380 faults). */
+#define SEG_IDLE_PURGES 16u
 static void heap_purge(vcmi_heap *h) { heap_purge_as(h, 0); }
 /* exiting: the heap's thread ends (heap_give_up): drop, hold nothing, donate nothing. */
 static void heap_purge_as(vcmi_heap *h, int exiting) {
@@ -849,19 +877,18 @@ static void heap_purge_as(vcmi_heap *h, int exiting) {
   h->live_at = live;
   h->grown = 0;
   vcmi_segment **link = &h->segs;
-  uint64_t spare = 0; /* bit x: an empty segment of xscale x is kept (63: of any over 62) */
+  seg_spares spare = {{0}};
   while (*link) {
     vcmi_segment *s = *link;
-    vcmi_region *r = reg(s);
-    unsigned sx = r->xscale < 63u ? r->xscale : 63u;
-    int empty = seg_empty(s), kept = spare >> sx & 1u;
-    if (empty) spare |= (uint64_t)1 << sx;
+    int empty = seg_empty(s), kept = spare_kept(&spare, s);
+    if (empty) spare_keep(&spare, s);
     uint32_t touched = freed_into(s);
-    if (empty && s != h->segs && !hold && (kept || (s->idle && !touched))) {
+    if (empty && s != h->segs && !hold &&
+        (kept || (!touched && s->idle >= (exiting ? 1u : SEG_IDLE_PURGES)))) {
       seg_unlink(h, link);
       continue;
     }
-    s->idle = (uint32_t)empty;
+    s->idle = !empty ? 0u : touched ? 1u : s->idle + 1u;
     /* the classes to look at (below: bit k read, then written); all at a hold's end */
     s->aging |= ended ? s->carved : touched;
     link = &s->next;

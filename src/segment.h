@@ -21,7 +21,7 @@ typedef struct vcmi_segment {
   struct vcmi_segment *next;
   size_t size;       /* bytes reserved, header included */
   uint32_t aging;    /* classes whose free chunks were first seen at the last purge */
-  uint32_t idle;     /* nothing live at the last purge (kept as its scale's spare) */
+  uint32_t idle;     /* purges in a row that found it empty, a spare (heap.c, heap_purge) */
   uint32_t slot;     /* the batch a freeing thread keeps for it: its byte offset in heap.c's
                       * out[] */
   uint32_t shrink;   /* vcmi_shrink_floor's shift: 2 (powers of two), 1 (scaled classes) */

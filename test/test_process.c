@@ -1302,10 +1302,12 @@ static void test_purge_soon(void) {
 /* A segment kept empty only between purges (its chunks all freed, as when another thread
  * frees them all and the owner collects them) stays mapped: unmapping it at every purge and
  * mapping it again at the next allocation cost a reserve and page faults each time (s6 took
- * 134k faults). One left idle for a whole purge interval goes. In a thread of its own: 48 B
- * chunks come from a segment scaled by 3, 80 B ones from one scaled by 5, made after it. */
+ * 134k faults). One left idle for 16 purge intervals goes; for a few it stays (s5's fine
+ * classes, a live chunk or two each, emptied and were mapped again 210 times at scale 0.5).
+ * In a thread of its own (a heap of under 2 MiB: 4 MiB intervals, at most 16): 48 B chunks
+ * come from a segment scaled by 3, 80 B ones from one scaled by 5, made after it. */
 static void *seg_idle_main(void *arg) {
-  static vcm_stats st[3];
+  static vcm_stats st[4];
   (void)arg;
   void *a = malloc_(48), *b = malloc_(80);
   free_(a);
@@ -1315,11 +1317,63 @@ static void *seg_idle_main(void *arg) {
     churn_64k(4);
   }
   vcm_stats_get(&st[1]);
-  churn_64k(600); /* two purges with the 48 B segment idle between */
+  churn_64k(600); /* 37.5 MiB: 2 to 9 purges with the 48 B segment idle */
   vcm_stats_get(&st[2]);
+  churn_64k(5000); /* 312 MiB: 19 purges or more */
+  vcm_stats_get(&st[3]);
   free_(b);
   return st;
 }
+/* In a child (the segments kept would change the heap the next tests' threads take). */
+/* fn run in a thread of its own: its result, NULL if the thread could not run */
+static void *in_thread(void *(*fn)(void *)) {
+  pthread_t t;
+  void *out = NULL;
+  if (pthread_create(&t, NULL, fn, NULL) != 0 || pthread_join(t, &out) != 0) return NULL;
+  return out;
+}
+static int seg_idle_child(void) {
+  vcm_stats *st = in_thread(seg_idle_main);
+  if (!st) return __LINE__;
+  if (st[1].os_calls != st[0].os_calls) return __LINE__; /* no segment mapped again */
+  if (st[2].regions != st[1].regions) return __LINE__;   /* idle for a few intervals: kept */
+  if (st[3].regions >= st[2].regions) return __LINE__;   /* idle for 16: unmapped */
+  return 0;
+}
+static void test_seg_idle(void) { CHECK(in_child(seg_idle_child)); }
+
+/* A heap keeps an empty fine segment per class, not per xscale: 1,056 and 2,112 B chunks are
+ * both of xscale 32 (33/32 of 1 and 2 KiB), each class in a fine segment of its own, and when
+ * both emptied the purge unmapped one at once (s5: 210 fine segments mapped again at 0.5). An
+ * 80 B chunk made after them stays live (the heap's first segment, never unmapped, is the
+ * newest). In a thread of its own. */
+static size_t fine32_segs(void) {
+  size_t n = 0;
+  for (vcmi_segment *s = vcmi_tls_heap->segs; s; s = s->next)
+    n += vcmi_seg_region(s)->xscale == 32u;
+  return n;
+}
+static void *seg_spares_main(void *arg) {
+  static size_t n[2];
+  (void)arg;
+  void *a = malloc_(1056), *b = malloc_(2112), *c = malloc_(80);
+  free_(a);
+  free_(b);
+  n[0] = fine32_segs();
+  churn_64k(600); /* 2 to 9 purges */
+  n[1] = fine32_segs();
+  free_(c);
+  return n;
+}
+static int seg_spares_child(void) {
+  size_t *n = in_thread(seg_spares_main);
+  if (!n) return __LINE__;
+  if (n[0] < 2u) return __LINE__;   /* the two classes' fine segments */
+  if (n[1] != n[0]) return __LINE__; /* both kept */
+  return 0;
+}
+static void test_seg_spares(void) { CHECK(in_child(seg_spares_child)); }
+
 /* A segment's map costs 4 bytes a chunk (region.h: a chunk's used and its link share one
  * word): a fresh thread's 16,384 chunks of 16 bytes take 16 map pages besides at most one
  * page per class in use, not 32 (8-byte entries). In a thread of its own. */
@@ -1762,15 +1816,6 @@ static int remote_order_child(void) {
 }
 static void test_remote_order(void) { CHECK_EQ(exec_child("remote-order"), 1); }
 
-static void test_seg_idle(void) {
-  pthread_t t;
-  vcm_stats *st = NULL;
-  CHECK(pthread_create(&t, NULL, seg_idle_main, NULL) == 0);
-  CHECK(pthread_join(t, (void **)&st) == 0 && st);
-  if (!st) return;
-  CHECK(st[1].os_calls == st[0].os_calls); /* no segment mapped again */
-  CHECK(st[2].regions < st[1].regions);    /* the idle one unmapped */
-}
 
 /* A purge keeps each class's free list as groups of chunks by span, linked in order, and the
  * next purge reads what is left of them from the list's length alone (heap.c, purge_class):
@@ -3978,6 +4023,7 @@ int main(int argc, char **argv) {
   test_purge_hold();
   test_free_keeps_errno();
   test_seg_idle();
+  test_seg_spares();
   test_map_word();
   test_batch_reuse();
   test_map_cut();
