@@ -377,6 +377,7 @@ static void reclaim_dead(void) {
 
 static vcmi_heap *heap_take(void) {
   int is_new = 0;
+  vcmi_remote_reclaim(); /* a thread gone with its batches unpushed, as reclaim_dead's heaps */
   vcmi_lock_take(&heaps_lock);
   global_init();
   if (!abandoned) reclaim_dead();
@@ -968,6 +969,7 @@ void vcmi_seg_free_slow(void *p, vcmi_region *r) {
 int vcmi_heap_trim(void) {
   vcmi_heap *h = vcmi_tls_heap;
   vcmi_os_stats a, b;
+  vcmi_remote_reclaim(); /* before the collection: their chunks may be this heap's */
   if (h == &vcmi_no_heap) return 0;
   vcmi_os_stats_get(&a);
   heap_end_hold(h);

@@ -210,7 +210,13 @@ static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail, uint32_t m
 #define OUT_SLOTS 8u /* a segment's slot: its xscale (0, 2, 4, 6) and a hash bit (seg_create) */
 #define OUT_MAX 32u
 #define OUT_KMIN (VCMI_LMAX - 10u) /* the classes batched: capacity (1 + xscale) KiB at most */
+/* A thread's slots: out (its own) once it batches with a heap; a record of out_recs (below)
+ * if it had none when it started; out_none (all empty, never written) before its first batch
+ * and after its exit. Read through out_at by one load, where the address of out took one too. */
 static __thread out_slot out[OUT_SLOTS] __attribute__((tls_model("initial-exec")));
+static const out_slot out_none[OUT_SLOTS];
+static __thread out_slot *out_at __attribute__((tls_model("initial-exec"))) =
+    (out_slot *)(uintptr_t)out_none;
 /* 1: out_key is set, its destructor will flush; -1: it ran, no more batching */
 static __thread int out_armed __attribute__((tls_model("initial-exec")));
 /* A chain's first entry as this thread writes it (set with out_armed = 1) */
@@ -218,10 +224,29 @@ static __thread uint32_t out_mark __attribute__((tls_model("initial-exec")));
 static pthread_key_t out_key;
 static int out_key_ready;
 
-/* Take o's batch off its slot and push it, but for its head if a racing double free stored
- * over the head's entry since this thread wrote it: that chunk is reported (first: a handler
- * that frees may use the slot, and after the push the segment may be gone) and left out. */
-static __attribute__((noinline)) void out_flush(out_slot *o) {
+/* The slots of a thread that had no heap at its first batched free. Such a thread's first batch
+ * may come in glibc's last round of key destructors (a destructor that frees another thread's
+ * chunks): the key set there has its destructor called by no round, and no heap's destructor
+ * ended batching before, so a batch kept in the thread would be lost with it (REMOTE, counted
+ * live by the owner: a leak, and the segment never empties). Kept here, the batch of a thread
+ * that is gone is pushed by another (vcmi_remote_reclaim: a trim, a thread's first allocation),
+ * as reclaim_dead hands on a heap. Records are never freed: a list that only grows, each taken
+ * by a CAS of tid from 0 (free) and given back at its thread's exit (out_destructor). */
+typedef struct out_rec {
+  struct out_rec *next;
+  long tid;        /* the thread using it; 0: free; -1: being pushed by a reclaimer */
+  long pid;        /* its process (relaxed atomic): a fork child pushes no parent thread's */
+  uint32_t mark;   /* its thread's out_mark */
+  out_slot slot[OUT_SLOTS];
+} out_rec;
+static out_rec *out_recs, *out_rec_cursor;
+static __thread out_rec *out_mine __attribute__((tls_model("initial-exec")));
+
+/* Take o's batch (of the thread whose mark is mark) off its slot and push it, but for its head
+ * if a racing double free stored over the head's entry since that thread wrote it: that chunk
+ * is reported (first: a handler that frees may use the slot, and after the push the segment
+ * may be gone) and left out. */
+static __attribute__((noinline)) void out_flush(out_slot *o, uint32_t mark) {
   vcmi_region *r = o->r;
   if (!r) return;
   o->r = NULL;
@@ -231,14 +256,16 @@ static __attribute__((noinline)) void out_flush(out_slot *o) {
     if (head == tail) return;
     head = vcmi_link(pv);
   }
-  remote_push(r, head, tail, out_mark);
+  remote_push(r, head, tail, mark);
 }
 void vcmi_remote_flush(void) {
-  for (unsigned i = 0; i < OUT_SLOTS; i++) out_flush(&out[i]);
+  for (unsigned i = 0; i < OUT_SLOTS; i++) out_flush(&out_at[i], out_mark);
 }
 void vcmi_remote_exit(void) {
   out_armed = -1; /* later destructors' remote frees are pushed one by one */
   vcmi_remote_flush();
+  out_at = (out_slot *)(uintptr_t)out_none; /* the record may go to another thread now */
+  if (out_mine) __atomic_store_n(&out_mine->tid, 0L, __ATOMIC_RELEASE), out_mine = NULL;
 }
 static void out_destructor(void *arg) {
   (void)arg;
@@ -247,6 +274,48 @@ static void out_destructor(void *arg) {
 
 void vcmi_remote_init(void) {
   if (pthread_key_create(&out_key, out_destructor) == 0) out_key_ready = 1;
+}
+
+/* A free record for this thread (tid), or a new one: NULL if the metadata is out of memory. */
+static out_rec *rec_take(long tid) {
+  for (out_rec *q = __atomic_load_n(&out_recs, __ATOMIC_ACQUIRE); q; q = q->next) {
+    long free_tid = 0;
+    if (__atomic_load_n(&q->tid, __ATOMIC_RELAXED) == 0 &&
+        __atomic_compare_exchange_n(&q->tid, &free_tid, tid, 0, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED))
+      return q;
+  }
+  out_rec *q = vcmi_meta_alloc(sizeof *q); /* zeroed: every slot empty */
+  if (!q) return NULL;
+  q->tid = tid;
+  q->next = __atomic_load_n(&out_recs, __ATOMIC_RELAXED);
+  while (!__atomic_compare_exchange_n(&out_recs, &q->next, q, 1, __ATOMIC_RELEASE,
+                                      __ATOMIC_RELAXED)) {
+  }
+  return q;
+}
+
+/* (remote.h) Up to 8 records in use checked per call, round robin (the cursor is a hint: two
+ * callers may check one record twice). A record's thread may only be gone once its exit did
+ * not give the record back; its tid taken by a CAS, so one caller pushes it. */
+void vcmi_remote_reclaim(void) {
+  if (!__atomic_load_n(&out_recs, __ATOMIC_ACQUIRE)) return;
+  long pid = vcmi_os_pid();
+  out_rec *q = __atomic_load_n(&out_rec_cursor, __ATOMIC_RELAXED);
+  for (int checked = 0, seen = 0; checked < 8 && seen < 64; seen++) {
+    if (!q) q = __atomic_load_n(&out_recs, __ATOMIC_ACQUIRE);
+    long tid = __atomic_load_n(&q->tid, __ATOMIC_ACQUIRE);
+    out_rec *at = q;
+    q = q->next;
+    if (tid <= 0 || __atomic_load_n(&at->pid, __ATOMIC_RELAXED) != pid || at == out_mine) continue;
+    checked++;
+    if (vcmi_os_thread_alive(tid) ||
+        !__atomic_compare_exchange_n(&at->tid, &tid, -1L, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+      continue;
+    for (unsigned i = 0; i < OUT_SLOTS; i++) out_flush(&at->slot[i], at->mark);
+    __atomic_store_n(&at->tid, 0L, __ATOMIC_RELEASE);
+  }
+  __atomic_store_n(&out_rec_cursor, q, __ATOMIC_RELAXED);
 }
 
 /* (remote.h) Two batch slots per scale (xscale 0, 2, 4, 6): a thread freeing one heap's chunks
@@ -269,9 +338,20 @@ static __attribute__((noinline)) void out_start(vcmi_region *r, out_slot *o, uin
   int alone = k < OUT_KMIN || r->xscale > VCMI_XSCALE_WIDE || out_armed < 0 ||
               vcmi_opt[VCMI_OPT_CHECK] ||
               (!out_armed && (!out_key_ready || pthread_setspecific(out_key, &out_armed) != 0));
-  if (!alone && !out_armed) {
-    out_armed = 1;
-    out_mark = VCMI_REMOTE | VCMI_AGED | ((uint32_t)vcmi_os_thread_id() & VCMI_USED_MASK);
+  if (!alone && !out_armed) { /* this thread's first batch: its slots (out_at) */
+    long tid = vcmi_os_thread_id();
+    out_mark = VCMI_REMOTE | VCMI_AGED | ((uint32_t)tid & VCMI_USED_MASK);
+    if (vcmi_tls_heap != &vcmi_no_heap) {
+      out_at = out;
+    } else if ((out_mine = rec_take(tid)) != NULL) {
+      __atomic_store_n(&out_mine->pid, vcmi_os_pid(), __ATOMIC_RELAXED);
+      out_mine->mark = out_mark;
+      out_at = out_mine->slot;
+    } else {
+      alone = 1;
+    }
+    out_armed = !alone;
+    o = (out_slot *)(void *)((char *)out_at + ((vcmi_segment *)(void *)r)->slot);
   }
   uint32_t mark = alone ? VCMI_REMOTE | VCMI_NONE : out_mark,
            s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
@@ -291,7 +371,7 @@ static __attribute__((noinline)) void out_start(vcmi_region *r, out_slot *o, uin
     remote_push(r, idx, idx, mark);
     return;
   }
-  out_flush(o);
+  out_flush(o, out_mark);
   o->r = r;
   o->pe = e;
   o->pv = mark;
@@ -328,7 +408,7 @@ static inline int store_if(uint32_t *a, uint32_t *s, uint32_t w) {
  * out_flush reports it and pushes the rest; the free of chunk idx then starts a new batch. */
 static __attribute__((noinline, cold)) void out_raced(vcmi_region *r, out_slot *o, uint32_t idx,
                                                       const void *p, vcmi_entry *e) {
-  out_flush(o);
+  out_flush(o, out_mark);
   out_start(r, o, idx, p, e);
 }
 
@@ -344,7 +424,7 @@ static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vc
                                                               size_t k, uint32_t g,
                                                               const void *p) {
   uint32_t idx = (uint32_t)k << RIDX_G_BITS | g;
-  out_slot *o = (out_slot *)(void *)((char *)out + ((vcmi_segment *)(void *)r)->slot);
+  out_slot *o = (out_slot *)(void *)((char *)out_at + ((vcmi_segment *)(void *)r)->slot);
   if (VCMI_LIKELY(o->r == r)) {
     if (VCMI_UNLIKELY(__atomic_load_n(&o->pe->state, __ATOMIC_RELAXED) != o->pv)) {
       out_raced(r, o, idx, p, e);
@@ -361,7 +441,7 @@ static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vc
     o->pe = e;
     o->pv = w;
     o->head = idx;
-    if (VCMI_UNLIKELY(--o->left == 0)) out_flush(o);
+    if (VCMI_UNLIKELY(--o->left == 0)) out_flush(o, out_mark);
   } else {
     out_start(r, o, idx, p, e);
   }

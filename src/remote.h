@@ -23,8 +23,12 @@ void vcmi_remote_flush(void);
  * remote frees (later destructors') go one by one. A batch started in the last round of key
  * destructors would set the batch key, whose destructor no round then calls: its chunks stayed
  * REMOTE for good. So the heap's destructor (heap.c) ends batching too; a thread with no heap
- * that first batches in that last round still leaves its batch. */
+ * keeps its batches outside itself, for vcmi_remote_reclaim. */
 void vcmi_remote_exit(void);
+/* Push the batches of threads that had no heap when they first batched and are gone without
+ * pushing them (their first batch came in the last round of key destructors): a few such
+ * threads checked per call (a system call each). Any thread: a trim, a heap's taking. */
+void vcmi_remote_reclaim(void);
 /* Take back every chunk other threads freed into h's segments, flagged or not. Owner only. */
 void vcmi_remote_collect(vcmi_heap *h);
 /* The same if h is flagged (a push onto an empty list of one of its segments) or all: every

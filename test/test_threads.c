@@ -876,12 +876,55 @@ static int last_round_child(void) {
   if (!seen) fprintf(stderr, "a chunk freed in the last destructor round (%d) was not reused\n", last_rounds);
   return !(seen && last_rounds == PTHREAD_DESTRUCTOR_ITERATIONS);
 }
+/* The same from a thread that never allocated (s2's consumer is one): its first batched free,
+ * in the last round, arms the batch key, whose destructor no round then calls, and the heap's
+ * destructor, which ends batching, never ran (no heap). Its batch stayed REMOTE for good; its
+ * slots now live outside the thread, and a trim (or a thread's first allocation) pushes the
+ * batch of a thread that is gone. The thread frees several chunks: one batch, not one free. */
+static void *heapless_round_thread(void *arg) {
+  pthread_setspecific(last_key, arg); /* no allocation in this thread */
+  return NULL;
+}
+static void heapless_key_dtor(void *v) {
+  if (++last_rounds < PTHREAD_DESTRUCTOR_ITERATIONS) {
+    pthread_setspecific(last_key, v);
+    return;
+  }
+  void **c = v;
+  for (int i = 0; i < 4; i++) vcm_free(c[i]);
+}
+static int heapless_round_child(void) {
+  enum { N = 4096 };
+  static void *got[N], *mine[4];
+  int seen = 0;
+  pthread_t t;
+  vcm_free(vcm_malloc(8)); /* vcm's keys first: last_key's destructor runs after theirs */
+  if (pthread_key_create(&last_key, heapless_key_dtor) != 0) return 2;
+  for (int i = 0; i < 4; i++)
+    if (!(mine[i] = vcm_malloc(64))) return 2;
+  vcm_stats s0, s1;
+  vcm_stats_get(&s0);
+  if (pthread_create(&t, NULL, heapless_round_thread, mine) != 0 || pthread_join(t, NULL) != 0)
+    return 2;
+  vcm_trim(); /* pushes a gone thread's batches, then collects every remote list of this heap */
+  vcm_stats_get(&s1);
+  for (int i = 0; i < N; i++)
+    for (int j = 0; j < 4; j++) seen += (got[i] = vcm_malloc(64)) == mine[j];
+  for (int i = 0; i < N; i++) vcm_free(got[i]);
+  if (seen != 4)
+    fprintf(stderr, "%d of 4 chunks freed in the last destructor round (%d) by a thread without a "
+            "heap were reused; small live chunks %zu -> %zu\n", seen, last_rounds,
+            s0.small_live_chunks, s1.small_live_chunks);
+  return !(seen == 4 && last_rounds == PTHREAD_DESTRUCTOR_ITERATIONS);
+}
 static __attribute__((unused)) void test_free_in_last_round(const char *self) {
   CHECK(child_ok(self, "last-round"));
+  CHECK(child_ok(self, "heapless-round"));
 }
 
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "last-round") == 0) return last_round_child();
+  if (argc > 1 && strcmp(argv[1], "heapless-round") == 0) return heapless_round_child();
   if (argc > 1 && strcmp(argv[1], "held-free") == 0) return held_child(0);
   if (argc > 1 && strcmp(argv[1], "held-pushed") == 0) return held_child(1);
   if (argc > 1 && strcmp(argv[1], "held-collected") == 0) return held_child(2);
