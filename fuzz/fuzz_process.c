@@ -217,11 +217,11 @@ static size_t p_realloc_cap(const pblk *b, size_t n, int *same, unsigned *lo, un
       if (pow2(c) && n > c / (4u << b->hi)) *same = -1;
       return pow2(c) ? small_cap(n) : tight_cap(n);
     }
-    /* a single chunk of 2 KiB or less pairs, a MERGED pair of 4 KiB or less grows into the
-     * pair above: within twice c */
+    /* a single chunk of 64 KiB or less pairs (src/pair.h, VCMI_GROW_CAP_MAX), a MERGED pair of
+     * 4 KiB or less grows into the pair above: within twice c */
     unsigned l0 = 3, l1 = 0;
     for (unsigned l = b->lo; pow2(c) && n <= 2 * c && l <= b->hi && l < 2; l++)
-      if (c <= (2 * KiB << l)) l0 = l0 < l + 1 ? l0 : l + 1, l1 = l + 1;
+      if (c <= (l ? 4 * KiB : 64 * KiB)) l0 = l0 < l + 1 ? l0 : l + 1, l1 = l + 1;
     if (l1) *same = -1, *lo = l0, *hi = l1;
     return grow_cap(n);
   }

@@ -52,11 +52,17 @@ size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim) {
  * free), or at the next such move if the list is full. Listed before its free, which may purge
  * (vcmi_moved_drop first: a purge may unmap the segment). Until the drop it may be handed out
  * again (then kept). */
-static void drop_later(vcmi_heap *h, vcmi_region *r, unsigned k, uint32_t g) {
+/* A MERGED source (pair.h) is listed with DROP_PAIR: its upper half, HELD, goes with it. */
+#define DROP_PAIR 0x800000u
+#define DROP_G 0x7FFFFFu
+_Static_assert(VCMI_SEG_CHANNELS << (VCMI_NCLASS - 1u) <= DROP_G, "a class-number under the flag");
+static void drop_later(vcmi_heap *h, vcmi_region *r, unsigned k, uint32_t g, uint32_t state) {
+  unsigned pair = (state & (VCMI_MERGED | VCMI_QUAD)) == VCMI_MERGED;
+  VCMI_ASSERT(!(state & VCMI_QUAD)); /* QUADs are 2 KiB at most: never copied to be dropped */
   if (h->drop_n == VCMI_DROP_BATCH) vcmi_moved_drop(h);
   h->drop_r[h->drop_n] = r;
-  h->drop_kg[h->drop_n++] = (uint32_t)k << 24 | g;
-  h->drop_pages += (unsigned)(vcmi_class_cap(r, k) / vcmi_os_page());
+  h->drop_kg[h->drop_n++] = (uint32_t)k << 24 | (pair ? DROP_PAIR : 0u) | g;
+  h->drop_pages += (unsigned)((vcmi_class_cap(r, k) << pair) / vcmi_os_page());
 }
 
 _Static_assert(VCMI_DROP_BATCH < VCMI_OS_PURGE_BATCH, "room for the pad (purge.c)");
@@ -70,14 +76,20 @@ static void drop_batch(vcmi_heap *h, const void *q, size_t from) {
   for (unsigned i = 0; i < h->drop_n; i++) {
     const vcmi_region *r = h->drop_r[i];
     unsigned k = h->drop_kg[i] >> 24;
-    uint32_t g = h->drop_kg[i] & 0xFFFFFFu;
+    uint32_t g = h->drop_kg[i] & DROP_G;
+    const vcmi_entry *e = vcmi_entry_at(r, k, g);
     unsigned char *c = vcmi_chunk_addr(r, k, g);
     size_t cap = vcmi_class_cap(r, k) & ~(page - 1u), at = c == q ? from : 0;
     /* handed out again (LIVE), and maybe freed by another thread since (REMOTE): kept */
-    if (at < cap && (c == q || !(__atomic_load_n(&vcmi_entry_at(r, k, g)->state,
-                                                 __ATOMIC_RELAXED) &
-                                 (VCMI_LIVE | VCMI_REMOTE))))
-      rg[n++] = (vcmi_os_range){c + at, cap - at};
+    if (at < cap && (c == q || !(__atomic_load_n(&e->state, __ATOMIC_RELAXED) &
+                                 (VCMI_LIVE | VCMI_REMOTE)))) {
+      /* a pair's upper half, with its lower one free: HELD for nothing live, or on the list
+       * (a sweep's), unless handed out again since */
+      uint32_t up = h->drop_kg[i] & DROP_PAIR ? __atomic_load_n(&e[1].state, __ATOMIC_RELAXED)
+                                              : VCMI_LIVE;
+      rg[n++] = (vcmi_os_range){
+          c + at, cap - at + (vcmi_pair_held(up) || !(up & (VCMI_LIVE | VCMI_REMOTE)) ? cap : 0)};
+    }
   }
   h->drop_n = h->drop_pages = 0;
   bt.n = n;
@@ -92,7 +104,7 @@ void vcmi_moved_drop(vcmi_heap *h) { drop_batch(h, NULL, 0); }
 static void drop_if_listed(vcmi_heap *h, const void *q, size_t whole) {
   for (unsigned i = 0; i < h->drop_n; i++) {
     unsigned k = h->drop_kg[i] >> 24;
-    if (vcmi_chunk_addr(h->drop_r[i], k, h->drop_kg[i] & 0xFFFFFFu) == q) {
+    if (vcmi_chunk_addr(h->drop_r[i], k, h->drop_kg[i] & DROP_G) == q) {
       drop_batch(h, q, whole);
       return;
     }
@@ -107,7 +119,9 @@ static void drop_if_listed(vcmi_heap *h, const void *q, size_t whole) {
  * of whole pages past that in a scaled one); the check mode's fills are copied.
  * Not into large blocks: growing one by mremap needs it to be a single mapping. */
 #define MOVE_MIN ((size_t)32 << 10)
-_Static_assert(MOVE_MIN > 4u * VCMI_PAIR_CAP_MAX, "a moved chunk is never a pair's (MERGED, parked)");
+/* A MERGED chunk of MOVE_MIN or more (pair.h: classes of a page and more grow into a free
+ * buddy) moves both its halves' pages; no such chunk is parked for, nor a QUAD. */
+_Static_assert(MOVE_MIN > 4u * VCMI_PAIR_CAP_MAX, "a moved chunk is never parked for, nor a QUAD");
 
 /* Except a move of fewer than REMAP_PAGES pages from a chunk of the caller's own heap: that is
  * copied, and its source freed, then dropped with the sources of the next moves (drop_later).
@@ -168,6 +182,20 @@ static void *next_dropped(vcmi_heap *h, unsigned t) {
   return vcmi_chunk_addr(r, k, g);
 }
 
+/* The chunk h would hand out next for n bytes, in the power-of-two class, has resident pages:
+ * the head of its free list in h's current segment of the class, not dropped (PURGED). A
+ * chunk growing into its dropped buddy faults those pages in while these stay unused (g2: its
+ * peak +0.4 MiB, when any dropped buddy served). */
+static int above_resident(const vcmi_heap *h, size_t n) {
+  if (h == &vcmi_no_heap) return 0;
+  unsigned t = vcmi_pow2_class(n);
+  const vcmi_region *r = h->cur[t];
+  unsigned k = vcmi_tclass[t].k;
+  uint32_t g = r->free_head[k];
+  return g != VCMI_NONE &&
+         !(__atomic_load_n(&vcmi_entry_at(r, k, g)->state, __ATOMIC_RELAXED) & VCMI_PURGED);
+}
+
 /* p, moved, is freed from its entry in hand: free's fast path, its purge credit as free's, but
  * by a CAS from the state seen before the copy (a remote free of p racing the move is a double
  * free); the rest (another thread's chunk, the free that makes a purge due, that double free)
@@ -214,8 +242,8 @@ void *vcmi_seg_realloc_at(vcmi_region *r, const vcmi_loc *at, void *p, size_t n)
       if (vcmi_tls_heap != &vcmi_no_heap) vcmi_tls_heap->realloc_inplace++;
       return p;
     }
-  } else if (!(loc.g & 1u) && vcmi_pairs_here(r, loc.k) && /* the owner's: before the buddy */
-             vcmi_pair_free_or_held(loc.e + 1) &&
+  } else if (!(loc.g & 1u) && vcmi_pair_grows_here(r, loc.k) && /* the owner's: before the buddy */
+             vcmi_pair_buddy_free(&loc, cap > VCMI_PAIR_CAP_MAX && !above_resident(h0, n)) &&
              (q = vcmi_pair_grow(r, &loc, p, n))) { /* into its buddy, parked or free (pair.h) */
     return q;
   } else if (vcmi_pair_may_slide(r, &loc, n)) { /* a free lower buddy: no fresh chunk (pair.h) */
@@ -246,7 +274,10 @@ void *vcmi_seg_realloc_at(vcmi_region *r, const vcmi_loc *at, void *p, size_t n)
     memcpy(q, p, keep);
     vcmi_heap_count_move(keep);
   }
-  if (later) drop_later(h0, r, (unsigned)loc.k, loc.g);
+  if (later) drop_later(h0, r, (unsigned)loc.k, loc.g, state);
+  if ((state & (VCMI_MERGED | VCMI_QUAD)) == VCMI_MERGED && vcmi_pair_grows_here(r, loc.k) &&
+      vcmi_class_cap(r, (unsigned)loc.k) > VCMI_PAIR_CAP_MAX)
+    h0->credit -= (ptrdiff_t)vcmi_pair_leave(r, &loc); /* the owner's (grows_here) */
   free_moved(r, &loc, p, state);
   /* freed now; a purge it made dropped the list */
   if (later && h0->drop_pages >= REMAP_PAGES) vcmi_moved_drop(h0);

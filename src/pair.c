@@ -16,7 +16,8 @@
  * growing realloc whose class would carve takes two free buddies of the class below as one
  * MERGED chunk (vcmi_pair_take), both taken off their free list (an append into 2 KiB, four of
  * 512 bytes as a QUAD); an upper 2 KiB chunk growing
- * out moves down into the pair with its free lower buddy (vcmi_pair_slide). */
+ * out moves down into the pair with its free lower buddy (vcmi_pair_slide). In the classes of a
+ * page to 64 KiB only the grow into a free upper buddy (dropped too) is made. */
 #include <string.h>
 
 #include "pair.h"
@@ -112,6 +113,12 @@ static int take_two(vcmi_region *r, unsigned k, uint32_t lo) {
 static int free_here(const vcmi_region *r, unsigned k, uint32_t g, uint32_t state) {
   return g < r->fresh[k] && !(state & (VCMI_LIVE | VCMI_REMOTE | VCMI_PURGED));
 }
+/* Or dropped, in a class above VCMI_PAIR_CAP_MAX (its chunks are whole pages). */
+static int free_grow(const vcmi_region *r, unsigned k, uint32_t g, uint32_t state) {
+  return ((const vcmi_segment *)(const void *)r)->cap[k] > VCMI_PAIR_CAP_MAX
+             ? g < r->fresh[k] && !(state & (VCMI_LIVE | VCMI_REMOTE))
+             : free_here(r, k, g, state);
+}
 
 /* The MERGED pair at loc (g = 4q) grows to n, within four times the class: into the pair above,
  * parked for it (both halves HELD) or both free (taken off the list, then held), a QUAD. */
@@ -137,11 +144,11 @@ static void *quad_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n) {
 void *vcmi_pair_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n) {
   unsigned k = (unsigned)loc->k;
   uint32_t up = __atomic_load_n(&loc->e[1].state, __ATOMIC_RELAXED), before;
-  VCMI_ASSERT(vcmi_pairs_here(r, k) && !(loc->g & 1u));
+  VCMI_ASSERT(vcmi_pair_grows_here(r, k) && !(loc->g & 1u));
   if (merged_pair(loc->e)) return quad_grow(r, loc, p, n);
   if (n > 2u * ((const vcmi_segment *)(const void *)r)->cap[k] || !single(loc->e)) return NULL;
   if (!vcmi_pair_held(up)) { /* free: off its list, then held */
-    if (!free_here(r, k, loc->g + 1u, up) ||
+    if (!free_grow(r, k, loc->g + 1u, up) ||
         vcmi_purge_prev((vcmi_segment *)(void *)r, k, loc->g + 1u, GROW_WALK, &before) != 0)
       return NULL;
     take_off(r, k, loc->g + 1u, before);
@@ -170,6 +177,33 @@ void *vcmi_pair_slide(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n) {
   hold(r, k, loc->g); /* counted live already */
   vcmi_heap_count_move(used);
   return q;
+}
+
+/* How far down its class's list of held halves a MERGED chunk leaving looks for its upper half
+ * (held last, it is mostly near the head). */
+#define LEAVE_WALK 64u
+
+size_t vcmi_pair_leave(vcmi_region *r, const vcmi_loc *loc) {
+  unsigned k = (unsigned)loc->k;
+  uint32_t want = loc->g >> 1, q = r->pairs[k];
+  vcmi_entry *prev = NULL; /* the held half before, NULL: the list's head */
+  VCMI_ASSERT(vcmi_pair_grows_here(r, k) && !(loc->g & 1u) && (r->paired >> k & 1u));
+  for (uint32_t i = 0; i < LEAVE_WALK && q != VCMI_NONE; i++) {
+    vcmi_loc up = {k, 2u * q + 1u, vcmi_entry_at(r, k, 2u * q + 1u)};
+    uint32_t next = vcmi_link(up.e->state);
+    if (q == want) {
+      if (prev)
+        __atomic_store_n(&prev->state, VCMI_HELD | next, __ATOMIC_RELAXED);
+      else if ((r->pairs[k] = next) == VCMI_NONE)
+        r->paired &= ~(1u << k);
+      r->held[k]--;
+      vcmi_release(r, &up);
+      return ((const vcmi_segment *)(const void *)r)->cap[k];
+    }
+    prev = up.e;
+    q = next;
+  }
+  return 0;
 }
 
 /* The span of 2^l chunks (purge.h) chunk g of class k lies in holds one in use (live, held

@@ -5,8 +5,9 @@
 #define VCMI_PAIR_H
 #include "heap.h"
 
-/* The classes that pair: power-of-two chunks under a page (a pair fills at most one), the
- * only ones whose free chunks share pages with live ones. */
+/* The classes that pair fully (park, slide, take, QUAD): power-of-two chunks under a page (a
+ * pair fills at most one), the only ones whose free chunks share pages with live ones. Those
+ * up to VCMI_GROW_CAP_MAX grow into a free buddy only (below). */
 #define VCMI_PAIR_CAP_MAX ((size_t)2 << 10)
 _Static_assert(((size_t)1 << (VCMI_LMAX - VCMI_PAIR_K_MIN)) == VCMI_PAIR_CAP_MAX &&
                    VCMI_NCLASS - VCMI_PAIR_K_MIN <= VCMI_LEVELS,
@@ -53,7 +54,27 @@ static inline int vcmi_pairs_here(const vcmi_region *r, size_t k) {
          __atomic_load_n((vcmi_heap *const *)&r->owner, __ATOMIC_RELAXED) == h && !h->check;
 }
 
-/* For a class that pairs (vcmi_pairs_here): */
+/* Classes of a page up to VCMI_GROW_CAP_MAX (each chunk whole pages) pair only one way: a live
+ * lower chunk grows into its free upper buddy, resident or dropped, as one MERGED chunk
+ * (vcmi_pair_grow): its own pages stay, nothing is copied, where a move to the class above
+ * established fresh or dropped pages for the destination and later dropped the source's. No
+ * parking, slide, take or QUAD there. */
+#define VCMI_GROW_CAP_MAX ((size_t)64 << 10)
+_Static_assert(VCMI_GROW_CAP_MAX >= VCMI_PAIR_CAP_MAX, "every class that pairs grows so");
+/* Class k of r grows into buddies (vcmi_pairs_here's conditions, up to VCMI_GROW_CAP_MAX). */
+static inline int vcmi_pair_grows_here(const vcmi_region *r, size_t k) {
+  const vcmi_heap *h = vcmi_tls_heap;
+  return r->xscale == 0 && ((const vcmi_segment *)(const void *)r)->cap[k] <= VCMI_GROW_CAP_MAX &&
+         __atomic_load_n((vcmi_heap *const *)&r->owner, __ATOMIC_RELAXED) == h && !h->check;
+}
+/* loc's upper buddy may take part in a grow (vcmi_pair_grow): HELD, or free and not dropped,
+ * or dropped too if dropped_ok (a class above VCMI_PAIR_CAP_MAX only). */
+static inline int vcmi_pair_buddy_free(const vcmi_loc *loc, int dropped_ok) {
+  uint32_t s = __atomic_load_n(&loc->e[1].state, __ATOMIC_RELAXED);
+  return vcmi_pair_held(s) || !(s & (VCMI_LIVE | VCMI_REMOTE | (dropped_ok ? 0u : VCMI_PURGED)));
+}
+
+/* For a class that grows into buddies (vcmi_pair_grows_here): */
 /* p, the live lower chunk at loc (g even), grows to n > its capacity: if n fits the pair and its
  * buddy is HELD, or free and its place on the free list is found cheaply (vcmi_purge_prev: the
  * buddy is then taken off it and HELD), p becomes the pair's MERGED chunk, in place (counted).
@@ -61,6 +82,11 @@ static inline int vcmi_pairs_here(const vcmi_region *r, size_t k) {
  * fits four chunks and the pair above is HELD or both its halves free. Returns p, or NULL
  * (nothing done). */
 void *vcmi_pair_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n);
+/* The MERGED chunk at loc (g even, of a class vcmi_pair_grows_here) is about to be freed by
+ * its owner: its upper half goes back to the free list now, not at the next sweep, if found
+ * within a short walk of its class's list. Returns its bytes (capacity: the caller counts them
+ * freed), or 0 (left HELD for the sweep). */
+size_t vcmi_pair_leave(vcmi_region *r, const vcmi_loc *loc);
 /* Slides: p, the live upper chunk at loc (g odd) of the 2 KiB class, grows by a small step (an
  * append: VCMI_SLIDE_STEP or less) to n within twice that, and its lower buddy is free (not
  * dropped): vcmi_pair_may_slide, a test of the entries. If no free chunk of the class above is

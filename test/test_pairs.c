@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -187,6 +188,8 @@ static void *sweep_main(void *arg) {
   free_(b2);
   return NULL;
 }
+
+static void run_arg(void *(*fn)(void *), void *arg);
 
 static void *free_main(void *arg) {
   free_(arg);
@@ -799,6 +802,122 @@ static void *visit_main(void *arg) {
   return NULL;
 }
 
+/* Pages of [p, p + n) resident (mincore), n of 1 MiB at most; -1 if mincore fails. */
+static long resident(const void *p, size_t n) {
+  unsigned char v[256];
+  size_t pages = n / 4096u;
+  long c = 0;
+  if (pages > sizeof v || mincore((void *)p, n, v) != 0) return -1;
+  for (size_t i = 0; i < pages; i++) c += v[i] & 1u;
+  return c;
+}
+
+/* Two chunks of C bytes (a power-of-two class of a page or more) side by side, *lo at an even
+ * class-number (2C aligned: class areas are 2 MiB aligned), found among 16; the others freed. */
+static void big_buddies(size_t C, unsigned char **lo, unsigned char **hi) {
+  enum { N = 16 };
+  unsigned char *c[N];
+  int x = -1, y = -1;
+  for (int i = 0; i < N; i++) c[i] = realloc_(NULL, C);
+  for (int i = 0; i < N && x < 0; i++)
+    for (int j = 0; j < N && c[i] && ((uintptr_t)c[i] & (2u * C - 1u)) == 0; j++)
+      if (c[j] == c[i] + C) x = i, y = j;
+  CHECK(x >= 0);
+  if (x < 0) abort();
+  for (int i = 0; i < N; i++)
+    if (i != x && i != y) free_(c[i]);
+  memset(c[x], 'a', C);
+  memset(c[y], 'b', C);
+  *lo = c[x], *hi = c[y];
+}
+
+/* Above 2 KiB (up to 64 KiB) a chunk grows into its free buddy in place, a MERGED chunk of
+ * twice its capacity (it moved before: 4 KiB to 64 KiB chunks did not pair); the upper half is
+ * no chunk (an interior pointer); grown past the pair, it moves and both halves are free at
+ * once, the next two chunks of the class. arg: the class's capacity. */
+static void *big_grow_main(void *arg) {
+  size_t C = (size_t)(uintptr_t)arg;
+  unsigned char *a, *b;
+  big_buddies(C, &a, &b);
+  free_(b);
+  unsigned char *q = realloc_(a, C + C / 2u);
+  CHECK(q == a && all(q, C, 'a'));
+  CHECK_EQ(vcm_capacity(q), 2u * C);
+  CHECK_EQ(vcm_used(q), C + C / 2u);
+  CHECK_EQ(malloc_usable_size(q), 2u * C); /* claims it: used = 2C */
+  memset(q, 'M', 2u * C);
+  CHECK(vcm_check(NULL) == 0);
+  free_(a + C);
+  CHECK(misuse.calls == 1 && misuse.ptr == a + C && strstr(misuse.reason, "interior"));
+  misuse.calls = 0;
+  CHECK(realloc_(q, 2u * C) == q);
+  unsigned char *r = realloc_(q, 2u * C + 1u);
+  CHECK(r != q && all(r, 2u * C, 'M'));
+  unsigned char *x = realloc_(NULL, C), *y = realloc_(NULL, C);
+  CHECK(x == a && y == a + C);
+  CHECK(vcm_check(NULL) == 0);
+  free_(x);
+  free_(y);
+  free_(r);
+  CHECK(vcm_check(NULL) == 0);
+  return NULL;
+}
+
+/* A dropped buddy serves too (its pages fault in, the chunk's own stay), unless the class above
+ * has a resident chunk to hand out first (arg 1): the move takes it. And a MERGED chunk freed by
+ * another thread frees both halves (the upper one at the owner's next sweep). */
+static void *big_dropped_main(void *arg) {
+  const size_t C = 16384;
+  unsigned char *a, *b, *x = NULL;
+  big_buddies(C, &a, &b);
+  free_(b);
+  vcm_trim(); /* b's pages dropped */
+  CHECK_EQ(resident(b, C), 0);
+  if (arg) {
+    x = realloc_(NULL, 2u * C); /* resident, then the head of its class's list */
+    memset(x, 'x', 2u * C);
+    free_(x);
+  }
+  CHECK_EQ(resident(a, C), (long)(C / 4096u));
+  unsigned char *q = realloc_(a, C + 1u);
+  CHECK(arg ? q == x : q == a);
+  CHECK(all(q, C, 'a'));
+  CHECK_EQ(resident(b, C), 0);
+  CHECK_EQ(vcm_capacity(q), 2u * C);
+  memset(q, 'M', 2u * C);
+  CHECK(vcm_check(NULL) == 0);
+  run_arg(free_main, q);
+  CHECK(vcm_check(NULL) == 0);
+  churn(); /* the sweep gives the upper half back */
+  CHECK(vcm_check(NULL) == 0);
+  CHECK_EQ(misuse.calls, 0);
+  return NULL;
+}
+
+/* The source of a copied move out of a MERGED chunk is dropped with both halves (the list of
+ * moved sources named only the lower): five pairs of 16 KiB chunks filled to 32 KiB and grown
+ * to 64 KiB list 40 pages, past REMAP_PAGES (chunk.c), and the list goes. */
+static void *big_drop_main(void *arg) {
+  enum { P = 5 };
+  const size_t C = 16384;
+  unsigned char *lo[P], *hi[P], *to[P];
+  (void)arg;
+  for (int i = 0; i < P; i++) {
+    big_buddies(C, &lo[i], &hi[i]);
+    free_(hi[i]);
+    CHECK(realloc_(lo[i], 2u * C) == lo[i]);
+    memset(lo[i], 'm', 2u * C);
+  }
+  for (int i = 0; i < P; i++) {
+    to[i] = realloc_(lo[i], 4u * C);
+    CHECK(to[i] != lo[i] && all(to[i], 2u * C, 'm'));
+  }
+  for (int i = 0; i < P; i++) CHECK_EQ(resident(lo[i], 2u * C), 0);
+  CHECK(vcm_check(NULL) == 0);
+  for (int i = 0; i < P; i++) free_(to[i]);
+  return NULL;
+}
+
 static void run_arg(void *(*fn)(void *), void *arg) {
   pthread_t t;
   CHECK(pthread_create(&t, NULL, fn, arg) == 0 && pthread_join(t, NULL) == 0);
@@ -844,5 +963,13 @@ int main(void) {
   CHECK_EQ(misuse.calls, 0);
   run(sized_merged_main);
   CHECK_EQ(misuse.calls, 1);
+  misuse.calls = 0;
+  run_arg(big_grow_main, (void *)(uintptr_t)4096);
+  run_arg(big_grow_main, (void *)(uintptr_t)16384);
+  run_arg(big_grow_main, (void *)(uintptr_t)65536);
+  run_arg(big_dropped_main, NULL);
+  run_arg(big_dropped_main, (void *)1);
+  run(big_drop_main);
+  CHECK_EQ(misuse.calls, 0);
   return t_report();
 }
