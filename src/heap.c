@@ -160,11 +160,54 @@ static void seg_reclose(vcmi_segment *s) {
   }
 }
 
+/* Bytes of s's chunks carved (its footprint: what of it may be resident). */
+static size_t seg_carved(vcmi_segment *s) {
+  size_t n = 0;
+  for (uint32_t m = s->carved; m; m &= m - 1u)
+    n += (size_t)reg(s)->fresh[__builtin_ctz(m)] * s->cap[__builtin_ctz(m)];
+  return n;
+}
+
+/* Empty segments left by ended threads (heap_give_up: fine ones) and by adoptions (seg_trim),
+ * for the next heap that needs a segment of that xscale (and class, if fine: seg_create): a
+ * short-lived thread's fine segments, and the first segment of a heap made for a spare struct,
+ * were reserved, opened and unmapped at each thread (thread-storm: 1.18x the CPU of the heap
+ * without fine classes). They keep their state (free lists, resident free pages), as an adopted
+ * segment does: at most SEG_POOL_MAX, two of a kind, SEG_POOL_CARVED bytes carved in all (what
+ * may stay resident). malloc_trim unmaps them. Statistics, vcm_check and pictures walk the
+ * heaps' segments, not these. Under heaps_lock; their owner stays the heap
+ * that left them (a free of a stale pointer into one finds no LIVE chunk: reported). */
+#define SEG_POOL_MAX 32u
+#define SEG_POOL_KIND 2u
+#define SEG_POOL_CARVED ((size_t)1 << 20)
+static vcmi_segment *seg_pool;
+static uint32_t seg_pool_n;
+static size_t seg_pool_carved;
+
 /* A segment of xscale x for class k (k matters only in a fine one): the classes between the
  * powers of two live in segments whose whole layout is scaled by 1 + x (region.h), so that a
  * pointer's class is still its position. */
 static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   int fine = x > VCMI_XSCALE_WIDE;
+  if (__atomic_load_n(&seg_pool_n, __ATOMIC_RELAXED)) {
+    vcmi_segment *s = NULL;
+    vcmi_lock_take(&heaps_lock);
+    for (vcmi_segment **l = &seg_pool; *l; l = &(*l)->next)
+      if (reg(*l)->xscale == x && (!fine || (*l)->fine_k == k)) {
+        s = *l;
+        *l = s->next;
+        seg_pool_carved -= seg_carved(s);
+        __atomic_store_n(&seg_pool_n, seg_pool_n - 1u, __ATOMIC_RELAXED);
+        __atomic_store_n(&reg(s)->owner, (void *)h, __ATOMIC_RELAXED);
+        s->idle = 0;
+        s->next = h->segs;
+        h->segs = s;
+        h->seg_n = 0;
+        break;
+      }
+    vcmi_lock_give(&heaps_lock);
+    if (s) return s;
+  }
   size_t size = fine ? SEG_FINE_SIZE : SEG_SIZE(x);
   unsigned char *base = vcmi_os_reserve_closed(size, VCMI_SEGMAP_UNIT);
   if (!base) return NULL;
@@ -292,18 +335,31 @@ static int seg_empty(vcmi_segment *s) {
   return !any && __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED) == VCMI_NONE;
 }
 
-/* Unmap the segment *link of h (empty, not h's first), taking it off h's list and classes. */
-static void seg_unlink(vcmi_heap *h, vcmi_segment **link) {
+/* Unmap the segment *link of h (empty, not h's first), taking it off h's list and classes; or,
+ * pool set, put it in the pool if it has room. */
+static void seg_unlink(vcmi_heap *h, vcmi_segment **link, int pool) {
   vcmi_segment *s = *link;
   vcmi_moved_drop(h); /* it may name a chunk of s */
+  size_t carved = pool ? seg_carved(s) : 0;
   vcmi_lock_take(&heaps_lock);
   *link = s->next;
   h->seg_n = 0;
+  uint32_t kind = 0;
+  for (vcmi_segment *t = pool ? seg_pool : NULL; t; t = t->next)
+    kind += reg(t)->xscale == reg(s)->xscale && (!s->fine_end || t->fine_k == s->fine_k);
+  pool = pool && kind < SEG_POOL_KIND && seg_pool_n < SEG_POOL_MAX &&
+         seg_pool_carved + carved <= SEG_POOL_CARVED;
+  if (pool) {
+    s->next = seg_pool;
+    seg_pool = s;
+    seg_pool_carved += carved;
+    __atomic_store_n(&seg_pool_n, seg_pool_n + 1u, __ATOMIC_RELAXED);
+  }
   vcmi_lock_give(&heaps_lock);
   for (unsigned t = 0; t < VCMI_NCLS; t++)
     if (h->cur[t] == reg(s)) heap_set_cur(h, t, &empty_region);
   if (h->carve_s == s) h->carve_s = NULL;
-  seg_destroy(s);
+  if (!pool) seg_destroy(s);
 }
 
 /* A hold is its thread's phase (a burst it freed, kept for its rebuild): it ends with the
@@ -454,7 +510,7 @@ static void heap_give_up(vcmi_heap *h, int exiting) {
    * otherwise gather one of each fine class its threads ever used (thread-storm's mappings) */
   for (vcmi_segment **link = &h->segs; *link;)
     if (*link != h->segs && reg(*link)->xscale > VCMI_XSCALE_WIDE && seg_empty(*link))
-      seg_unlink(h, link);
+      seg_unlink(h, link, 1);
     else
       link = &(*link)->next;
   vcmi_lock_take(&heaps_lock);
@@ -562,7 +618,7 @@ static void seg_trim(vcmi_heap *h) {
     vcmi_segment *s = *link;
     int empty = seg_empty(s);
     if (empty && s != h->segs && spare_kept(&spare, s) && !h->hold_live) {
-      seg_unlink(h, link);
+      seg_unlink(h, link, 1);
       continue;
     }
     if (empty) spare_keep(&spare, s);
@@ -886,7 +942,7 @@ static void heap_purge_as(vcmi_heap *h, int exiting) {
     uint32_t touched = freed_into(s);
     if (empty && s != h->segs && !hold &&
         (kept || (!touched && s->idle >= (exiting ? 1u : SEG_IDLE_PURGES)))) {
-      seg_unlink(h, link);
+      seg_unlink(h, link, 0);
       continue;
     }
     s->idle = !empty ? 0u : touched ? 1u : s->idle + 1u;
@@ -974,8 +1030,20 @@ int vcmi_heap_trim(void) {
   vcmi_os_stats_get(&a);
   heap_end_hold(h);
   heap_purge_out(h);
+  vcmi_lock_take(&heaps_lock);
+  vcmi_segment *pool = seg_pool;
+  seg_pool = NULL;
+  seg_pool_carved = 0;
+  __atomic_store_n(&seg_pool_n, 0u, __ATOMIC_RELAXED);
+  vcmi_lock_give(&heaps_lock);
+  int any = pool != NULL;
+  while (pool) {
+    vcmi_segment *s = pool;
+    pool = s->next;
+    seg_destroy(s);
+  }
   vcmi_os_stats_get(&b);
-  return b.purged != a.purged;
+  return any || b.purged != a.purged;
 }
 
 /* fork (lifecycle.c takes every lock in order; one the forking thread holds itself is kept

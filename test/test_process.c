@@ -1374,6 +1374,42 @@ static int seg_spares_child(void) {
 }
 static void test_seg_spares(void) { CHECK(in_child(seg_spares_child)); }
 
+/* An ended thread's empty fine segments wait in a process-wide pool for the next thread that
+ * needs one of that class, instead of being unmapped and reserved again (thread-storm), and
+ * malloc_trim unmaps them. 1,088 and 1,120 B chunks are of two fine classes (34/32 and 35/32
+ * of 1 KiB): the second's segment, the newest, stays with the heap; the first's goes. The next
+ * thread takes it (and leaves it again, a third class's the newest). */
+static void *pool_first_main(void *arg) {
+  (void)arg;
+  void *a = malloc_(1088), *b = malloc_(1120);
+  free_(a);
+  free_(b);
+  return (void *)1;
+}
+static void *pool_again_main(void *arg) {
+  static vcm_stats st[2];
+  (void)arg;
+  vcm_stats_get(&st[0]);
+  void *a = malloc_(1088);
+  vcm_stats_get(&st[1]);
+  void *c = malloc_(1152); /* a third class (9/8 of 1 KiB): the newest segment */
+  free_(a);
+  free_(c);
+  return st;
+}
+static int seg_pool_child(void) {
+  if (!in_thread(pool_first_main)) return __LINE__;
+  vcm_stats *st = in_thread(pool_again_main);
+  if (!st) return __LINE__;
+  if (st[1].os_calls != st[0].os_calls) return __LINE__; /* the pool's segment, no reserve */
+  malloc_trim(0);
+  st = in_thread(pool_again_main);
+  if (!st) return __LINE__;
+  if (st[1].os_calls == st[0].os_calls) return __LINE__; /* trimmed: reserved again */
+  return 0;
+}
+static void test_seg_pool(void) { CHECK(in_child(seg_pool_child)); }
+
 /* A segment's map costs 4 bytes a chunk (region.h: a chunk's used and its link share one
  * word): a fresh thread's 16,384 chunks of 16 bytes take 16 map pages besides at most one
  * page per class in use, not 32 (8-byte entries). In a thread of its own. */
@@ -3830,8 +3866,14 @@ static void *race_park_main(void *arg) {
   return NULL;
 }
 static void *race_owner_main(void *arg) {
+  enum { FILL = 2048 };
+  static void *fill[FILL];
   (void)arg;
   race_x = malloc_(1100);
+  /* X's segment carves 2.2 MiB: past what the pool of empty segments takes (heap.c), so the
+   * owner's exit unmaps it (1,120 B: X's class, no fitted class for a size that wastes none) */
+  for (int i = 0; i < FILL; i++) fill[i] = malloc_(1120);
+  for (int i = 0; i < FILL; i++) free_(fill[i]);
   race_y = malloc_(4096);
   race_z = malloc_(48); /* a segment made after X's: X's is not the heap's newest */
   race_set(1);
@@ -4033,6 +4075,7 @@ int main(int argc, char **argv) {
   test_free_keeps_errno();
   test_seg_idle();
   test_seg_spares();
+  test_seg_pool();
   test_map_word();
   test_batch_reuse();
   test_map_cut();
