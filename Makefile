@@ -26,8 +26,9 @@ GLIBC_BIN = $(patsubst test/glibc/%.c,$(B)/glibc/%,$(wildcard test/glibc/*.c))
 all: lib
 lib: $(B)/libvcm.a $(B)/libvcm.so
 
+# One section a function, so that src/libvcm.ld can lay libvcm.so's hot code out together.
 $(B)/obj/%.o: src/%.c include/vcm.h src/*.h | $(B)/obj
-	$(CC) $(ALLCFLAGS) -DVCM_BUILD -fvisibility=hidden -c $< -o $@
+	$(CC) $(ALLCFLAGS) -DVCM_BUILD -fvisibility=hidden -ffunction-sections -c $< -o $@
 # Test builds check the internal invariants (VCMI_ASSERT, src/misuse.h); the release library
 # does not. The test programs link libvcm-test.a or libvcm-api-test.a, from objects of their own.
 $(B)/tobj/%.o: src/%.c include/vcm.h src/*.h | $(B)/tobj
@@ -67,8 +68,10 @@ $(B)/libvcm.a: $(AR_OBJ)
 RELR := $(shell grep -qs GLIBC_ABI_DT_RELR "$$($(CC) $(filter -m%,$(CFLAGS) $(LDFLAGS)) -print-file-name=libc.so.6)" && \
           $(CC) $(filter -m%,$(CFLAGS) $(LDFLAGS)) -shared -fPIC -Wl,-z,pack-relative-relocs -x c /dev/null -o /dev/null 2>/dev/null && \
           echo -Wl,-z,pack-relative-relocs)
-$(B)/libvcm.so: $(LIB_OBJ) src/libvcm.map
-	$(CC) -shared -o $@ $(LIB_OBJ) -Wl,-soname,libvcm.so.$(SOVERSION) -Wl,--version-script=src/libvcm.map -Wl,-Bsymbolic-functions $(RELR) -lpthread $(LDFLAGS)
+# src/libvcm.ld puts the hot functions in the text's first 64 KiB and the read-only data past
+# the unwind tables, so that a run keeps fewer of the library's pages resident (DESIGN §6).
+$(B)/libvcm.so: $(LIB_OBJ) src/libvcm.map src/libvcm.ld
+	$(CC) -shared -o $@ $(LIB_OBJ) -Wl,-soname,libvcm.so.$(SOVERSION) -Wl,--version-script=src/libvcm.map -Wl,-Bsymbolic-functions -Wl,-T,src/libvcm.ld $(RELR) -lpthread $(LDFLAGS)
 	ln -sf libvcm.so $(B)/libvcm.so.$(SOVERSION)
 
 $(B)/libvcm-api.a: $(API_AR_OBJ)
@@ -86,6 +89,9 @@ $(B)/test/%: test/%.cc include/vcm.hpp test/harness.h $(B)/libvcm-api-test.a | $
 # The producer/consumer program of test/rss/run.sh (against glibc; run with and without vcm).
 $(B)/test/prodcons: test/rss/prodcons.c | $(B)/test
 	$(CC) -O0 -fno-builtin -pthread $< -o $@
+# The program of the layout test (src/libvcm.ld): against glibc, run with libvcm.so preloaded.
+$(B)/test/layout_touch: test/layout/touch.c | $(B)/test
+	$(CC) $(WARN) -O0 -fno-builtin -pthread $< -o $@
 $(B)/glibc/%: test/glibc/%.c test/glibc/check.h | $(B)/glibc
 	$(CC) $(WARN) -O0 -fno-builtin -g $< -o $@ -lpthread
 
@@ -100,17 +106,19 @@ demo: $(B)/demo $(B)/libvcm.so
 # All tests; the last line is the total "N passed, N failed". Besides the unit tests: one
 # program per misuse (test/misuse: the exact message, the pointer, the abort), the malloc
 # conformance programs (test/glibc, on glibc and on vcm), the
-# stress test linked with libvcm-test.a, the RSS of memory freed by another thread (test/rss), and
+# stress test linked with libvcm-test.a, the RSS of memory freed by another thread (test/rss),
+# libvcm.so's resident pages (test/layout: its hot functions in one fault-around window), and
 # real programs (python3.11's tests, sqlite3, perl, git,
 # the stress test and a C++ test built against glibc) under LD_PRELOAD, compared with glibc.
 # test_append and test_vector run twice, the second time with VCM_CHECK=1 (freed chunks and
 # slack are filled and checked, so a read from where a chunk moved away shows).
 # The real programs need Debian packages: `make deps` (run first) installs any that is missing.
-test: deps $(TEST_BIN) $(B)/test/stress lib $(GLIBC_BIN)
+test: deps $(TEST_BIN) $(B)/test/stress lib $(GLIBC_BIN) $(B)/test/layout_touch
 	@tools/runtests $(TEST_BIN) "VCM_CHECK=1 $(B)/test/test_append" "VCM_CHECK=1 $(B)/test/test_vector" \
 	  "test/misuse/run.sh $(B)" \
 	  "B=$(B) fuzz/run.sh replay" "test/glibc/run.sh $(B)" \
 	  "$(B)/test/stress -t 8 -d 10" "test/rss/run.sh $(CURDIR)/$(B)/libvcm.so $(B)" \
+	  "LD_PRELOAD=$(CURDIR)/$(B)/libvcm.so $(B)/test/layout_touch" \
 	  "test/preload/run.sh --quick $(CURDIR)/$(B)/libvcm.so"
 
 # The fuzzer (libFuzzer, clang) over region and process operations against a model, for

@@ -1,0 +1,96 @@
+/* Which of libvcm.so's pages a run of the allocation calls keeps resident (src/libvcm.ld).
+ * Built against glibc and run with LD_PRELOAD=libvcm.so: malloc, calloc, realloc (in place,
+ * moved, large), the aligned calls, frees by another thread, a fork; then its own
+ * /proc/self/pagemap over the library's mappings. The text past its first 64 KiB (the
+ * kernel's fault-around window from the mapping's start) must hold no resident page, nor the
+ * read-only mapping after it (unwind tables, cold constants) before its last 64 KiB window,
+ * where the constants a run reads start: the hot parts lie in those windows, the rest in
+ * windows no run faults. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { N = 4096 };
+static void *blocks[N];
+
+static void *remote_free(void *arg) {
+  (void)arg;
+  for (int i = 0; i < N; i += 2) free(blocks[i]);
+  return NULL;
+}
+
+static void work(void) {
+  for (int i = 0; i < N; i++) blocks[i] = malloc((size_t)(i % 200) * 24 + 8);
+  pthread_t t;
+  if (pthread_create(&t, NULL, remote_free, NULL) == 0) pthread_join(t, NULL);
+  for (int i = 1; i < N; i += 2) blocks[i] = realloc(blocks[i], (size_t)(i % 300) * 40 + 16);
+  for (int i = 1; i < N; i += 2) free(blocks[i]);
+  char *v = NULL;
+  for (size_t n = 16; n <= (size_t)8 << 20; n *= 2) { /* one vector growing into large blocks */
+    v = realloc(v, n);
+    memset(v + n / 2, 1, n / 2);
+  }
+  free(v);
+  void *p = calloc(1000, 40), *q = NULL;
+  if (posix_memalign(&q, 4096, 10000) == 0) free(q);
+  free(aligned_alloc(64, 640));
+  free(memalign(256, 100000));
+  free(p);
+  free(malloc((size_t)3 << 20));
+  free(calloc(1, (size_t)5 << 20));
+}
+
+int main(void) {
+  work();
+  pid_t pid = fork();
+  if (pid == 0) {
+    free(malloc(100));
+    _exit(0);
+  }
+  if (pid > 0) waitpid(pid, NULL, 0);
+  work();
+  FILE *maps = fopen("/proc/self/maps", "r");
+  int pm = open("/proc/self/pagemap", O_RDONLY);
+  if (!maps || pm < 0) {
+    printf("cannot read /proc/self/maps or pagemap\n0 passed, 1 failed\n");
+    return 1;
+  }
+  char line[512];
+  int seen_text = 0, after_text = 0, pass = 0, fail = 0;
+  while (fgets(line, sizeof line, maps)) {
+    if (!strstr(line, "libvcm")) continue;
+    unsigned long a, b;
+    char perm[8];
+    if (sscanf(line, "%lx-%lx %7s", &a, &b, perm) != 3) continue;
+    int text = strcmp(perm, "r-xp") == 0, unwind = seen_text && !after_text++;
+    if (!text && !unwind) continue;
+    if (text) seen_text = 1;
+    /* the cold pages: text from its 64 KiB on; the tables and cold constants up to the
+     * 64 KiB-aligned window of the hot constants, which must not begin at the mapping */
+    unsigned long lo = text ? a + 65536 : a, hi = text ? b : (b - 1) & ~65535ul, cold = 0, all = 0;
+    for (unsigned long va = a; va < b; va += 4096) {
+      uint64_t e = 0;
+      if (pread(pm, &e, 8, (off_t)(va / 4096 * 8)) != 8) continue;
+      all += e >> 63;
+      if (va >= lo && va < hi) cold += e >> 63;
+    }
+    int ok = !cold && lo < hi;
+    printf("%s %s pages %lu, resident %lu, cold pages %lu, resident of them %lu: %s\n",
+           text ? "text" : "unwind tables and cold constants", perm, (b - a) / 4096, all,
+           hi > lo ? (hi - lo) / 4096 : 0, cold, ok ? "ok" : "FAIL");
+    ok ? pass++ : fail++;
+  }
+  if (!seen_text || after_text == 0) {
+    printf("libvcm.so's text or unwind mapping not found (not preloaded?)\n");
+    fail++;
+  }
+  printf("%d passed, %d failed\n", pass, fail);
+  return fail != 0;
+}
