@@ -884,9 +884,13 @@ static uint32_t freed_into(vcmi_segment *s) {
 /* A rebuild allocates more than it keeps (temporaries, strings formatted then resized): r1's
  * python allocated 2.3 bytes a byte it kept, so at twice the burst its hold ended halfway
  * through the rebuild and the 64-byte class's free top (6.8 MiB) went, to be faulted in again
- * (14.9k faults; 13.0k at 4, peak the same). A program that stays small after the burst gives
- * back at 4 bursts' worth of allocation; it never holds past its resident size at the burst. */
-#define HOLD_ALLOC 4u
+ * (14.9k faults; 13.0k at 4, peak the same). At 4 its second and third rounds still ended
+ * their holds near their ends (4.5 bytes allocated a byte of the burst with 86 % of it rebuilt)
+ * and dropped 3.7 and 2.7 MiB of free tops, faulted in again at once: 11.85k faults at 8 (6 at
+ * scale 1; 8 at scale 2: 26.7k -> 22.2k), peak 37.6 -> 37.9 MiB (glibc 38.2). A program that
+ * stays small after the burst gives back at 8 bursts' worth of allocation; it never holds past
+ * its resident size at the burst. */
+#define HOLD_ALLOC 8u
 /* A heap's spare segment (heap_purge) goes after this many purges idle: at 1, s5 (scale 0.5)
  * unmapped and mapped its fine segments 210 times (a live chunk or two a class: 1,056 B, ...),
  * at 16 none after the first 20 (munmap 423 -> 39, mprotect 885 -> 121 calls, -380 faults). */
