@@ -230,8 +230,8 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   if (x && !fine) /* its colour (SEG_DATA_COLOR) */
     data += (size_t)(((uint64_t)(uintptr_t)base * 0x9E3779B97F4A7C15u) >> 40) %
             (SEG_DATA_COLOR / page) * page;
-  vcmi_region_setup(r, (void *)data, base + page + VCMI_SEG_MAP_SKEW, VCMI_SEG_CHANNELS,
-                    VCMI_LMIN, VCMI_LMAX);
+  vcmi_region_setup(r, (void *)data, base + page + VCMI_SEG_HOST_SPAN + VCMI_SEG_MAP_SKEW,
+                    VCMI_SEG_CHANNELS, VCMI_LMIN, VCMI_LMAX);
   r->xscale = (uint8_t)x;
   r->paired = 0; /* the union's avail, set by vcmi_region_setup */
   /* colours (segment.h): VCMI_SEG_COLOUR_STEP lines apart for the classes of a segment, the
@@ -239,7 +239,9 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   unsigned hue = (unsigned)(((uintptr_t)base * 0x9E3779B97F4A7C15u) >> 58) % VCMI_SEG_COLOUR_STEP;
   for (unsigned j = 0; j < VCMI_NCLASS; j++) /* (vcmi_region_setup laid out the shared ones) */
     if (!VCMI_SEG_MAP_SHARED(j) || fine)
-      r->mapk[j] = vcmi_seg_map_own(r, j) + vcmi_seg_colour(j, hue) / sizeof(vcmi_entry);
+      r->mapk[j] = vcmi_seg_map_own(r, j) +
+                   (j == VCMI_SEG_HOST_K ? VCMI_SEG_HOST_GAP : vcmi_seg_colour(j, hue)) /
+                       sizeof(vcmi_entry); /* the host's: its gap, in the header page */
   /* a fine segment's one class: its entries from the header page on (purge.h), so that a
    * class of a few chunks (s6's 3,096-byte batches: 16 a thread) keeps no map page */
   if (fine) r->mapk[k] = (vcmi_entry *)(void *)(base + vcmi_purge_fine_map_off());

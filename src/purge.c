@@ -222,20 +222,23 @@ typedef struct span_rec {
 /* A class's groups in two parts. Its head, in the segment's header page (after the header,
  * which every free reads: resident while the segment is in use), holds its counters, the bits
  * of spans 0..63 and the records of the first HEAD_SPANS spans; the rest lie after the map,
- * per class on a page boundary. So a class using up to HEAD_SPANS (16) spans (64 KiB of 16-byte
+ * per class on a page boundary. So a class using up to HEAD_SPANS (12) spans (48 KiB of 16-byte
  * chunks) keeps no page of groups of its own: a thread using 4 scales and 20 classes (s3) kept
  * 19 such pages. A record is 8 bytes (chunks within its span: under 2^16 of them, as an OS page
- * is at most VCMI_SEG_PAGE_MAX), so that the header page has room for 16 a class, where 12-byte
- * ones (chunk numbers) fitted 10 (s6's 64-byte class, 11 spans, kept a page of its own in each
- * of 8 threads). The records of the next spans (HEAD_SPANS to gap_end) lie in the class's
- * colour in a wide segment: the bytes of its own first map page before its first entry
- * (segment.h), which no entry uses and which is resident whenever the class has a span (its
- * first entries are on that page; a cut to nothing drops it, its records all zeroed first, and
- * zero reads as no group). A colour of c lines holds 8 c records: s6's 128-byte class (21
- * spans, a colour of 15-19 lines) and s3's 1 KiB class (30-34) keep no page of their own. */
+ * is at most VCMI_SEG_PAGE_MAX), so that the header page has room for 12 a class before the
+ * host's first entries (segment.h, VCMI_SEG_HOST_OFF; 16 before them), where 12-byte ones
+ * (chunk numbers) fitted 10 (s6's 64-byte class, 11 spans, kept a page of its own in each of 8
+ * threads). The records of the next spans (HEAD_SPANS to gap_end) lie in the class's colour in
+ * a wide segment: the bytes of its own first map page before its first entry (segment.h),
+ * which no entry uses and which is resident whenever the class has a span (its first entries
+ * are on that page; a cut to nothing drops it, its records all zeroed first, and zero reads as
+ * no group); the host's in its gap in the header page. A colour of c lines holds 8 c records:
+ * s6's 128-byte class (21 spans, a colour of 15-19 lines) and s3's 1 KiB class (30-34) keep no
+ * page of their own; the host's gap holds 16 (s6's 112-byte class: 17-21 spans). A fine
+ * segment's class has no colour: past 12 spans its records take a page. */
 #define HEAD_OFF ((sizeof(vcmi_segment) + 7u) & ~(size_t)7u) /* shares a line with area[]: owner's */
 /* a class's share of the page, less 32 bytes of counters (24 before the records, 8 after) */
-#define HEAD_SPANS ((((VCMI_PAGE - HEAD_OFF) / VCMI_NCLASS & ~(size_t)7u) - 32u) / sizeof(span_rec))
+#define HEAD_SPANS ((((VCMI_SEG_HOST_OFF - HEAD_OFF) / VCMI_NCLASS & ~(size_t)7u) - 32u) / sizeof(span_rec))
 typedef struct span_head {
   uint16_t purges;   /* purges that looked at the class (mod 2^16, as span_rec.full) */
   uint8_t own;       /* 1: the part after the map was written (else it is not read: zeros) */
@@ -269,8 +272,8 @@ _Static_assert(SEG_GROUPS_OFF + VCMI_NCLASS * SEG_GROUP_BYTES + VCMI_SEG_PAGE_MA
                    VCMI_SEG_DATA_OFF,
                "the groups fit between the map and the guard page");
 _Static_assert(HEAD_SPANS >= 8u && HEAD_SPANS <= 64u &&
-                   HEAD_OFF + VCMI_NCLASS * sizeof(span_head) <= VCMI_PAGE,
-               "the heads fit the header page, after the header");
+                   HEAD_OFF + VCMI_NCLASS * sizeof(span_head) <= VCMI_SEG_HOST_OFF,
+               "the heads fit the header page, after the header and before the host's entries");
 _Static_assert(SPANS_MAX % 64u == 0 && SPANS_MAX <= 65536u, "span numbers fit 16 bits");
 _Static_assert(VCMI_SEG_PAGE_MAX >> VCMI_LMIN <= 65536u, "a chunk's place in its span fits 16 bits");
 /* A fine segment's one class takes the first head: the rest of the page holds its first map
@@ -866,7 +869,7 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
     uintptr_t lo = (uintptr_t)(top ? vcmi_entry_at(r, k, top) : r->mapk[k] < own ? r->mapk[k] : own);
     uintptr_t page = vcmi_os_page();
     uintptr_t hi = ((uintptr_t)vcmi_entry_at(r, k, fresh) + page - 1u) & ~(page - 1u);
-    uintptr_t end = (uintptr_t)vcmi_seg_map_own(r, k + 1u);
+    uintptr_t end = (uintptr_t)vcmi_seg_map_end(r, k);
     vcmi_purge_inside(bt, (void *)lo, (hi < end ? hi : end) - lo);
     __atomic_store_n(&r->fresh[k], top, __ATOMIC_RELAXED);
     G->nw = ((top ? top - 1u : 0u) >> per_log2) / 64u + 1u;

@@ -99,9 +99,43 @@ _Static_assert(64u * 64u <= VCMI_SEG_MAP_PAD * sizeof(vcmi_entry), "a colour sta
  * tail of its neighbour's page too (a segment using one class: 3 resident pages, not 4). */
 #define VCMI_SEG_MAP_SKEW ((size_t)VCMI_SEG_CHANNELS * sizeof(vcmi_entry))
 
-/* The first entry class k owns (k = VCMI_NCLASS: the map's end). */
+/* The host: the class of 16 x (1 + x)-byte chunks, whose entries start in a wide segment's
+ * header page, at VCMI_SEG_HOST_OFF (after the span heads, purge.c) plus a gap of
+ * VCMI_SEG_HOST_GAP bytes (its span records past the head's, as a colour's), and run on from
+ * there into pages of their own: the map proper starts VCMI_SEG_HOST_SPAN (the host's whole
+ * run) after the header page, so its extent is a page less than before (the host's pad).
+ * A host of up to (4,096 - VCMI_SEG_HOST_OFF - VCMI_SEG_HOST_GAP) / 4 = 96 chunks keeps no map
+ * page (s3 and s8: their 48, 80 and 112-byte classes, 36-85 chunks a thread, in segments of
+ * scale 3, 5 and 7); a bigger one pays the pages it did, its first entries in the header
+ * page. The gap's 16 records take a host to 28 spans without a page of groups (s6's 112-byte
+ * class: 620-770 chunks, 17-21 spans). The heads before it (1,616 bytes of header, fifteen
+ * heads) hold 12 records each, not 16: a class's next ones lie in its colour (purge.c). */
+#define VCMI_SEG_HOST_K (VCMI_NCLASS - 1u)
+#define VCMI_SEG_HOST_OFF ((size_t)3584u)
+#define VCMI_SEG_HOST_GAP ((size_t)128u)
+#define VCMI_SEG_HOST_SPAN (((size_t)VCMI_SEG_CHANNELS << VCMI_SEG_HOST_K) * sizeof(vcmi_entry))
+_Static_assert(VCMI_SEG_HOST_OFF + VCMI_SEG_HOST_GAP < 4096u && VCMI_SEG_HOST_GAP % 8u == 0,
+               "the host's first entries and its gap in the header page");
+_Static_assert(VCMI_SEG_HOST_SPAN + VCMI_SEG_MAP_SKEW +
+                       ((size_t)VCMI_SEG_CHANNELS << VCMI_SEG_HOST_K) * sizeof(vcmi_entry) -
+                       VCMI_SEG_MAP_SKEW +
+                       (size_t)VCMI_SEG_HOST_K * VCMI_SEG_MAP_PAD * sizeof(vcmi_entry) <=
+                   VCMI_SEG_MAP_SKEW + VCMI_SEG_MAP_BYTES,
+               "the host's run and the map proper within the map's bytes");
+
+/* The first entry class k owns (k = VCMI_NCLASS: the map's end): the host's in the header
+ * page (r is the segment's first byte), the others' in the map proper, where the host's run
+ * would have been last. */
 static inline vcmi_entry *vcmi_seg_map_own(const vcmi_region *r, unsigned k) {
+  if (k == VCMI_SEG_HOST_K) return (vcmi_entry *)(void *)((unsigned char *)r + VCMI_SEG_HOST_OFF);
+  if (k == VCMI_NCLASS) k = VCMI_SEG_HOST_K;
   return r->map + ((size_t)VCMI_SEG_CHANNELS << k) - VCMI_SEG_CHANNELS + k * VCMI_SEG_MAP_PAD;
+}
+/* The end of the entries class k owns: the host's, the map proper's first page; another's, the
+ * next class's own start, or the map's end. */
+static inline vcmi_entry *vcmi_seg_map_end(const vcmi_region *r, unsigned k) {
+  if (k == VCMI_SEG_HOST_K) return r->map - VCMI_SEG_CHANNELS;
+  return vcmi_seg_map_own(r, k + 1u == VCMI_SEG_HOST_K ? VCMI_NCLASS : k + 1u);
 }
 
 /* Where the data starts: past the header, the map, the groups and a guard page, 2 MiB aligned

@@ -1422,8 +1422,8 @@ static void *map_word_main(void *arg) {
   vcmi_region *r = vcmi_tls_heap->cur[0];
   for (unsigned k = 0; k < r->nclass; k++)
     if (r->fresh[k]) pages += ((size_t)r->fresh[k] * 4u + 4095u) / 4096u + 1u;
-  uintptr_t m = (uintptr_t)r->map & ~(uintptr_t)4095;
-  out[0] = resident((void *)m, VCMI_SEG_MAP_BYTES + 4096u);
+  uintptr_t m = (uintptr_t)r + 4096u; /* the map's pages (the host's run first), not the header */
+  out[0] = resident((void *)m, (uintptr_t)vcmi_seg_map_own(r, VCMI_NCLASS) - m);
   out[1] = pages;
   out[2] = r->fresh[VCMI_NCLASS - 1u];
   for (int i = 0; i < N; i++) free_(c[i]);
@@ -1502,9 +1502,10 @@ static void test_map_cut(void) {
   CHECK_EQ(out[0], 0u);
 }
 
-/* Span groups (purge.c): a class of up to 16 spans keeps its groups' records in the header
- * page, none in a page of its own. 960 chunks of 64 bytes (15 spans of 4 KiB), every other one
- * freed, so that each span has a group and none is all free; two purges record them. With
+/* Span groups (purge.c): a class of up to 12 spans keeps its groups' records in the header
+ * page and the next in its colour, none in a page of its own. 960 chunks of 64 bytes (15 spans
+ * of 4 KiB), every other one freed, so that each span has a group and none is all free; two
+ * purges record them. With
  * 12-byte records the header page held 10 a class, and spans 10..14 took a page (s6's class of
  * 64 bytes, 11 spans, in each of its 8 threads). In a thread of its own. */
 /* n chunks of sz bytes (n <= 960), every other one freed, two purges: in out[0..2] the resident
@@ -1586,7 +1587,8 @@ static int map_colours_child(void) {
       if (!malloc_(sz[i])) return 2; /* kept: the class only grows */
       r = vcmi_tls_heap->cur[t];
     }
-    uintptr_t lo = (uintptr_t)vcmi_seg_map_own(r, k), hi = (uintptr_t)vcmi_seg_map_own(r, k + 1u);
+    uintptr_t lo = (uintptr_t)vcmi_seg_map_own(r, k), hi = (uintptr_t)vcmi_seg_map_end(r, k);
+    if (k == VCMI_SEG_HOST_K) lo = (lo + 4095u) & ~(uintptr_t)4095; /* past the header page */
     size_t pages = resident((void *)lo, (hi & ~(uintptr_t)4095) - lo); /* class k's alone */
     if (r->fresh[k] < 720u || pages != 1u) {
       fprintf(stderr, "map colours: %zu B: %u chunks, %zu map pages\n", sz[i],
@@ -1742,10 +1744,10 @@ static int map_shared_child(void) {
     memset(p[i], i + 1, (size_t)16384 << i);
   }
   vcmi_region *r = vcmi_tls_heap->cur[vcmi_pow2_class(16384)];
-  unsigned char *base = (unsigned char *)r;
   if (r->xscale != 0 || vcmi_tls_heap->cur[vcmi_pow2_class(262144)] != r) return 4; /* two */
+  uintptr_t lo = (uintptr_t)r->map & ~(uintptr_t)4095; /* the map proper, past the host's run */
   uintptr_t hi = (uintptr_t)vcmi_seg_map_own(r, VCMI_LMAX - 14u + 1u) & ~(uintptr_t)4095;
-  size_t pages = resident(base + 4096, hi - (uintptr_t)base - 4096u); /* their map pages */
+  size_t pages = resident((void *)lo, hi - lo); /* their map pages */
   for (int i = 0; i < N; i++) {
     for (size_t j = 0; j < (size_t)16384 << i; j += 512) bad += p[i][j] != (unsigned char)(i + 1);
     free_(p[i]);
@@ -1783,6 +1785,37 @@ static int fine_map_child(void) {
   return pages != 0 || bad != 0 || vcm_check(NULL) != 0;
 }
 static void test_fine_map(void) { CHECK_EQ(exec_child("fine-map"), 1); }
+
+/* The host class of a wide segment (segment.h: 16 x (1 + x)-byte chunks) keeps its first
+ * entries in the header page: a class of 48-byte chunks with one batch carved (85 chunks,
+ * s3's) keeps no map page of its own, where it kept one. The chunks written, freed and taken
+ * again. In a fresh process (exec'd): the segment is new. */
+static int map_host_child(void) {
+  enum { N = 60 };
+  static unsigned char *p[N];
+  unsigned t = vcmi_tight_class(48), k = vcmi_tclass[t].k;
+  size_t bad = 0;
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < N; i++) {
+      if (!(p[i] = malloc_(48))) return 2;
+      memset(p[i], i + 1, 48);
+    }
+    for (int i = 0; i < N; i++) {
+      for (int j = 0; j < 48; j++) bad += p[i][j] != (unsigned char)(i + 1);
+      if (round == 0) free_(p[i]);
+    }
+  }
+  vcmi_region *r = vcmi_tls_heap->cur[t];
+  if (k != VCMI_SEG_HOST_K || r->xscale == 0 || r->xscale > VCMI_XSCALE_WIDE) return 3;
+  uintptr_t lo = ((uintptr_t)vcmi_seg_map_own(r, k) + 4095u) & ~(uintptr_t)4095;
+  uintptr_t hi = (uintptr_t)vcmi_seg_map_end(r, k) & ~(uintptr_t)4095;
+  size_t pages = resident((void *)lo, hi - lo), fresh = r->fresh[k];
+  for (int i = 0; i < N; i++) free_(p[i]);
+  if (pages != 0 || bad || fresh > 96u)
+    fprintf(stderr, "map host: %zu map pages, %zu chunks, %zu bad\n", pages, fresh, bad);
+  return pages != 0 || bad != 0 || fresh > 96u || vcm_check(NULL) != 0;
+}
+static void test_map_host(void) { CHECK_EQ(exec_child("map-host"), 1); }
 
 /* free(NULL) makes no page resident. It read two that nothing writes, which takes a frame
  * where the kernel maps no zero page (a zero-page mapping is resident to mincore too): the
@@ -4037,6 +4070,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "donation-once") == 0) return donation_once_child();
   if (argc > 1 && strcmp(argv[1], "map-colours") == 0) return map_colours_child();
   if (argc > 1 && strcmp(argv[1], "fine-map") == 0) return fine_map_child();
+  if (argc > 1 && strcmp(argv[1], "map-host") == 0) return map_host_child();
   if (argc > 1 && strcmp(argv[1], "free-null") == 0) return free_null_child();
   if (argc > 1 && strcmp(argv[1], "map-shared") == 0) return map_shared_child();
   if (argc > 1 && strcmp(argv[1], "exit-give-back") == 0) return exit_give_back_child();
@@ -4084,6 +4118,7 @@ int main(int argc, char **argv) {
   test_group_colour();
   test_map_colours();
   test_fine_map();
+  test_map_host();
   test_free_null();
   test_map_shared();
   test_exit_gives_back();
