@@ -413,24 +413,26 @@ static void global_init(void) {
 
 /* A heap for this thread: an abandoned one (with its segments), a spare, or a new one. */
 /* A heap whose thread is gone without giving it up (its first allocation came in the last
- * round of key destructors, or it never ran them) goes to the abandoned list. A few heaps in
- * use are checked per call, round robin, so a thread start costs a few system calls at most.
- * Under heaps_lock. Not in a fork child's orphans (their thread may have stopped mid-use). */
-static void reclaim_dead(void) {
+ * round of key destructors, or it never ran them): returned (tid 0, on no list) with that
+ * thread's id in *dead, for the caller to push the thread's batches (vcmi_remote_reclaim_heap,
+ * outside the lock) and take or list it. A few heaps in use are checked per call, round robin,
+ * so a thread start costs a few system calls at most. Under heaps_lock. Not in a fork child's
+ * orphans (their thread may have stopped mid-use). */
+static vcmi_heap *reclaim_dead(long *dead) {
   static vcmi_heap *cursor;
   for (int checked = 0, seen = 0; checked < 8 && seen < 64; seen++) {
     vcmi_heap *h = cursor ? cursor : all_heaps;
-    if (!h) return;
+    if (!h) return NULL;
     cursor = h->next_all;
     long tid = __atomic_load_n(&h->tid, __ATOMIC_RELAXED);
     if (!tid || h->orphan) continue;
     checked++;
     if (vcmi_os_thread_alive(tid)) continue;
-    h->tid = 0;
-    h->next_abandoned = abandoned;
-    abandoned = h;
-    return;
+    __atomic_store_n(&h->tid, 0L, __ATOMIC_RELAXED);
+    *dead = tid;
+    return h;
   }
+  return NULL;
 }
 
 static vcmi_heap *heap_take(void) {
@@ -438,14 +440,15 @@ static vcmi_heap *heap_take(void) {
   vcmi_remote_reclaim(); /* a thread gone with its batches unpushed, as reclaim_dead's heaps */
   vcmi_lock_take(&heaps_lock);
   global_init();
-  if (!abandoned) reclaim_dead();
-  vcmi_heap *h = abandoned;
+  vcmi_heap *h = abandoned, *dead = NULL;
+  long dead_tid = 0;
   if (h) {
     abandoned = h->next_abandoned;
-  } else if ((h = spare) != NULL) {
+  } else if ((h = dead = reclaim_dead(&dead_tid)) == NULL && (h = spare) != NULL) {
     spare = h->next_abandoned;
   }
   vcmi_lock_give(&heaps_lock);
+  if (dead) vcmi_remote_reclaim_heap(dead, dead_tid);
   if (!h) {
     if (!(h = vcmi_meta_alloc(sizeof *h))) return NULL;
     memset(h, 0, sizeof *h);
@@ -1032,6 +1035,17 @@ int vcmi_heap_trim(void) {
   vcmi_heap *h = vcmi_tls_heap;
   vcmi_os_stats a, b;
   vcmi_remote_reclaim(); /* before the collection: their chunks may be this heap's */
+  long dead_tid = 0;
+  vcmi_lock_take(&heaps_lock);
+  vcmi_heap *dead = reclaim_dead(&dead_tid); /* a heap taken in a thread's last destructor round */
+  vcmi_lock_give(&heaps_lock);
+  if (dead) {
+    vcmi_remote_reclaim_heap(dead, dead_tid);
+    vcmi_lock_take(&heaps_lock);
+    dead->next_abandoned = abandoned;
+    abandoned = dead;
+    vcmi_lock_give(&heaps_lock);
+  }
   if (h == &vcmi_no_heap) return 0;
   vcmi_os_stats_get(&a);
   heap_end_hold(h);

@@ -210,10 +210,8 @@ static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail, uint32_t m
 #define OUT_SLOTS 8u /* a segment's slot: its xscale (0, 2, 4, 6) and a hash bit (seg_create) */
 #define OUT_MAX 32u
 #define OUT_KMIN (VCMI_LMAX - 10u) /* the classes batched: capacity (1 + xscale) KiB at most */
-/* A thread's slots: out (its own) once it batches with a heap; a record of out_recs (below)
- * if it had none when it started; out_none (all empty, never written) before its first batch
- * and after its exit. Read through out_at by one load, where the address of out took one too. */
-static __thread out_slot out[OUT_SLOTS] __attribute__((tls_model("initial-exec")));
+/* A thread's slots: a record of out_recs (below) from its first batch to its exit; out_none
+ * (all empty, never written) before and after. Read through out_at by one load. */
 static const out_slot out_none[OUT_SLOTS];
 static __thread out_slot *out_at __attribute__((tls_model("initial-exec"))) =
     (out_slot *)(uintptr_t)out_none;
@@ -224,18 +222,21 @@ static __thread uint32_t out_mark __attribute__((tls_model("initial-exec")));
 static pthread_key_t out_key;
 static int out_key_ready;
 
-/* The slots of a thread that had no heap at its first batched free. Such a thread's first batch
- * may come in glibc's last round of key destructors (a destructor that frees another thread's
- * chunks): the key set there has its destructor called by no round, and no heap's destructor
- * ended batching before, so a batch kept in the thread would be lost with it (REMOTE, counted
- * live by the owner: a leak, and the segment never empties). Kept here, the batch of a thread
- * that is gone is pushed by another (vcmi_remote_reclaim: a trim, a thread's first allocation),
- * as reclaim_dead hands on a heap. Records are never freed: a list that only grows, each taken
- * by a CAS of tid from 0 (free) and given back at its thread's exit (out_destructor). */
+/* A batching thread's slots. Its first batch may come in glibc's last round of key destructors
+ * (a destructor that frees another thread's chunks): the key set there has its destructor
+ * called by no round, nor has the heap's (if that round took the thread's heap, its key set
+ * there too), so a batch kept in the thread would be lost with it (REMOTE, counted live by the
+ * owner: a leak, and the segment never empties). Kept here, the batch of a thread that is gone
+ * is pushed by another: a heapless thread's by vcmi_remote_reclaim (a trim, a thread's first
+ * allocation), a heap's thread's when reclaim_dead finds its heap (vcmi_remote_reclaim_heap).
+ * Records are never freed: a list that only grows, each taken by a CAS of tid from 0 (free) and
+ * given back at its thread's exit (out_destructor). 64-byte aligned and sized (meta), so two
+ * threads' slots share no line. */
 typedef struct out_rec {
   struct out_rec *next;
   long tid;        /* the thread using it; 0: free; -1: being pushed by a reclaimer */
   long pid;        /* its process (relaxed atomic): a fork child pushes no parent thread's */
+  const void *heap; /* its thread's heap at its first batch (relaxed atomic), NULL if none */
   uint32_t mark;   /* its thread's out_mark */
   out_slot slot[OUT_SLOTS];
 } out_rec;
@@ -261,11 +262,17 @@ static __attribute__((noinline)) void out_flush(out_slot *o, uint32_t mark) {
 void vcmi_remote_flush(void) {
   for (unsigned i = 0; i < OUT_SLOTS; i++) out_flush(&out_at[i], out_mark);
 }
+/* A record given back: its heap cleared first, so a reclaimer that reads h there holds h's
+ * thread's record (its tid then taken by a CAS from that thread's). */
+static void rec_give(out_rec *q) {
+  __atomic_store_n(&q->heap, NULL, __ATOMIC_RELAXED);
+  __atomic_store_n(&q->tid, 0L, __ATOMIC_RELEASE);
+}
 void vcmi_remote_exit(void) {
   out_armed = -1; /* later destructors' remote frees are pushed one by one */
   vcmi_remote_flush();
   out_at = (out_slot *)(uintptr_t)out_none; /* the record may go to another thread now */
-  if (out_mine) __atomic_store_n(&out_mine->tid, 0L, __ATOMIC_RELEASE), out_mine = NULL;
+  if (out_mine) rec_give(out_mine), out_mine = NULL;
 }
 static void out_destructor(void *arg) {
   (void)arg;
@@ -307,15 +314,32 @@ void vcmi_remote_reclaim(void) {
     long tid = __atomic_load_n(&q->tid, __ATOMIC_ACQUIRE);
     out_rec *at = q;
     q = q->next;
-    if (tid <= 0 || __atomic_load_n(&at->pid, __ATOMIC_RELAXED) != pid || at == out_mine) continue;
+    if (tid <= 0 || __atomic_load_n(&at->pid, __ATOMIC_RELAXED) != pid || at == out_mine ||
+        __atomic_load_n(&at->heap, __ATOMIC_RELAXED))
+      continue; /* a heap's thread's: its heap's reclaim pushes it */
     checked++;
     if (vcmi_os_thread_alive(tid) ||
         !__atomic_compare_exchange_n(&at->tid, &tid, -1L, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
       continue;
     for (unsigned i = 0; i < OUT_SLOTS; i++) out_flush(&at->slot[i], at->mark);
-    __atomic_store_n(&at->tid, 0L, __ATOMIC_RELEASE);
+    rec_give(at);
   }
   __atomic_store_n(&out_rec_cursor, q, __ATOMIC_RELAXED);
+}
+
+/* (remote.h) The record of h's thread tid, which is gone: no thread but the caller holds h, and
+ * a thread that took tid since has no record of h. */
+void vcmi_remote_reclaim_heap(const void *h, long tid) {
+  long pid = vcmi_os_pid();
+  for (out_rec *q = __atomic_load_n(&out_recs, __ATOMIC_ACQUIRE); q; q = q->next) {
+    long t = tid;
+    if (__atomic_load_n(&q->heap, __ATOMIC_RELAXED) != h ||
+        __atomic_load_n(&q->pid, __ATOMIC_RELAXED) != pid || q == out_mine ||
+        !__atomic_compare_exchange_n(&q->tid, &t, -1L, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+      continue;
+    for (unsigned i = 0; i < OUT_SLOTS; i++) out_flush(&q->slot[i], q->mark);
+    rec_give(q);
+  }
 }
 
 /* (remote.h) Two batch slots per scale (xscale 0, 2, 4, 6): a thread freeing one heap's chunks
@@ -341,10 +365,11 @@ static __attribute__((noinline)) void out_start(vcmi_region *r, out_slot *o, uin
   if (!alone && !out_armed) { /* this thread's first batch: its slots (out_at) */
     long tid = vcmi_os_thread_id();
     out_mark = VCMI_REMOTE | VCMI_AGED | ((uint32_t)tid & VCMI_USED_MASK);
-    if (vcmi_tls_heap != &vcmi_no_heap) {
-      out_at = out;
-    } else if ((out_mine = rec_take(tid)) != NULL) {
+    if ((out_mine = rec_take(tid)) != NULL) {
+      vcmi_heap *h = vcmi_tls_heap;
       __atomic_store_n(&out_mine->pid, vcmi_os_pid(), __ATOMIC_RELAXED);
+      __atomic_store_n(&out_mine->heap, h != &vcmi_no_heap ? (const void *)h : NULL,
+                       __ATOMIC_RELAXED);
       out_mine->mark = out_mark;
       out_at = out_mine->slot;
     } else {

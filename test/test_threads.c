@@ -917,14 +917,83 @@ static int heapless_round_child(void) {
             s0.small_live_chunks, s1.small_live_chunks);
   return !(seen == 4 && last_rounds == PTHREAD_DESTRUCTOR_ITERATIONS);
 }
+/* The same from a thread whose first allocation comes in the last round: it takes a heap there,
+ * whose key's destructor (which pushes its batches and gives the heap up) no round then calls,
+ * and batches its remote frees in its own slots. Its batch stayed REMOTE for good (0 of 4 came
+ * back); the heap waited for a thread taking one. A trim now finds the gone thread's heap,
+ * pushes its batches and lists the heap for adoption: the next thread takes it (no new heap)
+ * and is handed the chunks that thread freed. */
+static void *heaped_own[8];
+static void heaped_key_dtor(void *v) {
+  if (++last_rounds < PTHREAD_DESTRUCTOR_ITERATIONS) {
+    pthread_setspecific(last_key, v);
+    return;
+  }
+  void **c = v;
+  for (int i = 0; i < 8; i++) heaped_own[i] = vcm_malloc(64); /* the thread's heap, taken here */
+  for (int i = 0; i < 8; i++) vcm_free(heaped_own[i]);
+  for (int i = 0; i < 4; i++) vcm_free(c[i]); /* the main thread's: one batch */
+}
+static void *heaped_next_thread(void *arg) {
+  enum { N = 64 };
+  void *got[N];
+  intptr_t seen = 0;
+  (void)arg;
+  for (int i = 0; i < N; i++) {
+    got[i] = vcm_malloc(64);
+    for (int j = 0; j < 8; j++) seen += got[i] == heaped_own[j];
+  }
+  for (int i = 0; i < N; i++) vcm_free(got[i]);
+  return (void *)seen;
+}
+static int heaped_round_child(int trim) {
+  enum { N = 4096 };
+  static void *got[N], *mine[4];
+  int seen = 0;
+  pthread_t t;
+  void *next_seen = NULL;
+  vcm_free(vcm_malloc(8)); /* vcm's keys first: last_key's destructor runs after theirs */
+  if (pthread_key_create(&last_key, heaped_key_dtor) != 0) return 2;
+  for (int i = 0; i < 4; i++)
+    if (!(mine[i] = vcm_malloc(64))) return 2;
+  vcm_stats s0, s1, s2;
+  if (pthread_create(&t, NULL, heapless_round_thread, mine) != 0 || pthread_join(t, NULL) != 0)
+    return 2;
+  vcm_stats_get(&s0);
+  if (trim) vcm_trim(); /* pushes a gone thread's batches, then collects this heap's lists */
+  vcm_stats_get(&s1);
+  if (pthread_create(&t, NULL, heaped_next_thread, NULL) != 0 || pthread_join(t, &next_seen) != 0)
+    return 2;
+  vcm_stats_get(&s2);
+  vcm_trim();
+  for (int i = 0; i < N; i++) {
+    got[i] = vcm_malloc(64);
+    for (int j = 0; j < 4; j++) seen += got[i] == mine[j];
+  }
+  for (int i = 0; i < N; i++) vcm_free(got[i]);
+  const char *why = NULL;
+  int checked = vcm_check(&why) == 0;
+  if (seen != 4 || !next_seen || s2.heaps != s0.heaps || !checked)
+    fprintf(stderr, "%s: %d of 4 chunks freed in the last destructor round (%d) by a thread "
+            "that took its heap there were reused; the next thread reused %d of its chunks; "
+            "heaps %zu -> %zu; small live chunks %zu -> %zu; check %s\n", trim ? "trim" : "thread",
+            seen, last_rounds, (int)(intptr_t)next_seen, s0.heaps, s2.heaps,
+            s0.small_live_chunks, s1.small_live_chunks, checked ? "clean" : why);
+  return !(seen == 4 && next_seen && s2.heaps == s0.heaps && checked &&
+           last_rounds == PTHREAD_DESTRUCTOR_ITERATIONS);
+}
 static __attribute__((unused)) void test_free_in_last_round(const char *self) {
   CHECK(child_ok(self, "last-round"));
   CHECK(child_ok(self, "heapless-round"));
+  CHECK(child_ok(self, "heaped-round"));
+  CHECK(child_ok(self, "heaped-round-thread"));
 }
 
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "last-round") == 0) return last_round_child();
   if (argc > 1 && strcmp(argv[1], "heapless-round") == 0) return heapless_round_child();
+  if (argc > 1 && strcmp(argv[1], "heaped-round") == 0) return heaped_round_child(1);
+  if (argc > 1 && strcmp(argv[1], "heaped-round-thread") == 0) return heaped_round_child(0);
   if (argc > 1 && strcmp(argv[1], "held-free") == 0) return held_child(0);
   if (argc > 1 && strcmp(argv[1], "held-pushed") == 0) return held_child(1);
   if (argc > 1 && strcmp(argv[1], "held-collected") == 0) return held_child(2);
