@@ -275,8 +275,7 @@ void *vcmi_seg_realloc_at(vcmi_region *r, const vcmi_loc *at, void *p, size_t n)
     vcmi_heap_count_move(keep);
   }
   if (later) drop_later(h0, r, (unsigned)loc.k, loc.g, state);
-  if ((state & (VCMI_MERGED | VCMI_QUAD)) == VCMI_MERGED && vcmi_pair_grows_here(r, loc.k) &&
-      vcmi_class_cap(r, (unsigned)loc.k) > VCMI_PAIR_CAP_MAX)
+  if (vcmi_pair_leaves(r, loc.k, state))
     h0->credit -= (ptrdiff_t)vcmi_pair_leave(r, &loc); /* the owner's (grows_here) */
   free_moved(r, &loc, p, state);
   /* freed now; a purge it made dropped the list */

@@ -1019,6 +1019,9 @@ void vcmi_seg_free_slow(void *p, vcmi_region *r) {
    * the line is counted here and the next one purges (one free earlier changed which spans a
    * purge found free: s5 +3 % page faults) */
   int due = PURGE_DUE(h);
+  /* a big MERGED pair (free's fast path leaves pairs here): its upper half first, so that the
+   * lower one, whose buddy is free again, is handed out first (as a move's, chunk.c) */
+  h->credit -= vcmi_pair_leaves(r, loc.k, s) ? (ptrdiff_t)vcmi_pair_leave(r, &loc) : 0;
   if (!vcmi_release_live(r, &loc, s)) { /* a remote free of p landed since: a double free */
     vcmi_report_not_live(r, p, loc.e, VCMI_WHY_DOUBLE_FREE);
     return;

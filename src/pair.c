@@ -187,7 +187,8 @@ size_t vcmi_pair_leave(vcmi_region *r, const vcmi_loc *loc) {
   unsigned k = (unsigned)loc->k;
   uint32_t want = loc->g >> 1, q = r->pairs[k];
   vcmi_entry *prev = NULL; /* the held half before, NULL: the list's head */
-  VCMI_ASSERT(vcmi_pair_grows_here(r, k) && !(loc->g & 1u) && (r->paired >> k & 1u));
+  VCMI_ASSERT(r->xscale == 0 && (VCMI_PAIR_LEAVE_MASK >> k & 1u) && !(loc->g & 1u));
+  if (!(r->paired >> k & 1u)) q = VCMI_NONE; /* no held half: pairs[k] unset */
   for (uint32_t i = 0; i < LEAVE_WALK && q != VCMI_NONE; i++) {
     vcmi_loc up = {k, 2u * q + 1u, vcmi_entry_at(r, k, 2u * q + 1u)};
     uint32_t next = vcmi_link(up.e->state);

@@ -82,11 +82,26 @@ static inline int vcmi_pair_buddy_free(const vcmi_loc *loc, int dropped_ok) {
  * fits four chunks and the pair above is HELD or both its halves free. Returns p, or NULL
  * (nothing done). */
 void *vcmi_pair_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n);
-/* The MERGED chunk at loc (g even, of a class vcmi_pair_grows_here) is about to be freed by
- * its owner: its upper half goes back to the free list now, not at the next sweep, if found
- * within a short walk of its class's list. Returns its bytes (capacity: the caller counts them
- * freed), or 0 (left HELD for the sweep). */
+/* The MERGED chunk at loc (g even, of a class over VCMI_PAIR_CAP_MAX that grows into buddies)
+ * is about to be freed by its owner, or was freed by another thread and is being collected:
+ * its upper half goes back to the free list now, not at the next sweep, if found within a
+ * short walk of its class's list. Returns its bytes (capacity: the caller counts them freed),
+ * or 0 (left HELD for the sweep). Owner only. */
 size_t vcmi_pair_leave(vcmi_region *r, const vcmi_loc *loc);
+/* A chunk of state (the owner's, live) at loc leaves as a MERGED pair whose upper half
+ * vcmi_pair_leave frees: a pair, not a QUAD, of a class over VCMI_PAIR_CAP_MAX that grows
+ * into buddies (the smaller classes' pairs wait for the sweep: a take's, a slide's or a
+ * parked half's). */
+static inline int vcmi_pair_leaves(const vcmi_region *r, size_t k, uint32_t state) {
+  return (state & (VCMI_MERGED | VCMI_QUAD)) == VCMI_MERGED &&
+         ((const vcmi_segment *)(const void *)r)->cap[k] > VCMI_PAIR_CAP_MAX &&
+         vcmi_pair_grows_here(r, k);
+}
+/* The classes whose pairs vcmi_pair_leave frees in a segment of xscale 0, capacity 2^(LMAX -
+ * k) over VCMI_PAIR_CAP_MAX up to VCMI_GROW_CAP_MAX (bit k, as the region's paired). */
+#define VCMI_PAIR_LEAVE_MASK                                                                 \
+  ((((uint32_t)1 << VCMI_PAIR_K_MIN) - 1u) & ~(((uint32_t)1 << (VCMI_LMAX - 16u)) - 1u))
+_Static_assert(VCMI_GROW_CAP_MAX == (size_t)1 << 16, "VCMI_PAIR_LEAVE_MASK's classes");
 /* Slides: p, the live upper chunk at loc (g odd) of the 2 KiB class, grows by a small step (an
  * append: VCMI_SLIDE_STEP or less) to n within twice that, and its lower buddy is free (not
  * dropped): vcmi_pair_may_slide, a test of the entries. If no free chunk of the class above is

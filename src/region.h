@@ -58,15 +58,22 @@ typedef struct vcmi_entry {
 /* With LIVE and MERGED, QUAD (the AGED bit, which a live entry has otherwise never) is a MERGED
  * pair g = 4q grown into the pair above: four times the class's capacity, g + 1 .. g + 3 HELD. */
 #define VCMI_QUAD VCMI_AGED
-/* Whether e is LIVE, by a peek (VCMI_PEEK) at its top byte alone: a compare with memory, no
- * load into a register (free's fast path does not need the rest). */
+/* Whether e is LIVE and single (no MERGED pair, nor QUAD: those go free's slow way, which
+ * frees a big pair's upper half too, pair.h), by a peek (VCMI_PEEK) at its top byte alone: one
+ * signed compare with memory, no load into a register (free's fast path does not need the
+ * rest). That byte is LIVE | used bits 24-26 for a single live chunk (0x80-0x87: -128 .. -121
+ * signed), LIVE | MERGED | QUAD? | those bits for a pair (0x90-0x9F: -112 .. -97), and under
+ * 0x80 (0 .. 127) for any other entry. */
 static inline int vcmi_entry_live(const vcmi_entry *e) {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  const unsigned char *top = (const unsigned char *)&e->state + sizeof e->state - 1u;
+  const signed char *top = (const signed char *)&e->state + sizeof e->state - 1u;
 #else
-  const unsigned char *top = (const unsigned char *)&e->state;
+  const signed char *top = (const signed char *)&e->state;
 #endif
-  return (VCMI_PEEK(*top) & (VCMI_LIVE >> 24)) != 0;
+  _Static_assert((VCMI_LIVE | VCMI_MERGED) >> 24 == 0x90u && VCMI_QUAD >> 24 == 0x08u &&
+                     VCMI_USED_MASK >> 24 == 0x07u,
+                 "a single live entry's top byte is 0x80-0x87, a pair's 0x90 or more");
+  return VCMI_PEEK(*top) < (signed char)-0x70; /* under 0x90 as signed */
 }
 #define VCMI_MAGIC 0x76636d48u /* "vcmH", the seed's typeof_vcm_head */
 

@@ -131,6 +131,25 @@ static size_t collect_lists(collect_at *at, unsigned n) {
   return bytes;
 }
 
+/* Take back the chunks of s's remote list from idx, as collect_lists, in a segment with big
+ * MERGED pairs (pair.h, VCMI_PAIR_LEAVE_MASK): a chunk freed as one (its REMOTE entry holds no
+ * MERGED flag) is a lower half whose upper one is HELD; that goes back now too, as the owner's
+ * free does (heap.c), not at the next sweep. Returns the bytes taken. */
+static __attribute__((noinline)) size_t collect_leaving(vcmi_segment *s, uint32_t idx) {
+  vcmi_region *r = reg(s);
+  size_t bytes = 0;
+  while (idx != VCMI_NONE) {
+    vcmi_loc loc = {idx >> RIDX_G_BITS, idx & ((1u << RIDX_G_BITS) - 1u), ridx_entry(r, idx)};
+    /* REMOTE with a link (collect_step frees it); the upper half first, as heap.c's free */
+    if (!(loc.g & 1u) && (r->paired & VCMI_PAIR_LEAVE_MASK) >> loc.k & 1u &&
+        (__atomic_load_n(&loc.e->state, __ATOMIC_RELAXED) ^ VCMI_REMOTE) <= VCMI_NONE &&
+        vcmi_pair_held(__atomic_load_n(&loc.e[1].state, __ATOMIC_RELAXED)))
+      bytes += vcmi_pair_leave(r, &loc);
+    idx = collect_step(s, idx, &bytes);
+  }
+  return bytes;
+}
+
 /* (remote.h) Remote frees count toward the next purge like local ones (issue 11, cause 4): a
  * heap whose chunks other threads free gives pages back when it next runs short, freeing
  * nothing itself. An empty list is only read (seq_cst,
@@ -144,6 +163,10 @@ void vcmi_remote_collect(vcmi_heap *h) {
   for (vcmi_segment *s = h->segs; s; s = s->next) {
     uint32_t *list = &reg(s)->remote_head;
     if (__atomic_load_n(list, __ATOMIC_SEQ_CST) == VCMI_NONE) continue;
+    if (VCMI_UNLIKELY(reg(s)->paired & VCMI_PAIR_LEAVE_MASK)) { /* big pairs held */
+      bytes += collect_leaving(s, __atomic_exchange_n(list, VCMI_NONE, __ATOMIC_SEQ_CST));
+      continue;
+    }
     at[n++] = (collect_at){s, __atomic_exchange_n(list, VCMI_NONE, __ATOMIC_SEQ_CST)};
     if (n == COLLECT_WAYS) bytes += collect_lists(at, n), n = 0;
   }

@@ -865,7 +865,7 @@ static void *big_grow_main(void *arg) {
 
 /* A dropped buddy serves too (its pages fault in, the chunk's own stay), unless the class above
  * has a resident chunk to hand out first (arg 1): the move takes it. And a MERGED chunk freed by
- * another thread frees both halves (the upper one at the owner's next sweep). */
+ * another thread frees both halves (the upper one at the owner's collection, big_free). */
 static void *big_dropped_main(void *arg) {
   const size_t C = 16384;
   unsigned char *a, *b, *x = NULL;
@@ -915,6 +915,53 @@ static void *big_drop_main(void *arg) {
   for (int i = 0; i < P; i++) CHECK_EQ(resident(lo[i], 2u * C), 0);
   CHECK(vcm_check(NULL) == 0);
   for (int i = 0; i < P; i++) free_(to[i]);
+  return NULL;
+}
+
+/* The HELD halves of the calling thread's segments in the power-of-two class of C bytes. */
+static uint32_t held_of(size_t C) {
+  uint32_t n = 0;
+  for (vcmi_segment *s = vcmi_tls_heap->segs; s; s = s->next)
+    for (unsigned k = 0; k < VCMI_NCLASS && vcmi_seg_region(s)->xscale == 0; k++)
+      if (s->cap[k] == C) n += vcmi_seg_region(s)->held[k];
+  return n;
+}
+
+/* A MERGED chunk of 4-64 KiB freed whole frees both halves at once (free's fast path freed the
+ * lower one alone, the upper waiting HELD for the owner's next sweep, or for the class to
+ * carve): freed by free (arg 0) or free_sized (1), the next two chunks of the class are the
+ * pair's halves; freed by another thread (2), the owner's collection of it (when its class's
+ * free chunks are used up) frees the upper half too, and the next chunk is that half. */
+static void *big_free_main(void *arg) {
+  const size_t C = 16384;
+  const int how = (int)(uintptr_t)arg;
+  unsigned char *a, *b, *got[66];
+  big_buddies(C, &a, &b);
+  free_(b);
+  unsigned char *q = realloc_(a, C + 100u);
+  CHECK(q == a && vcm_capacity(q) == 2u * C);
+  CHECK_EQ(held_of(C), 1);
+  if (how == 0) free_(q);
+  if (how == 1) free_sized_(q, C + 100u);
+  if (how == 2) run_arg(free_main, q);
+  int n = 0;
+  if (how < 2) {
+    CHECK_EQ(held_of(C), 0);
+    got[n++] = realloc_(NULL, C);
+    got[n++] = realloc_(NULL, C);
+    CHECK(got[0] == a && got[1] == a + C);
+  } else { /* the class's free chunks used up, then the slow way collects q */
+    while (n < 64 && (got[n] = realloc_(NULL, C)) != a) n++;
+    CHECK(n < 64);
+    n += n < 64; /* a, taken */
+    CHECK_EQ(held_of(C), 0);
+    got[n] = realloc_(NULL, C);
+    CHECK(got[n++] == a + C);
+  }
+  CHECK(vcm_check(NULL) == 0);
+  for (int i = 0; i < n; i++) free_(got[i]);
+  CHECK(vcm_check(NULL) == 0);
+  CHECK_EQ(misuse.calls, 0);
   return NULL;
 }
 
@@ -970,6 +1017,9 @@ int main(void) {
   run_arg(big_dropped_main, NULL);
   run_arg(big_dropped_main, (void *)1);
   run(big_drop_main);
+  run_arg(big_free_main, NULL);
+  run_arg(big_free_main, (void *)1);
+  run_arg(big_free_main, (void *)2);
   CHECK_EQ(misuse.calls, 0);
   return t_report();
 }
