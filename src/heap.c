@@ -1031,12 +1031,15 @@ void vcmi_seg_free_slow(void *p, vcmi_region *r) {
 }
 
 /* malloc_trim: the calling thread's heap gives back now what it would at its exit: its hold
- * ends, then heap_purge_out. Other threads' heaps are theirs (no lock: their owners purge
- * them). Returns whether the OS took any page (os_purged grew; another thread's purge
- * meanwhile counts too). */
+ * ends, then heap_purge_out. So does a heap whose thread is gone without giving it up
+ * (reclaim_dead: no exit purge ran, and its free pages waited for a thread to take it), held
+ * by the caller alone while off every list, as a taker would hold it. Other threads' heaps are
+ * theirs (no lock: their owners purge them). Returns whether the OS took any page (os_purged
+ * grew; another thread's purge meanwhile counts too). */
 int vcmi_heap_trim(void) {
   vcmi_heap *h = vcmi_tls_heap;
   vcmi_os_stats a, b;
+  vcmi_os_stats_get(&a);
   vcmi_remote_reclaim(); /* before the collection: their chunks may be this heap's */
   long dead_tid = 0;
   vcmi_lock_take(&heaps_lock);
@@ -1044,13 +1047,23 @@ int vcmi_heap_trim(void) {
   vcmi_lock_give(&heaps_lock);
   if (dead) {
     vcmi_remote_reclaim_heap(dead, dead_tid);
+    /* its purges are not the caller's (own_purges), nor the caller's in-place count its */
+    uint32_t purges = own_purges;
+    size_t inplace = vcmi_tls_inplace;
+    vcmi_tls_inplace = 0;
+    heap_end_hold(dead);
+    heap_purge_out(dead);
+    own_purges = purges;
+    vcmi_tls_inplace = inplace;
     vcmi_lock_take(&heaps_lock);
     dead->next_abandoned = abandoned;
     abandoned = dead;
     vcmi_lock_give(&heaps_lock);
   }
-  if (h == &vcmi_no_heap) return 0;
-  vcmi_os_stats_get(&a);
+  if (h == &vcmi_no_heap) {
+    vcmi_os_stats_get(&b);
+    return b.purged != a.purged;
+  }
   heap_end_hold(h);
   heap_purge_out(h);
   vcmi_lock_take(&heaps_lock);

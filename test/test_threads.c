@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -982,11 +983,58 @@ static int heaped_round_child(int trim) {
   return !(seen == 4 && next_seen && s2.heaps == s0.heaps && checked &&
            last_rounds == PTHREAD_DESTRUCTOR_ITERATIONS);
 }
+/* The same heap's free pages: the thread frees, in the last round, all it allocated there, and
+ * its heap (no destructor gave it up, so no exit purge ran: its purges held the burst) kept
+ * them resident until a thread took the heap. A trim that finds the heap gone purges it, as
+ * its thread's exit would have. */
+#define DEAD_N 500
+#define DEAD_SIZE 8192u
+static unsigned char *dead_own[DEAD_N];
+static void dead_key_dtor(void *v) {
+  if (++last_rounds < PTHREAD_DESTRUCTOR_ITERATIONS) {
+    pthread_setspecific(last_key, v);
+    return;
+  }
+  for (int i = 0; i < DEAD_N; i++)
+    if ((dead_own[i] = vcm_malloc(DEAD_SIZE)) != NULL) memset(dead_own[i], 1, DEAD_SIZE);
+  for (int i = 0; i < DEAD_N; i++) vcm_free(dead_own[i]);
+}
+/* Of the pages wholly inside the freed chunks: *all of them, and the resident ones. */
+static size_t dead_resident(size_t *all) {
+  size_t n = 0;
+  *all = 0;
+  for (int i = 0; i < DEAD_N; i++)
+    for (uintptr_t a = ((uintptr_t)dead_own[i] + 4095u) & ~(uintptr_t)4095u;
+         a + 4096u <= (uintptr_t)dead_own[i] + DEAD_SIZE; a += 4096u) {
+      unsigned char v = 0;
+      ++*all;
+      if (mincore((void *)a, 4096, &v) == 0) n += v & 1u;
+    }
+  return n;
+}
+static int dead_trim_child(void) {
+  pthread_t t;
+  vcm_free(vcm_malloc(8)); /* vcm's keys first: last_key's destructor runs after theirs */
+  if (pthread_key_create(&last_key, dead_key_dtor) != 0 ||
+      pthread_create(&t, NULL, heapless_round_thread, (void *)1) != 0 || pthread_join(t, NULL) != 0)
+    return 2;
+  for (int i = 0; i < DEAD_N; i++)
+    if (!dead_own[i]) return 3;
+  size_t all, before = dead_resident(&all);
+  vcm_trim(); /* finds the heap of the thread gone */
+  size_t after = dead_resident(&all);
+  if (before < all / 2 || after > all / 16)
+    fprintf(stderr, "a dead thread's heap: %zu of %zu freed pages resident before the trim, %zu "
+            "after (rounds %d)\n", before, all, after, last_rounds);
+  return !(before >= all / 2 && after <= all / 16 &&
+           last_rounds == PTHREAD_DESTRUCTOR_ITERATIONS);
+}
 static __attribute__((unused)) void test_free_in_last_round(const char *self) {
   CHECK(child_ok(self, "last-round"));
   CHECK(child_ok(self, "heapless-round"));
   CHECK(child_ok(self, "heaped-round"));
   CHECK(child_ok(self, "heaped-round-thread"));
+  CHECK(child_ok(self, "dead-trim"));
 }
 
 int main(int argc, char **argv) {
@@ -994,6 +1042,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "heapless-round") == 0) return heapless_round_child();
   if (argc > 1 && strcmp(argv[1], "heaped-round") == 0) return heaped_round_child(1);
   if (argc > 1 && strcmp(argv[1], "heaped-round-thread") == 0) return heaped_round_child(0);
+  if (argc > 1 && strcmp(argv[1], "dead-trim") == 0) return dead_trim_child();
   if (argc > 1 && strcmp(argv[1], "held-free") == 0) return held_child(0);
   if (argc > 1 && strcmp(argv[1], "held-pushed") == 0) return held_child(1);
   if (argc > 1 && strcmp(argv[1], "held-collected") == 0) return held_child(2);
