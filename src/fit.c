@@ -1,9 +1,10 @@
 /* Fitted classes (docs/DESIGN.md §6, "Capacity by intent"): a size between 1 and 8 KiB that a
  * program allocates over and over (a page and its header, a record) gets a class of its own,
- * the size rounded up to 16 bytes (32 over 4,080), in fine segments of the scale that
- * capacity needs. The band's fixed classes waste up to 1/6 of such a chunk (1/33 just above a
- * power of two: sqlite's 4,368-byte pages took 4,480); a fitted one under 16 bytes (32 over
- * 4,080). Counted and decided on the slow path only: the fast path reads one byte of vcmi_fit_t. */
+ * the size rounded up to 16 bytes, in fine segments of the scale that capacity needs. The
+ * band's fixed classes waste up to 1/6 of such a chunk (1/33 just above a power of two:
+ * sqlite's 4,368-byte pages took 4,480); a fitted one under 16 bytes, as glibc's 8-byte header
+ * and 16-byte rounding (4,368 took 4,384 while 1 + x was a byte: 32-byte steps over 4,080).
+ * Counted and decided on the slow path only: the fast path reads one byte of vcmi_fit_t. */
 #include "heap.h"
 
 #define FIT_BUCKETS ((VCMI_FIT_MAX - VCMI_FIT_MIN) / 16u)
@@ -22,10 +23,10 @@ uint32_t vcmi_fit_given;                     /* fitted classes given (at most VC
  * claim each took a slot for c (one wasted: 5 of 200 processes of 8 threads, test_fit_race). */
 static uint32_t cap_claimed[(FIT_BUCKETS + 31u) / 32u];
 
-/* The fitted capacity of n (1 KiB < n <= 8 KiB): 1 + x = c / 2^j odd and under 256. */
+/* The fitted capacity of n (1 KiB < n <= 8 KiB): n rounded up to 16 bytes, so 1 + x = c / 2^j
+ * is odd and under 512 (c < 8,192 = 512 x 16; xscale is 16 bits, region.h). */
 static uint32_t fit_cap(size_t n) {
-  size_t g = n <= 255u * 16u ? 16u : 32u;
-  return (uint32_t)((n + g - 1u) & ~(g - 1u));
+  return (uint32_t)((n + 15u) & ~(size_t)15u);
 }
 
 /* Give a class of capacity c to the buckets whose sizes it fits tighter than their class, once

@@ -232,7 +232,7 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
             (SEG_DATA_COLOR / page) * page;
   vcmi_region_setup(r, (void *)data, base + page + VCMI_SEG_HOST_SPAN + VCMI_SEG_MAP_SKEW,
                     VCMI_SEG_CHANNELS, VCMI_LMIN, VCMI_LMAX);
-  r->xscale = (uint8_t)x;
+  r->xscale = (uint16_t)x;
   r->paired = 0; /* the union's avail, set by vcmi_region_setup */
   /* colours (segment.h): VCMI_SEG_COLOUR_STEP lines apart for the classes of a segment, the
    * smallest chunks' nearest the page start, all 15 distinct, turned by a hash of the segment */

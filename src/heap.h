@@ -35,8 +35,8 @@
 /* the fixed classes: the tight ones, then the powers of two that a colour class stands for */
 #define VCMI_NFIXED (VCMI_NTIGHT + VCMI_COLOUR_LMAX - VCMI_COLOUR_LMIN + 1u)
 /* Fitted classes (docs/DESIGN.md §6): a size in (1 KiB, 8 KiB] that starts most of its class's
- * fresh batches gets a class of its own, the size rounded up to 16 bytes (32 over 4,080, so
- * that 1 + x stays under 256): classes VCMI_NFIXED .. VCMI_NCLS - 1, given while the process
+ * fresh batches gets a class of its own, the size rounded up to 16 bytes (1 + x odd and
+ * under 512): classes VCMI_NFIXED .. VCMI_NCLS - 1, given while the process
  * runs (fit.c, vcmi_fit_note), at most VCMI_NFIT. vcmi_fit_t[(n - 1 - 1024) / 16] is the class of
  * the 16-byte bucket of n, 0 while it has none; it is set after vcmi_tclass[t] (release). */
 #define VCMI_NFIT 8u
@@ -115,7 +115,7 @@ typedef struct vcmi_heap {
    * misses a call). seg_n: 0 to be rebuilt (any change of the list), else their number + 1,
    * or VCMI_SEG_INDEX + 2 if they are more (the list is walked). */
   vcmi_segment *seg_at[VCMI_SEG_INDEX];
-  uint8_t seg_x[VCMI_SEG_INDEX];
+  uint16_t seg_x[VCMI_SEG_INDEX]; /* a fitted class's xscale is up to 510 */
   uint32_t seg_n;
   int remote_pending;            /* a segment of ours has chunks on its remote list */
   int orphan;                    /* fork child: its thread is gone, maybe mid-operation */

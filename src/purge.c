@@ -551,7 +551,7 @@ static void chain_check(const span_groups *G, unsigned per_log2) {
  * 16.1 KiB), kept resident for one live chunk among them (g7: 174 MiB, not 154, when its
  * vectors that stop growing stay between those that move on). Its span is the fewest chunks
  * covering a page, and a run of them drops the pages inside it (drop_run): the pages its ends
- * share with a live neighbour stay. A fitted class's (fit.c, 1 + x up to 255) is the most
+ * share with a live neighbour stay. A fitted class's (fit.c, 1 + x up to 511) is the most
  * chunks within SPAN_WHOLE_X + 1 pages, as long as the fixed classes' spans at most: in whole
  * pages, 4,384-byte chunks freed 64 in a row between live ones were never dropped (a span of
  * 128), where 4,480's (spans of 32) went. So a PURGED chunk of a colour or fitted class may

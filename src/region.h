@@ -86,8 +86,8 @@ static inline int vcmi_entry_live(const vcmi_entry *e) {
 typedef struct vcmi_region {
   uint32_t magic;
   uint8_t lmin, lmax, nclass, stride_log2; /* stride_log2 = 0: stride not a power of two */
-  uint8_t xscale;
   uint8_t rsv;                         /* caller regions: reserve slots per class (<= 255) */
+  uint16_t xscale;                     /* up to 510: a fitted class's 1 + x (fit.c) */
   uint32_t n_channels;
   union {
     uint32_t avail;                  /* caller regions: bit k iff class k has a free chunk */

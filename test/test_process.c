@@ -628,7 +628,8 @@ static void test_fine_segments(void) {
 
 /* Fitted classes (docs/DESIGN.md §6): in a fresh process (fits are the process's), a size that
  * starts most of its class's fresh batches gets a class of its own once its chunks would waste
- * 16 KiB in the fixed one: 4,368 B moves from 4,480 to 4,384, its chunks free and realloc as any
+ * 16 KiB in the fixed one: 4,368 B moves from 4,480 to 4,368 (16-byte steps: 4,384 while
+ * 1 + x was a byte, 32-byte steps over 4,080), its chunks free and realloc as any
  * (misuse reported), the fixed class's chunks it freed serve it again before fresh ones, and
  * sizes spread over a class, or past the eight classes there are, keep the fixed classes. */
 static size_t fit_slots_counted(void);
@@ -641,8 +642,8 @@ static int fitted_child(void) {
     p[i] = malloc(4368);
     size_t c = p[i] ? vcm_capacity(p[i]) : 0;
     fixed += c == 4480 && fit == 0; /* the fixed class until the fit, the fitted one after */
-    fit += c == 4384;
-    other += c != 4480 && c != 4384;
+    fit += c == 4368;
+    other += c != 4480 && c != 4368;
     if (p[i]) t_fill(p[i], 4368, (unsigned)i);
   }
   if (sizeof(void *) < 8) { /* none on 32-bit targets (DESIGN.md) */
@@ -661,9 +662,9 @@ static int fitted_child(void) {
   free_(q + 16);
   CHECK(misuse.calls == 1 && misuse.ptr == q + 16 && strstr(misuse.reason, "interior"));
   vcm_set_misuse_handler(NULL, NULL);
-  unsigned char *r = realloc_(q, 4384); /* in place up to its capacity */
-  CHECK(r == q && vcm_used(r) == 4384);
-  r = realloc_(r, 4385); /* past it: a vector now, a power of two */
+  unsigned char *r = realloc_(q, 4368); /* in place up to its capacity */
+  CHECK(r == q && vcm_used(r) == 4368);
+  r = realloc_(r, 4369); /* past it: a vector now, a power of two */
   CHECK(r && vcm_capacity(r) == 8192 && t_same(r, 4368, N - 1));
   p[N - 1] = r;
   /* the fixed class's chunks freed: the fitted size takes them before carving */
@@ -707,7 +708,7 @@ static int fitted_child(void) {
   CHECK_EQ(fit_slots_counted(), 8);
   CHECK_EQ(vcm_check(NULL), 0);
   /* a fitted class's free chunks go back as the fixed classes' do: 2,048 chunks of 4,368 B
-   * (4,384), every other run of 128 freed, then purges: in spans of whole pages (137 pages,
+   * (4,368), every other run of 128 freed, then purges: in spans of whole pages (137 pages,
    * 128 chunks) most runs kept their pages (1,145 resident of the ~2,100 they have bytes on);
    * in spans of 32 chunks (34.25 pages, as 4,480's 35) 281 */
   enum { F = 2048, RUN = 128 };
@@ -717,8 +718,8 @@ static int fitted_child(void) {
   for (size_t i = 0; i < F; i++) {
     f[i] = malloc(4368);
     size_t c = f[i] ? vcm_capacity(f[i]) : 0;
-    bad += c != 4384 && c != 4480; /* the fixed class's free chunks first */
-    nfit += c == 4384;
+    bad += c != 4368 && c != 4480; /* the fixed class's free chunks first */
+    nfit += c == 4368;
     if (f[i]) memset(f[i], (int)(i & 0xff), 4368);
   }
   CHECK(bad == 0 && nfit + 256 >= F); /* fitted, but for the fixed class's left free */
