@@ -134,6 +134,13 @@ _Static_assert(MOVE_MIN > 4u * VCMI_PAIR_CAP_MAX, "a moved chunk is never parked
  * ranges of 8 pages: 90-260 us against 1,600-3,900 one by one). The pages leave RSS as the
  * move would take them, but for fewer than 34 pages waiting (a list of 8 chunks: g2 +0.2 MiB). */
 #define REMAP_PAGES 34u
+/* A copied source of KEEP_CAP or more (16 pages and up) is not listed: freed, its pages stay
+ * until a purge, and the next vector entering its class (the free list's head) is copied onto
+ * them instead of onto populated ones. g2's vectors reach the 128 and 256 KiB classes in a wave
+ * that keeps arriving while the first leave: minor faults 72.1k -> 66.8k at scale 0.5, peak
+ * 139.8 -> 146.8 MiB (glibc 161.5). The smaller ones are listed still: g8's sources of 4-32 KiB,
+ * held, raised its peak 43.7 -> 49.3 MiB (docs/DESIGN.md §6); from 64 KiB it is level. */
+#define KEEP_CAP ((size_t)64 << 10)
 
 /* q: a chunk bigger than p's src_cap bytes; fresh: its pages were never written (take_fresh);
  * empty: it has no resident page (fresh, or dropped by a purge); *later: in, p's pages may be
@@ -274,6 +281,10 @@ void *vcmi_seg_realloc_at(vcmi_region *r, const vcmi_loc *at, void *p, size_t n)
     memcpy(q, p, keep);
     vcmi_heap_count_move(keep);
   }
+  /* from KEEP_CAP, kept for the next arrival, if its class has another chunk live here (a wave
+   * of vectors: one of them comes next; a lone vector's source would wait for a purge) */
+  later = later && (cap < KEEP_CAP ||
+                    r->live[loc.k] <= 1u + ((state & VCMI_MERGED) ? 1u : 0u));
   if (later) drop_later(h0, r, (unsigned)loc.k, loc.g, state);
   if (vcmi_pair_leaves(r, loc.k, state))
     h0->credit -= (ptrdiff_t)vcmi_pair_leave(r, &loc); /* the owner's (grows_here) */

@@ -3112,14 +3112,28 @@ static int remap_half_child(void) {
 }
 static void test_remap_half(void) { CHECK_EQ(exec_child("remap_half"), 1); }
 
+/* cnt vectors of n bytes (filled with 3) each grown past their chunk, moved: u the new places,
+ * old the ones left. 0, or 4 (no memory), 9 (not moved, or bytes lost). */
+static int move_each(unsigned char **u, unsigned char **old, unsigned cnt, size_t n) {
+  for (unsigned i = 0; i < cnt; i++) {
+    if (!(u[i] = realloc_(NULL, n))) return 4;
+    memset(u[i], 3, n);
+  }
+  for (unsigned i = 0; i < cnt; i++) {
+    old[i] = u[i];
+    if (!(u[i] = realloc_(u[i], n + 1)) || u[i] == old[i] || !all_of(u[i], n, 3)) return 9;
+  }
+  return 0;
+}
+
 /* A vector of fewer than 34 pages growing out of its chunk is copied, not remapped (chunk.c,
- * REMAP_PAGES: a remap's TLB invalidation page by page costs more here), and the chunk it left
- * is dropped once the sources listed reach 34 pages (3 of 16 here): its pages out of RSS, unless
- * it was handed out again first, whose bytes the drop keeps; a move onto a listed chunk drops
- * its pages past the bytes it copies. In an exec'd child: the classes have fresh chunks, handed
- * out in order, and a freed chunk is the next one its class hands out. */
+ * REMAP_PAGES: a remap's TLB invalidation page by page costs more here), and a chunk of under
+ * 16 pages it left is dropped once the sources listed reach 34 pages (5 of 8 here): its pages
+ * out of RSS, unless it was handed out again first, whose bytes the drop keeps; a move onto a
+ * listed chunk drops its pages past the bytes it copies. In an exec'd child: the classes have
+ * fresh chunks, handed out in order, and a freed chunk is the next one its class hands out. */
 static int growth_copy_child(void) {
-  const size_t K = 1024, n = 64 * K, m = 30 * K;
+  const size_t K = 1024, n = 32 * K, m = 15 * K;
   vcm_stats a, b;
   unsigned char *u[6], *old[6], *v, *w, *x, *y;
   if (!(v = realloc_(NULL, n))) return 4;
@@ -3131,28 +3145,67 @@ static int growth_copy_child(void) {
   if (resident(v, n) != n / 4096) return 7; /* freed, its drop waiting for the list */
   if ((x = realloc_(NULL, n)) != v) return 8; /* handed out again before the drop */
   memset(x, 2, n);
-  for (unsigned i = 0; i < 6; i++) {
-    if (!(u[i] = realloc_(NULL, n))) return 4;
-    memset(u[i], 3, n);
-  }
-  for (unsigned i = 0; i < 6; i++) {
-    old[i] = u[i];
-    if (!(u[i] = realloc_(u[i], n + 1)) || !all_of(u[i], n, 3)) return 9;
-  }
-  /* [v, u[0], u[1]] went at u[1]'s move, x's bytes kept; [u[2] .. u[4]] at u[4]'s */
+  int rc = move_each(u, old, 6, n);
+  if (rc) return rc;
+  /* [v, u[0] .. u[3]] went at u[3]'s move, x's bytes kept; u[4] and u[5] wait */
   if (!all_of(x, n, 2)) return 10;
-  for (unsigned i = 0; i < 5; i++)
+  for (unsigned i = 0; i < 4; i++)
     if (resident(old[i], n) != 0) return 11;
-  if (resident(old[5], n) != n / 4096) return 12;
-  /* a 32 KiB chunk's vector moves onto the class's head, old[5] (listed): copied into its first
-   * 32 KiB, the rest dropped at once */
+  if (resident(old[4], n) != n / 4096 || resident(old[5], n) != n / 4096) return 12;
+  /* a 16 KiB chunk's vector moves onto the class's head, old[5] (listed): copied into its first
+   * 16 KiB, the rest dropped at once */
   if (!(y = realloc_(NULL, m))) return 4;
   memset(y, 4, m);
-  if (!(w = realloc_(y, 33 * K)) || w != old[5] || !all_of(w, m, 4)) return 13;
-  if (resident(w, 32 * K) != 8 || resident(w + 32 * K, 32 * K) != 0) return 14;
+  if (!(w = realloc_(y, 17 * K)) || w != old[5] || !all_of(w, m, 4)) return 13;
+  if (resident(w, 16 * K) != 4 || resident(w + 16 * K, 16 * K) != 0) return 14;
   return vcm_check(NULL) != 0 ? 15 : 0;
 }
 static void test_growth_copy(void) { CHECK_EQ(exec_child("growth_copy"), 1); }
+
+/* A chunk of 16 pages or more that a copied move left while its class has other chunks live is
+ * not listed (chunk.c, KEEP_CAP): it stays resident, free, and the next vector entering its
+ * class is copied onto its pages (the list dropped three such sources at the third move, 48
+ * pages, and the next arrival's copy faulted its pages in again). A lone vector's sources are
+ * listed as before: nothing follows it into its class. In an exec'd child: the 64 KiB class has
+ * fresh chunks only, and a freed chunk is the next one it hands out. */
+static int growth_keep_child(void) {
+  const size_t K = 1024, n = 64 * K;
+  unsigned char *u[3], *old[3], *y, *w, *stay = realloc_(NULL, n);
+  if (!stay) return 4;
+  memset(stay, 1, n);
+  int rc = move_each(u, old, 3, n);
+  if (rc) return rc;
+  for (unsigned i = 0; i < 3; i++)
+    if (resident(old[i], n) != n / 4096) return 6;
+  /* a vector of 40 KiB enters the 64 KiB class: the last source, its pages still there */
+  if (!(y = realloc_(NULL, 32 * K))) return 4;
+  memset(y, 4, 32 * K);
+  if (!(w = realloc_(y, 40 * K)) || w != old[2] || !all_of(w, 32 * K, 4)) return 7;
+  if (resident(w, n) != n / 4096) return 8;
+  for (unsigned i = 0; i < 3; i++) free(u[i]);
+  free(w);
+  free(stay);
+  return vcm_check(NULL) != 0 ? 9 : 0;
+}
+static void test_growth_keep(void) { CHECK_EQ(exec_child("growth_keep"), 1); }
+
+/* A lone vector moving 64 -> 128 -> 256 KiB (the only chunk of each class it leaves) lists its
+ * sources: 16 + 32 pages, dropped at the second move. In an exec'd child: no other chunk of
+ * those classes. */
+static int growth_lone_child(void) {
+  const size_t K = 1024, n = 64 * K;
+  unsigned char *v = realloc_(NULL, n), *w, *x;
+  if (!v) return 4;
+  memset(v, 5, n);
+  if (!(w = realloc_(v, 2 * n)) || w == v || !all_of(w, n, 5)) return 5;
+  if (resident(v, n) != n / 4096) return 6; /* listed, waiting */
+  memset(w, 6, 2 * n);
+  if (!(x = realloc_(w, 2 * n + 1)) || x == w || !all_of(x, 2 * n, 6)) return 7;
+  if (resident(v, n) != 0 || resident(w, 2 * n) != 0) return 8;
+  free(x);
+  return vcm_check(NULL) != 0 ? 9 : 0;
+}
+static void test_growth_lone(void) { CHECK_EQ(exec_child("growth_lone"), 1); }
 
 /* A vector copied onto a fresh chunk has the pages the copy writes faulted in by one call
  * before it: those pages only (RSS as the copy alone makes it), the rest of the chunk not
@@ -4064,6 +4117,8 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "moves_locked") == 0) return moves_locked_child();
   if (argc > 1 && strcmp(argv[1], "remap_half") == 0) return remap_half_child();
   if (argc > 1 && strcmp(argv[1], "growth_copy") == 0) return growth_copy_child();
+  if (argc > 1 && strcmp(argv[1], "growth_keep") == 0) return growth_keep_child();
+  if (argc > 1 && strcmp(argv[1], "growth_lone") == 0) return growth_lone_child();
   if (argc > 1 && strcmp(argv[1], "copy_populated") == 0) return copy_populated_child();
   if (argc > 1 && strcmp(argv[1], "move_room") == 0) return move_room_child();
   if (argc > 1 && strcmp(argv[1], "big_mib") == 0) return big_mib_child();
@@ -4148,6 +4203,8 @@ int main(int argc, char **argv) {
   test_growth_remap();
   test_remap_half();
   test_growth_copy();
+  test_growth_keep();
+  test_growth_lone();
   test_copy_populated();
   test_move_room();
   test_big_mib();
