@@ -61,6 +61,12 @@ static int fitted_cap(size_t want, size_t got) {
     if (n > 1024 && n <= 8192 && tight_cap(n) == want) return 1;
   return 0;
 }
+/* A malloc of two pages or more (n used bytes) whose class has no free chunk may take a free
+ * one of a class above under twice n (heap.c, a loan; docs/DESIGN.md §6 "Loans"), but not
+ * where a power of two is wanted (a realloc's, an aligned block's). */
+static int loan_cap(size_t want, size_t n, size_t got) {
+  return n >= 8192 && want <= SMALL_MAX && (want & (want - 1)) && got > want && got < 2 * n;
+}
 static size_t grow_cap(size_t n) { return n <= SMALL_MAX ? small_cap(n) : large_cap(n); }
 
 /* A new large block may be a cached one with up to 4x the capacity needed (large.c). */
@@ -99,7 +105,7 @@ static void p_take(pblk *b, unsigned char *p, size_t n, size_t cap, size_t align
   size_t c = vcm_capacity(p);
   CHECK(vcm_used(p) == n);
   CHECK(c >= n && c >= 16 && c % 16 == 0);
-  if (!cap_matches(cap, c) && !fitted_cap(cap, c)) {
+  if (!cap_matches(cap, c) && !fitted_cap(cap, c) && !loan_cap(cap, n, c)) {
     if (!injecting) fail_at(__LINE__, "capacity as predicted", NULL);
     lenient = 1;
   }

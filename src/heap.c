@@ -752,6 +752,31 @@ static vcmi_segment *seg_of(const vcmi_heap *h, unsigned x, uint32_t *i, vcmi_se
 #define EACH_SEG_OF(h, x, s, i)                                                               \
   for (uint32_t i = 0; (s = seg_of(h, x, &i, s)) != NULL;)
 
+/* A loan (docs/DESIGN.md §6, "Loans"): a malloc of BORROW_MIN bytes or more whose class has no
+ * free chunk takes the resident free chunk at the head of the smallest class above whose
+ * capacity is under twice n (more than half used, so a realloc to n stays: chunk.c's shrink
+ * moves at half), before a fresh chunk faults pages in. A heap that frees everything and mallocs
+ * other sizes (g8floor) found some classes short and others with chunks to spare: the first
+ * carved while the second's stayed resident. No PURGED chunk (it faults in as a fresh one);
+ * not for a power of two's class (x = 0: a realloc's and an aligned block's, its chunk aligned
+ * to its capacity), nor a fitted one. Under two pages a chunk's slack is resident bytes: g7's
+ * C++ vectors peaked +0.2 MiB with loans from 4 KiB, +2 MiB from 16 bytes. */
+#define BORROW_MIN ((size_t)2 * VCMI_PAGE)
+static void *borrow(vcmi_heap *h, unsigned t, size_t n) {
+  vcmi_segment *s;
+  for (unsigned u = t + 1u; u < VCMI_NTIGHT && vcmi_tclass[u].cap < 2u * n; u++) {
+    unsigned k = vcmi_tclass[u].k;
+    s = NULL;
+    EACH_SEG_OF(h, vcmi_tclass[u].x, s, i) {
+      vcmi_region *r = reg(s);
+      uint32_t g = r->free_head[k];
+      if (g != VCMI_NONE && !(vcmi_entry_at(r, k, g)->state & VCMI_PURGED))
+        return vcmi_take_free(r, k, n);
+    }
+  }
+  return NULL;
+}
+
 static void *take_any(vcmi_heap *h, unsigned t, size_t n, int grow, vcmi_region **rp,
                       int *reused) {
   unsigned k = vcmi_tclass[t].k, x = vcmi_tclass[t].x;
@@ -773,6 +798,9 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, int grow, vcmi_region 
     EACH_SEG_OF(h, x0, s, i) /* *rp stays: cur[t] is of t's scale */
       if ((p = vcmi_take_free(reg(s), k0, n))) return p;
   }
+  if (!grow && n >= BORROW_MIN && vcmi_tclass[t].x && t < VCMI_NTIGHT && !h->check &&
+      (p = borrow(h, t, n)))
+    return p;
   /* two free buddies of the class below, one chunk of this class (pair.h): a page of strings
    * that left it serves those growing up to this class, no fresh page. Only for a growing
    * realloc: a fresh malloc taking them (g7's C++ vectors, new block, copy, free) kept the

@@ -1474,6 +1474,74 @@ static void test_batch_reuse(void) {
   CHECK(out[0] >= 2u && out[0] <= 3u);
 }
 
+/* A malloc of two pages or more whose class has no free chunk takes a resident free chunk of a
+ * class up to twice its capacity before a fresh one (heap.c, borrow): a thread that mallocs
+ * vectors at their final sizes round after round, another thread freeing them (g8floor), carved
+ * the classes a round wanted more of while the others' chunks stayed resident. Not for a power
+ * of two's class (an aligned block's), nor under two pages, nor a chunk whose pages a trim
+ * dropped. In a child's thread (the heap it leaves, as loans, changes no other test's). */
+/* Take (into keep, at most max; returns how many) the free chunks of this thread's heap of n's
+ * class and of those a malloc of n bytes could borrow (heap.c: above it, under 2n), so that the
+ * next malloc of n gets a fresh chunk of its class, as on a heap with no chunk to spare (a heap
+ * a thread left, as the main thread's, may hold some). */
+static int take_loans(size_t n, void **keep, int max) {
+  vcmi_heap *h = vcmi_tls_heap;
+  int got = 0;
+  for (unsigned u = vcmi_tight_class(n); u < VCMI_NTIGHT && vcmi_tclass[u].cap < 2u * n; u++)
+    for (vcmi_segment *s = h->segs; s && got < max; s = s->next) {
+      vcmi_region *r = vcmi_seg_region(s);
+      if (r->xscale != vcmi_tclass[u].x) continue;
+      while (got < max && r->free_head[vcmi_tclass[u].k] != VCMI_NONE)
+        keep[got++] = malloc_(vcmi_tclass[u].cap);
+    }
+  return got;
+}
+static void *borrow_main(void *arg) {
+  enum { KEEP = 4096 };
+  static void *keep[KEEP];
+  void **out = arg;
+  int n = take_loans(20000, keep, KEEP);
+  n += take_loans(27000, keep + n, KEEP - n);
+  char *big = malloc_(27000); /* class 28 KiB, fresh */
+  memset(big, 1, 27000);
+  free_(big);
+  char *p = malloc_(20000); /* class 20 KiB: none free */
+  out[0] = big, out[1] = p, out[2] = (void *)vcm_capacity(p);
+  n += take_loans(23000, keep + n, KEEP - n);
+  char *e = malloc_(23000); /* 24 KiB, fresh */
+  memset(e, 2, 23000);
+  free_(e);
+  void *a = NULL;
+  if (posix_memalign(&a, 4096, 12500) != 0) a = NULL; /* a power of two's, 16 KiB: no loan */
+  out[3] = e, out[4] = a;
+  char *s = malloc_(6000); /* 6 KiB */
+  memset(s, 3, 6000);
+  free_(s);
+  char *s2 = malloc_(5000); /* 5 KiB, under two pages: no loan */
+  out[5] = s, out[6] = s2;
+  free_(a);
+  free_(s2);
+  free_(p); /* big's chunk free again, with e's */
+  vcm_trim(); /* their pages dropped (or the classes cut): no loan of them */
+  char *q = malloc_(20000); /* a fresh chunk of its own */
+  out[7] = q, out[8] = (void *)(q ? vcm_capacity(q) : 0);
+  free_(q);
+  while (n) free_(keep[--n]);
+  return NULL;
+}
+static int borrow_child(void) {
+  void *out[9] = {0};
+  pthread_t t;
+  if (pthread_create(&t, NULL, borrow_main, out) != 0 || pthread_join(t, NULL) != 0) return __LINE__;
+  if (out[1] != out[0]) return __LINE__; /* the free 28 KiB chunk */
+  if ((size_t)out[2] != 28672u) return __LINE__;
+  if (!out[4] || out[4] == out[3] || (uintptr_t)out[4] % 4096 != 0) return __LINE__;
+  if (!out[6] || out[6] == out[5]) return __LINE__;
+  if (!out[7] || out[7] == out[0] || out[7] == out[3] || (size_t)out[8] != 20480u) return __LINE__;
+  return 0;
+}
+static void test_borrow(void) { CHECK(in_child(borrow_child)); }
+
 /* A class cut to nothing by purges keeps none of its map pages: the page holding the end of
  * its entries went at no cut when no cut's bound was on a page boundary (1,500 chunks of
  * 1 KiB: 6,000 bytes of entries, the second page stayed). In a thread of its own. */
@@ -2519,6 +2587,8 @@ static void test_growth_remap(void) {
    * kernel: the move was copied). Fresh chunks are. */
   vcm_stats a, b;
   size_t n = 160u << 10, top = 256u << 10;
+  static void *loans[256];
+  int nloans = take_loans(n, loans, 256); /* a chunk of its class, not a loan */
   unsigned char *p = malloc_(n), *split[8];
   int nsplit = 0;
   while (p && !one_mapping(p, n) && nsplit < 8) {
@@ -2548,6 +2618,7 @@ static void test_growth_remap(void) {
   free(y);
   free(z);
   free(q);
+  while (nloans) free_(loans[--nloans]);
 }
 
 static void test_large(void) {
@@ -4169,6 +4240,7 @@ int main(int argc, char **argv) {
   test_seg_pool();
   test_map_word();
   test_batch_reuse();
+  test_borrow();
   test_map_cut();
   test_group_room();
   test_group_colour();
