@@ -163,7 +163,8 @@ void *vcmi_heap_alloc_first(unsigned k, size_t n);
 /* Class k has no free chunk in h->cur[k]: collect remote frees, take a fresh chunk, try
  * other segments, adopt an abandoned heap's, or map a new segment. grow: VCMI_GROW for a
  * growing realloc, which may also take two free buddies of the class below as one chunk
- * (pair.h); a fresh allocation (0) never does. VCMI_GROW_REUSE: as VCMI_GROW, but NULL rather
+ * (pair.h); a fresh allocation (0) only from a class below that carves no more, among its latest
+ * frees (vcmi_pair_take_head). VCMI_GROW_REUSE: as VCMI_GROW, but NULL rather
  * than a fresh chunk (chunk.c: the caller has a place of its own then). NULL if the OS refuses
  * (errno left to the caller). h is this thread's heap. May take heaps_lock. */
 #define VCMI_GROW 1

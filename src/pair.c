@@ -231,6 +231,40 @@ static int take_four(vcmi_region *r, unsigned k, uint32_t lo) {
   return 0;
 }
 
+/* The 2^lg chunks from g of class k, taken off the free list and counted live, as one chunk
+ * with used = n: MERGED (a QUAD if lg = 2), the others HELD. */
+static void *taken_as_one(vcmi_region *r, unsigned k, uint32_t g, unsigned lg, size_t n) {
+  __atomic_store_n(&r->mapk[k][g].state,
+                   VCMI_LIVE | VCMI_MERGED | (lg == 2u ? VCMI_QUAD : 0u) | (uint32_t)n,
+                   __ATOMIC_RELAXED);
+  hold(r, k, g + 1u);
+  if (lg == 2u) {
+    hold(r, k, g + 3u);
+    hold_lower(r, k, g + 2u);
+  }
+  return vcmi_chunk_addr(r, k, g);
+}
+
+/* How many of the chunks last freed into class k a malloc's take looks at (vcmi_pair_take_head):
+ * a wave leaving the class frees them in pairs, side by side. The list is a stack between
+ * purges: its unmarked head, then the groups the last purge marked. */
+#define HEAD_LOOK 4u
+
+void *vcmi_pair_take_head(vcmi_region *r, unsigned k, size_t n) {
+  VCMI_ASSERT(vcmi_pairs_here(r, k) && n <= 2u * ((const vcmi_segment *)(const void *)r)->cap[k]);
+  const vcmi_entry *map = r->mapk[k];
+  uint32_t c = r->free_head[k];
+  for (unsigned i = 0; i < HEAD_LOOK && c != VCMI_NONE; i++) {
+    uint32_t st = map[c].state, b = c ^ 1u;
+    if (st & (VCMI_AGED | VCMI_PURGED)) break; /* free at a purge: left to the purges */
+    if (free_here(r, k, b, __atomic_load_n(&map[b].state, __ATOMIC_RELAXED)) &&
+        take_two(r, k, c & ~1u))
+      return taken_as_one(r, k, c & ~1u, 1u, n);
+    c = vcmi_link(st);
+  }
+  return NULL;
+}
+
 void *vcmi_pair_take(vcmi_region *r, unsigned k, unsigned lg, size_t n) {
   size_t cap = ((const vcmi_segment *)(const void *)r)->cap[k];
   VCMI_ASSERT(vcmi_pairs_here(r, k) && (lg == 1u || lg == 2u) && n <= cap << lg &&
@@ -251,15 +285,7 @@ void *vcmi_pair_take(vcmi_region *r, unsigned k, unsigned lg, size_t n) {
     if (g >> l != span) span = g >> l, used = span_in_use(r, k, g, l);
     if ((!used && l != lg) || !(lg == 1u ? take_two(r, k, g) : take_four(r, k, g))) continue;
     *at = (q + 1u) << (lg - 1u);
-    __atomic_store_n(&r->mapk[k][g].state,
-                     VCMI_LIVE | VCMI_MERGED | (lg == 2u ? VCMI_QUAD : 0u) | (uint32_t)n,
-                     __ATOMIC_RELAXED);
-    hold(r, k, g + 1u);
-    if (lg == 2u) {
-      hold(r, k, g + 3u);
-      hold_lower(r, k, g + 2u);
-    }
-    return vcmi_chunk_addr(r, k, g);
+    return taken_as_one(r, k, g, lg, n);
   }
   *at = q << (lg - 1u);
   r->pair_dry[k - VCMI_PAIR_K_MIN] |= lg; /* until a purge marks chunks AGED again */

@@ -140,6 +140,19 @@ int vcmi_pair_park(vcmi_region *r, const vcmi_loc *loc);
  * of that lg from class k until a purge marks its chunks again (bit lg of pair_dry). NULL: none
  * found. */
 void *vcmi_pair_take(vcmi_region *r, unsigned k, unsigned lg, size_t n);
+/* For a malloc of class k - 1, which has no free chunk, while class k carves no fresh chunks
+ * (its wave has passed: vectors leave it for the class above): two free buddies, not dropped,
+ * one among the first HEAD_LOOK chunks of class k's free list freed since the last purge (its
+ * latest frees, pair.c), taken as
+ * one MERGED chunk with used = n (<= twice class k's capacity), the upper half HELD, as
+ * vcmi_pair_take leaves them. NULL: none there. O(HEAD_LOOK + the walks of take_two). */
+void *vcmi_pair_take_head(vcmi_region *r, unsigned k, size_t n);
+/* The classes whose pairs a malloc takes so: halves of VCMI_QUAD_CAP_MAX (512 B) or less. A wave
+ * of 1 KiB chunks into 2 KiB goes by the purge's donations, as before (not measured otherwise). */
+#define VCMI_HEAD_K_MIN (VCMI_LMAX - 9u)
+_Static_assert(((size_t)1 << (VCMI_LMAX - VCMI_HEAD_K_MIN)) == VCMI_QUAD_CAP_MAX &&
+                   VCMI_HEAD_K_MIN >= VCMI_TAKE_K_MIN,
+               "head takes: halves of 512 B or less");
 /* Class k of r must carve fresh chunks: its PARKED halves go back to its free list (the
  * ABSORBED ones stay). Returns how many (the heap counts them freed). O(pairs listed). */
 uint32_t vcmi_pair_unpark(vcmi_region *r, unsigned k);

@@ -30,19 +30,22 @@ static size_t live16(void) {
 }
 
 /* Two vectors of 16 bytes whose chunks are buddies: *lo at an even class-number (32-byte
- * aligned: class areas are 2 MiB aligned), *hi right after it. Found among 64 chunks (a heap
- * handed on by an earlier test's thread may give freed ones first); the others are freed. */
+ * aligned: class areas are 2 MiB aligned), *hi right after it. Found among 1,024 chunks (a heap
+ * handed on by an earlier test's thread may give freed ones first, singles whose buddies a
+ * malloc of 32 bytes took: take_head); the others are freed. */
 static void buddies(unsigned char **lo, unsigned char **hi) {
-  enum { N = 64 };
-  unsigned char *c[N];
-  int x = -1, y = -1;
-  for (int i = 0; i < N; i++) c[i] = realloc_(NULL, 16);
-  for (int i = 0; i < N && x < 0; i++)
-    for (int j = 0; j < N && c[i] && ((uintptr_t)c[i] & 31u) == 0; j++)
-      if (c[j] == c[i] + 16) x = i, y = j;
+  enum { N = 1024, STEP = 64 };
+  static unsigned char *c[N];
+  int x = -1, y = -1, m = 0;
+  for (; m < N && x < 0; m += STEP) { /* 64 more at a time: as few as before where they do */
+    for (int i = m; i < m + STEP; i++) c[i] = realloc_(NULL, 16);
+    for (int i = 0; i < m + STEP && x < 0; i++)
+      for (int j = 0; j < m + STEP && c[i] && ((uintptr_t)c[i] & 31u) == 0; j++)
+        if (c[j] == c[i] + 16) x = i, y = j;
+  }
   CHECK(x >= 0);
   if (x < 0) abort();
-  for (int i = 0; i < N; i++)
+  for (int i = 0; i < m; i++)
     if (i != x && i != y) free_(c[i]);
   memset(c[x], 'a', 16);
   memset(c[y], 'b', 16);
@@ -297,7 +300,18 @@ static void spare16(void) {
   for (int i = 0; i < 1024; i++) c[i] = realloc_(NULL, 16);
   for (int i = 0; i < 1024; i++) free_(c[i]);
 }
-/* Buddies freed since the last purge do not pair: the 32-byte class carves instead. */
+/* The 16-byte class carves after the last purge: CARVE_N of its chunks live, more than its free
+ * list holds (a heap handed on by an earlier test's thread may hold thousands). */
+enum { CARVE_N = 32768 };
+static void *carved[CARVE_N];
+static void carve16(void) {
+  for (int i = 0; i < CARVE_N; i++) carved[i] = realloc_(NULL, 16);
+}
+static void uncarve16(void) {
+  for (int i = 0; i < CARVE_N; i++) free_(carved[i]);
+}
+/* Buddies freed since the last purge do not pair while their class carves: the 32-byte class
+ * carves instead (a malloc's take waits for the class below to stop carving, take_head). */
 static void *take_new_main(void *arg) {
   (void)arg;
   unsigned char *a, *b, *keep[16];
@@ -305,6 +319,7 @@ static void *take_new_main(void *arg) {
   for (int i = 0; i < 16; i++) keep[i] = realloc_(NULL, 16);
   spare16();
   churn();
+  carve16();
   free_(a);
   free_(b);
   int n = 0, met = 0;
@@ -317,6 +332,40 @@ static void *take_new_main(void *arg) {
   CHECK(vcm_check(NULL) == 0);
   for (int i = 0; i < n; i++) free_(taken[i]);
   for (int i = 0; i < 16; i++) free_(keep[i]);
+  uncarve16();
+  return NULL;
+}
+
+/* A malloc whose class has no free chunk takes two free buddies among the latest frees of the
+ * class below if that class carved nothing since the last purge (vectors leave it for the class
+ * above: x4), as one MERGED chunk, in place (pair.h, vcmi_pair_take_head); misuse of it is
+ * still reported. */
+static void *take_head_main(void *arg) {
+  (void)arg;
+  unsigned char *a, *b, *q = NULL;
+  buddies(&a, &b);
+  churn(); /* a purge: the 16-byte class's carving counts from here */
+  free_(b);
+  free_(a);
+  int n = 0;
+  while (n < TAKE_MAX && (q = realloc_(NULL, 32)) != a) taken[n++] = q;
+  CHECK(q == a);
+  if (q == a) {
+    CHECK_EQ(vcm_capacity(q), 32);
+    CHECK_EQ(malloc_usable_size(q), 32);
+    memset(q, 'h', 32);
+    CHECK(vcm_check(NULL) == 0);
+    CHECK(realloc_(q, 17) == q && all(q, 17, 'h'));
+    free_(q + 16);
+    CHECK(misuse.calls == 1 && misuse.ptr == q + 16 && strstr(misuse.reason, "interior"));
+    free_(q);
+    free_(q);
+    CHECK(misuse.calls == 2 && misuse.ptr == q && strstr(misuse.reason, "double free"));
+    misuse.calls = 0;
+  }
+  churn(); /* the held half back on the list */
+  CHECK(vcm_check(NULL) == 0);
+  for (int i = 0; i < n; i++) free_(taken[i]);
   return NULL;
 }
 
@@ -990,6 +1039,7 @@ int main(void) {
   CHECK_EQ(misuse.calls, 7);
   misuse.calls = 0;
   run(take_new_main);
+  run(take_head_main);
   run(no_take_main);
   run(take_grow_main);
   run_arg(page_take_main, NULL); /* before quad_take leaves free pages of 1 KiB chunks */
