@@ -220,16 +220,14 @@ static void remote_push(vcmi_region *r, uint32_t head, uint32_t tail, uint32_t m
  * thread's next purge or exit (out_key's destructor). At most OUT_MAX * 1,792 bytes per slot
  * (448 KiB a thread) wait unreused.
  *
- * A batched free takes no locked instruction: its entry is loaded, tested LIVE and stored
- * REMOTE | the batch's head only if it still holds what was tested, by one unlocked cmpxchg
- * (store_if). The locked CAS this replaces (LIVE to REMOTE, on a line the owner writes) was 80 %
- * of a remote free's time in s6. A racing double free on another core can slip between the
- * load and the store (nanoseconds: both threads see LIVE and store); so the batch's next free,
- * or its push, reads the head's entry again first: one stored over (by another freeing thread's link or
- * mark, by the owner's free list or a new allocation) is reported and left out of the batch
- * (out_raced), so the chunk stays on one list. A chain's first entry holds the thread's mark
- * (REMOTE | AGED | its thread id), so that two threads' first entries differ too, and the push
- * links it by a CAS from that mark. */
+ * A batched free loads its entry, tests LIVE and stores REMOTE | the batch's head by a CAS from
+ * what it tested (store_if): of two threads freeing one chunk at once, one stores and the other
+ * reports. The owner's own free is a plain store, so the head's entry can still be stored over
+ * (by the owner's free list or a new allocation after such a race): the batch's next free, or
+ * its push, reads the head's entry again first, and one stored over is reported and left out
+ * of the batch (out_raced), so the chunk stays on one list. A chain's first entry holds the
+ * thread's mark (REMOTE | AGED | its thread id), so that two threads' first entries differ
+ * too, and the push links it by a CAS from that mark. */
 #define OUT_SLOTS 8u /* a segment's slot: its xscale (0, 2, 4, 6) and a hash bit (seg_create) */
 #define OUT_MAX 32u
 #define OUT_KMIN (VCMI_LMAX - 10u) /* the classes batched: capacity (1 + xscale) KiB at most */
@@ -450,19 +448,12 @@ void (*vcmi_test_remote_hold)(const void *p);
 #define REMOTE_HOLD(p) ((void)0)
 #endif
 
-/* *a = w if *a still holds *s (else *s = *a, and 0), by one instruction without a lock prefix
- * on x86: not atomic against another core's store inside it (nanoseconds), but no preemption,
- * signal or descheduled virtual CPU splits it, as one would a load and a later store (the held
- * free of remote_free). ~10 cycles over a plain store on a line another core wrote (not the
- * ~40 of a locked one). Elsewhere, and under TSan (which sees no asm), a relaxed CAS. */
+/* *a = w if *a still holds *s (else *s = *a, and 0): a locked CAS, so that of two threads
+ * freeing one chunk at once only one stores REMOTE and the other sees it and reports (an
+ * unlocked cmpxchg, tried, let both store when their windows overlapped across cores: the
+ * chunk then went on two batches, reported twice or late by the owner's walk). */
 static inline int store_if(uint32_t *a, uint32_t *s, uint32_t w) {
-#if (defined(__x86_64__) || defined(__i386__)) && !defined(__SANITIZE_THREAD__)
-  int same;
-  __asm__ volatile("cmpxchgl %3, %1" : "+a"(*s), "+m"(*a), "=@ccz"(same) : "r"(w));
-  return same;
-#else
   return __atomic_compare_exchange_n(a, s, w, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-#endif
 }
 
 /* The head of o's batch (of r) was stored over since this thread wrote it (remote_free):

@@ -591,12 +591,12 @@ static void test_grow_reads_group_head(void) {
 
 /* Two threads, neither the chunk's owner, free the same small chunk at once, DR_ROUNDS times
  * (spinning, not at a barrier, so that many frees truly overlap: both see the entry LIVE before
- * either marks it). A batched remote free tests and stores its entry without an atomic
- * read-modify-write; the one whose store was overwritten sees that at its batch's next free or
- * push and reports the chunk then. So every round is reported exactly once, with a chunk
- * raced (by the threads' exits at the latest), and no chunk goes on two lists: the heap
- * checks clean and hands no chunk out twice. A build without that second look reported only
- * the overlaps it saw at once and lost chunks. */
+ * either marks it). A batched remote free stores REMOTE by a locked CAS from the LIVE state it
+ * tested, so one of the two stores and the other reports: every round is reported exactly
+ * once, with a chunk raced, and no chunk goes on two lists: the heap checks clean and hands no
+ * chunk out twice. With an unlocked cmpxchg there (rounds 15-16) both could store; a second
+ * look at the batch's head caught most, and this test failed about once in 20 runs (20,002
+ * reports, or a late one at the owner's walk). */
 #define DR_ROUNDS 20000
 static void *volatile dr_p;
 static int dr_go, dr_done, dr_reports;
