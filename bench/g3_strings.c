@@ -3,7 +3,8 @@
  * log-uniform target length in [16 B, 4 KiB]. 50,000 strings at full scale.
  * `g3 SCALE floor`: a dry run of the same schedule finds each string's final
  * length; each string is then malloc'ed once at that size, same writes.
- * `g3 SCALE split`: the same run, then at the end of the build (its peak) every
+ * `g3 SCALE split`: the same run, then at the end of the build (its peak, before
+ * anything is freed; the split allocates nothing through malloc but stdio's) every
  * resident page of the process's anonymous writable mappings is classified by
  * what the live strings cover of it (mincore, malloc_usable_size), and the
  * split printed: for any allocator, how much of the RSS no placement of moves
@@ -20,9 +21,12 @@ typedef struct {
   size_t len, target, final;
 } str_t;
 
-/* Append until every string reaches its target; dry: lengths only. Returns
- * the number of appends. */
-static size_t build(str_t *v, size_t ns, rng_t r, int dry) {
+static void split(const str_t *v, size_t ns);
+
+/* Append until every string reaches its target; dry: lengths only; at_peak:
+ * split (below) at the end, before anything is freed. Returns the number of
+ * appends. */
+static size_t build(str_t *v, size_t ns, rng_t r, int dry, int at_peak) {
   size_t *open_ = xmalloc(ns * sizeof *open_);
   for (size_t i = 0; i < ns; i++) open_[i] = i;
   size_t nopen = ns, ops = 0;
@@ -41,6 +45,7 @@ static size_t build(str_t *v, size_t ns, rng_t r, int dry) {
     ops++;
     if (x->len >= x->target) open_[k] = open_[--nopen];
   }
+  if (at_peak) split(v, ns);
   free(open_);
   return ops;
 }
@@ -49,9 +54,25 @@ typedef struct {
   uintptr_t at, used, cap;
 } span_t;
 
-static int span_cmp(const void *a, const void *b) {
-  const span_t *x = a, *y = b;
-  return x->at < y->at ? -1 : x->at > y->at;
+/* Heapsort by address: qsort may malloc a buffer of the array's size (glibc's
+ * merge sort), which would be counted as the allocator's. */
+static void span_sort(span_t *a, size_t n) {
+  for (size_t end = n, i = n / 2;;) {
+    size_t at;
+    if (i > 0)
+      at = --i;
+    else if (--end > 0) {
+      span_t t = a[0];
+      a[0] = a[end], a[end] = t, at = 0;
+    } else
+      return;
+    for (size_t c; (c = 2 * at + 1) < end; at = c) {
+      if (c + 1 < end && a[c + 1].at > a[c].at) c++;
+      if (a[c].at <= a[at].at) break;
+      span_t t = a[at];
+      a[at] = a[c], a[c] = t;
+    }
+  }
 }
 
 /* Bytes of [a, b) inside [lo, hi). */
@@ -73,7 +94,9 @@ static void split(const str_t *v, size_t ns) {
   if (sp == MAP_FAILED || vec == MAP_FAILED || !maps) bench_fail("split: no memory or no maps");
   for (size_t i = 0; i < ns; i++)
     sp[i] = (span_t){(uintptr_t)v[i].s, v[i].len + 1, malloc_usable_size(v[i].s)};
-  qsort(sp, ns, sizeof *sp, span_cmp);
+  span_sort(sp, ns);
+  for (size_t i = 1; i < ns; i++)
+    if (sp[i - 1].at >= sp[i].at) bench_fail("split: strings out of order");
   enum { ROWS = 12 };
   size_t pages[ROWS + 1] = {0}, used[ROWS] = {0}, slack[ROWS] = {0}, none = 0, resident = 0;
   char line[512];
@@ -138,15 +161,14 @@ int main(int argc, char **argv) {
   if (!v) bench_fail("calloc failed");
   for (size_t i = 0; i < ns; i++) v[i].target = rng_logu(&r, 16, 4096);
   if (bench_floor) {
-    build(v, ns, r, 1);
+    build(v, ns, r, 1, 0);
     for (size_t i = 0; i < ns; i++) v[i].final = v[i].len + 1, v[i].len = 0;
   }
   for (size_t i = 0; i < ns; i++) {
     v[i].s = grow_step(NULL, 0, 1, v[i].final);
     v[i].s[0] = 0;
   }
-  size_t ops = build(v, ns, r, 0);
-  if (variant == 2) split(v, ns);
+  size_t ops = build(v, ns, r, 0, variant == 2);
   for (size_t i = 0; i < ns; i++) {
     if (strlen(v[i].s) != v[i].len) bench_fail("string %zu: bad length", i);
     for (size_t j = 0; j < v[i].len; j++)
