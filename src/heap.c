@@ -361,6 +361,7 @@ static void seg_unlink(vcmi_heap *h, vcmi_segment **link, int pool) {
   for (unsigned t = 0; t < VCMI_NCLS; t++)
     if (h->cur[t] == reg(s)) heap_set_cur(h, t, &empty_region);
   if (h->carve_s == s) h->carve_s = NULL;
+  if (h->lane_s == s) h->lane_s = NULL;
   if (!pool) seg_destroy(s);
 }
 
@@ -378,7 +379,7 @@ static void heap_set_mode(vcmi_heap *h, vcmi_region *first) {
     heap_set_cur(h, t, h->check || t >= VCMI_NFIXED || vcmi_tclass[t].x ? &empty_region : first);
   h->purge_at = h->check ? 0 : PURGE_MIN;
   h->credit = (ptrdiff_t)h->purge_at;
-  h->carve_s = NULL;
+  h->carve_s = h->lane_s = NULL;
 }
 
 static void heap_destructor(void *arg);
@@ -572,7 +573,7 @@ static int adopt(vcmi_heap *h) {
     }
     a->segs = NULL;
     a->seg_n = h->seg_n = 0;
-    a->carve_s = NULL;
+    a->carve_s = a->lane_s = NULL;
     /* its counters too, before a is a spare: another thread may take it at once */
     h->realloc_inplace += a->realloc_inplace;
     h->realloc_moved += a->realloc_moved;
@@ -777,6 +778,13 @@ static void *borrow(vcmi_heap *h, unsigned t, size_t n) {
   return NULL;
 }
 
+/* A malloc's head take from class k of s (take_any, below), if k carves no more. */
+static void *head_take(vcmi_segment *s, unsigned k, size_t n) {
+  return !s->gained[k] && reg(s)->free_head[k] != VCMI_NONE && vcmi_pairs_here(reg(s), k)
+             ? vcmi_pair_take_head(reg(s), k, n)
+             : NULL;
+}
+
 static void *take_any(vcmi_heap *h, unsigned t, size_t n, int grow, vcmi_region **rp,
                       int *reused) {
   unsigned k = vcmi_tclass[t].k, x = vcmi_tclass[t].x;
@@ -784,6 +792,11 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, int grow, vcmi_region 
   vcmi_segment *s = NULL;
   *reused = 1;
   if ((p = vcmi_take_free(*rp, k, n))) return p;
+  /* a wave (below): the segment whose head take served t's last slow malloc serves it again
+   * while it can, before the other segments' lists are looked at (x4 at 0.3: the slow path's
+   * walks of the segments 11.4 M -> 3.8 M instructions) */
+  if (h->lane_s && h->lane_t == t && !grow && (p = head_take(h->lane_s, k + 1u, n)))
+    return *rp = reg(h->lane_s), p;
   seg_index(h);
   EACH_SEG_OF(h, x, s, i)
     if ((p = vcmi_take_free(reg(s), k, n))) return *rp = reg(s), p;
@@ -828,9 +841,10 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, int grow, vcmi_region 
   s = NULL;
   if (!grow && x == 0 && k + 1u < VCMI_NCLASS && k + 1u >= VCMI_HEAD_K_MIN)
     EACH_SEG_OF(h, 0u, s, i)
-      if (!s->gained[k + 1u] && reg(s)->free_head[k + 1u] != VCMI_NONE &&
-          vcmi_pairs_here(reg(s), k + 1u) && (p = vcmi_pair_take_head(reg(s), k + 1u, n)))
+      if ((p = head_take(s, k + 1u, n))) {
+        h->lane_s = s, h->lane_t = t;
         return *rp = reg(s), p;
+      }
   *reused = 0;
   if (grow == VCMI_GROW_REUSE) return NULL;
   if ((p = take_fresh(h, *rp, k, n))) return p;
@@ -867,7 +881,9 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n, int grow) {
   else if (!reused && FREED(h) >= PURGE_MIN && h->grown >= FREED(h))
     heap_purge(h); /* growing while freeing: what it freed is due before the interval */
   if (!h->check) {
-    heap_set_cur(h, t, r);
+    /* a fixed class's bin is r's already if cur[t] is r: its copies are not written again (a
+     * wave of pair takes, x4, comes here for every malloc) */
+    if (h->cur[t] != r || t >= VCMI_NFIXED) heap_set_cur(h, t, r);
     return p;
   }
   size_t cap = vcmi_class_cap(r, k);

@@ -129,6 +129,8 @@ typedef struct vcmi_heap {
                                   * onto it, as no resident page of it is lost (chunk.c) */
   vcmi_segment *carve_s;         /* the class that last carved fresh chunks (segment, class), */
   uint32_t carve_k;              /* of those a donation goes to (carve_s NULL: none yet) */
+  vcmi_segment *lane_s;          /* the segment whose head take served class lane_t's last */
+  uint32_t lane_t;               /* slow malloc (take_any; lane_s NULL: none) */
   size_t purge_at;               /* the bytes a purge interval frees (heap_purge sets it) */
   size_t live_at;                /* bytes in live chunks at the last purge */
   int held;                      /* the last purge dropped nothing: it ended a burst of frees */

@@ -253,14 +253,22 @@ static void *taken_as_one(vcmi_region *r, unsigned k, uint32_t g, unsigned lg, s
 void *vcmi_pair_take_head(vcmi_region *r, unsigned k, size_t n) {
   VCMI_ASSERT(vcmi_pairs_here(r, k) && n <= 2u * ((const vcmi_segment *)(const void *)r)->cap[k]);
   const vcmi_entry *map = r->mapk[k];
-  uint32_t c = r->free_head[k];
+  uint32_t c = r->free_head[k], prev = VCMI_NONE;
   for (unsigned i = 0; i < HEAD_LOOK && c != VCMI_NONE; i++) {
-    uint32_t st = map[c].state, b = c ^ 1u;
+    uint32_t st = map[c].state, b = c ^ 1u, next = vcmi_link(st);
     if (st & (VCMI_AGED | VCMI_PURGED)) break; /* free at a purge: left to the purges */
-    if (free_here(r, k, b, __atomic_load_n(&map[b].state, __ATOMIC_RELAXED)) &&
-        take_two(r, k, c & ~1u))
-      return taken_as_one(r, k, c & ~1u, 1u, n);
-    c = vcmi_link(st);
+    if (free_here(r, k, b, __atomic_load_n(&map[b].state, __ATOMIC_RELAXED))) {
+      if (next == b) { /* both places known (a wave frees buddies one after the other): b off
+                        * first, c's prev stays valid; no walk (x4 at 0.3: -3 % instructions) */
+        take_off(r, k, b, c);
+        take_off(r, k, c, prev);
+        r->live[k] += 2u;
+        return taken_as_one(r, k, c & ~1u, 1u, n);
+      }
+      if (take_two(r, k, c & ~1u)) return taken_as_one(r, k, c & ~1u, 1u, n);
+    }
+    prev = c;
+    c = next;
   }
   return NULL;
 }
@@ -296,7 +304,8 @@ void *vcmi_pair_take(vcmi_region *r, unsigned k, unsigned lg, size_t n) {
  * the others go back to the free list. A listed half g = 4q + 3 whose lower half is HELD too
  * stands for both: their owner is the MERGED pair (or QUAD) at 4q (quad = 1); any other's is
  * its lower buddy. */
-static uint32_t sweep_class(vcmi_region *r, unsigned k, int (*keep)(uint32_t owner, int quad)) {
+static inline __attribute__((always_inline)) uint32_t
+sweep_class(vcmi_region *r, unsigned k, int (*keep)(uint32_t owner, int quad)) {
   vcmi_entry *prev = NULL; /* the held half before, NULL: the list's head */
   uint32_t n = 0;
   for (uint32_t q = r->pairs[k]; q != VCMI_NONE;) {

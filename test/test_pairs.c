@@ -369,6 +369,38 @@ static void *take_head_main(void *arg) {
   return NULL;
 }
 
+/* A wave's lane (heap.c take_any): after a head take served the 32-byte class, the segment
+ * serves the next slow malloc of that class first, under the same conditions: once the 16-byte
+ * class carves again, two buddies freed since are not taken (a lane without that test took
+ * them: a class still carving raided). */
+static void *take_lane_main(void *arg) {
+  (void)arg;
+  unsigned char *a, *b, *c, *d, *q = NULL;
+  buddies(&a, &b);
+  churn();
+  free_(b);
+  free_(a);
+  int n = 0;
+  while (n < TAKE_MAX && (q = realloc_(NULL, 32)) != a) taken[n++] = q;
+  CHECK(q == a); /* a head take: the lane set */
+  buddies(&c, &d);
+  carve16();
+  free_(d);
+  free_(c);
+  int m = 0, met = 0;
+  for (; m < 4096 && n < TAKE_MAX; m++) {
+    unsigned char *x = realloc_(NULL, 32);
+    met |= x == c;
+    taken[n++] = x;
+  }
+  CHECK(!met);
+  CHECK(vcm_check(NULL) == 0);
+  for (int i = 0; i < n; i++) free_(taken[i]);
+  free_(q);
+  uncarve16();
+  return NULL;
+}
+
 /* Nor do two buddies free at a purge (AGED), over rounds of the 32-byte class using up its
  * chunks between purges: such takes (e44adce) spared g3 0.3 MiB with halves of 256 B or less,
  * but g7's C++ vectors took 28 % more page faults. a is never handed out as a 32-byte chunk. */
@@ -1040,6 +1072,7 @@ int main(void) {
   misuse.calls = 0;
   run(take_new_main);
   run(take_head_main);
+  run(take_lane_main);
   run(no_take_main);
   run(take_grow_main);
   run_arg(page_take_main, NULL); /* before quad_take leaves free pages of 1 KiB chunks */
