@@ -483,13 +483,14 @@ static inline __attribute__((always_inline)) void remote_free(vcmi_region *r, vc
       return;
     }
     uint32_t w = VCMI_REMOTE | o->head, s = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
-    do {
+    for (;;) {
       if (VCMI_UNLIKELY(!(s & VCMI_LIVE))) {
         vcmi_report_not_live(r, p, e, VCMI_WHY_DOUBLE_FREE);
         return;
       }
       REMOTE_HOLD(p);
-    } while (VCMI_UNLIKELY(!store_if(&e->state, &s, w)));
+      if (store_if(&e->state, &s, w)) break; /* on the CAS's flag: no 0/1 made and tested */
+    }
     o->pe = e;
     o->pv = w;
     o->head = idx;
