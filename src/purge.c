@@ -453,6 +453,15 @@ static int give_up(size_t *hold, size_t bytes) {
   *hold -= bytes;
   return 1;
 }
+/* While the heap holds a burst, a colour class's free spans go only as the hold gives up (the
+ * process grows past its resident size at the burst), not after two purges: C++'s containers
+ * (new block, copy, free: g7) leave each colour class for the next in a wave every round, and
+ * what a wave left was dropped within the round and faulted in again at the next (6.2-7.4k faults
+ * a round after the first against glibc's 0-0.2k). Not the other classes: g8's vectors, regrown
+ * by realloc in the power-of-two classes, took 8 % more faults so. */
+static int colour_kept(const vcmi_region *r, const size_t *hold) {
+  return hold && r->xscale == VCMI_XSCALE_COLOUR;
+}
 /* Span i was found all free at the class's wait of purges in a row. */
 static int span_old(const span_groups *G, uint32_t i) {
   return (uint16_t)(G->h->purges - rec(G, i)->full) >= SPAN_AGE << G->h->wait_log2;
@@ -492,7 +501,8 @@ static int drop_run(span_groups *G, vcmi_region *r, unsigned k, uint32_t a, uint
   for (uint32_t i = a, from = a, fresh_spans = 0; i <= a + n; i++) {
     int in = i < a + n, gone = in && get_bit(G, 1, i);
     int aged = in && !G->h->refaults && span_old(G, i);
-    if (in && (gone || ((bulk || aged) && !held(G, i, hold)) || give_up(hold, span_bytes))) {
+    if (in && (gone || ((bulk || aged) && !held(G, i, hold) && !colour_kept(r, hold)) ||
+               give_up(hold, span_bytes))) {
       if (!gone) { /* spans dropped before join the call, unless it may donate */
         for (uint32_t c = i << per_log2; c < (i + 1u) << per_log2; c++) {
           vcmi_entry *e = vcmi_entry_at(r, k, c);
@@ -757,7 +767,8 @@ int vcmi_purge_class(vcmi_segment *s, unsigned k, int drop, size_t *hold, int ch
   for (; drop && t0 > 0 && get_bit(G, 0, t0 - 1u) /* a group: its record was written */ &&
          rec(G, t0 - 1u)->cnt == (t0 == nspan ? last : per);
        t0--) {
-    int gone = get_bit(G, 1, t0 - 1u), kept = !gone && held(G, t0 - 1u, hold);
+    int gone = get_bit(G, 1, t0 - 1u),
+        kept = !gone && (held(G, t0 - 1u, hold) || colour_kept(r, hold));
     if (kept && !give_up(hold, span_bytes)) break;
     if (old == t0 && (kept || gone || span_old(G, t0 - 1u))) old--;
   }

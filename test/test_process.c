@@ -968,6 +968,71 @@ static void test_purge_hold(void) {
   CHECK(dropped[1] >= ((size_t)1 << 20));
 }
 
+/* While the heap holds a burst, a colour class's free spans go only as the hold gives up, not
+ * after two purges (g7: C++ containers leave each colour class in a wave every round; what a
+ * wave left was dropped and faulted in again at the next round). In a thread of its own, round
+ * 0: 8 MiB of 4 KiB blocks and 4 MiB of 8 KiB ones (colour classes), half of the latter moved to
+ * 16 KiB blocks (a wave: new, free), all freed (a burst: the heap holds). Round 1, in the hold:
+ * 2 MiB of 8 KiB blocks again (held chunks), moved to 16 KiB ones, purges: the pages the wave
+ * left stay resident (they were dropped); then the churn that ends the hold, and they go. */
+static size_t pages_inside(char *const *p, int n, size_t size) {
+  size_t r = 0;
+  for (int i = 0; i < n; i++) {
+    uintptr_t a = ((uintptr_t)p[i] + 4095u) & ~(uintptr_t)4095u;
+    uintptr_t b = ((uintptr_t)p[i] + size) & ~(uintptr_t)4095u;
+    size_t n = b > a ? resident((void *)a, b - a) : 0;
+    r += n == (size_t)-1 ? 0u : n; /* unmapped: its segment went back */
+  }
+  return r;
+}
+static void *colour_hold_main(void *arg) {
+  enum { N = 512 };
+  static char *a4[4 * N], *a8[N], *a16[N];
+  static size_t res[3];
+  (void)arg;
+  for (int i = 0; i < 4 * N; i++) {
+    a4[i] = malloc(4096);
+    if (a4[i]) memset(a4[i], 3, 4096);
+  }
+  for (int i = 0; i < N; i++) {
+    a8[i] = malloc(8192);
+    if (a8[i]) memset(a8[i], 1, 8192);
+  }
+  churn_64k(17); /* a purge, the classes all live */
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < N / 2; i++) {
+      a16[i] = malloc(16384);
+      if (a16[i]) memset(a16[i], 2, 16384);
+      free(a8[i]);
+    }
+    churn_64k(40); /* purges: round 0 drops what the wave left, round 1 holds it */
+    if (round == 1) break;
+    for (int i = 0; i < N / 2; i++) free(a16[i]);
+    for (int i = N / 2; i < N; i++) free(a8[i]);
+    for (int i = 0; i < 4 * N; i++) free(a4[i]);
+    churn_64k(2);
+    for (int i = 0; i < N / 2; i++) {
+      a8[i] = malloc(8192);
+      if (a8[i]) memset(a8[i], 1, 8192);
+    }
+  }
+  res[0] = pages_inside(a8, N / 2, 8192); /* freed, in the hold */
+  for (int i = 0; i < N / 2; i++) free(a16[i]);
+  churn_64k(2400); /* 8 bursts' bytes allocated: the hold ends */
+  res[1] = pages_inside(a8, N / 2, 8192);
+  res[2] = (size_t)N / 2 * (8192 / 4096 - 1); /* whole pages inside each block, at least */
+  return res;
+}
+static void test_colour_hold(void) {
+  pthread_t t;
+  size_t *res = NULL;
+  CHECK(pthread_create(&t, NULL, colour_hold_main, NULL) == 0);
+  CHECK(pthread_join(t, (void **)&res) == 0 && res);
+  if (!res) return;
+  CHECK(res[0] >= res[2]); /* all resident */
+  CHECK(res[1] <= res[2] / 8u);
+}
+
 /* free keeps errno, even when the purge it makes cannot read the process's resident size
  * (a burst's purge asks it: /proc/self/statm, here refused by a descriptor limit of 0, as in a
  * sandbox without /proc). In a thread of its own: 2 MiB of 1 KiB chunks freed (a burst). */
@@ -4234,6 +4299,7 @@ int main(int argc, char **argv) {
   test_purge_local();
   test_purge_burst();
   test_purge_hold();
+  test_colour_hold();
   test_free_keeps_errno();
   test_seg_idle();
   test_seg_spares();
