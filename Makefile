@@ -121,7 +121,7 @@ test: deps $(TEST_BIN) $(B)/test/stress lib $(GLIBC_BIN) $(B)/test/layout_touch
 	  "B=$(B) fuzz/run.sh replay" "test/glibc/run.sh $(B)" \
 	  "$(B)/test/stress -t 8 -d 10" "test/rss/run.sh $(CURDIR)/$(B)/libvcm.so $(B)" \
 	  "LD_PRELOAD=$(CURDIR)/$(B)/libvcm.so $(B)/test/layout_touch" \
-	  "test/preload/run.sh --quick $(CURDIR)/$(B)/libvcm.so"
+	  "test/preload/run.sh --quick $(CURDIR)/$(B)/libvcm.so" "python3 test/bench_report.py"
 
 # The fuzzer (libFuzzer, clang) over region and process operations against a model, for
 # FUZZ_SECONDS; make test replays its corpus (fuzz/corpus) with a gcc build.

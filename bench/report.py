@@ -111,6 +111,7 @@ def markdown(table, names, peer_names, desc, growth, floored, runs, scale, prelo
             "%.2f" % (row[a]["time"] / fl[a]["time"]) if a in row and a in fl else "—"
             for a in names)))
     out.append("\n".join(rows))
+    out += ["", targets(table, names, peers, floored)]
     if failures:
         counts = {}
         for w, a, why, _ in failures:
@@ -119,6 +120,57 @@ def markdown(table, names, peer_names, desc, growth, floored, runs, scale, prelo
         out += ["- %s under %s, %d of %d run(s): %s" % (w, a, n, runs, why)
                 for (w, a, why), n in counts.items()]
     return "\n".join(out) + "\n"
+
+
+# Issues 11 (lean heap) and 12 (nowhere slower): (issue, what, workloads, key, limit, over
+# floor). Workloads absent from a run are left out; the verdicts come from this run's medians.
+TIME_ROWS = ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "r1", "r2"]
+TARGETS = [
+    ("11", "peak RSS ≤ 1.0× the leanest peer", ["r1", "r2"], "rss", 1.0, False),
+    ("11", "peak RSS ≤ 1.1× the leanest peer, every other workload", None, "rss", 1.1, False),
+    ("12", "time ≤ 1.0× the best peer", TIME_ROWS, "time", 1.0, False),
+    ("12", "growth time ≤ 0.85× the best peer", None, "time", 0.85, False),
+    ("12", "g2 ≤ 1.15× its floor (time of g2 / g2floor)", ["g2"], "time", 1.15, True),
+]
+
+
+def targets(table, names, peers, floored):
+    """The issues' targets, met or missed, by this run's medians (vcm is the allocator
+    that is not a peer)."""
+    subject = [a for a in names if a not in peers]
+    if not subject:
+        return ""
+    me = subject[-1]
+    lines = ["### Issues 11 and 12: targets, met or missed, by this run", "",
+             "Ratios of %s to the best peer of the row (to its own floor for the floor "
+             "target), from the medians above; `issues show 11`, `issues show 12` state the "
+             "targets. Not covered here: the load test (`make load`), the producer/consumer "
+             "test (`test/rss`, in `make test`) and callgrind counts (the sections below)." % me,
+             "", "| issue | target | met | missed |", "|---|---|---|---|"]
+    general = [w for w in table if not w.endswith("floor") and w not in ("r1", "r2")]
+    for issue, what, wids, key, limit, over_floor in TARGETS:
+        if wids is None:
+            wids = list(floored) if key == "time" else general
+        met, missed = [], []
+        for w in wids:
+            cell = table.get(w, {}).get(me)
+            if over_floor:
+                fl = table.get(w + "floor", {}).get(me)
+                if not cell or not fl or not fl.get(key):
+                    continue
+                r = cell[key] / fl[key]
+            else:
+                best = _best(table, w, peers, key)
+                if not cell or key not in cell or not best:
+                    continue
+                r = cell[key] / best
+            # Strict: a ratio that rounds to the limit but exceeds it shows three decimals.
+            shown = "%.2f" % r if r <= limit or round(r, 2) > limit else "%.3f" % r
+            (met if r <= limit else missed).append("%s %s×" % (w, shown))
+        if met or missed:
+            lines.append("| %s | %s | %s | %s |" % (issue, what, ", ".join(met) or "—",
+                                                    ", ".join(missed) or "—"))
+    return "\n".join(lines)
 
 
 def write_docs(docs, md, table, names, peer_names, build):
