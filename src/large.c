@@ -175,15 +175,62 @@ static void measure_last(void) {
  * atomic: a growth by copy's free populates the new block from another thread). Not for
  * calloc'd blocks (huge_ok 0): s4's callocs of random sizes look like growths by copy, and
  * huge pages cost it 1.15x the CPU (paired). Returns the end populated. */
+/* Huge pages where they cost less (docs/DESIGN.md §6). A huge page is one fault, not 512, but
+ * its memory may be cold: a guest whose host takes back the free memory it reports (this one)
+ * backs a fresh 2 MiB page anew, and populated so it cost 5.7 ms against 1 ms for 512 small
+ * pages, while a huge page freed a moment before cost 0.4 ms (g4: 0.18-1.46 s with huge pages
+ * against 0.23-0.26 s without and glibc's 0.28-0.31, run after other allocators). So each
+ * populate of a MiB or more is timed, and its cost per MiB averaged for its kind; a populate
+ * takes the kind that costs less (one not measured yet first, huge pages for one huge page),
+ * and the other again (huge pages for one), as memory warms or cools: every PROBE populates
+ * times the ratio of their costs (at most 64), so that tries cost a few per cent at most. Races on the
+ * averages lose a sample at most. */
+#define PROBE 32u
+#define PROBE_RATIO_MAX 64u
+static uint64_t cost[2];  /* ns per MiB populated: small pages [0], huge [1]; 0: not yet */
+static uint32_t passed;   /* populates that could have taken the dearer kind, since its last */
+
+static void timed(unsigned char *p, size_t n, int huge) {
+  uint64_t t = n >= ((size_t)1 << 20) ? vcmi_os_fine_ns() : 0;
+  if (huge)
+    vcmi_os_populate_huge(p, n);
+  else
+    vcmi_os_populate(p, n);
+  if (!t) return;
+  uint64_t c = (vcmi_os_fine_ns() - t) / (n >> 20), was = __atomic_load_n(&cost[huge], __ATOMIC_RELAXED);
+  __atomic_store_n(&cost[huge], was ? (3u * was + c) / 4u + 1u : c + 1u, __ATOMIC_RELAXED);
+}
+
+/* 2: huge pages; 1: one huge page, a try; 0: small pages. */
+static int huge_pays(void) {
+  uint64_t small = __atomic_load_n(&cost[0], __ATOMIC_RELAXED);
+  uint64_t huge = __atomic_load_n(&cost[1], __ATOMIC_RELAXED);
+  if (!huge) return 1; /* not measured: one huge page, a try */
+  int cheap = huge <= small; /* the cheaper kind, or small pages not measured yet */
+  /* a try costs the dearer kind's excess: the further apart, the rarer */
+  uint64_t lo = cheap ? huge : small + !small, hi = cheap ? small : huge;
+  uint32_t every = PROBE * (uint32_t)(hi / lo < PROBE_RATIO_MAX ? hi / lo + 1u : PROBE_RATIO_MAX);
+  if (!small || __atomic_add_fetch(&passed, 1u, __ATOMIC_RELAXED) % every) return cheap ? 2 : 0;
+  return cheap ? 0 : 1;
+}
+
+void vcmi_large_set_costs(uint64_t small, uint64_t huge) {
+  __atomic_store_n(&cost[0], small, __ATOMIC_RELAXED);
+  __atomic_store_n(&cost[1], huge, __ATOMIC_RELAXED);
+  __atomic_store_n(&passed, 0u, __ATOMIC_RELAXED);
+}
+
 static size_t populate(vcmi_large *b, size_t from, size_t to, size_t lim, int huge_ok) {
   size_t h = vcmi_os_huge(), a = (from + h - 1u) & ~(h - 1u), e = (to + h - 1u) & ~(h - 1u);
   if (!h || !huge_ok || vcmi_opt[VCMI_OPT_THP] || to <= from) {
-    if (to > from) vcmi_os_populate(b->p + from, to - from);
+    if (to > from) timed(b->p + from, to - from, 0);
     return to;
   }
   if (e > lim || e - to > to - from) e = to & ~(h - 1u);
-  if (e <= a) {
-    vcmi_os_populate(b->p + from, to - from);
+  int pays = e > a ? huge_pays() : 0;
+  if (pays == 1 && e > a + h) e = a + h;
+  if (!pays) {
+    timed(b->p + from, to - from, 0);
     return to;
   }
   size_t huge = __atomic_load_n(&b->huge, __ATOMIC_RELAXED);
@@ -192,8 +239,8 @@ static size_t populate(vcmi_large *b, size_t from, size_t to, size_t lim, int hu
                                                   __ATOMIC_RELAXED)) {
   }
   if (a > from) vcmi_os_populate(b->p + from, a - from);
-  vcmi_os_populate_huge(b->p + a, e - a);
-  if (to > e) vcmi_os_populate(b->p + e, to - e);
+  timed(b->p + a, e - a, 1);
+  if (to > e) timed(b->p + e, to - e, 0);
   return e > to ? e : to;
 }
 

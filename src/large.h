@@ -50,6 +50,10 @@ size_t vcmi_large_size(vcmi_large *b, const void *p, int capacity, int claim);
 /* malloc_trim: every cached block goes back to the OS. Returns the bytes of their pages that
  * may have been resident (written). Takes large_lock. */
 size_t vcmi_large_trim(void);
+/* Set the costs (ns per MiB) that populates measure and choose huge pages by (large.c: small,
+ * huge; 0: not measured), and start the count to the next try of the dearer kind again. For
+ * tests, which need a choice the machine's memory does not make. Any thread. */
+void vcmi_large_set_costs(uint64_t small, uint64_t huge);
 /* fork hooks (lifecycle.c): large_lock across fork. */
 void vcmi_large_fork_prepare(void);
 void vcmi_large_fork_parent(void);

@@ -126,6 +126,9 @@ void vcmi_os_yield(void);
  * unknown. Keeps errno. Not the fine clock: its vDSO read retries while the kernel updates the
  * time, and single-stepped (a fork at each step, test_fork_every_step) it retried for ever. */
 uint64_t vcmi_os_coarse_ns(void);
+/* The monotonic clock to the nanosecond, by a system call (not the vDSO read, which retries:
+ * above), ns; 0 if unknown. Keeps errno. For timing calls of 100 µs and more (large.c). */
+uint64_t vcmi_os_fine_ns(void);
 /* The coarse clock's tick (its resolution), ns, asked once: two reads a tick apart may be
  * a moment apart. 0 if unknown. Keeps errno. */
 uint64_t vcmi_os_coarse_tick(void);

@@ -475,6 +475,14 @@ uint64_t vcmi_os_coarse_ns(void) {
   return r != 0 ? 0 : (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+uint64_t vcmi_os_fine_ns(void) {
+  struct timespec t;
+  int saved = errno;
+  long r = syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &t);
+  errno = saved;
+  return r != 0 ? 0 : (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 uint64_t vcmi_os_coarse_tick(void) {
   static uint64_t tick; /* + 1: asked */
   uint64_t t = __atomic_load_n(&tick, __ATOMIC_RELAXED);

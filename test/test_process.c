@@ -20,6 +20,7 @@
 #include "harness.h"
 #include "vcm.h"
 #include "os.h"
+#include "large.h"
 
 void free_sized(void *p, size_t n);
 
@@ -393,6 +394,7 @@ static int thp_on(void) {
 static int large_huge_child(void) {
   const size_t M = (size_t)1 << 20;
   int thp = thp_on() && vcmi_os_huge(); /* none on 32-bit targets (os_posix.c) */
+  vcmi_large_set_costs(UINT64_MAX >> 8, 1); /* huge pages the cheaper, whatever they cost here */
   vcm_trim(); /* no cached block: one the parent's tests left keeps its small pages when reused */
   unsigned char *p = malloc_(8 * M), *q;
   if (!p) return __LINE__;
@@ -424,6 +426,36 @@ static int large_huge_child(void) {
   return 0;
 }
 static void test_large_huge(void) { CHECK(in_child(large_huge_child)); }
+
+/* Child of test_large_huge_dear: where huge pages cost more than small ones (cold memory: the
+ * host backs a fresh huge page anew, large.c), a block grown in 1 MiB steps and a growth by copy
+ * get small pages (both got huge pages whatever they cost), their bytes kept. */
+static int large_huge_dear_child(void) {
+  const size_t M = (size_t)1 << 20;
+  vcmi_large_set_costs(1, UINT64_MAX >> 8);
+  vcm_trim();
+  unsigned char *p = malloc_(8 * M), *q;
+  if (!p) return __LINE__;
+  memset(p, 1, 8 * M);
+  for (size_t n = 9 * M; n <= 16 * M; n += M) {
+    if (!(q = realloc_(p, n))) return __LINE__;
+    p = q;
+    memset(p + n - M, 2, M);
+  }
+  if (huge_kib(p) != 0) return __LINE__;
+  unsigned char *grown = malloc_(32 * M);
+  if (!grown) return __LINE__;
+  memcpy(grown, p, 16 * M);
+  free_(p);
+  if (huge_kib(grown) != 0) return __LINE__;
+  if (grown[0] != 1 || grown[8 * M - 1] != 1 || grown[8 * M] != 2 || grown[16 * M - 1] != 2)
+    return __LINE__;
+  free_(grown);
+  return 0;
+}
+static void test_large_huge_dear(void) {
+  if (thp_on() && vcmi_os_huge()) CHECK(in_child(large_huge_dear_child));
+}
 
 /* test_large_populate_move: as test_large_populate_race, but the new block moves (a realloc
  * past its capacity where it cannot grow in place), or is freed into the cache and unmapped
@@ -4379,6 +4411,7 @@ int main(int argc, char **argv) {
 #endif
   test_large_past_cap();
   test_large_huge();
+  test_large_huge_dear();
   test_large_step_populated(); /* last: its block, cached, would serve others' */
   return t_report();
 }
