@@ -162,33 +162,20 @@ static void measure_last(void) {
   if (n) __atomic_store_n(&calloc_dense, dense_at(p, n), __ATOMIC_RELAXED);
 }
 
-/* Huge pages for blocks that grow. A block grown by realloc in steps (populate_step) or by
- * copy (a vector's doubling) has the pages populated that the program writes next; where those
- * cover whole huge pages (2 MiB), they are populated as huge pages: one fault a huge page, not
- * 512 (g4: 131k faults), and one TLB entry where the program's loads of the buffer took 512.
- * Never a huge page that a small-page populate would not have filled: the range's end is
- * rounded up to a huge page only as far as populate's caller allows (lim: the bytes the program
- * asked for, or its capacity) and by no more than the length populated; else down. The mapping
- * is marked for small pages first (all of it: a mapping marked in part is two to the kernel,
- * and a remap of it whole fails), so the program's own faults never take huge pages, and
- * khugepaged never fills a sparse range. b->huge bounds where huge pages may be (a relaxed
- * atomic: a growth by copy's free populates the new block from another thread). Not for
- * calloc'd blocks (huge_ok 0): s4's callocs of random sizes look like growths by copy, and
- * huge pages cost it 1.15x the CPU (paired). Returns the end populated. */
 /* Huge pages where they cost less (docs/DESIGN.md §6). A huge page is one fault, not 512, but
  * its memory may be cold: a guest whose host takes back the free memory it reports (this one)
- * backs a fresh 2 MiB page anew, and populated so it cost 5.7 ms against 1 ms for 512 small
- * pages, while a huge page freed a moment before cost 0.4 ms (g4: 0.18-1.46 s with huge pages
- * against 0.23-0.26 s without and glibc's 0.28-0.31, run after other allocators). So each
- * populate of a MiB or more is timed, and its cost per MiB averaged for its kind; a populate
- * takes the kind that costs less (one not measured yet first, huge pages for one huge page),
- * and the other again (huge pages for one), as memory warms or cools: every PROBE populates
- * times the ratio of their costs (at most 64), so that tries cost a few per cent at most. Races on the
- * averages lose a sample at most. */
+ * backs a fresh 2 MiB block anew, populated at 4.8 ms a MiB against 0.27-0.57 ms for small
+ * pages, where a huge page freed a moment before takes 0.10-0.14 ms (g4 run after other
+ * allocators: 0.60-1.10 s with huge pages always, glibc 0.30-0.35). So each populate of a MiB
+ * or more is timed and its cost per MiB averaged for its kind; a populate takes the kind that
+ * costs less (one not measured yet first, huge pages for one huge page), and the other again
+ * (huge pages for one) every PROBE populates times the ratio of their costs (at most 64), as
+ * memory warms or cools: tries cost a few per cent at most. A race on an average loses a
+ * sample at most. */
 #define PROBE 32u
 #define PROBE_RATIO_MAX 64u
-static uint64_t cost[2];  /* ns per MiB populated: small pages [0], huge [1]; 0: not yet */
-static uint32_t passed;   /* populates that could have taken the dearer kind, since its last */
+static uint64_t cost[2]; /* ns per MiB populated: small pages [0], huge [1]; 0: not yet */
+static uint32_t passed;  /* populates that could have taken the dearer kind, since its last */
 
 static void timed(unsigned char *p, size_t n, int huge) {
   uint64_t t = n >= ((size_t)1 << 20) ? vcmi_os_fine_ns() : 0;
@@ -197,7 +184,8 @@ static void timed(unsigned char *p, size_t n, int huge) {
   else
     vcmi_os_populate(p, n);
   if (!t) return;
-  uint64_t c = (vcmi_os_fine_ns() - t) / (n >> 20), was = __atomic_load_n(&cost[huge], __ATOMIC_RELAXED);
+  uint64_t c = (vcmi_os_fine_ns() - t) / (n >> 20);
+  uint64_t was = __atomic_load_n(&cost[huge], __ATOMIC_RELAXED);
   __atomic_store_n(&cost[huge], was ? (3u * was + c) / 4u + 1u : c + 1u, __ATOMIC_RELAXED);
 }
 
@@ -220,6 +208,20 @@ void vcmi_large_set_costs(uint64_t small, uint64_t huge) {
   __atomic_store_n(&passed, 0u, __ATOMIC_RELAXED);
 }
 
+/* Huge pages for blocks that grow. A block grown by realloc in steps (populate_step) or by
+ * copy (a vector's doubling) has the pages populated that the program writes next; where those
+ * cover whole huge pages (2 MiB), they are populated as huge pages where those cost less
+ * (above): one fault a huge page, not 512 (g4: 131k faults), and one TLB entry where the
+ * program's loads of the buffer took 512.
+ * Never a huge page that a small-page populate would not have filled: the range's end is
+ * rounded up to a huge page only as far as populate's caller allows (lim: the bytes the program
+ * asked for, or its capacity) and by no more than the length populated; else down. The mapping
+ * is marked for small pages first (all of it: a mapping marked in part is two to the kernel,
+ * and a remap of it whole fails), so the program's own faults never take huge pages, and
+ * khugepaged never fills a sparse range. b->huge bounds where huge pages may be (a relaxed
+ * atomic: a growth by copy's free populates the new block from another thread). Not for
+ * calloc'd blocks (huge_ok 0): s4's callocs of random sizes look like growths by copy, and
+ * huge pages cost it 1.15x the CPU (paired). Returns the end populated. */
 static size_t populate(vcmi_large *b, size_t from, size_t to, size_t lim, int huge_ok) {
   size_t h = vcmi_os_huge(), a = (from + h - 1u) & ~(h - 1u), e = (to + h - 1u) & ~(h - 1u);
   if (!h || !huge_ok || vcmi_opt[VCMI_OPT_THP] || to <= from) {
