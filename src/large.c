@@ -548,11 +548,6 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
   /* The old block may be freed meanwhile by another thread: a hint either way. */
   if (old && written_all(old, old_used, old_born))
     populate(d, 0, page_up(old_used), page_up(n), !zero);
-  /* The last page of what malloc asked for: written by a program that fills the block (last),
-   * builds it from its end (a stack, a buffer written back to front) or marks its ends; one call
-   * instead of a trap (s7, which stamps a block's start, middle and end: paired CPU 0.94x).
-   * Never written, it costs a page. A calloc'd block is populated as calloc_dense says. */
-  if (!zero) vcmi_os_populate(d->p + page_up(n) - vcmi_os_page(), vcmi_os_page());
   /* Only the written part of a reused block needs clearing; a fresh mapping reads zero. */
   if (zero && !__atomic_load_n(&calloc_freed, __ATOMIC_RELAXED)) measure_last();
   if (zero) {
