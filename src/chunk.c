@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chunk.h"
+#include "costs.h"
 #include "options.h"
 #include "os.h"
 #include "pair.h"
@@ -65,6 +66,9 @@ static void drop_later(vcmi_heap *h, vcmi_region *r, unsigned k, uint32_t g, uin
   h->drop_pages += (unsigned)((vcmi_class_cap(r, k) << pair) / vcmi_os_page());
 }
 
+/* What a page of a drop of copied sources cost: an average, ns; 0: none yet (move_up). */
+static uint64_t drop_ns;
+
 _Static_assert(VCMI_DROP_BATCH < VCMI_OS_PURGE_BATCH, "room for the pad (purge.c)");
 /* The batch's drop; q (NULL: none), a chunk of the batch handed out again as a move's
  * destination, not yet given to the program: dropped past its first `from` bytes (a page
@@ -91,9 +95,12 @@ static void drop_batch(vcmi_heap *h, const void *q, size_t from) {
           c + at, cap - at + (vcmi_pair_held(up) || !(up & (VCMI_LIVE | VCMI_REMOTE)) ? cap : 0)};
     }
   }
+  size_t pages = h->drop_pages;
   h->drop_n = h->drop_pages = 0;
   bt.n = n;
+  uint64_t t = n && pages ? vcmi_os_fine_ns() : 0;
   vcmi_purge_flush(&bt);
+  if (t) vcmi_costs_avg(&drop_ns, (vcmi_os_fine_ns() - t) / pages);
 }
 void vcmi_moved_drop(vcmi_heap *h) { drop_batch(h, NULL, 0); }
 
@@ -123,17 +130,40 @@ static void drop_if_listed(vcmi_heap *h, const void *q, size_t whole) {
  * buddy) moves both its halves' pages; no such chunk is parked for, nor a QUAD. */
 _Static_assert(MOVE_MIN > 4u * VCMI_PAIR_CAP_MAX, "a moved chunk is never parked for, nor a QUAD");
 
-/* Except a move of fewer than REMAP_PAGES pages from a chunk of the caller's own heap: that is
- * copied, and its source freed, then dropped with the sources of the next moves (drop_later).
- * The kernel invalidates the TLB entries of a range of up to 33 pages one page at a time, and
- * the whole TLB past that (x86's tlb_single_page_flush_ceiling); each page's invalidation traps
- * to the host on a paravirtualised guest: here a move's CPU time was 333 us at 8 pages, 1,213 at
- * 33, 96 at 34 and 133 at 128 (a call moving pages back and forth, thread CPU time). A copy
- * costs its populate and memcpy, 5-10 us a page, and one call drops the sources listed once
- * they hold 34 pages, whose ranges then span more than 33: one invalidation of the whole TLB (8
- * ranges of 8 pages: 90-260 us against 1,600-3,900 one by one). The pages leave RSS as the
- * move would take them, but for fewer than 34 pages waiting (a list of 8 chunks: g2 +0.2 MiB). */
+/* A move of fewer than REMAP_PAGES pages from a chunk of the caller's own heap may instead be
+ * copied, its source freed, then dropped with the sources of the next moves (drop_later),
+ * whichever costs less here (costs.h: copying way 0, its cost a page; remapping way 1, its cost
+ * a call). The kernel invalidates the TLB entries of a range of up to 33 pages one page at a
+ * time, and the whole TLB past that (x86's tlb_single_page_flush_ceiling). Where each page's
+ * invalidation traps to the host (a paravirtualised guest seen on 2026-11-30), a move's CPU time
+ * was 333 us at 8 pages, 1,213 at 33, 96 at 34 and 133 at 128, against a copy's 5-10 us a page
+ * and its share of a drop of 34 pages or more, one invalidation of the whole TLB (8 ranges of 8
+ * pages: 90-260 us against 1,600-3,900 one by one). Where it does not (2026-12-03), g2's moves
+ * of 8-32 pages took 10-23 us, against 3.4-5.0 us a page copied and 1.0-1.6 a page dropped
+ * (remapped: g2's minor faults 132.8k -> 90.5k, peak 292.2 -> 282.2 MiB; docs/DESIGN.md §6).
+ * One move in TIME_EVERY is timed (the clock is a system call, 0.3 us here), and every try.
+ * Copied, the pages leave RSS as the move would take them, but for fewer than 34 pages
+ * waiting (a list of 8 chunks: g2 +0.2 MiB). */
 #define REMAP_PAGES 34u
+#define TIME_EVERY 8u
+static vcmi_costs move_cost;
+static uint32_t moves;   /* moves that could go either way (the count for TIME_EVERY) */
+static uint32_t remaps_timed;
+
+/* A move of way w timed at ns a unit: no more than 4x the average counts (a move now and then
+ * also counts the process's mappings or reads its locked memory: os_posix.c, 0.1-2.5 ms here),
+ * and the first remap not at all (the first move always counts them). */
+static void move_note(unsigned w, uint64_t ns) {
+  uint64_t was = __atomic_load_n(&move_cost.ns[w], __ATOMIC_RELAXED);
+  if (w == 1u && __atomic_fetch_add(&remaps_timed, 1u, __ATOMIC_RELAXED) == 0) return;
+  vcmi_costs_note(&move_cost, w, was && ns > 4u * was ? 4u * was : ns);
+}
+
+void vcmi_move_set_costs(uint64_t copy, uint64_t remap) {
+  vcmi_costs_set(&move_cost, copy, remap);
+  __atomic_store_n(&drop_ns, 0u, __ATOMIC_RELAXED);
+  __atomic_store_n(&remaps_timed, 1u, __ATOMIC_RELAXED);
+}
 /* A copied source of KEEP_CAP or more (16 pages and up) is not listed: freed, its pages stay
  * until a purge, and the next vector entering its class (the free list's head) is copied onto
  * them instead of onto populated ones. g2's vectors reach the 128 and 256 KiB classes in a wave
@@ -160,13 +190,29 @@ static size_t move_up(void *q, const void *p, size_t keep, size_t src_cap, int f
   if ((keep >= MOVE_MIN || (fresh && src_cap >= MOVE_MIN && keep > src_cap / 2u)) &&
       whole <= src_cap && !(((uintptr_t)p | (uintptr_t)q) & (page - 1u)) &&
       !vcmi_opt[VCMI_OPT_CHECK]) {
-    if (may_later && whole / page < REMAP_PAGES) {
+    size_t pages = whole / page;
+    unsigned w = 1u;
+    uint64_t t = 0;
+    if (may_later && pages < REMAP_PAGES) {
+      w = vcmi_costs_pick(&move_cost, pages, 1u);
+      if ((w & VCMI_COSTS_TRY) ||
+          __atomic_add_fetch(&moves, 1u, __ATOMIC_RELAXED) % TIME_EVERY == 0)
+        t = vcmi_os_fine_ns();
+      w &= 1u;
+    }
+    if (w == 1u && vcmi_os_move((void *)(uintptr_t)p, q, whole) == 0) {
+      if (t) move_note(1u, vcmi_os_fine_ns() - t);
+      return 0;
+    }
+    if (may_later && pages < REMAP_PAGES) { /* copied, the source dropped later */
       vcmi_os_populate(q, whole); /* faults none: q may hold some pages, or none */
       memcpy(q, p, keep);
+      if (t && w == 0u)
+        move_note(0u, (vcmi_os_fine_ns() - t) / pages +
+                          __atomic_load_n(&drop_ns, __ATOMIC_RELAXED));
       *later = 1;
       return keep;
     }
-    if (vcmi_os_move((void *)(uintptr_t)p, q, whole) == 0) return 0;
   }
   /* Onto an empty chunk the copy faults in each page it writes, a trap each: one call faults
    * them in first (1.05-1.24 against 1.5 us a page here). Only a page-aligned q (a class of a

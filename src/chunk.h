@@ -62,5 +62,9 @@ int vcmi_seg_expand(vcmi_region *r, void *p, size_t n);
  * the program may now write all of it, so a later move must copy all of it). 0 if p is not a
  * live chunk start (reported). */
 size_t vcmi_seg_size(vcmi_region *r, const void *p, int capacity, int claim);
+/* Set the costs that a small vector's moves measure and choose by (copying, ns a page with
+ * its drop; remapping, ns a move: 0, not measured), and restart the count to the next try of
+ * the dearer way. For tests, which need a choice the machine does not make. Any thread. */
+void vcmi_move_set_costs(uint64_t copy, uint64_t remap);
 
 #endif

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "costs.h"
 #include "large.h"
 #include "meta.h"
 #include "misuse.h"
@@ -167,15 +168,9 @@ static void measure_last(void) {
  * backs a fresh 2 MiB block anew, populated at 4.8 ms a MiB against 0.27-0.57 ms for small
  * pages, where a huge page freed a moment before takes 0.10-0.14 ms (g4 run after other
  * allocators: 0.60-1.10 s with huge pages always, glibc 0.30-0.35). So each populate of a MiB
- * or more is timed and its cost per MiB averaged for its kind; a populate takes the kind that
- * costs less (one not measured yet first, huge pages for one huge page), and the other again
- * (huge pages for one) every PROBE populates times the ratio of their costs (at most 64), as
- * memory warms or cools: tries cost a few per cent at most. A race on an average loses a
- * sample at most. */
-#define PROBE 32u
-#define PROBE_RATIO_MAX 64u
-static uint64_t cost[2]; /* ns per MiB populated: small pages [0], huge [1]; 0: not yet */
-static uint32_t passed;  /* populates that could have taken the dearer kind, since its last */
+ * or more is timed and its cost per MiB averaged for its kind, small pages way 0 and huge
+ * pages way 1 of a choice by cost (costs.h: a try of huge pages is one huge page). */
+static vcmi_costs cost;
 
 static void timed(unsigned char *p, size_t n, int huge) {
   uint64_t t = n >= ((size_t)1 << 20) ? vcmi_os_fine_ns() : 0;
@@ -183,30 +178,16 @@ static void timed(unsigned char *p, size_t n, int huge) {
     vcmi_os_populate_huge(p, n);
   else
     vcmi_os_populate(p, n);
-  if (!t) return;
-  uint64_t c = (vcmi_os_fine_ns() - t) / (n >> 20);
-  uint64_t was = __atomic_load_n(&cost[huge], __ATOMIC_RELAXED);
-  __atomic_store_n(&cost[huge], was ? (3u * was + c) / 4u + 1u : c + 1u, __ATOMIC_RELAXED);
+  if (t) vcmi_costs_note(&cost, (unsigned)huge, (vcmi_os_fine_ns() - t) / (n >> 20));
 }
 
 /* 2: huge pages; 1: one huge page, a try; 0: small pages. */
 static int huge_pays(void) {
-  uint64_t small = __atomic_load_n(&cost[0], __ATOMIC_RELAXED);
-  uint64_t huge = __atomic_load_n(&cost[1], __ATOMIC_RELAXED);
-  if (!huge) return 1; /* not measured: one huge page, a try */
-  int cheap = huge <= small; /* the cheaper kind, or small pages not measured yet */
-  /* a try costs the dearer kind's excess: the further apart, the rarer */
-  uint64_t lo = cheap ? huge : small + !small, hi = cheap ? small : huge;
-  uint32_t every = PROBE * (uint32_t)(hi / lo < PROBE_RATIO_MAX ? hi / lo + 1u : PROBE_RATIO_MAX);
-  if (!small || __atomic_add_fetch(&passed, 1u, __ATOMIC_RELAXED) % every) return cheap ? 2 : 0;
-  return cheap ? 0 : 1;
+  unsigned w = vcmi_costs_pick(&cost, 1u, 1u);
+  return w == 1u ? 2 : w == (1u | VCMI_COSTS_TRY) ? 1 : 0;
 }
 
-void vcmi_large_set_costs(uint64_t small, uint64_t huge) {
-  __atomic_store_n(&cost[0], small, __ATOMIC_RELAXED);
-  __atomic_store_n(&cost[1], huge, __ATOMIC_RELAXED);
-  __atomic_store_n(&passed, 0u, __ATOMIC_RELAXED);
-}
+void vcmi_large_set_costs(uint64_t small, uint64_t huge) { vcmi_costs_set(&cost, small, huge); }
 
 /* Huge pages for blocks that grow. A block grown by realloc in steps (populate_step) or by
  * copy (a vector's doubling) has the pages populated that the program writes next; where those

@@ -21,6 +21,8 @@
 #include "vcm.h"
 #include "os.h"
 #include "large.h"
+#include "chunk.h"
+#include "costs.h"
 
 void free_sized(void *p, size_t n);
 
@@ -3298,14 +3300,16 @@ static int move_each(unsigned char **u, unsigned char **old, unsigned cnt, size_
   return 0;
 }
 
-/* A vector of fewer than 34 pages growing out of its chunk is copied, not remapped (chunk.c,
- * REMAP_PAGES: a remap's TLB invalidation page by page costs more here), and a chunk of under
+/* A vector of fewer than 34 pages growing out of its chunk, where copying costs less (chunk.c,
+ * REMAP_PAGES: where a remap's TLB invalidation page by page traps to the host), is copied, not
+ * remapped, and a chunk of under
  * 16 pages it left is dropped once the sources listed reach 34 pages (5 of 8 here): its pages
  * out of RSS, unless it was handed out again first, whose bytes the drop keeps; a move onto a
  * listed chunk drops its pages past the bytes it copies. In an exec'd child: the classes have
  * fresh chunks, handed out in order, and a freed chunk is the next one its class hands out. */
 static int growth_copy_child(void) {
   const size_t K = 1024, n = 32 * K, m = 15 * K;
+  vcmi_move_set_costs(1, UINT64_MAX >> 8); /* copying the cheaper, whatever it costs here */
   vcm_stats a, b;
   unsigned char *u[6], *old[6], *v, *w, *x, *y;
   if (!(v = realloc_(NULL, n))) return 4;
@@ -3342,6 +3346,7 @@ static void test_growth_copy(void) { CHECK_EQ(exec_child("growth_copy"), 1); }
  * fresh chunks only, and a freed chunk is the next one it hands out. */
 static int growth_keep_child(void) {
   const size_t K = 1024, n = 64 * K;
+  vcmi_move_set_costs(1, UINT64_MAX >> 8); /* copying the cheaper, whatever it costs here */
   unsigned char *u[3], *old[3], *y, *w, *stay = realloc_(NULL, n);
   if (!stay) return 4;
   memset(stay, 1, n);
@@ -3366,6 +3371,7 @@ static void test_growth_keep(void) { CHECK_EQ(exec_child("growth_keep"), 1); }
  * those classes. */
 static int growth_lone_child(void) {
   const size_t K = 1024, n = 64 * K;
+  vcmi_move_set_costs(1, UINT64_MAX >> 8); /* copying the cheaper, whatever it costs here */
   unsigned char *v = realloc_(NULL, n), *w, *x;
   if (!v) return 4;
   memset(v, 5, n);
@@ -3378,6 +3384,59 @@ static int growth_lone_child(void) {
   return vcm_check(NULL) != 0 ? 9 : 0;
 }
 static void test_growth_lone(void) { CHECK_EQ(exec_child("growth_lone"), 1); }
+
+/* Where remapping costs less (chunk.c: measured; pinned here), a vector of fewer than 34 pages
+ * growing out of its chunk of this heap is remapped, not copied: nothing copied, its bytes
+ * intact, the chunk it left out of RSS at once (no list waiting for 34 pages); pinned the
+ * other way, the same move copies. In an exec'd child: the classes have fresh chunks only. */
+static int growth_small_remap_child(void) {
+  const size_t K = 1024, n = 32 * K;
+  vcm_stats a, b;
+  unsigned char *v, *w;
+  for (int way = 1; way >= 0; way--) {
+    if (way)
+      vcmi_move_set_costs(UINT64_MAX >> 8, 1); /* remapping the cheaper */
+    else
+      vcmi_move_set_costs(1, UINT64_MAX >> 8);
+    if (!(v = realloc_(NULL, n))) return 4;
+    memset(v, 1 + way, n);
+    vcm_stats_get(&a);
+    if (!(w = realloc_(v, n + 1)) || w == v || !all_of(w, n, 1 + way)) return 5;
+    vcm_stats_get(&b);
+    if (way && (b.bytes_copied != a.bytes_copied || b.os_remapped - a.os_remapped < n ||
+                resident(v, n) != 0))
+      return 6;
+    if (!way && (b.bytes_copied - a.bytes_copied != n || b.os_remapped != a.os_remapped ||
+                 resident(v, n) != n / 4096))
+      return 7;
+    free(w);
+  }
+  return vcm_check(NULL) != 0 ? 8 : 0;
+}
+static void test_growth_small_remap(void) { CHECK_EQ(exec_child("growth_small_remap"), 1); }
+
+/* The choice by cost (costs.h): way 1 tried first, then way 0, then the cheaper for the task's
+ * units, and the dearer again as a try every PROBE takings times their ratio, plus one. */
+static void test_costs_pick(void) {
+  vcmi_costs c = {{0, 0}, 0};
+  CHECK_EQ(vcmi_costs_pick(&c, 1, 1), 1u | VCMI_COSTS_TRY);
+  vcmi_costs_note(&c, 1, 1000);
+  CHECK_EQ(vcmi_costs_pick(&c, 1, 1), 0u | VCMI_COSTS_TRY);
+  vcmi_costs_note(&c, 0, 99); /* 100 a unit: 8 units 800, cheaper than 1,001 */
+  unsigned tries = 0, zeros = 0;
+  for (int i = 0; i < 1000; i++) {
+    unsigned w = vcmi_costs_pick(&c, 8, 1);
+    tries += (w & VCMI_COSTS_TRY) != 0;
+    zeros += w == 0u;
+  }
+  CHECK_EQ(tries, 1000u / (VCMI_COSTS_PROBE * 2u)); /* ratio 1: every 64th */
+  CHECK_EQ(zeros + tries, 1000u);
+  CHECK_EQ(vcmi_costs_pick(&c, 11, 1) & 1u, 1u); /* 11 units: 1,100 against 1,001 */
+  vcmi_costs_note(&c, 1, 1000000); /* the average moves a quarter of the way */
+  CHECK_EQ(c.ns[1], (3u * 1001u + 1000000u) / 4u + 1u);
+  vcmi_costs_set(&c, 5, 7);
+  CHECK(c.ns[0] == 5 && c.ns[1] == 7 && c.passed == 0);
+}
 
 /* A vector copied onto a fresh chunk has the pages the copy writes faulted in by one call
  * before it: those pages only (RSS as the copy alone makes it), the rest of the chunk not
@@ -4291,6 +4350,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "growth_copy") == 0) return growth_copy_child();
   if (argc > 1 && strcmp(argv[1], "growth_keep") == 0) return growth_keep_child();
   if (argc > 1 && strcmp(argv[1], "growth_lone") == 0) return growth_lone_child();
+  if (argc > 1 && strcmp(argv[1], "growth_small_remap") == 0) return growth_small_remap_child();
   if (argc > 1 && strcmp(argv[1], "copy_populated") == 0) return copy_populated_child();
   if (argc > 1 && strcmp(argv[1], "move_room") == 0) return move_room_child();
   if (argc > 1 && strcmp(argv[1], "big_mib") == 0) return big_mib_child();
@@ -4379,6 +4439,8 @@ int main(int argc, char **argv) {
   test_growth_copy();
   test_growth_keep();
   test_growth_lone();
+  test_growth_small_remap();
+  test_costs_pick();
   test_copy_populated();
   test_move_room();
   test_big_mib();
