@@ -20,7 +20,7 @@
 
 #define LARGE_MIN ((size_t)512 << 10)
 /* The cache keeps freed blocks mapped for reuse: at most CACHE_MAX_BYTES of their possibly
- * written pages, no more than 16x the live blocks' capacity, and no more than the live blocks'
+ * written pages (dense blocks more: cache_wide), no more than 16x the live blocks' capacity, and no more than the live blocks'
  * high-water less what is live plus CACHE_OVER (live_taken; a block past a bound has its pages
  * dropped before it is cached: it then costs address space only), and CACHE_MAX_SPAN of
  * address space. */
@@ -143,9 +143,19 @@ static int dense_at(const unsigned char *p, size_t n) {
  * measured: dropped but for its first page, as it may have touched few pages of its written
  * extent, and a kept part would gather more at each reuse. */
 #define WRITE_MAX 32u /* bytes a ns: faster than a thread fills memory */
-static int written_all(const unsigned char *p, size_t used, uint64_t born) {
+/* The last block measured by written(): dense (1) or not (0); a hint for one too young to be
+ * measured (cache_put). Relaxed. */
+static int last_dense;
+/* 1 if b was written all over, 0 if not, -1 if too young to tell (not measured). */
+static int written(const unsigned char *p, size_t used, uint64_t born) {
   uint64_t age = vcmi_os_coarse_ns() - born, tick = vcmi_os_coarse_tick();
-  return age >= tick && age - tick >= used / WRITE_MAX && dense_at(p, used);
+  if (age < tick || age - tick < used / WRITE_MAX) return -1;
+  int d = dense_at(p, used);
+  __atomic_store_n(&last_dense, d, __ATOMIC_RELAXED);
+  return d;
+}
+static int written_all(const unsigned char *p, size_t used, uint64_t born) {
+  return written(p, used, born) > 0;
 }
 
 /* Before any calloc'd block is freed: measure the last one calloc'd, if it is still live. Its
@@ -390,12 +400,32 @@ static vcmi_large *cache_take(size_t n, size_t cap, size_t al, int *grow) {
   return d;
 }
 
+/* The written bytes the cache may keep of dense blocks (known written all over: a reuse
+ * spares a fault a page), where CACHE_MAX_BYTES is less: half the live blocks' capacity, within
+ * the high-water bound. Threads that each fill a few big blocks at a time kept more in flight
+ * than the fixed bound holds (8 threads of 4 blocks of 0.5-16.5 MiB: 2,757 of 24,000 frees
+ * dropped their pages, 1.2x glibc's time). Sparse blocks stay within CACHE_MAX_BYTES: their
+ * kept pages would gather more at each reuse (s7). Under large_lock. */
+static size_t cache_wide(size_t bound) {
+  size_t half = live_cap / 2u;
+  if (!CACHE_MAX_BYTES || half <= CACHE_MAX_BYTES) return 0;
+  return half < bound ? half : bound;
+}
+
+/* The address space the cache may hold: CACHE_MAX_SPAN, more in proportion where dense blocks
+ * may keep more than CACHE_MAX_BYTES (cache_wide). Under large_lock. */
+static size_t cache_span_max(void) {
+  size_t half = live_cap / 2u;
+  if (!CACHE_MAX_BYTES || half <= CACHE_MAX_BYTES) return CACHE_MAX_SPAN;
+  return CACHE_MAX_SPAN / CACHE_MAX_BYTES * half;
+}
+
 /* Put b in the cache, or give it back to the OS. b is neither live nor cached; dense: its
  * written pages are known resident (1), not (0), or unknown (-1: measured if it would be
  * dropped, written_all). Takes and gives large_lock. */
 static void cache_put(vcmi_large *b, int dense) {
   vcmi_lock_take(&large_lock);
-  if (b->cap <= CACHE_MAX_BLOCK && cache_span + b->cap <= CACHE_MAX_SPAN) {
+  if (b->cap <= CACHE_MAX_BLOCK && cache_span + b->cap <= cache_span_max()) {
     /* Resident pages kept for reuse stay within 16x the live blocks' capacity (a program that
      * frees its large blocks and goes on with small ones does not keep them resident: r2), and
      * within the live blocks' high-water less what is live, plus CACHE_OVER (the large blocks,
@@ -405,25 +435,32 @@ static void cache_put(vcmi_large *b, int dense) {
      * writes from there); any other is dropped but for its first page (the one a reuse writes
      * first, if any: s7 faulted it back after each of its 14.7k drops): the pages its dirty
      * extent counts may be few (s7 writes three a block), and a kept part would gather more at
-     * each reuse. */
+     * each reuse. A dense block may be kept past CACHE_MAX_BYTES, up to cache_wide. */
     size_t keep = live_cap < CACHE_MAX_BYTES / 16 ? 16 * live_cap : CACHE_MAX_BYTES;
     if (!live_cap) {
       for (vcmi_large *c = cache; c && idle_keep; c = c->next)
         if (c->idle == 2) idle_keep = 0; /* kept a whole idle spell for nothing */
       if (idle_keep) keep = CACHE_MAX_BYTES;
     }
-    if (keep > live_taken_max - live_taken + CACHE_OVER)
-      keep = live_taken_max - live_taken + CACHE_OVER;
+    size_t bound = live_taken_max - live_taken + CACHE_OVER, wide = cache_wide(bound);
+    if (keep > bound) keep = bound;
     b->idle = live_cap ? 0u : 2u;
-    if (cache_bytes + page_up(b->dirty) > keep) {
+    size_t held = cache_bytes, need = page_up(b->dirty);
+    if (held + need > keep) {
       if (b->idle) b->idle = 1;
-      size_t room = keep > cache_bytes ? (keep - cache_bytes) & ~(vcmi_os_page() - 1u) : 0;
       vcmi_lock_give(&large_lock); /* b is nobody else's: measure and drop its pages unlocked */
+      if (dense < 0 && wide > keep) { /* too young to measure: as the last block measured */
+        dense = written(b->p, b->used, b->born);
+        if (dense < 0) dense = __atomic_load_n(&last_dense, __ATOMIC_RELAXED);
+      }
+      if (dense > 0 && wide > keep) keep = wide;
+      size_t room = keep > held ? (keep - held) & ~(vcmi_os_page() - 1u) : 0;
       if (room && dense < 0) dense = written_all(b->p, b->used, b->born);
-      drop_from(b, huge_down(b, dense > 0 ? room : room ? vcmi_os_page() : 0));
+      if (held + need > keep)
+        drop_from(b, huge_down(b, dense > 0 ? room : room ? vcmi_os_page() : 0));
       vcmi_lock_take(&large_lock);
     }
-    if (cache_span + b->cap <= CACHE_MAX_SPAN) {
+    if (cache_span + b->cap <= cache_span_max()) {
       /* Kept mapped (its pagemap entry too: a double free still finds it, not live). */
       push(&cache, b);
       cache_bytes += page_up(b->dirty);

@@ -7,7 +7,7 @@
   X(STATS, 0, "print statistics to stderr at exit (1 = text, 2 = JSON)")                     \
   X(CHECK, 0, "fill slack and freed chunks; report overflows and writes after free (1)")      \
   X(PURGE_MB, 16, "most MiB freed by a thread between returns of memory to the OS; also set by mallopt(M_TRIM_THRESHOLD, bytes)") \
-  X(LARGE_CACHE_MB, 64, "MiB of freed large blocks kept mapped for reuse")                   \
+  X(LARGE_CACHE_MB, 64, "MiB of freed large blocks kept mapped for reuse (of blocks written all over: up to half the live blocks' capacity)") \
   X(THP, 0, "ask for transparent huge pages on large blocks of 2 MiB and more (1)")          \
   X(VERBOSE, 0, "print the options in effect at start-up (1) ")
 

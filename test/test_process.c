@@ -175,6 +175,43 @@ static int large_cache_peak_child(void) {
   return 0;
 }
 
+/* Child of test_large_cache_wide (VCM_LARGE_CACHE_MB=4: the cache keeps 4 MiB of written
+ * pages). Blocks known written all over may keep more, up to half the live blocks' capacity
+ * (within the high-water bound: a 30 MiB block taken and freed first lifts it): five dense
+ * blocks of 1.5 MiB freed stay resident whole, 7.5 MiB (the third was cut to fit 4 MiB, the
+ * next two dropped). One too young to be measured is taken as dense as the last one measured;
+ * a sparse one (half written) is dropped as before. */
+static int large_cache_wide_child(void) {
+  const size_t M = 1u << 20, n = 3 * M / 2, pages = n / 4096;
+  unsigned char *live[4], *d[5], *spike, *sparse, *y;
+  for (int i = 0; i < 4; i++)
+    if (!(live[i] = malloc_(7 * M))) return __LINE__; /* 32 MiB of capacity, untouched */
+  if (!(spike = malloc_(30 * M))) return __LINE__;
+  free_(spike);
+  if (!(sparse = malloc_(n))) return __LINE__;
+  memset(sparse, 1, n / 2); /* half its pages: not dense */
+  for (int i = 0; i < 5; i++) {
+    if (!(d[i] = malloc_(n))) return __LINE__;
+    memset(d[i], 2, n);
+  }
+  usleep(20000); /* lived long enough to be measured */
+  for (int i = 0; i < 5; i++) free_(d[i]);
+  for (int i = 0; i < 5; i++)
+    if (resident(d[i], n) != pages) return __LINE__;
+  if (!(y = malloc_(n))) return __LINE__; /* a cached block, written at once, freed young */
+  memset(y, 3, n);
+  free_(y);
+  if (resident(y, n) != pages) return __LINE__;
+  free_(sparse);
+  if (resident(sparse, n) > 1) return __LINE__;
+  for (int i = 0; i < 4; i++) free_(live[i]);
+  return 0;
+}
+static int exec_child_env(const char *mode, char *env1, char *env2);
+static void test_large_cache_wide(void) {
+  CHECK_EQ(exec_child_env("large_cache_wide", "VCM_LARGE_CACHE_MB=4", NULL), 1);
+}
+
 /* Kilobytes of page tables the process holds (VmPTE); 0 if unknown. */
 static size_t page_tables_kib(void) {
   FILE *f = fopen("/proc/self/status", "r");
@@ -4351,6 +4388,11 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "growth_keep") == 0) return growth_keep_child();
   if (argc > 1 && strcmp(argv[1], "growth_lone") == 0) return growth_lone_child();
   if (argc > 1 && strcmp(argv[1], "growth_small_remap") == 0) return growth_small_remap_child();
+  if (argc > 1 && strcmp(argv[1], "large_cache_wide") == 0) {
+    int line = large_cache_wide_child();
+    if (line) fprintf(stderr, "%s:%d: check failed (in a child)\n", __FILE__, line);
+    return line != 0;
+  }
   if (argc > 1 && strcmp(argv[1], "copy_populated") == 0) return copy_populated_child();
   if (argc > 1 && strcmp(argv[1], "move_room") == 0) return move_room_child();
   if (argc > 1 && strcmp(argv[1], "big_mib") == 0) return big_mib_child();
@@ -4382,6 +4424,7 @@ int main(int argc, char **argv) {
   test_large_calloc_dense();
   test_large_calloc_first();
   test_large_cache_peak();
+  test_large_cache_wide();
   test_large_drop_tables();
   test_large_growth_copy();
   test_large_populate_race();
