@@ -780,8 +780,10 @@ static void *borrow(vcmi_heap *h, unsigned t, size_t n) {
 
 /* A malloc's head take from class k of s (take_any, below), if k carves no more. */
 static void *head_take(vcmi_segment *s, unsigned k, size_t n) {
-  return !s->gained[k] && reg(s)->free_head[k] != VCMI_NONE && vcmi_pairs_here(reg(s), k)
-             ? vcmi_pair_take_head(reg(s), k, n)
+  vcmi_region *r = reg(s);
+  return !s->gained[k] && r->free_head[k] != VCMI_NONE &&
+                 (r->xscale ? vcmi_pair_colour_here(r) : vcmi_pairs_here(r, k))
+             ? vcmi_pair_take_head(r, k, n)
              : NULL;
 }
 
@@ -795,8 +797,10 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, int grow, vcmi_region 
   /* a wave (below): the segment whose head take served t's last slow malloc serves it again
    * while it can, before the other segments' lists are looked at (x4 at 0.3: the slow path's
    * walks of the segments 11.4 M -> 3.8 M instructions) */
-  if (h->lane_s && h->lane_t == t && !grow && (p = head_take(h->lane_s, k + 1u, n)))
-    return *rp = reg(h->lane_s), p;
+  if (h->lane_s && h->lane_t == t && !grow && (p = head_take(h->lane_s, k + 1u, n))) {
+    if (!x) *rp = reg(h->lane_s); /* a colour pair's segment is not of class k (below) */
+    return p;
+  }
   seg_index(h);
   EACH_SEG_OF(h, x, s, i)
     if ((p = vcmi_take_free(reg(s), k, n))) return *rp = reg(s), p;
@@ -844,6 +848,15 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, int grow, vcmi_region 
       if ((p = head_take(s, k + 1u, n))) {
         h->lane_s = s, h->lane_t = t;
         return *rp = reg(s), p;
+      }
+  /* A colour class's malloc likewise takes two buddies of the colour class below (pair.h), in
+   * that class's fine segment; cur[t] stays (that segment holds no chunk of class k). */
+  s = NULL;
+  if (!grow && x == VCMI_XSCALE_COLOUR)
+    EACH_SEG_OF(h, x, s, i)
+      if (s->fine_k == k + 1u && (p = head_take(s, k + 1u, n))) {
+        h->lane_s = s, h->lane_t = t;
+        return p;
       }
   *reused = 0;
   if (grow == VCMI_GROW_REUSE) return NULL;

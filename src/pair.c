@@ -17,7 +17,8 @@
  * MERGED chunk (vcmi_pair_take), both taken off their free list (an append into 2 KiB, four of
  * 512 bytes as a QUAD); an upper 2 KiB chunk growing
  * out moves down into the pair with its free lower buddy (vcmi_pair_slide). In the classes of a
- * page to 64 KiB only the grow into a free upper buddy (dropped too) is made. */
+ * page to 64 KiB only the grow into a free upper buddy (dropped too) is made; in the colour
+ * classes only a malloc's head take (pair.h, vcmi_pair_colour_here). */
 #include <string.h>
 
 #include "pair.h"
@@ -187,7 +188,8 @@ size_t vcmi_pair_leave(vcmi_region *r, const vcmi_loc *loc) {
   unsigned k = (unsigned)loc->k;
   uint32_t want = loc->g >> 1, q = r->pairs[k];
   vcmi_entry *prev = NULL; /* the held half before, NULL: the list's head */
-  VCMI_ASSERT(r->xscale == 0 && (VCMI_PAIR_LEAVE_MASK >> k & 1u) && !(loc->g & 1u));
+  VCMI_ASSERT((r->xscale == 0 ? (VCMI_PAIR_LEAVE_MASK >> k & 1u) != 0 : vcmi_pair_colour_here(r)) &&
+              !(loc->g & 1u));
   if (!(r->paired >> k & 1u)) q = VCMI_NONE; /* no held half: pairs[k] unset */
   for (uint32_t i = 0; i < LEAVE_WALK && q != VCMI_NONE; i++) {
     vcmi_loc up = {k, 2u * q + 1u, vcmi_entry_at(r, k, 2u * q + 1u)};
@@ -251,7 +253,8 @@ static void *taken_as_one(vcmi_region *r, unsigned k, uint32_t g, unsigned lg, s
 #define HEAD_LOOK 4u
 
 void *vcmi_pair_take_head(vcmi_region *r, unsigned k, size_t n) {
-  VCMI_ASSERT(vcmi_pairs_here(r, k) && n <= 2u * ((const vcmi_segment *)(const void *)r)->cap[k]);
+  VCMI_ASSERT((vcmi_pairs_here(r, k) || vcmi_pair_colour_here(r)) &&
+              n <= 2u * ((const vcmi_segment *)(const void *)r)->cap[k]);
   const vcmi_entry *map = r->mapk[k];
   uint32_t c = r->free_head[k], prev = VCMI_NONE;
   for (unsigned i = 0; i < HEAD_LOOK && c != VCMI_NONE; i++) {

@@ -54,6 +54,21 @@ static inline int vcmi_pairs_here(const vcmi_region *r, size_t k) {
          __atomic_load_n((vcmi_heap *const *)&r->owner, __ATOMIC_RELAXED) == h && !h->check;
 }
 
+/* Colour pairs: two free buddies of a colour class (heap.h: 2^l * 129/128 bytes, a fine
+ * segment's one class) lie where a chunk of 2^(l+1)'s colour class would, at the same offsets in
+ * their pages: a malloc of that class whose own list is empty takes them as one MERGED chunk
+ * (vcmi_pair_take_head) once the class below carves no more. C++'s containers leave each colour
+ * class for the next in a wave (new block, copy, free): the pages a wave leaves serve the next
+ * size where they are, as glibc's coalesced blocks do, not dropped while the class above faults
+ * fresh ones in (docs/DESIGN.md §6, "Pairs"). Such a pair is freed as the big classes' are
+ * (vcmi_pair_leave); nothing else of pairs is done there (no grow, park, slide, take, QUAD).
+ * The owner's own segment, outside check mode, as vcmi_pairs_here. */
+static inline int vcmi_pair_colour_here(const vcmi_region *r) {
+  const vcmi_heap *h = vcmi_tls_heap;
+  return r->xscale == VCMI_XSCALE_COLOUR &&
+         __atomic_load_n((vcmi_heap *const *)&r->owner, __ATOMIC_RELAXED) == h && !h->check;
+}
+
 /* Classes of a page up to VCMI_GROW_CAP_MAX (each chunk whole pages) pair only one way: a live
  * lower chunk grows into its free upper buddy, resident or dropped, as one MERGED chunk
  * (vcmi_pair_grow): its own pages stay, nothing is copied, where a move to the class above
@@ -82,7 +97,8 @@ static inline int vcmi_pair_buddy_free(const vcmi_loc *loc, int dropped_ok) {
  * fits four chunks and the pair above is HELD or both its halves free. Returns p, or NULL
  * (nothing done). */
 void *vcmi_pair_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n);
-/* The MERGED chunk at loc (g even, of a class over VCMI_PAIR_CAP_MAX that grows into buddies)
+/* The MERGED chunk at loc (g even, of a class over VCMI_PAIR_CAP_MAX that grows into buddies,
+ * or of a colour class)
  * is about to be freed by its owner, or was freed by another thread and is being collected:
  * its upper half goes back to the free list now, not at the next sweep, if found within a
  * short walk of its class's list. Returns its bytes (capacity: the caller counts them freed),
@@ -90,12 +106,13 @@ void *vcmi_pair_grow(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n);
 size_t vcmi_pair_leave(vcmi_region *r, const vcmi_loc *loc);
 /* A chunk of state (the owner's, live) at loc leaves as a MERGED pair whose upper half
  * vcmi_pair_leave frees: a pair, not a QUAD, of a class over VCMI_PAIR_CAP_MAX that grows
- * into buddies (the smaller classes' pairs wait for the sweep: a take's, a slide's or a
- * parked half's). */
+ * into buddies, or of a colour class (the smaller classes' pairs wait for the sweep: a
+ * take's, a slide's or a parked half's). */
 static inline int vcmi_pair_leaves(const vcmi_region *r, size_t k, uint32_t state) {
   return (state & (VCMI_MERGED | VCMI_QUAD)) == VCMI_MERGED &&
-         ((const vcmi_segment *)(const void *)r)->cap[k] > VCMI_PAIR_CAP_MAX &&
-         vcmi_pair_grows_here(r, k);
+         (r->xscale ? vcmi_pair_colour_here(r)
+                    : ((const vcmi_segment *)(const void *)r)->cap[k] > VCMI_PAIR_CAP_MAX &&
+                          vcmi_pair_grows_here(r, k));
 }
 /* The classes whose pairs vcmi_pair_leave frees in a segment of xscale 0, capacity 2^(LMAX -
  * k) over VCMI_PAIR_CAP_MAX up to VCMI_GROW_CAP_MAX (bit k, as the region's paired). */
@@ -140,7 +157,8 @@ int vcmi_pair_park(vcmi_region *r, const vcmi_loc *loc);
  * of that lg from class k until a purge marks its chunks again (bit lg of pair_dry). NULL: none
  * found. */
 void *vcmi_pair_take(vcmi_region *r, unsigned k, unsigned lg, size_t n);
-/* For a malloc of class k - 1, which has no free chunk, while class k carves no fresh chunks
+/* For a malloc of class k - 1 (of r's scale: a colour class's in another fine segment), which
+ * has no free chunk, while class k carves no fresh chunks
  * (its wave has passed: vectors leave it for the class above): two free buddies, not dropped,
  * one among the first HEAD_LOOK chunks of class k's free list freed since the last purge (its
  * latest frees, pair.c), taken as

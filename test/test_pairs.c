@@ -22,6 +22,7 @@ void free_sized(void *p, size_t n);
 static void (*volatile free_)(void *) = free;
 static void *(*volatile realloc_)(void *, size_t) = realloc;
 static void (*volatile free_sized_)(void *, size_t) = free_sized;
+static void *(*volatile malloc_)(size_t) = malloc;
 
 /* Live 16-byte chunks (parked and absorbed halves are none). */
 static size_t live16(void) {
@@ -1050,6 +1051,66 @@ static void *big_free_main(void *arg) {
   return NULL;
 }
 
+static void *remote_free_one(void *p) {
+  free_(p);
+  return NULL;
+}
+
+/* Colour pairs (pair.h): a malloc of 16 KiB (the 16,512-byte colour class) whose class has no
+ * free chunk takes two free buddies of the 8,256-byte class, among its latest frees, as one
+ * MERGED chunk of 16,512 bytes in place, once that class carved nothing since the last purge (a
+ * wave of C++ vectors leaving it: g7). Its neighbours stay intact, misuse of it is reported,
+ * and freed (by its owner, or with arg by another thread) both halves serve 8 KiB again. Of
+ * three chunks side by side (among 16), one of the two pairs they make is a pair of buddies. */
+static void *colour_take_main(void *arg) {
+  enum { N = 16, C = 8256, TRIES = 256 };
+  unsigned char *a[N], *c = NULL, *q = NULL;
+  for (int i = 0; i < N; i++) a[i] = malloc_(8192), memset(a[i], 'a' + i, 8192);
+  for (int i = 0; i < N && !c; i++) { /* in any order: a heap handed on may give freed ones */
+    int up = 0;
+    for (int j = 0; j < N; j++) up += a[j] == a[i] + C || a[j] == a[i] + 2 * C;
+    if (up == 2) c = a[i];
+  }
+  CHECK(c != NULL);
+  if (!c) abort();
+  churn(); /* a purge: the 8 KiB class carves no more */
+  for (int i = 0; i < N; i++)
+    if (a[i] >= c && a[i] <= c + 2 * C) free_(a[i]), a[i] = NULL;
+  int n = 0;
+  while (n < TRIES && (q = malloc_(16384)) != c && q != c + C) taken[n++] = q;
+  CHECK(q == c || q == c + C);
+  if (q == c || q == c + C) {
+    CHECK_EQ(vcm_capacity(q), 2 * C);
+    CHECK_EQ(malloc_usable_size(q), 2 * C);
+    memset(q, 'h', 2 * C);
+    CHECK(vcm_check(NULL) == 0);
+    for (int i = 0; i < N; i++) CHECK(!a[i] || all(a[i], 8192, 'a' + i));
+    free_(q + C);
+    CHECK(misuse.calls == 1 && misuse.ptr == q + C && strstr(misuse.reason, "interior"));
+    misuse.calls = 0;
+    if (arg) {
+      pthread_t t;
+      CHECK(pthread_create(&t, NULL, remote_free_one, q) == 0 && pthread_join(t, NULL) == 0);
+      churn(); /* collects the remote free, then the purge's sweep frees the upper half */
+    } else {
+      free_(q);
+      free_(q);
+      CHECK(misuse.calls == 1 && misuse.ptr == q && strstr(misuse.reason, "double free"));
+      misuse.calls = 0;
+    }
+    CHECK(vcm_check(NULL) == 0);
+    unsigned char *x[4]; /* both halves back on the list, near its head (c's neighbour too) */
+    int lo = 0, hi = 0;
+    for (int i = 0; i < 4; i++) x[i] = malloc_(8192), lo += x[i] == q, hi += x[i] == q + C;
+    CHECK(lo == 1 && hi == 1);
+    for (int i = 0; i < 4; i++) free_(x[i]);
+  }
+  for (int i = 0; i < n; i++) free_(taken[i]);
+  for (int i = 0; i < N; i++) free_(a[i]);
+  CHECK(vcm_check(NULL) == 0);
+  return NULL;
+}
+
 static void run_arg(void *(*fn)(void *), void *arg) {
   pthread_t t;
   CHECK(pthread_create(&t, NULL, fn, arg) == 0 && pthread_join(t, NULL) == 0);
@@ -1107,6 +1168,9 @@ int main(void) {
   run_arg(big_free_main, NULL);
   run_arg(big_free_main, (void *)1);
   run_arg(big_free_main, (void *)2);
+  CHECK_EQ(misuse.calls, 0);
+  run_arg(colour_take_main, NULL);
+  run_arg(colour_take_main, (void *)1);
   CHECK_EQ(misuse.calls, 0);
   return t_report();
 }
