@@ -850,13 +850,19 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, int grow, vcmi_region 
         return *rp = reg(s), p;
       }
   /* A colour class's malloc likewise takes two buddies of the colour class below (pair.h), in
-   * that class's fine segment; cur[t] stays (that segment holds no chunk of class k). */
+   * that class's fine segment, among its latest frees, else anywhere (a scan); cur[t] stays
+   * (that segment holds no chunk of class k). */
   s = NULL;
   if (!grow && x == VCMI_XSCALE_COLOUR)
     EACH_SEG_OF(h, x, s, i)
-      if (s->fine_k == k + 1u && (p = head_take(s, k + 1u, n))) {
-        h->lane_s = s, h->lane_t = t;
-        return p;
+      if (s->fine_k == k + 1u) {
+        if ((p = head_take(s, k + 1u, n))) {
+          h->lane_s = s, h->lane_t = t;
+          return p;
+        }
+        if (!s->gained[k + 1u] && vcmi_pair_colour_here(reg(s)) &&
+            (p = vcmi_pair_take_colour(reg(s), k + 1u, n)))
+          return p;
       }
   *reused = 0;
   if (grow == VCMI_GROW_REUSE) return NULL;

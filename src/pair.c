@@ -18,7 +18,7 @@
  * 512 bytes as a QUAD); an upper 2 KiB chunk growing
  * out moves down into the pair with its free lower buddy (vcmi_pair_slide). In the classes of a
  * page to 64 KiB only the grow into a free upper buddy (dropped too) is made; in the colour
- * classes only a malloc's head take (pair.h, vcmi_pair_colour_here). */
+ * classes only a malloc's take of two free buddies (pair.h, vcmi_pair_colour_here). */
 #include <string.h>
 
 #include "pair.h"
@@ -300,6 +300,28 @@ void *vcmi_pair_take(vcmi_region *r, unsigned k, unsigned lg, size_t n) {
   }
   *at = q << (lg - 1u);
   r->pair_dry[k - VCMI_PAIR_K_MIN] |= lg; /* until a purge marks chunks AGED again */
+  return NULL;
+}
+
+void *vcmi_pair_take_colour(vcmi_region *r, unsigned k, size_t n) {
+  VCMI_ASSERT(vcmi_pair_colour_here(r) && k >= VCMI_PAIR_K_MIN &&
+              n <= 2u * ((const vcmi_segment *)(const void *)r)->cap[k]);
+  const vcmi_entry *map = r->mapk[k];
+  uint32_t units = r->fresh[k] >> 1, *at = &r->pair_at[k - VCMI_PAIR_K_MIN];
+  if (units == 0 || (r->pair_dry[k - VCMI_PAIR_K_MIN] & 1u)) return NULL;
+  const uint32_t taken = VCMI_LIVE | VCMI_REMOTE | VCMI_PURGED; /* in use, held or dropped */
+  uint32_t q = *at < units ? *at : 0;
+  for (uint32_t i = 0; i < TAKE_SCAN && i < units; i++, q = q + 1u < units ? q + 1u : 0) {
+    uint32_t g = q << 1;
+    if (((__atomic_load_n(&map[g].state, __ATOMIC_RELAXED) |
+          __atomic_load_n(&map[g + 1u].state, __ATOMIC_RELAXED)) & taken) ||
+        !take_two(r, k, g))
+      continue;
+    *at = q + 1u;
+    return taken_as_one(r, k, g, 1u, n);
+  }
+  *at = q;
+  r->pair_dry[k - VCMI_PAIR_K_MIN] |= 1u; /* until a purge looks at the class again */
   return NULL;
 }
 

@@ -165,6 +165,15 @@ void *vcmi_pair_take(vcmi_region *r, unsigned k, unsigned lg, size_t n);
  * one MERGED chunk with used = n (<= twice class k's capacity), the upper half HELD, as
  * vcmi_pair_take leaves them. NULL: none there. O(HEAD_LOOK + the walks of take_two). */
 void *vcmi_pair_take_head(vcmi_region *r, unsigned k, size_t n);
+/* For a malloc of the colour class above class k of r (a colour class, vcmi_pair_colour_here),
+ * which has no free chunk, when no head take served it, while class k carves no fresh chunks:
+ * two free buddies of class k anywhere, not dropped, found by a scan of its map from a cursor
+ * (TAKE_SCAN pairs at most, pair.c; one that finds none stops these takes from class k until a
+ * purge looks at it again), taken as one MERGED chunk as vcmi_pair_take_head leaves them. The
+ * pairs a wave's MERGED chunks leave when freed together (a container torn down) are free
+ * buddies that no head take finds once a purge marked them: the next wave takes them so, not
+ * fresh pages while they wait to be dropped. NULL: none found. */
+void *vcmi_pair_take_colour(vcmi_region *r, unsigned k, size_t n);
 /* The classes whose pairs a malloc takes so: halves of VCMI_QUAD_CAP_MAX (512 B) or less. A wave
  * of 1 KiB chunks into 2 KiB goes by the purge's donations, as before (not measured otherwise). */
 #define VCMI_HEAD_K_MIN (VCMI_LMAX - 9u)

@@ -1111,6 +1111,40 @@ static void *colour_take_main(void *arg) {
   return NULL;
 }
 
+/* Colour pairs found by a scan (pair.h, vcmi_pair_take_colour): buddies of 8 KiB freed before a
+ * purge (AGED, as a wave's MERGED chunks freed together at a teardown), which no head take finds
+ * (a marked chunk ends its look), still serve a malloc of 16 KiB in place, not fresh pages. */
+static void *colour_scan_main(void *arg) {
+  enum { N = 16, C = 8256, TRIES = 256 };
+  unsigned char *a[N], *c = NULL, *q = NULL;
+  (void)arg;
+  for (int i = 0; i < N; i++) a[i] = malloc_(8192), memset(a[i], 'a' + i, 8192);
+  for (int i = 0; i < N && !c; i++) {
+    int up = 0;
+    for (int j = 0; j < N; j++) up += a[j] == a[i] + C || a[j] == a[i] + 2 * C;
+    if (up == 2) c = a[i];
+  }
+  CHECK(c != NULL);
+  if (!c) abort();
+  for (int i = 0; i < N; i++)
+    if (a[i] >= c && a[i] <= c + 2 * C) free_(a[i]), a[i] = NULL;
+  churn(); /* a purge: the three AGED, and the 8 KiB class carves no more */
+  int n = 0;
+  while (n < TRIES && (q = malloc_(16384)) != c && q != c + C) taken[n++] = q;
+  CHECK(q == c || q == c + C);
+  if (q == c || q == c + C) {
+    CHECK_EQ(malloc_usable_size(q), 2 * C);
+    memset(q, 'h', 2 * C);
+    CHECK(vcm_check(NULL) == 0);
+    for (int i = 0; i < N; i++) CHECK(!a[i] || all(a[i], 8192, 'a' + i));
+    free_(q);
+  }
+  for (int i = 0; i < n; i++) free_(taken[i]);
+  for (int i = 0; i < N; i++) free_(a[i]);
+  CHECK(vcm_check(NULL) == 0);
+  return NULL;
+}
+
 static void run_arg(void *(*fn)(void *), void *arg) {
   pthread_t t;
   CHECK(pthread_create(&t, NULL, fn, arg) == 0 && pthread_join(t, NULL) == 0);
@@ -1171,6 +1205,7 @@ int main(void) {
   CHECK_EQ(misuse.calls, 0);
   run_arg(colour_take_main, NULL);
   run_arg(colour_take_main, (void *)1);
+  run(colour_scan_main);
   CHECK_EQ(misuse.calls, 0);
   return t_report();
 }
