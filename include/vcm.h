@@ -266,7 +266,9 @@ void vcm_set_misuse_handler(vcm_misuse_fn fn, void *ctx);
 /* Give free memory back to the OS now: the calling thread's free pages (the spans of its heap
  * with no chunk in use, its empty segments: what its purges would give back over time, and its
  * exit), those of a heap whose thread ended without giving it up (a thread whose first
- * allocation came in its last round of key destructors), and every cached large block. Other
+ * allocation came in its last round of key destructors; a thread has ended once the kernel
+ * released it, which may come a moment after pthread_join returns: until then its heap waits
+ * for the next trim or a thread's first allocation), and every cached large block. Other
  * threads' heaps are theirs (each purges as it frees, and at its exit). 1 if any memory went
  * back, else 0. The libc name is malloc_trim (its pad is not used). Thread-safe. O(the caller's
  * free chunks and segments (and a dead thread's heap's) + cached blocks). */

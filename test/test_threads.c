@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -883,9 +884,23 @@ static int last_round_child(void) {
  * destructor, which ends batching, never ran (no heap). Its batch stayed REMOTE for good; its
  * slots now live outside the thread, and a trim (or a thread's first allocation) pushes the
  * batch of a thread that is gone. The thread frees several chunks: one batch, not one free. */
+static volatile long round_tid; /* the kernel's id of the last heapless_round_thread */
 static void *heapless_round_thread(void *arg) {
+  round_tid = syscall(SYS_gettid);
   pthread_setspecific(last_key, arg); /* no allocation in this thread */
   return NULL;
+}
+/* Joins t, a heapless_round_thread, then waits (2 s at most) until the kernel has released it:
+ * vcm counts a thread as ended once tgkill finds it no more (vcm.h, vcm_trim), and the kernel
+ * wakes pthread_join when the thread clears its id, a moment before it releases the thread.
+ * On a busy machine a trim right after the join found the thread still there: 1 in 4 runs. */
+static int join_released(pthread_t t) {
+  if (pthread_join(t, NULL) != 0) return 0;
+  for (int i = 0; i < 20000; i++) {
+    if (syscall(SYS_tgkill, (long)getpid(), round_tid, 0) != 0 && errno == ESRCH) return 1;
+    usleep(100);
+  }
+  return 0;
 }
 static void heapless_key_dtor(void *v) {
   if (++last_rounds < PTHREAD_DESTRUCTOR_ITERATIONS) {
@@ -906,7 +921,7 @@ static int heapless_round_child(void) {
     if (!(mine[i] = vcm_malloc(64))) return 2;
   vcm_stats s0, s1;
   vcm_stats_get(&s0);
-  if (pthread_create(&t, NULL, heapless_round_thread, mine) != 0 || pthread_join(t, NULL) != 0)
+  if (pthread_create(&t, NULL, heapless_round_thread, mine) != 0 || !join_released(t))
     return 2;
   vcm_trim(); /* pushes a gone thread's batches, then collects every remote list of this heap */
   vcm_stats_get(&s1);
@@ -959,7 +974,7 @@ static int heaped_round_child(int trim) {
   for (int i = 0; i < 4; i++)
     if (!(mine[i] = vcm_malloc(64))) return 2;
   vcm_stats s0, s1, s2;
-  if (pthread_create(&t, NULL, heapless_round_thread, mine) != 0 || pthread_join(t, NULL) != 0)
+  if (pthread_create(&t, NULL, heapless_round_thread, mine) != 0 || !join_released(t))
     return 2;
   vcm_stats_get(&s0);
   if (trim) vcm_trim(); /* pushes a gone thread's batches, then collects this heap's lists */
@@ -1017,7 +1032,7 @@ static int dead_trim_child(void) {
   pthread_t t;
   vcm_free(vcm_malloc(8)); /* vcm's keys first: last_key's destructor runs after theirs */
   if (pthread_key_create(&last_key, dead_key_dtor) != 0 ||
-      pthread_create(&t, NULL, heapless_round_thread, (void *)1) != 0 || pthread_join(t, NULL) != 0)
+      pthread_create(&t, NULL, heapless_round_thread, (void *)1) != 0 || !join_released(t))
     return 2;
   for (int i = 0; i < DEAD_N; i++)
     if (!dead_own[i]) return 3;
@@ -1054,7 +1069,7 @@ static int rec_churn_child(void) {
   for (int i = 0; i < RC_THREADS; i++) {
     last_rounds = 0; /* heapless_key_dtor's rounds, one thread at a time */
     if (pthread_create(&t, NULL, heapless_round_thread, &chunks[4 * i]) != 0 ||
-        pthread_join(t, NULL) != 0)
+        !join_released(t))
       return 2;
     if (i == 19) /* the metadata's bump pointer, once the first records are made */
       cur0 = (uintptr_t)vcmi_meta.cur, end0 = (uintptr_t)vcmi_meta.end;
