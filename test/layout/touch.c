@@ -27,6 +27,28 @@ static void *remote_free(void *arg) {
   return NULL;
 }
 
+/* C++ containers growing by a new block of twice the size, a copy, a free (no realloc), in
+ * waves torn down between them: the colour classes' pair takes (g7). */
+static void waves(void) {
+  enum { M = 512 };
+  static char *c[M];
+  static size_t n[M];
+  for (int round = 0; round < 4; round++) {
+    for (int i = 0; i < M; i++) n[i] = 16, c[i] = calloc(1, 16);
+    for (size_t top = 32; top <= (size_t)32 << 10; top *= 2)
+      for (int i = 0; i < M; i++) {
+        if (top > (size_t)(1024 << (i % 6))) continue;
+        char *b = malloc(top);
+        if (!b) continue;
+        memcpy(b, c[i], n[i]);
+        memset(b + n[i], 1, top - n[i]);
+        free(c[i]);
+        c[i] = b, n[i] = top;
+      }
+    for (int i = 0; i < M; i++) free(c[i]);
+  }
+}
+
 static void work(void) {
   for (int i = 0; i < N; i++) blocks[i] = malloc((size_t)(i % 200) * 24 + 8);
   pthread_t t;
@@ -46,6 +68,7 @@ static void work(void) {
   free(p);
   free(malloc((size_t)3 << 20));
   free(calloc(1, (size_t)5 << 20));
+  waves();
 }
 
 int main(void) {
