@@ -4,6 +4,7 @@
  * heaps_lock (heap.c), then large_lock (large.c), then meta_lock (meta.c). */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdlib.h>
 
 #include "heap.h"
 #include "large.h"
@@ -45,5 +46,6 @@ __attribute__((constructor)) static void vcmi_init(void) {
 /* At exit: VCM_STATS and VCM_SVG. */
 __attribute__((destructor)) static void vcmi_fini(void) {
   if (vcmi_opt[VCMI_OPT_STATS]) vcm_stats_print(2, vcmi_opt[VCMI_OPT_STATS] == 2);
-  vcmi_svg_at_exit();
+  const char *svg = getenv("VCM_SVG");
+  if (svg && *svg) vcmi_svg_at_exit(svg);
 }

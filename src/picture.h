@@ -69,7 +69,9 @@ long vcmi_pic_rows(vcmi_out *o, const vcmi_pic_lay *l, long y, unsigned sid, int
 /* The legend at y (large: explain large blocks; agg: explain aggregated columns). */
 void vcmi_pic_legend(vcmi_out *o, long y, int large, int agg);
 
-/* VCM_SVG=FILE: write the heap picture to FILE at exit (%p in FILE: the pid, %% a %). Nothing
- * if the option is unset; a file that cannot be opened or written gets a line on stderr. */
-void vcmi_svg_at_exit(void);
+/* VCM_SVG=FILE, file its value (set, not empty): write the heap picture to FILE at exit (%p in
+ * FILE: the pid, %% a %); a file that cannot be opened or written gets a line on stderr. The
+ * destructor reads the variable (lifecycle.c): its name lies with the constants every run reads,
+ * not in this object's cold strings, which reading it at every exit faulted in (28 KiB). */
+void vcmi_svg_at_exit(const char *file);
 #endif

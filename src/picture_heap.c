@@ -258,9 +258,7 @@ static void say2(const char *a, const char *b) {
   (void)vcmi_os_write(2, line, n);
 }
 
-void vcmi_svg_at_exit(void) {
-  const char *f = getenv("VCM_SVG");
-  if (!f || !*f) return;
+void vcmi_svg_at_exit(const char *f) {
   char path[4096];
   size_t n = 0;
   for (; *f && n < sizeof path - 24; f++) { /* %p: the pid, %%: a % */
