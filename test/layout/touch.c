@@ -6,8 +6,9 @@
  * part across two windows faults the second alone where a page table ends between them) and
  * hold no resident page past it, nor may the read-only mapping after it (unwind tables, cold
  * strings; the constants a run reads have a mapping of their own): the hot parts lie in those
- * windows, the rest in windows no run faults. Nor may the names every run reads from the
- * environment (at load, and VCM_SVG at exit) lie among the cold strings. */
+ * windows, the rest in windows no run faults (the calls include what g7 and g8 run: containers
+ * grown in waves, pairs grown and freed by another thread). Nor may the names every run
+ * reads from the environment (at load, and VCM_SVG at exit) lie among the cold strings. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <malloc.h>
@@ -50,6 +51,30 @@ static void waves(void) {
   }
 }
 
+/* Chunks of 8 KiB grown into their free buddies (MERGED pairs of 16 KiB), freed by another
+ * thread: their owner's collection gives the pairs back (g8). */
+static void *free_all(void *arg) {
+  char **v = arg;
+  for (int i = 0; i < 64; i++) free(v[i]);
+  return NULL;
+}
+static void grown_remote(void) {
+  static char *v[64];
+  for (int i = 0; i < 64; i++) v[i] = realloc(NULL, 8192); /* a growth class, as a vector's */
+  for (int i = 1; i < 64; i += 2) free(v[i]), v[i] = NULL;
+  for (int i = 0; i < 64; i += 2) {
+    char *w = realloc(v[i], 16384);
+    if (w) memset(w, 2, 16384), v[i] = w;
+  }
+  pthread_t t;
+  if (pthread_create(&t, NULL, free_all, v) == 0) pthread_join(t, NULL);
+  for (int round = 0; round < 8; round++) { /* the owner runs short: it collects */
+    char *x[64];
+    for (int i = 0; i < 64; i++) x[i] = malloc(8192);
+    for (int i = 0; i < 64; i++) free(x[i]);
+  }
+}
+
 static void work(void) {
   for (int i = 0; i < N; i++) blocks[i] = malloc((size_t)(i % 200) * 24 + 8);
   pthread_t t;
@@ -70,6 +95,7 @@ static void work(void) {
   free(malloc((size_t)3 << 20));
   free(calloc(1, (size_t)5 << 20));
   waves();
+  grown_remote();
 }
 
 int main(void) {
