@@ -109,7 +109,8 @@ demo: $(B)/demo $(B)/libvcm.so
 # program per misuse (test/misuse: the exact message, the pointer, the abort), the malloc
 # conformance programs (test/glibc, on glibc and on vcm), the
 # stress test linked with libvcm-test.a, the RSS of memory freed by another thread (test/rss),
-# libvcm.so's resident pages (test/layout: its hot functions in one fault-around window), and
+# libvcm.so's resident pages (test/layout: its hot functions in one fault-around window, run
+# and by the section headers), and
 # real programs (python3.11's tests, sqlite3, perl, git,
 # the stress test and a C++ test built against glibc) under LD_PRELOAD, compared with glibc.
 # test_append and test_vector run twice, the second time with VCM_CHECK=1 (freed chunks and
@@ -120,7 +121,7 @@ test: deps $(TEST_BIN) $(B)/test/stress lib $(GLIBC_BIN) $(B)/test/layout_touch
 	  "test/misuse/run.sh $(B)" \
 	  "B=$(B) fuzz/run.sh replay" "test/glibc/run.sh $(B)" \
 	  "$(B)/test/stress -t 8 -d 10" "test/rss/run.sh $(CURDIR)/$(B)/libvcm.so $(B)" \
-	  "LD_PRELOAD=$(CURDIR)/$(B)/libvcm.so $(B)/test/layout_touch" \
+	  "LD_PRELOAD=$(CURDIR)/$(B)/libvcm.so $(B)/test/layout_touch" "test/layout/window.sh $(B)/libvcm.so" \
 	  "test/preload/run.sh --quick $(CURDIR)/$(B)/libvcm.so" "python3 test/bench_report.py"
 
 # The fuzzer (libFuzzer, clang) over region and process operations against a model, for

@@ -44,6 +44,8 @@ for f in usr/include/vcm.h usr/include/vcm.hpp /libvcm.a /libvcm.so /pkgconfig/v
   check "libvcm-dev: $f" has libvcm-dev "$f"
 done
 check "vcm: usr/bin/vcm" has vcm usr/bin/vcm
+# built with the package's hardening flags, its hot text still fits its fault-around window
+check "libvcm1: hot text within its 64 KiB window" test/layout/window.sh "$src/build/libvcm.so"
 
 # 2. Installed on this machine.
 if apt-get install -y -qq "$tmp"/libvcm1_*.deb "$tmp"/libvcm-dev_*.deb "$tmp"/vcm_*.deb \
