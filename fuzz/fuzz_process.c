@@ -61,9 +61,10 @@ static int fitted_cap(size_t want, size_t got) {
     if (n > 1024 && n <= 8192 && tight_cap(n) == want) return 1;
   return 0;
 }
-/* A malloc of two pages or more (n used bytes) whose class has no free chunk may take a free
- * one of a class above under twice n (heap.c, a loan; docs/DESIGN.md §6 "Loans"), but not
- * where a power of two is wanted (a realloc's, an aligned block's). */
+/* A malloc of two pages or more (n bytes asked for; vcm_reserve(NULL, n)'s too, used 0) whose
+ * class has no free chunk may take a free one of a class above under twice n (heap.c, a loan;
+ * docs/DESIGN.md §6 "Loans"), but not where a power of two is wanted (a realloc's, an aligned
+ * block's). */
 static int loan_cap(size_t want, size_t n, size_t got) {
   return n >= 8192 && want <= SMALL_MAX && (want & (want - 1)) && got > want && got < 2 * n;
 }
@@ -100,12 +101,14 @@ static int p_inside_live(const void *x) {
 }
 
 /* A block just returned for slot b (which may still hold the block it replaces). */
-static void p_take(pblk *b, unsigned char *p, size_t n, size_t cap, size_t align, uint32_t id) {
+/* n: the used bytes; req: the bytes asked for (vcm_reserve's capacity, else n). */
+static void p_take(pblk *b, unsigned char *p, size_t n, size_t req, size_t cap, size_t align,
+                   uint32_t id) {
   CHECK(p != NULL);
   size_t c = vcm_capacity(p);
   CHECK(vcm_used(p) == n);
   CHECK(c >= n && c >= 16 && c % 16 == 0);
-  if (!cap_matches(cap, c) && !fitted_cap(cap, c) && !loan_cap(cap, n, c)) {
+  if (!cap_matches(cap, c) && !fitted_cap(cap, c) && !loan_cap(cap, req, c)) {
     if (!injecting) fail_at(__LINE__, "capacity as predicted", NULL);
     lenient = 1;
   }
@@ -144,12 +147,13 @@ static void p_null(int line) {
   lenient = 1;
 }
 
-static void p_new(pblk *b, unsigned char *p, size_t n, size_t cap, size_t align, int zeroed) {
+static void p_new(pblk *b, unsigned char *p, size_t n, size_t req, size_t cap, size_t align,
+                  int zeroed) {
   if (!p) {
     p_null(__LINE__);
     return;
   }
-  p_take(b, p, n, cap, align, next_id++);
+  p_take(b, p, n, req, cap, align, next_id++);
   if (zeroed) CHECK(span(p, 0, 0, n, ZERO));
   span(p, b->id, 0, n, FILL);
 }
@@ -183,7 +187,7 @@ void p_op_malloc(input *in) {
     CHECK(p == NULL && errno == ENOMEM);
     return;
   }
-  p_new(b, p, n, malloc_cap(n), 0, 0);
+  p_new(b, p, n, n, malloc_cap(n), 0, 0);
 }
 
 void p_op_calloc(input *in) {
@@ -203,7 +207,7 @@ void p_op_calloc(input *in) {
     CHECK(p == NULL && errno == ENOMEM);
     return;
   }
-  p_new(b, p, count * size, malloc_cap(count * size), 0, 1);
+  p_new(b, p, count * size, count * size, malloc_cap(count * size), 0, 1);
 }
 
 /* The capacity realloc(b->p, n) must give b; *same: 1 stays, 0 moves, -1 either (a large block
@@ -288,7 +292,7 @@ static void p_after_realloc(pblk *b, unsigned char *q, size_t n) {
   }
   unsigned char *old = b->p;
   pblk was = *b;
-  p_take(b, q, n, cap, 0, b->id);
+  p_take(b, q, n, n, cap, 0, b->id);
   p_levels(b, &was, n, cap, same, lo, hi);
   if (q != old) pstale[npstale++ % P_STALE] = old;
   CHECK(span(q, b->id, 0, keep, VERIFY));
@@ -319,7 +323,7 @@ static void p_realloc_to(pblk *b, size_t n) {
     if (n >= HUGE_MIN)
       CHECK(p == NULL && errno == ENOMEM);
     else
-      p_new(b, p, n, grow_cap(n), 0, 0);
+      p_new(b, p, n, n, grow_cap(n), 0, 0);
     return;
   }
   p_verify(b);
@@ -361,7 +365,7 @@ void p_op_reallocarray(input *in) {
   n = n / count * count;
   if (!b->p) {
     unsigned char *p = vcm_reallocarray(NULL, count, n / count);
-    p_new(b, p, n, grow_cap(n), 0, 0);
+    p_new(b, p, n, n, grow_cap(n), 0, 0);
     return;
   }
   p_verify(b);
@@ -385,7 +389,7 @@ void p_op_reserve(input *in) {
     if (n >= HUGE_MIN)
       CHECK(p == NULL && errno == ENOMEM);
     else /* a new chunk with the capacity, used 0 (include/vcm.h) */
-      p_new(b, p, 0, malloc_cap(n), 0, 0);
+      p_new(b, p, 0, n, malloc_cap(n), 0, 0);
     return;
   }
   p_verify(b);
@@ -411,7 +415,7 @@ void p_op_reserve(input *in) {
   int same;
   unsigned lo, hi;
   (void)p_realloc_cap(b, n, &same, &lo, &hi); /* the levels a growth to n may give */
-  p_take(b, q, used, cap, 0, b->id);
+  p_take(b, q, used, n, cap, 0, b->id);
   p_levels(b, &was, n, cap, same, lo, hi); /* a pair grown in place or taken, as realloc's */
   CHECK(vcm_capacity(q) >= n);
   if (q != old) pstale[npstale++ % P_STALE] = old;
@@ -522,7 +526,7 @@ void p_op_aligned(input *in) {
     CHECK(errno == ENOMEM);
     return;
   }
-  p_new(b, p, n, aligned_cap(align, n), align, 0);
+  p_new(b, p, n, n, aligned_cap(align, n), align, 0);
 }
 
 void p_op_free(input *in) {
@@ -636,7 +640,7 @@ void p_op_remote(input *in) {
     j.kind = 3;
     j.n = n;
     run_remote(&j);
-    p_new(b, j.q, n, malloc_cap(n), 0, 0);
+    p_new(b, j.q, n, n, malloc_cap(n), 0, 0);
     return;
   }
   p_verify(b);
@@ -706,7 +710,7 @@ void p_op_bulk(input *in) {
   if (n > SMALL_MAX) n = SMALL_MAX - (n & 0xFFFF);
   for (unsigned count = 1 + (v >> 1) % 48; count && npbulk < P_BULK; count--) {
     pblk *b = &P[P_SLOTS + npbulk];
-    p_new(b, vcm_malloc(n), n, tight_cap(n), 0, 0);
+    p_new(b, vcm_malloc(n), n, n, tight_cap(n), 0, 0);
     if (!b->p) break;
     npbulk++;
   }
