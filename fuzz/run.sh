@@ -5,7 +5,8 @@
 #                                vcm's sources compiled in without src/override.c) and
 #                                $B/fuzz/replay (gcc, linked with $B/libvcm-api-test.a)
 #   fuzz/run.sh replay [PATH..]  replay fuzz/corpus/ (or PATH..) with the gcc build, one child
-#                                process per input; last line "N passed, N failed"
+#                                process per input, then (the corpus) all in one process, as
+#                                libFuzzer runs them; last line "N passed, N failed"
 #   fuzz/run.sh fuzz SECONDS     libFuzzer for SECONDS at nice 19 on $B/fuzz/corpus (seeded from
 #                                fuzz/corpus/, crash-* files excepted), -max_len=4096; then the
 #                                corpus is merged (-merge=1) down to at most $FUZZ_KEEP (200)
@@ -57,7 +58,7 @@ build)
 replay)
   build_replay
   shift
-  if [ $# -eq 0 ]; then set -- fuzz/corpus; fi
+  if [ $# -eq 0 ]; then set -- -a fuzz/corpus; fi
   "$OUT/replay" "$@"
   ;;
 fuzz)
