@@ -44,6 +44,36 @@ static unsigned char *read_file(const char *path, size_t *size) {
   return buf;
 }
 
+/* Fork; the child runs fn(a, b) and exits 0 if it returns; the parent counts the child's end
+ * as one case, named what. */
+static void in_child(void (*fn)(void *, void *), void *a, void *b, const char *what) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) {
+    perror("fork");
+    exit(2);
+  }
+  if (pid == 0) {
+    fn(a, b);
+    _exit(0);
+  }
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+    if (verbose) printf("PASS %s\n", what);
+    passed++;
+  } else {
+    printf("FAIL %s (%s %d)\n", what, WIFSIGNALED(st) ? "signal" : "exit",
+           WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+    failed++;
+  }
+}
+
+static void one_input(void *data, void *size) {
+  LLVMFuzzerTestOneInput(data, *(size_t *)size);
+}
+
 static void run_one(const char *path) {
   size_t size = 0;
   unsigned char *data = read_file(path, &size);
@@ -60,30 +90,8 @@ static void run_one(const char *path) {
     free(data);
     return;
   }
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid < 0) {
-    perror("fork");
-    exit(2);
-  }
-  if (pid == 0) {
-    LLVMFuzzerTestOneInput(data, size);
-    _exit(0);
-  }
+  in_child(one_input, data, &size, path);
   free(data);
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-    if (verbose) printf("PASS %s\n", path);
-    passed++;
-  } else {
-    if (WIFSIGNALED(st))
-      printf("FAIL %s (signal %d)\n", path, WTERMSIG(st));
-    else
-      printf("FAIL %s (exit %d)\n", path, WEXITSTATUS(st));
-    failed++;
-  }
 }
 
 static int by_name(const struct dirent **a, const struct dirent **b) {
@@ -131,36 +139,23 @@ static void died(int sig) {
   raise(sig);
 }
 
-/* All paths once more, in one child process (-a): one case. */
-static void run_all_in_one(int argc, char **argv, int i) {
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid < 0) {
-    perror("fork");
-    exit(2);
-  }
-  if (pid == 0) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = died;
-    sa.sa_flags = (int)SA_RESETHAND;
-    static const int sigs[] = {SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGABRT, SIGFPE};
-    for (size_t j = 0; j < sizeof sigs / sizeof *sigs; j++) sigaction(sigs[j], &sa, NULL);
-    sequential = 1, verbose = 0;
-    for (; i < argc; i++) run_path(argv[i]);
-    _exit(failed != 0);
-  }
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-    if (verbose) printf("PASS all inputs in one process\n");
-    passed++;
-  } else {
-    printf("FAIL all inputs in one process (%s %d)\n", WIFSIGNALED(st) ? "signal" : "exit",
-           WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-    failed++;
-  }
+struct paths {
+  int argc, i;
+  char **argv;
+};
+/* The child of -a: every path in this process; a divergence traps, after died() named it. */
+static void all_inputs(void *ps, void *unused) {
+  (void)unused;
+  struct paths *p = ps;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = died;
+  sa.sa_flags = (int)SA_RESETHAND;
+  static const int sigs[] = {SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGABRT, SIGFPE};
+  for (size_t j = 0; j < sizeof sigs / sizeof *sigs; j++) sigaction(sigs[j], &sa, NULL);
+  sequential = 1, verbose = 0;
+  for (int i = p->i; i < p->argc; i++) run_path(p->argv[i]);
+  if (failed) _exit(1);
 }
 
 int main(int argc, char **argv) {
@@ -183,7 +178,10 @@ int main(int argc, char **argv) {
   }
   int first = i;
   for (; i < argc; i++) run_path(argv[i]);
-  if (also_one && !sequential) run_all_in_one(argc, argv, first);
+  if (also_one && !sequential) {
+    struct paths ps = {argc, first, argv};
+    in_child(all_inputs, &ps, NULL, "all inputs in one process");
+  }
   printf("%d passed, %d failed\n", passed, failed);
   return failed != 0;
 }
