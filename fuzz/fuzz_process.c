@@ -126,7 +126,12 @@ static void p_take(pblk *b, unsigned char *p, size_t n, size_t req, size_t cap, 
   b->cap = c;
   b->id = id;
   b->claimed = 0;
-  b->lo = b->hi = 0;
+  /* A chunk of a power of two from 32 B to 1 KiB that an allocation or a move down took may
+   * be two free buddies of the class below taken as one MERGED pair, where that class carved
+   * nothing since the last purge (heap.c, head_take): level 0 or 1, as one grown into its
+   * buddy (p_levels sets a move's or a growth's levels after this). */
+  b->lo = 0;
+  b->hi = pow2(c) && c >= 32 && c <= KiB;
 }
 
 static void p_verify(pblk *b) {
@@ -154,10 +159,6 @@ static void p_new(pblk *b, unsigned char *p, size_t n, size_t req, size_t cap, s
     return;
   }
   p_take(b, p, n, req, cap, align, next_id++);
-  /* A new chunk of a power of two from 32 B to 1 KiB may be two free buddies of the class
-   * below taken as one MERGED pair, where that class carved nothing since the last purge
-   * (heap.c, head_take): level 0 or 1, as one grown into its buddy (p_levels). */
-  if (pow2(b->cap) && b->cap >= 32 && b->cap <= KiB) b->hi = 1;
   if (zeroed) CHECK(span(p, 0, 0, n, ZERO));
   span(p, b->id, 0, n, FILL);
 }
