@@ -1,13 +1,16 @@
-/* Thread heaps: each thread allocates from segments it owns, without locks. A chunk freed by
- * another thread goes, in a batch of that thread's, on its segment's remote list (remote.c);
- * the owner collects the lists when it runs short and at its purges. A thread's exit hands its
- * heap to the next thread that starts or runs short.
+/* Thread heaps: each thread allocates from segments it owns, without locks. Here: the class
+ * tables, a heap's segments (made, pooled when empty, unmapped) and classes, malloc's slow path
+ * (free chunks, parked pair halves, loans, fresh chunks; an abandoned heap's segments adopted
+ * before a new segment is made), the purges, and free's slow path. A chunk freed by another
+ * thread goes, in a batch of that thread's, on its segment's remote list (remote.c); the owner
+ * collects the lists when it runs short and at its purges. A heap's life (taken at a thread's
+ * first allocation, given up at its exit to the next thread that starts or runs short, a dead
+ * thread's reclaimed), malloc_trim, fork and the walks of all heaps are heaps.c's.
  *
  * Lock order: heaps_lock, then large_lock (large.c), then meta_lock (meta.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "heap.h"
@@ -18,10 +21,8 @@
 #include "os.h"
 
 
-static vcmi_lock heaps_lock;
-static vcmi_heap *all_heaps, *abandoned, *spare; /* spare: adopted, no segments */
-static pthread_key_t heap_key;
-static int key_ready;
+vcmi_lock vcmi_heaps_lock;
+vcmi_heap *vcmi_heaps_abandoned, *vcmi_heaps_spare; /* heap.h */
 
 #define PURGE_BYTES vcmi_opt_bytes(VCMI_OPT_PURGE_MB) /* most freed between purges */
 #define PURGE_MIN (PURGE_BYTES < ((size_t)1 << 20) ? PURGE_BYTES : ((size_t)1 << 20))
@@ -32,9 +33,6 @@ static int key_ready;
  * free chunks over twice an interval, and s3's (1 MiB each) re-faulted half of what they dropped
  * (a 4 MiB floor for every heap: s4 +0.5 MiB, g6 +120 KiB peak). */
 #define PURGE_SMALL ((size_t)2 << 20)
-/* A purge is due (check mode: every PURGE_BYTES; its credit, at most 0, sends every free
- * here). */
-#define PURGE_DUE(h) ((h)->credit <= ((h)->check ? -(ptrdiff_t)PURGE_BYTES : 0))
 /* Bytes freed since the last purge. */
 #define FREED(h) ((size_t)((ptrdiff_t)(h)->purge_at - (h)->credit))
 
@@ -79,10 +77,10 @@ const uint8_t vcmi_band_idx[32] = {
     0, 1, 2, 3, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7};
 
 /* vcmi_tight_class_calc(2^j) for j >= 4, or for a colour class its power of two (from
- * VCMI_NTIGHT on); global_init verifies it in test builds. */
+ * VCMI_NTIGHT on); global_init (heaps.c) verifies it in test builds. */
 const uint8_t vcmi_pow2_class_t[VCMI_LMAX + 1u] = {0,  0,  0,  0,  0,  1,  3,  7,  11, 15,
                                                    19, 64, 65, 66, 67, 68, 55, 59, 63};
-/* vcmi_tight_class_calc(16 * i); global_init verifies it in test builds. */
+/* vcmi_tight_class_calc(16 * i); global_init (heaps.c) verifies it in test builds. */
 const uint8_t vcmi_tight_table[VCMI_TIGHT_TABLE_MAX / 16u + 1u] = {
     0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 12, 12, 13, 13, 13, 13, 14,
     14, 14, 14, 15, 15, 15, 15, 16, 16, 16, 16, 16, 16, 16, 16, 17, 17, 17, 17, 17, 17, 17, 17,
@@ -168,15 +166,16 @@ static size_t seg_carved(vcmi_segment *s) {
   return n;
 }
 
-/* Empty segments left by ended threads (heap_give_up: fine ones) and by adoptions (seg_trim),
- * for the next heap that needs a segment of that xscale (and class, if fine: seg_create): a
- * short-lived thread's fine segments, and the first segment of a heap made for a spare struct,
- * were reserved, opened and unmapped at each thread (thread-storm: 1.18x the CPU of the heap
- * without fine classes). They keep their state (free lists, resident free pages), as an adopted
- * segment does: at most SEG_POOL_MAX, two of a kind, SEG_POOL_CARVED bytes carved in all (what
- * may stay resident). malloc_trim unmaps them. Statistics, vcm_check and pictures walk the
- * heaps' segments, not these. Under heaps_lock; their owner stays the heap
- * that left them (a free of a stale pointer into one finds no LIVE chunk: reported). */
+/* Empty segments left by ended threads (heaps.c, heap_give_up: fine ones) and by adoptions
+ * (seg_trim), for the next heap that needs a segment of that xscale (and class, if fine:
+ * seg_create): a short-lived thread's fine segments, and the first segment of a heap made for
+ * a spare struct, were reserved, opened and unmapped at each thread (thread-storm: 1.18x the
+ * CPU of the heap without fine classes). They keep their state (free lists, resident free
+ * pages), as an adopted segment does: at most SEG_POOL_MAX, two of a kind, SEG_POOL_CARVED
+ * bytes carved in all (what may stay resident). malloc_trim unmaps them
+ * (vcmi_seg_pool_release). Statistics, vcm_check and pictures walk the heaps' segments, not
+ * these. Under heaps_lock; their owner stays the heap that left them (a free of a stale pointer
+ * into one finds no LIVE chunk: reported). */
 #define SEG_POOL_MAX 32u
 #define SEG_POOL_KIND 2u
 #define SEG_POOL_CARVED ((size_t)1 << 20)
@@ -187,11 +186,11 @@ static size_t seg_pool_carved;
 /* A segment of xscale x for class k (k matters only in a fine one): the classes between the
  * powers of two live in segments whose whole layout is scaled by 1 + x (region.h), so that a
  * pointer's class is still its position. */
-static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
+vcmi_segment *vcmi_seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   int fine = x > VCMI_XSCALE_WIDE;
   if (__atomic_load_n(&seg_pool_n, __ATOMIC_RELAXED)) {
     vcmi_segment *s = NULL;
-    vcmi_lock_take(&heaps_lock);
+    vcmi_lock_take(&vcmi_heaps_lock);
     for (vcmi_segment **l = &seg_pool; *l; l = &(*l)->next)
       if (reg(*l)->xscale == x && (!fine || (*l)->fine_k == k)) {
         s = *l;
@@ -205,7 +204,7 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
         h->seg_n = 0;
         break;
       }
-    vcmi_lock_give(&heaps_lock);
+    vcmi_lock_give(&vcmi_heaps_lock);
     if (s) return s;
   }
   size_t size = fine ? SEG_FINE_SIZE : SEG_SIZE(x);
@@ -273,17 +272,34 @@ static vcmi_segment *seg_create(vcmi_heap *h, unsigned x, unsigned k) {
     vcmi_os_release(base, s->size);
     return NULL;
   }
-  vcmi_lock_take(&heaps_lock); /* segment lists change under heaps_lock, for readers */
+  vcmi_lock_take(&vcmi_heaps_lock); /* segment lists change under heaps_lock, for readers */
   s->next = h->segs;
   h->segs = s;
   h->seg_n = 0;
-  vcmi_lock_give(&heaps_lock);
+  vcmi_lock_give(&vcmi_heaps_lock);
   return s;
 }
 
 static void seg_destroy(vcmi_segment *s) {
   vcmi_segmap_set(s, s->size, 0);
   vcmi_os_release(s, s->size);
+}
+
+/* (heap.h) */
+int vcmi_seg_pool_release(void) {
+  vcmi_lock_take(&vcmi_heaps_lock);
+  vcmi_segment *pool = seg_pool;
+  seg_pool = NULL;
+  seg_pool_carved = 0;
+  __atomic_store_n(&seg_pool_n, 0u, __ATOMIC_RELAXED);
+  vcmi_lock_give(&vcmi_heaps_lock);
+  int any = pool != NULL;
+  while (pool) {
+    vcmi_segment *s = pool;
+    pool = s->next;
+    seg_destroy(s);
+  }
+  return any;
 }
 
 /* VCM_CHECK=1: every chunk on a free list is filled with VCMI_CHECK_FILL, and a live chunk's slack
@@ -305,12 +321,6 @@ vcmi_heap vcmi_no_heap = {
 __thread vcmi_heap *vcmi_tls_heap __attribute__((tls_model("initial-exec"))) = &vcmi_no_heap;
 __thread size_t vcmi_tls_inplace __attribute__((tls_model("initial-exec")));
 
-/* The in-place reallocs this thread's fast path counted (heap.h), into h. */
-static void inplace_flush(vcmi_heap *h) {
-  h->realloc_inplace += vcmi_tls_inplace;
-  vcmi_tls_inplace = 0;
-}
-
 /* Class t allocates from r first: cur[t] and its bin. */
 static void heap_set_cur(vcmi_heap *h, unsigned t, vcmi_region *r) {
   const vcmi_segment *s = (const vcmi_segment *)(const void *)r;
@@ -329,21 +339,12 @@ static void heap_set_cur(vcmi_heap *h, unsigned t, vcmi_region *r) {
     }
 }
 
-/* Nothing live in s, nor waiting on its remote list. Owner only. */
-static int seg_empty(vcmi_segment *s) {
-  vcmi_region *r = reg(s);
-  uint32_t any = 0; /* only the classes ever carved can hold a chunk */
-  for (uint32_t m = s->carved; m; m &= m - 1u) any |= r->live[__builtin_ctz(m)];
-  return !any && __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED) == VCMI_NONE;
-}
-
-/* Unmap the segment *link of h (empty, not h's first), taking it off h's list and classes; or,
- * pool set, put it in the pool if it has room. */
-static void seg_unlink(vcmi_heap *h, vcmi_segment **link, int pool) {
+/* (heap.h) */
+void vcmi_seg_unlink(vcmi_heap *h, vcmi_segment **link, int pool) {
   vcmi_segment *s = *link;
   vcmi_moved_drop(h); /* it may name a chunk of s */
   size_t carved = pool ? seg_carved(s) : 0;
-  vcmi_lock_take(&heaps_lock);
+  vcmi_lock_take(&vcmi_heaps_lock);
   *link = s->next;
   h->seg_n = 0;
   uint32_t kind = 0;
@@ -357,7 +358,7 @@ static void seg_unlink(vcmi_heap *h, vcmi_segment **link, int pool) {
     seg_pool_carved += carved;
     __atomic_store_n(&seg_pool_n, seg_pool_n + 1u, __ATOMIC_RELAXED);
   }
-  vcmi_lock_give(&heaps_lock);
+  vcmi_lock_give(&vcmi_heaps_lock);
   for (unsigned t = 0; t < VCMI_NCLS; t++)
     if (h->cur[t] == reg(s)) heap_set_cur(h, t, &empty_region);
   if (h->carve_s == s) h->carve_s = NULL;
@@ -365,15 +366,9 @@ static void seg_unlink(vcmi_heap *h, vcmi_segment **link, int pool) {
   if (!pool) seg_destroy(s);
 }
 
-/* A hold is its thread's phase (a burst it freed, kept for its rebuild): it ends with the
- * thread. Carried to the next, which never freed, it kept every empty segment mapped. */
-static void heap_end_hold(vcmi_heap *h) {
-  h->hold_live = 0;
-  h->held = 0;
-}
-
-static void heap_set_mode(vcmi_heap *h, vcmi_region *first) {
-  heap_end_hold(h);
+/* (heap.h) */
+void vcmi_heap_set_mode(vcmi_heap *h, vcmi_region *first) {
+  vcmi_heap_end_hold(h);
   h->check = vcmi_opt[VCMI_OPT_CHECK] != 0;
   for (unsigned t = 0; t < VCMI_NCLS; t++)
     heap_set_cur(h, t, h->check || t >= VCMI_NFIXED || vcmi_tclass[t].x ? &empty_region : first);
@@ -382,186 +377,15 @@ static void heap_set_mode(vcmi_heap *h, vcmi_region *first) {
   h->carve_s = h->lane_s = NULL;
 }
 
-static void heap_destructor(void *arg);
-
-static void global_init(void) {
-  /* Once, under heaps_lock. Neither getenv nor pthread_key_create allocates in glibc. */
-  static int done;
-  if (done) return;
-  done = 1;
-  vcmi_options_init();
-  for (size_t n = 0; n <= VCMI_TIGHT_TABLE_MAX; n++)
-    VCMI_ASSERT(vcmi_tight_table[(n + 15u) >> 4] == vcmi_tight_class_calc(n));
-  for (unsigned j = 4; j <= VCMI_LMAX; j++) {
-    const vcmi_tclass_t *c = &vcmi_tclass[vcmi_pow2_class_t[j]];
-    int colour = j >= VCMI_COLOUR_LMIN && j <= VCMI_COLOUR_LMAX;
-    VCMI_ASSERT(c->cap == (size_t)1 << j && c->x == 0);
-    VCMI_ASSERT(colour ? vcmi_pow2_class_t[j] == VCMI_NTIGHT + j - VCMI_COLOUR_LMIN
-                       : vcmi_pow2_class_t[j] == vcmi_tight_class_calc((size_t)1 << j));
-  }
-  for (unsigned t = 0; t < VCMI_NFIXED; t++) { /* the table follows the rule, each c its class's */
-    const vcmi_tclass_t *c = &vcmi_tclass[t];
-    VCMI_ASSERT(c->cap == (1u + c->x) << (VCMI_LMAX - c->k) && (c->x & 1u) == 0);
-    /* the most malloc puts in it: a colour class 2^l of its 2^l * 129/128 */
-    size_t most = c->x == VCMI_XSCALE_COLOUR ? (size_t)c->cap / 129u * 128u : c->cap;
-    VCMI_ASSERT(t >= VCMI_NTIGHT ||
-                (vcmi_tight_class_calc(most) == t &&
-                 (t + 1u == VCMI_NTIGHT || vcmi_tight_class_calc(most + 1u) == t + 1u)));
-  }
-  if (pthread_key_create(&heap_key, heap_destructor) == 0) key_ready = 1;
-  vcmi_remote_init();
-}
-
-/* A heap for this thread: an abandoned one (with its segments), a spare, or a new one. */
-/* A heap whose thread is gone without giving it up (its first allocation came in the last
- * round of key destructors, or it never ran them): returned (tid 0, on no list) with that
- * thread's id in *dead, for the caller to push the thread's batches (vcmi_remote_reclaim_heap,
- * outside the lock) and take or list it. A few heaps in use are checked per call, round robin,
- * so a thread start costs a few system calls at most. Under heaps_lock. Not in a fork child's
- * orphans (their thread may have stopped mid-use). */
-static vcmi_heap *reclaim_dead(long *dead) {
-  static vcmi_heap *cursor;
-  for (int checked = 0, seen = 0; checked < 8 && seen < 64; seen++) {
-    vcmi_heap *h = cursor ? cursor : all_heaps;
-    if (!h) return NULL;
-    cursor = h->next_all;
-    long tid = __atomic_load_n(&h->tid, __ATOMIC_RELAXED);
-    if (!tid || h->orphan) continue;
-    checked++;
-    if (vcmi_os_thread_alive(tid)) continue;
-    __atomic_store_n(&h->tid, 0L, __ATOMIC_RELAXED);
-    *dead = tid;
-    return h;
-  }
-  return NULL;
-}
-
-static vcmi_heap *heap_take(void) {
-  int is_new = 0;
-  vcmi_remote_reclaim(); /* a thread gone with its batches unpushed, as reclaim_dead's heaps */
-  vcmi_lock_take(&heaps_lock);
-  global_init();
-  vcmi_heap *h = abandoned, *dead = NULL;
-  long dead_tid = 0;
-  if (h) {
-    abandoned = h->next_abandoned;
-  } else if ((h = dead = reclaim_dead(&dead_tid)) == NULL && (h = spare) != NULL) {
-    spare = h->next_abandoned;
-  }
-  vcmi_lock_give(&heaps_lock);
-  if (dead) vcmi_remote_reclaim_heap(dead, dead_tid);
-  if (!h) {
-    if (!(h = vcmi_meta_alloc(sizeof *h))) return NULL;
-    memset(h, 0, sizeof *h);
-    is_new = 1;
-  }
-  if (!h->segs) {
-    vcmi_segment *s = seg_create(h, 0, 0);
-    vcmi_lock_take(&heaps_lock);
-    if (is_new) { /* listed even without a segment, so that it is reused as a spare */
-      h->next_all = all_heaps;
-      all_heaps = h;
-    }
-    if (!s) {
-      h->next_abandoned = spare;
-      spare = h;
-    }
-    vcmi_lock_give(&heaps_lock);
-    if (!s) return NULL;
-    heap_set_mode(h, reg(s));
-  }
-  return h;
-}
-
-/* Purges this thread made (of the one heap it holds from its first allocation to its exit). */
-static __thread uint32_t own_purges __attribute__((tls_model("initial-exec")));
-#define EXIT_PURGES 2u
-/* The heap, with everything in it, waits for another thread to adopt it. exiting: its thread
- * ends (heap_destructor), not a key destructor's allocation after that. */
+__thread uint32_t vcmi_heap_own_purges __attribute__((tls_model("initial-exec"))); /* heap.h */
 static void heap_purge(vcmi_heap *h);
-static void heap_purge_as(vcmi_heap *h, int exiting);
-/* Purges that drop, hold and donate nothing, every class looked at (a burst's purges, held,
- * dropping nothing, leave a class unlooked at once its list is grouped, until it is freed into
- * again), until no class waits (a short free run goes once all free at its class's wait: up to
- * VCMI_PURGE_WAIT_MAX purges of the class, purge.h); empty segments go at the second. */
-static void heap_purge_out(vcmi_heap *h) {
-  for (vcmi_segment *s = h->segs; s; s = s->next) s->aging = s->carved;
-  for (unsigned i = 0; i < VCMI_PURGE_WAIT_MAX + 2u; i++) {
-    heap_purge_as(h, 1);
-    uint32_t waiting = 0;
-    for (vcmi_segment *s = h->segs; s; s = s->next) waiting |= s->aging;
-    if (i && !waiting) break;
-  }
-}
-static void heap_give_up(vcmi_heap *h, int exiting) {
-  vcmi_moved_drop(h); /* its segments change hands */
-  vcmi_remote_flush();
-  vcmi_heap_collect(h, 0);
-  /* A purge left due (by a free that crossed the line: it leaves the purge to the heap's next
-   * operation) is this thread's: made by the next one, it saw this thread's burst and that
-   * thread held it. Otherwise the credit carries on: short threads that take the heap in turn
-   * each free less than an interval, and still purge (thread-storm's mappings). */
-  if (PURGE_DUE(h)) heap_purge(h);
-  heap_end_hold(h);
-  /* A thread that purged EXIT_PURGES times or more (it freed that many intervals: it ran for
-   * a while) and ends: what it freed is not held for its rebuild (no burst is held for a thread
-   * that is gone), heap_purge_out gives it back now (s3, s6, s8, s2: threads that free what
-   * they hold and end; their heaps stayed resident while the program's exit faulted libc's
-   * pages in, the peak; docs/BENCHMARKS.md). Two purges, as before, skipped the classes a burst
-   * left unlooked at and the short runs still waiting: 2,333 of 3,840 free pages stayed
-   * (test_exit_gives_held). A short thread's heap keeps its pages for the next (thread-storm:
-   * dropped at every exit, 4.5x the faults, 2.8x the CPU). */
-  if (exiting && own_purges >= EXIT_PURGES) heap_purge_out(h);
-  /* a fine segment left empty goes with its thread: a heap passed from thread to thread would
-   * otherwise gather one of each fine class its threads ever used (thread-storm's mappings) */
-  for (vcmi_segment **link = &h->segs; *link;)
-    if (*link != h->segs && reg(*link)->xscale > VCMI_XSCALE_WIDE && seg_empty(*link))
-      seg_unlink(h, link, 1);
-    else
-      link = &(*link)->next;
-  vcmi_lock_take(&heaps_lock);
-  __atomic_store_n(&h->tid, 0L, __ATOMIC_RELAXED);
-  h->next_abandoned = abandoned;
-  abandoned = h;
-  vcmi_lock_give(&heaps_lock);
-}
-
-/* Set by our key destructor: this thread is exiting and has given its heap up. */
-static __thread int dying __attribute__((tls_model("initial-exec")));
-
-/* Thread exit. Key destructors that run after this one may still allocate (glibc runs up to
- * four rounds): they borrow a heap for each allocation (vcmi_heap_alloc_first), so no heap
- * stays with the dead thread, whatever the rounds do (a thread whose first allocation comes in
- * the last round gets no destructor call: reclaim_dead finds its heap). */
-static void heap_destructor(void *arg) {
-  dying = 1;
-  vcmi_tls_heap = &vcmi_no_heap;
-  vcmi_remote_exit(); /* a remote free in a later round would start a batch never pushed */
-  inplace_flush(arg);
-  heap_give_up(arg, 1);
-}
-
-void *vcmi_heap_alloc_first(unsigned k, size_t n) {
-  vcmi_heap *h = heap_take();
-  if (!h) return NULL;
-  if (dying) {
-    void *p = vcmi_heap_alloc_class(h, k, n);
-    heap_give_up(h, 0);
-    return p;
-  }
-  /* Set before pthread_setspecific: if that allocates, the nested malloc finds the heap. */
-  __atomic_store_n(&h->tid, vcmi_os_thread_id(), __ATOMIC_RELAXED);
-  vcmi_tls_heap = h;
-  if (key_ready) pthread_setspecific(heap_key, h);
-  return vcmi_heap_alloc_class(h, k, n);
-}
 
 /* Move an abandoned heap's segments into h; its struct becomes a spare. */
 static int adopt(vcmi_heap *h) {
-  vcmi_lock_take(&heaps_lock);
-  vcmi_heap *a = abandoned;
+  vcmi_lock_take(&vcmi_heaps_lock);
+  vcmi_heap *a = vcmi_heaps_abandoned;
   if (a) {
-    abandoned = a->next_abandoned;
+    vcmi_heaps_abandoned = a->next_abandoned;
     vcmi_segment *last = a->segs;
     for (vcmi_segment *s = a->segs; s; s = s->next) {
       __atomic_store_n(&reg(s)->owner, (void *)h, __ATOMIC_RELAXED);
@@ -580,10 +404,10 @@ static int adopt(vcmi_heap *h) {
     h->bytes_copied += a->bytes_copied;
     a->realloc_inplace = a->realloc_moved = a->bytes_copied = 0;
     a->drop_n = a->drop_pages = 0; /* a dead thread's (reclaim_dead): its chunks are h's now, kept resident */
-    a->next_abandoned = spare;
-    spare = a;
+    a->next_abandoned = vcmi_heaps_spare;
+    vcmi_heaps_spare = a;
   }
-  vcmi_lock_give(&heaps_lock);
+  vcmi_lock_give(&vcmi_heaps_lock);
   if (!a) return 0;
   /* Remote frees that read the old owner flagged a, not h: collect everything once. */
   __atomic_store_n(&h->remote_pending, 1, __ATOMIC_RELAXED);
@@ -622,9 +446,9 @@ static void seg_trim(vcmi_heap *h) {
   seg_spares spare = {{0}};
   for (vcmi_segment **link = &h->segs; *link;) {
     vcmi_segment *s = *link;
-    int empty = seg_empty(s);
+    int empty = vcmi_seg_empty(s);
     if (empty && s != h->segs && spare_kept(&spare, s) && !h->hold_live) {
-      seg_unlink(h, link, 1);
+      vcmi_seg_unlink(h, link, 1);
       continue;
     }
     if (empty) spare_keep(&spare, s);
@@ -878,7 +702,7 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n, int grow) {
   int reused;
   unsigned k = vcmi_tclass[t].k;
   vcmi_heap_collect(h, 0);
-  if (PURGE_DUE(h)) heap_purge(h); /* remote frees collected may make it due */
+  if (VCMI_PURGE_DUE(h)) heap_purge(h); /* remote frees collected may make it due */
   vcmi_region *r = h->cur[t];
   size_t grown = h->grown;
   unsigned char *p = take_any(h, t, n, grow, &r, &reused);
@@ -890,7 +714,7 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n, int grow) {
     p = take_any(h, t, n, grow, &r, &reused);
   }
   if (!p) {
-    vcmi_segment *s = seg_create(h, vcmi_tclass[t].x, k);
+    vcmi_segment *s = vcmi_seg_create(h, vcmi_tclass[t].x, k);
     if (!s) return NULL;
     r = reg(s);
     p = take_fresh(h, r, k, n);
@@ -976,12 +800,12 @@ static uint32_t freed_into(vcmi_segment *s) {
  * unmapped and mapped its fine segments 210 times (a live chunk or two a class: 1,056 B, ...),
  * at 16 none after the first 20 (munmap 423 -> 39, mprotect 885 -> 121 calls, -380 faults). */
 #define SEG_IDLE_PURGES 16u
-static void heap_purge(vcmi_heap *h) { heap_purge_as(h, 0); }
-/* exiting: the heap's thread ends (heap_give_up): drop, hold nothing, donate nothing. */
-static void heap_purge_as(vcmi_heap *h, int exiting) {
+static void heap_purge(vcmi_heap *h) { vcmi_heap_purge_as(h, 0); }
+/* exiting: the heap's thread ends (heaps.c, heap_give_up): drop, hold nothing, donate nothing. */
+void vcmi_heap_purge_as(vcmi_heap *h, int exiting) {
   size_t foot = 0;
-  own_purges++;
-  inplace_flush(h);
+  vcmi_heap_own_purges++;
+  vcmi_heap_inplace_flush(h);
   vcmi_moved_drop(h); /* before the purge reads the free lists, and unmaps segments */
   if (__atomic_load_n(&locked_seen, __ATOMIC_RELAXED))
     for (vcmi_segment *s = h->segs; s; s = s->next) seg_reclose(s);
@@ -1022,12 +846,12 @@ static void heap_purge_as(vcmi_heap *h, int exiting) {
   seg_spares spare = {{0}};
   while (*link) {
     vcmi_segment *s = *link;
-    int empty = seg_empty(s), kept = spare_kept(&spare, s);
+    int empty = vcmi_seg_empty(s), kept = spare_kept(&spare, s);
     if (empty) spare_keep(&spare, s);
     uint32_t touched = freed_into(s);
     if (empty && s != h->segs && !hold &&
         (kept || (!touched && s->idle >= (exiting ? 1u : SEG_IDLE_PURGES)))) {
-      seg_unlink(h, link, 0);
+      vcmi_seg_unlink(h, link, 0);
       continue;
     }
     s->idle = !empty ? 0u : touched ? 1u : s->idle + 1u;
@@ -1094,7 +918,7 @@ void vcmi_seg_free_slow(void *p, vcmi_region *r) {
   /* due before this free, as the fast path's credit would have left it: a free that crosses
    * the line is counted here and the next one purges (one free earlier changed which spans a
    * purge found free: s5 +3 % page faults) */
-  int due = PURGE_DUE(h);
+  int due = VCMI_PURGE_DUE(h);
   /* a big MERGED pair (free's fast path leaves pairs here): its upper half first, so that the
    * lower one, whose buddy is free again, is handed out first (as a move's, chunk.c) */
   h->credit -= vcmi_pair_leaves(r, loc.k, s) ? (ptrdiff_t)vcmi_pair_leave(r, &loc) : 0;
@@ -1104,99 +928,4 @@ void vcmi_seg_free_slow(void *p, vcmi_region *r) {
   }
   h->credit -= (ptrdiff_t)vcmi_class_cap(r, loc.k);
   if (due) heap_purge(h);
-}
-
-/* malloc_trim: the calling thread's heap gives back now what it would at its exit: its hold
- * ends, then heap_purge_out. So does a heap whose thread is gone without giving it up
- * (reclaim_dead: no exit purge ran, and its free pages waited for a thread to take it), held
- * by the caller alone while off every list, as a taker would hold it. Other threads' heaps are
- * theirs (no lock: their owners purge them). Returns whether the OS took any page (os_purged
- * grew; another thread's purge meanwhile counts too). */
-int vcmi_heap_trim(void) {
-  vcmi_heap *h = vcmi_tls_heap;
-  vcmi_os_stats a, b;
-  vcmi_os_stats_get(&a);
-  vcmi_remote_reclaim(); /* before the collection: their chunks may be this heap's */
-  long dead_tid = 0;
-  vcmi_lock_take(&heaps_lock);
-  vcmi_heap *dead = reclaim_dead(&dead_tid); /* a heap taken in a thread's last destructor round */
-  vcmi_lock_give(&heaps_lock);
-  if (dead) {
-    vcmi_remote_reclaim_heap(dead, dead_tid);
-    /* its purges are not the caller's (own_purges), nor the caller's in-place count its */
-    uint32_t purges = own_purges;
-    size_t inplace = vcmi_tls_inplace;
-    vcmi_tls_inplace = 0;
-    heap_end_hold(dead);
-    heap_purge_out(dead);
-    own_purges = purges;
-    vcmi_tls_inplace = inplace;
-    vcmi_lock_take(&heaps_lock);
-    dead->next_abandoned = abandoned;
-    abandoned = dead;
-    vcmi_lock_give(&heaps_lock);
-  }
-  if (h == &vcmi_no_heap) {
-    vcmi_os_stats_get(&b);
-    return b.purged != a.purged;
-  }
-  heap_end_hold(h);
-  heap_purge_out(h);
-  vcmi_lock_take(&heaps_lock);
-  vcmi_segment *pool = seg_pool;
-  seg_pool = NULL;
-  seg_pool_carved = 0;
-  __atomic_store_n(&seg_pool_n, 0u, __ATOMIC_RELAXED);
-  vcmi_lock_give(&heaps_lock);
-  int any = pool != NULL;
-  while (pool) {
-    vcmi_segment *s = pool;
-    pool = s->next;
-    seg_destroy(s);
-  }
-  vcmi_os_stats_get(&b);
-  return any || b.purged != a.purged;
-}
-
-/* fork (lifecycle.c takes every lock in order; one the forking thread holds itself is kept
- * as it is, see meta.h): the child keeps only the forking thread's heap in use. Heaps of
- * threads that do not exist in the child are neither adopted nor touched again (a thread could
- * have been inside one), so their memory is leaked in the child, never reused. */
-void vcmi_heap_fork_prepare(void) { vcmi_lock_fork_prepare(&heaps_lock); }
-void vcmi_heap_fork_parent(void) { vcmi_lock_fork_parent(&heaps_lock); }
-void vcmi_heap_fork_child(void) {
-  for (vcmi_heap *h = all_heaps; h; h = h->next_all) h->orphan = h != vcmi_tls_heap;
-  for (vcmi_heap *h = abandoned; h; h = h->next_abandoned) h->orphan = 0;
-  for (vcmi_heap *h = spare; h; h = h->next_abandoned) h->orphan = 0;
-  if (vcmi_tls_heap != &vcmi_no_heap) /* the child's thread id */
-    vcmi_tls_heap->tid = vcmi_os_thread_id();
-  vcmi_lock_fork_child(&heaps_lock);
-}
-
-/* For stats and checks: visit every heap's segments under heaps_lock (in a fork child, not
- * those of threads that do not exist there: they may have stopped mid-operation). */
-static void each_seg(vcmi_heap *h, void (*fn)(void *ctx, vcm_region *r), void *ctx) {
-  for (vcmi_segment *s = h->orphan ? NULL : h->segs; s; s = s->next) fn(ctx, &s->region);
-}
-void vcmi_heap_each_region(void (*fn)(void *ctx, vcm_region *r), void *ctx) {
-  vcmi_lock_take(&heaps_lock);
-  for (vcmi_heap *h = all_heaps; h; h = h->next_all) each_seg(h, fn, ctx);
-  vcmi_lock_give(&heaps_lock);
-}
-
-/* The heaps on the abandoned list are held by no thread, and heaps_lock keeps them there (adopt
- * and heap_take take them off under it); a taken heap's tid is set only after, so tid 0 alone
- * would not tell. */
-void vcmi_heap_each_quiet_region(void (*fn)(void *ctx, vcm_region *r), void *ctx) {
-  vcmi_heap *me = vcmi_tls_heap;
-  vcmi_lock_take(&heaps_lock);
-  if (me != &vcmi_no_heap) each_seg(me, fn, ctx);
-  for (vcmi_heap *h = abandoned; h; h = h->next_abandoned) each_seg(h, fn, ctx);
-  vcmi_lock_give(&heaps_lock);
-}
-
-void vcmi_heap_each_heap(void (*fn)(void *ctx, vcmi_heap *h), void *ctx) {
-  vcmi_lock_take(&heaps_lock);
-  for (vcmi_heap *h = all_heaps; h; h = h->next_all) fn(ctx, h);
-  vcmi_lock_give(&heaps_lock);
 }

@@ -1,4 +1,5 @@
-/* Internal interfaces of the thread heaps (heap.c): heaps and their segments, each a region.
+/* Internal interfaces of the thread heaps (heap.c; their lives, heaps.c): heaps and their
+ * segments, each a region.
  * Not installed. Unless said otherwise a function needs no lock and holds none on return;
  * those that take heaps_lock take it briefly (then maybe meta_lock, the lock order). A pointer
  * that is not a live chunk start is reported (misuse.h) and the call does nothing. */
@@ -153,14 +154,15 @@ void vcmi_moved_drop(vcmi_heap *h);
 /* This thread's heap, &vcmi_no_heap if it has none (never NULL). */
 extern __thread vcmi_heap *vcmi_tls_heap __attribute__((tls_model("initial-exec")));
 /* The reallocs vcm_realloc's fast path kept in place on this thread (alloc.c), any heap or
- * none: added to realloc_inplace of the heap this thread purges (heap.c) and at its exit; read
- * with the caller's own heap's by vcm_stats_get. Not the heap's: that path loads no heap. */
+ * none: added to realloc_inplace of the heap this thread purges (heap.c) and at its exit
+ * (heaps.c); read with the caller's own heap's by vcm_stats_get. Not the heap's: that path
+ * loads no heap. */
 extern __thread size_t vcmi_tls_inplace __attribute__((tls_model("initial-exec")));
 extern vcmi_heap vcmi_no_heap;
 
 /* Allocate from class k when this thread has no heap: its first allocation, or one by a key
- * destructor after the thread gave its heap up. NULL if OOM (errno left to the caller). Takes
- * heaps_lock. */
+ * destructor after the thread gave its heap up (heaps.c). NULL if OOM (errno left to the
+ * caller). Takes heaps_lock. */
 void *vcmi_heap_alloc_first(unsigned k, size_t n);
 /* Class k has no free chunk in h->cur[k]: collect remote frees, take a fresh chunk, try
  * other segments, adopt an abandoned heap's, or map a new segment. grow: VCMI_GROW for a
@@ -371,7 +373,62 @@ static inline void vcmi_heap_count_move(size_t keep) {
 /* Locate p in r (0), or report why it is not a chunk start (-1): interior, or foreign (the
  * caller's words) if p is not in r's segment. */
 int vcmi_seg_locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc, vcmi_why foreign);
-/* malloc_trim's part in the calling thread's heap (heap.c): 1 if pages went back. */
+/* Between heap.c (a heap's segments, allocation and purges) and heaps.c (the heaps' lives:
+ * taken, given up, reclaimed from a dead thread, trimmed, forked, walked). */
+/* The lock of the lists of heaps, of each heap's list of segments (for the walks of other
+ * threads) and of the pool of empty segments (heap.c; lock order: heap.c's top). */
+extern vcmi_lock vcmi_heaps_lock;
+/* Heaps no thread holds, by next_abandoned, under vcmi_heaps_lock: abandoned, with their
+ * segments (given up at a thread's exit, heaps.c), for the next thread that starts (heaps.c,
+ * heap_take) or runs short (heap.c, adopt); spare, structs without segments (adopted), for
+ * heap_take. Defined in heap.c, whose adopt is on malloc's slow path. */
+extern vcmi_heap *vcmi_heaps_abandoned, *vcmi_heaps_spare;
+/* Purges this thread made (of the one heap it holds from its first allocation to its exit):
+ * counted by vcmi_heap_purge_as, read at the thread's exit (heaps.c, heap_give_up), kept
+ * across malloc_trim's purges of a dead thread's heap (vcmi_heap_trim). */
+extern __thread uint32_t vcmi_heap_own_purges __attribute__((tls_model("initial-exec")));
+/* A purge of h is due (check mode: every PURGE_BYTES, heap.c; its credit, at most 0, sends
+ * every free here). Needs options.h. */
+#define VCMI_PURGE_DUE(h)                                                                    \
+  ((h)->credit <= ((h)->check ? -(ptrdiff_t)vcmi_opt_bytes(VCMI_OPT_PURGE_MB) : 0))
+/* The in-place reallocs this thread's fast path counted (vcmi_tls_inplace), into h. */
+static inline void vcmi_heap_inplace_flush(vcmi_heap *h) {
+  h->realloc_inplace += vcmi_tls_inplace;
+  vcmi_tls_inplace = 0;
+}
+/* A hold is its thread's phase (a burst it freed, kept for its rebuild): it ends with the
+ * thread. Carried to the next, which never freed, it kept every empty segment mapped. */
+static inline void vcmi_heap_end_hold(vcmi_heap *h) {
+  h->hold_live = 0;
+  h->held = 0;
+}
+/* Nothing live in s, nor waiting on its remote list. Owner only. */
+static inline int vcmi_seg_empty(vcmi_segment *s) {
+  vcmi_region *r = vcmi_seg_region(s);
+  uint32_t any = 0; /* only the classes ever carved can hold a chunk */
+  for (uint32_t m = s->carved; m; m &= m - 1u) any |= r->live[__builtin_ctz(m)];
+  return !any && __atomic_load_n(&r->remote_head, __ATOMIC_RELAXED) == VCMI_NONE;
+}
+/* A segment of xscale x for class k (k matters only in a fine one), put first on h's list: an
+ * empty one of its kind from the pool, else one mapped anew. NULL if the OS refuses. The
+ * caller holds h. Takes heaps_lock. */
+vcmi_segment *vcmi_seg_create(vcmi_heap *h, unsigned x, unsigned k);
+/* Unmap the segment *link of h (empty, not h's first), taking it off h's list and classes; or,
+ * pool set, put it in the pool if it has room. Owner only. Takes heaps_lock. */
+void vcmi_seg_unlink(vcmi_heap *h, vcmi_segment **link, int pool);
+/* Unmap the pool's empty segments (malloc_trim): 1 if it held any. Takes heaps_lock. */
+int vcmi_seg_pool_release(void);
+/* Set h up to allocate: malloc's power-of-two classes (the fixed ones of xscale 0) start at
+ * first, its first segment's region, every other class (all in check mode, VCM_CHECK read
+ * now) at the empty dummy region; its purge interval starts at the least; its hold ends. The
+ * caller holds h. No lock. */
+void vcmi_heap_set_mode(vcmi_heap *h, vcmi_region *first);
+/* Purge h (heap.c, heap_purge: what goes back to the OS, what is held). exiting: the heap's
+ * thread ends: drop, hold nothing, donate nothing. Owner only. May take heaps_lock (an empty
+ * segment unmapped). */
+void vcmi_heap_purge_as(vcmi_heap *h, int exiting);
+
+/* malloc_trim's part in the calling thread's heap (heaps.c): 1 if pages went back. */
 int vcmi_heap_trim(void);
 /* fork hooks (lifecycle.c): prepare takes heaps_lock, parent gives it, child resets it. */
 void vcmi_heap_fork_prepare(void);

@@ -11,7 +11,7 @@
 
 #include "heap.h"
 
-/* Once, at the heaps' first use (heap.c, under heaps_lock): the key whose destructor pushes a
+/* Once, at the heaps' first use (heaps.c, under heaps_lock): the key whose destructor pushes a
  * thread's batches at its exit. */
 void vcmi_remote_init(void);
 /* Segment s of xscale x: the byte offset of its batch slot in a freeing thread's slots
@@ -22,7 +22,7 @@ void vcmi_remote_flush(void);
 /* This thread exits (one of its key destructors runs): its batches are pushed, and its later
  * remote frees (later destructors') go one by one. A batch started in the last round of key
  * destructors would set the batch key, whose destructor no round then calls: its chunks stayed
- * REMOTE for good. So the heap's destructor (heap.c) ends batching too, and a thread keeps its
+ * REMOTE for good. So the heap's destructor (heaps.c) ends batching too, and a thread keeps its
  * batches outside itself, for the reclaims below when neither destructor runs. */
 void vcmi_remote_exit(void);
 /* Push the batches of threads that had no heap when they first batched and are gone without
@@ -30,7 +30,7 @@ void vcmi_remote_exit(void);
  * threads checked per call (a system call each). Any thread: a trim, a heap's taking. */
 void vcmi_remote_reclaim(void);
 /* Push the batches of h's thread tid, gone without giving h up (its heap taken in the last round
- * of key destructors: heap.c's reclaim_dead found it). The caller holds h, listed nowhere. */
+ * of key destructors: heaps.c's reclaim_dead found it). The caller holds h, listed nowhere. */
 void vcmi_remote_reclaim_heap(const void *h, long tid);
 /* Take back every chunk other threads freed into h's segments, flagged or not. Owner only. */
 void vcmi_remote_collect(vcmi_heap *h);

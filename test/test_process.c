@@ -1808,7 +1808,7 @@ static int map_colours_child(void) {
 static void test_map_colours(void) { CHECK_EQ(exec_child("map-colours"), 1); }
 
 /* A thread that ran for a while, freed what it allocated and ends gives the pages back at its
- * exit (heap.c, heap_give_up): 2 MiB of 1 KiB chunks, written and freed; held before (a burst
+ * exit (heaps.c, heap_give_up): 2 MiB of 1 KiB chunks, written and freed; held before (a burst
  * of frees, for a rebuild that the thread, gone, never makes: s3's peak at its end). In a
  * fresh process (exec'd): the thread's heap is new. */
 enum { EXIT_N = 2048 };
