@@ -50,6 +50,13 @@ static size_t tight_cap(size_t n) {
   /* a colour class: 2^l * 129/128 for 2 to 32 KiB (heap.h) */
   return c == 8 * q && c >= 2048 && c <= 32768 ? c / 128 * 129 : c;
 }
+/* A colour class's capacity that two buddies of the colour class below may make (heap.c: a
+ * malloc's head take or scan in a colour segment): 2^l * 129/128, 4 to 32 KiB. Its realloc's
+ * fast path reads the class's capacity and floor, so such a MERGED pair stays in place down
+ * to a quarter of its capacity, not a half (alloc.c). */
+static int colour_pair_cap(size_t c) {
+  return c % 129 == 0 && pow2(c / 129 * 128) && c >= 4096 / 128 * 129 && c <= 32768 / 128 * 129;
+}
 static size_t malloc_cap(size_t n) { return n <= SMALL_MAX ? tight_cap(n) : large_cap(n); }
 /* A malloc of 1 KiB < n <= 8 KiB may find n's class fitted (fit.c, 64-bit only): capacity n
  * rounded up to 16 B (32 B above 4,080). Fits are made once per process from what earlier
@@ -131,7 +138,7 @@ static void p_take(pblk *b, unsigned char *p, size_t n, size_t req, size_t cap, 
    * nothing since the last purge (heap.c, head_take): level 0 or 1, as one grown into its
    * buddy (p_levels sets a move's or a growth's levels after this). */
   b->lo = 0;
-  b->hi = pow2(c) && c >= 32 && c <= KiB;
+  b->hi = (pow2(c) && c >= 32 && c <= KiB) || colour_pair_cap(c);
 }
 
 static void p_verify(pblk *b) {
@@ -224,12 +231,13 @@ static size_t p_realloc_cap(const pblk *b, size_t n, int *same, unsigned *lo, un
   *same = 0;
   *lo = b->lo, *hi = b->hi;
   if (c <= SMALL_MAX) {
-    if (n <= c) { /* stays above a quarter of a power of two over 2^level, half of another */
-      if (c <= 16 || n > (pow2(c) ? c / (4u << b->lo) : c / 2)) {
+    if (n <= c) { /* stays above a quarter (a power of two) or a half (another) over 2^level */
+      size_t q = pow2(c) ? 4 : 2;
+      if (c <= 16 || n > c / (q << b->lo)) {
         *same = 1;
         return c;
       }
-      if (pow2(c) && n > c / (4u << b->hi)) *same = -1;
+      if (n > c / (q << b->hi)) *same = -1;
       return pow2(c) ? small_cap(n) : tight_cap(n);
     }
     /* a single chunk of 64 KiB or less pairs (src/pair.h, VCMI_GROW_CAP_MAX), a MERGED pair of
