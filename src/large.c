@@ -486,12 +486,13 @@ static int maps_locked;
 
 /* A new mapping for a block of n bytes, of capacity *cap, aligned to al; NULL (errno ENOMEM)
  * if the OS refuses even n's pages. Where the OS locks new mappings (maps_locked), or refuses
- * the capacity (RLIMIT_AS, or RLIMIT_MEMLOCK under that lock), the mapping is n's pages, and
- * *cap becomes that: under the lock reserved closed (a reservation is never populated), then
- * opened over them. The first block made under the lock finds it (a mincore of a page) and
- * gives back its pages past n's at once. A block grown by realloc takes its power of two. */
+ * the capacity (RLIMIT_AS, or RLIMIT_MEMLOCK under that lock), the mapping is n's pages (one
+ * at least: an aligned block of 0 bytes had none, capacity 0 at an address mapped to nothing),
+ * and *cap becomes that: under the lock reserved closed (a reservation is never populated),
+ * then opened over them. The first block made under the lock finds it (a mincore of a page)
+ * and gives back its pages past n's at once. A block grown by realloc takes its power of two. */
 static unsigned char *map_fresh(size_t n, size_t *cap, size_t al) {
-  size_t page = vcmi_os_page(), need = page_up(n);
+  size_t page = vcmi_os_page(), need = page_up(n ? n : 1);
   int saved = errno, locked = __atomic_load_n(&maps_locked, __ATOMIC_RELAXED);
   unsigned char *p;
   if (need >= *cap) return vcmi_os_reserve(*cap, al);

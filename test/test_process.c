@@ -3817,6 +3817,35 @@ static void test_free_sized_not_live(void) {
   CHECK_EQ(vcm_check(NULL), 0);
 }
 
+/* An aligned block over 256 KiB is a large block of the alignment; if the OS refuses its whole
+ * capacity, it maps just the pages n needs (large.c, map_fresh). For n = 0 that was no page: a
+ * block of capacity 0 at an address mapped to nothing, which vcm_capacity took for no block
+ * and free for a bad pointer. Now at least a page: capacity, the block written whole, freed. */
+static void test_aligned_refused_empty(void) {
+  static const size_t sizes[] = {0, 1, 100};
+  for (size_t a = 512u << 10; a <= (8u << 20); a *= 2)
+    for (int i = 0; i < 3; i++) {
+      vcm_trim(); /* no cached block serves it: the OS is asked */
+      vcm_debug_fail_os(1);
+      errno = 0;
+      unsigned char *p = aligned_alloc_(a, sizes[i]);
+      vcm_debug_fail_os(0);
+      CHECK(p != NULL || errno == ENOMEM);
+      if (!p) continue;
+      size_t c = vcm_capacity(p);
+      CHECK((uintptr_t)p % a == 0);
+      CHECK(c >= 4096 && c >= sizes[i]);
+      CHECK_EQ(vcm_used(p), sizes[i]);
+      if (c) memset(p, 7, c);
+      vcm_set_misuse_handler(on_misuse, NULL);
+      misuse.calls = 0;
+      free_(p);
+      vcm_set_misuse_handler(NULL, NULL);
+      CHECK_EQ(misuse.calls, 0);
+    }
+  CHECK_EQ(vcm_check(NULL), 0);
+}
+
 /* OS refusal: injected at every n, and by RLIMIT_AS. */
 /* A workload that needs the OS: large blocks, remap growth, calloc, aligned, new segments.
  * Returns how many results were wrong: a NULL must come with ENOMEM, and a failed realloc
@@ -4497,6 +4526,7 @@ int main(int argc, char **argv) {
   test_large_calloc_reuse();
   test_calloc_mid();
   test_aligned();
+  test_aligned_refused_empty();
   test_misuse();
   test_free_sized_not_live();
   test_free_sized_remote();
