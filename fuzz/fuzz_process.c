@@ -120,8 +120,10 @@ static void p_take(pblk *b, unsigned char *p, size_t n, size_t req, size_t cap, 
   CHECK(vcm_used(p) == n);
   CHECK(c >= n && c >= 16 && c % 16 == 0);
   int odd = !cap_matches(cap, c) && !fitted_cap(cap, c) && !loan_cap(cap, req, c);
-  if (odd && !injecting && !b->odd) fail_at(__LINE__, "capacity as predicted", NULL);
-  if (odd && injecting) lenient = 1;
+  if (odd && !b->odd) { /* only a refusal explains it: this operation's */
+    if (!injecting) fail_at(__LINE__, "capacity as predicted", NULL);
+    lenient = 1;
+  }
   /* A small chunk of power-of-two capacity is aligned to it, any other to 16; large blocks to
    * 2 MiB at least. */
   CHECK(((uintptr_t)p & ((c <= SMALL_MAX ? (pow2(c) ? c : 16) : GRANULE) - 1)) == 0);
