@@ -86,7 +86,10 @@ static int cap_matches(size_t want, size_t got) {
   return want <= SMALL_MAX ? got == want : got >= want && got <= 4 * want;
 }
 
-#define HUGE_MIN (((size_t)1 << (sizeof(size_t) * 8 - 2)) + 1) /* no capacity for it: ENOMEM */
+/* Sizes no address space holds: ENOMEM. On 64-bit 2^62 + 1 (the OS refuses its pages); on 32-bit
+ * 2^31 + 1 (over PTRDIFF_MAX: no capacity, large.c's cap_for): 2^30 + 1 is granted where a
+ * 32-bit process has 4 GiB (a 64-bit kernel), as three inputs of the corpus found. */
+#define HUGE_MIN (((size_t)1 << (sizeof(size_t) * 8 - (sizeof(size_t) > 4 ? 2 : 1))) + 1)
 
 /* Sizes for the process heap: up to 4 MiB (large blocks), sometimes impossible. */
 static size_t p_size(input *in) {
