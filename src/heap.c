@@ -698,6 +698,20 @@ static void *take_any(vcmi_heap *h, unsigned t, size_t n, int grow, vcmi_region 
 }
 
 
+/* The OS refused a segment of t's scale (errno was saved before): under RLIMIT_AS, as a scaled
+ * segment reserves 1 + x times a power of two's address space (python under `ulimit -v` of
+ * 2.5 GB failed at its first allocations). The power of two's class serves n, its capacity n's
+ * power of two, from the segments that reserve the least. NULL if t is that class, or it is
+ * refused too. Out of line: not in the hot text. */
+static __attribute__((noinline, cold)) void *scale_refused(vcmi_heap *h, unsigned t, size_t n,
+                                                           int grow, int saved) {
+  unsigned t2 = vcmi_pow2_class(n);
+  void *p;
+  if (!vcmi_tclass[t].x || t2 == t || !(p = vcmi_heap_alloc_slow(h, t2, n, grow))) return NULL;
+  errno = saved;
+  return p;
+}
+
 void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n, int grow) {
   int reused;
   unsigned k = vcmi_tclass[t].k;
@@ -714,8 +728,9 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n, int grow) {
     p = take_any(h, t, n, grow, &r, &reused);
   }
   if (!p) {
+    int saved = errno;
     vcmi_segment *s = vcmi_seg_create(h, vcmi_tclass[t].x, k);
-    if (!s) return NULL;
+    if (!s) return scale_refused(h, t, n, grow, saved);
     r = reg(s);
     p = take_fresh(h, r, k, n);
   }

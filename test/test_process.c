@@ -3043,6 +3043,35 @@ static void test_large_exact_fallback(void) {
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* A malloc of a tight class whose scale has no segment yet, where the OS refuses one (RLIMIT_AS:
+ * a segment of scale 3 to 7 reserves 362 to 842 MiB, a fine one 58 MiB): served from n's power
+ * of two's class, whose segment the heap has (before: NULL; python under `ulimit -v` of 2.5 GB
+ * failed at its start). errno is left as it was. In an exec'd child: 0 if all held. */
+static int as_limit_child(void) {
+  const size_t M = (size_t)1 << 20;
+  void *first = malloc_(64); /* the heap and its first segment (scale 1) */
+  long vm = status_kib("VmSize:");
+  struct rlimit rl;
+  rl.rlim_cur = rl.rlim_max = (rlim_t)vm * 1024 + 32 * M;
+  if (!first || vm < 0 || setrlimit(RLIMIT_AS, &rl) != 0) return 2;
+  static const size_t sizes[] = {48, 80, 112, 1040, 3000};
+  for (int i = 0; i < 5; i++) {
+    errno = 0;
+    unsigned char *p = malloc_(sizes[i]);
+    if (!p || errno) {
+      fprintf(stderr, "as_limit: malloc(%zu): %p, errno %d\n", sizes[i], (void *)p, errno);
+      return 10 + i;
+    }
+    size_t c = vcm_capacity(p);
+    if (c < sizes[i] || (c & (c - 1))) return 20 + i; /* the power of two's */
+    memset(p, 1, sizes[i]);
+    free_(p);
+  }
+  free_(first);
+  return vcm_check(NULL) == 0 ? 0 : 3;
+}
+static void test_as_limit(void) { CHECK_EQ(exec_child("as-limit"), 1); }
+
 /* malloc_trim(0) gives the calling thread's free pages and the cached large blocks back at
  * once. A burst of frees is held for its rebuild (heap.c), so its pages stayed resident; and
  * malloc_trim was glibc's, run on glibc's own unused arena (0, nothing given back). The live
@@ -4407,6 +4436,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "mlockall") == 0) return mlockall_child();
   if (argc > 1 && strcmp(argv[1], "large_locked") == 0) return large_locked_child();
   if (argc > 1 && strcmp(argv[1], "trim") == 0) return trim_child();
+  if (argc > 1 && strcmp(argv[1], "as-limit") == 0) return as_limit_child();
   if (argc > 1 && strcmp(argv[1], "mallopt") == 0) return mallopt_child();
   if (argc > 1 && strcmp(argv[1], "big_block") == 0) return big_block_child();
   if (argc > 1 && strcmp(argv[1], "every-scale") == 0) return every_scale_child();
@@ -4444,6 +4474,7 @@ int main(int argc, char **argv) {
   test_moves_locked();
   test_large_locked();
   test_large_exact_fallback();
+  test_as_limit();
   test_trim();
   test_malloc_stats();
   test_mallinfo();
