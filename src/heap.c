@@ -108,6 +108,19 @@ _Static_assert((SEG_FINE_SIZE - VCMI_SEG_DATA_OFF) / (((size_t)VCMI_XSCALE_WIDE 
                    VCMI_SEG_MAP_BYTES,
                "a fine segment's entries stay in its map");
 
+/* A narrow segment of xscale x (seg_create, where the OS refuses a wide one): a fine segment's
+ * layout for one class of a wide xscale, its area (1 + x) * 8 MiB, at most two units. */
+static size_t seg_narrow_size(unsigned x) {
+  size_t n = (VCMI_SEG_DATA_OFF + ((1u + (size_t)x) << VCMI_SEG_STRIDE_LOG2) + VCMI_SEGMAP_UNIT -
+              1u) & ~(VCMI_SEGMAP_UNIT - 1u);
+  return n < 2u * VCMI_SEGMAP_UNIT ? n : 2u * VCMI_SEGMAP_UNIT;
+}
+_Static_assert(VCMI_SEGMAP_UNIT > VCMI_SEG_DATA_OFF, "a narrow segment of one unit holds data");
+_Static_assert(((size_t)VCMI_SEG_CHANNELS << (VCMI_NCLASS - 1u)) * sizeof(vcmi_entry) +
+                       VCMI_SEG_PAGE_MAX <=
+                   VCMI_SEG_MAP_BYTES,
+               "a narrow segment's entries, from its header page, stay in its map");
+
 static uintptr_t page_up(uintptr_t a) {
   return (a + vcmi_os_page() - 1u) & ~(uintptr_t)(vcmi_os_page() - 1u);
 }
@@ -192,7 +205,7 @@ vcmi_segment *vcmi_seg_create(vcmi_heap *h, unsigned x, unsigned k) {
     vcmi_segment *s = NULL;
     vcmi_lock_take(&vcmi_heaps_lock);
     for (vcmi_segment **l = &seg_pool; *l; l = &(*l)->next)
-      if (reg(*l)->xscale == x && (!fine || (*l)->fine_k == k)) {
+      if (reg(*l)->xscale == x && (!(*l)->fine_end || (*l)->fine_k == k)) {
         s = *l;
         *l = s->next;
         seg_pool_carved -= seg_carved(s);
@@ -208,8 +221,17 @@ vcmi_segment *vcmi_seg_create(vcmi_heap *h, unsigned x, unsigned k) {
     if (s) return s;
   }
   size_t size = fine ? SEG_FINE_SIZE : SEG_SIZE(x);
+  int saved = errno;
   unsigned char *base = vcmi_os_reserve_closed(size, VCMI_SEGMAP_UNIT);
+  /* refused (RLIMIT_AS counts reservations): for a power of two, a narrow segment, class k's
+   * area alone laid out as a fine one; half of it if refused too, one unit of the segment map.
+   * Any other class goes to its power of two's (scale_refused) in the segments the heap has:
+   * narrow and halved fine segments for those took 16 to 32 MiB of address space each, and
+   * python under `ulimit -v` of 300 to 1,000 MB failed where it ran. */
+  for (size_t n = x ? 0u : seg_narrow_size(0); !base && n >= VCMI_SEGMAP_UNIT; n /= 2u)
+    if ((base = vcmi_os_reserve_closed(n, VCMI_SEGMAP_UNIT)) != NULL) fine = 1, size = n;
   if (!base) return NULL;
+  errno = saved; /* a refusal served */
   size_t page = vcmi_os_page() < VCMI_SEG_PAGE_MAX ? vcmi_os_page() : VCMI_SEG_PAGE_MAX;
   int lazy = seg_open_first(base, size, page);
   if (lazy < 0) {
@@ -258,6 +280,7 @@ vcmi_segment *vcmi_seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   s->fine_end = fine ? (uint32_t)((size - VCMI_SEG_DATA_OFF) / s->cap[k]) : 0u;
   uint32_t spans = VCMI_PURGE_SPANS_MAX << vcmi_purge_span_log2(s, k); /* purge.h */
   if (s->fine_end > spans) s->fine_end = spans;
+  if (s->fine_end > r->n_channels << k) s->fine_end = r->n_channels << k; /* a narrow one's area */
   for (unsigned j = 0; j < VCMI_NCLASS && !lazy; j++)
     s->open[j] = (uint32_t)(class_end(s, j) * s->cap[j]);
   if (x) r->stride_log2 = 0;
@@ -349,7 +372,8 @@ void vcmi_seg_unlink(vcmi_heap *h, vcmi_segment **link, int pool) {
   h->seg_n = 0;
   uint32_t kind = 0;
   for (vcmi_segment *t = pool ? seg_pool : NULL; t; t = t->next)
-    kind += reg(t)->xscale == reg(s)->xscale && (!s->fine_end || t->fine_k == s->fine_k);
+    kind += reg(t)->xscale == reg(s)->xscale &&
+            (!s->fine_end ? !t->fine_end : t->fine_end && t->fine_k == s->fine_k);
   pool = pool && kind < SEG_POOL_KIND && seg_pool_n < SEG_POOL_MAX &&
          seg_pool_carved + carved <= SEG_POOL_CARVED;
   if (pool) {
@@ -423,7 +447,7 @@ typedef struct {
   uint64_t w[1u + VCMI_NCLASS]; /* [0]: bit x, a wide xscale; [1 + k]: bit x/2 mod 64, fine */
 } seg_spares;
 static uint64_t *spare_at(seg_spares *sp, vcmi_segment *s, uint64_t *bit) {
-  unsigned x = reg(s)->xscale, fine = x > VCMI_XSCALE_WIDE;
+  unsigned x = reg(s)->xscale, fine = s->fine_end != 0;
   *bit = (uint64_t)1 << (fine ? x / 2u % 64u : x);
   return &sp->w[fine ? 1u + s->fine_k : 0u];
 }
@@ -712,6 +736,27 @@ static __attribute__((noinline, cold)) void *scale_refused(vcmi_heap *h, unsigne
   return p;
 }
 
+/* The address space vcm held (vcmi_os_stats' reserved) + 1 when class t's segment was refused,
+ * 0: none. A class with a power of two to fall back on tries again only once vcm holds less:
+ * each malloc of its size came to the slow path and asked the OS again (1M mallocs of 48
+ * bytes under `ulimit -v`: 3.96 s against 0.07, 3.25 s of it in failed mmaps). Racy by
+ * design: a lost update costs one more try. */
+static size_t seg_refused_at[VCMI_NCLS];
+static __attribute__((noinline, cold)) vcmi_segment *seg_create_for(vcmi_heap *h, unsigned t) {
+  size_t at = __atomic_load_n(&seg_refused_at[t], __ATOMIC_RELAXED);
+  vcmi_os_stats os;
+  if (at) {
+    vcmi_os_stats_get(&os);
+    if (os.reserved + 1u >= at) return NULL;
+  }
+  vcmi_segment *s = vcmi_seg_create(h, vcmi_tclass[t].x, vcmi_tclass[t].k);
+  if (!s && vcmi_tclass[t].x) {
+    vcmi_os_stats_get(&os);
+    __atomic_store_n(&seg_refused_at[t], os.reserved + 1u, __ATOMIC_RELAXED);
+  }
+  return s;
+}
+
 void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n, int grow) {
   int reused;
   unsigned k = vcmi_tclass[t].k;
@@ -729,7 +774,7 @@ void *vcmi_heap_alloc_slow(vcmi_heap *h, unsigned t, size_t n, int grow) {
   }
   if (!p) {
     int saved = errno;
-    vcmi_segment *s = vcmi_seg_create(h, vcmi_tclass[t].x, k);
+    vcmi_segment *s = seg_create_for(h, t);
     if (!s) return scale_refused(h, t, n, grow, saved);
     r = reg(s);
     p = take_fresh(h, r, k, n);

@@ -158,7 +158,7 @@ static void heap_give_up(vcmi_heap *h, int exiting) {
   /* a fine segment left empty goes with its thread: a heap passed from thread to thread would
    * otherwise gather one of each fine class its threads ever used (thread-storm's mappings) */
   for (vcmi_segment **link = &h->segs; *link;)
-    if (*link != h->segs && reg(*link)->xscale > VCMI_XSCALE_WIDE && vcmi_seg_empty(*link))
+    if (*link != h->segs && (*link)->fine_end && vcmi_seg_empty(*link))
       vcmi_seg_unlink(h, link, 1);
     else
       link = &(*link)->next;

@@ -3046,14 +3046,20 @@ static void test_large_exact_fallback(void) {
 /* A malloc of a tight class whose scale has no segment yet, where the OS refuses one (RLIMIT_AS:
  * a segment of scale 3 to 7 reserves 362 to 842 MiB, a fine one 58 MiB): served from n's power
  * of two's class, whose segment the heap has (before: NULL; python under `ulimit -v` of 2.5 GB
- * failed at its start). errno is left as it was. In an exec'd child: 0 if all held. */
-static int as_limit_child(void) {
-  const size_t M = (size_t)1 << 20;
-  void *first = malloc_(64); /* the heap and its first segment (scale 1) */
+ * failed at its start). errno is left as it was. The refusal is not asked again at every
+ * malloc. In an exec'd child: 0 if all held. */
+/* A block of 64 bytes (the heap and its first segment, scale 1), then RLIMIT_AS at VmSize +
+ * mib MiB: the block, or NULL if either failed. */
+static void *as_limit_set(size_t mib) {
+  void *first = malloc_(64);
   long vm = status_kib("VmSize:");
   struct rlimit rl;
-  rl.rlim_cur = rl.rlim_max = (rlim_t)vm * 1024 + 32 * M;
-  if (!first || vm < 0 || setrlimit(RLIMIT_AS, &rl) != 0) return 2;
+  rl.rlim_cur = rl.rlim_max = (rlim_t)vm * 1024 + (rlim_t)(mib << 20);
+  return first && vm >= 0 && setrlimit(RLIMIT_AS, &rl) == 0 ? first : NULL;
+}
+static int as_limit_child(void) {
+  void *first = as_limit_set(32);
+  if (!first) return 2;
   static const size_t sizes[] = {48, 80, 112, 1040, 3000};
   for (int i = 0; i < 5; i++) {
     errno = 0;
@@ -3068,10 +3074,75 @@ static int as_limit_child(void) {
     memset(p, 1, sizes[i]);
     free_(p);
   }
+  /* a refusal is remembered: 1,000 more mallocs of 48 bytes ask the OS for their scale's
+   * segment again only once vcm holds less address space (before: each asked, 1,000 refusals) */
+  static void *q[1000];
+  vcm_stats a, b;
+  vcm_stats_get(&a);
+  for (int i = 0; i < 1000; i++)
+    if (!(q[i] = malloc_(48))) return 5;
+  vcm_stats_get(&b);
+  for (int i = 0; i < 1000; i++) free_(q[i]);
+  if (b.os_failed - a.os_failed > 2) {
+    fprintf(stderr, "as_limit: 1,000 mallocs of 48 bytes, %zu refusals\n", (size_t)(b.os_failed - a.os_failed));
+    return 6;
+  }
   free_(first);
   return vcm_check(NULL) == 0 ? 0 : 3;
 }
 static void test_as_limit(void) { CHECK_EQ(exec_child("as-limit"), 1); }
+
+/* Where the OS refuses a wide segment (RLIMIT_AS at VmSize + 64 MiB: a wide segment reserves
+ * 128 to 848 MiB), a power of two's class that fills the area it has goes on in narrow
+ * segments of its own (16 MiB reserved each): 12 MiB of 48-byte chunks (64-byte ones, as the
+ * scale of 48 has no segment: scale_refused), then 12 MiB of 64-byte ones, bytes intact.
+ * Before: when the first segment's 8 MiB area of 64-byte chunks was full, malloc returned NULL
+ * (ENOMEM). Freed, a trim gives the narrow segments back but one a class. In an exec'd child:
+ * 0 if all held. */
+static unsigned narrow_segments(void) {
+  unsigned n = 0;
+  for (vcmi_segment *s = vcmi_tls_heap->segs; s; s = s->next)
+    n += s->fine_end && vcmi_seg_region(s)->xscale <= VCMI_XSCALE_WIDE;
+  return n;
+}
+static int as_narrow_child(void) {
+  enum { N48 = (12 << 20) / 48, N64 = (12 << 20) / 64 };
+  static unsigned char *p[N48 + N64];
+  void *first = as_limit_set(64);
+  if (!first) return 2;
+  for (int i = 0; i < N48 + N64; i++) {
+    size_t n = i < N48 ? 48 : 64;
+    if (!(p[i] = malloc_(n))) {
+      fprintf(stderr, "as_narrow: malloc(%zu) #%d: NULL, errno %d\n", n, i, errno);
+      return 10;
+    }
+    if (vcm_capacity(p[i]) < n) {
+      fprintf(stderr, "as_narrow: malloc(%zu) #%d: capacity %zu\n", n, i, vcm_capacity(p[i]));
+      return 11;
+    }
+    p[i][0] = (unsigned char)i, p[i][n - 1] = (unsigned char)(i >> 8);
+  }
+  if (vcm_check(NULL) != 0) return 3;
+  unsigned full = narrow_segments();
+  for (int i = 0; i < N48 + N64; i++) {
+    size_t n = i < N48 ? 48 : 64;
+    if (p[i][0] != (unsigned char)i || p[i][n - 1] != (unsigned char)(i >> 8)) return 12;
+    free_(p[i]);
+  }
+  free_(first);
+  malloc_trim(0);
+  unsigned after = narrow_segments(); /* one each kept as its class's spare */
+  if (full < 2 || after > 2) {
+    fprintf(stderr, "as_narrow: %u narrow segments full, %u after the trim\n", full, after);
+    return 13;
+  }
+  return vcm_check(NULL) == 0 ? 0 : 4;
+}
+/* 64-bit only: the amounts and the limit follow its geometry (class areas of 8 MiB; 32-bit's
+ * are 1 MiB, and a narrow segment there reserves 8 MiB for one) */
+static void test_as_narrow(void) {
+  if (sizeof(void *) == 8) CHECK_EQ(exec_child("as-narrow"), 1);
+}
 
 /* malloc_trim(0) gives the calling thread's free pages and the cached large blocks back at
  * once. A burst of frees is held for its rebuild (heap.c), so its pages stayed resident; and
@@ -4438,6 +4509,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "large_locked") == 0) return large_locked_child();
   if (argc > 1 && strcmp(argv[1], "trim") == 0) return trim_child();
   if (argc > 1 && strcmp(argv[1], "as-limit") == 0) return as_limit_child();
+  if (argc > 1 && strcmp(argv[1], "as-narrow") == 0) return as_narrow_child();
   if (argc > 1 && strcmp(argv[1], "mallopt") == 0) return mallopt_child();
   if (argc > 1 && strcmp(argv[1], "big_block") == 0) return big_block_child();
   if (argc > 1 && strcmp(argv[1], "every-scale") == 0) return every_scale_child();
@@ -4476,6 +4548,7 @@ int main(int argc, char **argv) {
   test_large_locked();
   test_large_exact_fallback();
   test_as_limit();
+  test_as_narrow();
   test_trim();
   test_malloc_stats();
   test_mallinfo();
