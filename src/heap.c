@@ -108,12 +108,66 @@ _Static_assert((SEG_FINE_SIZE - VCMI_SEG_DATA_OFF) / (((size_t)VCMI_XSCALE_WIDE 
                    VCMI_SEG_MAP_BYTES,
                "a fine segment's entries stay in its map");
 
-/* A narrow segment of xscale x (seg_create, where the OS refuses a wide one): a fine segment's
- * layout for one class of a wide xscale, its area (1 + x) * 8 MiB, at most two units. */
-static size_t seg_narrow_size(unsigned x) {
-  size_t n = (VCMI_SEG_DATA_OFF + ((1u + (size_t)x) << VCMI_SEG_STRIDE_LOG2) + VCMI_SEGMAP_UNIT -
-              1u) & ~(VCMI_SEGMAP_UNIT - 1u);
-  return n < 2u * VCMI_SEGMAP_UNIT ? n : 2u * VCMI_SEGMAP_UNIT;
+/* A compact narrow segment (seg_create): one unit of the segment map holding its one class's
+ * entries from the header page on, one for every chunk start in the unit (a free's locate may
+ * read any), then the class's groups, a guard page, and the chunks from the first multiple of
+ * their capacity (64 KiB at least) on: 5.8 MiB of 16-byte chunks, 7.75 MiB of 256 KiB ones,
+ * where the wide header leaves 2 MiB. Its header lies where class k - 1's last chunks would:
+ * their entries are read from seg_zero (never written). Returns the data's offset (*group_at
+ * the groups'), or 0 where the unit is more than class k's area (32-bit: areas of 1 MiB). */
+#define SEG_ZERO_N ((size_t)1 << 17)
+static vcmi_entry seg_zero[SEG_ZERO_N];
+static size_t seg_compact(unsigned k, size_t *group_at) {
+  size_t cap = (size_t)1 << (VCMI_LMAX - k), page = VCMI_SEG_PAGE_MAX, size = VCMI_SEGMAP_UNIT;
+  size_t off = vcmi_purge_fine_map_off(), align = cap > page ? cap : page;
+  size_t g = (off + ((size - off) / cap + 1u) * sizeof(vcmi_entry) + page - 1u) & ~(page - 1u);
+  size_t d = (g + vcmi_purge_group_bytes() + page + align - 1u) & ~(align - 1u);
+  if (d >= size || size - d > ((size_t)1 << VCMI_SEG_STRIDE_LOG2) ||
+      (k && d / (2u * cap) + 2u > SEG_ZERO_N))
+    return 0;
+  *group_at = g;
+  return d;
+}
+/* A compact segment s of class k, data at doff: its groups at group_at (seg_compact), and the
+ * entries of class k - 1's last chunks, where its header and entries lie, read zero, so that
+ * no free of a pointer there finds a LIVE one. Cold: only under a limit. */
+static __attribute__((noinline, cold)) void seg_compact_setup(vcmi_segment *s, unsigned k,
+                                                               size_t doff, size_t group_at) {
+  size_t gb;
+  s->group_shift = (int32_t)((ptrdiff_t)group_at -
+                             ((unsigned char *)vcmi_purge_groups_at(s, k, &gb) - (unsigned char *)s));
+  if (k)
+    vcmi_seg_region(s)->mapk[k - 1u] =
+        seg_zero - (((size_t)1 << VCMI_SEG_STRIDE_LOG2) - doff) / s->cap[k - 1u];
+}
+
+/* A power of two's class k whose wide segment was refused or is over its share of RLIMIT_AS:
+ * a narrow segment, class k's area alone laid out as a fine one, compact where it can be (one
+ * unit of the segment map); else the class's area after the wide header, half of it if
+ * refused too. Sets *size, *doff (the data's offset) and *group_at (seg_compact); NULL if the
+ * OS refuses them all. (Any other class goes to its power of two's,
+ * scale_refused, in the segments the heap has: narrow and halved fine segments for those took
+ * 16 to 32 MiB of address space each, and python under `ulimit -v` of 300 to 1,000 MB failed
+ * where it ran.) Cold: only under a limit. */
+static __attribute__((noinline, cold)) unsigned char *seg_reserve_narrow(unsigned k, size_t *size,
+                                                                          size_t *doff,
+                                                                          size_t *group_at) {
+  size_t compact = seg_compact(k, group_at), n = VCMI_SEGMAP_UNIT;
+  if (!compact) {
+    *group_at = 0;
+    n = (VCMI_SEG_DATA_OFF + ((size_t)1 << VCMI_SEG_STRIDE_LOG2) + VCMI_SEGMAP_UNIT - 1u) &
+        ~(VCMI_SEGMAP_UNIT - 1u);
+    if (n > 2u * VCMI_SEGMAP_UNIT) n = 2u * VCMI_SEGMAP_UNIT;
+  }
+  for (; n >= VCMI_SEGMAP_UNIT; n /= 2u) {
+    unsigned char *base = vcmi_os_reserve_closed(n, VCMI_SEGMAP_UNIT);
+    if (base) {
+      *size = n;
+      *doff = compact ? compact : VCMI_SEG_DATA_OFF;
+      return base;
+    }
+  }
+  return NULL;
 }
 _Static_assert(VCMI_SEGMAP_UNIT > VCMI_SEG_DATA_OFF, "a narrow segment of one unit holds data");
 _Static_assert(((size_t)VCMI_SEG_CHANNELS << (VCMI_NCLASS - 1u)) * sizeof(vcmi_entry) +
@@ -131,12 +185,12 @@ static uintptr_t page_up(uintptr_t a) {
  * OS's zero page, not resident) and the rest as it is used (seg_open): returns 1. Else all
  * opens now, header, map and groups on pages of their own, and the data: 0. The page before
  * the data stays closed (a guard). -1 if the OS refuses. */
-static int seg_open_first(unsigned char *base, size_t size, size_t page) {
+static int seg_open_first(unsigned char *base, size_t size, size_t page, size_t doff) {
   if (vcmi_os_open(base, page, 1) != 0) return -1;
   size_t in = vcmi_os_resident_pages(base, page);
   int lazy = in != 0 && in != (size_t)-1;
-  if (vcmi_os_open(base + page, VCMI_SEG_DATA_OFF - 2u * page, !lazy) != 0) return -1;
-  if (!lazy && vcmi_os_open(base + VCMI_SEG_DATA_OFF, size - VCMI_SEG_DATA_OFF, 1) != 0) return -1;
+  if (vcmi_os_open(base + page, doff - 2u * page, !lazy) != 0) return -1;
+  if (!lazy && vcmi_os_open(base + doff, size - doff, 1) != 0) return -1;
   return lazy;
 }
 
@@ -220,20 +274,18 @@ vcmi_segment *vcmi_seg_create(vcmi_heap *h, unsigned x, unsigned k) {
     vcmi_lock_give(&vcmi_heaps_lock);
     if (s) return s;
   }
-  size_t size = fine ? SEG_FINE_SIZE : SEG_SIZE(x);
+  size_t size = fine ? SEG_FINE_SIZE : SEG_SIZE(x), doff = VCMI_SEG_DATA_OFF, group_at = 0;
   int saved = errno;
-  unsigned char *base = vcmi_os_reserve_closed(size, VCMI_SEGMAP_UNIT);
-  /* refused (RLIMIT_AS counts reservations): for a power of two, a narrow segment, class k's
-   * area alone laid out as a fine one; half of it if refused too, one unit of the segment map.
-   * Any other class goes to its power of two's (scale_refused) in the segments the heap has:
-   * narrow and halved fine segments for those took 16 to 32 MiB of address space each, and
-   * python under `ulimit -v` of 300 to 1,000 MB failed where it ran. */
-  for (size_t n = x ? 0u : seg_narrow_size(0); !base && n >= VCMI_SEGMAP_UNIT; n /= 2u)
-    if ((base = vcmi_os_reserve_closed(n, VCMI_SEGMAP_UNIT)) != NULL) fine = 1, size = n;
-  if (!base) return NULL;
+  /* a wide segment takes at most 1/8 of RLIMIT_AS (which counts reservations), a fine one
+   * 1/64: a program has one of each scale, and one of each fine class it uses */
+  unsigned char *base = size <= vcmi_os_space_limit() / (fine ? 64u : 8u)
+                            ? vcmi_os_reserve_closed(size, VCMI_SEGMAP_UNIT)
+                            : NULL;
+  if (!base && (x || !(base = seg_reserve_narrow(k, &size, &doff, &group_at)))) return NULL;
   errno = saved; /* a refusal served */
+  fine |= size < SEG_SIZE(x); /* a narrow one */
   size_t page = vcmi_os_page() < VCMI_SEG_PAGE_MAX ? vcmi_os_page() : VCMI_SEG_PAGE_MAX;
-  int lazy = seg_open_first(base, size, page);
+  int lazy = seg_open_first(base, size, page, doff);
   if (lazy < 0) {
     vcmi_os_release(base, size);
     return NULL;
@@ -247,7 +299,7 @@ vcmi_segment *vcmi_seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   vcmi_region *r = reg(s);
   size_t stride = ((size_t)1 << VCMI_SEG_STRIDE_LOG2) * (1u + x);
   /* a fine segment's data: k strides below its class's area, address space never touched */
-  uintptr_t data = (uintptr_t)base + VCMI_SEG_DATA_OFF - (fine ? k * stride : 0u);
+  uintptr_t data = (uintptr_t)base + doff - (fine ? k * stride : 0u);
   if (x && !fine) /* its colour (SEG_DATA_COLOR) */
     data += (size_t)(((uint64_t)(uintptr_t)base * 0x9E3779B97F4A7C15u) >> 40) %
             (SEG_DATA_COLOR / page) * page;
@@ -277,7 +329,8 @@ vcmi_segment *vcmi_seg_create(vcmi_heap *h, unsigned x, unsigned k) {
     s->area[j] = vcmi_chunk_addr(r, j, 0);
   }
   s->fine_k = k;
-  s->fine_end = fine ? (uint32_t)((size - VCMI_SEG_DATA_OFF) / s->cap[k]) : 0u;
+  if (group_at) seg_compact_setup(s, k, doff, group_at);
+  s->fine_end = fine ? (uint32_t)((size - doff) / s->cap[k]) : 0u;
   uint32_t spans = VCMI_PURGE_SPANS_MAX << vcmi_purge_span_log2(s, k); /* purge.h */
   if (s->fine_end > spans) s->fine_end = spans;
   if (s->fine_end > r->n_channels << k) s->fine_end = r->n_channels << k; /* a narrow one's area */

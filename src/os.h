@@ -120,6 +120,9 @@ void vcmi_os_stats_get(vcmi_os_stats *out); /* a snapshot; never fails */
  * held 31 more libc pages for them, docs/DESIGN.md §6). */
 /* The OS's page size, asked once (later calls return the first answer). Any thread. */
 size_t vcmi_os_page(void);
+/* The address space the process may hold (RLIMIT_AS, which counts closed reservations too),
+ * asked now; SIZE_MAX if unlimited or unknown. Keeps errno. */
+size_t vcmi_os_space_limit(void);
 /* Give the processor up (a spinlock waiting). */
 void vcmi_os_yield(void);
 /* A monotonic clock read cheaply (Linux: CLOCK_MONOTONIC_COARSE, ticks of 1-10 ms), ns; 0 if

@@ -97,6 +97,20 @@ int vcmi_os_shut(void *p, size_t size, int read) {
   return q == MAP_FAILED ? -1 : 0;
 }
 
+/* By syscall(), not getrlimit: every process asks at its first segment, and syscall() lies
+ * where mmap does in libc (os.h: a call the program never makes costs libc's pages). */
+size_t vcmi_os_space_limit(void) {
+  int saved = errno;
+  struct {
+    uint64_t cur, max;
+  } as;
+  size_t n = syscall(SYS_prlimit64, 0, RLIMIT_AS, NULL, &as) == 0 && as.cur < SIZE_MAX
+                 ? (size_t)as.cur
+                 : SIZE_MAX;
+  errno = saved;
+  return n;
+}
+
 /* Release and purge run inside free, which must keep errno (POSIX.1-2024): munmap fails with
  * ENOMEM when splitting a mapping would pass vm.max_map_count. The pages then stay mapped. */
 int vcmi_os_release(void *p, size_t size) {

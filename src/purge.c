@@ -288,16 +288,17 @@ static span_groups groups_of(vcmi_segment *s, unsigned k) {
   size_t colour = s->fine_end || VCMI_SEG_MAP_SHARED(k)
                       ? 0u : (size_t)((unsigned char *)r->mapk[k] - (unsigned char *)gap);
   return (span_groups){(span_head *)(void *)(b + HEAD_OFF) + (s->fine_end ? 0u : k),
-                       (span_own *)(void *)(b + SEG_GROUPS_OFF + k * SEG_GROUP_BYTES),
+                       (span_own *)vcmi_purge_groups_at(s, k, &(size_t){0}),
                        gap, (uint32_t)(HEAD_SPANS + colour / sizeof(span_rec)),
                        r, k, 0, 0, vcmi_purge_span_log2(s, k)};
 }
 size_t vcmi_purge_fine_map_off(void) {
   return (HEAD_OFF + sizeof(span_head) + 63u) & ~(size_t)63u; /* a line of their own */
 }
+size_t vcmi_purge_group_bytes(void) { return SEG_GROUP_BYTES; }
 void *vcmi_purge_groups_at(vcmi_segment *s, unsigned k, size_t *bytes) {
   *bytes = SEG_GROUP_BYTES;
-  return (unsigned char *)s + SEG_GROUPS_OFF + k * SEG_GROUP_BYTES; /* groups_of's own */
+  return (unsigned char *)s + SEG_GROUPS_OFF + k * SEG_GROUP_BYTES + s->group_shift;
 }
 /* Span i's record (one after the map is read only once the head's own flag is set). */
 static inline span_rec *rec(const span_groups *G, uint32_t i) {

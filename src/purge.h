@@ -67,6 +67,8 @@ size_t vcmi_purge_fine_map_off(void);
 /* Where class k's groups after the map lie in s, and their *bytes (a segment that opens as it
  * is used, heap.c seg_open, opens them when the class first carves). */
 void *vcmi_purge_groups_at(vcmi_segment *s, unsigned k, size_t *bytes);
+/* A class's groups' bytes (whole pages), wherever they lie. */
+size_t vcmi_purge_group_bytes(void);
 
 /* One class k of segment s at a heap purge: age the chunks freed since the last purge, drop
  * (into bt) the spans free since the last (if drop; inside the class only if !check), cut the

@@ -3120,8 +3120,35 @@ static int as_narrow_child(void) {
       fprintf(stderr, "as_narrow: malloc(%zu) #%d: capacity %zu\n", n, i, vcm_capacity(p[i]));
       return 11;
     }
+    for (size_t w = 0; w + 4 <= n; w += 4) /* words that would read as LIVE entries */
+      memcpy(p[i] + w, &(uint32_t){0x80000010u}, 4);
     p[i][0] = (unsigned char)i, p[i][n - 1] = (unsigned char)(i >> 8);
   }
+  if (vcm_check(NULL) != 0) return 3;
+  /* a compact narrow segment's header and entries lie where class k - 1's last chunks would
+   * (heap.c, seg_compact): frees of such chunk starts, and of the one past its last chunk,
+   * are reported, and change nothing */
+  vcm_set_misuse_handler(on_misuse, NULL);
+  misuse.calls = 0;
+  int want = 0, compact = 0;
+  for (vcmi_segment *s = vcmi_tls_heap->segs; s; s = s->next) {
+    unsigned k = s->fine_k;
+    if (!s->group_shift || !k) continue;
+    compact++;
+    unsigned char *end = (unsigned char *)s + VCMI_SEGMAP_UNIT;
+    unsigned char *past = s->area[k] + (size_t)s->fine_end * s->cap[k];
+    for (size_t j = 1; j <= 64 && s->area[k] - j * s->cap[k - 1] >= (unsigned char *)s; j++) {
+      unsigned char *q = s->area[k] - j * s->cap[k - 1];
+      free_(q);
+      if (misuse.calls != ++want || misuse.ptr != q) return 14;
+    }
+    if (past < end) {
+      free_(past);
+      if (misuse.calls != ++want || misuse.ptr != past) return 15;
+    }
+  }
+  vcm_set_misuse_handler(NULL, NULL);
+  if (!compact) return 16;
   if (vcm_check(NULL) != 0) return 3;
   unsigned full = narrow_segments();
   for (int i = 0; i < N48 + N64; i++) {
