@@ -18,13 +18,16 @@
 #           file://, repack -adf, fsck --full --strict, rev-list etc.
 #   stress  build/test/stress-glibc (test/stress/stress.c, linked against glibc)
 #   cxx     build/test/cxx_test (test/stress/cxx_test.cpp)
+#   aslimit python (a dict of 200k strings and 20k bytearrays; 1.6 MB of
+#           JSON) and sqlite3 (20k rows) under ulimit -v of 300 MB, where
+#           every segment vcm reserves counts (docs/DESIGN.md §6)
 #
 # LIB is the path of the shared library to preload; the word "glibc" instead
 # compares glibc with itself (checks the harness and the workloads).
 #
 # Options:
 #   --quick       smaller workloads, whole run < 3 minutes on 2 cores (CI)
-#   --only NAMES  comma-separated subset of: python,sqlite,perl,git,stress,cxx
+#   --only NAMES  comma-separated subset of: python,sqlite,perl,git,stress,cxx,aslimit
 #   --keep        keep the work directory (logs, outputs) and print its path
 #   --lax-errno   stress: only warn when a failing call leaves errno alone
 #                 (for comparisons with mimalloc or tcmalloc, which do that)
@@ -43,7 +46,7 @@
 set -u -o pipefail
 
 REQUIRED_PACKAGES=(gcc g++ libc6-dev coreutils python3.11 libpython3.11-testsuite sqlite3 perl git)
-ALL_PROGRAMS=(python sqlite perl git stress cxx)
+ALL_PROGRAMS=(python sqlite perl git stress cxx aslimit)
 PY_TESTS=(test_list test_dict test_set test_bytes test_unicode test_json test_re
           test_collections test_array test_deque test_struct test_pickle)
 PYTHON=/usr/bin/python3.11
@@ -272,6 +275,39 @@ prog_sqlite() {
 check_sqlite() {
     grep -qx 'last ok' "$2/result" || { echo "integrity_check did not say ok"; return 1; }
     echo "$SQL_ROWS rows, output $(sed -n 's/^lines //p' "$2/result") lines, same sha1"
+}
+
+# --- aslimit -----------------------------------------------------------------
+
+prog_aslimit() {
+    cd "$D"
+    cat >"$D/dict.py" <<'PY'
+d = {}
+for i in range(200000): d["key%d" % i] = "value-%d-%s" % (i, "x" * (i % 40))
+b = [bytearray(1000) for _ in range(20000)]
+print("dict", len(d), sum(len(x) for x in b))
+PY
+    cat >"$D/asjson.py" <<'PY'
+import json
+data = [{"id": i, "name": "item%d" % i, "tags": ["t%d" % (i % 7), "u%d" % (i % 13)],
+         "v": i * 0.5} for i in range(20000)]
+s = json.dumps(data)
+print("json", len(s), len(json.loads(s)))
+PY
+    bash "$HERE/gen_sql.sh" 20000 >"$D/script.sql"
+    (
+        ulimit -v 300000
+        X "$PYTHON" -B -s "$D/dict.py"
+        X "$PYTHON" -B -s "$D/asjson.py"
+        X sqlite3 -bail "$D/test.db" <"$D/script.sql" >"$D/sql.out"
+    ) >"$D/result"
+    echo "sqlite $(wc -l <"$D/sql.out") $(sha1sum <"$D/sql.out" | cut -d' ' -f1)" >>"$D/result"
+    cat "$D/result"
+    rm -f "$D/test.db"
+}
+
+check_aslimit() {
+    echo "python and sqlite3 under ulimit -v 300000, the same output"
 }
 
 # --- perl -------------------------------------------------------------------
