@@ -128,6 +128,13 @@ static size_t seg_compact(unsigned k, size_t *group_at) {
   *group_at = g;
   return d;
 }
+/* seg_fits under a limit lim: vcm's reservations with size at most half of it. Cold. */
+static __attribute__((noinline, cold)) int seg_fits_reserved(size_t size, size_t lim) {
+  vcmi_os_stats os;
+  vcmi_os_stats_get(&os);
+  return os.reserved + size <= lim / 2u;
+}
+
 /* A compact segment s of class k, data at doff: its groups at group_at (seg_compact), and the
  * entries of class k - 1's last chunks, where its header and entries lie, read zero, so that
  * no free of a pointer there finds a LIVE one. Cold: only under a limit. */
@@ -139,6 +146,16 @@ static __attribute__((noinline, cold)) void seg_compact_setup(vcmi_segment *s, u
   if (k)
     vcmi_seg_region(s)->mapk[k - 1u] =
         seg_zero - (((size_t)1 << VCMI_SEG_STRIDE_LOG2) - doff) / s->cap[k - 1u];
+}
+
+/* Whether a wide or fine segment of size bytes is within its share of RLIMIT_AS (which counts
+ * reservations): at most 1/share of the limit (8 for a wide one: a heap has one of each scale;
+ * 64 for a fine one: one for each fine class it uses), and vcm's reservations then at most
+ * half of it (32 threads each reserving their wide segments took all: the later ones failed
+ * at their first malloc). The rest is for compact narrow segments and large blocks. */
+static int seg_fits(size_t size, unsigned share) {
+  size_t lim = vcmi_os_space_limit();
+  return lim == SIZE_MAX || (size <= lim / share && seg_fits_reserved(size, lim));
 }
 
 /* A power of two's class k whose wide segment was refused or is over its share of RLIMIT_AS:
@@ -276,11 +293,8 @@ vcmi_segment *vcmi_seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   }
   size_t size = fine ? SEG_FINE_SIZE : SEG_SIZE(x), doff = VCMI_SEG_DATA_OFF, group_at = 0;
   int saved = errno;
-  /* a wide segment takes at most 1/8 of RLIMIT_AS (which counts reservations), a fine one
-   * 1/64: a program has one of each scale, and one of each fine class it uses */
-  unsigned char *base = size <= vcmi_os_space_limit() / (fine ? 64u : 8u)
-                            ? vcmi_os_reserve_closed(size, VCMI_SEGMAP_UNIT)
-                            : NULL;
+  unsigned char *base =
+      seg_fits(size, fine ? 64u : 8u) ? vcmi_os_reserve_closed(size, VCMI_SEGMAP_UNIT) : NULL;
   if (!base && (x || !(base = seg_reserve_narrow(k, &size, &doff, &group_at)))) return NULL;
   errno = saved; /* a refusal served */
   fine |= size < SEG_SIZE(x); /* a narrow one */
