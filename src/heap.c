@@ -113,10 +113,28 @@ _Static_assert((SEG_FINE_SIZE - VCMI_SEG_DATA_OFF) / (((size_t)VCMI_XSCALE_WIDE 
  * read any), then the class's groups, a guard page, and the chunks from the first multiple of
  * their capacity (64 KiB at least) on: 5.8 MiB of 16-byte chunks, 7.75 MiB of 256 KiB ones,
  * where the wide header leaves 2 MiB. Its header lies where class k - 1's last chunks would:
- * their entries are read from seg_zero (never written). Returns the data's offset (*group_at
+ * their entries are read from seg_zero. Returns the data's offset (*group_at
  * the groups'), or 0 where the unit is more than class k's area (32-bit: areas of 1 MiB). */
 #define SEG_ZERO_N ((size_t)1 << 17)
-static vcmi_entry seg_zero[SEG_ZERO_N];
+/* SEG_ZERO_N entries of read-only zero pages (the OS's zero page: no memory, even where the
+ * process locks its memory, as a static block in .bss would take), mapped at the first compact
+ * segment; NULL if the OS refuses them (then no segment is compact). */
+static vcmi_entry *seg_zero;
+static vcmi_entry *seg_zero_get(void) {
+  vcmi_entry *z = __atomic_load_n(&seg_zero, __ATOMIC_ACQUIRE), *none = NULL;
+  size_t n = SEG_ZERO_N * sizeof(vcmi_entry);
+  unsigned char *p;
+  if (z || !(p = vcmi_os_reserve_closed(n, VCMI_PAGE))) return z;
+  if (vcmi_os_open(p, n, 0) != 0) {
+    vcmi_os_release(p, n);
+    return NULL;
+  }
+  if (__atomic_compare_exchange_n(&seg_zero, &none, (vcmi_entry *)(void *)p, 0, __ATOMIC_ACQ_REL,
+                                  __ATOMIC_ACQUIRE))
+    return (vcmi_entry *)(void *)p;
+  vcmi_os_release(p, n); /* another thread's came first */
+  return none;
+}
 static size_t seg_compact(unsigned k, size_t *group_at) {
   size_t cap = (size_t)1 << (VCMI_LMAX - k), page = VCMI_SEG_PAGE_MAX, size = VCMI_SEGMAP_UNIT;
   size_t off = vcmi_purge_fine_map_off(), align = cap > page ? cap : page;
@@ -145,7 +163,8 @@ static __attribute__((noinline, cold)) void seg_compact_setup(vcmi_segment *s, u
                              ((unsigned char *)vcmi_purge_groups_at(s, k, &gb) - (unsigned char *)s));
   if (k)
     vcmi_seg_region(s)->mapk[k - 1u] =
-        seg_zero - (((size_t)1 << VCMI_SEG_STRIDE_LOG2) - doff) / s->cap[k - 1u];
+        __atomic_load_n(&seg_zero, __ATOMIC_ACQUIRE) -
+        (((size_t)1 << VCMI_SEG_STRIDE_LOG2) - doff) / s->cap[k - 1u];
 }
 
 /* Whether a wide or fine segment of size bytes is within its share of RLIMIT_AS (which counts
@@ -170,6 +189,7 @@ static __attribute__((noinline, cold)) unsigned char *seg_reserve_narrow(unsigne
                                                                           size_t *doff,
                                                                           size_t *group_at) {
   size_t compact = seg_compact(k, group_at), n = VCMI_SEGMAP_UNIT;
+  if (compact && k && !seg_zero_get()) compact = 0;
   if (!compact) {
     *group_at = 0;
     n = (VCMI_SEG_DATA_OFF + ((size_t)1 << VCMI_SEG_STRIDE_LOG2) + VCMI_SEGMAP_UNIT - 1u) &
@@ -1015,8 +1035,8 @@ void vcmi_heap_purge_as(vcmi_heap *h, int exiting) {
 }
 
 /* Locate p in r or report why it is not a chunk start: foreign (the caller's words, as for a
- * pointer in no segment: alloc.c) if p is not in r's segment at all (an address past 2^48
- * wraps to r in the segment map, meta.h). */
+ * pointer in no segment: alloc.c) if p is not in r's segment at all (an address past
+ * 2^VCMI_SEGMAP_VA wraps to r in the segment map, meta.h). */
 int vcmi_seg_locate_or_report(vcmi_region *r, const void *p, vcmi_loc *loc, vcmi_why foreign) {
   if (VCMI_LIKELY(vcmi_seg_locate(r, p, loc) == 0)) return 0;
   const vcmi_segment *s = (const vcmi_segment *)(const void *)r;

@@ -47,15 +47,23 @@ static inline void *vcmi_pagemap_get(const void *p) {
  * granules before it are set, the caller clears them). Clearing never fails. */
 int vcmi_pagemap_set(const void *start, size_t size, void *desc);
 
-/* Segment map: one byte per 8 MiB unit of the address space below 2^48 (all of it on 32-bit
- * targets): for a unit inside a segment, the units from the segment's first one, plus one; 0
- * for anything else (a large block, nothing of ours). Segments are reserved aligned to the unit
- * and in whole units, so a unit holds at most one and nothing else, and a segment (its header
- * first) is found in one load and a subtraction. Static (32 MiB of zero pages, one touched per
- * 32 GiB of segments): no test for its presence, valid from the first free (of NULL). */
+/* Segment map: one byte per 8 MiB unit of the address space below 2^47 on x86-64 (where the
+ * kernel maps nothing higher unasked: vcm never asks), 2^48 on other 64-bit targets, all of
+ * it on 32-bit ones: for a unit inside a segment, the units from the segment's first one, plus
+ * one; 0 for anything else (a large block, nothing of ours). Segments are reserved aligned to
+ * the unit and in whole units, so a unit holds at most one and nothing else, and a segment
+ * (its header first) is found in one load and a subtraction. Static (16 MiB of zero pages on
+ * x86-64, one touched per 32 GiB of segments; address space that `ulimit -v` counts): no test
+ * for its presence, valid from the first free (of NULL). */
 #define VCMI_SEGMAP_SHIFT 23u
 #define VCMI_SEGMAP_UNIT ((size_t)1 << VCMI_SEGMAP_SHIFT)
-#define VCMI_SEGMAP_BITS ((sizeof(void *) > 4 ? 48u : 8u * sizeof(void *)) - VCMI_SEGMAP_SHIFT)
+#if defined(__x86_64__)
+#define VCMI_SEGMAP_VA 47u
+#else
+#define VCMI_SEGMAP_VA 48u
+#endif
+#define VCMI_SEGMAP_BITS                                                                     \
+  ((sizeof(void *) > 4 ? VCMI_SEGMAP_VA : 8u * sizeof(void *)) - VCMI_SEGMAP_SHIFT)
 #define VCMI_SEGMAP_MAX 254u /* units in the biggest segment (the byte holds the count + 1) */
 /* The metadata's own words and the segment map in one static block: the map's first bytes
  * (unit 0's, which free(NULL) reads) share a page with the lock and the allocator's words,
@@ -74,14 +82,14 @@ extern vcmi_meta_block vcmi_meta;
 /* At load (lifecycle.c): make the segment map's whole pages read-only (not the first, which it
  * shares with the block's words), opened as segments are set in them. Read-only pages are the
  * OS's zero page (where the kernel maps one: DESIGN §6), so a process that locks its memory
- * (mlockall) does not make all 32 MiB resident. Nothing if a segment was set before, or where
+ * (mlockall) does not make all of it resident. Nothing if a segment was set before, or where
  * the map has no page of its own (32-bit targets). Takes meta_lock. */
 void vcmi_segmap_init(void);
 /* Where p's unit keeps its byte: at the index after the unit's own (wrapping), so that the
  * segment is (index - byte) units from 0, no + 1 (one instruction less on every free: the copy
  * of p the index needs is an lea that adds the unit). Masked, not bounded: an address at or
- * past 2^48 (none is ours) reads the byte of the unit it wraps to, and a segment found so lies
- * 2^48 or more away from p, so every locate rejects p (the slow paths report it foreign:
+ * past 2^VCMI_SEGMAP_VA (none is ours) reads the byte of the unit it wraps to, and a segment
+ * found so lies 2^VCMI_SEGMAP_VA or more away from p, so every locate rejects p (the slow paths report it foreign:
  * heap.c, locate_or_report). Index 0 is the last unit's, never a segment's (vcmi_segmap_set),
  * and index 1 unit 0's, never one either: NULL is in none. */
 static inline uintptr_t vcmi_segmap_idx(const void *p) {
@@ -92,7 +100,8 @@ static inline uintptr_t vcmi_segmap_idx(const void *p) {
 static inline unsigned vcmi_segmap_dist(const void *p) {
   return __atomic_load_n(&vcmi_segmap[vcmi_segmap_idx(p)], __ATOMIC_RELAXED);
 }
-/* The segment holding p, given vcmi_segmap_dist(p) = d > 0 (wrapped like it past 2^48). */
+/* The segment holding p, given vcmi_segmap_dist(p) = d > 0 (wrapped like it past
+ * 2^VCMI_SEGMAP_VA). */
 static inline void *vcmi_segmap_base(const void *p, unsigned d) {
   return (void *)((vcmi_segmap_idx(p) - d) << VCMI_SEGMAP_SHIFT);
 }
