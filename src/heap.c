@@ -108,13 +108,6 @@ _Static_assert((SEG_FINE_SIZE - VCMI_SEG_DATA_OFF) / (((size_t)VCMI_XSCALE_WIDE 
                    VCMI_SEG_MAP_BYTES,
                "a fine segment's entries stay in its map");
 
-/* A compact narrow segment (seg_create): one unit of the segment map holding its one class's
- * entries from the header page on, one for every chunk start in the unit (a free's locate may
- * read any), then the class's groups, a guard page, and the chunks from the first multiple of
- * their capacity (64 KiB at least) on: 5.8 MiB of 16-byte chunks, 7.75 MiB of 256 KiB ones,
- * where the wide header leaves 2 MiB. Its header lies where class k - 1's last chunks would:
- * their entries are read from seg_zero. Returns the data's offset (*group_at
- * the groups'), or 0 where the unit is more than class k's area (32-bit: areas of 1 MiB). */
 #define SEG_ZERO_N ((size_t)1 << 17)
 /* SEG_ZERO_N entries of read-only zero pages (the OS's zero page: no memory, even where the
  * process locks its memory, as a static block in .bss would take), mapped at the first compact
@@ -135,6 +128,13 @@ static vcmi_entry *seg_zero_get(void) {
   vcmi_os_release(p, n); /* another thread's came first */
   return none;
 }
+/* A compact narrow segment (seg_create): one unit of the segment map holding its one class's
+ * entries from the header page on, one for every chunk start in the unit (a free's locate may
+ * read any), then the class's groups, a guard page, and the chunks from the first multiple of
+ * their capacity (64 KiB at least) on: 5.8 MiB of 16-byte chunks, 7.75 MiB of 256 KiB ones,
+ * where the wide header leaves 2 MiB. Its header lies where class k - 1's last chunks would:
+ * their entries are read from seg_zero. Returns the data's offset (*group_at the groups'), or
+ * 0 where the unit is more than class k's area (32-bit: areas of 1 MiB). */
 static size_t seg_compact(unsigned k, size_t *group_at) {
   size_t cap = (size_t)1 << (VCMI_LMAX - k), page = VCMI_SEG_PAGE_MAX, size = VCMI_SEGMAP_UNIT;
   size_t off = vcmi_purge_fine_map_off(), align = cap > page ? cap : page;
@@ -146,13 +146,6 @@ static size_t seg_compact(unsigned k, size_t *group_at) {
   *group_at = g;
   return d;
 }
-/* seg_fits under a limit lim: vcm's reservations with size at most half of it. Cold. */
-static __attribute__((noinline, cold)) int seg_fits_reserved(size_t size, size_t lim) {
-  vcmi_os_stats os;
-  vcmi_os_stats_get(&os);
-  return os.reserved + size <= lim / 2u;
-}
-
 /* A compact segment s of class k, data at doff: its groups at group_at (seg_compact), and the
  * entries of class k - 1's last chunks, where its header and entries lie, read zero, so that
  * no free of a pointer there finds a LIVE one. Cold: only under a limit. */
@@ -165,6 +158,13 @@ static __attribute__((noinline, cold)) void seg_compact_setup(vcmi_segment *s, u
     vcmi_seg_region(s)->mapk[k - 1u] =
         __atomic_load_n(&seg_zero, __ATOMIC_ACQUIRE) -
         (((size_t)1 << VCMI_SEG_STRIDE_LOG2) - doff) / s->cap[k - 1u];
+}
+
+/* seg_fits under a limit lim: vcm's reservations with size at most half of it. Cold. */
+static __attribute__((noinline, cold)) int seg_fits_reserved(size_t size, size_t lim) {
+  vcmi_os_stats os;
+  vcmi_os_stats_get(&os);
+  return os.reserved + size <= lim / 2u;
 }
 
 /* Whether a wide or fine segment of size bytes is within its share of RLIMIT_AS (which counts

@@ -89,8 +89,8 @@ void vcmi_segmap_init(void);
  * segment is (index - byte) units from 0, no + 1 (one instruction less on every free: the copy
  * of p the index needs is an lea that adds the unit). Masked, not bounded: an address at or
  * past 2^VCMI_SEGMAP_VA (none is ours) reads the byte of the unit it wraps to, and a segment
- * found so lies 2^VCMI_SEGMAP_VA or more away from p, so every locate rejects p (the slow paths report it foreign:
- * heap.c, locate_or_report). Index 0 is the last unit's, never a segment's (vcmi_segmap_set),
+ * found so lies 2^VCMI_SEGMAP_VA or more away from p, so every locate rejects p (the slow
+ * paths report it foreign: heap.c, locate_or_report). Index 0 is the last unit's, never a segment's (vcmi_segmap_set),
  * and index 1 unit 0's, never one either: NULL is in none. */
 static inline uintptr_t vcmi_segmap_idx(const void *p) {
   return (((uintptr_t)p + VCMI_SEGMAP_UNIT) >> VCMI_SEGMAP_SHIFT) &
