@@ -319,7 +319,8 @@ int vcm_svg(int fd);
  * 0, or -1 with *why set. */
 int vcm_check(const char **why);
 
-/* Testing: make the n-th OS memory request from now fail (0 disables). */
+/* Testing: make the n-th OS memory request from now fail, or with n < 0 the -n-th and every
+ * one after it (0 disables). Not thread-safe against other threads' requests: they count. */
 void vcm_debug_fail_os(long n);
 
 /* ---------------------------------------------------------------------------------------- */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "heap.h"
+#include "large.h"
 #include "remote.h"
 #include "pair.h"
 #include "purge.h"
@@ -196,12 +197,15 @@ static __attribute__((noinline, cold)) unsigned char *seg_reserve_narrow(unsigne
         ~(VCMI_SEGMAP_UNIT - 1u);
     if (n > 2u * VCMI_SEGMAP_UNIT) n = 2u * VCMI_SEGMAP_UNIT;
   }
-  for (; n >= VCMI_SEGMAP_UNIT; n /= 2u) {
-    unsigned char *base = vcmi_os_reserve_closed(n, VCMI_SEGMAP_UNIT);
-    if (base) {
-      *size = n;
-      *doff = compact ? compact : VCMI_SEG_DATA_OFF;
-      return base;
+  for (int round = 0; round < 2; round++) {
+    if (round) vcmi_large_trim(); /* all refused: the cached large blocks' address space back */
+    for (size_t m = n; m >= VCMI_SEGMAP_UNIT; m /= 2u) {
+      unsigned char *base = vcmi_os_reserve_closed(m, VCMI_SEGMAP_UNIT);
+      if (base) {
+        *size = m;
+        *doff = compact ? compact : VCMI_SEG_DATA_OFF;
+        return base;
+      }
     }
   }
   return NULL;

@@ -107,15 +107,23 @@ static size_t page_up(size_t n) {
   return (n + page - 1u) & ~(page - 1u);
 }
 
-/* Capacity for n bytes: the next power of two, at least LARGE_MIN; past a quarter of the
- * address space (on 32-bit every block over 1 GiB, which failed) n's pages; 0 past PTRDIFF_MAX
- * (glibc's bound: a difference of pointers into the block must fit). */
+/* RLIMIT_AS as last read (vcmi_os_space_limit): at the first block, again at each refusal
+ * (map_refused, grow_refused); 0: not read yet. Read once, not at each block: a system call
+ * on every large malloc. */
+static size_t space_limit;
+
+/* Capacity for n bytes: the next power of two, at least LARGE_MIN; n's pages where that is
+ * over 1/64 of RLIMIT_AS (which counts a mapping whole: 20 blocks of 5-25 MiB in turn, at
+ * their powers of two, filled `ulimit -v` of 600 MB where glibc's held them), or past a
+ * quarter of the address space (on 32-bit every block over 1 GiB, which failed); 0 past
+ * PTRDIFF_MAX (glibc's bound: a difference of pointers into the block must fit). */
 static size_t cap_for(size_t n) {
   if (n > (size_t)PTRDIFF_MAX) return 0;
   if (n > ((size_t)1 << (sizeof(size_t) * 8 - 2))) return page_up(n);
-  size_t c = LARGE_MIN;
+  size_t c = LARGE_MIN, lim = __atomic_load_n(&space_limit, __ATOMIC_RELAXED);
   while (c < n) c <<= 1;
-  return c;
+  if (!lim) __atomic_store_n(&space_limit, lim = vcmi_os_space_limit(), __ATOMIC_RELAXED);
+  return c <= lim / 64u || lim == SIZE_MAX ? c : page_up(n);
 }
 
 static vcmi_large *desc_get(void) {
@@ -517,6 +525,20 @@ static unsigned char *map_fresh(size_t n, size_t *cap, size_t al) {
   return p;
 }
 
+/* map_fresh refused even n's pages (RLIMIT_AS): the cached blocks' address space goes back
+ * (vcmi_large_trim), and map_fresh once more if any was. errno: ENOMEM, or saved (the
+ * caller's, before map_fresh) if that served. Cold: only under a limit. (20 blocks of 5-25
+ * MiB in turn, under `ulimit -v` of 1 GB, failed at the 1,429th; test_as_large.) */
+static __attribute__((noinline, cold)) unsigned char *map_refused(size_t n, size_t *cap,
+                                                                  size_t al, int saved) {
+  __atomic_store_n(&space_limit, vcmi_os_space_limit(), __ATOMIC_RELAXED);
+  if (!__atomic_load_n(&cache_span, __ATOMIC_RELAXED)) return NULL;
+  vcmi_large_trim();
+  unsigned char *p = map_fresh(n, cap, al);
+  if (p) errno = saved;
+  return p;
+}
+
 void *vcmi_large_alloc(size_t n, size_t align, int zero) {
   size_t cap = cap_for(n);
   size_t al = align > VCMI_GRANULE ? align : VCMI_GRANULE;
@@ -542,8 +564,9 @@ void *vcmi_large_alloc(size_t n, size_t align, int zero) {
     d = NULL;
   }
   if (!d) {
+    int saved = errno;
     unsigned char *p = map_fresh(n, &cap, al);
-    if (!p) return NULL;
+    if (!p && !(p = map_refused(n, &cap, al, saved))) return NULL;
     if (cap >= VCMI_GRANULE && vcmi_opt[VCMI_OPT_THP]) vcmi_os_hugepage(p, cap);
     vcmi_lock_take(&large_lock);
     d = desc_get();
@@ -682,6 +705,21 @@ static void populate_step(vcmi_large *b, size_t n) {
     b->dirty = populate(b, from, to, b->cap, 1); /* populated past n: the next step's */
 }
 
+/* grow_mapping refused b's capacity for n (RLIMIT_AS): n's pages, then the same once the
+ * cached blocks' address space went back. 0 (errno saved, the caller's), or -1 (ENOMEM).
+ * Cold: only under a limit. (A vector grown by 1 MiB a step failed at 257 MiB under `ulimit
+ * -v` of 600 MB, asking for 512; test_as_large.) */
+static __attribute__((noinline, cold)) int grow_refused(vcmi_large *b, size_t n, int saved) {
+  size_t need = page_up(n);
+  __atomic_store_n(&space_limit, vcmi_os_space_limit(), __ATOMIC_RELAXED);
+  if (grow_mapping(b, need, VCMI_GRANULE) != 0) {
+    vcmi_large_trim();
+    if (grow_mapping(b, need, VCMI_GRANULE) != 0) return -1;
+  }
+  errno = saved;
+  return 0;
+}
+
 void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
   if (check(b, p, VCMI_WHY_FOREIGN_REALLOC) != 0) return NULL;
   if (n > VCMI_SMALL_MAX && n <= b->cap / 4) { /* a quarter or less: move down */
@@ -704,7 +742,8 @@ void *vcmi_large_realloc(vcmi_large *b, void *p, size_t n) {
     errno = ENOMEM;
     return NULL;
   }
-  if (grow_mapping(b, cap, VCMI_GRANULE) != 0) return NULL;
+  int saved = errno;
+  if (grow_mapping(b, cap, VCMI_GRANULE) != 0 && grow_refused(b, n, saved) != 0) return NULL;
   populate_step(b, n);
   set_used(b, n);
   return b->p;

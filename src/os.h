@@ -150,7 +150,8 @@ long vcmi_os_pid(void);     /* never fails */
 long vcmi_os_thread_id(void);
 int vcmi_os_thread_alive(long tid);
 
-/* Fault injection for tests: the n-th call from now that acquires memory fails (n >= 1);
- * 0 disables. Exposed as vcm_debug_fail_os(). */
+/* Fault injection for tests: the n-th call from now that acquires memory fails (n >= 1), or
+ * the -n-th and every one after it (n <= -1: vcm retries a refusal where another try may
+ * serve, so one failure alone may never show); 0 disables. Exposed as vcm_debug_fail_os(). */
 void vcmi_os_fail_at(long n);
 #endif

@@ -17,18 +17,23 @@
 
 static size_t st_reserved, st_purged, st_remapped, st_calls, st_failed;
 static long fail_countdown; /* > 0: the call that brings it to 0 fails */
+static int fail_on;         /* and every one after it (vcmi_os_fail_at with n < 0) */
 
 #define ADD(x, v) __atomic_fetch_add(&(x), (v), __ATOMIC_RELAXED)
 #define SUB(x, v) __atomic_fetch_sub(&(x), (v), __ATOMIC_RELAXED)
 
-void vcmi_os_fail_at(long n) { __atomic_store_n(&fail_countdown, n, __ATOMIC_RELAXED); }
+void vcmi_os_fail_at(long n) {
+  __atomic_store_n(&fail_on, n < 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&fail_countdown, n < 0 ? -n : n, __ATOMIC_RELAXED);
+}
 
 /* Fault injection: decide whether this acquiring call fails. */
 static int injected_failure(void) {
   ADD(st_calls, 1);
   long c = __atomic_load_n(&fail_countdown, __ATOMIC_RELAXED);
   if (c <= 0) return 0;
-  if (__atomic_sub_fetch(&fail_countdown, 1, __ATOMIC_RELAXED) == 0) {
+  if ((c == 1 && __atomic_load_n(&fail_on, __ATOMIC_RELAXED)) ||
+      __atomic_sub_fetch(&fail_countdown, 1, __ATOMIC_RELAXED) == 0) {
     ADD(st_failed, 1);
     errno = ENOMEM;
     return 1;

@@ -3165,6 +3165,55 @@ static int as_narrow_child(void) {
   }
   return vcm_check(NULL) == 0 ? 0 : 4;
 }
+/* Large blocks under RLIMIT_AS (VmSize + 200 MiB): 8 slots of blocks of 5 to 17 MiB, each
+ * freed and malloc'ed again 400 times in a random order (at most 136 MiB live), every malloc
+ * served, its bytes intact. Before: each block took its power of two's address space (up to
+ * 32 MiB), the freed ones were cached, and a refusal gave neither back: malloc returned NULL
+ * (large.c: cap_in_limit, map_refused). Then a vector grown to 150 MiB (grow_refused). In an
+ * exec'd child: 0 if all held. */
+static int as_large_child(void) {
+  enum { SLOTS = 8, ROUNDS = 400 };
+  unsigned char *p[SLOTS] = {0};
+  size_t len[SLOTS] = {0};
+  unsigned made[SLOTS] = {0}; /* the round each slot's block was made in */
+  uint32_t s = 12345;
+  void *first = as_limit_set(200);
+  if (!first) return 2;
+  for (unsigned i = 0; i < ROUNDS; i++) {
+    s = s * 1103515245u + 12345u;
+    unsigned j = (s >> 16) % SLOTS;
+    if (p[j] && (p[j][0] != (unsigned char)j || p[j][len[j] - 1] != (unsigned char)made[j]))
+      return 10;
+    free_(p[j]);
+    len[j] = ((size_t)5 << 20) + s % (12u << 20);
+    if (!(p[j] = malloc_(len[j]))) {
+      fprintf(stderr, "as_large: malloc(%zu) #%u: NULL, errno %d\n", len[j], i, errno);
+      return 11;
+    }
+    made[j] = i;
+    p[j][0] = (unsigned char)j;
+    p[j][len[j] - 1] = (unsigned char)i;
+  }
+  for (unsigned k = 0; k < SLOTS; k++) free_(p[k]);
+  /* a vector grown by 1 MiB a step to 150 MiB: its power of two, 256 MiB, is over the limit
+   * (before: NULL at 129 MiB), n's pages are not */
+  unsigned char *v = NULL;
+  for (size_t n = (size_t)1 << 20; n <= ((size_t)150 << 20); n += (size_t)1 << 20) {
+    unsigned char *w = realloc_(v, n);
+    if (!w) {
+      fprintf(stderr, "as_large: realloc to %zu MiB: NULL, errno %d\n", n >> 20, errno);
+      return 12;
+    }
+    if (n > ((size_t)1 << 20) && w[n - ((size_t)1 << 20) - 1] != 7) return 13;
+    v = w;
+    v[n - 1] = 7;
+  }
+  free_(v);
+  free_(first);
+  return vcm_check(NULL) == 0 ? 0 : 3;
+}
+static void test_as_large(void) { CHECK_EQ(exec_child("as-large"), 1); }
+
 /* 64-bit only: the amounts and the limit follow its geometry (class areas of 8 MiB; 32-bit's
  * are 1 MiB, and a narrow segment there reserves 8 MiB for one) */
 static void test_as_narrow(void) {
@@ -4171,10 +4220,11 @@ static int os_failure_child(void) {
   vcm_stats_get(&after);
   long calls = (long)(after.os_calls - before.os_calls);
   CHECK(calls > 3 && nulls == 0);
+  /* the n-th request alone (vcm may retry it and be served), then from the n-th on */
   int injected = 0;
-  for (long n = 1; n <= calls + 1; n++) {
+  for (long n = 1; n <= 2 * (calls + 1); n++) {
     int got = 0;
-    vcm_debug_fail_os(n);
+    vcm_debug_fail_os(n <= calls + 1 ? n : -(n - calls - 1));
     unexpected += os_workload(&got);
     vcm_debug_fail_os(0);
     injected += got > 0;
@@ -4540,6 +4590,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "trim") == 0) return trim_child();
   if (argc > 1 && strcmp(argv[1], "as-limit") == 0) return as_limit_child();
   if (argc > 1 && strcmp(argv[1], "as-narrow") == 0) return as_narrow_child();
+  if (argc > 1 && strcmp(argv[1], "as-large") == 0) return as_large_child();
   if (argc > 1 && strcmp(argv[1], "mallopt") == 0) return mallopt_child();
   if (argc > 1 && strcmp(argv[1], "big_block") == 0) return big_block_child();
   if (argc > 1 && strcmp(argv[1], "every-scale") == 0) return every_scale_child();
@@ -4579,6 +4630,7 @@ int main(int argc, char **argv) {
   test_large_exact_fallback();
   test_as_limit();
   test_as_narrow();
+  test_as_large();
   test_trim();
   test_malloc_stats();
   test_mallinfo();
