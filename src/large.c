@@ -107,23 +107,27 @@ static size_t page_up(size_t n) {
   return (n + page - 1u) & ~(page - 1u);
 }
 
-/* RLIMIT_AS as last read (vcmi_os_space_limit): at the first block, again at each refusal
- * (map_refused, grow_refused); 0: not read yet. Read once, not at each block: a system call
- * on every large malloc. */
-static size_t space_limit;
-
 /* Capacity for n bytes: the next power of two, at least LARGE_MIN; n's pages where that is
  * over 1/64 of RLIMIT_AS (which counts a mapping whole: 20 blocks of 5-25 MiB in turn, at
  * their powers of two, filled `ulimit -v` of 600 MB where glibc's held them), or past a
  * quarter of the address space (on 32-bit every block over 1 GiB, which failed); 0 past
- * PTRDIFF_MAX (glibc's bound: a difference of pointers into the block must fit). */
-static size_t cap_for(size_t n) {
+ * PTRDIFF_MAX (glibc's bound: a difference of pointers into the block must fit). The limit is
+ * the one last read (vcmi_os_space_limit_last: at each new segment and each refusal here), not
+ * asked at every block (a system call). cap_for's fast path is a leaf; cap_slow the rest (no
+ * limit read yet, or one set, or n huge). */
+static __attribute__((noinline, cold)) size_t cap_slow(size_t n, size_t c) {
   if (n > (size_t)PTRDIFF_MAX) return 0;
   if (n > ((size_t)1 << (sizeof(size_t) * 8 - 2))) return page_up(n);
-  size_t c = LARGE_MIN, lim = __atomic_load_n(&space_limit, __ATOMIC_RELAXED);
-  while (c < n) c <<= 1;
-  if (!lim) __atomic_store_n(&space_limit, lim = vcmi_os_space_limit(), __ATOMIC_RELAXED);
+  size_t lim = __atomic_load_n(&vcmi_os_space_limit_last, __ATOMIC_RELAXED);
+  if (!lim) lim = vcmi_os_space_limit();
   return c <= lim / 64u || lim == SIZE_MAX ? c : page_up(n);
+}
+static inline size_t cap_for(size_t n) {
+  size_t lim = __atomic_load_n(&vcmi_os_space_limit_last, __ATOMIC_RELAXED);
+  if (n <= LARGE_MIN) return lim == SIZE_MAX ? LARGE_MIN : cap_slow(n, LARGE_MIN);
+  if (n > ((size_t)1 << (sizeof(size_t) * 8 - 2))) return cap_slow(n, 0);
+  size_t c = (size_t)(2ull << (63 - __builtin_clzll(n - 1u)));
+  return lim == SIZE_MAX ? c : cap_slow(n, c);
 }
 
 static vcmi_large *desc_get(void) {
@@ -531,7 +535,7 @@ static unsigned char *map_fresh(size_t n, size_t *cap, size_t al) {
  * MiB in turn, under `ulimit -v` of 1 GB, failed at the 1,429th; test_as_large.) */
 static __attribute__((noinline, cold)) unsigned char *map_refused(size_t n, size_t *cap,
                                                                   size_t al, int saved) {
-  __atomic_store_n(&space_limit, vcmi_os_space_limit(), __ATOMIC_RELAXED);
+  vcmi_os_space_limit(); /* read again: cap_for's */
   if (!__atomic_load_n(&cache_span, __ATOMIC_RELAXED)) return NULL;
   vcmi_large_trim();
   unsigned char *p = map_fresh(n, cap, al);
@@ -711,7 +715,7 @@ static void populate_step(vcmi_large *b, size_t n) {
  * -v` of 600 MB, asking for 512; test_as_large.) */
 static __attribute__((noinline, cold)) int grow_refused(vcmi_large *b, size_t n, int saved) {
   size_t need = page_up(n);
-  __atomic_store_n(&space_limit, vcmi_os_space_limit(), __ATOMIC_RELAXED);
+  vcmi_os_space_limit(); /* read again: cap_for's */
   if (grow_mapping(b, need, VCMI_GRANULE) != 0) {
     vcmi_large_trim();
     if (grow_mapping(b, need, VCMI_GRANULE) != 0) return -1;

@@ -123,6 +123,9 @@ size_t vcmi_os_page(void);
 /* The address space the process may hold (RLIMIT_AS, which counts closed reservations too),
  * asked now; SIZE_MAX if unlimited or unknown. Keeps errno. */
 size_t vcmi_os_space_limit(void);
+/* Its last answer, 0 before the first (a process asks at its first segment, large.c at each
+ * refusal): for what reads it too often to ask the OS each time (large.c, cap_for). */
+extern size_t vcmi_os_space_limit_last;
 /* Give the processor up (a spinlock waiting). */
 void vcmi_os_yield(void);
 /* A monotonic clock read cheaply (Linux: CLOCK_MONOTONIC_COARSE, ticks of 1-10 ms), ns; 0 if

@@ -104,6 +104,7 @@ int vcmi_os_shut(void *p, size_t size, int read) {
 
 /* By syscall(), not getrlimit: every process asks at its first segment, and syscall() lies
  * where mmap does in libc (os.h: a call the program never makes costs libc's pages). */
+size_t vcmi_os_space_limit_last;
 size_t vcmi_os_space_limit(void) {
   int saved = errno;
   struct {
@@ -113,6 +114,7 @@ size_t vcmi_os_space_limit(void) {
                  ? (size_t)as.cur
                  : SIZE_MAX;
   errno = saved;
+  __atomic_store_n(&vcmi_os_space_limit_last, n, __ATOMIC_RELAXED);
   return n;
 }
 
