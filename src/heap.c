@@ -181,11 +181,11 @@ static int seg_fits(size_t size, unsigned share) {
 /* A power of two's class k whose wide segment was refused or is over its share of RLIMIT_AS:
  * a narrow segment, class k's area alone laid out as a fine one, compact where it can be (one
  * unit of the segment map); else the class's area after the wide header, half of it if
- * refused too. Sets *size, *doff (the data's offset) and *group_at (seg_compact); NULL if the
- * OS refuses them all. (Any other class goes to its power of two's,
- * scale_refused, in the segments the heap has: narrow and halved fine segments for those took
- * 16 to 32 MiB of address space each, and python under `ulimit -v` of 300 to 1,000 MB failed
- * where it ran.) Cold: only under a limit. */
+ * refused too; all once more after the cached large blocks' address space went back. Sets
+ * *size, *doff (the data's offset) and *group_at (seg_compact); NULL if the OS refuses them
+ * all. (Any other class goes to its power of two's, scale_refused, in the segments the heap
+ * has: narrow and halved fine segments for those took 16 to 32 MiB of address space each, and
+ * python under `ulimit -v` of 300 to 1,000 MB failed where it ran.) Cold: only under a limit. */
 static __attribute__((noinline, cold)) unsigned char *seg_reserve_narrow(unsigned k, size_t *size,
                                                                           size_t *doff,
                                                                           size_t *group_at) {
