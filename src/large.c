@@ -289,9 +289,11 @@ static void drop_from(vcmi_large *b, size_t from) {
  * place is recorded and the old one forgotten *before* the move frees the old addresses (after
  * it, another thread's new block may be mapped there and registered, and clearing then would
  * orphan that block). */
+static __attribute__((noinline, cold)) unsigned char *move_unreserved(vcmi_large *b, size_t cap,
+                                                                     size_t al);
 static unsigned char *move_mapping(vcmi_large *b, size_t cap, size_t al) {
   unsigned char *hole = vcmi_os_reserve(cap, al), *t;
-  if (!hole) return NULL;
+  if (!hole) return move_unreserved(b, cap, al);
   if (vcmi_pagemap_set(hole, cap, b) != 0) {
     vcmi_pagemap_set(hole, cap, NULL); /* what was set before the map ran out */
     vcmi_os_release(hole, cap);
@@ -341,6 +343,42 @@ static unsigned char *move_mapping(vcmi_large *b, size_t cap, size_t al) {
   memcpy(dst, t, b->used);
   vcmi_os_release(t, cap);
   return dst;
+}
+
+/* move_mapping without the reservation the OS refused (RLIMIT_AS: the old place and a new one
+ * at once are over the limit; a move alone charges only its growth). One growing move where
+ * the kernel chooses, so that no address of another thread's is ever unmapped and a refused
+ * move leaves b as it was; by al more than cap rounded to al, so that an aligned cap bytes lie
+ * within. The kernel keeps a moved mapping's offset to 2 MiB when the size is a multiple (Linux
+ * 6.x): then no byte is copied; else the used bytes are moved down to the aligned start. What
+ * lies outside goes back. If the pagemap cannot record the new place (a leaf refused), the
+ * growth's pages go back and b stays where it now is, at its old capacity. Cold: only under a
+ * limit. (A vector grown by 1 MiB a step failed at 242 MiB under `ulimit -v` of 500 MB;
+ * test_as_large.) */
+static unsigned char *move_unreserved(vcmi_large *b, size_t cap, size_t al) {
+  size_t size = ((cap + al - 1u) & ~(al - 1u)) + al;
+  if (size < cap) return NULL;
+  vcmi_pagemap_set(b->p, b->cap, NULL); /* forgotten before the old addresses are free */
+  unsigned char *t = vcmi_os_remap(b->p, b->cap, size, 1, NULL);
+  if (!t) {
+    vcmi_pagemap_set(b->p, b->cap, b); /* still mapped: its leaves exist */
+    return NULL;
+  }
+  unsigned char *a = (unsigned char *)(((uintptr_t)t + al - 1u) & ~(uintptr_t)(al - 1u));
+  if (a > t) {
+    memmove(a, t, b->used); /* the pages past used hold nothing the block keeps */
+    vcmi_os_release(t, (size_t)(a - t));
+  }
+  vcmi_os_release(a + cap, (size_t)(t + size - (a + cap)));
+  if (vcmi_pagemap_set(a, cap, b) == 0) return a;
+  vcmi_pagemap_set(a, cap, NULL);
+  vcmi_os_release(a + b->cap, cap - b->cap);
+  if (vcmi_pagemap_set(a, b->cap, b) != 0)
+    vcmi_assert_fail("no map entry for a large block the OS moved", __FILE__, __LINE__);
+  vcmi_lock_take(&large_lock);
+  b->p = a;
+  vcmi_lock_give(&large_lock);
+  return NULL;
 }
 
 /* Grow b's mapping to cap bytes, its start aligned to al: in place when the address space
