@@ -170,9 +170,11 @@ static __attribute__((noinline, cold)) int seg_fits_reserved(size_t size, size_t
 
 /* Whether a wide or fine segment of size bytes is within its share of RLIMIT_AS (which counts
  * reservations): at most 1/share of the limit (8 for a wide one: a heap has one of each scale;
- * 64 for a fine one: one for each fine class it uses), and vcm's reservations then at most
- * half of it (32 threads each reserving their wide segments took all: the later ones failed
- * at their first malloc). The rest is for compact narrow segments and large blocks. */
+ * 16 for a fine one: a program may use a dozen fine classes, and the half below bounds them
+ * all; at 1/64, sqlite's page buffers went to their power of two's class under 4 GB and its
+ * peak RSS was 1.6 times its peak unlimited), and vcm's reservations then at most half of it
+ * (32 threads each reserving their wide segments took all: the later ones failed at their
+ * first malloc). The rest is for compact narrow segments and large blocks. */
 static int seg_fits(size_t size, unsigned share) {
   size_t lim = vcmi_os_space_limit();
   return lim == SIZE_MAX || (size <= lim / share && seg_fits_reserved(size, lim));
@@ -318,7 +320,7 @@ vcmi_segment *vcmi_seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   size_t size = fine ? SEG_FINE_SIZE : SEG_SIZE(x), doff = VCMI_SEG_DATA_OFF, group_at = 0;
   int saved = errno;
   unsigned char *base =
-      seg_fits(size, fine ? 64u : 8u) ? vcmi_os_reserve_closed(size, VCMI_SEGMAP_UNIT) : NULL;
+      seg_fits(size, fine ? 16u : 8u) ? vcmi_os_reserve_closed(size, VCMI_SEGMAP_UNIT) : NULL;
   if (!base && (x || !(base = seg_reserve_narrow(k, &size, &doff, &group_at)))) return NULL;
   errno = saved; /* a refusal served */
   fine |= size < SEG_SIZE(x); /* a narrow one */
