@@ -10,7 +10,7 @@ VCM_VERSION := $(shell cat tools/VERSION)
 SOVERSION := 1
 
 CORE_SRC = src/region.c src/misuse.c
-LIB_SRC  = $(CORE_SRC) src/append.c src/os_posix.c src/meta.c src/heap.c src/heaps.c src/remote.c src/fit.c src/chunk.c src/pair.c src/purge.c src/large.c src/alloc.c src/stats.c src/options.c src/override.c src/out.c src/picture_region.c src/picture_heap.c src/lifecycle.c
+LIB_SRC  = $(CORE_SRC) src/append.c src/os_posix.c src/meta.c src/heap.c src/space.c src/heaps.c src/remote.c src/fit.c src/chunk.c src/pair.c src/purge.c src/large.c src/alloc.c src/stats.c src/options.c src/override.c src/out.c src/picture_region.c src/picture_heap.c src/lifecycle.c
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 # Tests that use only the vcm_ API link without the libc names, so sanitizers keep theirs.
 SAN_TESTS = test_region test_model test_threads test_append test_vector test_assert

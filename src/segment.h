@@ -45,7 +45,7 @@ typedef struct vcmi_segment {
   uint32_t open[VCMI_NCLASS];
   uint32_t fine_k, fine_end; /* a fine segment: its one class, and the chunks it holds (0:
                               * a wide segment, whose every class holds n_channels << k) */
-  int32_t group_shift; /* a compact segment (heap.c, seg_compact): its class's groups lie this
+  int32_t group_shift; /* a compact segment (space.c, compact_at): its class's groups lie this
                         * far from where the layout puts them (purge.c); 0 in any other */
 } vcmi_segment;
 static inline vcmi_region *vcmi_seg_region(vcmi_segment *s) { return vcmi_region_of(&s->region); }
