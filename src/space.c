@@ -1,7 +1,7 @@
 /* Segments under an address-space limit (RLIMIT_AS, `ulimit -v`, which counts reservations):
  * the shares a wide or fine segment may take, and the narrow segments of a power of two's class
  * that is refused one, compact where they can be (docs/DESIGN.md §6, "Address space"). Unlimited,
- * only vcmi_space_fits's test runs, once a new segment. heap.c makes the segments. */
+ * only vcmi_space_fit's test runs, once a new segment. heap.c makes the segments. */
 #define _GNU_SOURCE
 #include <stddef.h>
 
@@ -62,18 +62,22 @@ void vcmi_space_compact_setup(vcmi_segment *s, unsigned k, size_t doff, size_t g
         (((size_t)1 << VCMI_SEG_STRIDE_LOG2) - doff) / s->cap[k - 1u];
 }
 
-/* vcmi_space_fits under a limit lim (space.h; the shares are its callers', heap.c): at most
- * 1/share of the limit (8 for a wide segment: a heap has one of each scale; 16 for a fine one: a
- * program may use a dozen fine classes, and the half bounds them all; at 1/64, sqlite's page
- * buffers went to their power of two's class under 4 GB and its peak RSS was 1.6 times its peak
- * unlimited), and vcm's reservations then at most half of it (32 threads each reserving their
- * wide segments took all: the later ones failed at their first malloc). The rest is for
- * compact narrow segments and large blocks. */
-int vcmi_space_fits_limited(size_t size, unsigned share, size_t lim) {
+/* vcmi_space_fit under a limit lim (space.h). A segment takes at most a share of the limit:
+ * 1/8 for a wide one (a heap has one of each scale), 1/16 for a fine one (a program may use a
+ * dozen fine classes; at 1/64, sqlite's page buffers went to their power of two's class under
+ * 4 GB and its peak RSS was 1.6 times its peak unlimited). And vcm's reservations then take
+ * at most half of it (32 threads each reserving their wide segments took all: the later ones
+ * failed at their first malloc); the rest is for compact narrow segments and large blocks. A
+ * fine segment is halved, down to 16 MiB, until both hold (r2 at 0.3 peaked at 19.9 MB under
+ * 400 MB to 1.5 GB, against 12.5 unlimited). */
+size_t vcmi_space_fit_limited(size_t size, int fine, size_t lim) {
   vcmi_os_stats os;
-  if (size > lim / share) return 0;
+  size_t share = lim / (fine ? 16u : 8u);
   vcmi_os_stats_get(&os);
-  return os.reserved + size <= lim / 2u;
+  for (;; size /= 2u) {
+    if (size <= share && os.reserved + size <= lim / 2u) return size;
+    if (!fine || size <= 2u * VCMI_SEGMAP_UNIT) return 0;
+  }
 }
 
 /* A power of two's class k whose wide segment was refused or is over its share of RLIMIT_AS:
