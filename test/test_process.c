@@ -3092,14 +3092,32 @@ static int as_limit_child(void) {
 }
 static void test_as_limit(void) { CHECK_EQ(exec_child("as-limit"), 1); }
 
-/* Under a limit of 2 GiB over VmSize, a fine class (a fine segment reserves 64 MiB) gets its
- * segment: sqlite's 4,368-byte page buffers in a class of their own, not their power of two's
- * 8 KiB (before: a fine segment only within 1/64 of the limit, 32 MiB; sqlite's peak RSS under
- * 2 and 4 GB was 1.6 times its peak unlimited). In an exec'd child, 64-bit only (32-bit has
- * less than 2 GiB to give). */
-static int as_fine_child(size_t mib) {
-  void *first = as_limit_set(mib);
-  if (!first) return 2;
+/* A fine class (a fine segment reserves 64 MiB) gets its segment under a limit: sqlite's
+ * 4,368-byte page buffers in a class of their own, not their power of two's 8 KiB. Under 2 GiB
+ * over VmSize, a whole one (before: a fine segment only within 1/64 of the limit, none under
+ * 4 GB; sqlite's peak RSS under 1 to 4 GB was 1.6 times its peak unlimited); under a limit of
+ * 512 MiB to 1 GiB (half: 64 MiB over 1/16 of it), a halved one (before: none; r2 at 0.3 peaked
+ * at 19.9 MB under 400 MB to 1.5 GB, against 12.5 unlimited). Either limit leaves vcm's
+ * reservations room within half of it (space.c), whatever the build reserved before main: a
+ * sanitizer's runtime allocates first; where no limit under 1 GiB leaves that room, the half
+ * case says so and is not run. In an exec'd child, 64-bit only. */
+static int as_fine_child(int half) {
+  void *first = malloc_(64);
+  long vm = status_kib("VmSize:");
+  vcm_stats st;
+  vcm_stats_get(&st);
+  if (!first || vm < 0) return 2;
+  size_t lim = (size_t)vm * 1024 + ((size_t)(half ? 256 : 2048) << 20);
+  if (lim < 2 * st.os_reserved + ((size_t)128 << 20)) lim = 2 * st.os_reserved + ((size_t)128 << 20);
+  if (half && lim < ((size_t)512 << 20)) lim = (size_t)512 << 20;
+  if (half && lim >= ((size_t)1 << 30)) {
+    fprintf(stderr, "as_fine_half: not run: this build reserved %zu MiB before (VmSize %ld MiB)\n",
+            st.os_reserved >> 20, vm >> 10);
+    return 0;
+  }
+  struct rlimit rl;
+  rl.rlim_cur = rl.rlim_max = (rlim_t)lim;
+  if (setrlimit(RLIMIT_AS, &rl) != 0) return 2;
   unsigned char *p[64];
   size_t cap = 0;
   for (int i = 0; i < 64; i++) {
@@ -3110,7 +3128,8 @@ static int as_fine_child(size_t mib) {
   for (int i = 0; i < 64; i++) free_(p[i]);
   free_(first);
   if (cap >= 8192) {
-    fprintf(stderr, "as_fine: malloc(4368) has capacity %zu\n", cap);
+    fprintf(stderr, "as_fine: malloc(4368) has capacity %zu under a limit of %zu MiB\n", cap,
+            lim >> 20);
     return 11;
   }
   return vcm_check(NULL) == 0 ? 0 : 3;
@@ -3118,9 +3137,6 @@ static int as_fine_child(size_t mib) {
 static void test_as_fine(void) {
   if (sizeof(void *) == 8) CHECK_EQ(exec_child("as-fine"), 1);
 }
-/* Under VmSize + 512 MiB, a fine segment of 64 MiB is over its share (1/16 of the limit): one
- * of 32 MiB is within (before: none, capacity 8,192; r2 at 0.3 peaked at 19.9 MB under 400 MB
- * to 1 GB, against 12.5 unlimited). 64-bit only. */
 static void test_as_fine_half(void) {
   if (sizeof(void *) == 8) CHECK_EQ(exec_child("as-fine-half"), 1);
 }
@@ -4626,8 +4642,8 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "as-limit") == 0) return as_limit_child();
   if (argc > 1 && strcmp(argv[1], "as-narrow") == 0) return as_narrow_child();
   if (argc > 1 && strcmp(argv[1], "as-large") == 0) return as_large_child();
-  if (argc > 1 && strcmp(argv[1], "as-fine") == 0) return as_fine_child(2048);
-  if (argc > 1 && strcmp(argv[1], "as-fine-half") == 0) return as_fine_child(512);
+  if (argc > 1 && strcmp(argv[1], "as-fine") == 0) return as_fine_child(0);
+  if (argc > 1 && strcmp(argv[1], "as-fine-half") == 0) return as_fine_child(1);
   if (argc > 1 && strcmp(argv[1], "mallopt") == 0) return mallopt_child();
   if (argc > 1 && strcmp(argv[1], "big_block") == 0) return big_block_child();
   if (argc > 1 && strcmp(argv[1], "every-scale") == 0) return every_scale_child();
