@@ -211,7 +211,7 @@ vcmi_segment *vcmi_seg_create(vcmi_heap *h, unsigned x, unsigned k) {
   }
   size_t size = fine ? SEG_FINE_SIZE : SEG_SIZE(x), doff = VCMI_SEG_DATA_OFF, group_at = 0;
   int saved = errno;
-  unsigned char *base = (size = vcmi_space_fit(size, fine)) != 0
+  unsigned char *base = (size = vcmi_space_fit(size, fine, h->tid)) != 0
                             ? vcmi_os_reserve_closed(size, VCMI_SEGMAP_UNIT)
                             : NULL;
   if (!base && (x || !(base = vcmi_space_reserve_narrow(k, &size, &doff, &group_at)))) return NULL;

@@ -65,17 +65,19 @@ void vcmi_space_compact_setup(vcmi_segment *s, unsigned k, size_t doff, size_t g
 /* vcmi_space_fit under a limit lim (space.h). A segment takes at most a share of the limit:
  * 1/8 for a wide one (a heap has one of each scale), 1/16 for a fine one (a program may use a
  * dozen fine classes; at 1/64, sqlite's page buffers went to their power of two's class under
- * 4 GB and its peak RSS was 1.6 times its peak unlimited). And vcm's reservations then take
- * at most half of it (32 threads each reserving their wide segments took all: the later ones
- * failed at their first malloc); the rest is for compact narrow segments and large blocks. A
- * fine segment is halved, down to 16 MiB, until both hold (r2 at 0.3 peaked at 19.9 MB under
- * 400 MB to 1.5 GB, against 12.5 unlimited). */
-size_t vcmi_space_fit_limited(size_t size, int fine, size_t lim) {
+ * 4 GB and its peak RSS was 1.6 times its peak unlimited). And vcm's reservations then take at
+ * most half of it for the main thread's heap, a quarter for another thread's (32 threads each
+ * reserving their wide segments took all: the later ones failed at their first malloc; with
+ * the half for all, a malloc of one of them still failed in 2 to 5 runs of 8 under 4 GB, none
+ * in 22 now); the rest is for compact narrow segments and large blocks. A fine segment is
+ * halved, down to 16 MiB, until both hold (r2 at 0.3 peaked at 19.9 MB under 400 MB to
+ * 1.5 GB, against 12.5 unlimited). */
+size_t vcmi_space_fit_limited(size_t size, int fine, long tid, size_t lim) {
   vcmi_os_stats os;
-  size_t share = lim / (fine ? 16u : 8u);
+  size_t share = lim / (fine ? 16u : 8u), most = lim / (tid == vcmi_os_pid() ? 2u : 4u);
   vcmi_os_stats_get(&os);
   for (;; size /= 2u) {
-    if (size <= share && os.reserved + size <= lim / 2u) return size;
+    if (size <= share && os.reserved + size <= most) return size;
     if (!fine || size <= 2u * VCMI_SEGMAP_UNIT) return 0;
   }
 }
