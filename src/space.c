@@ -88,8 +88,9 @@ size_t vcmi_space_fit_limited(size_t size, int fine, long tid, size_t lim) {
  * refused too; all once more after the cached large blocks' address space went back. Sets
  * *size, *doff (the data's offset) and *group_at (compact_at); NULL if the OS refuses them
  * all. (Any other class goes to its power of two's, scale_refused, in the segments the heap
- * has: narrow and halved fine segments for those took 16 to 32 MiB of address space each, and
- * python under `ulimit -v` of 300 to 1,000 MB failed where it ran.) Cold: only under a limit. */
+ * has, once its own is refused, a fine one even halved: narrow segments of 16 to 32 MiB for
+ * those, taken whatever the limit, took the address space the powers of two share, and python
+ * under `ulimit -v` of 300 to 1,000 MB failed where it ran.) Cold: only under a limit. */
 unsigned char *vcmi_space_reserve_narrow(unsigned k, size_t *size, size_t *doff, size_t *group_at) {
   size_t compact = compact_at(k, group_at), n = VCMI_SEGMAP_UNIT;
   if (compact && k && !seg_zero_get()) compact = 0;

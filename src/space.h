@@ -7,9 +7,10 @@
 #include "segment.h"
 
 /* The bytes to reserve for a wide segment of size bytes, or a fine one (fine != 0), within its
- * share of RLIMIT_AS for the heap of thread tid (the main thread's has the larger): size, or for a fine one the largest of size, size / 2, ... down to two
- * units of the segment map that fits; 0 if none does. Unlimited: size (one read of the limit,
- * a system call; inline, as it runs in every process). Any thread. */
+ * share of RLIMIT_AS for the heap of thread tid (the main thread's has the larger): size, or
+ * for a fine one the largest of size, size / 2, ... down to two units of the segment map that
+ * fits; 0 if none does. Unlimited: size (one read of the limit, a system call; inline, as it
+ * runs in every process). Any thread. */
 __attribute__((cold)) size_t vcmi_space_fit_limited(size_t size, int fine, long tid, size_t lim);
 static inline size_t vcmi_space_fit(size_t size, int fine, long tid) {
   size_t lim = vcmi_os_space_limit();
