@@ -133,13 +133,16 @@ static void *small_to_large(vcmi_region *r, void *p, size_t n) {
   return q;
 }
 
-/* p, the large block b, shrinks into the small classes: moved if one has a chunk, else shrunk
- * in place. */
+/* p, the large block b, resized to a small class's size: moved if one has a chunk, else in
+ * place; in place also if it grows within its capacity above a quarter of it (an aligned
+ * block of few bytes), as realloc's fast path keeps a step under VCMI_LARGE_STEP_MIN. */
 static void *large_to_small(vcmi_large *b, void *p, size_t n) {
   size_t used;
   void *q;
   if (vcmi_large_used(b, p, &used) != 0) return NULL;
-  if (!(q = vcmi_small_alloc(n, n))) return vcmi_large_realloc(b, p, n);
+  if ((n >= used && n > __atomic_load_n(&b->cap, __ATOMIC_RELAXED) / 4) ||
+      !(q = vcmi_small_alloc(n, n)))
+    return vcmi_large_realloc(b, p, n);
   move(q, p, used, n);
   vcmi_large_free(b, p);
   return q;

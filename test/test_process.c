@@ -4250,6 +4250,26 @@ static void test_large_past_cap(void) {
   free_(p);
 }
 
+/* A large block whose used bytes are few (an aligned one: aligned_alloc(512 KiB, 126,000) has
+ * 512 KiB of capacity) grows within its capacity in place, by a step of 64 KiB or more too, to a
+ * size a small class would hold: realloc moved it into a chunk of 256 KiB (the fuzzer found it:
+ * fuzz/corpus/crash-large-grow-in-cap). A shrink there still moves down. */
+static void test_large_grow_in_cap(void) {
+  malloc_trim(0); /* no cached block, of a larger capacity, reused */
+  unsigned char *p = aligned_alloc_((size_t)512 << 10, 126000);
+  CHECK(p != NULL);
+  if (!p) return;
+  size_t cap = vcm_capacity(p);
+  CHECK(cap == ((size_t)512 << 10));
+  memset(p, 7, 126000);
+  unsigned char *q = realloc_(p, 251915);
+  CHECK(q == p);
+  CHECK(vcm_capacity(q) == cap && vcm_used(q) == 251915 && q[125999] == 7);
+  unsigned char *r = realloc_(q, 1000); /* a quarter or less: moved down, bytes kept */
+  CHECK(r != q && r && r[999] == 7 && vcm_capacity(r) < 4096);
+  free_(r ? r : q);
+}
+
 /* Every 16-byte step inside a chunk of every malloc class (tight and scaled alike; classes
  * over 4 KiB at a coarser step), its first 15 bytes and its last, is an interior pointer: free reports it and frees nothing,
  * free_sized too; the chunk itself then frees silently. */
@@ -4826,6 +4846,7 @@ int main(int argc, char **argv) {
   test_remote_push_unmapped();
 #endif
   test_large_past_cap();
+  test_large_grow_in_cap();
   test_large_huge();
   test_large_huge_dear();
   test_large_step_populated(); /* last: its block, cached, would serve others' */
