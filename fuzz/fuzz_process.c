@@ -128,7 +128,11 @@ static void p_take(pblk *b, unsigned char *p, size_t n, size_t req, size_t cap, 
   int odd = !cap_matches(cap, c) && !fitted_cap(cap, c) && !loan_cap(cap, req, c) &&
             !(refused_seen && c <= SMALL_MAX && c == small_cap(req));
   if (odd && !b->odd) { /* only a refusal explains it: this operation's */
-    if (!injecting) fail_at(__LINE__, "capacity as predicted", NULL);
+    if (!injecting) {
+      char why[96];
+      snprintf(why, sizeof why, "asked %zu, used %zu: capacity %zu, predicted %zu", req, n, c, cap);
+      fail_at(__LINE__, "capacity as predicted", why);
+    }
     lenient = 1;
   }
   /* A small chunk of power-of-two capacity is aligned to it, any other to 16; large blocks to

@@ -135,13 +135,16 @@ static void *small_to_large(vcmi_region *r, void *p, size_t n) {
 
 /* p, the large block b, resized to a small class's size: moved if one has a chunk, else in
  * place; in place also if it grows within its capacity above a quarter of it (an aligned
- * block of few bytes), as realloc's fast path keeps a step under VCMI_LARGE_STEP_MIN. */
+ * block of few bytes), as realloc's fast path keeps a step under VCMI_LARGE_STEP_MIN. Past
+ * its capacity (a block of n's pages, its power of two refused) it moves to n's power of two. */
 static void *large_to_small(vcmi_large *b, void *p, size_t n) {
-  size_t used;
+  size_t used, cap;
   void *q;
   if (vcmi_large_used(b, p, &used) != 0) return NULL;
-  if ((n >= used && n > __atomic_load_n(&b->cap, __ATOMIC_RELAXED) / 4) ||
-      !(q = vcmi_small_alloc(n, n)))
+  cap = __atomic_load_n(&b->cap, __ATOMIC_RELAXED);
+  if (n >= used && n <= cap && n > cap / 4) return vcmi_large_realloc(b, p, n);
+  /* a growth past the capacity takes a power of two, as a chunk's does; a shrink, malloc's */
+  if (!(q = n > cap ? vcmi_small_alloc_pow2(n, n) : vcmi_small_alloc(n, n)))
     return vcmi_large_realloc(b, p, n);
   move(q, p, used, n);
   vcmi_large_free(b, p);

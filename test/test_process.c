@@ -4270,6 +4270,26 @@ static void test_large_grow_in_cap(void) {
   free_(r ? r : q);
 }
 
+/* A large block of n's pages (its power of two refused: large.c, map_fresh) grown by realloc
+ * past that capacity to a small class's size moves to n's power of two, as a chunk's growth
+ * does. It grew in place into a 512 KiB block before (libFuzzer: fuzz/corpus/crash-refused-grow). */
+static void test_large_refused_grows_small(void) {
+  vcm_trim(); /* no cached block serves it: the OS is asked */
+  vcm_debug_fail_os(1);
+  unsigned char *p = aligned_alloc_((size_t)4 << 20, 6103);
+  vcm_debug_fail_os(0);
+  CHECK(p != NULL);
+  if (!p) return;
+  CHECK_EQ(vcm_capacity(p), (size_t)8192); /* two pages */
+  memset(p, 9, 6103);
+  unsigned char *q = realloc_(p, 8198);
+  CHECK(q != NULL);
+  if (!q) return;
+  CHECK_EQ(vcm_capacity(q), (size_t)16384);
+  CHECK(q[0] == 9 && q[6102] == 9 && vcm_used(q) == 8198);
+  free_(q);
+}
+
 /* Every 16-byte step inside a chunk of every malloc class (tight and scaled alike; classes
  * over 4 KiB at a coarser step), its first 15 bytes and its last, is an interior pointer: free reports it and frees nothing,
  * free_sized too; the chunk itself then frees silently. */
@@ -4847,6 +4867,7 @@ int main(int argc, char **argv) {
 #endif
   test_large_past_cap();
   test_large_grow_in_cap();
+  test_large_refused_grows_small();
   test_large_huge();
   test_large_huge_dear();
   test_large_step_populated(); /* last: its block, cached, would serve others' */
