@@ -30,11 +30,6 @@ static unsigned char pat_hi(uint32_t id, size_t run) {
 /* The tracked bytes of [from, to): all of the first 64 KiB, then the first 8 bytes of each
  * 4 KiB page (large blocks move by remapping whole pages: one sample per page finds a lost or
  * stale page without writing megabytes per operation). */
-#if defined(__clang__) && __clang_major__ >= 13
-/* Not traced by libFuzzer: comparing every byte through its hooks made span most of the run
- * time, and the bytes are no coverage worth having. */
-__attribute__((no_sanitize("coverage")))
-#endif
 int span(unsigned char *p, uint32_t id, size_t from, size_t to, int mode) {
   size_t i = from;
   while (i < to) {

@@ -67,11 +67,14 @@ static int r_free_span(size_t from, size_t to) {
 /* Class an allocation of n bytes lands in: its own, if some block of that capacity, aligned
  * to it from the data start, is wholly free (buddies merge at once, so such a block is a free
  * chunk or lies in one, which splits); -1: the allocation must fail. Blocks under 8 granules
- * are tested 8 granules at a time: OR-fold each group of g occupancy bytes into its first. */
-static int r_fit(size_t n) {
+ * are tested 8 granules at a time: OR-fold each group of g occupancy bytes into its first.
+ * The search starts at data offset *from (no such block lies wholly before it), and leaves
+ * there the place it found: a fill, which only takes chunks, searches on from it (linear in
+ * the disc, not quadratic). */
+static int r_fit_from(size_t n, size_t *from) {
   if (n > rmax()) return -1;
   unsigned c = r_class(n);
-  size_t cap = (size_t)1 << c, g = cap / 16, ng = R.data_bytes / 16, i = 0;
+  size_t cap = (size_t)1 << c, g = cap / 16, ng = R.data_bytes / 16, i = *from / 128 * 8;
   if (g < 8) {
     static const uint64_t firsts[5] = {0, 0x0101010101010101ull, 0x0001000100010001ull, 0,
                                        0x0000000100000001ull};
@@ -79,12 +82,16 @@ static int r_fit(size_t n) {
       uint64_t w;
       memcpy(&w, R.occ + i, 8);
       for (size_t sh = 1; sh < g; sh <<= 1) w |= w >> (8 * sh);
-      if ((w & firsts[g]) != firsts[g]) return (int)c;
+      if ((w & firsts[g]) != firsts[g]) return *from = i * 16, (int)c;
     }
   }
-  for (size_t o = i * 16; o < R.data_bytes; o += cap)
-    if (r_free_span(o, o + cap)) return (int)c;
+  for (size_t o = i * 16 & ~(cap - 1); o < R.data_bytes; o += cap)
+    if (r_free_span(o, o + cap)) return *from = o, (int)c;
   return -1;
+}
+static int r_fit(size_t n) {
+  size_t from = 0;
+  return r_fit_from(n, &from);
 }
 /* Live chunk b grows in place to n's class iff it is the left piece of that class's block
  * and the rest of the block is free (its right buddies). */
@@ -439,9 +446,9 @@ void r_op_query(input *in) {
 
 /* Allocate n-byte chunks until the region says no (or the bulk slots run out). */
 void r_op_fill(input *in) {
-  size_t n = r_size(in);
+  size_t n = r_size(in), from = 0;
   while (R.nbulk < R_SLOTS - R_NAMED) {
-    int c = r_fit(n);
+    int c = r_fit_from(n, &from);
     unsigned char *p = vcm_region_alloc(&R.r, n);
     if (c < 0) {
       CHECK(p == NULL);
