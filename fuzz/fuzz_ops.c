@@ -10,7 +10,8 @@
  * blocks a power of two >= 512 KiB, or a cached block of up to 4 times that), except while
  * OS failures are injected. Process operations include frees, resizes and allocations from
  * other threads, a fork whose child must find the heap intact, malloc_trim (vcm_trim: live
- * blocks intact, no large block left cached), and misuse that must reach
+ * blocks intact, no large block left cached), vcm_append (from a buffer or from the block's
+ * own bytes), and misuse that must reach
  * the handler once, with the pointer. Any divergence traps (__builtin_trap) so that
  * libFuzzer, or the replay program, reports it.
  *

@@ -591,6 +591,43 @@ static void p_trim(void) {
   CHECK(st.large_cached == 0);
 }
 
+/* vcm_append of k bytes to b (v: the query's byte): from a buffer, or from b's own used bytes
+ * (src follows the chunk if it moves); k sometimes just past the capacity. Appending is realloc
+ * to used + k where the capacity is exceeded (append.c), else expand: the model's prediction is
+ * realloc's. The bytes appended are checked, then refilled with b's pattern. */
+#define APPEND_MAX (64 * KiB)
+static void p_append(pblk *b, unsigned v, input *in) {
+  static unsigned char ext[APPEND_MAX], want[APPEND_MAX];
+  unsigned a = in8(in);
+  size_t old = b->used, k = (v & 8) ? b->cap - old + (a & 31) : a;
+  if (k > APPEND_MAX || old > P_MAX) k = a & 15;
+  const unsigned char *src = ext;
+  if ((v & 16) && old) { /* from the used bytes: off .. off + k within them */
+    size_t off = (old * in8(in)) >> 8;
+    if (k > old - off) k = old - off;
+    src = b->p + off;
+  } else {
+    for (size_t i = 0; i < k; i++) ext[i] = (unsigned char)(i * 7u + a);
+  }
+  memcpy(want, src, k);
+  errno = 0;
+  unsigned char *q = vcm_append(b->p, src, k);
+  if (!q) {
+    p_null(__LINE__);
+    p_verify(b);
+    return;
+  }
+  CHECK(memcmp(q + old, want, k) == 0);
+  if (old + k <= b->cap) {
+    CHECK(q == b->p && vcm_used(q) == old + k);
+    b->used = old + k;
+    b->claimed = 0;
+    span(q, b->id, old, old + k, FILL);
+  } else {
+    p_after_realloc(b, q, old + k); /* checks [0, old), refills [old, old + k) */
+  }
+}
+
 void p_op_query(input *in) {
   pblk *b = p_slot(in);
   unsigned v = in8(in);
@@ -600,6 +637,10 @@ void p_op_query(input *in) {
     return;
   }
   p_verify(b);
+  if ((v & 6) == 6) { /* no crash-* input of the corpus comes here */
+    p_append(b, v, in);
+    return;
+  }
   if (v & 1) { /* the program may now use the whole capacity */
     CHECK(vcm_malloc_usable_size(b->p) == b->cap);
     CHECK(vcm_used(b->p) == b->cap);
