@@ -6,7 +6,8 @@
  * (vcm_region_check), its counters (vcm_region_stats_get) and that the handler was not
  * called; every 32 operations and at the end, vcm_check(NULL). Region predictions are exact:
  * the model counts live chunks per class, so it knows which class an allocation lands in and
- * when the region is full. Process predictions are exact too (classes 16 B … 256 KiB; large
+ * when the region is full (vcm_region_append and vcm_region_reserve included: a query of a live
+ * slot, 1 in 4). Process predictions are exact too (classes 16 B … 256 KiB; large
  * blocks a power of two >= 512 KiB, or a cached block of up to 4 times that), except while
  * OS failures are injected. Process operations include frees, resizes and allocations from
  * other threads, a fork whose child must find the heap intact, malloc_trim (vcm_trim: live

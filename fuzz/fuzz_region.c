@@ -439,9 +439,71 @@ void r_op_free(input *in) {
     vcm_region_free(&R.r, NULL);
 }
 
+/* vcm_region_append of k bytes to b, from a buffer or from b's own used bytes, or
+ * vcm_region_reserve of n bytes: where the capacity is exceeded, realloc's rule (append.c):
+ * the chunk absorbs its free buddies, else moves to the class that fits, else stays as it was
+ * (NULL). The bytes appended are checked, then refilled with b's pattern. */
+#define APPEND_MAX (4 * KiB)
+static void r_append(rblk *b, input *in) {
+  static unsigned char ext[APPEND_MAX], want[APPEND_MAX];
+  unsigned v = in8(in), a = in8(in);
+  size_t old = b->used, cap = (size_t)1 << b->lcap;
+  size_t k = (v & 8) ? cap - old + (a & 31) : a;
+  if (k > APPEND_MAX) k = a & 15;
+  const unsigned char *src = ext;
+  int reserve = (v & 32) != 0;
+  if (reserve) {
+    k = 0;
+  } else if ((v & 16) && old) { /* from the used bytes: off .. off + k within them */
+    size_t off = (old * in8(in)) >> 8;
+    if (k > old - off) k = old - off;
+    src = b->p + off;
+  } else {
+    for (size_t i = 0; i < k; i++) ext[i] = (unsigned char)(i * 5u + a);
+  }
+  memcpy(want, src, k);
+  size_t n = reserve ? ((v & 8) ? cap + 1 + a : a) : old + k, used = reserve ? old : n;
+  int c = -2; /* -2 in place, -1 fails, else moves to class c */
+  unsigned lnew = b->lcap;
+  if (n > cap) {
+    if (r_absorbs(b, n))
+      lnew = r_class(n);
+    else
+      c = r_fit(n);
+  }
+  r_verify(b);
+  errno = 0;
+  unsigned char *q = reserve ? vcm_region_reserve(&R.r, b->p, n)
+                             : vcm_region_append(&R.r, b->p, src, k);
+  if (c == -1) {
+    CHECK(q == NULL && errno == ENOMEM);
+    r_verify(b); /* untouched */
+    return;
+  }
+  if (c == -2) {
+    CHECK(q == b->p);
+    r_recap(b, lnew);
+  } else {
+    CHECK(q != NULL && q != b->p);
+    rblk nb;
+    r_take(&nb, q, used, (unsigned)c, b->id); /* before the old one is forgotten */
+    r_forget(b);
+    *b = nb;
+    CHECK(span(q, b->id, 0, old, VERIFY));
+  }
+  CHECK(vcm_region_used(&R.r, q) == used && memcmp(q + old, want, k) == 0);
+  r_set_used(b, used);
+  span(q, b->id, old, used, FILL);
+}
+
 void r_op_query(input *in) {
-  rblk *b = r_slot(in);
-  if (b->p) r_verify(b);
+  unsigned s = in8(in);
+  rblk *b = &R.b[s % R_NAMED];
+  if (!b->p) return;
+  if (s >> 6 == 3) /* no crash-* input of the corpus comes here */
+    r_append(b, in);
+  else
+    r_verify(b);
 }
 
 /* Allocate n-byte chunks until the region says no (or the bulk slots run out). */
