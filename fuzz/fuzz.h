@@ -49,6 +49,14 @@ enum { FILL, VERIFY, ZERO };
 int span(unsigned char *p, uint32_t id, size_t from, size_t to, int mode);
 extern uint32_t next_id;
 
+/* The source of an append of *k bytes to block p, whose used bytes are old (v, a: bytes the
+ * operation read): with v & 16, p's own used bytes from an offset read from in (*k cut to end
+ * within them), else a buffer of *k bytes made from a. Its bytes are copied to want, for the
+ * check after the append. *k <= APPEND_MAX. */
+#define APPEND_MAX (64 * KiB)
+const unsigned char *append_src(input *in, unsigned v, unsigned a, const unsigned char *p,
+                                size_t old, size_t *k, unsigned char *want);
+
 /* ---- misuse handlers ---- */
 typedef struct {
   int calls;

@@ -83,3 +83,18 @@ void expect_misuse(misuse_log *m, const void *p, const char *want, int line) {
   if (want && strncmp(m->reason, want, strlen(want)) != 0) fail_at(line, want, m->reason);
   m->calls = 0;
 }
+
+const unsigned char *append_src(input *in, unsigned v, unsigned a, const unsigned char *p,
+                                size_t old, size_t *k, unsigned char *want) {
+  static unsigned char ext[APPEND_MAX];
+  const unsigned char *src = ext;
+  if ((v & 16) && old) {
+    size_t off = (old * in8(in)) >> 8;
+    if (*k > old - off) *k = old - off;
+    src = p + off;
+  } else {
+    for (size_t i = 0; i < *k; i++) ext[i] = (unsigned char)(i * 7u + a);
+  }
+  memcpy(want, src, *k);
+  return src;
+}

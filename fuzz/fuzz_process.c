@@ -595,21 +595,12 @@ static void p_trim(void) {
  * (src follows the chunk if it moves); k sometimes just past the capacity. Appending is realloc
  * to used + k where the capacity is exceeded (append.c), else expand: the model's prediction is
  * realloc's. The bytes appended are checked, then refilled with b's pattern. */
-#define APPEND_MAX (64 * KiB)
 static void p_append(pblk *b, unsigned v, input *in) {
-  static unsigned char ext[APPEND_MAX], want[APPEND_MAX];
+  static unsigned char want[APPEND_MAX];
   unsigned a = in8(in);
   size_t old = b->used, k = (v & 8) ? b->cap - old + (a & 31) : a;
   if (k > APPEND_MAX || old > P_MAX) k = a & 15;
-  const unsigned char *src = ext;
-  if ((v & 16) && old) { /* from the used bytes: off .. off + k within them */
-    size_t off = (old * in8(in)) >> 8;
-    if (k > old - off) k = old - off;
-    src = b->p + off;
-  } else {
-    for (size_t i = 0; i < k; i++) ext[i] = (unsigned char)(i * 7u + a);
-  }
-  memcpy(want, src, k);
+  const unsigned char *src = append_src(in, v, a, b->p, old, &k, want);
   errno = 0;
   unsigned char *q = vcm_append(b->p, src, k);
   if (!q) {

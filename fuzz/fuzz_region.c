@@ -443,25 +443,14 @@ void r_op_free(input *in) {
  * vcm_region_reserve of n bytes: where the capacity is exceeded, realloc's rule (append.c):
  * the chunk absorbs its free buddies, else moves to the class that fits, else stays as it was
  * (NULL). The bytes appended are checked, then refilled with b's pattern. */
-#define APPEND_MAX (4 * KiB)
 static void r_append(rblk *b, input *in) {
-  static unsigned char ext[APPEND_MAX], want[APPEND_MAX];
+  static unsigned char want[APPEND_MAX];
   unsigned v = in8(in), a = in8(in);
   size_t old = b->used, cap = (size_t)1 << b->lcap;
-  size_t k = (v & 8) ? cap - old + (a & 31) : a;
-  if (k > APPEND_MAX) k = a & 15;
-  const unsigned char *src = ext;
   int reserve = (v & 32) != 0;
-  if (reserve) {
-    k = 0;
-  } else if ((v & 16) && old) { /* from the used bytes: off .. off + k within them */
-    size_t off = (old * in8(in)) >> 8;
-    if (k > old - off) k = old - off;
-    src = b->p + off;
-  } else {
-    for (size_t i = 0; i < k; i++) ext[i] = (unsigned char)(i * 5u + a);
-  }
-  memcpy(want, src, k);
+  size_t k = reserve ? 0 : (v & 8) ? cap - old + (a & 31) : a;
+  if (k > APPEND_MAX) k = a & 15;
+  const unsigned char *src = append_src(in, v, a, b->p, old, &k, want);
   size_t n = reserve ? ((v & 8) ? cap + 1 + a : a) : old + k, used = reserve ? old : n;
   int c = -2; /* -2 in place, -1 fails, else moves to class c */
   unsigned lnew = b->lcap;
