@@ -19,9 +19,9 @@ void *vcmi_seg_realloc_at(vcmi_region *r, const vcmi_loc *loc, void *p, size_t n
  * is empty, or p was freed since state was read (p untouched: then vcmi_seg_realloc, which
  * reports). No lock. Inline: its callers (vcm_realloc's shrink and small growth) keep one
  * frame, not two (r1's python: 60,176 shrinking reallocs at 0.2). */
-static inline __attribute__((always_inline)) void *vcmi_seg_move(vcmi_heap *h, vcmi_region *r,
-                                                                const vcmi_loc *loc, void *p,
-                                                                size_t n, uint32_t state, unsigned t) {
+static inline __attribute__((always_inline)) void *
+vcmi_seg_move(vcmi_heap *h, vcmi_region *r, const vcmi_loc *loc, void *p, size_t n,
+              uint32_t state, unsigned t) {
   VCMI_ASSERT((state & VCMI_LIVE) && h == vcmi_tls_heap && h != &vcmi_no_heap && !h->check);
   size_t used = state & VCMI_USED_MASK;
   void *q = vcmi_heap_pop(h, t, n);
