@@ -28,7 +28,7 @@ vcmi_seg_move(vcmi_heap *h, vcmi_region *r, const vcmi_loc *loc, void *p, size_t
   if (!q) return NULL;
   size_t keep = used < n ? used : n;
   /* libc's memcpy, not an inline `rep movsq` (gcc's choice for a copy it knows is at most
-   * 2 KiB): 2-6 ns slower from 16 to 512 bytes on this machine (DESIGN §6) */
+   * 2 KiB): 2-6 ns slower at most sizes from 16 to 512 bytes here (DESIGN §6) */
   VCMI_OPAQUE(keep);
   memcpy(q, p, keep);
   h->realloc_moved++; /* vcmi_heap_count_move, h known */
