@@ -825,9 +825,10 @@ static uint32_t freed_into(vcmi_segment *s) {
  * since the last purge: a container torn down, or another thread freed what this one built)
  * ages chunks but drops none, and the heap HOLDS them: a program that frees its structures at
  * the end of a phase builds them again in the next, and dropping them would cost a page fault
- * per page rebuilt. While it holds, the spans found free at the burst's purges go only as the
- * process's resident bytes rise past what they were at the burst (the excess is given up,
- * largest classes first: the ones a rebuild reaches last), no empty segment is unmapped, and
+ * per page rebuilt. While it holds, the spans found free at the burst's purges (and at the first
+ * after its last: the teardown's last frees, purge.c) go only as the process's resident bytes
+ * rise past what they were at the burst (the excess is given up, largest classes first: the
+ * ones a rebuild reaches last), no empty segment is unmapped, and
  * it purges every PURGE_MIN of frees (the held chunks inflate the footprint). The first fresh
  * chunk taken after the burst purges at once. The hold ends when live bytes are back to what
  * they were before the burst, or HOLD_ALLOC times the burst's bytes were allocated; what was
@@ -870,6 +871,7 @@ void vcmi_heap_purge_as(vcmi_heap *h, int exiting) {
    * adopted segments may wrap this: then it drops, as before) */
   size_t live = live_bytes_of(h), freed = FREED(h), alloc = live + freed - h->live_at;
   int drop = h->check || exiting || alloc >= freed / 8u;
+  int after_burst = drop && h->held; /* the first purge past a burst's last (hold_tail) */
   h->held = !drop;
   bt.hold_new = !drop && !h->hold_live;
   int ended = 0;
@@ -884,6 +886,7 @@ void vcmi_heap_purge_as(vcmi_heap *h, int exiting) {
     h->hold_left -= alloc;
   }
   int hold = h->hold_live != 0;
+  bt.hold_tail = after_burst && hold;
   size_t rss = hold && drop ? vcmi_os_resident() : 0;
   size_t give = rss > h->hold_rss ? rss - h->hold_rss : 0; /* what the hold gives up now */
   h->live_at = live;

@@ -34,6 +34,8 @@ typedef struct vcmi_purge_batch {
   vcmi_os_range r[VCMI_OS_PURGE_BATCH];
   size_t n;
   int hold_new;     /* this purge ends a burst and begins the heap's hold (heap.c) */
+  int hold_tail;    /* the first purge after a held burst's last, the hold going on: the spans
+                     * it finds all free join the burst's (purge.c) */
   /* Donations: a range of VCMI_DONATE_MIN or more is first moved (vcmi_os_move) onto
    * [dst, dst + room) of to[cur], the frontier of a class carving fresh chunks, instead of
    * dropped: the class's next fresh chunks are then resident, not a fault a page. A target
