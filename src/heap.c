@@ -828,11 +828,11 @@ static uint32_t freed_into(vcmi_segment *s) {
  * per page rebuilt. While it holds, the spans found free at the burst's purges (and at the first
  * after its last: the teardown's last frees, purge.c) go only as the process's resident bytes
  * rise past what they were at the burst (the excess is given up, largest classes first: the
- * ones a rebuild reaches last), no empty segment is unmapped, and
- * it purges every PURGE_MIN of frees (the held chunks inflate the footprint). The first fresh
- * chunk taken after the burst purges at once. The hold ends when live bytes are back to what
- * they were before the burst, or HOLD_ALLOC times the burst's bytes were allocated; what was
- * not taken again by then goes at the next purges. */
+ * ones a rebuild reaches last), no empty segment is unmapped, and it purges every PURGE_MIN
+ * of frees (the held chunks inflate the footprint). The first fresh chunk taken after the
+ * burst purges at once. The hold ends when live bytes are back to what they were before the
+ * burst, or HOLD_ALLOC times the burst's bytes were allocated; what was not taken again by
+ * then goes at the next purges. */
 /* A rebuild allocates more than it keeps (temporaries, strings formatted then resized): r1's
  * python allocated 2.3 bytes a byte it kept, so at twice the burst its hold ended halfway
  * through the rebuild and the 64-byte class's free top (6.8 MiB) went, to be faulted in again
